@@ -1,0 +1,1 @@
+"""ckanext-udp: the Urban Data Platform (Urbane Datenplattform) of Karlsruhe."""

@@ -1,0 +1,136 @@
+"""Demo data that looks like Karlsruhe: departments (Ämter) as organizations
+and a dozen datasets, some with DataStore tables.
+
+``load()`` is idempotent: it creates what is missing, updates what differs
+from the JSON file and leaves everything else untouched (a second run changes
+nothing, not even ``metadata_modified``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+
+log = logging.getLogger(__name__)
+
+# Dataset keys compared to decide whether a dataset needs an update.
+_COMPARED = ("title", "notes", "owner_org", "license_id", "private")
+
+
+def default_data_path() -> str:
+    return os.path.join(os.path.dirname(__file__), "karlsruhe.json")
+
+
+def _context() -> dict[str, Any]:
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+    return {"user": site_user["name"], "ignore_auth": True}
+
+
+def _show(action: str, id_: str) -> dict[str, Any] | None:
+    try:
+        return tk.get_action(action)(_context(), {"id": id_})
+    except tk.ObjectNotFound:
+        return None
+
+
+def _ensure_organization(org: dict[str, Any], stats: dict[str, int]) -> None:
+    existing = _show("organization_show", org["name"])
+    if existing is None:
+        tk.get_action("organization_create")(_context(), dict(org))
+        stats["created"] += 1
+    elif any(existing.get(k) != v for k, v in org.items()):
+        tk.get_action("organization_patch")(_context(), dict(org, id=existing["id"]))
+        stats["updated"] += 1
+
+
+def _tag_names(pkg: dict[str, Any]) -> list[str]:
+    return sorted(t["name"] for t in pkg.get("tags", []))
+
+
+def _differs(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    org = existing.get("organization") or {}
+    for key in _COMPARED:
+        if key not in wanted:
+            continue
+        have = existing.get(key)
+        if key == "owner_org" and wanted[key] in (org.get("name"), org.get("id")):
+            continue
+        if have != wanted[key]:
+            return True
+    if _tag_names(existing) != _tag_names(wanted):
+        return True
+    have = [(r.get("name", ""), r.get("format", "")) for r in existing.get("resources", [])]
+    want = [(r.get("name", ""), r.get("format", "")) for r in wanted.get("resources", [])]
+    return have != want
+
+
+def _ensure_datastore(pkg: dict[str, Any], spec: dict[str, Any], res_name: str) -> None:
+    """Fill the DataStore table behind the dataset's tabular resource."""
+    resource = next(r for r in pkg["resources"] if r["name"] == res_name)
+    records = spec["records"]
+    try:
+        info = tk.get_action("datastore_search")(_context(), {"resource_id": resource["id"], "limit": 0})
+        if info["total"] == len(records):
+            return
+        tk.get_action("datastore_upsert")(
+            _context(), {"resource_id": resource["id"], "records": records, "method": "upsert", "force": True}
+        )
+    except tk.ObjectNotFound:
+        tk.get_action("datastore_create")(
+            _context(),
+            {
+                "resource_id": resource["id"],
+                "fields": spec["fields"],
+                "primary_key": spec["primary_key"],
+                "records": records,
+                "force": True,
+            },
+        )
+
+
+def _ensure_dataset(wanted: dict[str, Any], stats: dict[str, int]) -> dict[str, Any]:
+    spec = wanted.pop("datastore", None)
+    wanted.setdefault("private", False)
+    for res in wanted["resources"]:
+        # Tables live in the DataStore; the resource points at its dump.
+        res.setdefault("url", "")
+    existing = _show("package_show", wanted["name"])
+    if existing is None:
+        pkg = tk.get_action("package_create")(_context(), wanted)
+        stats["created"] += 1
+    elif _differs(existing, wanted):
+        # keep resource ids (and with them DataStore tables) stable
+        by_name = {r["name"]: r for r in existing["resources"]}
+        for res in wanted["resources"]:
+            if res["name"] in by_name:
+                res["id"] = by_name[res["name"]]["id"]
+        pkg = tk.get_action("package_update")(_context(), dict(wanted, id=existing["id"]))
+        stats["updated"] += 1
+    else:
+        pkg = existing
+    if spec is not None:
+        _ensure_datastore(pkg, spec, wanted["resources"][0]["name"])
+        # point the resource at the DataStore dump (stable download URL)
+        res = next(r for r in pkg["resources"] if r["name"] == wanted["resources"][0]["name"])
+        dump = tk.url_for("datastore.dump", resource_id=res["id"], qualified=True)
+        if res.get("url") != dump:
+            tk.get_action("resource_patch")(_context(), {"id": res["id"], "url": dump})
+    return pkg
+
+
+def load(path: str | None = None) -> dict[str, int]:
+    """Create or update the demo organizations and datasets. Returns counts."""
+    path = path or tk.config.get("ckanext.udp.demo_data")
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    stats = {"created": 0, "updated": 0, "datasets": 0, "organizations": 0}
+    for org in data["organizations"]:
+        _ensure_organization(org, stats)
+        stats["organizations"] += 1
+    for dataset in data["datasets"]:
+        _ensure_dataset(dataset, stats)
+        stats["datasets"] += 1
+    return stats

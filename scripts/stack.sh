@@ -1,0 +1,405 @@
+#!/usr/bin/env bash
+# The local stack of ckanext-udp: install, start and stop everything the
+# portal and the tests need, with all state under one git-ignored folder.
+#
+#   scripts/stack.sh setup     install + start services + init DBs (no web server)
+#   scripts/stack.sh run       setup + demo data + web server + job worker
+#   scripts/stack.sh stop      stop every process this script started (by PID)
+#   scripts/stack.sh clean     stop, then remove the state folder
+#   scripts/stack.sh status    what runs where
+#
+# Every step is idempotent: a second run checks and skips.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export UDP_STATE=${UDP_STATE:-$REPO/.udp}
+VENV=${UDP_VENV:-$REPO/.venv}
+PY=$VENV/bin/python
+CKAN=$VENV/bin/ckan
+
+# Ports: all services listen on loopback only. test.ini names the same ports.
+PG_PORT=${UDP_PG_PORT:-5433}
+REDIS_PORT=${UDP_REDIS_PORT:-6380}
+export SOLR_PORT=${SOLR_PORT:-8983}
+MQTT_PORT=${UDP_MQTT_PORT:-1884}
+HTTP_PORT=${UDP_HTTP_PORT:-5000}
+
+PGBIN=${UDP_PGBIN:-/usr/lib/postgresql/15/bin}
+RUN=$UDP_STATE/run
+LOG=$UDP_STATE/log
+INI=$UDP_STATE/ckan.ini
+
+log() { printf '\033[1m[udp]\033[0m %s\n' "$*"; }
+die() { printf '\033[31m[udp] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# --- helpers ---------------------------------------------------------------
+
+# Run a command as the PostgreSQL OS user: postgres refuses to run as root.
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_port() { # host port seconds name
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "$4 did not open $1:$2 within $3 s (see $LOG)"
+}
+
+psql_su() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PG_PORT" -U postgres "$@"; }
+
+# --- installation ----------------------------------------------------------
+
+install_debs() {
+    local need=()
+    [ -x "$PGBIN/postgres" ] || need+=(postgresql-15 postgresql-contrib)
+    command -v redis-server >/dev/null || need+=(redis-server)
+    command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto mosquitto-clients)
+    command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+    command -v mvn >/dev/null || need+=(maven)
+    command -v gcc >/dev/null || need+=(gcc)
+    [ -f /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev)
+    dpkg -s libxml2-dev >/dev/null 2>&1 || need+=(libxml2-dev libxslt1-dev)
+    dpkg -s libgeos-dev >/dev/null 2>&1 || need+=(libgeos-dev)
+    dpkg -s python3-dev >/dev/null 2>&1 || need+=(python3-dev)
+    [ ${#need[@]} = 0 ] && return 0
+    log "installing Debian packages: ${need[*]}"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # policy-rc.d keeps the packages' own system services from starting:
+    # the stack runs its own instances on its own ports.
+    $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+        apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+install_venv() {
+    local stamp=$VENV/.udp-installed want
+    want=$(cat "$REPO/requirements.txt" "$REPO/constraints.txt" "$REPO/pyproject.toml" "$REPO/setup.py" | sha256sum | cut -c1-16)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$CKAN" ]; then
+        return 0
+    fi
+    log "installing the Python environment into $VENV (about a minute)"
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -U pip wheel 'setuptools<82'
+    "$VENV/bin/pip" install -q --disable-pip-version-check \
+        -c "$REPO/constraints.txt" -r "$REPO/requirements.txt"
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$REPO" >"$UDP_STATE/pip-editable.log" 2>&1 \
+        || die "pip install -e failed: $(tail -20 "$UDP_STATE/pip-editable.log")"
+    "$VENV/bin/pip" check >/dev/null || die "pip check failed: $("$VENV/bin/pip" check)"
+    echo "$want" >"$stamp"
+}
+
+compile_translations() {
+    local po mo
+    for po in "$REPO"/ckanext/udp/i18n/*/LC_MESSAGES/*.po; do
+        [ -f "$po" ] || continue
+        mo=${po%.po}.mo
+        if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+            "$VENV/bin/pybabel" compile -i "$po" -o "$mo" 2>/dev/null
+        fi
+    done
+}
+
+# --- services --------------------------------------------------------------
+
+start_postgres() {
+    local data=$UDP_STATE/pg
+    mkdir -p "$RUN" "$LOG"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$RUN" "$LOG"; chmod 775 "$RUN"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "creating a PostgreSQL cluster in $data (port $PG_PORT)"
+        mkdir -p "$data"
+        [ "$(id -u)" = 0 ] && chown postgres "$data"
+        as_pg "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
+            --auth-local=peer --auth-host=scram-sha-256 >"$LOG/initdb.log"
+        cat >>"$data/postgresql.conf" <<EOF
+# ckanext-udp local stack
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$RUN'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 256MB
+max_connections = 200
+EOF
+    fi
+    if as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then return 0; fi
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/postgres.log" -w -t 60 start >/dev/null \
+        || die "PostgreSQL did not start: $(tail -5 "$LOG/postgres.log")"
+}
+
+start_redis() {
+    mkdir -p "$UDP_STATE/redis" "$RUN" "$LOG"
+    pid_alive "$RUN/redis.pid" && return 0
+    log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$UDP_STATE/redis" \
+        --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" \
+        --save 60 1000 --appendonly no
+    wait_port 127.0.0.1 "$REDIS_PORT" 20 Redis
+}
+
+start_mosquitto() {
+    local dir=$UDP_STATE/mosquitto bin
+    bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+    mkdir -p "$dir" "$RUN" "$LOG"
+    pid_alive "$RUN/mosquitto.pid" && return 0
+    cat >"$dir/mosquitto.conf" <<EOF
+# generated by scripts/stack.sh; loopback only, persistent sessions kept on disk
+pid_file $RUN/mosquitto.pid
+persistence true
+persistence_location $dir/
+autosave_interval 30
+log_dest file $LOG/mosquitto.log
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+max_queued_messages 100000
+EOF
+    if [ "$(id -u)" = 0 ]; then
+        echo "user root" >>"$dir/mosquitto.conf"
+    fi
+    log "starting Mosquitto on 127.0.0.1:$MQTT_PORT"
+    "$bin" -c "$dir/mosquitto.conf" -d 2>>"$LOG/mosquitto.log"
+    wait_port 127.0.0.1 "$MQTT_PORT" 20 Mosquitto
+}
+
+start_solr() {
+    "$REPO/scripts/solr.sh" install
+    "$REPO/scripts/solr.sh" home "$("$PY" -c 'import ckan, os; print(os.path.join(os.path.dirname(ckan.__file__), "config", "solr", "schema.xml"))')"
+    "$REPO/scripts/solr.sh" start
+}
+
+# --- configuration and databases -------------------------------------------
+
+# Secrets and passwords are generated once, kept in the state folder, never in git.
+secret() { # name
+    local f=$UDP_STATE/secrets/$1
+    if [ ! -s "$f" ]; then
+        mkdir -p "$UDP_STATE/secrets"
+        chmod 700 "$UDP_STATE/secrets"
+        "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$f"
+        chmod 600 "$f"
+    fi
+    cat "$f"
+}
+
+write_ini() {
+    local pw_ckan pw_ds
+    pw_ckan=$(secret db-ckan_default)
+    pw_ds=$(secret db-datastore_default)
+    mkdir -p "$UDP_STATE/storage"
+    cat >"$INI.tmp" <<EOF
+# Generated by scripts/stack.sh from config/portal.ini: the local portal's
+# addresses and secrets. Do not edit; change config/portal.ini instead.
+[DEFAULT]
+debug = false
+
+[app:main]
+use = config:$REPO/config/portal.ini
+ckan.site_url = http://127.0.0.1:$HTTP_PORT
+sqlalchemy.url = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT/ckan_default
+ckan.datastore.write_url = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT/datastore_default
+ckan.datastore.read_url = postgresql://datastore_default:$pw_ds@127.0.0.1:$PG_PORT/datastore_default
+solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
+ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
+ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
+ckan.storage_path = $UDP_STATE/storage
+beaker.session.secret = $(secret session)
+WTF_CSRF_SECRET_KEY = $(secret csrf)
+api_token.jwt.encode.secret = string:$(secret jwt)
+api_token.jwt.decode.secret = string:$(secret jwt)
+EOF
+    if ! cmp -s "$INI.tmp" "$INI"; then mv "$INI.tmp" "$INI"; else rm "$INI.tmp"; fi
+    chmod 600 "$INI"
+}
+
+ensure_role() { # name password [login options]
+    psql_su -d postgres -v name="$1" -v pw="$2" <<'EOF'
+SELECT format('CREATE ROLE %I LOGIN', :'name')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'name') \gexec
+ALTER ROLE :"name" WITH LOGIN PASSWORD :'pw';
+EOF
+}
+
+ensure_db() { # name owner
+    psql_su -d postgres -v name="$1" -v owner="$2" <<'EOF'
+SELECT format('CREATE DATABASE %I OWNER %I ENCODING ''UTF8'' TEMPLATE template0', :'name', :'owner')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'name') \gexec
+EOF
+}
+
+# DBs, roles and DataStore permissions for one CKAN ini (demo or test).
+init_databases() { # ini ckan_role ckan_pw ds_role ds_pw ckan_db ds_db
+    local ini=$1
+    ensure_role "$2" "$3"
+    ensure_role "$4" "$5"
+    ensure_db "$6" "$2"
+    ensure_db "$7" "$2"
+    local stamp=$UDP_STATE/run/db-initialised-$6
+    local want
+    want=$(cat "$ini" "$REPO/config/portal.ini" "$VENV/.udp-installed" 2>/dev/null | sha256sum | cut -c1-16)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    log "initialising databases $6 and $7"
+    "$CKAN" -c "$ini" db init >"$LOG/db-init-$6.log" 2>&1 || die "ckan db init failed: $(tail -20 "$LOG/db-init-$6.log")"
+    # every plugin's migrations (ckan db init only creates core tables)
+    "$CKAN" -c "$ini" db pending-migrations --apply >>"$LOG/db-init-$6.log" 2>&1 \
+        || die "plugin migrations failed: $(tail -20 "$LOG/db-init-$6.log")"
+    "$CKAN" -c "$ini" datastore set-permissions 2>>"$LOG/db-init-$6.log" | psql_su -d "$7" >/dev/null \
+        || die "datastore set-permissions failed"
+    echo "$want" >"$stamp"
+}
+
+init_demo_databases() {
+    init_databases "$INI" ckan_default "$(secret db-ckan_default)" \
+        datastore_default "$(secret db-datastore_default)" ckan_default datastore_default
+}
+
+# test.ini is committed and complete; its (test-only) passwords are in it.
+init_test_databases() {
+    init_databases "$REPO/test.ini" ckan_test ckan_test datastore_test_ro datastore_test_ro \
+        ckan_test datastore_test
+}
+
+ensure_sysadmin() {
+    local f=$UDP_STATE/secrets/sysadmin
+    [ -s "$f" ] && return 0
+    local pw
+    pw=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(15))')
+    "$CKAN" -c "$INI" user add admin email=admin@udp.invalid password="$pw" fullname="UDP Administrator" \
+        >"$LOG/sysadmin.log" 2>&1 || grep -q "already exists\|Already exists\|exists" "$LOG/sysadmin.log" \
+        || die "could not create the sysadmin: $(tail -5 "$LOG/sysadmin.log")"
+    "$CKAN" -c "$INI" sysadmin add admin >>"$LOG/sysadmin.log" 2>&1
+    mkdir -p "$UDP_STATE/secrets"
+    printf 'user: admin\npassword: %s\n' "$pw" >"$f"
+    chmod 600 "$f"
+    log "created sysadmin 'admin' with password: $pw   (kept in $f)"
+}
+
+# --- web server and worker -------------------------------------------------
+
+start_daemon() { # name pidfile logfile cmd...
+    local name=$1 pidf=$2 logf=$3
+    shift 3
+    pid_alive "$pidf" && return 0
+    setsid nohup "$@" >>"$logf" 2>&1 </dev/null &
+    echo $! >"$pidf"
+    log "started $name (pid $(cat "$pidf"), log $logf)"
+}
+
+start_web() {
+    start_daemon "CKAN web server" "$RUN/ckan.pid" "$LOG/ckan.log" \
+        "$CKAN" -c "$INI" run -H 127.0.0.1 -p "$HTTP_PORT" --disable-reloader
+    start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
+        "$CKAN" -c "$INI" jobs worker
+    local i
+    for ((i = 0; i < 600; i++)); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/api/3/action/status_show" 2>/dev/null && return 0
+        pid_alive "$RUN/ckan.pid" || die "the CKAN web server died: $(tail -20 "$LOG/ckan.log")"
+        sleep 0.2
+    done
+    die "CKAN did not answer on port $HTTP_PORT within 120 s: $(tail -20 "$LOG/ckan.log")"
+}
+
+stop_pidfile() { # name pidfile
+    local pidf=$2 pid i
+    [ -f "$pidf" ] || return 0
+    pid=$(cat "$pidf")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        log "stopped $1 (pid $pid)"
+    fi
+    rm -f "$pidf"
+}
+
+# --- commands --------------------------------------------------------------
+
+cmd_setup() {
+    mkdir -p "$UDP_STATE" "$RUN" "$LOG"
+    install_debs
+    install_venv
+    compile_translations
+    start_postgres
+    start_redis
+    start_mosquitto
+    start_solr
+    write_ini
+}
+
+cmd_test_setup() {
+    cmd_setup
+    init_test_databases
+}
+
+cmd_run() {
+    local t0=$SECONDS
+    cmd_setup
+    init_demo_databases
+    ensure_sysadmin
+    "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
+    start_web
+    cat <<EOF
+
+  Urbane Datenplattform Karlsruhe is up ($((SECONDS - t0)) s):
+    Portal        http://127.0.0.1:$HTTP_PORT
+    Action API    http://127.0.0.1:$HTTP_PORT/api/3/action/package_search?q=B%C3%A4ume
+    Sysadmin      $(sed -n 's/^user: //p' "$UDP_STATE/secrets/sysadmin"), password in $UDP_STATE/secrets/sysadmin
+    Solr          http://127.0.0.1:$SOLR_PORT/solr/ckan/select?q=*:*
+    PostgreSQL    127.0.0.1:$PG_PORT (socket in $RUN)
+    Redis         127.0.0.1:$REDIS_PORT
+    MQTT broker   127.0.0.1:$MQTT_PORT
+    Config        $INI (generated from config/portal.ini)
+    Logs          $LOG/
+  Stop everything with: make stop
+EOF
+}
+
+cmd_stop() {
+    stop_pidfile "CKAN web server" "$RUN/ckan.pid"
+    stop_pidfile "CKAN job worker" "$RUN/worker.pid"
+    [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
+    stop_pidfile Mosquitto "$RUN/mosquitto.pid"
+    stop_pidfile Redis "$RUN/redis.pid"
+    if [ -f "$UDP_STATE/pg/postmaster.pid" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" -m fast -w stop >/dev/null 2>&1 && log "stopped PostgreSQL" || true
+    fi
+}
+
+cmd_clean() {
+    cmd_stop
+    rm -rf "$UDP_STATE"
+    log "removed $UDP_STATE"
+}
+
+cmd_status() {
+    local n
+    for n in ckan worker solr mosquitto redis; do
+        if pid_alive "$RUN/$n.pid"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; fi
+    done
+    if [ -f "$UDP_STATE/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" status >/dev/null 2>&1; then
+        echo "postgres: running (port $PG_PORT)"
+    else
+        echo "postgres: stopped"
+    fi
+}
+
+# When sourced (by tests or other scripts) only define the functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    case "${1:-}" in
+        setup) cmd_setup ;;
+        venv) mkdir -p "$UDP_STATE"; install_venv; compile_translations ;;
+        test-setup) cmd_test_setup ;;
+        run) cmd_run ;;
+        stop) cmd_stop ;;
+        clean) cmd_clean ;;
+        status) cmd_status ;;
+        *) echo "usage: $0 setup|test-setup|run|stop|clean|status" >&2; exit 2 ;;
+    esac
+fi

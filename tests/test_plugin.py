@@ -1,0 +1,92 @@
+"""The ``udp`` plugin and the community extensions it builds on load and work."""
+from __future__ import annotations
+
+import pytest
+
+import ckan.plugins as p
+import ckan.plugins.toolkit as tk
+from ckan.tests import factories
+
+STACK = ("udp", "datastore", "scheming_datasets", "dcat", "dcat_rdf_harvester", "harvest", "spatial_metadata", "spatial_query", "activity")
+
+
+@pytest.mark.usefixtures("with_plugins")
+class TestPluginsLoad:
+    @pytest.mark.parametrize("name", STACK)
+    def test_plugin_is_loaded(self, name: str):
+        assert p.plugin_loaded(name)
+
+    def test_config_declarations_of_udp(self):
+        # declared defaults, not set in any ini
+        assert tk.config.get("ckanext.udp.city_name") == "Karlsruhe"
+        assert tk.config.get("ckanext.udp.demo_data").endswith("karlsruhe.json")
+
+    def test_german_is_the_default_locale(self):
+        assert tk.config.get("ckan.locale_default") == "de"
+
+    def test_helpers_are_registered(self):
+        assert tk.h.udp_city_name() == "Karlsruhe"
+        labels = [label for label, _ in tk.h.udp_footer_links()]
+        assert "Imprint" in labels or "Impressum" in labels
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestPortalPages:
+    def test_home_page_is_german(self, app):
+        body = app.get("/").body
+        assert 'lang="de"' in body
+        assert "Urbane Datenplattform Karlsruhe" in body
+        assert "Datensätze" in body
+
+    def test_footer_has_the_legal_links(self, app):
+        body = app.get("/").body
+        assert "https://www.karlsruhe.de/impressum" in body
+        assert "Impressum" in body
+        assert "Datenschutz" in body
+
+    def test_english_stays_available(self, app):
+        body = app.get("/en/").body
+        assert 'lang="en"' in body
+        assert "Imprint" in body
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestCommunityExtensionsBasics:
+    def test_scheming_serves_its_dataset_schema(self):
+        schema = tk.get_action("scheming_dataset_schema_show")({}, {"type": "dataset"})
+        assert any(f["field_name"] == "title" for f in schema["dataset_fields"])
+
+    def test_dcat_serialises_a_dataset(self, app):
+        org = factories.Organization()
+        pkg = factories.Dataset(owner_org=org["id"], title="Spielplätze", notes="Alle Spielplätze")
+        resp = app.get(f"/dataset/{pkg['name']}.ttl")
+        assert resp.status_code == 200
+        assert "dcat:Dataset" in resp.body
+        assert "Spielplätze" in resp.body
+
+    def test_harvest_source_is_created_and_listed(self):
+        sysadmin = factories.Sysadmin()
+        org = factories.Organization()
+        source = tk.get_action("harvest_source_create")(
+            {"user": sysadmin["name"]},
+            {
+                "name": "govdata-test",
+                "title": "Test-Quelle",
+                "url": "http://127.0.0.1:1/catalog.rdf",
+                "source_type": "dcat_rdf",
+                "owner_org": org["id"],
+                "frequency": "MANUAL",
+            },
+        )
+        listed = tk.get_action("harvest_source_list")({"user": sysadmin["name"]}, {})
+        assert source["id"] in [s["id"] for s in listed]
+
+    def test_spatial_bbox_search_through_solr(self):
+        org = factories.Organization()
+        geom = '{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}'
+        inside = factories.Dataset(owner_org=org["id"], extras=[{"key": "spatial", "value": geom}])
+        factories.Dataset(owner_org=org["id"])  # no extent: never in a bbox result
+        found = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "8.35,48.98,8.45,49.05"}})
+        assert [d["id"] for d in found["results"]] == [inside["id"]]
+        nowhere = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "13.3,52.4,13.5,52.6"}})
+        assert nowhere["count"] == 0
