@@ -210,10 +210,8 @@ solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckan.storage_path = $UDP_STATE/storage
-beaker.session.secret = $(secret session)
-WTF_CSRF_SECRET_KEY = $(secret csrf)
-api_token.jwt.encode.secret = string:$(secret jwt)
-api_token.jwt.decode.secret = string:$(secret jwt)
+# SECRET_KEY also signs CSRF tokens and API tokens (CKAN's defaults derive from it)
+SECRET_KEY = $(secret secret-key)
 EOF
     if ! cmp -s "$INI.tmp" "$INI"; then mv "$INI.tmp" "$INI"; else rm "$INI.tmp"; fi
     chmod 600 "$INI"
@@ -297,6 +295,10 @@ start_web() {
         "$CKAN" -c "$INI" run -H 127.0.0.1 -p "$HTTP_PORT" --disable-reloader
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
+    start_daemon "harvest gather consumer" "$RUN/harvest-gather.pid" "$LOG/harvest-gather.log" \
+        "$CKAN" -c "$INI" harvester gather-consumer
+    start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \
+        "$CKAN" -c "$INI" harvester fetch-consumer
     local i
     for ((i = 0; i < 600; i++)); do
         curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/api/3/action/status_show" 2>/dev/null && return 0
@@ -364,6 +366,8 @@ EOF
 cmd_stop() {
     stop_pidfile "CKAN web server" "$RUN/ckan.pid"
     stop_pidfile "CKAN job worker" "$RUN/worker.pid"
+    stop_pidfile "harvest gather consumer" "$RUN/harvest-gather.pid"
+    stop_pidfile "harvest fetch consumer" "$RUN/harvest-fetch.pid"
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
     stop_pidfile Mosquitto "$RUN/mosquitto.pid"
     stop_pidfile Redis "$RUN/redis.pid"
@@ -380,7 +384,7 @@ cmd_clean() {
 
 cmd_status() {
     local n
-    for n in ckan worker solr mosquitto redis; do
+    for n in ckan worker harvest-gather harvest-fetch solr mosquitto redis; do
         if pid_alive "$RUN/$n.pid"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if [ -f "$UDP_STATE/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" status >/dev/null 2>&1; then

@@ -90,3 +90,15 @@ class TestCommunityExtensionsBasics:
         assert [d["id"] for d in found["results"]] == [inside["id"]]
         nowhere = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "13.3,52.4,13.5,52.6"}})
         assert nowhere["count"] == 0
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_home_page_shows_the_portal_in_numbers(app):
+    org = factories.Organization()
+    factories.Dataset(owner_org=org["id"])
+    factories.Dataset(owner_org=org["id"])
+    factories.Dataset(owner_org=org["id"], private=True)  # not counted for visitors
+    body = app.get("/").body
+    assert "Das Portal in Zahlen" in body
+    assert "placeholder-420x220" not in body
+    assert tk.h.udp_portal_counts() == {"datasets": 2, "organizations": 1}

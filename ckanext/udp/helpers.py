@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import ckan.plugins.toolkit as tk
 
+__all__ = ["udp_city_name", "udp_footer_links", "udp_portal_counts"]
+
 
 def udp_city_name() -> str:
     return tk.config.get("ckanext.udp.city_name")
@@ -16,3 +18,10 @@ def udp_footer_links() -> list[tuple[str, str]]:
         (tk._("Accessibility"), tk.config.get("ckanext.udp.accessibility_url")),
     ]
     return [(label, url) for label, url in links if url]
+
+
+def udp_portal_counts() -> dict[str, int]:
+    """Datasets the visitor can see and organizations that publish, for the home page."""
+    datasets = tk.get_action("package_search")({}, {"rows": 0})["count"]
+    organizations = len(tk.get_action("organization_list")({}, {"all_fields": False}))
+    return {"datasets": datasets, "organizations": organizations}
