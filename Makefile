@@ -1,14 +1,14 @@
 # ckanext-udp: two commands do everything on a fresh machine.
 #   make run    install, start services, load demo data, serve http://127.0.0.1:5000
-#   make test   install, start services, run the tests
+#   make test   install, start services, run pytest --ckan-ini=test.ini tests
+# PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x".
 .PHONY: run test stop clean status setup
 
 run:
 	@scripts/stack.sh run
 
 test:
-	@scripts/stack.sh test-setup
-	.venv/bin/pytest --ckan-ini=test.ini tests
+	@scripts/stack.sh test $(PYTEST_ARGS)
 
 setup:
 	@scripts/stack.sh setup
