@@ -1,1 +1,2 @@
-"""DCAT-AP.de 3.0 for ckanext-udp: schema, forms, validators, RDF profile."""
+"""DCAT-AP.de 3.0 layer of ckanext-udp: controlled vocabularies, RDF profile,
+schema and offline SHACL validation."""
