@@ -25,9 +25,9 @@ from typing import Any, Iterable
 import ckan.plugins.toolkit as tk
 from dateutil.parser import parse as parse_date
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, SKOS
+from rdflib.namespace import RDF, RDFS, SKOS
 
-from ckanext.dcat.profiles import DCAT, DCT, FOAF, RDFProfile
+from ckanext.dcat.profiles import DCAT, DCT, FOAF, LOCN, RDFProfile
 from ckanext.dcat.profiles.base import CleanedURIRef
 from ckanext.dcat.utils import resource_uri
 from ckanext.udp.dcatde import terms, vocab
@@ -166,12 +166,25 @@ class DcatApDeProfile(RDFProfile):
 
     def parse_dataset(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> dict[str, Any]:
         d = dataset_dict
+        self._extras_to_fields(d)
         self._parse_dcatde(d, dataset_ref)
         self._parse_vocabularies(d)
         self._parse_agents(d, dataset_ref)
         self._parse_simple(d)
         self._parse_resources(d, dataset_ref)
         return d
+
+    def _extras_to_fields(self, d: dict[str, Any]) -> None:
+        """Extras named like a schema field become the field (CKAN refuses
+        both); euro_dcat_ap_3 leaves some behind when its scheming step ran
+        before the extra was added."""
+        extras = []
+        for extra in d.get("extras") or []:
+            if self._schema_field(extra["key"]):
+                d.setdefault(extra["key"], extra["value"])
+            else:
+                extras.append(extra)
+        d["extras"] = extras
 
     def _parse_dcatde(self, d: dict[str, Any], ref: Any) -> None:
         contributors = sorted({terms.canonical_dcatapde_uri(str(o)) for o in self._dcatde_objects(ref, "contributorID")})
@@ -197,15 +210,29 @@ class DcatApDeProfile(RDFProfile):
         descriptions = [str(o) for o in self._dcatde_objects(ref, "geocodingDescription") if isinstance(o, Literal)]
         if descriptions:
             d["geocoding_description"] = sorted(descriptions, key=lambda s: (-len(s), s))[0]
-        # the mirror of the political geocoding in dct:spatial is not a separate area
+        # Areas from dct:spatial, read here because euro_dcat_ap_3 merges all
+        # areas into one and loses bbox/centroid with scheming (ckanext-dcat
+        # 2.4.4 runs its scheming step before the v2 spatial step). The
+        # mirror of the political geocoding (K11) is not a separate area.
         coverage = []
-        for item in d.get("spatial_coverage") or []:
-            item = {k: v for k, v in item.items() if v}
-            if item.get("uri") in geocoding or (item.get("uri") or "").startswith(terms.GEOCODING):
-                item.pop("uri")
-            item = {k: v for k, v in item.items() if k in ("uri", "text", "bbox", "geom", "centroid")}
-            if item.get("uri") and not _HTTP.match(item["uri"]):
-                item.pop("uri")
+        for spatial in self.g.objects(ref, DCT.spatial):
+            item: dict[str, str] = {}
+            if isinstance(spatial, URIRef):
+                uri = str(spatial)
+                if uri in geocoding or terms.canonical_dcatapde_uri(uri).startswith(terms.GEOCODING):
+                    continue
+                if _HTTP.match(uri):
+                    item["uri"] = uri
+            elif isinstance(spatial, Literal):
+                item["text"] = str(spatial)
+            for label_predicate in (SKOS.prefLabel, RDFS.label):
+                label = self._object_value(spatial, label_predicate)
+                if label:
+                    item["text"] = label
+            for key, predicate in (("geom", LOCN.geometry), ("bbox", DCAT.bbox), ("centroid", DCAT.centroid)):
+                value = self._parse_geodata(spatial, predicate, None)
+                if value:
+                    item[key] = value
             if item:
                 coverage.append(item)
         if coverage:
@@ -328,7 +355,7 @@ class DcatApDeProfile(RDFProfile):
         else:
             d.pop("temporal_coverage", None)
         for key in ("documentation", "conforms_to"):
-            urls = [u for u in _json_list(d.get(key)) if _HTTP.match(u)]
+            urls = [terms.canonical_dcatapde_uri(u) for u in _json_list(d.get(key)) if _HTTP.match(u)]
             if urls:
                 d[key] = urls
             else:
@@ -398,8 +425,10 @@ class DcatApDeProfile(RDFProfile):
                     resource[key] = values
                 else:
                     resource.pop(key, None)
+            if isinstance(resource.get("rights"), str):
+                resource["rights"] = terms.canonical_dcatapde_uri(resource["rights"])
             for key in ("conforms_to", "documentation"):
-                urls = [u for u in _json_list(resource.get(key)) if _HTTP.match(u)]
+                urls = [terms.canonical_dcatapde_uri(u) for u in _json_list(resource.get(key)) if _HTTP.match(u)]
                 if urls:
                     resource[key] = urls
                 else:
@@ -428,7 +457,7 @@ class DcatApDeProfile(RDFProfile):
         if len(texts) == 1:
             d["license_attribution_by_text"] = texts.pop()
         for resource in d.get("resources", []):
-            if resource.get("license") == d.get("license_id"):
+            if resource.get("license") and resource["license"] == d.get("license_id"):
                 resource.pop("license")
             if d.get("license_attribution_by_text") and resource.get("license_attribution_by_text") == d[
                 "license_attribution_by_text"
@@ -439,7 +468,8 @@ class DcatApDeProfile(RDFProfile):
     def _attribution_fallback(self, d: dict[str, Any]) -> None:
         """K35 in harvested data: a licence that requires attribution but no
         text gets the publisher's name, the party the licence wants named."""
-        publisher = ((d.get("publisher") or [{}])[0]).get("name")
+        agent = (d.get("publisher") or [{}])[0]
+        publisher = agent.get("name") or self._catalog_publisher_name() or agent.get("uri")
         if not publisher:
             return
         if d.get("license_id") and vocab.requires_attribution(d["license_id"]) and not d.get(
@@ -454,6 +484,13 @@ class DcatApDeProfile(RDFProfile):
                 and not d.get("license_attribution_by_text")
             ):
                 resource["license_attribution_by_text"] = publisher
+
+    def _catalog_publisher_name(self) -> str | None:
+        for catalog in self.g.subjects(RDF.type, DCAT.Catalog):
+            for agent in self._agents_details(catalog, DCT.publisher):
+                if agent.get("name"):
+                    return agent["name"]
+        return None
 
     def _find_distribution(self, dataset_ref: Any, dist_ref: str | None) -> Any:
         for dist in self._distributions(dataset_ref):
