@@ -69,14 +69,14 @@ def test_required_members_present():
 
 def test_schemes_match_the_official_vocabulary_shapes(shared_dir: pathlib.Path):
     """Every scheme the DCAT-AP.de vocabulary shapes require via
-    ``skos:inScheme`` is the scheme of one of our vocabularies (dataset-type
-    and the contributor IDs excepted: not offered to stewards here)."""
+    ``skos:inScheme`` is the scheme of one of our vocabularies (the
+    contributor IDs excepted: validation loads the official list file)."""
     shapes = rdflib.Graph().parse(
         shared_dir / "dcat-ap-de" / "shapes-3.0" / "dcat-ap-de-controlledvocabularies.ttl")
     required = {str(o) for s, o in shapes.subject_objects(SH.hasValue)
                 if (s, SH.path, SKOS.inScheme) in shapes}
     ours = {v.scheme_uri for v in vocab.VOCABULARIES.values()}
-    assert required - ours == {EU + "dataset-type", "http://dcat-ap.de/def/contributors"}
+    assert required - ours == {"http://dcat-ap.de/def/contributors"}
 
 
 def test_licences_match_the_dcat_ap_de_licence_vocabulary(shared_dir: pathlib.Path):

@@ -1,16 +1,18 @@
-"""The ``udp_dcatde`` plugin: DCAT-AP.de 3.0 schema, validators, defaults and
-form helpers. The RDF profile ``dcatap_de`` is a ckanext-dcat profile entry
-point (``ckanext/udp/dcatde/profiles/dcatap_de.py``), not part of the plugin."""
+"""The ``udp_dcatde`` plugin: DCAT-AP.de 3.0 schema, validators, defaults,
+form helpers and the ``ckan dcatde validate`` command. The RDF profile
+``dcatap_de`` is a ckanext-dcat profile entry point
+(``ckanext/udp/dcatde/profiles/dcatap_de.py``), not part of the plugin."""
 from __future__ import annotations
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import helpers
+from ckanext.udp.dcatde import cli, helpers
 from ckanext.udp.dcatde.logic import action, validators
 
 
 @tk.blanket.config_declarations
+@tk.blanket.cli([cli.dcatde_commands])
 @tk.blanket.helpers(helpers.get_helpers)
 @tk.blanket.validators(validators.get_validators)
 @tk.blanket.actions(action.get_actions)

@@ -33,6 +33,7 @@ BNA = "http://data.europa.eu/bna/"
 ELI = "http://data.europa.eu/eli/"
 ELI_LEGAL_RESOURCE = "http://data.europa.eu/eli/ontology#LegalResource"
 ADMS_PUBLISHER_TYPE = "http://purl.org/adms/publishertype/"
+SPDX = "http://spdx.org/rdf/terms#"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 
 
@@ -372,6 +373,30 @@ _APPLICABLE_LEGISLATION = _table(ELI, [
     ("dir/2007/2/oj", "Richtlinie 2007/2/EG (INSPIRE)", "Directive 2007/2/EC (INSPIRE)"),
 ])
 
+# --- EU dataset types (the ones a municipal portal uses) --------------------
+_DATASET_TYPE = _table(EU + "dataset-type/", [
+    ("STATISTICAL", "statistische Daten", "statistical data"),
+    ("GEOSPATIAL", "Geodaten", "geospatial data"),
+    ("HVD", "hochwertiger Datensatz", "high-value dataset"),
+    ("TEST_DATA", "Testdaten", "test data"),
+    ("SYNTHETIC_DATA", "synthetische Daten", "synthetic data"),
+    ("DIRECTORY", "Verzeichnis", "directory"),
+    ("SCHEMA", "Schema", "schema"),
+    ("ONTOLOGY", "Ontologie", "ontology"),
+    ("MAPPING", "Zuordnung", "mapping"),
+    ("OP_DATPRO", "vorläufige Daten", "provisional data"),
+])
+
+# --- SPDX checksum algorithms (individuals of spdx:ChecksumAlgorithm) --------
+_CHECKSUM_ALGORITHM = _table(SPDX, [
+    ("checksumAlgorithm_sha1", "SHA-1", "SHA-1"),
+    ("checksumAlgorithm_sha224", "SHA-224", "SHA-224"),
+    ("checksumAlgorithm_sha256", "SHA-256", "SHA-256"),
+    ("checksumAlgorithm_sha384", "SHA-384", "SHA-384"),
+    ("checksumAlgorithm_sha512", "SHA-512", "SHA-512"),
+    ("checksumAlgorithm_md5", "MD5", "MD5"),
+])
+
 _PUBLISHER_TYPE = _table(ADMS_PUBLISHER_TYPE, [
     ("LocalAuthority", "Kommunalverwaltung", "Local authority"),
     ("RegionalAuthority", "Regionalverwaltung", "Regional authority"),
@@ -407,6 +432,10 @@ VOCABULARIES: dict[str, Vocabulary] = {
         # DCAT-AP.de uses the EU distribution-status table for datasets, too.
         Vocabulary("dataset-status", EU + "distribution-status", _DISTRIBUTION_STATUS),
         Vocabulary("publisher-type", ADMS_PUBLISHER_TYPE + "1.0", _PUBLISHER_TYPE),
+        Vocabulary("dataset-type", EU + "dataset-type", _DATASET_TYPE),
+        # Not a SKOS scheme: the SPDX ontology declares these individuals.
+        Vocabulary("checksum-algorithm", SPDX + "ChecksumAlgorithm", _CHECKSUM_ALGORITHM,
+                   concept_type=SPDX + "ChecksumAlgorithm", in_scheme=False),
     )
 }
 
@@ -493,6 +522,17 @@ _ALIASES: dict[str, dict[str, str]] = {
         "http://opendatacommons.org/licenses/pddl": "odcpddl",
     },
     "planned-availability": {},
+    "checksum-algorithm": {
+        "SHA1": "checksumAlgorithm_sha1", "SHA-1": "checksumAlgorithm_sha1",
+        "SHA256": "checksumAlgorithm_sha256", "SHA-256": "checksumAlgorithm_sha256",
+        "SHA512": "checksumAlgorithm_sha512", "SHA-512": "checksumAlgorithm_sha512",
+        "MD5": "checksumAlgorithm_md5",
+        # deprecated dcat-ap.de hash algorithm list (dcatde 1.x/2.0)
+        DCATAPDE + "hashAlgorithms/sha/1": "checksumAlgorithm_sha1",
+        DCATAPDE + "hashAlgorithms/sha/256": "checksumAlgorithm_sha256",
+        DCATAPDE + "hashAlgorithms/sha/512": "checksumAlgorithm_sha512",
+        DCATAPDE + "hashAlgorithms/md/5": "checksumAlgorithm_md5",
+    },
     "access-right": {"OPEN": "PUBLIC", "NON-PUBLIC": "NON_PUBLIC", "NONPUBLIC": "NON_PUBLIC"},
     "applicable-legislation": {"HVD": "reg_impl/2023/138/oj", "2023/138": "reg_impl/2023/138/oj"},
     "political-geocoding-level": {
