@@ -87,12 +87,15 @@ class DcatApDeProfile(RDFProfile):
                 if isinstance(agent, dict) and any(agent.get(k) for k in _AGENT_KEYS):
                     self._add_agent_to_graph(dataset_ref, predicate, {k: agent[k] for k in _AGENT_KEYS if agent.get(k)})
 
-        self._distributions_de(dataset_dict)
+        self._distributions_de(dataset_dict, dataset_ref)
 
-    def _distributions_de(self, dataset_dict: dict[str, Any]) -> None:
+    def _distributions_de(self, dataset_dict: dict[str, Any], dataset_ref: URIRef) -> None:
         g = self.g
         dataset_license = dataset_dict.get("license_id")
         dataset_attribution = dataset_dict.get("license_attribution_by_text")
+        canonical_dataset_license = vocab.normalise("license", dataset_license) if dataset_license else None
+        if canonical_dataset_license:
+            g.add((dataset_ref, DCT.license, URIRef(canonical_dataset_license)))
         for resource in dataset_dict.get("resources", []):
             dist = CleanedURIRef(resource_uri(resource))
             # K32: every distribution carries a dcat-ap.de licence
@@ -198,6 +201,12 @@ class DcatApDeProfile(RDFProfile):
         geocoding = []
         for obj in self._dcatde_objects(ref, "politicalGeocodingURI"):
             uri = terms.canonical_dcatapde_uri(str(obj))
+            if uri.startswith(terms.GEOCODING) and not uri.startswith(terms.GEOCODING + "Level/") and uri not in geocoding:
+                geocoding.append(uri)
+        # DCAT-AP.de 3.0 deprecates dcatde:politicalGeocodingURI in favour of
+        # the same URI in dct:spatial: read it from there, too
+        for obj in self.g.objects(ref, DCT.spatial):
+            uri = terms.canonical_dcatapde_uri(str(obj)) if isinstance(obj, URIRef) else ""
             if uri.startswith(terms.GEOCODING) and not uri.startswith(terms.GEOCODING + "Level/") and uri not in geocoding:
                 geocoding.append(uri)
         if geocoding:
@@ -445,14 +454,17 @@ class DcatApDeProfile(RDFProfile):
                         resource.pop(key)
             if isinstance(resource.get("size"), int) and resource["size"] < 0:
                 resource.pop("size")
-        # the dataset's licence: the one most distributions carry
-        if licences:
-            d["license_id"] = Counter(licences).most_common(1)[0][0]
+        # the dataset's licence: its own dct:license (DCAT-AP.de allows it on
+        # the dataset, and we write it), else the one most distributions carry
+        dataset_licence = self._object_value(dataset_ref, DCT.license)
+        own = vocab.normalise("license", dataset_licence) if dataset_licence else None
+        if own:
+            d["license_id"] = own
+        elif licences:
+            counts = Counter(licences)
+            d["license_id"] = sorted(counts, key=lambda uri: (-counts[uri], uri))[0]
         else:
-            dataset_licence = self._object_value(dataset_ref, DCT.license)
-            d["license_id"] = vocab.normalise("license", dataset_licence) if dataset_licence else None
-            if not d["license_id"]:
-                d.pop("license_id")
+            d.pop("license_id", None)
         texts = {r.get("license_attribution_by_text") for r in d.get("resources", [])} - {None, ""}
         if len(texts) == 1:
             d["license_attribution_by_text"] = texts.pop()
