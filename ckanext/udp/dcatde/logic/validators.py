@@ -56,7 +56,7 @@ def _as_list(value: Any) -> list[str]:
 
 def _vocabulary_error(value: str, name: str) -> tk.Invalid:
     return tk.Invalid(
-        tk._('"{value}" is not in the vocabulary "{vocabulary}". Choose a value from the list.').format(
+        tk._('"{value}" is not a value of the controlled vocabulary ({vocabulary}). Choose a value from the list.').format(
             value=value, vocabulary=name
         )
     )
