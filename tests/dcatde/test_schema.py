@@ -23,3 +23,39 @@ class TestDefaults:
         assert publisher["name"] == "Gartenbauamt"
         assert publisher["type"] == "http://purl.org/adms/publishertype/LocalAuthority"
         assert publisher["url"] == "https://www.karlsruhe.de"
+
+
+BBOX = ('{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], '
+        '[8.3, 48.95]]]}')
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestSpatialCoverage:
+    def test_bounding_box_is_found_by_map_search(self):
+        org = factories.Organization()
+        inside = factories.Dataset(owner_org=org["id"], spatial_coverage=[{"text": "Karlsruhe", "bbox": BBOX}])
+        factories.Dataset(owner_org=org["id"])
+        found = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "8.35,48.98,8.45,49.05"}})
+        assert [d["id"] for d in found["results"]] == [inside["id"]]
+        assert tk.get_action("package_search")({}, {"extras": {"ext_bbox": "13.3,52.4,13.5,52.6"}})["count"] == 0
+
+    def test_wrong_geometry_is_rejected(self):
+        org = factories.Organization()
+        with pytest.raises(tk.ValidationError) as raised:
+            factories.Dataset(owner_org=org["id"], spatial_coverage=[{"bbox": "POLYGON((1 2, 3 4))x"}])
+        assert "bbox" in raised.value.error_dict["spatial_coverage"][0]
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestDatasetPage:
+    def test_page_shows_german_vocabulary_labels(self, app):
+        org = factories.Organization()
+        factories.Dataset(
+            owner_org=org["id"], name="mit-themen",
+            theme=["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
+            frequency="http://publications.europa.eu/resource/authority/frequency/MONTHLY",
+            resources=[{"url": "https://x.invalid/a.csv", "format": "CSV"}],
+        )
+        body = app.get("/dataset/mit-themen").body
+        assert "Umwelt" in body
+        assert "Politische Geokodierung" in body

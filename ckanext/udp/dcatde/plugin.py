@@ -4,11 +4,13 @@ form helpers and the ``ckan dcatde validate`` command. The RDF profile
 (``ckanext/udp/dcatde/profiles/dcatap_de.py``), not part of the plugin."""
 from __future__ import annotations
 
+from typing import Any
+
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
 from ckanext.udp.dcatde import cli, helpers
-from ckanext.udp.dcatde.logic import action, validators
+from ckanext.udp.dcatde.logic import action, index, validators
 
 
 @tk.blanket.config_declarations
@@ -17,4 +19,8 @@ from ckanext.udp.dcatde.logic import action, validators
 @tk.blanket.validators(validators.get_validators)
 @tk.blanket.actions(action.get_actions)
 class UdpDcatdePlugin(p.SingletonPlugin):
-    pass
+    p.implements(p.IPackageController, inherit=True)
+
+    # IPackageController
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        return index.spatial_for_index(pkg_dict)

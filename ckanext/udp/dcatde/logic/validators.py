@@ -245,6 +245,25 @@ def dcatde_media_type(value: Any) -> Any:
     return text.lower()
 
 
+_GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection"}
+
+
+def dcatde_geojson(value: Any) -> Any:
+    """A GeoJSON geometry (WGS 84 longitude/latitude), stored as compact JSON."""
+    if _empty(value):
+        return value
+    try:
+        geometry = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        geometry = None
+    if not isinstance(geometry, dict) or geometry.get("type") not in _GEOJSON_TYPES or not (
+        geometry.get("coordinates") or geometry.get("geometries")
+    ):
+        raise tk.Invalid(tk._('Please enter a GeoJSON geometry, e.g. {"type": "Point", "coordinates": [8.40, 49.01]}.'))
+    return json.dumps(geometry, separators=(", ", ": "))
+
+
 def dcatde_license_attribution(key: tuple, data: dict, errors: dict, context: dict) -> None:
     """K35: the attribution text is required where the licence demands it.
 
@@ -287,4 +306,5 @@ def get_validators() -> dict[str, Validator]:
         "dcatde_identifier": dcatde_identifier,
         "dcatde_media_type": dcatde_media_type,
         "dcatde_license_attribution": dcatde_license_attribution,
+        "dcatde_geojson": dcatde_geojson,
     }
