@@ -20,6 +20,9 @@ HVD_REGULATION = "http://data.europa.eu/eli/reg_impl/2023/138/oj"
 DATA_THEME_SCHEME = EU + "data-theme"
 LANGUAGE_GERMAN = EU + "language/DEU"
 
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+URL = re.compile(r"^https?://[^\s<>\"]+$")
+
 # Property URIs of every DCAT-AP.de version seen in real catalogs:
 #   http://dcat-ap.de/def/dcatde/contributorID          (2.0, 3.0)
 #   http://dcat-ap.de/def/dcatde/1.0/contributorID      (1.0), .../1.0.1/..., .../1.1/...

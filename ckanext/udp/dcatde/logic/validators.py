@@ -19,8 +19,8 @@ from ckanext.udp.dcatde import terms, vocab
 Validator = Callable[..., Any]
 missing = tk.missing
 
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-_URL = re.compile(r"^https?://[^\s<>\"]+$")
+_EMAIL = terms.EMAIL
+_URL = terms.URL
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.I)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

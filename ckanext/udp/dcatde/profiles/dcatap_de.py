@@ -35,8 +35,8 @@ from ckanext.udp.dcatde.terms import DCATAP, DCATDE
 
 log = logging.getLogger(__name__)
 
-_HTTP = re.compile(r"^https?://\S+$")
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_HTTP = terms.URL
+_EMAIL = terms.EMAIL
 _TAG_BAD = re.compile(r"[^\w \-.]", re.UNICODE)
 _AGENT_KEYS = ("uri", "name", "type", "url", "email")
 _CONTACT_KEYS = ("uri", "name", "email", "url")
@@ -54,6 +54,14 @@ def _json_list(value: Any) -> list[str]:
         except ValueError:
             return []
     return [str(value)]
+
+
+def _set_or_drop(d: dict[str, Any], key: str, value: Any) -> None:
+    """``d[key] = value``, or no ``key`` at all for an empty value."""
+    if value:
+        d[key] = value
+    else:
+        d.pop(key, None)
 
 
 class DcatApDeProfile(RDFProfile):
@@ -244,36 +252,30 @@ class DcatApDeProfile(RDFProfile):
                     item[key] = value
             if item:
                 coverage.append(item)
-        if coverage:
-            d["spatial_coverage"] = coverage
-        else:
-            d.pop("spatial_coverage", None)
+        _set_or_drop(d, "spatial_coverage", coverage)
         d["extras"] = [e for e in d.get("extras", []) if not e["key"].startswith("spatial")]
 
     def _parse_vocabularies(self, d: dict[str, Any]) -> None:
         for key, name in (("theme", "data-theme"), ("language", "language"), ("hvd_category", "hvd-category")):
             values = self._normalised_list(name, _json_list(d.get(key)), key)
-            if values:
-                d[key] = values
-            else:
-                d.pop(key, None)
+            _set_or_drop(d, key, values)
         legislation = []
         for value in _json_list(d.get("applicable_legislation")):
             uri = vocab.normalise("applicable-legislation", value) or (value if _HTTP.match(value) else None)
             if uri and uri not in legislation:
                 legislation.append(uri)
-        if legislation:
-            d["applicable_legislation"] = legislation
-        else:
-            d.pop("applicable_legislation", None)
-        for key, name in (("frequency", "frequency"), ("access_rights", "access-right")):
+        _set_or_drop(d, "applicable_legislation", legislation)
+        self._normalise_single(d, (("frequency", "frequency"), ("access_rights", "access-right")))
+
+    @staticmethod
+    def _normalise_single(d: dict[str, Any], fields: Iterable[tuple[str, str]]) -> None:
+        """Single vocabulary values to canonical URIs; unknown ones are dropped."""
+        for key, name in fields:
             if d.get(key):
                 value = vocab.normalise(name, d[key])
-                if value:
-                    d[key] = value
-                else:
+                if not value:
                     log.info("dropped %s %r (not in the vocabulary)", key, d[key])
-                    d.pop(key)
+                _set_or_drop(d, key, value)
 
     @staticmethod
     def _normalised_list(name: str, values: Iterable[str], key: str) -> list[str]:
@@ -323,10 +325,7 @@ class DcatApDeProfile(RDFProfile):
                 contacts.append({k: clean[k] for k in _CONTACT_KEYS if k in clean})
             else:
                 log.info("dropped contact point without e-mail or URL (K01): %r", contact)
-        if contacts:
-            d["contact"] = contacts
-        else:
-            d.pop("contact", None)
+        _set_or_drop(d, "contact", contacts)
 
     @staticmethod
     def _date(value: Any) -> str | None:
@@ -343,7 +342,8 @@ class DcatApDeProfile(RDFProfile):
             except (ValueError, OverflowError):
                 return None
 
-    def _parse_simple(self, d: dict[str, Any]) -> None:
+    def _clean_dates(self, d: dict[str, Any]) -> None:
+        """issued/modified as ISO dates; unreadable ones are dropped."""
         for key in ("issued", "modified"):
             if key in d:
                 value = self._date(d[key])
@@ -351,6 +351,16 @@ class DcatApDeProfile(RDFProfile):
                     d[key] = value
                 else:
                     d.pop(key)
+
+    @staticmethod
+    def _clean_url_lists(d: dict[str, Any]) -> None:
+        """documentation/conforms_to: http(s) URIs only, dcat-ap.de spellings canonical."""
+        for key in ("documentation", "conforms_to"):
+            urls = [terms.canonical_dcatapde_uri(u) for u in _json_list(d.get(key)) if _HTTP.match(u)]
+            _set_or_drop(d, key, urls)
+
+    def _parse_simple(self, d: dict[str, Any]) -> None:
+        self._clean_dates(d)
         periods = []
         for period in d.get("temporal_coverage") or []:
             clean = {k: self._date(period.get(k)) for k in ("start", "end")}
@@ -359,16 +369,8 @@ class DcatApDeProfile(RDFProfile):
                 clean["start"], clean["end"] = clean["end"], clean["start"]
             if clean:
                 periods.append(clean)
-        if periods:
-            d["temporal_coverage"] = periods
-        else:
-            d.pop("temporal_coverage", None)
-        for key in ("documentation", "conforms_to"):
-            urls = [terms.canonical_dcatapde_uri(u) for u in _json_list(d.get(key)) if _HTTP.match(u)]
-            if urls:
-                d[key] = urls
-            else:
-                d.pop(key, None)
+        _set_or_drop(d, "temporal_coverage", periods)
+        self._clean_url_lists(d)
         if d.get("url") and not _HTTP.match(d["url"]):
             d.pop("url")
         if d.get("identifier"):
@@ -401,13 +403,7 @@ class DcatApDeProfile(RDFProfile):
             if dist is not None and not resource.get("availability"):
                 for obj in self._dcatde_objects(dist, "plannedAvailability"):
                     resource["availability"] = str(obj)
-            for key, name in (("format", "file-type"), ("availability", "planned-availability")):
-                if resource.get(key):
-                    value = vocab.normalise(name, resource[key])
-                    if value:
-                        resource[key] = value
-                    else:
-                        log.info("dropped %s %r", key, resource.pop(key))
+            self._normalise_single(resource, (("format", "file-type"), ("availability", "planned-availability")))
             if resource.get("status"):
                 status = vocab.normalise("distribution-status", resource["status"]) or vocab.normalise(
                     "distribution-status", resource["status"].rstrip("/").rsplit("/", 1)[-1]
@@ -430,28 +426,14 @@ class DcatApDeProfile(RDFProfile):
                     resource.pop("hash_algorithm")
             for key in ("language",):
                 values = self._normalised_list("language", _json_list(resource.get(key)), key)
-                if values:
-                    resource[key] = values
-                else:
-                    resource.pop(key, None)
+                _set_or_drop(resource, key, values)
             if isinstance(resource.get("rights"), str):
                 resource["rights"] = terms.canonical_dcatapde_uri(resource["rights"])
-            for key in ("conforms_to", "documentation"):
-                urls = [terms.canonical_dcatapde_uri(u) for u in _json_list(resource.get(key)) if _HTTP.match(u)]
-                if urls:
-                    resource[key] = urls
-                else:
-                    resource.pop(key, None)
+            self._clean_url_lists(resource)
             for key in ("access_url", "download_url"):
                 if resource.get(key) and not _HTTP.match(resource[key]):
                     resource.pop(key)
-            for key in ("issued", "modified"):
-                if key in resource:
-                    value = self._date(resource[key])
-                    if value:
-                        resource[key] = value
-                    else:
-                        resource.pop(key)
+            self._clean_dates(resource)
             if isinstance(resource.get("size"), int) and resource["size"] < 0:
                 resource.pop("size")
         # the dataset's licence: its own dct:license (DCAT-AP.de allows it on
