@@ -184,3 +184,33 @@ class TestBadRequests:
         pkg = factories.Dataset(owner_org=org["id"], title="Baustellen")
         g = fetch(app, f"/dataset/{pkg['id']}.ttl", "ttl")
         assert dataset_ids(g) == [pkg["id"]]
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
+class TestFragmentCache:
+    def test_warm_caches_public_datasets_only(self, org):
+        from ckanext.udp.catalog import fragments
+
+        pub = factories.Dataset(owner_org=org["id"])
+        priv = factories.Dataset(owner_org=org["id"], private=True)
+        assert fragments.warm([pub["id"], priv["id"]]) == 1
+        assert fragments.warm([pub["id"]]) == 0  # already there
+        from ckan.lib.redis import connect_to_redis
+        keys = [k.decode() for k in connect_to_redis().scan_iter("udp:catalog:fragment:*")]
+        assert len(keys) == 1 and pub["id"] in keys[0]
+
+    def test_an_edit_is_served_at_once_despite_the_cache(self, app, org, sysadmin):
+        pkg = factories.Dataset(owner_org=org["id"], title="Alt")
+        assert "Alt" in app.get("/catalog.ttl").body
+        tk.get_action("package_patch")({"user": sysadmin["name"]}, {"id": pkg["id"], "title": "Neu"})
+        body = app.get("/catalog.ttl").body
+        assert "Neu" in body and '"Alt"' not in body
+
+    def test_warm_job_is_queued_on_write(self, org):
+        from ckan.lib.jobs import get_queue
+
+        queue = get_queue()
+        queue.empty()
+        factories.Dataset(owner_org=org["id"])
+        titles = [job.meta.get("title") for job in queue.jobs]
+        assert any("udp catalog" in (t or "") for t in titles)

@@ -55,6 +55,31 @@ class FragmentBuilder:
         return fragments
 
 
+def warm(dataset_ids: Sequence[str]) -> int:
+    """Build and cache the fragments of these datasets as the public sees them
+    (a background job after each write, and ``ckan udp catalog warm``).
+    Returns how many were built."""
+    builder = FragmentBuilder()
+    conf = config_key()
+    ttl = tk.config.get("ckanext.udp.catalog.cache_ttl")
+    if ttl <= 0:
+        return 0
+    redis = connect_to_redis()
+    built = 0
+    for id_ in dataset_ids:
+        try:
+            dataset = tk.get_action("package_show")({"user": "", "auth_user_obj": None}, {"id": id_})
+        except (tk.ObjectNotFound, tk.NotAuthorized):
+            continue  # not public: never in the catalog
+        key = _KEY.format(config=conf, id=dataset["id"], modified=dataset["metadata_modified"])
+        if redis.exists(key):
+            continue
+        redis.hset(key, mapping=builder.build(dataset))
+        redis.expire(key, ttl)
+        built += 1
+    return built
+
+
 def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[str], list[str]]:
     """(fragments in the requested format, dataset URIs), built or from the cache."""
     conf = config_key()

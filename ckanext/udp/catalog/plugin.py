@@ -9,20 +9,29 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from . import changes
+from . import changes, fragments
+
+
+def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
+    if pkg_dict.get("id") and tk.config.get("ckanext.udp.catalog.warm_on_write"):
+        tk.enqueue_job(fragments.warm, [[pkg_dict["id"]]], title="udp catalog: serialise dataset")
 
 
 @tk.blanket.config_declarations
 @tk.blanket.blueprints
+@tk.blanket.cli
 class UdpCatalogPlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
 
-    # IPackageController: every change may change the public catalog
+    # IPackageController: every change may change the public catalog; the
+    # job worker serialises the dataset ahead of the next catalog request
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         changes.bump()
+        _enqueue_warm(pkg_dict)
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         changes.bump()
+        _enqueue_warm(pkg_dict)
 
     def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         changes.bump()

@@ -7,6 +7,7 @@ answered with ETag/Last-Modified and 304 on revalidation.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from typing import Any, Iterable
@@ -71,12 +72,22 @@ def _page_url(fmt: str, after: Cursor | None, limit: int) -> str:
     return base + ("?" + urlencode(params) if params else "")
 
 
-def _head(fmt: str, refs: list[str], total: int, limit: int, current: str, next_url: str | None,
-          modified: str) -> Graph:
-    """The catalog node (ckanext-dcat's profiles), its datasets, the paging."""
+@functools.lru_cache(maxsize=8)
+def _catalog_node(version: str, config_key: str) -> tuple[Graph, URIRef]:
+    """The catalog node as ckanext-dcat's profiles describe it, once per
+    catalog version (building it costs the profiles a search)."""
     serializer = RDFSerializer(profiles=tk.aslist(tk.config.get("ckanext.dcat.rdf.profiles")))
-    catalog_ref = serializer.graph_from_catalog({})
-    g = serializer.g
+    ref = serializer.graph_from_catalog({})
+    return serializer.g, ref
+
+
+def _head(fmt: str, refs: list[str], total: int, limit: int, current: str, next_url: str | None,
+          version: str, modified: str) -> Graph:
+    """The catalog node, its datasets on this page, the paging."""
+    node, catalog_ref = _catalog_node(version, fragments.config_key())
+    g = Graph()
+    for triple in node:
+        g.add(triple)
     # dct:modified of what the public sees (the stock value counts private datasets)
     g.remove((catalog_ref, DCTERMS.modified, None))
     g.add((catalog_ref, DCTERMS.modified, Literal(modified, datatype=XSD.dateTime)))
@@ -139,14 +150,19 @@ def catalog(_format: str) -> Response:
     page = _search(after.fq() if after else "", limit)
     datasets = page["results"]
     total = _search("", 0)["count"] if after else page["count"]
-    next_url = None
-    if page["count"] > len(datasets) and datasets:
-        next_url = _page_url(fmt, Cursor.of(datasets[-1]), limit)
-    parts, refs = fragments.fragments_for(datasets, fmt)
-    head = _head(fmt, refs, total, limit, _page_url(fmt, after, limit), next_url,
-                 when.strftime("%Y-%m-%dT%H:%M:%S"))
-    body = "".join(_document(fmt, head, parts))
+    more = page["count"] > len(datasets) and bool(datasets)
+    body = render_page(fmt, datasets, total=total, limit=limit, after=after, more=more,
+                       version=version, modified=when.strftime("%Y-%m-%dT%H:%M:%S"))
     return Response(body, headers=headers, content_type=CONTENT_TYPES[fmt])
+
+
+def render_page(fmt: str, datasets: list[dict[str, Any]], *, total: int, limit: int,
+                after: Cursor | None, more: bool, version: str, modified: str) -> str:
+    """One catalog page as a document: the endpoint's whole serialisation path."""
+    next_url = _page_url(fmt, Cursor.of(datasets[-1]), limit) if more else None
+    parts, refs = fragments.fragments_for(datasets, fmt)
+    head = _head(fmt, refs, total, limit, _page_url(fmt, after, limit), next_url, version, modified)
+    return "".join(_document(fmt, head, parts))
 
 
 def dataset(_id: str, _format: str) -> Response:
