@@ -165,3 +165,11 @@ class TestGermanFirst:
         assert 'value="http://publications.europa.eu/resource/authority/data-theme/ENVI"' in body
         assert "Umwelt" in body
         assert "Datenlizenz Deutschland Namensnennung 2.0" in body
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_unsafe_url_characters_are_percent_encoded(org, sysadmin):
+    pkg = _create(sysadmin, name="url", title="U", notes="x", owner_org=org["id"],
+                  url='https://example.org/a?b=1&c=<2>"', documentation=["https://example.org/{x}"])
+    assert pkg["url"] == "https://example.org/a?b=1&c=%3C2%3E%22"
+    assert pkg["documentation"] == ["https://example.org/%7Bx%7D"]

@@ -21,7 +21,15 @@ DATA_THEME_SCHEME = EU + "data-theme"
 LANGUAGE_GERMAN = EU + "language/DEU"
 
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-URL = re.compile(r"^https?://[^\s<>\"]+$")
+URL = re.compile(r"^https?://\S+$")
+_URL_UNSAFE = '<>"{}|\\^`'
+
+
+def quote_url(url: str) -> str:
+    """Percent-encode the characters a URI must not contain (``<>"{}|\\^```)."""
+    for char in _URL_UNSAFE:
+        url = url.replace(char, "%{:02X}".format(ord(char)))
+    return url
 
 # Property URIs of every DCAT-AP.de version seen in real catalogs:
 #   http://dcat-ap.de/def/dcatde/contributorID          (2.0, 3.0)

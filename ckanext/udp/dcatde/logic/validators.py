@@ -125,7 +125,7 @@ def dcatde_url(value: Any) -> Any:
         return value
     if not isinstance(value, str) or not _URL.match(value.strip()):
         raise tk.Invalid(tk._("Please enter a web address starting with http:// or https://."))
-    return value.strip()
+    return terms.quote_url(value.strip())
 
 
 def dcatde_url_list(value: Any) -> Any:
@@ -135,6 +135,7 @@ def dcatde_url_list(value: Any) -> Any:
             raise tk.Invalid(
                 tk._('"{value}" is not a web address starting with http:// or https://.').format(value=item)
             )
+    items = [terms.quote_url(item) for item in items]
     return json.dumps(items) if items else ("" if value is not missing else missing)
 
 
