@@ -76,3 +76,23 @@ class TestOfficialShapes:
         graph.remove((None, dcat.accessURL, None))
         report = validation.validate(graph)
         assert report.violations
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "shapes")
+def test_catalog_with_demo_datasets_conforms(capsys):
+    """The catalog node (publisher, language, homepage, theme taxonomy) with
+    all demo datasets, as ckanext-dcat's serializer builds it with our profile."""
+    from ckanext.dcat.processors import RDFSerializer
+
+    demo.load()
+    datasets = [tk.get_action("package_show")({}, {"id": d["name"]})
+                for d in tk.get_action("package_search")({}, {"rows": 1000})["results"]]
+    serializer = RDFSerializer(profiles=["euro_dcat_ap_3", "dcatap_de"])
+    graph = rdflib.Graph().parse(data=serializer.serialize_catalog({}, dataset_dicts=datasets, _format="turtle"),
+                                 format="turtle")
+    report = validation.validate(graph)
+    assert not report.violations, _violations(report)
+    with capsys.disabled():
+        print(f"\nSHACL warnings of the catalog ({len(datasets)} datasets):")
+        for text, count in _warnings(report).most_common():
+            print(f"  {count:3d} x {text}")
