@@ -57,7 +57,7 @@ class GovernancePlugin(p.SingletonPlugin):
         model.Session.flush()
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
-        if context.get(wf.INTERNAL) or not pkg_dict.get("id"):
+        if context.get(wf.INTERNAL_CALL) or not pkg_dict.get("id"):
             return
         row = DatasetGovernance.get(pkg_dict["id"])
         user = wf.user_obj_of(context)

@@ -27,7 +27,7 @@ PENDING_KEY = "udp_pending_edit"
 GOVERNANCE_KEYS = (STATE_KEY, ACCESS_KEY, PENDING_KEY)
 
 # context flag of the plugin's own calls into package_update/package_patch
-INTERNAL = "udp_governance_internal"
+INTERNAL_CALL = "udp_governance_internal"
 
 INTERNAL_LABEL = "udp-internal"
 

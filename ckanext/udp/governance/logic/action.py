@@ -286,7 +286,7 @@ def _system_only_change(live: dict[str, Any], proposed: dict[str, Any]) -> bool:
 def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str, Any]) -> Any:
     tk.check_access("package_update", context, data_dict)
     actor = _actor(context)
-    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL: True,
+    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True,
                                           "user": actor.name}, {"id": pkg.id})
     if _system_only_change(live, data_dict):
         return up(context, data_dict)
@@ -323,7 +323,7 @@ def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str
 
 def _decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingEdit,
                     actor: model.User, approve: bool, reason: Optional[str]) -> dict[str, Any]:
-    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL: True}, {"id": pkg.id})
+    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
     proposal = pending.proposed_dict
     changes = metadata_diff(live, proposal)
     author = _user(pending.proposed_by)
@@ -331,7 +331,7 @@ def _decide_pending(pkg: model.Package, row: DatasetGovernance, pending: Pending
         proposal["id"] = pkg.id
         proposal["private"] = wf.private_flag(wf.Status(row.state, row.access_class))
         tk.get_action("package_update")(
-            {"user": actor.name, "ignore_auth": True, wf.INTERNAL: True}, proposal)
+            {"user": actor.name, "ignore_auth": True, wf.INTERNAL_CALL: True}, proposal)
     model.Session.delete(pending)
     row.modified = utcnow()
     row.last_editor = pending.proposed_by
@@ -351,7 +351,7 @@ def udp_pending_edit_show(context: Any, data_dict: dict[str, Any]) -> dict[str, 
     pending = PendingEdit.get(pkg.id)
     if pending is None:
         raise tk.ObjectNotFound(tk._("This dataset has no pending edit."))
-    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL: True}, {"id": pkg.id})
+    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
     proposer = _user(pending.proposed_by)
     return {
         "package_id": pkg.id,
@@ -410,7 +410,7 @@ def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 @tk.chained_action
 def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     data_dict = dict(data_dict)
-    if context.get(wf.INTERNAL):
+    if context.get(wf.INTERNAL_CALL):
         for key in wf.GOVERNANCE_KEYS:
             data_dict.pop(key, None)
         return up(context, data_dict)
