@@ -299,6 +299,11 @@ def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str
     if errors:
         raise tk.ValidationError(errors)
 
+    for res in data_dict.get("resources") or []:
+        if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
+            raise tk.ValidationError({"upload": [tk._(
+                "Files cannot be uploaded to a published dataset while its change waits for "
+                "review; link the file by URL, or withdraw the dataset first.")]})
     proposal = {k: v for k, v in data_dict.items() if k not in wf.GOVERNANCE_KEYS}
     proposal["id"] = pkg.id
     row = _row(pkg)
@@ -425,6 +430,21 @@ def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     if status.state in LIVE_STATES and not context.get("ignore_auth"):
         return _propose_edit(up, context, pkg, data_dict)
     return up(context, data_dict)
+
+
+@tk.chained_action
+def resource_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    """On a live dataset a new resource is a change for review like any other:
+    it goes into the pending edit, and the proposed resource is returned."""
+    pkg = model.Package.get(data_dict.get("package_id") or "")
+    if (pkg is None or context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)
+            or wf.status_of(pkg).state not in LIVE_STATES):
+        return up(context, data_dict)
+    tk.check_access("resource_create", context, data_dict)
+    pkg_dict = tk.get_action("package_show")(dict(context, for_update=True), {"id": pkg.id})
+    pkg_dict["resources"] = list(pkg_dict.get("resources") or []) + [dict(data_dict)]
+    tk.get_action("package_update")(context, pkg_dict)
+    return dict(data_dict, udp_pending_edit=True)
 
 
 # --- reviewers and organization settings ----------------------------------------
@@ -589,7 +609,7 @@ def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any
 
 
 __all__ = [
-    "package_create", "package_update",
+    "package_create", "package_update", "resource_create",
     "udp_submit", "udp_approve", "udp_reject", "udp_withdraw", "udp_archive", "udp_restore",
     "udp_set_access_class", "udp_governance_show", "udp_pending_edit_show",
     "udp_reviewer_add", "udp_reviewer_remove", "udp_reviewer_list",
