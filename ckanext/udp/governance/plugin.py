@@ -12,7 +12,9 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultPermissionLabels
 
-from ckanext.udp.governance import helpers, views, workflow as wf
+from ckanext.dcat.interfaces import IDCATRDFHarvester
+
+from ckanext.udp.governance import harvest, helpers, views, workflow as wf
 from ckanext.udp.governance.model import (
     PUBLISHED, DatasetGovernance, PendingEdit, utcnow,
 )
@@ -27,6 +29,12 @@ class GovernancePlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.IPermissionLabels)
     p.implements(p.IPackageController, inherit=True)
+    p.implements(IDCATRDFHarvester, inherit=True)
+
+    # IDCATRDFHarvester: harvested datasets start in their source's configured state
+    def before_create(self, harvest_object: Any, dataset_dict: dict, temp_dict: dict) -> None:
+        if dataset_dict:
+            harvest.apply_source_state(harvest_object, dataset_dict)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -41,7 +49,9 @@ class GovernancePlugin(p.SingletonPlugin):
 
     # IPackageController
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
-        state, access = context.pop("udp_governance_new", (None, None))
+        if "udp_governance_new" not in context:
+            return  # not a governed dataset type
+        state, access = context.pop("udp_governance_new")
         if not pkg_dict.get("id") or DatasetGovernance.get(pkg_dict["id"]) is not None:
             return
         from ckanext.udp.governance.logic.action import audit
@@ -67,7 +77,7 @@ class GovernancePlugin(p.SingletonPlugin):
 
     def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
-        if pkg is None:
+        if pkg is None or not wf.governed(pkg.type):
             return
         status = wf.status_of(pkg)
         pkg_dict[wf.STATE_KEY] = status.state
@@ -76,7 +86,7 @@ class GovernancePlugin(p.SingletonPlugin):
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         pkg = model.Package.get(pkg_dict.get("id") or "")
-        if pkg is not None:
+        if pkg is not None and wf.governed(pkg.type):
             status = wf.status_of(pkg)
             pkg_dict[wf.STATE_KEY] = status.state
             pkg_dict[wf.ACCESS_KEY] = status.access_class

@@ -65,6 +65,13 @@ def transition_for(action: str, state: str) -> Optional[Transition]:
     return None
 
 
+def governed(package_type: Optional[str]) -> bool:
+    """Whether datasets of this type go through the workflow (harvest sources,
+    showcases etc. keep CKAN's own rules)."""
+    types = tk.aslist(tk.config.get("ckanext.udp.governance.dataset_types"))
+    return (package_type or "dataset") in types
+
+
 def default_access_class() -> str:
     value = tk.config.get("ckanext.udp.governance.default_access_class")
     return value if value in ACCESS_CLASSES else OPEN
@@ -96,6 +103,9 @@ def private_flag(status: Status) -> bool:
 
 
 def dataset_labels(pkg: model.Package) -> list[str]:
+    if not governed(pkg.type):
+        from ckan.lib.plugins import DefaultPermissionLabels
+        return DefaultPermissionLabels().get_dataset_labels(pkg)
     if not pkg.owner_org or pkg.state != "active":
         # unowned or CKAN-draft/deleted: CKAN's own rules (no public label for
         # non-active datasets there either)

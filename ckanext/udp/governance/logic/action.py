@@ -394,12 +394,17 @@ def _check_governance_keys(data_dict: dict[str, Any], status: wf.Status, creatin
 
 @tk.chained_action
 def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    if not wf.governed(data_dict.get("type")):
+        return up(context, data_dict)
     data_dict = dict(data_dict)
     state = DRAFT
-    initial = context.get("udp_initial_state")
-    if initial and context.get("ignore_auth") and initial in STATES:
-        # system callers (harvesters, the demo loader) may start elsewhere
-        state = initial
+    if context.get("ignore_auth"):
+        # system callers (harvesters, the demo loader) may start elsewhere:
+        # context key udp_initial_state, or the state key in the dict
+        initial = context.get("udp_initial_state") or data_dict.get(wf.STATE_KEY)
+        if initial in STATES:
+            state = initial
+            data_dict.pop(wf.STATE_KEY, None)
     access = data_dict.get(wf.ACCESS_KEY) or context.get("udp_initial_access_class")
     if not access and state != DRAFT and tk.asbool(data_dict.get("private")):
         access = "restricted"  # a system caller's private dataset stays non-public
@@ -420,8 +425,8 @@ def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
             data_dict.pop(key, None)
         return up(context, data_dict)
     pkg = model.Package.get(data_dict.get("id") or data_dict.get("name") or "")
-    if pkg is None:
-        return up(context, data_dict)  # CKAN's own "not found"
+    if pkg is None or not wf.governed(pkg.type):
+        return up(context, data_dict)  # CKAN's own "not found" / not a governed type
     status = wf.status_of(pkg)
     _check_governance_keys(data_dict, status, creating=False)
     for key in wf.GOVERNANCE_KEYS:
@@ -437,7 +442,7 @@ def resource_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     """On a live dataset a new resource is a change for review like any other:
     it goes into the pending edit, and the proposed resource is returned."""
     pkg = model.Package.get(data_dict.get("package_id") or "")
-    if (pkg is None or context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)
+    if (pkg is None or not wf.governed(pkg.type) or context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)
             or wf.status_of(pkg).state not in LIVE_STATES):
         return up(context, data_dict)
     tk.check_access("resource_create", context, data_dict)
