@@ -454,13 +454,18 @@ def resource_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 
 # --- reviewers and organization settings ----------------------------------------
 
-def udp_reviewer_add(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
-    """Designate a member of an organization as reviewer (``organization_id``, ``user``)."""
+def _reviewer_target(action: str, context: Any, data_dict: dict[str, Any]) -> tuple[str, model.User]:
     data = _validate(data_dict, schema.reviewer(), context)
     org_id = _org_id(data["organization_id"])
-    tk.check_access("udp_reviewer_add", context, {"organization_id": org_id})
+    tk.check_access(action, context, {"organization_id": org_id})
     user = model.User.get(data["user"])
-    assert user is not None
+    assert user is not None  # the schema checked that the user exists
+    return org_id, user
+
+
+def udp_reviewer_add(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Designate a member of an organization as reviewer (``organization_id``, ``user``)."""
+    org_id, user = _reviewer_target("udp_reviewer_add", context, data_dict)
     if not wf.is_org_member(user, org_id):
         raise tk.ValidationError({"user": [tk._(
             "Only members of the organization can be designated as reviewers.")]})
@@ -471,11 +476,8 @@ def udp_reviewer_add(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
 
 
 def udp_reviewer_remove(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
-    data = _validate(data_dict, schema.reviewer(), context)
-    org_id = _org_id(data["organization_id"])
-    tk.check_access("udp_reviewer_remove", context, {"organization_id": org_id})
-    user = model.User.get(data["user"])
-    assert user is not None
+    """Remove a designated reviewer (org admins stay reviewers by their role)."""
+    org_id, user = _reviewer_target("udp_reviewer_remove", context, data_dict)
     row = model.Session.get(Reviewer, (org_id, user.id))
     if row is None:
         raise tk.ObjectNotFound(tk._("This user is not a designated reviewer of the organization."))
