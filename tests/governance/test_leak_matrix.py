@@ -86,6 +86,8 @@ GLOBAL = {
     "package_autocomplete": (may_see, False),
     "html_search": (may_see, True),
     "organization_page": (may_see, False),
+    "member_list": (may_see, False),
+    "resource_search": (is_public, False),
     "organization_show_datasets": (may_see, False),
     "organization_activity_list": (may_see, False),
     "recently_changed_packages_activity_list": (may_see, False),
@@ -232,6 +234,10 @@ class Matrix:
                                       "current_package_list_with_resources", limit="1000") or [])
         auto = self.api(viewer, "package_autocomplete", "package_autocomplete", q="leak", limit="100") or []
         seen["package_autocomplete"] = {k for k, p in ds.items() if p["name"] in {a["name"] for a in auto}}
+        members = self.api(viewer, "member_list", "member_list", id=org["id"], object_type="package") or []
+        seen["member_list"] = ids_to_keys(m[0] for m in members)
+        found = self.api(viewer, "resource_search", "resource_search", query="name:download", limit="1000") or {}
+        seen["resource_search"] = ids_to_keys(r["package_id"] for r in found.get("results", []))
         org_show = self.api(viewer, "organization_show", "organization_show_datasets", id=org["id"],
                             include_datasets="true") or {}
         seen["organization_show_datasets"] = ids_to_keys(p["id"] for p in org_show.get("packages", []))

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories, helpers
+
+from ckanext.udp.governance.model import AuditEntry
 
 from govworld import World, act
 
@@ -124,3 +127,30 @@ class TestResourcesOfPublishedDatasets:
         assert act(None, "resource_show", id=rid)["name"] == "A"
         act(world.reviewer, "udp_approve", id=pkg["id"])
         assert act(None, "resource_show", id=rid)["name"] == "B"
+
+
+class TestPendingEditsAndTransitions:
+    def test_withdraw_discards_the_pending_edit(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Nie veröffentlicht")
+        act(world.editor, "udp_withdraw", id=pkg["id"], reason="Datenschutz")
+        shown = act(world.editor, "udp_governance_show", id=pkg["id"])
+        assert shown["pending_edit"] is False and shown["state"] == "withdrawn"
+        actions = [e["action"] for e in act(world.member, "udp_audit_list", id=pkg["id"])]
+        assert actions[-2:] == ["withdraw", "discard_edit"]
+        act(world.editor, "udp_restore", id=pkg["id"])
+        assert act(world.editor, "package_show", id=pkg["id"])["title"] == pkg["title"]
+
+    def test_archive_keeps_the_pending_edit(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Später")
+        act(world.admin, "udp_archive", id=pkg["id"])
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is True
+
+    def test_delete_is_audited(self, world: World):
+        pkg = world.published()
+        act(world.admin, "package_delete", id=pkg["name"])
+        # the trail outlives the dataset (udp_audit_list answers only for live datasets)
+        actions = [a for (a,) in model.Session.query(AuditEntry.action)
+                   .filter(AuditEntry.package_id == pkg["id"]).order_by(AuditEntry.id)]
+        assert actions == ["create", "submit", "approve", "delete"]

@@ -75,6 +75,13 @@ class GovernancePlugin(p.SingletonPlugin):
             row.last_editor = user.id
             row.modified = utcnow()
 
+    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        pkg = model.Package.get(pkg_dict.get("id") or "")
+        row = DatasetGovernance.get(pkg.id) if pkg is not None else None
+        if row is not None and not context.get(wf.INTERNAL_CALL):
+            from ckanext.udp.governance.logic.action import audit
+            audit(row.package_id, wf.user_obj_of(context), "delete", row.state, row.state)
+
     def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is None or not wf.governed(pkg.type):

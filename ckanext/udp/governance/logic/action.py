@@ -147,6 +147,11 @@ def _transition(action: str, context: Any, data_dict: dict[str, Any]) -> dict[st
     if transition.target == PUBLISHED:
         row.published_at = now
     audit(pkg.id, actor, action, source, transition.target, data.get("reason"))
+    if pending is not None and transition.target not in LIVE_STATES:
+        # a change proposed for the live version has nothing left to apply to
+        model.Session.delete(pending)
+        audit(pkg.id, actor, "discard_edit", transition.target, transition.target, None,
+              {"proposed_by": pending.proposed_by})
     _apply_visibility(pkg, row)
 
     if action == "submit":
@@ -452,6 +457,28 @@ def resource_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     return dict(data_dict, udp_pending_edit=True)
 
 
+@tk.chained_action
+@tk.side_effect_free
+def member_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    """CKAN lists every dataset of an organization here, drafts included, to
+    anyone; keep only the datasets the caller may see (the same labels as
+    package_show)."""
+    members = up(context, data_dict)
+    user = wf.user_obj_of(context)
+    if wf.is_sysadmin(user):
+        return members
+    from ckan.lib.plugins import get_permission_labels
+    labels = set(get_permission_labels().get_user_dataset_labels(user))  # type: ignore[arg-type]
+    visible = []
+    for member in members:
+        if member[1] == "package":
+            pkg = model.Package.get(member[0])
+            if pkg is None or not labels.intersection(wf.dataset_labels(pkg)):
+                continue
+        visible.append(member)
+    return visible
+
+
 # --- reviewers and organization settings ----------------------------------------
 
 def _reviewer_target(action: str, context: Any, data_dict: dict[str, Any]) -> tuple[str, model.User]:
@@ -616,7 +643,7 @@ def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any
 
 
 __all__ = [
-    "package_create", "package_update", "resource_create",
+    "package_create", "package_update", "resource_create", "member_list",
     "udp_submit", "udp_approve", "udp_reject", "udp_withdraw", "udp_archive", "udp_restore",
     "udp_set_access_class", "udp_governance_show", "udp_pending_edit_show",
     "udp_reviewer_add", "udp_reviewer_remove", "udp_reviewer_list",
