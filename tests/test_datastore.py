@@ -6,14 +6,18 @@ import pytest
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 
+from udp_testing import public_dataset
+
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestDatastore:
     @pytest.fixture
     def resource(self):
         org = factories.Organization()
-        pkg = factories.Dataset(owner_org=org["id"])
-        return factories.Resource(package_id=pkg["id"], url="", format="CSV")
+        # resources of a published dataset are added with it: a later
+        # resource_create would be a change waiting for review (udp_governance)
+        pkg = public_dataset(owner_org=org["id"], resources=[{"url": "", "format": "CSV"}])
+        return pkg["resources"][0]
 
     @pytest.fixture
     def table(self, resource):

@@ -58,7 +58,10 @@ class TestDemoLoader:
     def test_an_edited_dataset_is_put_back(self):
         demo.load()
         sysadmin = factories.Sysadmin()
-        tk.get_action("package_patch")({"user": sysadmin["name"]}, {"id": "spielplaetze", "title": "kaputt"})
+        # a user's edit of a published dataset waits for review (udp_governance);
+        # this one is forced live, as a system call
+        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
+                                       {"id": "spielplaetze", "title": "kaputt"})
         stats = demo.load()
         assert stats["updated"] == 1
         assert tk.get_action("package_show")({}, {"id": "spielplaetze"})["title"] == "Spielplätze"

@@ -7,6 +7,8 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 
+from udp_testing import public_dataset
+
 STACK = ("udp", "datastore", "scheming_datasets", "dcat", "dcat_rdf_harvester", "harvest", "spatial_metadata", "spatial_query", "activity")
 
 
@@ -58,7 +60,7 @@ class TestCommunityExtensionsBasics:
 
     def test_dcat_serialises_a_dataset(self, app):
         org = factories.Organization()
-        pkg = factories.Dataset(owner_org=org["id"], title="Spielplätze", notes="Alle Spielplätze")
+        pkg = public_dataset(owner_org=org["id"], title="Spielplätze", notes="Alle Spielplätze")
         resp = app.get(f"/dataset/{pkg['name']}.ttl")
         assert resp.status_code == 200
         assert "dcat:Dataset" in resp.body
@@ -84,8 +86,8 @@ class TestCommunityExtensionsBasics:
     def test_spatial_bbox_search_through_solr(self):
         org = factories.Organization()
         geom = '{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}'
-        inside = factories.Dataset(owner_org=org["id"], extras=[{"key": "spatial", "value": geom}])
-        factories.Dataset(owner_org=org["id"])  # no extent: never in a bbox result
+        inside = public_dataset(owner_org=org["id"], extras=[{"key": "spatial", "value": geom}])
+        public_dataset(owner_org=org["id"])  # no extent: never in a bbox result
         found = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "8.35,48.98,8.45,49.05"}})
         assert [d["id"] for d in found["results"]] == [inside["id"]]
         nowhere = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "13.3,52.4,13.5,52.6"}})
@@ -95,9 +97,9 @@ class TestCommunityExtensionsBasics:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 def test_home_page_shows_the_portal_in_numbers(app):
     org = factories.Organization()
-    factories.Dataset(owner_org=org["id"])
-    factories.Dataset(owner_org=org["id"])
-    factories.Dataset(owner_org=org["id"], private=True)  # not counted for visitors
+    public_dataset(owner_org=org["id"])
+    public_dataset(owner_org=org["id"])
+    public_dataset(owner_org=org["id"], private=True)  # not counted for visitors
     body = app.get("/").body
     assert "Das Portal in Zahlen" in body
     assert "placeholder-420x220" not in body

@@ -6,6 +6,8 @@ import pytest
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 
+from udp_testing import public_dataset
+
 
 def search(q: str) -> list[str]:
     result = tk.get_action("package_search")({}, {"q": q, "rows": 100})
@@ -15,10 +17,10 @@ def search(q: str) -> list[str]:
 @pytest.fixture
 def datasets():
     org = factories.Organization()
-    factories.Dataset(name="baum", owner_org=org["id"], title="Baumkataster: jeder Baum der Stadt", notes="Standorte")
-    factories.Dataset(name="strasse", owner_org=org["id"], title="Verzeichnis der Straße und Wege", notes="Adressen")
-    factories.Dataset(name="haeuser", owner_org=org["id"], title="Häuser und Gebäude", notes="Bauwerke")
-    factories.Dataset(name="luft", owner_org=org["id"], title="Luftqualität", notes="Messwerte")
+    public_dataset(name="baum", owner_org=org["id"], title="Baumkataster: jeder Baum der Stadt", notes="Standorte")
+    public_dataset(name="strasse", owner_org=org["id"], title="Verzeichnis der Straße und Wege", notes="Adressen")
+    public_dataset(name="haeuser", owner_org=org["id"], title="Häuser und Gebäude", notes="Bauwerke")
+    public_dataset(name="luft", owner_org=org["id"], title="Luftqualität", notes="Messwerte")
 
 
 # fixtures run in the order named: plugins, then empty DB and index, then data

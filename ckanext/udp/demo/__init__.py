@@ -26,7 +26,9 @@ def default_data_path() -> str:
 
 def _context() -> dict[str, Any]:
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-    return {"user": site_user["name"], "ignore_auth": True}
+    # udp_initial_state: with the udp_governance plugin, demo datasets start
+    # published (their access class and privacy as given); ignored without it
+    return {"user": site_user["name"], "ignore_auth": True, "udp_initial_state": "published"}
 
 
 def _show(action: str, id_: str) -> dict[str, Any] | None:

@@ -1,0 +1,63 @@
+"""Template helpers of udp_governance."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
+from ckanext.udp.governance import workflow as wf
+from ckanext.udp.governance.model import LIVE_STATES, PendingEdit
+
+
+def udp_governance_state_label(state: Optional[str]) -> str:
+    return {
+        "draft": tk._("Draft"),
+        "in_review": tk._("In review"),
+        "published": tk._("Published"),
+        "archived": tk._("Archived"),
+        "withdrawn": tk._("Withdrawn"),
+    }.get(state or "", state or "")
+
+
+def udp_governance_access_label(access_class: Optional[str]) -> str:
+    return {
+        "open": tk._("Open"),
+        "internal": tk._("Internal (city staff)"),
+        "restricted": tk._("Restricted (organization)"),
+    }.get(access_class or "", access_class or "")
+
+
+def udp_governance_actions(pkg_id: str) -> list[str]:
+    """Workflow actions the current user may take on the dataset now."""
+    pkg = model.Package.get(pkg_id)
+    if pkg is None:
+        return []
+    status = wf.status_of(pkg)
+    pending = status.state in LIVE_STATES and PendingEdit.get(pkg.id) is not None
+    possible = [a for a in wf.ACTIONS if wf.transition_for(a, status.state)]
+    if pending:
+        possible = ["approve", "reject"] + [a for a in possible if a not in ("approve", "reject")]
+    allowed = []
+    for action in possible:
+        try:
+            tk.check_access(f"udp_{action}", {"user": tk.current_user.name}, {"id": pkg.id})
+            allowed.append(action)
+        except (tk.NotAuthorized, tk.ObjectNotFound):
+            pass
+    return allowed
+
+
+def udp_governance_audit(pkg_id: str) -> Optional[list[dict[str, Any]]]:
+    """The audit trail for organization members, None for everyone else."""
+    try:
+        return tk.get_action("udp_audit_list")({"user": tk.current_user.name}, {"id": pkg_id})
+    except (tk.NotAuthorized, tk.ObjectNotFound):
+        return None
+
+
+def udp_governance_pending(pkg_id: str) -> Optional[dict[str, Any]]:
+    try:
+        return tk.get_action("udp_pending_edit_show")({"user": tk.current_user.name}, {"id": pkg_id})
+    except (tk.NotAuthorized, tk.ObjectNotFound):
+        return None

@@ -1,0 +1,652 @@
+"""Actions of udp_governance: the workflow transitions, access classes, pending
+edits of published datasets, reviewers, organization settings, audit trail and
+the steward queues; plus the chained package_create/package_update that keep
+the state out of users' hands."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from typing import Any, Optional
+
+import ckan.model as model
+import ckan.plugins as p
+import ckan.plugins.toolkit as tk
+from ckan.lib import search
+from ckan.lib.plugins import lookup_package_plugin, plugin_validate
+
+from ckanext.udp.governance import notify, workflow as wf
+from ckanext.udp.governance.logic import schema
+from ckanext.udp.governance.model import (
+    ACCESS_CLASSES, DRAFT, IN_REVIEW, LIVE_STATES, PUBLISHED, STATES,
+    AuditEntry, DatasetGovernance, OrgSetting, PendingEdit, Reviewer, utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# resource fields that CKAN's own machinery (DataStore) sets on live datasets;
+# a change to only these is not an edit that needs review
+SYSTEM_RESOURCE_FIELDS = frozenset({"datastore_active", "last_modified"})
+# dataset fields that are not content (not shown in a diff, not reviewed)
+NON_CONTENT_FIELDS = frozenset({
+    "metadata_modified", "metadata_created", "revision_id", "num_resources", "num_tags",
+    "organization", "relationships_as_object", "relationships_as_subject", "creator_user_id",
+    "state", "private", "type", "tracking_summary", *wf.GOVERNANCE_KEYS,
+})
+NON_CONTENT_RESOURCE_FIELDS = frozenset({
+    "metadata_modified", "created", "position", "package_id", "state", "tracking_summary",
+    *SYSTEM_RESOURCE_FIELDS,
+})
+
+
+# --- helpers -------------------------------------------------------------------
+
+def _validate(data_dict: dict[str, Any], the_schema: dict[str, Any], context: Any) -> dict[str, Any]:
+    data, errors = tk.navl_validate(data_dict, the_schema, context)
+    if errors:
+        raise tk.ValidationError(errors)
+    return data
+
+
+def _package(id_or_name: str) -> model.Package:
+    pkg = model.Package.get(id_or_name)
+    if pkg is None or pkg.state == "deleted":
+        raise tk.ObjectNotFound(tk._("Dataset not found"))
+    return pkg
+
+
+def _org_id(id_or_name: str) -> str:
+    group = model.Group.get(id_or_name)
+    if group is None or not group.is_organization:
+        raise tk.ObjectNotFound(tk._("Organization not found"))
+    return group.id
+
+
+def _actor(context: Any) -> model.User:
+    user = wf.user_obj_of(context)
+    if user is None:
+        raise tk.NotAuthorized(tk._("You must be logged in."))
+    return user
+
+
+def _row(pkg: model.Package) -> DatasetGovernance:
+    row = DatasetGovernance.get(pkg.id)
+    if row is None:
+        status = wf.status_of(pkg)
+        row = DatasetGovernance(package_id=pkg.id, state=status.state,
+                                access_class=status.access_class, created=utcnow(), modified=utcnow())
+        model.Session.add(row)
+    return row
+
+
+def audit(pkg_id: str, actor: Optional[model.User], action: str, from_state: Optional[str],
+          to_state: Optional[str], comment: Optional[str] = None,
+          details: Optional[dict[str, Any]] = None) -> None:
+    model.Session.add(AuditEntry(
+        package_id=pkg_id, created=utcnow(), actor_id=actor.id if actor else None,
+        actor_name=actor.name if actor else None, action=action, from_state=from_state,
+        to_state=to_state, comment=comment,
+        details=json.dumps(details, sort_keys=True, default=str) if details else None,
+    ))
+
+
+def _apply_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
+    """Commit state and CKAN's ``private`` flag together, then re-index.
+
+    The flag is set on the package object: the toolkit has no action that
+    changes only ``private`` without re-validating the whole dataset, and a
+    transition must not fail because an older dataset misses a newer field."""
+    status = wf.Status(row.state, row.access_class)
+    pkg.private = wf.private_flag(status)
+    model.Session.add(pkg)
+    model.repo.commit()
+    search.rebuild(pkg.id)
+    if not wf.is_public(status) and p.plugin_loaded("activity"):
+        # activities keep the labels of the moment they were created; when a
+        # dataset goes out of public view, its older activities go with it
+        from ckanext.activity.model import Activity
+        labels = wf.dataset_labels(pkg)
+        model.Session.query(Activity).filter(Activity.object_id == pkg.id).update(
+            {Activity.permission_labels: labels}, synchronize_session=False)
+        model.repo.commit()
+
+
+def _user(user_id: Optional[str]) -> Optional[model.User]:
+    return model.User.get(user_id) if user_id else None
+
+
+# --- workflow transitions -------------------------------------------------------
+
+def _transition(action: str, context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    reason_required = any(t.reason_required for t in wf.TRANSITIONS if t.action == action)
+    data = _validate(data_dict, schema.transition(reason_required), context)
+    pkg = _package(data["id"])
+    tk.check_access(f"udp_{action}", context, data)
+    actor = _actor(context)
+    row = _row(pkg)
+
+    pending = PendingEdit.get(pkg.id)
+    if action in ("approve", "reject") and row.state in LIVE_STATES and pending is not None:
+        return _decide_pending(pkg, row, pending, actor, approve=(action == "approve"),
+                               reason=data.get("reason"))
+
+    transition = wf.transition_for(action, row.state)
+    if transition is None:
+        raise tk.ValidationError({"state": [
+            tk._("The action \"{action}\" is not possible in state \"{state}\".").format(
+                action=action, state=row.state)]})
+
+    source = row.state
+    now = utcnow()
+    row.state = transition.target
+    row.modified = now
+    if action == "submit":
+        row.submitted_by = actor.id
+        row.submitted_at = now
+    if transition.target == PUBLISHED:
+        row.published_at = now
+    audit(pkg.id, actor, action, source, transition.target, data.get("reason"))
+    if pending is not None and transition.target not in LIVE_STATES:
+        # a change proposed for the live version has nothing left to apply to
+        model.Session.delete(pending)
+        audit(pkg.id, actor, "discard_edit", transition.target, transition.target, None,
+              {"proposed_by": pending.proposed_by})
+    _apply_visibility(pkg, row)
+
+    if action == "submit":
+        notify.submitted(pkg, wf.reviewers_of(pkg.owner_org), actor, data.get("reason"))
+    elif action in ("approve", "reject"):
+        notify.decided(pkg, _user(row.submitted_by), actor, action == "approve", data.get("reason"))
+    return governance_dict(pkg)
+
+
+def udp_submit(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Submit a draft for review (draft -> in_review). ``id``, optional ``reason``."""
+    return _transition("submit", context, data_dict)
+
+
+def udp_approve(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Approve a submission (in_review -> published) or the pending edit of a
+    published dataset (applied in one package_update). Four-eyes applies."""
+    return _transition("approve", context, data_dict)
+
+
+def udp_reject(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Reject a submission (in_review -> draft) or a pending edit; ``reason`` required."""
+    return _transition("reject", context, data_dict)
+
+
+def udp_withdraw(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Take a published or archived dataset offline (-> withdrawn); ``reason`` required."""
+    return _transition("withdraw", context, data_dict)
+
+
+def udp_archive(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Archive a published dataset (-> archived: findable, flagged, not in the catalog)."""
+    return _transition("archive", context, data_dict)
+
+
+def udp_restore(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """archived -> published (reviewers), withdrawn -> draft (editors)."""
+    return _transition("restore", context, data_dict)
+
+
+def udp_set_access_class(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Set the access class (open, internal, restricted) of a dataset."""
+    data = _validate(data_dict, schema.set_access_class(), context)
+    pkg = _package(data["id"])
+    tk.check_access("udp_set_access_class", context, data)
+    actor = _actor(context)
+    row = _row(pkg)
+    old = row.access_class
+    if old != data["access_class"]:
+        row.access_class = data["access_class"]
+        row.modified = utcnow()
+        audit(pkg.id, actor, "set_access_class", row.state, row.state, data.get("reason"),
+              {"from_access_class": old, "to_access_class": row.access_class})
+        _apply_visibility(pkg, row)
+    return governance_dict(pkg)
+
+
+def governance_dict(pkg: model.Package) -> dict[str, Any]:
+    row = DatasetGovernance.get(pkg.id)
+    status = wf.status_of(pkg)
+    out: dict[str, Any] = row.as_dict() if row else {"state": status.state,
+                                                     "access_class": status.access_class}
+    out["id"] = pkg.id
+    out["name"] = pkg.name
+    out["private"] = pkg.private
+    out["pending_edit"] = PendingEdit.get(pkg.id) is not None
+    return out
+
+
+@tk.side_effect_free
+def udp_governance_show(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Workflow state, access class and pending-edit flag of a dataset."""
+    data = _validate(data_dict, schema.dataset_id(), context)
+    pkg = _package(data["id"])
+    tk.check_access("udp_governance_show", context, {"id": pkg.id})
+    return governance_dict(pkg)
+
+
+# --- pending edits of live datasets --------------------------------------------
+
+def _norm(value: Any) -> Any:
+    if value in (None, "", [], {}):
+        return None
+    return value
+
+
+def _tags(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(t.get("name") if isinstance(t, dict) else t for t in value) or None
+    return _norm(value)
+
+
+def metadata_diff(live: dict[str, Any], proposed: dict[str, Any]) -> list[dict[str, Any]]:
+    """Field-level differences between the live and the proposed dataset dict."""
+    changes: list[dict[str, Any]] = []
+    for key in sorted(set(live) | set(proposed)):
+        if key in NON_CONTENT_FIELDS or key in ("resources", "id"):
+            continue
+        old, new = live.get(key), proposed.get(key)
+        if key in ("tags", "groups"):
+            old, new = _tags(old), _tags(new)
+        if key == "extras":
+            old = {e["key"]: e["value"] for e in old or []} or None
+            new = {e["key"]: e["value"] for e in new or []} or None
+        if _norm(old) != _norm(new):
+            changes.append({"field": key, "old": old, "new": new})
+    if "resources" in proposed:
+        live_res = {r["id"]: r for r in live.get("resources") or []}
+        seen = set()
+        for i, res in enumerate(proposed.get("resources") or []):
+            rid = res.get("id")
+            old_res = live_res.get(rid) if rid else None
+            if old_res is None:
+                changes.append({"field": f"resources[{i}]", "old": None,
+                                "new": res.get("name") or res.get("url")})
+                continue
+            seen.add(rid)
+            for key in sorted(set(old_res) | set(res)):
+                if key in NON_CONTENT_RESOURCE_FIELDS or key == "id":
+                    continue
+                if _norm(old_res.get(key)) != _norm(res.get(key)):
+                    changes.append({"field": f"resources[{i}].{key}", "old": old_res.get(key),
+                                    "new": res.get(key)})
+        for rid, res in live_res.items():
+            if rid not in seen:
+                changes.append({"field": "resources", "old": res.get("name") or rid, "new": None})
+    return changes
+
+
+def _system_only_change(live: dict[str, Any], proposed: dict[str, Any]) -> bool:
+    """True if proposed differs from live only in fields CKAN itself maintains."""
+    if metadata_diff(live, proposed):
+        return False
+    return True
+
+
+def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str, Any]) -> Any:
+    tk.check_access("package_update", context, data_dict)
+    actor = _actor(context)
+    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True,
+                                          "user": actor.name}, {"id": pkg.id})
+    if _system_only_change(live, data_dict):
+        return up(context, data_dict)
+    # validate now: a proposal that could never be applied is refused at once
+    package_plugin = lookup_package_plugin(pkg.type)
+    val_context = dict(context, package=pkg, session=model.Session)
+    the_schema = context.get("schema") or package_plugin.update_package_schema()
+    _, errors = plugin_validate(package_plugin, val_context, dict(data_dict), the_schema,
+                                "package_update")
+    if errors:
+        raise tk.ValidationError(errors)
+
+    for res in data_dict.get("resources") or []:
+        if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
+            raise tk.ValidationError({"upload": [tk._(
+                "Files cannot be uploaded to a published dataset while its change waits for "
+                "review; link the file by URL, or withdraw the dataset first.")]})
+    proposal = {k: v for k, v in data_dict.items() if k not in wf.GOVERNANCE_KEYS}
+    proposal["id"] = pkg.id
+    row = _row(pkg)
+    edit = PendingEdit.get(pkg.id)
+    if edit is None:
+        edit = PendingEdit(package_id=pkg.id)
+        model.Session.add(edit)
+    edit.proposed = json.dumps(proposal, default=str)
+    edit.proposed_by = actor.id
+    edit.base_modified = live.get("metadata_modified")
+    edit.created = utcnow()
+    changes = metadata_diff(live, proposal)
+    audit(pkg.id, actor, "propose_edit", row.state, row.state, None,
+          {"fields": [c["field"] for c in changes]})
+    model.repo.commit()
+    notify.edit_proposed(pkg, wf.reviewers_of(pkg.owner_org), actor)
+    context["udp_pending_edit"] = True
+    if context.get("return_id_only"):
+        return pkg.id
+    return tk.get_action("package_show")(dict(context, ignore_auth=True), {"id": pkg.id})
+
+
+def _decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingEdit,
+                    actor: model.User, approve: bool, reason: Optional[str]) -> dict[str, Any]:
+    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
+    proposal = pending.proposed_dict
+    changes = metadata_diff(live, proposal)
+    author = _user(pending.proposed_by)
+    if approve:
+        proposal["id"] = pkg.id
+        proposal["private"] = wf.private_flag(wf.Status(row.state, row.access_class))
+        tk.get_action("package_update")(
+            {"user": actor.name, "ignore_auth": True, wf.INTERNAL_CALL: True}, proposal)
+    model.Session.delete(pending)
+    row.modified = utcnow()
+    row.last_editor = pending.proposed_by
+    audit(pkg.id, actor, "apply_edit" if approve else "reject_edit", row.state, row.state, reason,
+          {"proposed_by": pending.proposed_by, "changes": changes})
+    model.repo.commit()
+    notify.decided(pkg, author, actor, approve, reason)
+    return governance_dict(pkg)
+
+
+@tk.side_effect_free
+def udp_pending_edit_show(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """The pending edit of a live dataset with a field-level diff against the live version."""
+    data = _validate(data_dict, schema.dataset_id(), context)
+    pkg = _package(data["id"])
+    tk.check_access("udp_pending_edit_show", context, {"id": pkg.id})
+    pending = PendingEdit.get(pkg.id)
+    if pending is None:
+        raise tk.ObjectNotFound(tk._("This dataset has no pending edit."))
+    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
+    proposer = _user(pending.proposed_by)
+    return {
+        "package_id": pkg.id,
+        "proposed_by": pending.proposed_by,
+        "proposed_by_name": proposer.name if proposer else None,
+        "created": pending.created.isoformat(),
+        "base_modified": pending.base_modified,
+        "live_modified": live.get("metadata_modified"),
+        "diff": metadata_diff(live, pending.proposed_dict),
+        "proposed": pending.proposed_dict,
+    }
+
+
+# --- chained core actions -------------------------------------------------------
+
+def _check_governance_keys(data_dict: dict[str, Any], status: wf.Status, creating: bool) -> None:
+    errors: dict[str, list[str]] = {}
+    state = data_dict.get(wf.STATE_KEY)
+    if state not in (None, "", status.state):
+        errors[wf.STATE_KEY] = [tk._(
+            "The workflow state cannot be set with package_create or package_update; "
+            "use the workflow actions (udp_submit, udp_approve, udp_reject, udp_withdraw, "
+            "udp_archive, udp_restore).")]
+    access = data_dict.get(wf.ACCESS_KEY)
+    if creating:
+        if access not in (None, "") and access not in ACCESS_CLASSES:
+            errors[wf.ACCESS_KEY] = [tk._("Access class must be one of: {values}").format(
+                values=", ".join(ACCESS_CLASSES))]
+    elif access not in (None, "", status.access_class):
+        errors[wf.ACCESS_KEY] = [tk._(
+            "The access class cannot be changed with package_update; use udp_set_access_class.")]
+    if errors:
+        raise tk.ValidationError(errors)
+
+
+@tk.chained_action
+def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    if not wf.governed(data_dict.get("type")):
+        return up(context, data_dict)
+    data_dict = dict(data_dict)
+    state = DRAFT
+    if context.get("ignore_auth"):
+        # system callers (harvesters, the demo loader) may start elsewhere:
+        # context key udp_initial_state, or the state key in the dict
+        initial = context.get("udp_initial_state") or data_dict.get(wf.STATE_KEY)
+        if initial in STATES:
+            state = initial
+            data_dict.pop(wf.STATE_KEY, None)
+    access = data_dict.get(wf.ACCESS_KEY) or context.get("udp_initial_access_class")
+    if not access and state != DRAFT and tk.asbool(data_dict.get("private")):
+        access = "restricted"  # a system caller's private dataset stays non-public
+    access = access or wf.default_access_class()
+    _check_governance_keys(data_dict, wf.Status(state, access), creating=True)
+    for key in wf.GOVERNANCE_KEYS:
+        data_dict.pop(key, None)
+    data_dict["private"] = wf.private_flag(wf.Status(state, access))
+    context["udp_governance_new"] = (state, access)
+    return up(context, data_dict)
+
+
+@tk.chained_action
+def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    data_dict = dict(data_dict)
+    if context.get(wf.INTERNAL_CALL):
+        for key in wf.GOVERNANCE_KEYS:
+            data_dict.pop(key, None)
+        return up(context, data_dict)
+    pkg = model.Package.get(data_dict.get("id") or data_dict.get("name") or "")
+    if pkg is None or not wf.governed(pkg.type):
+        return up(context, data_dict)  # CKAN's own "not found" / not a governed type
+    status = wf.status_of(pkg)
+    _check_governance_keys(data_dict, status, creating=False)
+    for key in wf.GOVERNANCE_KEYS:
+        data_dict.pop(key, None)
+    data_dict["private"] = wf.private_flag(status)
+    if status.state in LIVE_STATES and not context.get("ignore_auth"):
+        return _propose_edit(up, context, pkg, data_dict)
+    return up(context, data_dict)
+
+
+@tk.chained_action
+def resource_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    """On a live dataset a new resource is a change for review like any other:
+    it goes into the pending edit, and the proposed resource is returned."""
+    pkg = model.Package.get(data_dict.get("package_id") or "")
+    if (pkg is None or not wf.governed(pkg.type) or context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)
+            or wf.status_of(pkg).state not in LIVE_STATES):
+        return up(context, data_dict)
+    tk.check_access("resource_create", context, data_dict)
+    pkg_dict = tk.get_action("package_show")(dict(context, for_update=True), {"id": pkg.id})
+    pkg_dict["resources"] = list(pkg_dict.get("resources") or []) + [dict(data_dict)]
+    tk.get_action("package_update")(context, pkg_dict)
+    return dict(data_dict, udp_pending_edit=True)
+
+
+@tk.chained_action
+@tk.side_effect_free
+def member_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    """CKAN lists every dataset of an organization here, drafts included, to
+    anyone; keep only the datasets the caller may see (the same labels as
+    package_show)."""
+    members = up(context, data_dict)
+    user = wf.user_obj_of(context)
+    if wf.is_sysadmin(user):
+        return members
+    from ckan.lib.plugins import get_permission_labels
+    labels = set(get_permission_labels().get_user_dataset_labels(user))  # type: ignore[arg-type]
+    visible = []
+    for member in members:
+        if member[1] == "package":
+            pkg = model.Package.get(member[0])
+            if pkg is None or not labels.intersection(wf.dataset_labels(pkg)):
+                continue
+        visible.append(member)
+    return visible
+
+
+# --- reviewers and organization settings ----------------------------------------
+
+def _reviewer_target(action: str, context: Any, data_dict: dict[str, Any]) -> tuple[str, model.User]:
+    data = _validate(data_dict, schema.reviewer(), context)
+    org_id = _org_id(data["organization_id"])
+    tk.check_access(action, context, {"organization_id": org_id})
+    user = model.User.get(data["user"])
+    assert user is not None  # the schema checked that the user exists
+    return org_id, user
+
+
+def udp_reviewer_add(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Designate a member of an organization as reviewer (``organization_id``, ``user``)."""
+    org_id, user = _reviewer_target("udp_reviewer_add", context, data_dict)
+    if not wf.is_org_member(user, org_id):
+        raise tk.ValidationError({"user": [tk._(
+            "Only members of the organization can be designated as reviewers.")]})
+    if model.Session.get(Reviewer, (org_id, user.id)) is None:
+        model.Session.add(Reviewer(organization_id=org_id, user_id=user.id, created=utcnow()))
+        model.repo.commit()
+    return {"organization_id": org_id, "user_id": user.id, "user": user.name}
+
+
+def udp_reviewer_remove(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Remove a designated reviewer (org admins stay reviewers by their role)."""
+    org_id, user = _reviewer_target("udp_reviewer_remove", context, data_dict)
+    row = model.Session.get(Reviewer, (org_id, user.id))
+    if row is None:
+        raise tk.ObjectNotFound(tk._("This user is not a designated reviewer of the organization."))
+    model.Session.delete(row)
+    model.repo.commit()
+    return {"organization_id": org_id, "user_id": user.id, "user": user.name}
+
+
+@tk.side_effect_free
+def udp_reviewer_list(context: Any, data_dict: dict[str, Any]) -> list[dict[str, Any]]:
+    """Reviewers of an organization: its admins and its designated reviewers."""
+    data = _validate(data_dict, schema.organization(), context)
+    org_id = _org_id(data["organization_id"])
+    tk.check_access("udp_reviewer_list", context, {"organization_id": org_id})
+    designated = set(wf.designated_reviewer_ids(org_id))
+    return [{"user_id": u.id, "user": u.name,
+             "designated": u.id in designated, "admin": wf.is_org_admin(u, org_id)}
+            for u in sorted(wf.reviewers_of(org_id), key=lambda u: u.name)]
+
+
+def udp_org_settings_update(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Governance settings of an organization (``four_eyes``: bool). Sysadmins only."""
+    data = _validate(data_dict, schema.org_settings(), context)
+    org_id = _org_id(data["organization_id"])
+    tk.check_access("udp_org_settings_update", context, {"organization_id": org_id})
+    row = model.Session.get(OrgSetting, org_id)
+    if row is None:
+        row = OrgSetting(organization_id=org_id)
+        model.Session.add(row)
+    row.four_eyes = bool(data["four_eyes"])
+    row.modified = utcnow()
+    model.repo.commit()
+    return {"organization_id": org_id, "four_eyes": row.four_eyes}
+
+
+@tk.side_effect_free
+def udp_org_settings_show(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    data = _validate(data_dict, schema.organization(), context)
+    org_id = _org_id(data["organization_id"])
+    tk.check_access("udp_org_settings_show", context, {"organization_id": org_id})
+    return {"organization_id": org_id, "four_eyes": wf.four_eyes_enabled(org_id)}
+
+
+# --- audit trail -----------------------------------------------------------------
+
+AUDIT_COLUMNS = ("created", "package_id", "action", "from_state", "to_state",
+                 "actor_name", "actor_id", "comment", "details")
+
+
+def _audit_rows(pkg: model.Package) -> list[AuditEntry]:
+    return (model.Session.query(AuditEntry).filter(AuditEntry.package_id == pkg.id)
+            .order_by(AuditEntry.created, AuditEntry.id).all())
+
+
+@tk.side_effect_free
+def udp_audit_list(context: Any, data_dict: dict[str, Any]) -> list[dict[str, Any]]:
+    """The audit trail of a dataset (organization members only), oldest first."""
+    data = _validate(data_dict, schema.dataset_id(), context)
+    pkg = _package(data["id"])
+    tk.check_access("udp_audit_list", context, {"id": pkg.id})
+    return [e.as_dict() for e in _audit_rows(pkg)]
+
+
+@tk.side_effect_free
+def udp_audit_export(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """The audit trail of a dataset as CSV: ``{"filename", "content_type", "csv"}``."""
+    data = _validate(data_dict, schema.dataset_id(), context)
+    pkg = _package(data["id"])
+    tk.check_access("udp_audit_export", context, {"id": pkg.id})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(AUDIT_COLUMNS)
+    for entry in _audit_rows(pkg):
+        d = entry.as_dict()
+        writer.writerow([
+            json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c]
+            else ("" if d[c] is None else d[c]) for c in AUDIT_COLUMNS])
+    return {"filename": f"audit-{pkg.name}.csv", "content_type": "text/csv; charset=utf-8",
+            "csv": out.getvalue()}
+
+
+# --- steward queues --------------------------------------------------------------
+
+def _item(pkg: model.Package, row: DatasetGovernance, pending: bool = False) -> dict[str, Any]:
+    return {"id": pkg.id, "name": pkg.name, "title": pkg.title or pkg.name,
+            "owner_org": pkg.owner_org, "state": row.state, "access_class": row.access_class,
+            "pending_edit": pending, "modified": row.modified.isoformat(),
+            "published_at": row.published_at.isoformat() if row.published_at else None}
+
+
+@tk.side_effect_free
+def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """The logged-in user's queues: ``my_drafts``, ``to_review`` (submissions and
+    pending edits the user may approve), ``recently_published``; each with a count."""
+    data = _validate(data_dict, schema.queues(), context)
+    limit = min(int(data.get("limit") or 20), 100)
+    tk.check_access("udp_steward_queues", context, data)
+    user = _actor(context)
+    orgs = tk.get_action("organization_list_for_user")(
+        {"user": user.name}, {"permission": "read"})
+    org_ids = [o["id"] for o in orgs]
+    base = (model.Session.query(model.Package, DatasetGovernance)
+            .join(DatasetGovernance, DatasetGovernance.package_id == model.Package.id)
+            .filter(model.Package.state == "active", model.Package.owner_org.in_(org_ids)))
+
+    drafts = base.filter(DatasetGovernance.state == DRAFT).filter(
+        (model.Package.creator_user_id == user.id) | (DatasetGovernance.last_editor == user.id)
+    ).order_by(DatasetGovernance.modified.desc())
+
+    review_orgs = [o for o in org_ids if wf.is_reviewer(user, o)]
+    to_review: list[dict[str, Any]] = []
+    in_review = base.filter(DatasetGovernance.state == IN_REVIEW,
+                            model.Package.owner_org.in_(review_orgs)) \
+        .order_by(DatasetGovernance.submitted_at)
+    for pkg, row in in_review:
+        if wf.four_eyes_enabled(pkg.owner_org) and user.id in (row.submitted_by, row.last_editor):
+            continue
+        to_review.append(_item(pkg, row))
+    pending = (base.join(PendingEdit, PendingEdit.package_id == model.Package.id)
+               .filter(model.Package.owner_org.in_(review_orgs))
+               .add_columns(PendingEdit.proposed_by).order_by(PendingEdit.created))
+    for pkg, row, proposed_by in pending:
+        if wf.four_eyes_enabled(pkg.owner_org) and user.id == proposed_by:
+            continue
+        to_review.append(_item(pkg, row, pending=True))
+
+    published = base.filter(DatasetGovernance.state == PUBLISHED,
+                            DatasetGovernance.published_at.isnot(None)) \
+        .order_by(DatasetGovernance.published_at.desc())
+    return {
+        "my_drafts": {"count": drafts.count(), "items": [_item(pk, r) for pk, r in drafts.limit(limit)]},
+        "to_review": {"count": len(to_review), "items": to_review[:limit]},
+        "recently_published": {"count": published.count(),
+                               "items": [_item(pk, r) for pk, r in published.limit(limit)]},
+    }
+
+
+__all__ = [
+    "package_create", "package_update", "resource_create", "member_list",
+    "udp_submit", "udp_approve", "udp_reject", "udp_withdraw", "udp_archive", "udp_restore",
+    "udp_set_access_class", "udp_governance_show", "udp_pending_edit_show",
+    "udp_reviewer_add", "udp_reviewer_remove", "udp_reviewer_list",
+    "udp_org_settings_update", "udp_org_settings_show",
+    "udp_audit_list", "udp_audit_export", "udp_steward_queues",
+]

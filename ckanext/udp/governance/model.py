@@ -1,0 +1,136 @@
+"""Tables of the udp_governance plugin (created by its alembic migration in
+``ckanext/udp/migration/udp_governance``). They have their own MetaData, so
+``ckan db init`` does not create them, and they share CKAN's session, so a
+state change and the dataset change it belongs to commit together."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+import ckan.model as model
+
+DRAFT = "draft"
+IN_REVIEW = "in_review"
+PUBLISHED = "published"
+ARCHIVED = "archived"
+WITHDRAWN = "withdrawn"
+STATES = (DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED, WITHDRAWN)
+
+OPEN = "open"
+INTERNAL = "internal"
+RESTRICTED = "restricted"
+ACCESS_CLASSES = (OPEN, INTERNAL, RESTRICTED)
+
+# states in which a dataset is "live": edits to it wait as pending edits
+LIVE_STATES = (PUBLISHED, ARCHIVED)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData()
+
+
+class DatasetGovernance(Base):
+    __tablename__ = "udp_governance_dataset"
+
+    package_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
+    state: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    access_class: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    submitted_by: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime)
+    last_editor: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime)
+    created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+    modified: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+
+    @classmethod
+    def get(cls, package_id: str) -> Optional["DatasetGovernance"]:
+        return model.Session.get(cls, package_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "access_class": self.access_class,
+            "submitted_by": self.submitted_by,
+            "submitted_at": _iso(self.submitted_at),
+            "last_editor": self.last_editor,
+            "published_at": _iso(self.published_at),
+            "created": _iso(self.created),
+            "modified": _iso(self.modified),
+        }
+
+
+class AuditEntry(Base):
+    """Append-only (a database trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "udp_governance_audit"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    package_id: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+    actor_id: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    actor_name: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    action: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    from_state: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    to_state: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    comment: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    details: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "package_id": self.package_id,
+            "created": _iso(self.created),
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "comment": self.comment,
+            "details": json.loads(self.details) if self.details else None,
+        }
+
+
+class Reviewer(Base):
+    __tablename__ = "udp_governance_reviewer"
+
+    organization_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+
+
+class OrgSetting(Base):
+    __tablename__ = "udp_governance_org_setting"
+
+    organization_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
+    four_eyes: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    modified: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+
+
+class PendingEdit(Base):
+    __tablename__ = "udp_governance_pending_edit"
+
+    package_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
+    proposed: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    proposed_by: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    base_modified: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+
+    @classmethod
+    def get(cls, package_id: str) -> Optional["PendingEdit"]:
+        return model.Session.get(cls, package_id)
+
+    @property
+    def proposed_dict(self) -> dict[str, Any]:
+        return json.loads(self.proposed)
+
+
+def _iso(value: Optional[dt.datetime]) -> Optional[str]:
+    return value.isoformat() if value else None

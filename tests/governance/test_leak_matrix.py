@@ -1,0 +1,292 @@
+"""The leak matrix: every workflow state x access class, seen by an anonymous
+visitor, a logged-in user of another organization and a member of the owning
+organization, through every channel that can show a dataset.
+
+A cell leaks when a viewer sees a dataset the rules hide from them; a cell is
+missing when a channel that must show the dataset does not. The matrix is
+printed (run pytest with -s to see it) and the test fails on any leak or miss.
+
+The rules (udp_governance):
+- visible to anyone: published + open
+- visible to logged-in users (city staff): published + internal, archived + open/internal
+- visible to members of the owning organization: everything
+- the public channels (DCAT catalog, feeds, package_list) carry published + open only.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any, Callable, Optional
+
+import pytest
+
+import ckan.plugins.toolkit as tk
+from ckan.tests import factories, helpers
+
+from govworld import World, act
+
+STATES = ("draft", "in_review", "published", "archived", "withdrawn")
+ACCESS = ("open", "internal", "restricted")
+VIEWERS = ("anonymous", "other_org_user", "org_member")
+SECRET = "PENDINGSECRETMARKER"
+
+
+def may_see(viewer: str, state: str, access: str) -> bool:
+    if viewer == "org_member":
+        return True
+    if state == "published" and access == "open":
+        return True
+    if viewer == "other_org_user":
+        return (state == "published" and access == "internal") or (
+            state == "archived" and access in ("open", "internal"))
+    return False
+
+
+def is_public(viewer: str, state: str, access: str) -> bool:
+    return state == "published" and access == "open"
+
+
+# channel -> (rule, exact): exact channels must also SHOW what the rule allows
+PER_DATASET = {
+    "page": (may_see, True),
+    "package_show": (may_see, True),
+    "resource_show": (may_see, True),
+    "dataset.rdf": (may_see, True),
+    "datastore_search": (may_see, True),
+    "datastore_search_sql": (may_see, True),
+    "resource_download": (may_see, True),
+    "datastore_dump": (may_see, True),
+    "package_activity_list": (may_see, True),
+    "activity_show": (may_see, False),
+}
+SEARCH_VARIANTS: dict[str, tuple[dict[str, str], Callable[..., bool], bool]] = {
+    "search": ({}, is_public, True),
+    "search_include_private": ({"include_private": "true"}, may_see, True),
+    "search_include_drafts": ({"include_drafts": "true"}, is_public, True),
+    "search_private_drafts_deleted": (
+        {"include_private": "true", "include_drafts": "true", "include_deleted": "true"}, may_see, True),
+    "search_fq_capacity_private": ({"include_private": "true", "fq": "capacity:private"}, may_see, False),
+    "search_fq_capacity_private_only": ({"fq": "capacity:private"}, may_see, False),
+    "search_fq_labels_any": ({"include_private": "true", "fq": "+permission_labels:*"}, may_see, False),
+    "search_fq_or_all": ({"include_private": "true", "fq": "capacity:public OR *:*"}, may_see, False),
+    "search_fq_close_paren": ({"include_private": "true", "fq": ") OR (*:*"}, may_see, False),
+    "search_fq_state": ({"include_private": "true", "fq": "udp_workflow_state:(draft OR in_review OR withdrawn)"},
+                        may_see, False),
+    "search_q_local_params": ({"include_private": "true", "q": "{!lucene}*:*"}, may_see, False),
+    "search_fq_local_params": ({"include_private": "true", "fq": "{!lucene q.op=OR}*:*"}, may_see, False),
+}
+GLOBAL = {
+    "catalog.ttl": (is_public, True),
+    "catalog.rdf_fq": (is_public, False),
+    "feed_dataset.atom": (is_public, True),
+    "feed_organization.atom": (is_public, True),
+    "feed_custom.atom": (is_public, True),
+    "package_list": (is_public, True),
+    "current_package_list_with_resources": (is_public, True),
+    "package_autocomplete": (may_see, False),
+    "html_search": (may_see, True),
+    "organization_page": (may_see, False),
+    "member_list": (may_see, False),
+    "resource_search": (is_public, False),
+    "organization_show_datasets": (may_see, False),
+    "organization_activity_list": (may_see, False),
+    "recently_changed_packages_activity_list": (may_see, False),
+    "dashboard_activity_list": (may_see, False),
+}
+
+
+class Matrix:
+    def __init__(self, app: Any, world: World) -> None:
+        self.app = app
+        self.world = world
+        self.datasets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.tokens: dict[str, Optional[str]] = {"anonymous": None}
+        self.users: dict[str, Optional[dict[str, Any]]] = {
+            "anonymous": None, "other_org_user": world.outsider, "org_member": world.member}
+        self.bodies: list[tuple[str, str, str]] = []  # (viewer, channel, body) for the secret check
+
+    # --- setup ---------------------------------------------------------------
+    def build(self) -> None:
+        w = self.world
+        for state, access in itertools.product(STATES, ACCESS):
+            pkg = w.dataset(name=f"leak-{state.replace('_', '-')}-{access}", title=f"Leak {state} {access}",
+                            resources=[{"url": "http://example.invalid/leak.csv", "name": "download"}])
+            table = helpers.call_action("datastore_create", context={"user": w.sysadmin["name"]},
+                                        resource={"package_id": pkg["id"], "name": "table"},
+                                        fields=[{"id": "value", "type": "int"}], records=[{"value": 1}],
+                                        force=True)
+            pkg = helpers.call_action("package_show", context={"user": w.sysadmin["name"]}, id=pkg["id"])
+            pkg["_download"] = next(r["id"] for r in pkg["resources"] if r["name"] == "download")
+            pkg["_table"] = table["resource_id"]
+            if access != "open":
+                act(w.editor, "udp_set_access_class", id=pkg["id"], access_class=access)
+            if state != "draft":
+                act(w.editor, "udp_submit", id=pkg["id"])
+            if state in ("published", "archived", "withdrawn"):
+                act(w.reviewer, "udp_approve", id=pkg["id"])
+                # a reviewed edit while published (creates activity with the labels of then)
+                act(w.editor, "package_patch", id=pkg["id"], notes="Reviewed change")
+                act(w.reviewer, "udp_approve", id=pkg["id"])
+            if state == "archived":
+                act(w.reviewer, "udp_archive", id=pkg["id"])
+            if state == "withdrawn":
+                act(w.editor, "udp_withdraw", id=pkg["id"], reason="Fehlerhafte Daten")
+            if state == "published":
+                # an unreviewed edit: must stay invisible everywhere
+                act(w.editor, "package_patch", id=pkg["id"], title=f"{SECRET} title",
+                    notes=f"{SECRET} notes")
+            self.datasets[(state, access)] = pkg
+        for viewer, user in self.users.items():
+            if user is None:
+                continue
+            self.tokens[viewer] = factories.APIToken(user=user["name"])["token"]
+            for pkg in self.datasets.values():  # follow everything, wanted or not
+                helpers.call_action("follow_dataset", context={"user": user["name"], "ignore_auth": True},
+                                    id=pkg["id"])
+        self.activity_ids = {
+            key: [a["id"] for a in helpers.call_action("package_activity_list",
+                                                        context={"user": w.sysadmin["name"]}, id=pkg["id"],
+                                                        include_hidden_activity=True)]
+            for key, pkg in self.datasets.items()}
+
+    # --- requests --------------------------------------------------------------
+    def get(self, viewer: str, url: str, channel: str, **params: Any) -> tuple[int, str]:
+        headers = {"Authorization": self.tokens[viewer]} if self.tokens[viewer] else {}
+        res = self.app.get(url, query_string=params or None, headers=headers, follow_redirects=False)
+        body = res.get_data(as_text=True)
+        self.bodies.append((viewer, channel, body))
+        return res.status_code, body
+
+    def api(self, viewer: str, action: str, channel: str, **params: Any) -> Optional[Any]:
+        status, body = self.get(viewer, f"/api/3/action/{action}", channel, **params)
+        if status != 200:
+            return None
+        import json
+        return json.loads(body)["result"]
+
+    def post_api(self, viewer: str, action: str, channel: str, **data: Any) -> Optional[Any]:
+        headers = {"Authorization": self.tokens[viewer]} if self.tokens[viewer] else {}
+        res = self.app.post(f"/api/3/action/{action}", json=data, headers=headers)
+        self.bodies.append((viewer, channel, res.get_data(as_text=True)))
+        return res.json["result"] if res.status_code == 200 else None
+
+    def mentioned(self, body: str, pkg: dict[str, Any]) -> bool:
+        return pkg["id"] in body or re.search(rf"/dataset/{re.escape(pkg['name'])}(?![\w-])", body) is not None
+
+    # --- observation ---------------------------------------------------------------
+    def observe(self, viewer: str) -> dict[str, set[tuple[str, str]]]:
+        seen: dict[str, set[tuple[str, str]]] = {}
+        ds = self.datasets
+        by_id = {pkg["id"]: key for key, pkg in ds.items()}
+
+        def ids_to_keys(ids: Any) -> set[tuple[str, str]]:
+            return {by_id[i] for i in ids if i in by_id}
+
+        for ch in PER_DATASET:
+            seen[ch] = set()
+        for key, pkg in ds.items():
+            if self.get(viewer, f"/dataset/{pkg['name']}", "page")[0] == 200:
+                seen["page"].add(key)
+            if self.api(viewer, "package_show", "package_show", id=pkg["id"]) is not None:
+                seen["package_show"].add(key)
+            if self.api(viewer, "resource_show", "resource_show", id=pkg["_download"]) is not None:
+                seen["resource_show"].add(key)
+            status, body = self.get(viewer, f"/dataset/{pkg['id']}.rdf", "dataset.rdf")
+            if status == 200 and pkg["id"] in body:
+                seen["dataset.rdf"].add(key)
+            if self.api(viewer, "datastore_search", "datastore_search", resource_id=pkg["_table"]) is not None:
+                seen["datastore_search"].add(key)
+            if self.api(viewer, "datastore_search_sql", "datastore_search_sql",
+                        sql=f'SELECT count(*) AS n FROM "{pkg["_table"]}"') is not None:
+                seen["datastore_search_sql"].add(key)
+            status, _ = self.get(viewer, f"/dataset/{pkg['id']}/resource/{pkg['_download']}/download",
+                                 "resource_download")
+            if status in (301, 302, 303, 307) or status == 200:
+                seen["resource_download"].add(key)
+            if self.get(viewer, f"/datastore/dump/{pkg['_table']}", "datastore_dump")[0] == 200:
+                seen["datastore_dump"].add(key)
+            if self.api(viewer, "package_activity_list", "package_activity_list", id=pkg["id"]) is not None:
+                seen["package_activity_list"].add(key)
+            for act_id in self.activity_ids[key]:
+                if self.post_api(viewer, "activity_show", "activity_show", id=act_id, include_data=False) is not None:
+                    seen["activity_show"].add(key)
+
+        for ch, (params, _, _) in SEARCH_VARIANTS.items():
+            result = self.api(viewer, "package_search", ch, rows="1000", **params)
+            seen[ch] = ids_to_keys(r["id"] for r in (result or {}).get("results", []))
+
+        def by_body(ch: str, url: str, **params: Any) -> None:
+            status, body = self.get(viewer, url, ch, **params)
+            seen[ch] = {k for k, p in ds.items() if status == 200 and self.mentioned(body, p)}
+
+        org = self.world.org
+        by_body("catalog.ttl", "/catalog.ttl")
+        by_body("catalog.rdf_fq", "/catalog.rdf", fq="capacity:private OR *:*")
+        by_body("feed_dataset.atom", "/feeds/dataset.atom")
+        by_body("feed_organization.atom", f"/feeds/organization/{org['name']}.atom")
+        by_body("feed_custom.atom", "/feeds/custom.atom", q="Leak")
+        by_body("html_search", "/dataset/", q="Leak")
+        by_body("organization_page", f"/organization/{org['name']}")
+        seen["package_list"] = {k for k, p in ds.items()
+                                if p["name"] in (self.api(viewer, "package_list", "package_list") or [])}
+        seen["current_package_list_with_resources"] = ids_to_keys(
+            r["id"] for r in self.api(viewer, "current_package_list_with_resources",
+                                      "current_package_list_with_resources", limit="1000") or [])
+        auto = self.api(viewer, "package_autocomplete", "package_autocomplete", q="leak", limit="100") or []
+        seen["package_autocomplete"] = {k for k, p in ds.items() if p["name"] in {a["name"] for a in auto}}
+        members = self.api(viewer, "member_list", "member_list", id=org["id"], object_type="package") or []
+        seen["member_list"] = ids_to_keys(m[0] for m in members)
+        found = self.api(viewer, "resource_search", "resource_search", query="name:download", limit="1000") or {}
+        seen["resource_search"] = ids_to_keys(r["package_id"] for r in found.get("results", []))
+        org_show = self.api(viewer, "organization_show", "organization_show_datasets", id=org["id"],
+                            include_datasets="true") or {}
+        seen["organization_show_datasets"] = ids_to_keys(p["id"] for p in org_show.get("packages", []))
+        for ch, action, params in (
+                ("organization_activity_list", "organization_activity_list", {"id": org["id"]}),
+                ("recently_changed_packages_activity_list", "recently_changed_packages_activity_list", {}),
+                ("dashboard_activity_list", "dashboard_activity_list", {})):
+            acts = self.api(viewer, action, ch, limit="100", **params) or []
+            seen[ch] = ids_to_keys(a.get("object_id") for a in acts)
+        return seen
+
+
+def test_leak_matrix(app, world: World, capsys):
+    m = Matrix(app, world)
+    m.build()
+    channels: dict[str, tuple[Callable[..., bool], bool]] = {
+        **PER_DATASET, **{k: (v[1], v[2]) for k, v in SEARCH_VARIANTS.items()}, **GLOBAL}
+    problems: list[str] = []
+    lines: list[str] = []
+    cells = 0
+    for viewer in VIEWERS:
+        seen = m.observe(viewer)
+        lines.append(f"\n== {viewer} ==  (Y seen as allowed, . hidden as required, LEAK, MISS)")
+        lines.append(f"{'channel':42s} " + " ".join(f"{s[:5]}/{a[:4]:4s}" for s, a in m.datasets))
+        for ch, (rule, exact) in channels.items():
+            if ch == "dashboard_activity_list" and viewer == "anonymous":
+                continue
+            row = []
+            for key in m.datasets:
+                cells += 1
+                allowed = rule(viewer, *key)
+                shown = key in seen[ch]
+                if shown and not allowed:
+                    row.append("LEAK")
+                    problems.append(f"LEAK {viewer} {ch} {key}")
+                elif exact and allowed and not shown:
+                    row.append("MISS")
+                    problems.append(f"MISS {viewer} {ch} {key}")
+                else:
+                    row.append("Y" if shown else ".")
+            lines.append(f"{ch:42s} " + " ".join(f"{c:10s}" for c in row))
+    secrets = sorted({f"{v}:{ch}" for v, ch, body in m.bodies if SECRET in body})
+    if secrets:
+        problems.append(f"the pending edit is visible on: {secrets}")
+    sitemap = app.get("/sitemap.xml", follow_redirects=False).status_code
+    lines.append(f"\n{cells} cells ({len(STATES)} states x {len(ACCESS)} access classes x {len(VIEWERS)} "
+                 f"viewers x {len(channels)} channels, dashboard not for anonymous); "
+                 f"{len(m.bodies)} responses checked for the pending edit; /sitemap.xml -> {sitemap}")
+    with capsys.disabled():
+        print("\n".join(lines))
+    assert sitemap == 404, "a sitemap exists: add it to the matrix"
+    assert not problems, "\n".join(problems)

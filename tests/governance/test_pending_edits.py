@@ -1,0 +1,156 @@
+"""Edits to a published dataset wait for review; the published version stays live."""
+from __future__ import annotations
+
+import pytest
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+from ckan.tests import factories, helpers
+
+from ckanext.udp.governance.model import AuditEntry
+
+from govworld import World, act
+
+
+class TestPendingEdits:
+    def test_edit_waits_and_live_version_stays(self, world: World):
+        pkg = world.published()
+        out = act(world.editor, "package_patch", id=pkg["id"], title="Vorgeschlagener Titel")
+        assert out["title"] == pkg["title"]
+        assert out["udp_pending_edit"] is True
+        assert act(None, "package_show", id=pkg["id"])["title"] == pkg["title"]
+        found = act(None, "package_search", q=f"id:{pkg['id']}")["results"]
+        assert [r["title"] for r in found] == [pkg["title"]]
+        assert world.state(pkg) == "published"
+
+    def test_reviewer_sees_a_diff_and_approval_applies_it(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Neu", notes="Neue Beschreibung")
+        pending = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])
+        diff = {c["field"]: (c["old"], c["new"]) for c in pending["diff"]}
+        assert diff == {"title": (pkg["title"], "Neu"), "notes": (pkg["notes"], "Neue Beschreibung")}
+        assert pending["proposed_by_name"] == world.editor["name"]
+        out = act(world.reviewer, "udp_approve", id=pkg["id"])
+        assert out["pending_edit"] is False and out["state"] == "published"
+        live = act(None, "package_show", id=pkg["id"])
+        assert (live["title"], live["notes"]) == ("Neu", "Neue Beschreibung")
+        assert live["private"] is False
+        with pytest.raises(tk.ObjectNotFound):
+            act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])
+
+    def test_diff_shows_resource_changes(self, world: World):
+        pkg = world.published(resources=[{"url": "http://example.invalid/a.csv", "name": "A"}])
+        live = act(world.editor, "package_show", id=pkg["id"])
+        live["resources"][0]["url"] = "http://example.invalid/b.csv"
+        live["resources"].append({"url": "http://example.invalid/c.csv", "name": "C"})
+        act(world.editor, "package_update", **live)
+        diff = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])["diff"]
+        assert {"field": "resources[0].url", "old": "http://example.invalid/a.csv",
+                "new": "http://example.invalid/b.csv"} in diff
+        assert {"field": "resources[1]", "old": None, "new": "C"} in diff
+        assert len(act(None, "package_show", id=pkg["id"])["resources"]) == 1
+        act(world.admin, "udp_approve", id=pkg["id"])
+        assert len(act(None, "package_show", id=pkg["id"])["resources"]) == 2
+
+    def test_reject_discards_it(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Falsch")
+        with pytest.raises(tk.ValidationError):
+            act(world.reviewer, "udp_reject", id=pkg["id"])
+        act(world.reviewer, "udp_reject", id=pkg["id"], reason="Titel passt nicht")
+        assert act(None, "package_show", id=pkg["id"])["title"] == pkg["title"]
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+
+    def test_four_eyes_for_edits(self, world: World):
+        pkg = world.published()
+        act(world.reviewer, "package_patch", id=pkg["id"], title="Vom Prüfer")
+        with pytest.raises(tk.NotAuthorized) as e:
+            act(world.reviewer, "udp_approve", id=pkg["id"])
+        assert "Vier-Augen" in str(e.value) or "Four-eyes" in str(e.value)
+        act(world.admin, "udp_approve", id=pkg["id"])
+        assert act(None, "package_show", id=pkg["id"])["title"] == "Vom Prüfer"
+
+    def test_editors_cannot_approve_edits(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="X")
+        with pytest.raises(tk.NotAuthorized):
+            act(world.editor2, "udp_approve", id=pkg["id"])
+        with pytest.raises(tk.NotAuthorized):
+            act(world.member, "package_patch", id=pkg["id"], title="Y")
+        with pytest.raises(tk.NotAuthorized):
+            act(world.outsider, "udp_pending_edit_show", id=pkg["id"])
+
+    def test_invalid_proposal_is_refused_at_once(self, world: World):
+        pkg = world.published()
+        with pytest.raises(tk.ValidationError) as e:
+            act(world.editor, "package_patch", id=pkg["id"], name="Kein gültiger Name!")
+        assert "name" in e.value.error_dict
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+
+    def test_datastore_flag_is_not_an_edit(self, world: World):
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T"}])
+        rid = pkg["resources"][0]["id"]
+        helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
+                            resource_id=rid, fields=[{"id": "v", "type": "int"}], records=[{"v": 1}], force=True)
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+        assert act(None, "resource_show", id=rid)["datastore_active"] is True
+
+    def test_drafts_are_edited_directly(self, world: World):
+        pkg = world.dataset()
+        assert act(world.editor, "package_patch", id=pkg["id"], title="Direkt")["title"] == "Direkt"
+
+    def test_page_shows_the_diff_to_reviewers(self, world: World, app):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Vorschlag XY")
+        reviewer = {"Authorization": factories.APIToken(user=world.reviewer["name"])["token"]}
+        body = app.get(f"/dataset/{pkg['name']}", headers=reviewer).body
+        assert "Vorschlag XY" in body and "wartet auf Prüfung" in body
+        assert "Vorschlag XY" not in app.get(f"/dataset/{pkg['name']}").body
+
+
+class TestResourcesOfPublishedDatasets:
+    def test_resource_create_becomes_a_pending_edit(self, world: World):
+        pkg = world.published()
+        out = act(world.editor, "resource_create", package_id=pkg["id"],
+                  url="http://example.invalid/neu.csv", name="Neu")
+        assert out["udp_pending_edit"] is True and "id" not in out
+        assert act(None, "package_show", id=pkg["id"])["resources"] == []
+        diff = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])["diff"]
+        assert {"field": "resources[0]", "old": None, "new": "Neu"} in diff
+        act(world.reviewer, "udp_approve", id=pkg["id"])
+        assert [r["name"] for r in act(None, "package_show", id=pkg["id"])["resources"]] == ["Neu"]
+
+    def test_resource_update_becomes_a_pending_edit(self, world: World):
+        pkg = world.published(resources=[{"url": "http://example.invalid/a.csv", "name": "A"}])
+        rid = pkg["resources"][0]["id"]
+        act(world.editor, "resource_patch", id=rid, name="B")
+        assert act(None, "resource_show", id=rid)["name"] == "A"
+        act(world.reviewer, "udp_approve", id=pkg["id"])
+        assert act(None, "resource_show", id=rid)["name"] == "B"
+
+
+class TestPendingEditsAndTransitions:
+    def test_withdraw_discards_the_pending_edit(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Nie veröffentlicht")
+        act(world.editor, "udp_withdraw", id=pkg["id"], reason="Datenschutz")
+        shown = act(world.editor, "udp_governance_show", id=pkg["id"])
+        assert shown["pending_edit"] is False and shown["state"] == "withdrawn"
+        actions = [e["action"] for e in act(world.member, "udp_audit_list", id=pkg["id"])]
+        assert actions[-2:] == ["withdraw", "discard_edit"]
+        act(world.editor, "udp_restore", id=pkg["id"])
+        assert act(world.editor, "package_show", id=pkg["id"])["title"] == pkg["title"]
+
+    def test_archive_keeps_the_pending_edit(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Später")
+        act(world.admin, "udp_archive", id=pkg["id"])
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is True
+
+    def test_delete_is_audited(self, world: World):
+        pkg = world.published()
+        act(world.admin, "package_delete", id=pkg["name"])
+        # the trail outlives the dataset (udp_audit_list answers only for live datasets)
+        actions = [a for (a,) in model.Session.query(AuditEntry.action)
+                   .filter(AuditEntry.package_id == pkg["id"]).order_by(AuditEntry.id)]
+        assert actions == ["create", "submit", "approve", "delete"]

@@ -1,0 +1,20 @@
+"""Helpers shared by the test modules."""
+from __future__ import annotations
+
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+from ckan.tests import factories
+
+
+def public_dataset(**kwargs: Any) -> dict[str, Any]:
+    """A dataset that anonymous visitors see.
+
+    With udp_governance, a new dataset starts as a private draft and becomes
+    public only when a reviewer approves it. System callers (``ignore_auth``,
+    as harvesters and the demo loader) may start a dataset published with the
+    context key ``udp_initial_state``; a ``private=True`` one then counts as
+    restricted."""
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+    context = {"user": site_user["name"], "ignore_auth": True, "udp_initial_state": "published"}
+    return factories.Dataset(context=context, **kwargs)
