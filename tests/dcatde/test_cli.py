@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from rdflib.namespace import RDF
 
 from ckan.tests import factories
+from udp_testing import public_dataset
 
 from ckanext.udp.dcatde import cli, validation
 
@@ -44,7 +45,7 @@ class TestValidateCommand:
 
     def test_whole_catalog_lists_public_datasets_only(self, run):
         org = factories.Organization()
-        public = [factories.Dataset(owner_org=org["id"]) for _ in range(2)]
+        public = [public_dataset(owner_org=org["id"]) for _ in range(2)]
         private = factories.Dataset(owner_org=org["id"], private=True)
         result = run("--all")
         for d in public:

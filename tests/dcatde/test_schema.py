@@ -5,6 +5,7 @@ import pytest
 
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
+from udp_testing import public_dataset
 
 KARLSRUHE = "http://dcat-ap.de/def/politicalGeocoding/regionalKey/082120000000"
 
@@ -33,7 +34,7 @@ BBOX = ('{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 
 class TestSpatialCoverage:
     def test_bounding_box_is_found_by_map_search(self):
         org = factories.Organization()
-        inside = factories.Dataset(owner_org=org["id"], spatial_coverage=[{"text": "Karlsruhe", "bbox": BBOX}])
+        inside = public_dataset(owner_org=org["id"], spatial_coverage=[{"text": "Karlsruhe", "bbox": BBOX}])
         factories.Dataset(owner_org=org["id"])
         found = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "8.35,48.98,8.45,49.05"}})
         assert [d["id"] for d in found["results"]] == [inside["id"]]
@@ -50,7 +51,7 @@ class TestSpatialCoverage:
 class TestDatasetPage:
     def test_page_shows_german_vocabulary_labels(self, app):
         org = factories.Organization()
-        factories.Dataset(
+        public_dataset(
             owner_org=org["id"], name="mit-themen",
             theme=["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
             frequency="http://publications.europa.eu/resource/authority/frequency/MONTHLY",
