@@ -29,3 +29,14 @@ def demo_load(path: str | None) -> None:
         "({created} created, {updated} updated)".format(**stats),
         fg="green",
     )
+
+
+def _add_validate() -> None:
+    # `ckan udp validate` is `ckan dcatde validate` (udp_dcatde's command),
+    # under the name the stewards' docs use
+    from ckanext.udp.dcatde.cli import validate
+
+    udp.add_command(validate, "validate")
+
+
+_add_validate()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import ckan.plugins.toolkit as tk
+
 from ckanext.udp.dcatde import terms, vocab
 
 
@@ -21,8 +23,15 @@ def dcatde_vocab_label(name: str, uri: str) -> str:
     return vocab.label(name, uri) or uri
 
 
+def udp_dcatde_severity_label(severity: str) -> str:
+    """German (translated) name of a SHACL severity."""
+    labels = {"Violation": tk._("Violation"), "Warning": tk._("Warning"), "Info": tk._("Note")}
+    return labels.get(severity, severity)
+
+
 def get_helpers() -> dict[str, Any]:
     return {
+        "udp_dcatde_severity_label": udp_dcatde_severity_label,
         "dcatde_vocab_choices": dcatde_vocab_choices,
         "dcatde_checksum_algorithm_choices": dcatde_checksum_algorithm_choices,
         "dcatde_vocab_label": dcatde_vocab_label,

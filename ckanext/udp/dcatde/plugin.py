@@ -9,18 +9,53 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import cli, helpers
+from ckanext.dcat.interfaces import IDCATRDFHarvester
+from ckanext.udp.dcatde import cli, helpers, validation
 from ckanext.udp.dcatde.logic import action, index, validators
 
 
 @tk.blanket.config_declarations
+@tk.blanket.blueprints
 @tk.blanket.cli([cli.dcatde_commands])
 @tk.blanket.helpers(helpers.get_helpers)
 @tk.blanket.validators(validators.get_validators)
 @tk.blanket.actions(action.get_actions)
 class UdpDcatdePlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
+    p.implements(IDCATRDFHarvester, inherit=True)
+    p.implements(p.IConfigurer)
+
+    # IConfigurer: the stewards' quality view
+    def update_config(self, config: Any) -> None:
+        tk.add_template_directory(config, "templates")
+
+    # IDCATRDFHarvester: refuse hostile documents before any parser sees them.
+    # Returning no content stops the gather stage: nothing is created, changed
+    # or deleted, and the error is recorded on the harvest job.
+    def after_download(self, content: Any, harvest_job: Any) -> tuple[Any, list[str]]:
+        if not content:
+            return content, []
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        try:
+            validation.refuse_hostile(data, _harvest_format(data, harvest_job))
+        except validation.UntrustedRDFError as e:
+            return None, [tk._("The RDF document was refused: {reason}").format(reason=e)]
+        return content, []
 
     # IPackageController
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         return index.spatial_for_index(pkg_dict)
+
+
+def _harvest_format(data: bytes, harvest_job: Any) -> str:
+    """The source's configured ``rdf_format``, else a guess from the first byte."""
+    import json
+
+    try:
+        configured = json.loads(harvest_job.source.config or "{}").get("rdf_format")
+    except (AttributeError, ValueError):
+        configured = None
+    if configured:
+        return configured
+    head = data.lstrip()[:1]
+    return {b"<": "xml", b"{": "json-ld", b"[": "json-ld"}.get(head, "turtle")

@@ -100,6 +100,7 @@ _FORMATS = {
     "xml": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "application/rdf+xml": "xml",
     "turtle": "turtle", "ttl": "turtle", "text/turtle": "turtle",
     "nt": "nt", "ntriples": "nt", "n-triples": "nt", "application/n-triples": "nt",
+    "n3": "n3", "text/n3": "n3",
     "json-ld": "json-ld", "jsonld": "json-ld", "application/ld+json": "json-ld",
 }
 
@@ -153,18 +154,13 @@ def _refuse_remote_context(data: bytes) -> None:
         raise UntrustedRDFError("JSON-LD with a remote @context is refused (it would be fetched)")
 
 
-def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
-                    publicID: str | None = None) -> rdflib.Graph:
-    """Parse RDF from an untrusted source, refusing hostile documents first.
-
-    ``format``: ``xml``/``application/rdf+xml``, ``turtle``/``text/turtle``,
-    ``nt``, ``json-ld``. Raises :class:`UntrustedRDFError` with the reason for
-    documents over ``max_bytes`` (config ``ckanext.udp.dcatde.max_rdf_bytes``),
-    XML with DOCTYPE/ENTITY declarations, JSON-LD with remote contexts, an
-    unknown format and anything that does not parse.
-    """
+def refuse_hostile(data: bytes, format: str, *, max_bytes: int | None = None) -> str:
+    """The checks of :func:`parse_untrusted` without parsing: raises
+    :class:`UntrustedRDFError` for oversized documents, DOCTYPE/ENTITY
+    declarations (XML) and remote contexts (JSON-LD). Returns rdflib's name
+    of the format."""
     if not isinstance(data, (bytes, bytearray)):
-        raise TypeError("parse_untrusted expects bytes")
+        raise TypeError("refuse_hostile expects bytes")
     rdf_format = _FORMATS.get(str(format).strip().lower())
     if rdf_format is None:
         raise UntrustedRDFError(f"unsupported RDF format {format!r}; use one of {sorted(set(_FORMATS))}")
@@ -175,6 +171,20 @@ def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
         _refuse_doctype(bytes(data))
     elif rdf_format == "json-ld":
         _refuse_remote_context(bytes(data))
+    return rdf_format
+
+
+def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
+                    publicID: str | None = None) -> rdflib.Graph:
+    """Parse RDF from an untrusted source, refusing hostile documents first.
+
+    ``format``: ``xml``/``application/rdf+xml``, ``turtle``/``text/turtle``,
+    ``nt``, ``json-ld``. Raises :class:`UntrustedRDFError` with the reason for
+    documents over ``max_bytes`` (config ``ckanext.udp.dcatde.max_rdf_bytes``),
+    XML with DOCTYPE/ENTITY declarations, JSON-LD with remote contexts, an
+    unknown format and anything that does not parse.
+    """
+    rdf_format = refuse_hostile(data, format, max_bytes=max_bytes)
     graph = rdflib.Graph()
     try:
         graph.parse(data=bytes(data), format=rdf_format, publicID=publicID)
