@@ -5,8 +5,11 @@ Solr core ``ckan_test``, Redis DB 1, Mosquitto); nothing is mocked.
 """
 from __future__ import annotations
 
+import http.server
 import os
 import pathlib
+import threading
+from typing import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -47,3 +50,38 @@ def reset_db(reset_db, migrate_db_for):
                 conn.execute(sa.text("TRUNCATE {} CASCADE".format(", ".join(f'"{n}"' for n in names))))
 
     return reset
+
+
+class LocalHTTPServer:
+    """A real HTTP server on loopback standing in for a remote source.
+    ``responder(path) -> (status, content_type, body)`` decides the answers."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.responder: Callable[[str], tuple[int, str, bytes]] = lambda path: (404, "text/plain", b"")
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalHTTPServer]:
+    local = LocalHTTPServer()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, content_type, body = local.responder(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield local
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,10 +3,7 @@ and a refused harvest changes nothing that was there: a real DCAT RDF harvest
 (ckanext-dcat's harvester) from a local HTTP server."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
-from typing import Iterator
 
 import pytest
 
@@ -60,27 +57,10 @@ class Source:
 
 
 @pytest.fixture
-def rdf_server() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = Source.body.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rdf+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def rdf_server(http_server) -> str:
     Source.body = GOOD
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/catalog.rdf"
-    finally:
-        server.shutdown()
-        server.server_close()
+    http_server.responder = lambda path: (200, "application/rdf+xml", Source.body.encode())
+    return http_server.url + "/catalog.rdf"
 
 
 def _run(source) -> tuple[dict, list[str]]:

@@ -2,10 +2,7 @@
 a real DCAT RDF harvest from a local HTTP server."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
-from typing import Iterator
 
 import pytest
 
@@ -29,27 +26,10 @@ CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 
 
 @pytest.fixture
-def rdf_server() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = CATALOG.replace("{slug}", self.path.strip("/").split(".")[0]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/turtle")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def rdf_server(http_server) -> str:
+    http_server.responder = lambda path: (
+        200, "text/turtle", CATALOG.replace("{slug}", path.strip("/").split(".")[0]).encode())
+    return http_server.url
 
 
 def _harvest(world: World, url: str, config: dict) -> dict:
