@@ -86,6 +86,8 @@ def _head(fmt: str, refs: list[str], total: int, limit: int, current: str, next_
     """The catalog node, its datasets on this page, the paging."""
     node, catalog_ref = _catalog_node(version, fragments.config_key())
     g = Graph()
+    for prefix, namespace in rdfwriter.NAMESPACES.items():
+        g.bind(prefix, namespace)
     for triple in node:
         g.add(triple)
     # dct:modified of what the public sees (the stock value counts private datasets)
