@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import ckan.model as model
 
 # Plugins with database migrations of their own (ckan db init does not run them).
-MIGRATED_PLUGINS = ("activity", "harvest")
+MIGRATED_PLUGINS = ("activity", "harvest", "udp_sensors")
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
