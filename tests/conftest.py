@@ -36,7 +36,9 @@ def reset_db(reset_db, migrate_db_for):
         reset_db()
         for plugin in MIGRATED_PLUGINS:
             migrate_db_for(plugin)
-        core = set(model.meta.metadata.tables)
+        # CKAN's own tables (model.repo.metadata; model.meta.metadata may have
+        # been replaced by a reflection of the whole database, plugin tables included)
+        core = set(model.repo.metadata.tables)
         engine = model.meta.engine
         with engine.begin() as conn:
             names = [

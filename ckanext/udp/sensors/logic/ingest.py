@@ -54,6 +54,19 @@ def _recordset(fields: Sequence[dict[str, Any]]) -> str:
     return ", ".join(f"{_q(f['id'])} {f['type']}" for f in fields)
 
 
+def _select(fields: Sequence[dict[str, Any]]) -> str:
+    """Select list from the recordset ``r``; DataStore ``json`` columns are its
+    composite type ``nested`` (json, extra)."""
+    out = []
+    for f in fields:
+        col = f"r.{_q(f['id'])}"
+        if f["type"] == "json":
+            out.append(f"CASE WHEN {col} IS NULL THEN NULL ELSE ROW({col}, '')::nested END")
+        else:
+            out.append(col)
+    return ", ".join(out)
+
+
 def _json_default(val: Any) -> Any:
     if isinstance(val, (dt.datetime, dt.date)):
         return val.isoformat()
@@ -102,7 +115,7 @@ class Ingester:
         cols = ", ".join(_q(f["id"]) for f in obs)
         insert = sa.text(
             f"INSERT INTO {_q(ser.observations)} ({cols}) "
-            f"SELECT {cols} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(obs)}) "
+            f"SELECT {_select(obs)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(obs)}) "
             f"ON CONFLICT (device, time, f_cnt) DO NOTHING RETURNING device, time, f_cnt"
         )
         lat = latest_fields(ser.columns)
@@ -112,8 +125,8 @@ class Ingester:
         # a late (out-of-order) uplink from replacing a newer one.
         latest = sa.text(
             f"INSERT INTO {_q(ser.latest)} ({lcols}) "
-            f"SELECT DISTINCT ON (device) {lcols} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(lat)}) "
-            f"ORDER BY device, time DESC, f_cnt DESC "
+            f"SELECT DISTINCT ON (r.device) {_select(lat)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(lat)}) "
+            f"ORDER BY r.device, r.time DESC, r.f_cnt DESC "
             f"ON CONFLICT (device) DO UPDATE SET {sets} "
             f"WHERE ({_q(ser.latest)}.time, {_q(ser.latest)}.f_cnt) < (EXCLUDED.time, EXCLUDED.f_cnt)"
         )
@@ -152,6 +165,11 @@ class Ingester:
             hours = sorted({(r[0], r[1].replace(minute=0, second=0, microsecond=0).isoformat()) for r in new})
             if hourly is not None:
                 conn.execute(hourly, {"keys": json.dumps([{"device": d, "hour": h} for d, h in hours])})
+            # The DataStore caches row counts in "_table_stats" (datastore_search's
+            # "total"); its own writes clear the entry. Observations: add what we
+            # inserted (no count(*) over millions of rows); the small tables: clear.
+            conn.execute(_BUMP_ROWS, {"t": ser.observations, "n": len(new)})
+            conn.execute(_CLEAR_STATS, {"t": [ser.latest, ser.hourly]})
         return len(new)
 
     def write_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
@@ -173,6 +191,13 @@ class Ingester:
             result.duplicates += len(ds_rows) - n
         self.write_dead_letters(result.dead)
         return result
+
+
+_BUMP_ROWS = sa.text(
+    "UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', "
+    "to_jsonb((stats->>'rows')::bigint + :n)) WHERE resource_id = :t AND stats ? 'rows'"
+)
+_CLEAR_STATS = sa.text("DELETE FROM \"_table_stats\" WHERE resource_id = ANY(:t)")
 
 
 def _naive(iso: str) -> dt.datetime:
