@@ -41,7 +41,8 @@ def setup(path: str | None) -> None:
               help="Sources file (default: ckanext.udp.sensors.sources).")
 @click.option("--client-id", default=None, help="MQTT client id (default: ckanext.udp.sensors.client_id).")
 @click.option("--url", default=None, help="Broker URL (default: ckanext.udp.mqtt.url).")
-def consume(path: str | None, client_id: str | None, url: str | None) -> None:
+@click.option("--batch-size", type=int, default=None, help="Default: ckanext.udp.sensors.batch_size.")
+def consume(path: str | None, client_id: str | None, url: str | None, batch_size: int | None) -> None:
     """Subscribe to the sources' topics and write uplinks into the DataStore (runs until SIGTERM)."""
     import ckan.model as model
 
@@ -61,9 +62,10 @@ def consume(path: str | None, client_id: str | None, url: str | None) -> None:
         url or tk.config.get("ckanext.udp.mqtt.url"),
         client_id or tk.config.get("ckanext.udp.sensors.client_id"),
         srcs.topics,
-        batch_size=tk.config.get("ckanext.udp.sensors.batch_size"),
+        batch_size=batch_size or tk.config.get("ckanext.udp.sensors.batch_size"),
         batch_wait=tk.config.get("ckanext.udp.sensors.batch_wait"),
         session_expiry=tk.config.get("ckanext.udp.sensors.session_expiry"),
+        on_ready=lambda: click.echo("subscribed", err=True),
     )
     consumer.install_signal_handlers()
     click.echo(f"consuming {', '.join(srcs.topics)} for {', '.join(series)}", err=True)

@@ -55,7 +55,8 @@ def process_safely(ingester: Ingester, messages: list[Message]) -> BatchResult:
 class Consumer:
     def __init__(self, ingester: Ingester, url: str, client_id: str, topics: tuple[str, ...],
                  batch_size: int = 500, batch_wait: float = 0.2, session_expiry: int = 604800,
-                 on_batch: Callable[[BatchResult], None] | None = None) -> None:
+                 on_batch: Callable[[BatchResult], None] | None = None,
+                 on_ready: Callable[[], None] | None = None) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"unsupported broker URL {url!r} (mqtt:// or mqtts://)")
@@ -70,6 +71,8 @@ class Consumer:
         self.batch_wait = batch_wait
         self.session_expiry = session_expiry
         self.on_batch = on_batch
+        self.on_ready = on_ready
+        self.subscribed = threading.Event()
         self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.stop = threading.Event()
         self.connected = threading.Event()
@@ -84,6 +87,16 @@ class Consumer:
                  flags.session_present)
         client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.topics])
         self.connected.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        failed = [r for r in reasons if r.is_failure]
+        if failed:
+            log.error("subscription refused: %s", failed)
+            return
+        log.info("subscribed to %s", ", ".join(self.topics))
+        self.subscribed.set()
+        if self.on_ready:
+            self.on_ready()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected.clear()
@@ -104,6 +117,7 @@ class Consumer:
             client.tls_set()
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
