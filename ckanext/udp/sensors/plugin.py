@@ -10,6 +10,7 @@ import ckan.plugins.toolkit as tk
 
 
 @tk.blanket.config_declarations
+@tk.blanket.blueprints
 class SensorsPlugin(p.SingletonPlugin):
     p.implements(p.IClick)
 
