@@ -47,6 +47,30 @@ def test_setup_creates_three_datastore_resources_idempotently(sensor_env, ingest
     assert "dev_eui" not in air and "rssi" not in air and "gateways" not in air
 
 
+def trigger_state(table: str) -> str:
+    from ckanext.udp.sensors.logic.ingest import write_engine
+
+    engine = write_engine()
+    with engine.connect() as conn:
+        state = conn.execute(sa.text("SELECT tgenabled FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                                     "AND tgname = 'zfulltext'"), {"t": f'"{table}"'}).scalar()
+    engine.dispose()
+    return state
+
+
+def test_fulltext_trigger_is_off_for_observations_unless_configured(sensor_env, ingester, ckan_config, monkeypatch):
+    series = ingester.series[sensor_env.soil["name"]]
+    assert trigger_state(series.observations) == "D"
+    assert trigger_state(series.latest) == "O"
+    monkeypatch.setitem(ckan_config, "ckanext.udp.sensors.observations_fulltext", True)
+    ensure_all(sensor_env.sources)
+    assert trigger_state(series.observations) == "O"
+    ingester.process([msg(sensor_env.tts_topic(), tts(f_cnt=1, soil_moisture=1.5, status="trocken"))])
+    found = tk.get_action("datastore_search")({"ignore_auth": True},
+                                              {"resource_id": series.observations, "q": "trocken"})
+    assert found["total"] == 1
+
+
 def test_batch_with_duplicates_out_of_order_and_bad_messages(sensor_env, ingester):
     e = sensor_env
     h = dt.timedelta(hours=1)

@@ -77,6 +77,9 @@ class Consumer:
         self.stop = threading.Event()
         self.connected = threading.Event()
         self.totals = BatchResult()
+        self.seconds_storing = 0.0
+        self.seconds_parsing = 0.0
+        self.seconds_acking = 0.0
 
     # paho callbacks (network thread)
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -136,40 +139,83 @@ class Consumer:
                 break
         return batch
 
-    def _store(self, batch: list[mqtt.MQTTMessage]) -> BatchResult:
-        now = dt.datetime.now(dt.timezone.utc)
-        messages = [Message(m.topic, bytes(m.payload), now) for m in batch]
+    def _store(self, messages: list[Message], routed: Any) -> BatchResult:
+        """Write one routed batch; a rejected row sends the batch through
+        ``process_safely``; a database outage is retried (unacknowledged)."""
+        rows, result = routed
         delay = 1.0
         while True:
             try:
-                return process_safely(self.ingester, messages)
+                try:
+                    return self.ingester.store(rows, result)
+                except OperationalError:
+                    raise
+                except (DBAPIError, ValueError, TypeError):
+                    return process_safely(self.ingester, messages)
             except SQLAlchemyError as err:
                 # database unreachable: keep the batch unacknowledged and retry
                 log.error("storing a batch failed (%s); retrying in %.0f s", str(err).splitlines()[0], delay)
                 if self.stop.wait(delay):
                     raise
                 delay = min(delay * 2, 60)
+                result.inserted = result.duplicates = 0
+
+    def _writer(self, client: mqtt.Client, work: queue.Queue[Any]) -> None:
+        """Writes batches in order while the main thread parses the next one
+        (PostgreSQL works in parallel with parsing); acknowledges after commit."""
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            batch, messages, routed = item
+            t0 = time.monotonic()
+            try:
+                result = self._store(messages, routed)
+            except SQLAlchemyError:
+                self.stop.set()  # stopping while the database is down: nothing acknowledged
+                return
+            t1 = time.monotonic()
+            for m in batch:  # PUBACKs in the order received, after the commit
+                client.ack(m.mid, m.qos)
+            self.seconds_storing += t1 - t0
+            self.seconds_acking += time.monotonic() - t1
+            self._count(result)
 
     def run(self) -> BatchResult:
         client = self.client()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.session_expiry
-        props.ReceiveMaximum = min(max(self.batch_size * 2, 20), 65535)
+        props.ReceiveMaximum = min(max(self.batch_size * 3, 20), 65535)
         client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
         client.loop_start()
+        work: queue.Queue[Any] = queue.Queue(maxsize=1)
+        writer = threading.Thread(target=self._writer, args=(client, work), name="udp-sensors-writer", daemon=True)
+        writer.start()
         try:
             while not self.stop.is_set():
                 batch = self._next_batch()
                 if not batch:
                     continue
-                try:
-                    result = self._store(batch)
-                except SQLAlchemyError:
-                    break  # stopping while the database is down: nothing acknowledged
-                for m in batch:  # PUBACKs in the order received, after the commit
-                    client.ack(m.mid, m.qos)
-                self._count(result)
+                now = dt.datetime.now(dt.timezone.utc)
+                messages = [Message(m.topic, bytes(m.payload), now) for m in batch]
+                t0 = time.monotonic()
+                routed = self.ingester.route(messages)
+                self.seconds_parsing += time.monotonic() - t0
+                while not self.stop.is_set():
+                    try:
+                        work.put((batch, messages, routed), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
         finally:
+            # finish what was handed to the writer, then leave
+            while writer.is_alive():
+                try:
+                    work.put(None, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            writer.join(120)
             client.disconnect()
             client.loop_stop()
         return self.totals

@@ -182,15 +182,19 @@ class Ingester:
             ), [{"received_at": d.message.received_at, "source": d.source, "topic": d.message.topic,
                  "reason": d.reason, "detail": d.detail[:2000], "payload": d.message.payload} for d in dead])
 
-    def process(self, messages: Sequence[Message]) -> BatchResult:
-        """Store a batch; raises on database errors (the caller then does not acknowledge)."""
-        rows, result = self.route(messages)
+    def store(self, rows: dict[str, list[dict[str, Any]]], result: BatchResult) -> BatchResult:
+        """Write routed rows and the dead letters; raises on database errors."""
         for dataset, ds_rows in rows.items():
             n = self.write(dataset, ds_rows)
             result.inserted += n
             result.duplicates += len(ds_rows) - n
         self.write_dead_letters(result.dead)
         return result
+
+    def process(self, messages: Sequence[Message]) -> BatchResult:
+        """Store a batch; raises on database errors (the caller then does not acknowledge)."""
+        rows, result = self.route(messages)
+        return self.store(rows, result)
 
 
 _BUMP_ROWS = sa.text(

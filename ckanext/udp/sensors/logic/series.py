@@ -146,7 +146,24 @@ def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None
             "indexes": indexes, "records": [],
         })
         ids[kind] = rid
+    _fulltext(ids["observations"], tk.config.get("ckanext.udp.sensors.observations_fulltext"))
     return Series(dataset, pkg["id"], ids["observations"], ids["latest"], ids["hourly"], columns, radio, eui)
+
+
+def _fulltext(table: str, enabled: bool) -> None:
+    """Switch the DataStore's full-text trigger ("zfulltext") of a table on or off."""
+    from ckanext.udp.sensors.logic.ingest import write_engine
+
+    engine = write_engine()
+    try:
+        with engine.begin() as conn:
+            state = conn.execute(sa.text(
+                "SELECT tgenabled FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND tgname = 'zfulltext'"
+            ), {"t": '"' + table + '"'}).scalar()
+            if state is not None and (state != "D") != enabled:
+                conn.execute(sa.text(f'ALTER TABLE "{table}" {"ENABLE" if enabled else "DISABLE"} TRIGGER zfulltext'))
+    finally:
+        engine.dispose()
 
 
 def ensure_all(sources: SourceSet) -> dict[str, Series]:
