@@ -176,3 +176,70 @@ def test_killed_consumer_loses_nothing_and_duplicates_nothing(sensor_env, ingest
     assert sum(r["n"] for r in hourly) == n1 + n2
     assert dead_reasons() == []
     assert proc.returncode == 0, log.read_text()[-2000:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _mosquitto(conf: pathlib.Path, port: int) -> subprocess.Popen:
+    binary = next((p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if os.path.exists(p)), "mosquitto")
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("private Mosquitto did not start")
+
+
+def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
+    """A broker of its own (real Mosquitto, persistent): stopped and started
+    again while the consumer runs; the consumer reconnects to its session."""
+    e = sensor_env
+    port = _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                    f"persistence_location {tmp_path}/\n" + ("user root\n" if os.getuid() == 0 else ""))
+    broker = _mosquitto(conf, port)
+    url = f"mqtt://127.0.0.1:{port}"
+    consumer = Consumer(ingester, url, f"test-outage-{e.tag}", ingester.sources.topics, batch_size=50)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    soil = ingester.series[e.soil["name"]]
+
+    def send(first: int, last: int) -> None:
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        pub.connect("127.0.0.1", port)
+        pub.loop_start()
+        publish_all(pub, [(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=1.0))
+                          for i in range(first, last + 1)])
+        pub.loop_stop()
+        pub.disconnect()
+
+    try:
+        assert consumer.subscribed.wait(20)
+        send(1, 50)
+        wait_for(lambda: total(soil.observations) == 50, what="first uplinks")
+        broker.terminate()
+        broker.wait(10)
+        wait_for(lambda: not consumer.connected.is_set(), timeout=10, what="the consumer to notice")
+        broker = _mosquitto(conf, port)
+        wait_for(lambda: consumer.subscribed.is_set(), timeout=30, what="reconnect and subscription")
+        send(51, 120)
+        wait_for(lambda: total(soil.observations) == 120, what="uplinks after the restart")
+    finally:
+        consumer.stop.set()
+        thread.join(10)
+        broker.terminate()
+        broker.wait(10)
+    assert [r["f_cnt"] for r in records(soil.observations, fields="f_cnt", sort="f_cnt")] == list(range(1, 121))

@@ -103,6 +103,7 @@ class Consumer:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if not self.stop.is_set():
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
