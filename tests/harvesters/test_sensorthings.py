@@ -3,6 +3,7 @@ SensorThings JSON in the standard's shape (paging via @iot.nextLink)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -53,6 +54,11 @@ class StaServer:
         self.next_link: str | None = None
         self.extra_thing = False
         self.requests: list[str] = []
+        # Observations per Datastream id: (id, phenomenonTime, result)
+        self.observations: dict[int, list[tuple[int, str, object]]] = {
+            11: [(1100 + i, f"2026-06-15T{8 + i:02d}:00:00.000Z", 18.5 + i) for i in range(5)],
+            12: [(1200, "2026-06-15T08:00:00Z/2026-06-15T08:10:00Z", 55), (1201, "2026-06-15T09:00:00Z", "n/a")],
+        }
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +69,9 @@ class StaServer:
                 outer.requests.append(self.path)
                 url = urlparse(self.path)
                 q = parse_qs(url.query)
+                m = re.fullmatch(r"/v1.1/Datastreams\((\d+)\)/Observations", url.path)
+                if m:
+                    return self.observations(int(m.group(1)), q)
                 if url.path != "/v1.1/Things" or "$expand" not in q:
                     self.send_response(404)
                     self.end_headers()
@@ -86,6 +95,23 @@ class StaServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def observations(self, did, q):
+                rows = outer.observations.get(did, [])
+                if "$filter" in q:  # only the form the harvester sends: phenomenonTime ge <instant>
+                    bound = q["$filter"][0].split(" ge ")[1].replace("Z", "")
+                    rows = [r for r in rows if r[1].split("/")[0].replace("Z", "").replace(".000", "") >= bound]
+                skip, top = int(q.get("$skip", ["0"])[0]), 3  # the server pages at 3, whatever $top says
+                doc = {"value": [{"@iot.id": i, "phenomenonTime": t, "resultTime": None, "result": r}
+                                 for i, t, r in rows[skip:skip + top]]}
+                if skip + top < len(rows):
+                    filt = f"&$filter={q['$filter'][0]}" if "$filter" in q else ""
+                    doc["@iot.nextLink"] = f"{outer.base}/Datastreams({did})/Observations?$skip={skip + top}{filt}"
+                body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -153,6 +179,37 @@ class TestSensorThingsHarvester:
             assert second[title]["id"] == pkg["id"]
             assert [r["id"] for r in second[title]["resources"]] == [r["id"] for r in pkg["resources"]]
 
+    def test_observations_are_mirrored_into_the_datastore_incrementally(self, sta):
+        org = factories.Organization()
+        source, job = harvest(sta.base, org, config='{"mirror_observations": true}')
+        fp = harvested(source)[0]
+        mirrors = {r["name"]: r for r in fp["resources"] if r["name"].startswith("Beobachtungen")}
+        assert sorted(mirrors) == ["Beobachtungen: Lufttemperatur", "Beobachtungen: Relative Luftfeuchte"]
+        temp = mirrors["Beobachtungen: Lufttemperatur"]
+        assert temp["datastore_active"] and "/datastore/dump/" in temp["url"]
+
+        def rows(res):
+            return tk.get_action("datastore_search")({"ignore_auth": True}, {
+                "resource_id": res["id"], "sort": "phenomenon_time", "limit": 100})
+
+        first = rows(temp)
+        assert first["total"] == 5
+        assert [r["result"] for r in first["records"]] == [18.5, 19.5, 20.5, 21.5, 22.5]
+        hum = rows(mirrors["Beobachtungen: Relative Luftfeuchte"])["records"]
+        assert [(r["phenomenon_time"][:16], r["result"], r["result_json"]) for r in hum] == [
+            ("2026-06-15T08:00", 55, None), ("2026-06-15T09:00", None, "n/a")]
+
+        sta.observations[11] += [(1105, "2026-06-15T13:00:00.000Z", 30.0), (1106, "2026-06-15T14:00:00.000Z", 31.0)]
+        run_harvest_job(HarvestJobObj(source=source, run=False), sensorthings.SensorThingsHarvester())
+        again = {r["name"]: r for r in harvested(source)[0]["resources"]}
+        assert again["Beobachtungen: Lufttemperatur"]["id"] == temp["id"]  # kept across the update
+        second = rows(temp)
+        assert second["total"] == 7
+        assert [r["result"] for r in second["records"]][-2:] == [30.0, 31.0]
+        # the second run asked only for what is new
+        assert any("phenomenonTime%20ge%202026-06-15T12:00:00Z" in r or "phenomenonTime ge 2026-06-15T12:00:00Z" in r
+                   for r in sta.requests)
+
     def test_next_link_to_another_host_stops_the_gather_and_changes_nothing(self, sta):
         org = factories.Organization()
         sta.next_link = "http://169.254.169.254/v1.1/Things?$skip=2"
@@ -170,6 +227,7 @@ class TestSensorThingsHarvester:
 
 @pytest.mark.parametrize("config,ok", [
     ("", True), ('{"max_pages": 3, "tags": ["Klima"]}', True),
+    ('{"mirror_observations": true}', True), ('{"mirror_observations": "ja"}', False),
     ("[]", False), ('{"max_pages": 0}', False), ('{"tags": "Klima"}', False), ("{nope", False),
 ])
 def test_validate_config(config, ok):

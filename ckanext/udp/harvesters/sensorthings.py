@@ -14,7 +14,10 @@ Fetching is defensive: http(s) only, a timeout, a size cap per response, and
 fails part way records an error and hands nothing on (nothing is deleted).
 
 Source configuration (JSON, optional): ``{"license_id": "cc-by", "max_pages": 50,
-"tags": ["Sensoren"]}``.
+"tags": ["Sensoren"], "mirror_observations": false}``. With ``mirror_observations``
+each Datastream's Observations are copied into a DataStore table of their own
+(one INSERT per page, primary key = Observation id, incremental from the newest
+stored ``phenomenonTime``).
 """
 from __future__ import annotations
 
@@ -167,6 +170,8 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             raise ValueError("configuration must be a JSON object")
         if "max_pages" in doc and (not isinstance(doc["max_pages"], int) or doc["max_pages"] < 1):
             raise ValueError("max_pages must be a positive integer")
+        if "mirror_observations" in doc and not isinstance(doc["mirror_observations"], bool):
+            raise ValueError("mirror_observations must be true or false")
         if "tags" in doc and not (isinstance(doc["tags"], list) and all(isinstance(t, str) for t in doc["tags"])):
             raise ValueError("tags must be a list of strings")
         return config
@@ -225,6 +230,10 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 for res in pkg["resources"]:
                     if res["url"] in by_url:
                         res["id"] = by_url[res["url"]]
+                mirrors = {r[0] for r in model.Session.execute(sa.text(
+                    "SELECT resource_id FROM udp_sensor_series WHERE package_id = :p AND kind LIKE 'sta:%'"),
+                    {"p": package_id})}
+                pkg["resources"] += [r for r in existing["resources"] if r["id"] in mirrors]
                 tk.get_action("package_update")(dict(context), dict(pkg, id=package_id, name=existing["name"]))
             else:
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
@@ -239,7 +248,114 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             self._save_object_error(f"invalid dataset for {harvest_object.guid}: {err.error_dict}",
                                     harvest_object, "Import")
             return False
+        if config.get("mirror_observations"):
+            for ds in thing.get("Datastreams") or []:
+                if not isinstance(ds, dict) or "@iot.id" not in ds:
+                    continue
+                try:
+                    mirror_datastream(package_id, ds, source.url, int(config.get("max_pages", 50)), context)
+                except StaError as err:
+                    self._save_object_error(f"Observations of Datastream {ds['@iot.id']} not mirrored: {err}",
+                                            harvest_object, "Import")
         return True
 
 
-__all__ = ["SensorThingsHarvester", "StaError", "fetch_json", "package_dict", "slug", "things"]
+
+
+# -- Observations into the DataStore (source config "mirror_observations": true) --
+
+MIRROR_FIELDS = [
+    {"id": "observation_id", "type": "text"},
+    {"id": "phenomenon_time", "type": "timestamp", "info": {"label": "Zeitpunkt der Beobachtung (UTC)"}},
+    {"id": "result_time", "type": "timestamp"},
+    {"id": "result", "type": "numeric", "info": {"label": "Messwert"}},
+    {"id": "result_json", "type": "json", "info": {"notes": "Nicht-numerische Ergebnisse"}},
+]
+
+
+def _utc(value: Any) -> str | None:
+    """An ISO 8601 instant (or the start of an interval ``a/b``) as naive UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    from ckanext.udp.harvesters.lorawan import PayloadError, parse_time
+
+    try:
+        return parse_time(value.split("/")[0], "phenomenonTime").replace(tzinfo=None).isoformat()
+    except PayloadError:
+        return None
+
+
+def observation_rows(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for obs in page:
+        when = _utc(obs.get("phenomenonTime"))
+        if when is None or "@iot.id" not in obs:
+            continue
+        result = obs.get("result")
+        numeric = isinstance(result, (int, float)) and not isinstance(result, bool)
+        rows.append({
+            "observation_id": str(obs["@iot.id"]),
+            "phenomenon_time": when,
+            "result_time": _utc(obs.get("resultTime")),
+            "result": result if numeric else None,
+            "result_json": None if numeric or result is None else result,
+        })
+    return rows
+
+
+def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, max_pages: int,
+                      context: dict[str, Any]) -> int:
+    """Create/extend the DataStore table of one Datastream's Observations; returns new rows."""
+    import ckan.model as model
+
+    from ckanext.udp.sensors.logic.ingest import insert_rows, write_engine
+
+    kind = f"sta:{datastream['@iot.id']}"
+    row = model.Session.execute(sa.text(
+        "SELECT resource_id FROM udp_sensor_series WHERE package_id = :p AND kind = :k"),
+        {"p": package_id, "k": kind}).fetchone()
+    pkg = tk.get_action("package_show")(dict(context), {"id": package_id})
+    rid = row[0] if row and row[0] in {r["id"] for r in pkg["resources"]} else None
+    if rid is None:
+        res = tk.get_action("resource_create")(dict(context), {
+            "package_id": package_id, "name": f"Beobachtungen: {datastream.get('name') or kind}",
+            "format": "CSV", "url": "",
+            "description": "Kopie der Observations dieses Datastreams in der DataStore-Datenbank."})
+        rid = res["id"]
+        tk.get_action("datastore_create")(dict(context), {
+            "resource_id": rid, "force": True, "fields": MIRROR_FIELDS, "primary_key": ["observation_id"],
+            "indexes": ["phenomenon_time"], "records": []})
+        tk.get_action("resource_patch")(dict(context), {
+            "id": rid, "url": tk.url_for("datastore.dump", resource_id=rid, qualified=True)})
+        model.Session.execute(sa.text(
+            "INSERT INTO udp_sensor_series (package_id, kind, resource_id) VALUES (:p, :k, :r) "
+            "ON CONFLICT (package_id, kind) DO UPDATE SET resource_id = EXCLUDED.resource_id"),
+            {"p": package_id, "k": kind, "r": rid})
+        model.Session.commit()
+    engine = write_engine()
+    try:
+        with engine.connect() as conn:
+            since = conn.execute(sa.text(f'SELECT max(phenomenon_time) FROM "{rid}"')).scalar()
+        parsed = urlparse(base)
+        link = datastream.get("@iot.selfLink") or f"{base.rstrip('/')}/Datastreams({datastream['@iot.id']})"
+        url: str | None = f"{link}/Observations?$orderby=phenomenonTime asc&$top=1000"
+        if since is not None:
+            url += f"&$filter=phenomenonTime ge {since.isoformat()}Z"
+        new, pages = 0, 0
+        while url:
+            pages += 1
+            if pages > max_pages:
+                raise StaError(f"more than {max_pages} pages of Observations in {link}")
+            doc = fetch_json(url, (parsed.scheme, parsed.netloc))
+            rows = observation_rows([o for o in doc.get("value") or [] if isinstance(o, dict)])
+            if rows:
+                with engine.begin() as conn:  # one statement per page
+                    new += insert_rows(conn, rid, MIRROR_FIELDS, ["observation_id"], rows)
+            url = doc.get("@iot.nextLink")
+        return new
+    finally:
+        engine.dispose()
+
+
+__all__ = ["SensorThingsHarvester", "StaError", "fetch_json", "mirror_datastream", "observation_rows",
+           "package_dict", "slug", "things"]

@@ -67,6 +67,27 @@ def _select(fields: Sequence[dict[str, Any]]) -> str:
     return ", ".join(out)
 
 
+def insert_sql(table: str, fields: Sequence[dict[str, Any]], key: Sequence[str]) -> sa.TextClause:
+    """One statement for a whole batch: rows as one JSON array parameter ``:rows``,
+    duplicates of the key skipped, the keys of the new rows returned."""
+    cols = ", ".join(_q(f["id"]) for f in fields)
+    keys = ", ".join(_q(k) for k in key)
+    return sa.text(
+        f"INSERT INTO {_q(table)} ({cols}) "
+        f"SELECT {_select(fields)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(fields)}) "
+        f"ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
+    )
+
+
+def insert_rows(conn: sa.engine.Connection, table: str, fields: Sequence[dict[str, Any]], key: Sequence[str],
+                rows: list[dict[str, Any]]) -> int:
+    """Insert a batch (one statement), keep the DataStore's cached row count right; returns new rows."""
+    new = conn.execute(insert_sql(table, fields, key), {"rows": json.dumps(rows, default=_json_default)}).fetchall()
+    if new:
+        conn.execute(_BUMP_ROWS, {"t": table, "n": len(new)})
+    return len(new)
+
+
 def _json_default(val: Any) -> Any:
     if isinstance(val, (dt.datetime, dt.date)):
         return val.isoformat()
@@ -112,12 +133,7 @@ class Ingester:
         if ser.dataset in self._sql:
             return self._sql[ser.dataset]
         obs = observation_fields(ser.columns, ser.radio, ser.eui)
-        cols = ", ".join(_q(f["id"]) for f in obs)
-        insert = sa.text(
-            f"INSERT INTO {_q(ser.observations)} ({cols}) "
-            f"SELECT {_select(obs)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(obs)}) "
-            f"ON CONFLICT (device, time, f_cnt) DO NOTHING RETURNING device, time, f_cnt"
-        )
+        insert = insert_sql(ser.observations, obs, ("device", "time", "f_cnt"))
         lat = latest_fields(ser.columns)
         lcols = ", ".join(_q(f["id"]) for f in lat)
         sets = ", ".join(f"{_q(f['id'])} = EXCLUDED.{_q(f['id'])}" for f in lat if f["id"] != "device")
