@@ -10,6 +10,16 @@ import ckan.plugins.toolkit as tk
 __all__ = ["sensors"]
 
 
+def _series(srcs):
+    from ckanext.udp.sensors.logic.series import ensure_all
+
+    try:
+        return ensure_all(srcs)
+    except tk.ObjectNotFound as err:
+        raise click.ClickException(
+            f"a dataset named in the sensor sources does not exist ({err}); create it first") from err
+
+
 def _sources(path: str | None):
     from ckanext.udp.sensors.logic.sources import SourceConfigError, load_sources
 
@@ -29,10 +39,8 @@ def sensors() -> None:
               help="Sources file (default: ckanext.udp.sensors.sources).")
 def setup(path: str | None) -> None:
     """Create the DataStore resources of every configured dataset (idempotent)."""
-    from ckanext.udp.sensors.logic.series import ensure_all
-
     srcs = _sources(path)
-    for name, ser in ensure_all(srcs).items():
+    for name, ser in _series(srcs).items():
         click.echo(f"{name}: observations {ser.observations}, latest {ser.latest}, hourly {ser.hourly}")
 
 
@@ -48,13 +56,11 @@ def consume(path: str | None, client_id: str | None, url: str | None, batch_size
 
     from ckanext.udp.sensors.logic.consumer import Consumer
     from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
-    from ckanext.udp.sensors.logic.series import ensure_all
-
     logging.getLogger("ckanext.udp.sensors").setLevel(logging.INFO)
     srcs = _sources(path)
     if not srcs.topics:
         raise click.ClickException("no sensor sources configured (ckanext.udp.sensors.sources)")
-    series = ensure_all(srcs)
+    series = _series(srcs)
     model.Session.remove()
     ingester = Ingester(srcs, series, write_engine(), model.meta.engine)
     consumer = Consumer(
