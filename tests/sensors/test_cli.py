@@ -6,7 +6,7 @@ import pytest
 import ckan.plugins.toolkit as tk
 from ckan.cli.cli import ckan as ckan_cli
 
-from conftest import msg, tts
+from uplinks import msg, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 

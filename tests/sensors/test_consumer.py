@@ -25,7 +25,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic.consumer import Consumer
 
-from conftest import SECRET, T0, chirpstack, tts
+from uplinks import SECRET, T0, chirpstack, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 

@@ -13,7 +13,7 @@ from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic.consumer import REJECTED, process_safely
 from ckanext.udp.sensors.logic.series import ensure_all
 
-from conftest import T0, chirpstack, msg, tts
+from uplinks import T0, chirpstack, msg, tts
 
 
 def search(resource_id: str, **kw) -> dict:

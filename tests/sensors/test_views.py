@@ -15,7 +15,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic import runtime
 
-from conftest import SECRET, T0, chirpstack, msg, tts
+from uplinks import SECRET, T0, chirpstack, msg, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 

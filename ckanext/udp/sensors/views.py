@@ -13,7 +13,6 @@ from flask import Blueprint, Response, request, stream_with_context
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic import runtime
 from ckanext.udp.sensors.logic.consumer import process_safely
 from ckanext.udp.sensors.logic.ingest import Message
