@@ -2,7 +2,7 @@
 #   make run    install, start services, load demo data, serve http://127.0.0.1:5000
 #   make test   install, start services, run pytest --ckan-ini=test.ini tests
 # PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x".
-.PHONY: run test stop clean status setup
+.PHONY: run test stop clean status setup bench
 
 run:
 	@scripts/stack.sh run
@@ -21,3 +21,9 @@ clean:
 
 status:
 	@scripts/stack.sh status
+
+# Benchmarks against their stock anchors (needs the demo databases: make run first)
+bench:
+	@scripts/stack.sh setup
+	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
+	.venv/bin/python bench/sensors_ingest.py -c .udp/ckan.ini --n 20000 --n-stock 1000 --rate 2000

@@ -1,0 +1,1 @@
+"""The public DCAT catalog: paged, stable, cached, conditional."""

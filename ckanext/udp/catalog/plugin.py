@@ -1,0 +1,37 @@
+"""``udp_catalog``: the public DCAT catalog endpoint (stable keyset paging,
+cached per-dataset fragments, conditional requests) and the per-dataset RDF
+endpoint. It replaces ckanext-dcat's endpoints: config/portal.ini sets
+``ckanext.dcat.enable_rdf_endpoints = false``."""
+from __future__ import annotations
+
+from typing import Any
+
+import ckan.plugins as p
+import ckan.plugins.toolkit as tk
+
+from . import changes, fragments
+
+
+def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
+    if pkg_dict.get("id") and tk.config.get("ckanext.udp.catalog.warm_on_write"):
+        tk.enqueue_job(fragments.warm, [[pkg_dict["id"]]], title="udp catalog: serialise dataset")
+
+
+@tk.blanket.config_declarations
+@tk.blanket.blueprints
+@tk.blanket.cli
+class UdpCatalogPlugin(p.SingletonPlugin):
+    p.implements(p.IPackageController, inherit=True)
+
+    # IPackageController: every change may change the public catalog; the
+    # job worker serialises the dataset ahead of the next catalog request
+    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        changes.bump()
+        _enqueue_warm(pkg_dict)
+
+    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        changes.bump()
+        _enqueue_warm(pkg_dict)
+
+    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        changes.bump()

@@ -1,0 +1,216 @@
+"""The public DCAT catalog: /catalog.{ttl,rdf,jsonld}."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCAT, RDF
+
+import ckan.plugins.toolkit as tk
+from ckan.tests import factories
+from ckanext.dcat.processors import RDFParser
+
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+RDFLIB = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
+
+
+def path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def fetch(app, url: str, fmt: str, **headers) -> Graph:
+    resp = app.get(url, headers=headers)
+    assert resp.status_code == 200, resp.body[:500]
+    return Graph().parse(data=resp.body, format=RDFLIB[fmt])
+
+
+def dataset_ids(g: Graph) -> list[str]:
+    return sorted(str(s).rsplit("/", 1)[-1] for s in g.subjects(RDF.type, DCAT.Dataset))
+
+
+def next_page(g: Graph) -> str | None:
+    nxt = list(g.objects(None, URIRef(HYDRA + "next")))
+    return str(nxt[0]) if nxt else None
+
+
+def crawl(app, fmt: str, limit: int, between=None) -> list[str]:
+    seen: list[str] = []
+    url = f"/catalog.{fmt}?limit={limit}"
+    while url:
+        g = fetch(app, url, fmt)
+        on_page = dataset_ids(g)
+        assert 0 < len(on_page) <= limit
+        seen += on_page
+        if between:
+            between(len(seen))
+        url = next_page(g) and path(next_page(g))
+    return seen
+
+
+@pytest.fixture
+def sysadmin():
+    return factories.Sysadmin()
+
+
+@pytest.fixture
+def org():
+    return factories.Organization()
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
+class TestCatalog:
+    @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
+    def test_pages_hold_every_public_dataset_once(self, app, org, fmt):
+        public = {factories.Dataset(owner_org=org["id"])["id"] for _ in range(7)}
+        factories.Dataset(owner_org=org["id"], private=True)
+        factories.Dataset(owner_org=org["id"], state="draft")
+        pages: list[int] = []
+        seen = crawl(app, fmt, limit=3, between=pages.append)
+        assert sorted(seen) == sorted(public)
+        assert pages == [3, 6, 7]
+
+    def test_catalog_node_and_paging_triples(self, app, org):
+        for _ in range(3):
+            factories.Dataset(owner_org=org["id"])
+        g = fetch(app, "/catalog.ttl?limit=2", "ttl")
+        catalogs = list(g.subjects(RDF.type, DCAT.Catalog))
+        assert len(catalogs) == 1
+        assert len(list(g.objects(catalogs[0], DCAT.dataset))) == 2
+        page = next(g.subjects(RDF.type, URIRef(HYDRA + "PagedCollection")))
+        assert int(g.value(page, URIRef(HYDRA + "totalItems"))) == 3
+        assert int(g.value(page, URIRef(HYDRA + "itemsPerPage"))) == 2
+        last = fetch(app, path(next_page(g)), "ttl")
+        assert next_page(last) is None
+        assert len(dataset_ids(last)) == 1
+
+    def test_sysadmin_sees_the_public_catalog_too(self, app, org, sysadmin):
+        factories.Dataset(owner_org=org["id"], private=True)
+        pub = factories.Dataset(owner_org=org["id"])
+        token = factories.APIToken(user=sysadmin["name"])["token"]
+        g = fetch(app, "/catalog.ttl", "ttl", Authorization=token)
+        assert dataset_ids(g) == [pub["id"]]
+
+    def test_stable_paging_while_the_catalog_changes(self, app, org, sysadmin):
+        ids = [factories.Dataset(owner_org=org["id"], title=f"Datensatz {i}")["id"] for i in range(10)]
+        ctx = {"user": sysadmin["name"]}
+        deleted: list[str] = []
+        created: list[str] = []
+
+        def churn(seen_so_far: int) -> None:
+            # after every page: edit everything, delete one not yet seen, add one
+            for id_ in ids:
+                if id_ not in deleted:
+                    tk.get_action("package_patch")(dict(ctx), {"id": id_, "notes": f"edit {seen_so_far}"})
+            victim = ids[-1 - len(deleted)]
+            if victim not in deleted and len(deleted) < 2:
+                tk.get_action("package_delete")(dict(ctx), {"id": victim})
+                deleted.append(victim)
+            created.append(factories.Dataset(owner_org=org["id"])["id"])
+
+        seen = crawl(app, "ttl", limit=3, between=churn)
+        assert len(seen) == len(set(seen)), "a dataset was seen twice"
+        survivors = [i for i in ids if i not in deleted]
+        assert set(survivors) <= set(seen), "a dataset that existed throughout was missed"
+        assert not set(deleted) & set(seen[:0])  # deleted ones may or may not have been seen before deletion
+        assert set(seen) <= set(ids) | set(created)
+
+    @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
+    def test_stock_dcat_parser_gets_every_dataset(self, app, org, fmt):
+        titles = {factories.Dataset(owner_org=org["id"], title=f"Titel {i}")["title"] for i in range(5)}
+        got: list[str] = []
+        pages = 0
+        url = f"/catalog.{fmt}?limit=2"
+        while url:
+            parser = RDFParser(profiles=["euro_dcat_ap_3"])
+            parser.parse(app.get(url).body, _format=RDFLIB[fmt])
+            got += [d["title"] for d in parser.datasets()]
+            nxt = parser.next_page()
+            url = nxt and path(nxt)
+            pages += 1
+        assert sorted(got) == sorted(titles)
+        assert pages == 3
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
+class TestConditionalRequests:
+    def test_etag_gives_304_until_something_changes(self, app, org, sysadmin):
+        pkg = factories.Dataset(owner_org=org["id"])
+        first = app.get("/catalog.ttl")
+        etag = first.headers["ETag"]
+        assert first.headers["Last-Modified"]
+        again = app.get("/catalog.ttl", headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.body == ""
+        tk.get_action("package_patch")({"user": sysadmin["name"]}, {"id": pkg["id"], "title": "Neu"})
+        changed = app.get("/catalog.ttl", headers={"If-None-Match": etag})
+        assert changed.status_code == 200
+        assert changed.headers["ETag"] != etag
+        assert "Neu" in changed.body
+
+    def test_etag_differs_per_format_and_page(self, app, org):
+        factories.Dataset(owner_org=org["id"])
+        tags = {app.get(u).headers["ETag"] for u in ("/catalog.ttl", "/catalog.rdf", "/catalog.ttl?limit=5")}
+        assert len(tags) == 3
+
+    def test_if_modified_since(self, app, org):
+        factories.Dataset(owner_org=org["id"])
+        lm = app.get("/catalog.rdf").headers["Last-Modified"]
+        assert app.get("/catalog.rdf", headers={"If-Modified-Since": lm}).status_code == 304
+        assert app.get("/catalog.rdf", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
+class TestBadRequests:
+    def test_broken_token(self, app):
+        resp = app.get("/catalog.ttl?after=bm9uc2Vuc2U", status=400)
+        assert "paging token" in resp.body
+
+    @pytest.mark.parametrize("limit", ["0", "1001", "zehn"])
+    def test_bad_limit(self, app, limit):
+        app.get(f"/catalog.ttl?limit={limit}", status=400)
+
+    def test_unknown_format(self, app):
+        app.get("/catalog.exe", status=404)
+
+    def test_private_dataset_rdf_is_not_served(self, app, org):
+        pkg = factories.Dataset(owner_org=org["id"], private=True)
+        resp = app.get(f"/dataset/{pkg['id']}.ttl")
+        assert resp.status_code in (403, 404)
+        assert pkg["title"] not in resp.body
+
+    def test_public_dataset_rdf(self, app, org):
+        pkg = factories.Dataset(owner_org=org["id"], title="Baustellen")
+        g = fetch(app, f"/dataset/{pkg['id']}.ttl", "ttl")
+        assert dataset_ids(g) == [pkg["id"]]
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
+class TestFragmentCache:
+    def test_warm_caches_public_datasets_only(self, org):
+        from ckanext.udp.catalog import fragments
+
+        pub = factories.Dataset(owner_org=org["id"])
+        priv = factories.Dataset(owner_org=org["id"], private=True)
+        assert fragments.warm([pub["id"], priv["id"]]) == 1
+        assert fragments.warm([pub["id"]]) == 0  # already there
+        from ckan.lib.redis import connect_to_redis
+        keys = [k.decode() for k in connect_to_redis().scan_iter("udp:catalog:fragment:*")]
+        assert len(keys) == 1 and pub["id"] in keys[0]
+
+    def test_an_edit_is_served_at_once_despite_the_cache(self, app, org, sysadmin):
+        pkg = factories.Dataset(owner_org=org["id"], title="Alt")
+        assert "Alt" in app.get("/catalog.ttl").body
+        tk.get_action("package_patch")({"user": sysadmin["name"]}, {"id": pkg["id"], "title": "Neu"})
+        body = app.get("/catalog.ttl").body
+        assert "Neu" in body and '"Alt"' not in body
+
+    def test_warm_job_is_queued_on_write(self, org):
+        from ckan.lib.jobs import get_queue
+
+        queue = get_queue()
+        queue.empty()
+        factories.Dataset(owner_org=org["id"])
+        titles = [job.meta.get("title") for job in queue.jobs]
+        assert any("udp catalog" in (t or "") for t in titles)
