@@ -138,7 +138,7 @@ def report(name: str, sent: dict[int, float], seen: dict[int, float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("-c", "--config", required=True)
+    ap.add_argument("-c", "--config", "--ini", dest="config", required=True)
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--n-stock", type=int, default=2000)
     ap.add_argument("--rate", type=float, default=0)
