@@ -12,6 +12,13 @@ import ckan.plugins.toolkit as tk
 from . import changes, fragments
 
 
+@tk.chained_helper
+def dcat_get_endpoint(next_helper: Any, _type: str = "dataset") -> str:
+    """ckanext-dcat's templates link the catalog (home page, search) without
+    checking that its endpoints are on; they are off here, so point them at ours."""
+    return "udp_catalog.dataset" if _type == "dataset" else "udp_catalog.catalog"
+
+
 def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
     if pkg_dict.get("id") and tk.config.get("ckanext.udp.catalog.warm_on_write"):
         tk.enqueue_job(fragments.warm, [[pkg_dict["id"]]], title="udp catalog: serialise dataset")
@@ -22,6 +29,11 @@ def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
 @tk.blanket.cli
 class UdpCatalogPlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
+    p.implements(p.ITemplateHelpers)
+
+    # ITemplateHelpers
+    def get_helpers(self) -> dict[str, Any]:
+        return {"dcat_get_endpoint": dcat_get_endpoint}
 
     # IPackageController: every change may change the public catalog; the
     # job worker serialises the dataset ahead of the next catalog request

@@ -1,0 +1,133 @@
+"""``validate``: check datasets' DCAT-AP.de RDF offline against the official shapes.
+
+The RDF comes from ckanext-dcat's ``RDFSerializer`` with the profiles the site
+configures (``ckanext.dcat.rdf.profiles``: ``euro_dcat_ap_3`` today,
+``dcatap_de`` once that profile is active), so it is exactly what the catalog
+endpoint publishes. Output is German, for data stewards and operators.
+
+Exported: the click group :data:`dcatde_commands` and the command
+:func:`validate` (to be added to the ``ckan udp`` group by the plugin).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import click
+import rdflib
+
+import ckan.plugins.toolkit as tk
+
+from ckanext.udp.dcatde import validation
+
+SEVERITY_DE = {"Violation": "Verstoß", "Warning": "Warnung", "Info": "Hinweis"}
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class Checked:
+    name: str
+    report: validation.Report
+
+
+def dataset_graph(dataset: dict[str, Any]) -> rdflib.Graph:
+    """The dataset's RDF as the configured ckanext-dcat profiles write it."""
+    from ckanext.dcat.processors import RDFSerializer
+
+    serializer = RDFSerializer()
+    serializer.graph_from_dataset(dataset)
+    return serializer.g
+
+
+def catalog_graph() -> rdflib.Graph:
+    """The catalog node alone (publisher, language, homepage ...)."""
+    from ckanext.dcat.processors import RDFSerializer
+
+    serializer = RDFSerializer()
+    serializer.graph_from_catalog()
+    return serializer.g
+
+
+def public_datasets() -> Iterator[dict[str, Any]]:
+    """Every public, active dataset, as the catalog endpoint lists them."""
+    search = tk.get_action("package_search")
+    start = 0
+    while True:
+        page = search({"ignore_auth": True},
+                      {"q": "*:*", "rows": PAGE, "start": start, "sort": "id asc",
+                       "include_private": False})
+        yield from page["results"]
+        start += PAGE
+        if start >= page["count"] or not page["results"]:
+            return
+
+
+def check(datasets: Iterator[dict[str, Any]], *, dashboard: bool = False) -> Iterator[Checked]:
+    for dataset in datasets:
+        yield Checked(dataset["name"], validation.validate(dataset_graph(dataset), dashboard=dashboard))
+
+
+def _print_results(report: validation.Report) -> None:
+    for result in report.results:
+        severity = SEVERITY_DE.get(result.severity, result.severity)
+        where = result.focus_node + (f" {result.path}" if result.path else "")
+        value = f" (Wert: {result.value})" if result.value else ""
+        click.echo(f"    [{severity}] {where}: {result.message}{value}")
+
+
+@click.group("dcatde", short_help="DCAT-AP.de: Validierung")
+def dcatde_commands() -> None:
+    """DCAT-AP.de commands of ckanext-udp."""
+
+
+@dcatde_commands.command("validate")
+@click.argument("dataset", required=False)
+@click.option("--all", "whole", is_flag=True, help="Den ganzen Katalog prüfen (alle öffentlichen Datensätze).")
+@click.option("--dashboard", is_flag=True, help="Auch GovDatas Dashboard-Regeln anwenden.")
+@click.option("-v", "--verbose", is_flag=True, help="Jeden Befund einzeln ausgeben.")
+def validate(dataset: str | None, whole: bool, dashboard: bool, verbose: bool) -> None:
+    """Prüft DCAT-AP.de-RDF gegen die offiziellen SHACL-Shapes (DATASET: id oder Name)."""
+    if bool(dataset) == whole:
+        raise click.UsageError("Entweder einen Datensatz (id oder Name) oder --all angeben.")
+    try:
+        shapes = validation.load_shapes(dashboard=dashboard)
+    except validation.ShapesNotFound as exc:
+        raise click.ClickException(f"Shapes nicht gefunden: {exc}") from None
+    click.echo(f"Shapes aus {shapes.directory} geladen in {shapes.load_seconds:.2f} s")
+
+    if dataset:
+        try:
+            found = [tk.get_action("package_show")({"ignore_auth": True}, {"id": dataset})]
+        except tk.ObjectNotFound:
+            raise click.ClickException(f"Datensatz {dataset!r} nicht gefunden.") from None
+    else:
+        found = public_datasets()
+
+    started = time.perf_counter()
+    checked: list[Checked] = []
+    for item in check(iter(found), dashboard=dashboard):
+        checked.append(item)
+        colour = "green" if item.report.conforms else "red"
+        click.secho(f"{item.name}: {item.report.summary_de()} ({item.report.seconds:.2f} s)", fg=colour)
+        if verbose:
+            _print_results(item.report)
+    if whole:
+        report = validation.validate(catalog_graph(), dashboard=dashboard)
+        checked.append(Checked("(Katalog)", report))
+        click.secho(f"Katalog: {report.summary_de()}", fg="green" if report.conforms else "red")
+        if verbose:
+            _print_results(report)
+
+    elapsed = time.perf_counter() - started
+    failing = [c for c in checked if not c.report.conforms]
+    violations = sum(len(c.report.violations) for c in checked)
+    warnings = sum(len(c.report.warnings) for c in checked)
+    per = elapsed / len(checked) if checked else 0.0
+    click.echo(f"Geprüft: {len(checked)}, davon nicht konform: {len(failing)}; "
+               f"{violations} Verstöße, {warnings} Warnungen; {elapsed:.1f} s ({per:.2f} s je Prüfung)")
+    if failing:
+        raise SystemExit(1)
+
+
+__all__ = ["dcatde_commands", "validate", "dataset_graph", "catalog_graph", "public_datasets"]

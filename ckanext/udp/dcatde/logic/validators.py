@@ -1,0 +1,311 @@
+"""Validators of the DCAT-AP.de schema (forms and Action API alike).
+
+Error messages are English msgids translated to German in
+``ckanext/udp/i18n/de/LC_MESSAGES/ckanext-udp.po``. Each validator either
+stores a clean, canonical value or reports an error; nothing is stored half
+because CKAN writes nothing when any field has an error.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable
+
+import ckan.plugins.toolkit as tk
+from ckanext.scheming.validation import scheming_validator
+
+from ckanext.udp.dcatde import terms, vocab
+
+Validator = Callable[..., Any]
+missing = tk.missing
+
+_EMAIL = terms.EMAIL
+_URL = terms.URL
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.I)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _empty(value: Any) -> bool:
+    return value is missing or value is None or value == "" or value == []
+
+
+def _as_list(value: Any) -> list[str]:
+    """A list of strings from a list, a JSON list or a comma-free single string."""
+    if _empty(value):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise tk.Invalid(tk._("Not a valid list of values."))
+        else:
+            value = [text] if text else []
+    if not isinstance(value, (list, tuple)):
+        raise tk.Invalid(tk._("Not a valid list of values."))
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise tk.Invalid(tk._("Not a valid list of values."))
+        item = item.strip()
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def _vocabulary_error(value: str, name: str) -> tk.Invalid:
+    return tk.Invalid(
+        tk._('"{value}" is not a value of the controlled vocabulary ({vocabulary}). Choose a value from the list.').format(
+            value=value, vocabulary=name
+        )
+    )
+
+
+def _normalise(name: str, value: str, open_values: bool) -> str:
+    canonical = vocab.normalise(name, value)
+    if canonical:
+        return canonical
+    if open_values and _URL.match(value):
+        return value
+    raise _vocabulary_error(value, name)
+
+
+@scheming_validator
+def dcatde_vocab(field: dict[str, Any], schema: dict[str, Any]) -> Validator:
+    """One value of the controlled vocabulary ``field['dcatde_vocabulary']``,
+    stored as its canonical URI (legacy spellings are normalised)."""
+    name = field["dcatde_vocabulary"]
+    open_values = bool(field.get("dcatde_open"))
+
+    def validator(value: Any) -> Any:
+        if _empty(value):
+            return value
+        if not isinstance(value, str):
+            raise _vocabulary_error(str(value), name)
+        return _normalise(name, value.strip(), open_values)
+
+    return validator
+
+
+@scheming_validator
+def dcatde_vocab_list(field: dict[str, Any], schema: dict[str, Any]) -> Validator:
+    """Zero or more values of a controlled vocabulary, stored as a JSON list
+    of canonical URIs (``dcatde_open: true`` also accepts other http(s) URIs)."""
+    name = field["dcatde_vocabulary"]
+    open_values = bool(field.get("dcatde_open"))
+
+    def validator(value: Any) -> Any:
+        items = _as_list(value)
+        if not items:
+            return missing if value is missing else ""
+        canonical: list[str] = []
+        for item in items:
+            uri = _normalise(name, item, open_values)
+            if uri not in canonical:
+                canonical.append(uri)
+        return json.dumps(canonical)
+
+    return validator
+
+
+def dcatde_list_output(value: Any) -> Any:
+    """Stored JSON list -> list (also for values stored by other schemas)."""
+    if isinstance(value, list) or _empty(value):
+        return value or []
+    try:
+        loaded = json.loads(value)
+    except (TypeError, ValueError):
+        return [value]
+    return loaded if isinstance(loaded, list) else [loaded]
+
+
+def dcatde_url(value: Any) -> Any:
+    if _empty(value):
+        return value
+    if not isinstance(value, str) or not _URL.match(value.strip()):
+        raise tk.Invalid(tk._("Please enter a web address starting with http:// or https://."))
+    return terms.quote_url(value.strip())
+
+
+def dcatde_url_list(value: Any) -> Any:
+    items = _as_list(value)
+    for item in items:
+        if not _URL.match(item):
+            raise tk.Invalid(
+                tk._('"{value}" is not a web address starting with http:// or https://.').format(value=item)
+            )
+    items = [terms.quote_url(item) for item in items]
+    return json.dumps(items) if items else ("" if value is not missing else missing)
+
+
+def dcatde_email(value: Any) -> Any:
+    if _empty(value):
+        return value
+    if not isinstance(value, str):
+        raise tk.Invalid(tk._("Please enter a valid e-mail address."))
+    text = value.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:"):]
+    if not _EMAIL.match(text):
+        raise tk.Invalid(tk._("Please enter a valid e-mail address."))
+    return text
+
+
+def dcatde_contact_reachable(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """K01: a contact point needs an e-mail address or a URL (contact form)."""
+    base = key[:-1]
+    email = data.get(base + ("email",))
+    url = data.get(base + ("url",))
+    name = data.get(base + ("name",))
+    uri = data.get(base + ("uri",))
+    if all(_empty(v) for v in (email, url, name, uri)):
+        return  # an empty form row
+    if _empty(email) and _empty(url):
+        errors[key].append(
+            tk._("A contact point needs an e-mail address or a web address of a contact form (K01).")
+        )
+
+
+def dcatde_temporal_end(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """The end of a temporal coverage must not lie before its start."""
+    end = data.get(key)
+    start = data.get(key[:-1] + ("start",))
+    if _empty(end) or _empty(start) or errors.get(key):
+        return
+    if str(end)[:10] < str(start)[:10]:
+        errors[key].append(tk._("The end of the time period must not be before its start."))
+
+
+def dcatde_byte_size(value: Any) -> Any:
+    """xsd:nonNegativeInteger."""
+    if _empty(value):
+        return value
+    if isinstance(value, bool):
+        raise tk.Invalid(tk._("The size must be a whole number of bytes (0 or more)."))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        value = int(value)
+    if not isinstance(value, int) or value < 0:
+        raise tk.Invalid(tk._("The size must be a whole number of bytes (0 or more)."))
+    return value
+
+
+def dcatde_contributor_id(value: Any) -> Any:
+    """K12/K13: exactly one contributor ID from http://dcat-ap.de/def/contributors/."""
+    if _empty(value):
+        return value
+    items = _as_list(value) if isinstance(value, (list, tuple)) or str(value).strip().startswith("[") else [
+        str(value).strip()
+    ]
+    if len(items) != 1:
+        raise tk.Invalid(tk._("Exactly one contributor ID is allowed (K12/K13)."))
+    uri = terms.canonical_dcatapde_uri(items[0])
+    if not uri.startswith(terms.CONTRIBUTORS) or len(uri) == len(terms.CONTRIBUTORS):
+        raise tk.Invalid(
+            tk._("The contributor ID must be a URI starting with {prefix} (K12).").format(prefix=terms.CONTRIBUTORS)
+        )
+    return uri
+
+
+def dcatde_geocoding_uris(value: Any) -> Any:
+    """Political geocoding URIs (http://dcat-ap.de/def/politicalGeocoding/...)."""
+    items = _as_list(value)
+    out: list[str] = []
+    for item in items:
+        uri = terms.canonical_dcatapde_uri(item)
+        if not uri.startswith(terms.GEOCODING) or uri.startswith(terms.GEOCODING + "Level/"):
+            raise tk.Invalid(
+                tk._('"{value}" is not a political geocoding URI ({prefix}...).').format(
+                    value=item, prefix=terms.GEOCODING
+                )
+            )
+        if uri not in out:
+            out.append(uri)
+    return json.dumps(out) if out else ("" if value is not missing else missing)
+
+
+def dcatde_identifier(value: Any) -> Any:
+    """K25: the dataset's identifier is one line of text without control characters."""
+    if _empty(value):
+        return value
+    text = str(value).strip()
+    if not text or _CONTROL.search(text) or len(text) > 1000:
+        raise tk.Invalid(tk._("The identifier must be a single line of text (K25)."))
+    return text
+
+
+def dcatde_media_type(value: Any) -> Any:
+    """An IANA media type such as text/csv (an IANA registry URI is accepted)."""
+    if _empty(value):
+        return value
+    text = terms.media_type_from_uri(str(value))
+    if not _MEDIA_TYPE.match(text):
+        raise tk.Invalid(tk._('"{value}" is not a media type such as text/csv.').format(value=value))
+    return text.lower()
+
+
+_GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection"}
+
+
+def dcatde_geojson(value: Any) -> Any:
+    """A GeoJSON geometry (WGS 84 longitude/latitude), stored as compact JSON."""
+    if _empty(value):
+        return value
+    try:
+        geometry = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        geometry = None
+    if not isinstance(geometry, dict) or geometry.get("type") not in _GEOJSON_TYPES or not (
+        geometry.get("coordinates") or geometry.get("geometries")
+    ):
+        raise tk.Invalid(tk._('Please enter a GeoJSON geometry, e.g. {"type": "Point", "coordinates": [8.40, 49.01]}.'))
+    return json.dumps(geometry, separators=(", ", ": "))
+
+
+def dcatde_license_attribution(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """K35: the attribution text is required where the licence demands it.
+
+    On the dataset it is checked against the dataset's licence; on a
+    distribution against the distribution's own licence (if it has one), and
+    the dataset's attribution text counts for its distributions."""
+    if errors.get(key):
+        return
+    own = data.get(key)
+    if not _empty(own):
+        data[key] = str(own).strip()
+        return
+    if key[0] == "resources":
+        license_uri = data.get(key[:-1] + ("license",))
+        if _empty(license_uri) or not _empty(data.get(("license_attribution_by_text",))):
+            return
+    else:
+        license_uri = data.get(("license_id",))
+    if not _empty(license_uri) and vocab.requires_attribution(license_uri):
+        errors[key].append(
+            tk._("The licence {license} requires an attribution text (K35).").format(
+                license=vocab.label("license", vocab.normalise("license", license_uri)) or license_uri
+            )
+        )
+
+
+def get_validators() -> dict[str, Validator]:
+    return {
+        "dcatde_vocab": dcatde_vocab,
+        "dcatde_vocab_list": dcatde_vocab_list,
+        "dcatde_list_output": dcatde_list_output,
+        "dcatde_url": dcatde_url,
+        "dcatde_url_list": dcatde_url_list,
+        "dcatde_email": dcatde_email,
+        "dcatde_contact_reachable": dcatde_contact_reachable,
+        "dcatde_temporal_end": dcatde_temporal_end,
+        "dcatde_byte_size": dcatde_byte_size,
+        "dcatde_contributor_id": dcatde_contributor_id,
+        "dcatde_geocoding_uris": dcatde_geocoding_uris,
+        "dcatde_identifier": dcatde_identifier,
+        "dcatde_media_type": dcatde_media_type,
+        "dcatde_license_attribution": dcatde_license_attribution,
+        "dcatde_geojson": dcatde_geojson,
+    }

@@ -1,0 +1,404 @@
+"""Offline SHACL validation against the official DCAT-AP.de 3.0 shapes.
+
+The shapes come from a directory laid out like ``../shared/dcat-ap-de`` (config
+``ckanext.udp.dcatde.shapes_dir``):
+
+- ``shapes-3.0/``: the five DCAT-AP.de files the official validator loads and
+  the SEMIC DCAT-AP 3.0.0 base shapes they patch;
+- ``ontologies/``: FOAF, vCard and ORG, mixed into the data graph with RDFS
+  inference (otherwise sh:class checks on e.g. ``vcard:Organization`` fail);
+- ``dashboard/``: GovData's dashboard rules (``db-shapes.ttl``) with the
+  contributor-ID and licence vocabularies (optional, ``dashboard=True``).
+
+Known defects of the official files are repaired in memory, never on disk:
+three files declare ``dcatap: <http://data.europa.eu/r5r#>``; every IRI in that
+wrong namespace is rewritten to ``http://data.europa.eu/r5r/`` so that the
+``dcatap:availability`` checks fire. The vocabulary shapes look up
+``skos:inScheme`` on the concepts; those triples come from
+:func:`ckanext.udp.dcatde.vocab.in_scheme_triples` (plus the contributor-ID
+vocabulary file), as the official validator gets them from the EU authority
+tables it imports.
+
+:func:`parse_untrusted` is the only way RDF from outside should be parsed: it
+refuses documents over a size cap and XML with a DOCTYPE (XXE, entity
+expansion), and JSON-LD that would make rdflib fetch remote contexts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+import threading
+import time
+import xml.parsers.expat
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import rdflib
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, SH
+
+from ckanext.udp.dcatde import vocab
+
+log = logging.getLogger(__name__)
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+DEFAULT_SHAPES_DIR = "../shared/dcat-ap-de"
+DEFAULT_MAX_RDF_BYTES = 20 * 1024 * 1024
+
+SHAPE_FILES = (
+    "semic-dcat-ap-3.0.0-shacl.ttl",
+    "dcat-ap-SHACL-DE.ttl",
+    "dcat-ap-de-deprecated.ttl",
+    "dcat-ap-spec-german-additions.ttl",
+    "dcat-ap-de-controlledvocabularies.ttl",
+)
+ONTOLOGY_FILES = ("foaf_0_1.rdf", "vcard.ttl", "org.ttl")
+DASHBOARD_SHAPES = "db-shapes.ttl"
+CONTRIBUTORS_FILE = "dcat-ap-de-contributors.rdf"
+LICENSES_FILE = "dcat-ap-de-licenses-open.rdf"
+
+WRONG_DCATAP = "http://data.europa.eu/r5r#"
+DCATAP = "http://data.europa.eu/r5r/"
+GOVDATA = "http://govdata.de/mqa/#"
+
+
+class ShapesNotFound(RuntimeError):
+    """The configured shapes directory lacks a file the validation needs."""
+
+
+class UntrustedRDFError(ValueError):
+    """RDF from outside was refused before or while parsing."""
+
+
+# --- configuration -----------------------------------------------------------
+
+def _config(key: str, default: Any) -> Any:
+    try:
+        import ckan.plugins.toolkit as tk
+
+        value = tk.config.get(key)
+    except Exception:  # outside a CKAN app (plain scripts)
+        value = None
+    return default if value in (None, "") else value
+
+
+def shapes_dir() -> pathlib.Path:
+    """The configured shapes directory; a relative path is taken relative to
+    the checkout (``../shared/dcat-ap-de`` = beside it)."""
+    path = pathlib.Path(str(_config("ckanext.udp.dcatde.shapes_dir", DEFAULT_SHAPES_DIR)))
+    return (path if path.is_absolute() else (REPO / path)).resolve()
+
+
+def max_rdf_bytes() -> int:
+    return int(_config("ckanext.udp.dcatde.max_rdf_bytes", DEFAULT_MAX_RDF_BYTES))
+
+
+# --- hostile input -----------------------------------------------------------
+
+_FORMATS = {
+    "xml": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "application/rdf+xml": "xml",
+    "turtle": "turtle", "ttl": "turtle", "text/turtle": "turtle",
+    "nt": "nt", "ntriples": "nt", "n-triples": "nt", "application/n-triples": "nt",
+    "json-ld": "json-ld", "jsonld": "json-ld", "application/ld+json": "json-ld",
+}
+
+
+def _refuse_doctype(data: bytes) -> None:
+    """Scan XML with expat and stop at any DOCTYPE or entity declaration.
+
+    expat detects the document's encoding itself, so a DOCTYPE hidden in
+    UTF-16 is caught, too. Nothing is expanded: the handler raises first.
+    """
+    def refuse(*_args: Any) -> None:
+        raise UntrustedRDFError(
+            "RDF/XML with a DOCTYPE or ENTITY declaration is refused "
+            "(external entities and entity expansion are not allowed)")
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = lambda *a: refuse()
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise UntrustedRDFError(f"not well-formed XML: {exc}") from None
+
+
+def _refuse_remote_context(data: bytes) -> None:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UntrustedRDFError(f"not valid JSON: {exc}") from None
+
+    def walk(node: Any) -> Iterable[Any]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "@context":
+                    yield value
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    def remote(ctx: Any) -> bool:
+        if isinstance(ctx, str):
+            return True
+        if isinstance(ctx, list):
+            return any(remote(c) for c in ctx)
+        return isinstance(ctx, dict) and "@import" in ctx
+
+    if any(remote(ctx) for ctx in walk(doc)):
+        raise UntrustedRDFError("JSON-LD with a remote @context is refused (it would be fetched)")
+
+
+def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
+                    publicID: str | None = None) -> rdflib.Graph:
+    """Parse RDF from an untrusted source, refusing hostile documents first.
+
+    ``format``: ``xml``/``application/rdf+xml``, ``turtle``/``text/turtle``,
+    ``nt``, ``json-ld``. Raises :class:`UntrustedRDFError` with the reason for
+    documents over ``max_bytes`` (config ``ckanext.udp.dcatde.max_rdf_bytes``),
+    XML with DOCTYPE/ENTITY declarations, JSON-LD with remote contexts, an
+    unknown format and anything that does not parse.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("parse_untrusted expects bytes")
+    rdf_format = _FORMATS.get(str(format).strip().lower())
+    if rdf_format is None:
+        raise UntrustedRDFError(f"unsupported RDF format {format!r}; use one of {sorted(set(_FORMATS))}")
+    cap = max_rdf_bytes() if max_bytes is None else max_bytes
+    if len(data) > cap:
+        raise UntrustedRDFError(f"RDF document too large: {len(data)} bytes, the limit is {cap} bytes")
+    if rdf_format == "xml":
+        _refuse_doctype(bytes(data))
+    elif rdf_format == "json-ld":
+        _refuse_remote_context(bytes(data))
+    graph = rdflib.Graph()
+    try:
+        graph.parse(data=bytes(data), format=rdf_format, publicID=publicID)
+    except UntrustedRDFError:
+        raise
+    except Exception as exc:  # rdflib raises many types for bad syntax
+        raise UntrustedRDFError(f"could not parse {rdf_format} RDF: {exc}") from None
+    return graph
+
+
+# --- shapes ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shapes:
+    """Everything loaded once per process and shapes directory."""
+
+    directory: pathlib.Path
+    shapes: rdflib.Graph
+    ontologies: rdflib.Graph
+    #: vocabulary data the official validator imports and we cannot derive
+    #: from :mod:`vocab` (contributor IDs; licence openness for the dashboard)
+    vocabularies: rdflib.Graph
+    dashboard: bool
+    load_seconds: float
+
+
+_CACHE: dict[tuple[pathlib.Path, bool], Shapes] = {}
+_LOCK = threading.Lock()
+
+
+def _fix_namespace(graph: rdflib.Graph) -> int:
+    """Rewrite IRIs in the wrong ``r5r#`` namespace to ``r5r/``; returns the count."""
+    def fix(node: Any) -> Any:
+        if isinstance(node, rdflib.URIRef) and str(node).startswith(WRONG_DCATAP):
+            return rdflib.URIRef(DCATAP + str(node)[len(WRONG_DCATAP):])
+        return node
+
+    wrong = [t for t in graph if any(fix(n) is not n for n in t)]
+    for s, p, o in wrong:
+        graph.remove((s, p, o))
+        graph.add((fix(s), fix(p), fix(o)))
+    return len(wrong)
+
+
+def _parse_file(path: pathlib.Path, into: rdflib.Graph) -> None:
+    if not path.is_file():
+        raise ShapesNotFound(f"missing {path} (config ckanext.udp.dcatde.shapes_dir)")
+    fmt = "xml" if path.suffix == ".rdf" else "turtle"
+    into.parse(path, format=fmt)
+
+
+def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool = False) -> Shapes:
+    """The shapes, ontologies and vocabulary data, cached per process."""
+    base = pathlib.Path(directory).resolve() if directory else shapes_dir()
+    key = (base, dashboard)
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        started = time.perf_counter()
+        shapes = rdflib.Graph()
+        for name in SHAPE_FILES:
+            _parse_file(base / "shapes-3.0" / name, shapes)
+        ontologies = rdflib.Graph()
+        for name in ONTOLOGY_FILES:
+            _parse_file(base / "ontologies" / name, ontologies)
+        vocabularies = rdflib.Graph()
+        _parse_file(base / "dashboard" / CONTRIBUTORS_FILE, vocabularies)
+        if dashboard:
+            _parse_file(base / "dashboard" / DASHBOARD_SHAPES, shapes)
+            _parse_file(base / "dashboard" / LICENSES_FILE, vocabularies)
+        fixed = _fix_namespace(shapes)
+        loaded = Shapes(base, shapes, ontologies, vocabularies, dashboard,
+                        time.perf_counter() - started)
+        log.info("DCAT-AP.de shapes loaded from %s in %.2f s (%d triples, %d r5r# IRIs repaired)",
+                 base, loaded.load_seconds, len(shapes), fixed)
+        _CACHE[key] = loaded
+        return loaded
+
+
+# --- report ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Result:
+    """One SHACL validation result."""
+
+    focus_node: str
+    path: str | None
+    message: str
+    #: ``Violation``, ``Warning``, ``Info`` or a custom severity's local name
+    #: (GovData's dashboard rules use their own, e.g. ``no_license``)
+    severity: str
+    shape: str
+    value: str | None = None
+    constraint: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    violations: tuple[Result, ...]
+    warnings: tuple[Result, ...]
+    infos: tuple[Result, ...]
+    seconds: float = 0.0
+    triples: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def conforms(self) -> bool:
+        """No violations (warnings and infos are allowed)."""
+        return not self.violations
+
+    @property
+    def results(self) -> tuple[Result, ...]:
+        return self.violations + self.warnings + self.infos
+
+    def summary_de(self) -> str:
+        """One German line: the counts."""
+        state = "konform" if self.conforms else "nicht konform"
+        return (f"{state}: {len(self.violations)} Verstöße, {len(self.warnings)} Warnungen, "
+                f"{len(self.infos)} Hinweise")
+
+
+def _label(node: Any) -> str:
+    return str(node) if not isinstance(node, rdflib.BNode) else f"_:{node}"
+
+
+def _path(graph: rdflib.Graph, node: Any) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, rdflib.URIRef):
+        return str(node)
+    inverse = graph.value(node, SH.inversePath)
+    if inverse is not None:
+        return f"^{inverse}"
+    if (node, RDF.first, None) in graph:
+        return "/".join(str(p) for p in Collection(graph, node))
+    return "(complex path)"
+
+
+def _message(messages: list[rdflib.Literal]) -> str:
+    for wanted in ("de", None, "en"):
+        for m in messages:
+            if (m.language or None) == wanted:
+                return str(m)
+    return str(messages[0]) if messages else ""
+
+
+def _bucket(severity: rdflib.term.Node) -> tuple[str, str]:
+    """(bucket, severity name) for a result severity."""
+    if severity == SH.Violation:
+        return "violations", "Violation"
+    if severity == SH.Warning:
+        return "warnings", "Warning"
+    if severity == SH.Info:
+        return "infos", "Info"
+    name = str(severity).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    # GovData's dashboard: the count_* rules fire on purpose for every node.
+    return ("infos" if name.startswith("count_") else "warnings"), name
+
+
+def _shape_messages(shapes: rdflib.Graph, shape: Any) -> list[rdflib.Literal]:
+    return [m for m in shapes.objects(shape, SH.message) if isinstance(m, rdflib.Literal)]
+
+
+def validate(data: rdflib.Graph, *, dashboard: bool = False,
+             shapes_directory: pathlib.Path | str | None = None) -> Report:
+    """Validate ``data`` against DCAT-AP.de 3.0 (+ SEMIC 3.0.0 base shapes,
+    ontologies with RDFS inference; GovData's dashboard rules if asked).
+
+    ``data`` is not modified. The German ``sh:message`` of a shape is used
+    where it has one.
+    """
+    import pyshacl
+
+    loaded = load_shapes(shapes_directory, dashboard=dashboard)
+    started = time.perf_counter()
+    work = rdflib.Graph()
+    for triple in data:
+        work.add(triple)
+    for triple in vocab.in_scheme_triples(data):
+        work.add(triple)
+    for triple in loaded.vocabularies:
+        work.add(triple)
+    _conforms, results, _text = pyshacl.validate(
+        work,
+        shacl_graph=loaded.shapes,
+        ont_graph=loaded.ontologies,
+        inference="rdfs",
+        abort_on_first=False,
+        allow_infos=True,
+        allow_warnings=True,
+        advanced=False,
+        inplace=True,
+    )
+    # A set: a shared value node (e.g. one licence on two distributions) makes
+    # pySHACL report the same nested result once per parent.
+    buckets: dict[str, set[Result]] = {"violations": set(), "warnings": set(), "infos": set()}
+    for node in results.subjects(RDF.type, SH.ValidationResult):
+        bucket, severity = _bucket(results.value(node, SH.resultSeverity))
+        shape = results.value(node, SH.sourceShape)
+        messages = _shape_messages(loaded.shapes, shape) or [
+            m for m in results.objects(node, SH.resultMessage) if isinstance(m, rdflib.Literal)]
+        value = results.value(node, SH.value)
+        constraint = results.value(node, SH.sourceConstraintComponent)
+        buckets[bucket].add(Result(
+            focus_node=_label(results.value(node, SH.focusNode)),
+            path=_path(results, results.value(node, SH.resultPath)),
+            message=_message(messages),
+            severity=severity,
+            shape=_label(shape),
+            value=None if value is None else _label(value),
+            constraint=None if constraint is None else str(constraint).rsplit("#", 1)[-1],
+        ))
+    order = lambda r: (r.focus_node, r.path or "", r.message)  # noqa: E731
+    return Report(
+        violations=tuple(sorted(buckets["violations"], key=order)),
+        warnings=tuple(sorted(buckets["warnings"], key=order)),
+        infos=tuple(sorted(buckets["infos"], key=order)),
+        seconds=time.perf_counter() - started,
+        triples=len(data),
+    )
+
+
+__all__ = [
+    "Report", "Result", "Shapes", "ShapesNotFound", "UntrustedRDFError",
+    "load_shapes", "parse_untrusted", "shapes_dir", "max_rdf_bytes", "validate",
+]
