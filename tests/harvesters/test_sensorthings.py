@@ -210,6 +210,17 @@ class TestSensorThingsHarvester:
         assert any("phenomenonTime%20ge%202026-06-15T12:00:00Z" in r or "phenomenonTime ge 2026-06-15T12:00:00Z" in r
                    for r in sta.requests)
 
+    def test_a_licence_needing_attribution_without_one_is_an_import_error(self, sta):
+        org = factories.Organization()
+        lic = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+        source, job = harvest(sta.base, org, config=json.dumps({"license_id": lic}))
+        assert harvested(source) == []
+        assert all("attribution" in o.errors[0].message for o in job.objects)
+        source2, _ = harvest(sta.base + "/", org, config=json.dumps(
+            {"license_id": lic, "license_attribution_by_text": "Stadt Karlsruhe, Umwelt- und Arbeitsschutz"}))
+        pkgs = harvested(source2)
+        assert len(pkgs) == 3 and pkgs[0]["license_attribution_by_text"].startswith("Stadt Karlsruhe")
+
     def test_next_link_to_another_host_stops_the_gather_and_changes_nothing(self, sta):
         org = factories.Organization()
         sta.next_link = "http://169.254.169.254/v1.1/Things?$skip=2"

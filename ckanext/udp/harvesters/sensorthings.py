@@ -13,7 +13,8 @@ Fetching is defensive: http(s) only, a timeout, a size cap per response, and
 ``@iot.nextLink`` must stay on the source's scheme and host. A gather that
 fails part way records an error and hands nothing on (nothing is deleted).
 
-Source configuration (JSON, optional): ``{"license_id": "cc-by", "max_pages": 50,
+Source configuration (JSON, optional): ``{"license_id": "<licence>",
+"license_attribution_by_text": "...", "max_pages": 50,
 "tags": ["Sensoren"], "mirror_observations": false}``. With ``mirror_observations``
 each Datastream's Observations are copied into a DataStore table of their own
 (one INSERT per page, primary key = Observation id, incremental from the newest
@@ -142,14 +143,18 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
                          "description": "Die Thing-Entität mit Datastreams und Standorten (OGC SensorThings API)."})
     notes = str(thing.get("description") or title)
     notes += f"\n\nÜbernommen aus der OGC SensorThings API {base}."
-    return {
+    pkg: dict[str, Any] = {
         "title": title,
         "notes": notes,
         "owner_org": owner_org,
-        "license_id": config.get("license_id", "cc-by"),
         "tags": [{"name": t} for t in sorted(tags)],
         "resources": resources,
     }
+    # without a licence in the source config the portal's default licence applies
+    for key in ("license_id", "license_attribution_by_text"):
+        if config.get(key):
+            pkg[key] = config[key]
+    return pkg
 
 
 class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
