@@ -213,6 +213,8 @@ ckan.datastore.read_url = postgresql://datastore_default:$pw_ds@127.0.0.1:$PG_PO
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
+ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
+ckanext.udp.sensors.client_id = udp-sensors-demo
 ckan.storage_path = $UDP_STATE/storage
 # SECRET_KEY also signs CSRF tokens and API tokens (CKAN's defaults derive from it)
 SECRET_KEY = $(secret secret-key)
@@ -323,6 +325,8 @@ start_web() {
         "$CKAN" -c "$INI" harvester gather-consumer
     start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \
         "$CKAN" -c "$INI" harvester fetch-consumer
+    start_daemon "sensor consumer (MQTT)" "$RUN/sensors.pid" "$LOG/sensors.log" \
+        "$CKAN" -c "$INI" udp sensors consume
     local i
     for ((i = 0; i < 600; i++)); do
         curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/api/3/action/status_show" 2>/dev/null && return 0
@@ -390,7 +394,7 @@ cmd_run() {
     Solr          http://127.0.0.1:$SOLR_PORT/solr/ckan/select?q=*:*
     PostgreSQL    127.0.0.1:$PG_PORT (socket in $RUN)
     Redis         127.0.0.1:$REDIS_PORT
-    MQTT broker   127.0.0.1:$MQTT_PORT
+    MQTT broker   127.0.0.1:$MQTT_PORT (sensor uplinks: v3/bodenfeuchte@karlsruhe/devices/+/up)
     Config        $INI (generated from config/portal.ini)
     Logs          $LOG/
   Stop everything with: make stop
@@ -402,6 +406,7 @@ cmd_stop() {
     stop_pidfile "CKAN job worker" "$RUN/worker.pid"
     stop_pidfile "harvest gather consumer" "$RUN/harvest-gather.pid"
     stop_pidfile "harvest fetch consumer" "$RUN/harvest-fetch.pid"
+    stop_pidfile "sensor consumer" "$RUN/sensors.pid"
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
     stop_pidfile Mosquitto "$RUN/mosquitto.pid"
     stop_pidfile Redis "$RUN/redis.pid"
@@ -418,7 +423,7 @@ cmd_clean() {
 
 cmd_status() {
     local n
-    for n in ckan worker harvest-gather harvest-fetch solr mosquitto redis; do
+    for n in ckan worker harvest-gather harvest-fetch sensors solr mosquitto redis; do
         if pid_alive "$RUN/$n.pid"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if [ -f "$UDP_STATE/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" status >/dev/null 2>&1; then

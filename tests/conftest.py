@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import ckan.model as model
 
 # Plugins with database migrations of their own (ckan db init does not run them).
-MIGRATED_PLUGINS = ("activity", "harvest", "udp_governance")
+MIGRATED_PLUGINS = ("activity", "harvest", "udp_governance", "udp_sensors")
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,9 @@ def reset_db(reset_db, migrate_db_for):
         reset_db()
         for plugin in MIGRATED_PLUGINS:
             migrate_db_for(plugin)
-        core = set(model.meta.metadata.tables)
+        # CKAN's own tables (model.repo.metadata; model.meta.metadata may have
+        # been replaced by a reflection of the whole database, plugin tables included)
+        core = set(model.repo.metadata.tables)
         engine = model.meta.engine
         with engine.begin() as conn:
             names = [

@@ -64,8 +64,10 @@ def _differs(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:
             return True
     if _tag_names(existing) != _tag_names(wanted):
         return True
-    have = [(r.get("name", ""), r.get("format", "")) for r in existing.get("resources", [])]
     want = [(r.get("name", ""), r.get("format", "")) for r in wanted.get("resources", [])]
+    # resources the demo file does not name (e.g. the sensor series of udp_sensors) are not compared
+    have = [(r.get("name", ""), r.get("format", "")) for r in existing.get("resources", [])
+            if r.get("name", "") in {w[0] for w in want}]
     return have != want
 
 
@@ -109,6 +111,9 @@ def _ensure_dataset(wanted: dict[str, Any], stats: dict[str, int]) -> dict[str, 
         for res in wanted["resources"]:
             if res["name"] in by_name:
                 res["id"] = by_name[res["name"]]["id"]
+        # keep resources other plugins added (sensor series), with their DataStore tables
+        named = {r["name"] for r in wanted["resources"]}
+        wanted["resources"] += [r for r in existing["resources"] if r["name"] not in named]
         pkg = tk.get_action("package_update")(_context(), dict(wanted, id=existing["id"]))
         stats["updated"] += 1
     else:

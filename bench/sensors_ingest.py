@@ -1,0 +1,311 @@
+"""Ingestion benchmark of udp_sensors against the stock way, in one run.
+
+    .venv/bin/python bench/sensors_ingest.py -c .udp/ckan.ini [--n 20000] [--n-stock 2000]
+                                             [--rate 0] [--big-rows 0]
+
+Both paths get the same uplinks (The Things Stack v3 JSON) published at QoS 1
+to the stack's Mosquitto, from one publisher, and are measured until the rows
+are visible in the DataStore table (a poller reads new ``_id``s every 50 ms
+through the DataStore read URL):
+
+* udp_sensors: the consumer (``Consumer`` + ``Ingester``: batches, one
+  ``INSERT ... ON CONFLICT DO NOTHING`` per batch, latest + hourly per batch,
+  manual acks after commit);
+* stock: a paho subscriber that calls the ``datastore_upsert`` action once per
+  message (same parsing and row mapping; only the write differs).
+
+Printed: uplinks/s (first publish to last visible), p50/p95 publish-to-visible
+latency, the ratio. ``--rate`` paces the publisher (uplinks/s, 0 = as fast as
+possible). ``--big-rows N`` also fills an observations table with N rows
+(100 devices, one uplink per device every 5 min) and times one-day queries.
+It creates an organization and datasets named ``bench-sensors-*`` in the
+portal it points at and deletes them at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import pathlib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+import sqlalchemy as sa
+import yaml
+
+FIXTURE = pathlib.Path(__file__).resolve().parent.parent / "tests" / "sensors" / "fixtures" / "tts_uplink.json"
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def uplinks(app_name: str, n: int, devices: int = 50) -> list[tuple[str, bytes]]:
+    base = json.loads(FIXTURE.read_text())
+    out = []
+    for i in range(n):
+        dev = f"bench-{i % devices:03d}"
+        base["end_device_ids"]["device_id"] = dev
+        base["received_at"] = (T0 + dt.timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        base["uplink_message"]["f_cnt"] = i + 1
+        base["correlation_ids"][1] = f"as:up:{uuid.uuid4().hex}"
+        base["uplink_message"]["decoded_payload"] = {
+            "soil_moisture": round(20 + (i % 97) / 10, 1), "soil_temperature": 15 + (i % 13), "battery": 3.6}
+        out.append((f"v3/{app_name}@karlsruhe/devices/{dev}/up", json.dumps(base).encode()))
+    return out
+
+
+class Poller(threading.Thread):
+    """Records when each f_cnt becomes visible in a table."""
+
+    def __init__(self, engine: sa.engine.Engine, table: str, expect: int) -> None:
+        super().__init__(daemon=True)
+        self.engine, self.table, self.expect = engine, table, expect
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        last = 0
+        with self.engine.connect() as conn:
+            while len(self.seen) < self.expect and not self.done.is_set():
+                rows = conn.execute(sa.text(f'SELECT _id, f_cnt FROM "{self.table}" WHERE _id > :l ORDER BY _id'),
+                                    {"l": last}).fetchall()
+                conn.commit()
+                now = time.monotonic()
+                for _id, f_cnt in rows:
+                    self.seen.setdefault(f_cnt, now)
+                    last = max(last, _id)
+                time.sleep(0.05)
+        self.done.set()
+
+
+def publish(url: str, items: list[tuple[str, bytes]], rate: float) -> dict[int, float]:
+    u = urlparse(url)
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
+    pub.max_inflight_messages_set(1000)
+    pub.max_queued_messages_set(0)
+    pub.connect(u.hostname, u.port)
+    pub.loop_start()
+    sent: dict[int, float] = {}
+    infos = []
+    start = time.monotonic()
+    for i, (topic, payload) in enumerate(items):
+        if rate:
+            wait = start + i / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        sent[i + 1] = time.monotonic()
+        infos.append(pub.publish(topic, payload, qos=1))
+    for info in infos:
+        info.wait_for_publish(120)
+    pub.loop_stop()
+    pub.disconnect()
+    return sent
+
+
+def _publish_child(url: str, app_name: str, n: int, rate: float, conn) -> None:
+    conn.send(publish(url, uplinks(app_name, n), rate))
+    conn.close()
+
+
+def publish_elsewhere(url: str, app_name: str, n: int, rate: float) -> dict[int, float]:
+    """Publish from a separate process (as a network server would): the
+    publisher must not share the consumer's interpreter. CLOCK_MONOTONIC is
+    system-wide, so its timestamps compare with this process's."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_publish_child, args=(url, app_name, n, rate, child))
+    proc.start()
+    sent = parent.recv()
+    proc.join()
+    return sent
+
+
+def report(name: str, sent: dict[int, float], seen: dict[int, float]) -> float:
+    lat = sorted(seen[k] - sent[k] for k in sent if k in seen)
+    missing = len(sent) - len(lat)
+    span = max(seen.values()) - min(sent.values())
+    rate = len(lat) / span
+    p95 = lat[int(0.95 * (len(lat) - 1))]
+    print(f"{name:<12} {len(lat):>7} uplinks in {span:7.2f} s = {rate:9.1f} uplinks/s   "
+          f"p50 {statistics.median(lat):6.3f} s   p95 {p95:6.3f} s   missing {missing}")
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-c", "--config", "--ini", dest="config", required=True)
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--n-stock", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=0)
+    ap.add_argument("--big-rows", type=int, default=0)
+    ap.add_argument("--no-fulltext", action="store_true",
+                    help="disable the DataStore's full-text trigger on the udp_sensors table (to see its cost)")
+    args = ap.parse_args()
+
+    from ckan.cli import load_config
+    from ckan.config.middleware import make_app
+
+    app = make_app(load_config(args.config))
+    with app._wsgi_app.test_request_context():
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+
+    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors.logic.consumer import Consumer
+    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.sensors.logic.series import ensure_all
+    from ckanext.udp.sensors.logic.sources import load_sources, row_for
+
+    tag = uuid.uuid4().hex[:8]
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+    ctx = lambda: {"user": site_user, "ignore_auth": True}  # noqa: E731
+    org = tk.get_action("organization_create")(ctx(), {"name": f"bench-sensors-{tag}"})
+    ours_ds = tk.get_action("package_create")(ctx(), {"name": f"bench-sensors-{tag}-ours", "owner_org": org["id"]})
+    stock_ds = tk.get_action("package_create")(ctx(), {"name": f"bench-sensors-{tag}-stock", "owner_org": org["id"]})
+    cols = [{"field": "soil_moisture", "name": "bodenfeuchte", "type": "numeric", "unit": "%"},
+            {"field": "soil_temperature", "name": "bodentemperatur", "type": "numeric", "unit": "°C"},
+            {"field": "battery", "name": "batterie", "type": "numeric", "unit": "V"}]
+    devices = [f"bench-{i:03d}" for i in range(100)]
+
+    def source(name: str, ds: str) -> dict:
+        return {"name": name, "flavour": "tts", "topics": [f"v3/{name}-{tag}@karlsruhe/devices/+/up"],
+                "columns": cols, "devices": [{"id": d, "dataset": ds} for d in devices]}
+
+    tmp = pathlib.Path(tempfile.mkdtemp())
+    (tmp / "sources.yaml").write_text(yaml.safe_dump({"sources": [
+        source("ours", ours_ds["name"]), source("stock", stock_ds["name"])]}))
+    srcs = load_sources(tmp / "sources.yaml")
+    series = ensure_all(srcs)
+    model.Session.remove()
+    if args.no_fulltext:
+        with write_engine().begin() as conn:
+            conn.execute(sa.text(f'ALTER TABLE "{series[ours_ds["name"]].observations}" DISABLE TRIGGER zfulltext'))
+    read = sa.create_engine(tk.config["ckan.datastore.read_url"])
+    url = tk.config["ckanext.udp.mqtt.url"]
+    print(f"broker {url}; {args.n} uplinks (udp_sensors), {args.n_stock} (stock datastore_upsert per message); "
+          f"publisher rate {'max' if not args.rate else args.rate}")
+
+    try:
+        # --- udp_sensors --------------------------------------------------
+        ours = Ingester(srcs, {ours_ds["name"]: series[ours_ds["name"]]}, write_engine(), model.meta.engine)
+        consumer = Consumer(ours, url, f"bench-ours-{tag}", srcs.by_name("ours").topics, batch_size=1000,
+                            batch_wait=0.1, session_expiry=300)
+        th = threading.Thread(target=consumer.run, daemon=True)
+        th.start()
+        consumer.subscribed.wait(20)
+        poller = Poller(read, series[ours_ds["name"]].observations, args.n)
+        poller.start()
+        sent = publish_elsewhere(url, f"ours-{tag}", args.n, args.rate)
+        poller.join(600)
+        consumer.stop.set()
+        th.join(30)
+        rate_ours = report("udp_sensors", sent, poller.seen)
+        print(f"             consumer: {consumer.seconds_parsing:.2f} s parsing, {consumer.seconds_storing:.2f} s storing, {consumer.seconds_acking:.2f} s "
+              f"acknowledging, {consumer.totals.received} received")
+
+        # --- stock: one datastore_upsert per message -------------------------
+        stock_src = srcs.by_name("stock")
+        stock_ser = series[stock_ds["name"]]
+        inbox: list = []
+        cond = threading.Condition()
+
+        def on_message(client, userdata, msg):
+            with cond:
+                inbox.append(msg)
+                cond.notify()
+
+        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-stock-{tag}")
+        sub.on_message = on_message
+        u = urlparse(url)
+        sub.connect(u.hostname, u.port)
+        sub.subscribe(stock_src.topics[0], qos=1)
+        sub.loop_start()
+        time.sleep(0.5)
+        poller = Poller(read, stock_ser.observations, args.n_stock)
+        poller.start()
+        pub_thread_result: dict = {}
+        pt = threading.Thread(target=lambda: pub_thread_result.update(
+            sent=publish_elsewhere(url, f"stock-{tag}", args.n_stock, args.rate)))
+        pt.start()
+        handled = 0
+        while handled < args.n_stock:
+            with cond:
+                while not inbox:
+                    cond.wait(5)
+                msg = inbox.pop(0)
+            up = lorawan.parse("tts", msg.topic, msg.payload)
+            dev = stock_src.device(up)
+            row = row_for(stock_src, stock_ser.columns, up, dev, stock_ser.radio, stock_ser.eui)
+            tk.get_action("datastore_upsert")(ctx(), {
+                "resource_id": stock_ser.observations, "method": "upsert", "force": True, "records": [row]})
+            handled += 1
+        pt.join()
+        poller.join(600)
+        sub.loop_stop()
+        sub.disconnect()
+        rate_stock = report("stock", pub_thread_result["sent"], poller.seen)
+        print(f"ratio        {rate_ours / rate_stock:.1f}x (udp_sensors uplinks/s / stock uplinks/s)")
+
+        if args.big_rows:
+            big_query(read, write_engine(), series[ours_ds["name"]].observations, args.big_rows)
+    finally:
+        for ds in (ours_ds, stock_ds):
+            for res in tk.get_action("package_show")(ctx(), {"id": ds["id"]})["resources"]:
+                try:
+                    tk.get_action("datastore_delete")(ctx(), {"resource_id": res["id"], "force": True})
+                except tk.ObjectNotFound:
+                    pass
+            tk.get_action("dataset_purge")(ctx(), {"id": ds["id"]})
+        tk.get_action("organization_purge")(ctx(), {"id": org["id"]})
+
+
+def big_query(read: sa.engine.Engine, write: sa.engine.Engine, table: str, n: int) -> None:
+    """Fill the observations table to n rows (100 devices, every 5 minutes) and time one-day queries."""
+    devices = 100
+    per_device = n // devices
+    t = time.monotonic()
+    with write.begin() as conn:
+        conn.execute(sa.text(f'DELETE FROM "{table}"'))
+        # bulk load for the benchmark only: the DataStore's full-text trigger is off while loading
+        conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER zfulltext'))
+        conn.execute(sa.text(
+            f'INSERT INTO "{table}" (time, device, f_cnt, bodenfeuchte, bodentemperatur, batterie) '
+            f"SELECT timestamp '2025-01-01' + (i * interval '5 minutes'), 'bench-' || lpad(d::text, 3, '0'), i, "
+            f"20 + (i % 97) / 10.0, 15 + i % 13, 3.6 "
+            f"FROM generate_series(0, {per_device - 1}) i, generate_series(0, {devices - 1}) d"))
+        conn.execute(sa.text(f'ALTER TABLE "{table}" ENABLE TRIGGER zfulltext'))
+    with write.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(f'ANALYZE "{table}"'))
+    print(f"big series   {per_device * devices} rows loaded in {time.monotonic() - t:.1f} s "
+          f"({per_device} per device, {per_device * 5 / 60 / 24:.0f} days)")
+    day = dt.datetime(2025, 1, 1) + dt.timedelta(days=per_device * 5 // 60 // 24 // 2)
+    queries = {
+        "one device, one day": (f'SELECT * FROM "{table}" WHERE device = :d AND time >= :a AND time < :b '
+                                f"ORDER BY time", {"d": "bench-042"}),
+        "all devices, one day": (f'SELECT * FROM "{table}" WHERE time >= :a AND time < :b ORDER BY time, device', {}),
+    }
+    with read.connect() as conn:
+        for name, (sql, params) in queries.items():
+            times = []
+            for k in range(7):
+                a = day + dt.timedelta(days=k * 3)
+                t = time.monotonic()
+                rows = conn.execute(sa.text(sql), {**params, "a": a, "b": a + dt.timedelta(days=1)}).fetchall()
+                times.append(time.monotonic() - t)
+            plan = conn.execute(sa.text("EXPLAIN " + sql), {**params, "a": day, "b": day + dt.timedelta(days=1)}
+                                ).fetchall()[0][0]
+            print(f"query        {name}: {len(rows)} rows, median {statistics.median(times) * 1000:.1f} ms, "
+                  f"max {max(times) * 1000:.1f} ms  [{plan.strip()[:70]}]")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

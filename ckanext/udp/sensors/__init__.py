@@ -1,0 +1,1 @@
+"""The ``udp_sensors`` plugin: LoRaWAN uplinks (MQTT and webhooks) into DataStore time series."""

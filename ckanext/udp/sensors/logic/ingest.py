@@ -1,0 +1,231 @@
+"""Batch ingestion: parsed uplinks into the DataStore tables with one
+``INSERT ... ON CONFLICT DO NOTHING`` per dataset and batch, then "latest"
+and the hourly aggregates of the hours touched, all in one transaction on the
+DataStore write URL. Messages that cannot be stored go to the dead-letter
+table with their reason. No action is called per message.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors.logic.series import Series, hourly_fields, latest_fields, observation_fields
+from ckanext.udp.sensors.logic.sources import SourceSet, row_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Message:
+    topic: str
+    payload: bytes
+    received_at: dt.datetime
+    source: str | None = None      # set by the webhook (the source is in the URL)
+
+
+@dataclasses.dataclass
+class DeadLetter:
+    message: Message
+    reason: str
+    detail: str
+    source: str | None
+
+
+@dataclasses.dataclass
+class BatchResult:
+    received: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    dead: list[DeadLetter] = dataclasses.field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _recordset(fields: Sequence[dict[str, Any]]) -> str:
+    return ", ".join(f"{_q(f['id'])} {f['type']}" for f in fields)
+
+
+def _select(fields: Sequence[dict[str, Any]]) -> str:
+    """Select list from the recordset ``r``; DataStore ``json`` columns are its
+    composite type ``nested`` (json, extra)."""
+    out = []
+    for f in fields:
+        col = f"r.{_q(f['id'])}"
+        if f["type"] == "json":
+            out.append(f"CASE WHEN {col} IS NULL THEN NULL ELSE ROW({col}, '')::nested END")
+        else:
+            out.append(col)
+    return ", ".join(out)
+
+
+def insert_sql(table: str, fields: Sequence[dict[str, Any]], key: Sequence[str]) -> sa.TextClause:
+    """One statement for a whole batch: rows as one JSON array parameter ``:rows``,
+    duplicates of the key skipped, the keys of the new rows returned."""
+    cols = ", ".join(_q(f["id"]) for f in fields)
+    keys = ", ".join(_q(k) for k in key)
+    return sa.text(
+        f"INSERT INTO {_q(table)} ({cols}) "
+        f"SELECT {_select(fields)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(fields)}) "
+        f"ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
+    )
+
+
+def insert_rows(conn: sa.engine.Connection, table: str, fields: Sequence[dict[str, Any]], key: Sequence[str],
+                rows: list[dict[str, Any]]) -> int:
+    """Insert a batch (one statement), keep the DataStore's cached row count right; returns new rows."""
+    new = conn.execute(insert_sql(table, fields, key), {"rows": json.dumps(rows, default=_json_default)}).fetchall()
+    if new:
+        conn.execute(_BUMP_ROWS, {"t": table, "n": len(new)})
+    return len(new)
+
+
+def _json_default(val: Any) -> Any:
+    if isinstance(val, (dt.datetime, dt.date)):
+        return val.isoformat()
+    raise TypeError(type(val).__name__)
+
+
+class Ingester:
+    def __init__(self, sources: SourceSet, series: dict[str, Series], write_engine: Engine,
+                 dead_letter_engine: Engine) -> None:
+        self.sources = sources
+        self.series = series
+        self.engine = write_engine
+        self.dead_engine = dead_letter_engine
+        self._sql: dict[str, tuple[sa.TextClause, sa.TextClause, sa.TextClause | None]] = {}
+
+    # -- routing and parsing ----------------------------------------------
+    def route(self, messages: Iterable[Message]) -> tuple[dict[str, list[dict[str, Any]]], BatchResult]:
+        result = BatchResult()
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for msg in messages:
+            result.received += 1
+            src = self.sources.by_name(msg.source) if msg.source else self.sources.for_topic(msg.topic)
+            if src is None:
+                result.dead.append(DeadLetter(msg, lorawan.UNKNOWN_SOURCE, f"no source for topic {msg.topic!r}", None))
+                continue
+            try:
+                uplink = lorawan.parse(src.flavour, msg.topic, msg.payload)
+            except lorawan.PayloadError as err:
+                result.dead.append(DeadLetter(msg, err.reason, err.message, src.name))
+                continue
+            dev = src.device(uplink)
+            if dev is None or dev.dataset not in self.series:
+                result.dead.append(DeadLetter(msg, lorawan.UNKNOWN_DEVICE,
+                                              f"device {uplink.device_id!r} is not mapped in source {src.name!r}",
+                                              src.name))
+                continue
+            ser = self.series[dev.dataset]
+            rows.setdefault(dev.dataset, []).append(row_for(src, ser.columns, uplink, dev, ser.radio, ser.eui))
+        return rows, result
+
+    # -- SQL --------------------------------------------------------------
+    def _statements(self, ser: Series) -> tuple[sa.TextClause, sa.TextClause, sa.TextClause | None]:
+        if ser.dataset in self._sql:
+            return self._sql[ser.dataset]
+        obs = observation_fields(ser.columns, ser.radio, ser.eui)
+        insert = insert_sql(ser.observations, obs, ("device", "time", "f_cnt"))
+        lat = latest_fields(ser.columns)
+        lcols = ", ".join(_q(f["id"]) for f in lat)
+        sets = ", ".join(f"{_q(f['id'])} = EXCLUDED.{_q(f['id'])}" for f in lat if f["id"] != "device")
+        # DISTINCT ON picks each device's newest uplink of the batch; the WHERE keeps
+        # a late (out-of-order) uplink from replacing a newer one.
+        latest = sa.text(
+            f"INSERT INTO {_q(ser.latest)} ({lcols}) "
+            f"SELECT DISTINCT ON (r.device) {_select(lat)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_recordset(lat)}) "
+            f"ORDER BY r.device, r.time DESC, r.f_cnt DESC "
+            f"ON CONFLICT (device) DO UPDATE SET {sets} "
+            f"WHERE ({_q(ser.latest)}.time, {_q(ser.latest)}.f_cnt) < (EXCLUDED.time, EXCLUDED.f_cnt)"
+        )
+        hourly = None
+        hf = hourly_fields(ser.columns)
+        aggs = []
+        for c in ser.numeric_columns:
+            aggs += [f"min(o.{_q(c.name)})", f"avg(o.{_q(c.name)})", f"max(o.{_q(c.name)})"]
+        hcols = ", ".join(_q(f["id"]) for f in hf)
+        hsets = ", ".join(f"{_q(f['id'])} = EXCLUDED.{_q(f['id'])}" for f in hf if f["id"] not in ("device", "hour"))
+        # recomputed from the observations of every hour the batch touched: exact under
+        # duplicates and out-of-order arrival; the (device, time) key serves the range scan
+        hourly = sa.text(
+            f"INSERT INTO {_q(ser.hourly)} ({hcols}) "
+            f"SELECT o.device, date_trunc('hour', o.time), count(*){''.join(', ' + a for a in aggs)} "
+            f"FROM (SELECT DISTINCT device, hour FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(device text, hour timestamp)) k "
+            f"JOIN {_q(ser.observations)} o ON o.device = k.device AND o.time >= k.hour AND o.time < k.hour + interval '1 hour' "
+            f"GROUP BY o.device, date_trunc('hour', o.time) "
+            f"ON CONFLICT (device, hour) DO UPDATE SET {hsets}"
+        )
+        self._sql[ser.dataset] = (insert, latest, hourly)
+        return self._sql[ser.dataset]
+
+    def write(self, dataset: str, rows: list[dict[str, Any]]) -> int:
+        """One dataset's rows in one transaction; returns how many were new."""
+        ser = self.series[dataset]
+        insert, latest, hourly = self._statements(ser)
+        payload = json.dumps(rows, default=_json_default)
+        with self.engine.begin() as conn:
+            new = conn.execute(insert, {"rows": payload}).fetchall()
+            if not new:
+                return 0
+            keys = {(r[0], r[1], r[2]) for r in new}
+            fresh = [r for r in rows if (r["device"], _naive(r["time"]), r["f_cnt"]) in keys]
+            conn.execute(latest, {"rows": json.dumps(fresh, default=_json_default)})
+            hours = sorted({(r[0], r[1].replace(minute=0, second=0, microsecond=0).isoformat()) for r in new})
+            if hourly is not None:
+                conn.execute(hourly, {"keys": json.dumps([{"device": d, "hour": h} for d, h in hours])})
+            # The DataStore caches row counts in "_table_stats" (datastore_search's
+            # "total"); its own writes clear the entry. Observations: add what we
+            # inserted (no count(*) over millions of rows); the small tables: clear.
+            conn.execute(_BUMP_ROWS, {"t": ser.observations, "n": len(new)})
+            conn.execute(_CLEAR_STATS, {"t": [ser.latest, ser.hourly]})
+        return len(new)
+
+    def write_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
+        if not dead:
+            return
+        with self.dead_engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO udp_sensor_dead_letter (received_at, source, topic, reason, detail, payload) "
+                "VALUES (:received_at, :source, :topic, :reason, :detail, :payload)"
+            ), [{"received_at": d.message.received_at, "source": d.source, "topic": d.message.topic,
+                 "reason": d.reason, "detail": d.detail[:2000], "payload": d.message.payload} for d in dead])
+
+    def store(self, rows: dict[str, list[dict[str, Any]]], result: BatchResult) -> BatchResult:
+        """Write routed rows and the dead letters; raises on database errors."""
+        for dataset, ds_rows in rows.items():
+            n = self.write(dataset, ds_rows)
+            result.inserted += n
+            result.duplicates += len(ds_rows) - n
+        self.write_dead_letters(result.dead)
+        return result
+
+    def process(self, messages: Sequence[Message]) -> BatchResult:
+        """Store a batch; raises on database errors (the caller then does not acknowledge)."""
+        rows, result = self.route(messages)
+        return self.store(rows, result)
+
+
+_BUMP_ROWS = sa.text(
+    "UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', "
+    "to_jsonb((stats->>'rows')::bigint + :n)) WHERE resource_id = :t AND stats ? 'rows'"
+)
+_CLEAR_STATS = sa.text("DELETE FROM \"_table_stats\" WHERE resource_id = ANY(:t)")
+
+
+def _naive(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def write_engine() -> Engine:
+    """A pool of our own on ``ckan.datastore.write_url``."""
+    import ckan.plugins.toolkit as tk
+
+    return sa.create_engine(tk.config["ckan.datastore.write_url"], pool_pre_ping=True, pool_size=2)

@@ -1,0 +1,138 @@
+"""Batches into the real DataStore, read back through datastore_search."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
+from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors.logic.consumer import REJECTED, process_safely
+from ckanext.udp.sensors.logic.series import ensure_all
+
+from uplinks import T0, chirpstack, msg, tts
+
+
+def search(resource_id: str, **kw) -> dict:
+    return tk.get_action("datastore_search")({"ignore_auth": True}, {"resource_id": resource_id, "limit": 1000, **kw})
+
+
+def dead_letters() -> list:
+    return model.Session.execute(sa.text(
+        "SELECT reason, source, topic, payload FROM udp_sensor_dead_letter ORDER BY id")).fetchall()
+
+
+pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+
+
+def test_setup_creates_three_datastore_resources_idempotently(sensor_env, ingester):
+    series = ingester.series[sensor_env.soil["name"]]
+    pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": sensor_env.soil["id"]})
+    ids = {r["id"]: r for r in pkg["resources"]}
+    assert {series.observations, series.latest, series.hourly} <= set(ids)
+    assert all(ids[r]["datastore_active"] for r in (series.observations, series.latest, series.hourly))
+    fields = [f["id"] for f in search(series.observations)["fields"]]
+    assert fields == ["_id", "time", "device", "f_cnt", "uplink_id", "dev_eui", "bodenfeuchte",
+                      "bodentemperatur", "batterie", "extra", "rssi", "snr", "gateways"]
+    unit = next(f for f in search(series.observations)["fields"] if f["id"] == "bodenfeuchte")
+    assert unit["info"]["notes"] == "Einheit: %"
+    again = ensure_all(sensor_env.sources)[sensor_env.soil["name"]]
+    assert again == series
+    pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": sensor_env.soil["id"]})
+    assert len(pkg["resources"]) == 3
+    air = [f["id"] for f in search(ingester.series[sensor_env.air["name"]].observations)["fields"]]
+    assert "dev_eui" not in air and "rssi" not in air and "gateways" not in air
+
+
+def trigger_state(table: str) -> str:
+    from ckanext.udp.sensors.logic.ingest import write_engine
+
+    engine = write_engine()
+    with engine.connect() as conn:
+        state = conn.execute(sa.text("SELECT tgenabled FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                                     "AND tgname = 'zfulltext'"), {"t": f'"{table}"'}).scalar()
+    engine.dispose()
+    return state
+
+
+def test_fulltext_trigger_is_off_for_observations_unless_configured(sensor_env, ingester, ckan_config, monkeypatch):
+    series = ingester.series[sensor_env.soil["name"]]
+    assert trigger_state(series.observations) == "D"
+    assert trigger_state(series.latest) == "O"
+    monkeypatch.setitem(ckan_config, "ckanext.udp.sensors.observations_fulltext", True)
+    ensure_all(sensor_env.sources)
+    assert trigger_state(series.observations) == "O"
+    ingester.process([msg(sensor_env.tts_topic(), tts(f_cnt=1, soil_moisture=1.5, status="trocken"))])
+    found = tk.get_action("datastore_search")({"ignore_auth": True},
+                                              {"resource_id": series.observations, "q": "trocken"})
+    assert found["total"] == 1
+
+
+def test_batch_with_duplicates_out_of_order_and_bad_messages(sensor_env, ingester):
+    e = sensor_env
+    h = dt.timedelta(hours=1)
+    m = dt.timedelta(minutes=10)
+    batch = [
+        msg(e.tts_topic(), tts(f_cnt=3, t=T0 + 2 * m, soil_moisture=30.0, soil_temperature=18.0, battery=3.6)),
+        msg(e.tts_topic(), tts(f_cnt=1, t=T0, soil_moisture=20.0, soil_temperature=17.0, battery=3.6, status="ok")),
+        msg(e.tts_topic(), tts(f_cnt=1, t=T0, soil_moisture=20.0, soil_temperature=17.0, battery=3.6)),  # duplicate
+        msg(e.tts_topic("soil-fp-02"), tts("soil-fp-02", f_cnt=7, t=T0 + h, soil_moisture=40.0)),
+        msg(e.cs_topic(), chirpstack(f_cnt=9, t=T0, temperature=21.5, co2=612, humidity=40)),
+        msg(e.tts_topic("soil-xx-99"), tts("soil-xx-99", f_cnt=1)),                     # unknown device
+        msg(e.tts_topic(), b'{"end_device_ids": '),                                     # malformed
+        msg(e.cs_topic(), chirpstack(f_cnt=10).replace(b'"object"', b'"objekt"')),      # undecoded
+        msg(f"v3/other-{e.tag}@x/devices/a/up", tts()),                                 # no source
+    ]
+    result = ingester.process(batch)
+    assert (result.received, result.inserted, result.duplicates, len(result.dead)) == (9, 4, 1, 4)
+
+    soil = ingester.series[e.soil["name"]]
+    obs = search(soil.observations, sort="device, time")["records"]
+    assert [(r["device"], r["f_cnt"], r["bodenfeuchte"]) for r in obs] == [
+        ("soil-fp-01", 1, 20.0), ("soil-fp-01", 3, 30.0), ("soil-fp-02", 7, 40.0)]
+    assert dt.datetime.fromisoformat(obs[0]["time"]) == T0.replace(tzinfo=None) and obs[0]["extra"] == {"status": "ok"}
+    assert obs[0]["dev_eui"] == "70B3D57ED0061A01" and obs[0]["rssi"] == -97
+
+    # a late uplink (f_cnt 2, between 1 and 3) and a replay of the whole first batch
+    late = [msg(e.tts_topic(), tts(f_cnt=2, t=T0 + m, soil_moisture=25.5, soil_temperature=17.5, battery=3.6))]
+    result = ingester.process(late + batch[:5])
+    assert (result.inserted, result.duplicates) == (1, 5)
+    assert search(soil.observations)["total"] == 4
+
+    latest = {r["device"]: r for r in search(soil.latest)["records"]}
+    assert latest["soil-fp-01"]["f_cnt"] == 3 and latest["soil-fp-01"]["bodenfeuchte"] == 30.0
+    assert latest["soil-fp-02"]["f_cnt"] == 7
+
+    hourly = search(soil.hourly, sort="device, hour")["records"]
+    first = hourly[0]
+    assert (first["device"], dt.datetime.fromisoformat(first["hour"]), first["n"]) == (
+        "soil-fp-01", dt.datetime(2026, 6, 15, 8), 3)
+    assert float(first["bodenfeuchte_min"]) == 20.0 and float(first["bodenfeuchte_max"]) == 30.0
+    assert float(first["bodenfeuchte_mean"]) == pytest.approx(25.1666, abs=1e-3)
+    assert (hourly[1]["device"], dt.datetime.fromisoformat(hourly[1]["hour"]), hourly[1]["n"]) == (
+        "soil-fp-02", dt.datetime(2026, 6, 15, 9), 1)
+
+    air = ingester.series[e.air["name"]]
+    rec = search(air.observations)["records"]
+    assert [(r["device"], r["co2"], r["extra"]) for r in rec] == [("Kaiserstraße 3", 612, {"humidity": 40})]
+
+    dead = dead_letters()
+    assert [d[0] for d in dead] == [lorawan.UNKNOWN_DEVICE, lorawan.MALFORMED_JSON,
+                                    lorawan.UNDECODED_PAYLOAD, lorawan.UNKNOWN_SOURCE]
+    assert bytes(dead[1][3]) == b'{"end_device_ids": ' and dead[1][2] == e.tts_topic()
+    assert dead[0][1] == "friedrichsplatz" and dead[3][1] is None
+
+
+def test_a_value_the_database_rejects_is_isolated(sensor_env, ingester):
+    e = sensor_env
+    batch = [msg(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(minutes=i), soil_moisture=float(i)))
+             for i in range(1, 6)]
+    # 1e400 is valid JSON; PostgreSQL refuses it in a numeric column ("Infinity")
+    batch[2] = msg(e.tts_topic(), tts(f_cnt=3, soil_moisture=1).replace(b'"soil_moisture": 1', b'"soil_moisture": 1e400'))
+    result = process_safely(ingester, batch)
+    assert result.inserted == 4 and [d.reason for d in result.dead] == [REJECTED]
+    assert search(ingester.series[e.soil["name"]].observations)["total"] == 4
+    assert [d[0] for d in dead_letters()] == [REJECTED]

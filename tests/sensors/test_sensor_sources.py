@@ -1,0 +1,110 @@
+"""Sensor source configuration: validation and the row mapping."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+import yaml
+
+from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors.logic import sources as s
+
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+
+
+def load(**replace) -> s.SourceSet:
+    text = (FIXTURES / "sources.yaml").read_text()
+    text = text.replace("DATASET_SOIL", "soil").replace("DATASET_AIR", "air")
+    return s.parse_sources(yaml.safe_load(text), env={"UDP_TEST_LUFT_SECRET": "x" * 20, **replace})
+
+
+def test_load_the_fixture():
+    srcs = load()
+    assert [x.name for x in srcs.sources] == ["friedrichsplatz", "luft"]
+    assert srcs.datasets == ("soil", "air")
+    assert srcs.by_name("luft").webhook_secret == "x" * 20
+    assert srcs.by_name("friedrichsplatz").webhook_secret is None
+    assert srcs.for_topic("v3/bodenfeuchte@karlsruhe/devices/soil-fp-01/up").name == "friedrichsplatz"
+    assert srcs.for_topic("v3/other@karlsruhe/devices/x/up") is None
+    assert [c.name for c in srcs.columns_for("soil")] == ["bodenfeuchte", "bodentemperatur", "batterie"]
+    assert srcs.radio_for("soil") and not srcs.radio_for("air")
+    assert not srcs.eui_for("air")
+
+
+def test_row_keeps_unknown_fields_in_extra_and_radio_metadata():
+    srcs = load()
+    src = srcs.by_name("friedrichsplatz")
+    up = lorawan.parse_tts("", (FIXTURES / "tts_uplink.json").read_bytes())
+    dev = src.device(up)
+    row = s.row_for(src, srcs.columns_for("soil"), up, dev, radio=True, eui=True)
+    assert row["device"] == "soil-fp-01" and row["dev_eui"] == "70B3D57ED0061A01"
+    assert row["bodenfeuchte"] == 27.4 and row["batterie"] == 3.61
+    assert row["extra"] == {"status": "ok"}
+    assert row["rssi"] == -97 and row["gateways"][0]["gateway_id"] == "ka-rathaus-gw"
+    assert row["time"] == "2026-06-15T08:00:03.412846+00:00"
+
+
+def test_privacy_switches_drop_ids_and_radio_metadata():
+    srcs = load()
+    src = srcs.by_name("luft")
+    up = lorawan.parse_chirpstack("", (FIXTURES / "chirpstack_up.json").read_bytes())
+    dev = src.device(up)  # configured in lower case, matched case-insensitively
+    assert dev is not None
+    row = s.row_for(src, srcs.columns_for("air"), up, dev, radio=False, eui=False)
+    assert row["device"] == "Kaiserstraße 3"
+    assert "A81758FFFE0412C3" not in json.dumps(row) and "air-kaiserstr-03" not in json.dumps(row)
+    assert "rssi" not in row and "gateways" not in row
+    assert row["co2"] == 500 and row["extra"] == {"humidity": 49.0, "vdd": 3640}
+
+
+def test_value_of_the_wrong_type_is_kept_in_extra():
+    srcs = load()
+    src = srcs.by_name("luft")
+    d = json.loads((FIXTURES / "chirpstack_up.json").read_text())
+    d["object"]["co2"] = "n/a"
+    up = lorawan.parse_chirpstack("", json.dumps(d))
+    row = s.row_for(src, srcs.columns_for("air"), up, src.device(up), radio=False, eui=False)
+    assert row["co2"] is None and row["extra"]["co2"] == "n/a"
+
+
+def test_pseudonym_without_label_is_stable_and_not_the_id():
+    srcs = load()
+    src = srcs.by_name("luft")
+    dev = s.Device("A81758FFFE0412C3", "air")
+    up = lorawan.parse_chirpstack("", (FIXTURES / "chirpstack_up.json").read_bytes())
+    name = src.public_device_name(dev, up)
+    assert name.startswith("dev-") and "A817" not in name
+    assert name == src.public_device_name(dev, up)
+
+
+@pytest.mark.parametrize("mutate,problem", [
+    (lambda d: d["sources"][0].update(flavour="ttn"), "flavour"),
+    (lambda d: d["sources"][0].update(devices=[]), "at least one device"),
+    (lambda d: d["sources"][0]["columns"].append({"field": "x", "name": "time"}), "must be a lower-case identifier"),
+    (lambda d: d["sources"][0]["columns"].append({"field": "x", "type": "varchar"}), "type must be one of"),
+    (lambda d: d["sources"][1].update(name="friedrichsplatz"), "unique"),
+    (lambda d: d["sources"][0].update(drop_device_ids="ja"), "true or false"),
+    (lambda d: d["sources"][0].update(topic="x"), "unknown keys"),
+    (lambda d: d["sources"][1]["devices"].append({"id": "x", "dataset": "soil"}), "has types numeric and int"),
+])
+def test_invalid_configuration_lists_the_problem(mutate, problem):
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    mutate(doc)
+    if "has types" in problem:  # make the same column name differ in type across sources of one dataset
+        doc["sources"][1]["columns"][0] = {"field": "battery", "name": "batterie", "type": "int"}
+        doc["sources"][1]["devices"][-1]["dataset"] = "DATASET_SOIL"
+    with pytest.raises(s.SourceConfigError) as err:
+        s.parse_sources(doc, env={})
+    assert any(problem in p for p in err.value.problems), err.value.problems
+
+
+def test_short_webhook_secret_is_refused():
+    with pytest.raises(s.SourceConfigError, match="16 characters"):
+        load(UDP_TEST_LUFT_SECRET="short")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(s.SourceConfigError, match="cannot read"):
+        s.load_sources(tmp_path / "nope.yaml")
+    assert s.load_sources("").sources == ()
