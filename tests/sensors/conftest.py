@@ -11,6 +11,7 @@ import yaml
 
 import ckan.model as model
 from ckan.tests import factories
+from udp_testing import public_dataset
 
 from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
 from ckanext.udp.sensors.logic.series import ensure_all
@@ -42,8 +43,8 @@ class SensorEnv:
 @pytest.fixture
 def sensor_env(tmp_path) -> SensorEnv:
     org = factories.Organization()
-    soil = factories.Dataset(owner_org=org["id"])
-    air = factories.Dataset(owner_org=org["id"])
+    soil = public_dataset(owner_org=org["id"])
+    air = public_dataset(owner_org=org["id"])
     tag = uuid.uuid4().hex[:10]
     doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
     doc["sources"][0]["topics"] = [f"v3/bodenfeuchte-{tag}@karlsruhe/devices/+/up"]
