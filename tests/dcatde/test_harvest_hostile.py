@@ -77,11 +77,15 @@ def _harvested(source_id: str) -> list[dict]:
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestHostileHarvest:
-    @pytest.mark.parametrize("body,reason", [(XXE, "DOCTYPE"), (LAUGHS, "DOCTYPE")])
-    def test_hostile_document_is_refused_and_nothing_changes(self, rdf_server, body, reason):
+    @pytest.mark.parametrize("body,reason,config", [
+        (XXE, "DOCTYPE", {"rdf_format": "xml"}),
+        (LAUGHS, "DOCTYPE", {"rdf_format": "xml"}),
+        ("\ufeff" + XXE, "DOCTYPE", {}),  # a byte-order mark must not hide the XML
+    ])
+    def test_hostile_document_is_refused_and_nothing_changes(self, rdf_server, body, reason, config):
         org = factories.Organization()
         source = HarvestSourceObj(url=rdf_server, source_type="dcat_rdf", owner_org=org["id"],
-                                  config=json.dumps({"rdf_format": "xml"}))
+                                  config=json.dumps(config))
         results, errors = _run(source)
         assert errors == [] and len(results) == 1
         (before,) = _harvested(source.id)
@@ -90,7 +94,7 @@ class TestHostileHarvest:
         Source.body = body
         results, errors = _run(source)
         assert results == {}
-        assert len(errors) == 1 and "refused" in errors[0] or "abgelehnt" in errors[0]
+        assert len(errors) == 1 and ("refused" in errors[0] or "abgelehnt" in errors[0])
         assert reason in errors[0]
         (after,) = _harvested(source.id)
         assert after == before  # not deleted, not changed

@@ -47,3 +47,9 @@ class UdpCatalogPlugin(p.SingletonPlugin):
 
     def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         changes.bump()
+
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        # every (re)index, also those without an update (workflow transitions,
+        # search-index rebuild), may change what the public catalog holds
+        changes.bump()
+        return pkg_dict

@@ -137,9 +137,17 @@ def catalog(_format: str) -> Response:
     limit = _page_size()
 
     when, version = changes.last_change()
-    etag = '"' + hashlib.sha1(
-        "|".join([fmt, token or "", str(limit), version, fragments.config_key()]).encode()
-    ).hexdigest() + '"'
+    page = _search(after.fq() if after else "", limit)
+    datasets = page["results"]
+    total = _search("", 0)["count"] if after else page["count"]
+    more = page["count"] > len(datasets) and bool(datasets)
+    # The ETag names exactly what the page holds (which datasets, in which
+    # version, how many in all), so any change that alters the page - an edit,
+    # a dataset leaving public view through a workflow transition, a deletion -
+    # alters the ETag, whatever path the change took.
+    identity = [fmt, token or "", str(limit), str(total), str(more), fragments.config_key()]
+    identity += [f"{d['id']}@{d['metadata_modified']}" for d in datasets]
+    etag = '"' + hashlib.sha1("|".join(identity).encode()).hexdigest() + '"'
     headers = {
         "ETag": etag,
         "Last-Modified": when.strftime("%a, %d %b %Y %H:%M:%S GMT"),
@@ -148,11 +156,6 @@ def catalog(_format: str) -> Response:
     }
     if _not_modified(etag, when):
         return Response(status=304, headers=headers)
-
-    page = _search(after.fq() if after else "", limit)
-    datasets = page["results"]
-    total = _search("", 0)["count"] if after else page["count"]
-    more = page["count"] > len(datasets) and bool(datasets)
     body = render_page(fmt, datasets, total=total, limit=limit, after=after, more=more,
                        version=version, modified=when.strftime("%Y-%m-%dT%H:%M:%S"))
     return Response(body, headers=headers, content_type=CONTENT_TYPES[fmt])

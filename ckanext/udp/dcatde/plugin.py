@@ -57,5 +57,8 @@ def _harvest_format(data: bytes, harvest_job: Any) -> str:
         configured = None
     if configured:
         return configured
-    head = data.lstrip()[:1]
+    # a byte-order mark (UTF-8 or UTF-16) must not hide an XML document
+    head = data.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")[:1]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "xml"
     return {b"<": "xml", b"{": "json-ld", b"[": "json-ld"}.get(head, "turtle")
