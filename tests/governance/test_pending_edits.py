@@ -23,6 +23,18 @@ class TestPendingEdits:
         assert [r["title"] for r in found] == [pkg["title"]]
         assert world.state(pkg) == "published"
 
+    def test_approval_keeps_resources_added_since_the_proposal(self, world: World):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], title="Neu")
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        added = tk.get_action("resource_create")(
+            {"user": site["name"], "ignore_auth": True},
+            {"package_id": pkg["id"], "url": "https://x.invalid/messwerte.csv", "name": "Messwerte"})
+        act(world.reviewer, "udp_approve", id=pkg["id"])
+        live = act(None, "package_show", id=pkg["id"])
+        assert live["title"] == "Neu"
+        assert added["id"] in [r["id"] for r in live["resources"]]
+
     def test_reviewer_sees_a_diff_and_approval_applies_it(self, world: World):
         pkg = world.published()
         act(world.editor, "package_patch", id=pkg["id"], title="Neu", notes="Neue Beschreibung")

@@ -248,3 +248,15 @@ class TestReviewers:
         act(world.editor, "udp_submit", id=pkg["id"])
         with pytest.raises(tk.NotAuthorized):
             act(world.reviewer, "udp_approve", id=pkg["id"])
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_an_invented_dataset_type_cannot_bypass_review(app):
+    from ckan.tests import factories as f
+    editor = f.User()
+    org = f.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
+    with pytest.raises(tk.ValidationError) as raised:
+        tk.get_action("package_create")({"user": editor["name"]},
+                                        {"name": "umgehung", "type": "x", "owner_org": org["id"], "private": False})
+    assert "type" in raised.value.error_dict
+    assert tk.get_action("package_search")({}, {"q": "name:umgehung"})["count"] == 0

@@ -81,6 +81,7 @@ def _cs(mutate) -> bytes:
     ("tts", TTS_TOPIC, b"\xff\xfe", lorawan.MALFORMED_JSON),
     ("tts", TTS_TOPIC, b"[1, 2]", lorawan.MALFORMED_JSON),
     ("chirpstack", CS_TOPIC, b"", lorawan.MALFORMED_JSON),
+    ("chirpstack", CS_TOPIC, b"[" * 100_000 + b"]" * 100_000, lorawan.MALFORMED_JSON),  # hostile nesting
     ("tts", TTS_TOPIC, (FIXTURES / "tts_join.json").read_bytes(), lorawan.NOT_AN_UPLINK),
     ("tts", TTS_TOPIC, _tts(lambda d: d.pop("end_device_ids")), lorawan.MISSING_FIELD),
     ("tts", TTS_TOPIC, _tts(lambda d: d["end_device_ids"].pop("device_id")), lorawan.MISSING_FIELD),

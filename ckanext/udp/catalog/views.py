@@ -41,6 +41,8 @@ def _anonymous() -> dict[str, Any]:
 
 
 def _search(fq: str, rows: int) -> dict[str, Any]:
+    types = tk.aslist(tk.config.get("ckanext.udp.catalog.dataset_types"))
+    fq = f"{fq} +dataset_type:({' OR '.join(types)})"
     extra = tk.config.get("ckanext.udp.catalog.extra_fq")
     if extra:
         fq = f"{fq} +({extra})"

@@ -112,6 +112,8 @@ def _load(payload: bytes | str) -> dict[str, Any]:
         doc = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise PayloadError(MALFORMED_JSON, f"not JSON: {err}") from err
+    except RecursionError as err:  # hostile nesting must not crash the consumer
+        raise PayloadError(MALFORMED_JSON, "JSON nested too deeply") from err
     if not isinstance(doc, dict):
         raise PayloadError(MALFORMED_JSON, f"expected a JSON object, got {type(doc).__name__}")
     return doc

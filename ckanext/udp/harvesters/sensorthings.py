@@ -58,7 +58,11 @@ def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
     if (parsed.scheme, parsed.netloc) != allowed:
         raise StaError(f"{url} leaves the source ({allowed[0]}://{allowed[1]})")
     try:
-        with requests.get(url, timeout=TIMEOUT, stream=True, headers={"Accept": "application/json"}) as res:
+        # no redirects: a redirect could lead the harvester off the source's host
+        with requests.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False,
+                          headers={"Accept": "application/json"}) as res:
+            if res.is_redirect:
+                raise StaError(f"{url}: redirects are not followed ({res.status_code})")
             res.raise_for_status()
             body = b""
             for chunk in res.iter_content(65536):

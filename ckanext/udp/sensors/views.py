@@ -44,7 +44,7 @@ def webhook(source: str) -> Response:
         return _json(204)  # join, status, ack ... events are not observations
     if (request.content_length or 0) > MAX_BODY:
         return _json(413, error=f"body larger than {MAX_BODY} bytes")
-    body = request.get_data(cache=False)[: MAX_BODY + 1]
+    body = request.stream.read(MAX_BODY + 1)  # never more than the cap into memory
     if len(body) > MAX_BODY:
         return _json(413, error=f"body larger than {MAX_BODY} bytes")
     msg = Message(topic=f"webhook/{src.name}", payload=body,

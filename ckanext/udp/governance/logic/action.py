@@ -331,6 +331,16 @@ def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str
     return tk.get_action("package_show")(dict(context, ignore_auth=True), {"id": pkg.id})
 
 
+def _created_after(resource: dict[str, Any], moment: Any) -> bool:
+    import datetime as _dt
+
+    try:
+        created = _dt.datetime.fromisoformat(str(resource.get("created")))
+    except ValueError:
+        return False
+    return moment is not None and created.replace(tzinfo=None) > moment.replace(tzinfo=None)
+
+
 def _decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingEdit,
                     actor: model.User, approve: bool, reason: Optional[str]) -> dict[str, Any]:
     live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
@@ -340,6 +350,12 @@ def _decide_pending(pkg: model.Package, row: DatasetGovernance, pending: Pending
     if approve:
         proposal["id"] = pkg.id
         proposal["private"] = wf.private_flag(wf.Status(row.state, row.access_class))
+        # resources added since the proposal (harvests, sensor series, system
+        # writes) are not the editor's to remove: keep them
+        proposed_ids = {r.get("id") for r in proposal.get("resources") or [] if r.get("id")}
+        for res in live.get("resources") or []:
+            if res["id"] not in proposed_ids and _created_after(res, pending.created):
+                proposal.setdefault("resources", []).append(res)
         tk.get_action("package_update")(
             {"user": actor.name, "ignore_auth": True, wf.INTERNAL_CALL: True}, proposal)
     model.Session.delete(pending)
@@ -397,9 +413,23 @@ def _check_governance_keys(data_dict: dict[str, Any], status: wf.Status, creatin
         raise tk.ValidationError(errors)
 
 
+def _registered_type(package_type: Optional[str]) -> bool:
+    """Whether a plugin (scheming, harvest, ...) registers this dataset type.
+    CKAN itself accepts any type string and gives unknown ones the default form."""
+    from ckan.lib.plugins import lookup_package_plugin  # no toolkit equivalent
+
+    if not package_type:
+        return True
+    return lookup_package_plugin(package_type) is not lookup_package_plugin()
+
+
 @tk.chained_action
 def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     if not wf.governed(data_dict.get("type")):
+        if not context.get("ignore_auth") and not _registered_type(data_dict.get("type")):
+            # an invented type would bypass review, schema and validators
+            raise tk.ValidationError({"type": [tk._("Unknown dataset type: {type}").format(
+                type=data_dict.get("type"))]})
         return up(context, data_dict)
     data_dict = dict(data_dict)
     state = DRAFT
