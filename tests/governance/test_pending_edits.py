@@ -35,6 +35,14 @@ class TestPendingEdits:
         assert live["title"] == "Neu"
         assert added["id"] in [r["id"] for r in live["resources"]]
 
+    def test_new_datastore_table_on_a_live_dataset_is_refused_clearly(self, world: World):
+        pkg = world.published()
+        with pytest.raises(tk.ValidationError) as raised:
+            act(world.editor, "datastore_create", resource={"package_id": pkg["id"], "name": "Tabelle"},
+                fields=[{"id": "a", "type": "text"}], records=[{"a": "x"}])
+        assert "resource" in raised.value.error_dict
+        assert act(None, "package_show", id=pkg["id"])["resources"] == pkg["resources"]
+
     def test_reviewer_sees_a_diff_and_approval_applies_it(self, world: World):
         pkg = world.published()
         act(world.editor, "package_patch", id=pkg["id"], title="Neu", notes="Neue Beschreibung")

@@ -488,6 +488,21 @@ def resource_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 
 
 @tk.chained_action
+def datastore_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    """A new DataStore table *with a new resource* on a live dataset would need
+    the resource first, and a steward's new resource waits for review: refuse
+    with a clear message instead of failing on the resource that has no id yet."""
+    new_resource = data_dict.get("resource")
+    if isinstance(new_resource, dict) and not (context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)):
+        pkg = model.Package.get(new_resource.get("package_id") or "")
+        if pkg is not None and wf.governed(pkg.type) and wf.status_of(pkg).state in LIVE_STATES:
+            raise tk.ValidationError({"resource": [tk._(
+                "A new table cannot be added to a published dataset directly: add the resource as a "
+                "change for review first, then load its table.")]})
+    return up(context, data_dict)
+
+
+@tk.chained_action
 @tk.side_effect_free
 def member_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     """CKAN lists every dataset of an organization here, drafts included, to
@@ -673,7 +688,7 @@ def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any
 
 
 __all__ = [
-    "package_create", "package_update", "resource_create", "member_list",
+    "package_create", "package_update", "resource_create", "datastore_create", "member_list",
     "udp_submit", "udp_approve", "udp_reject", "udp_withdraw", "udp_archive", "udp_restore",
     "udp_set_access_class", "udp_governance_show", "udp_pending_edit_show",
     "udp_reviewer_add", "udp_reviewer_remove", "udp_reviewer_list",
