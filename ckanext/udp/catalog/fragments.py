@@ -55,27 +55,38 @@ class FragmentBuilder:
         return fragments
 
 
+def _key(conf: str, dataset: dict[str, Any]) -> str:
+    return _KEY.format(config=conf, id=dataset["id"], modified=dataset["metadata_modified"])
+
+
+def _store(pipe: Any, key: str, built: dict[str, str], ttl: int) -> None:
+    pipe.hset(key, mapping=built)
+    pipe.expire(key, ttl)
+
+
 def warm(dataset_ids: Sequence[str]) -> int:
     """Build and cache the fragments of these datasets as the public sees them
     (a background job after each write, and ``ckan udp catalog warm``).
     Returns how many were built."""
-    builder = FragmentBuilder()
-    conf = config_key()
     ttl = tk.config.get("ckanext.udp.catalog.cache_ttl")
     if ttl <= 0:
         return 0
+    conf = config_key()
     redis = connect_to_redis()
+    builder: FragmentBuilder | None = None
     built = 0
     for id_ in dataset_ids:
         try:
             dataset = tk.get_action("package_show")({"user": "", "auth_user_obj": None}, {"id": id_})
         except (tk.ObjectNotFound, tk.NotAuthorized):
             continue  # not public: never in the catalog
-        key = _KEY.format(config=conf, id=dataset["id"], modified=dataset["metadata_modified"])
+        key = _key(conf, dataset)
         if redis.exists(key):
             continue
-        redis.hset(key, mapping=builder.build(dataset))
-        redis.expire(key, ttl)
+        builder = builder or FragmentBuilder()
+        pipe = redis.pipeline(transaction=False)
+        _store(pipe, key, builder.build(dataset), ttl)
+        pipe.execute()
         built += 1
     return built
 
@@ -83,7 +94,7 @@ def warm(dataset_ids: Sequence[str]) -> int:
 def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[str], list[str]]:
     """(fragments in the requested format, dataset URIs), built or from the cache."""
     conf = config_key()
-    keys = [_KEY.format(config=conf, id=d["id"], modified=d["metadata_modified"]) for d in datasets]
+    keys = [_key(conf, d) for d in datasets]
     ttl = tk.config.get("ckanext.udp.catalog.cache_ttl")
     redis = connect_to_redis()
     pipe = redis.pipeline(transaction=False)
@@ -100,8 +111,7 @@ def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[st
             builder = builder or FragmentBuilder()
             built = builder.build(dataset)
             if ttl > 0:
-                store.hset(key, mapping=built)
-                store.expire(key, ttl)
+                _store(store, key, built, ttl)
             out.append(built[fmt])
             refs.append(built["ref"])
         else:

@@ -35,21 +35,19 @@ class UdpCatalogPlugin(p.SingletonPlugin):
     def get_helpers(self) -> dict[str, Any]:
         return {"dcat_get_endpoint": dcat_get_endpoint}
 
-    # IPackageController: every change may change the public catalog; the
-    # job worker serialises the dataset ahead of the next catalog request
-    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    # IPackageController. Every (re)index - creates and updates, but also
+    # workflow transitions and search-index rebuilds - may change what the
+    # public catalog holds; deletions leave the index without an index hook.
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         changes.bump()
-        _enqueue_warm(pkg_dict)
-
-    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
-        changes.bump()
-        _enqueue_warm(pkg_dict)
+        return pkg_dict
 
     def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         changes.bump()
 
-    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
-        # every (re)index, also those without an update (workflow transitions,
-        # search-index rebuild), may change what the public catalog holds
-        changes.bump()
-        return pkg_dict
+    # the job worker serialises the dataset ahead of the next catalog request
+    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        _enqueue_warm(pkg_dict)
+
+    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        _enqueue_warm(pkg_dict)
