@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.tests import factories
 
 from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic import runtime
@@ -108,6 +109,9 @@ def test_json_download_and_device_filter(app, filled):
     assert [r["f_cnt"] for r in doc["records"]] == [1]
     assert doc["records"][0]["time"] == "2026-06-15T10:00:00Z"
     assert "bodenfeuchte" in [f["id"] for f in doc["fields"]]
+    # the same columns and type names as the DataStore API reports
+    stock = obs(filled, "soil")["fields"]
+    assert doc["fields"] == [{"id": f["id"], "type": f["type"]} for f in stock if f["id"] != "_id"]
     hourly = json.loads(app.get(f"/dataset/{filled.soil['name']}/sensors/hourly.json").body)
     assert len(hourly["records"]) == 7 and hourly["records"][0]["bodenfeuchte_mean"] == 10.0
 
@@ -118,3 +122,58 @@ def test_download_errors(app, filled):
     assert app.get(f"{base}/nothing.csv").status_code == 404
     assert app.get(f"{base}/observations.xml").status_code == 404
     assert app.get("/dataset/does-not-exist/sensors/observations.csv").status_code == 404
+
+
+def test_downloads_keep_quotes_backslashes_and_newlines(app, filled):
+    """PostgreSQL formats the CSV and the JSON (COPY): awkward characters survive both."""
+    tricky = 'a "b", c\\d\nzweite Zeile; ä€\t'
+    ing = runtime.ingester()
+    ing.process([msg(filled.tts_topic(), tts(f_cnt=99, t=T0 + dt.timedelta(days=2), soil_moisture=1.5,
+                                             status=tricky))])
+    base = f"/dataset/{filled.soil['name']}/sensors/observations"
+    q = {"from": "2026-06-17", "to": "2026-06-18"}
+    rows = list(csv.DictReader(io.StringIO(app.get(base + ".csv", query_string=q).body, newline="")))
+    assert len(rows) == 1 and json.loads(rows[0]["extra"]) == {"status": tricky}
+    assert rows[0]["time"] == "2026-06-17T08:00:00Z" and rows[0]["bodenfeuchte"] == "1.5"
+    doc = json.loads(app.get(base + ".json", query_string=q).body)
+    assert [r["extra"] for r in doc["records"]] == [{"status": tricky}]
+    assert doc["records"][0]["bodenfeuchte"] == 1.5 and doc["records"][0]["time"] == "2026-06-17T08:00:00Z"
+    # an empty range is an empty but well-formed answer
+    empty = {"from": "2020-01-01", "to": "2020-01-02"}
+    assert json.loads(app.get(base + ".json", query_string=empty).body)["records"] == []
+    assert app.get(base + ".csv", query_string=empty).body.count("\r\n") == 1  # the header
+
+
+def test_download_of_a_private_dataset_needs_permission(app, filled):
+    user = factories.User()
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+    # withdrawn (taken offline by governance): only its organization and sysadmins see it
+    tk.get_action("udp_withdraw")({"user": site_user, "ignore_auth": True},
+                                  {"id": filled.soil["id"], "reason": "Sensor falsch kalibriert"})
+    base = f"/dataset/{filled.soil['name']}/sensors/observations"
+    for fmt in ("csv", "json"):
+        assert app.get(f"{base}.{fmt}").status_code in (403, 404)
+        assert app.get(f"{base}.{fmt}", headers={"Authorization": factories.APIToken(user=user["name"])["token"]}
+                       ).status_code in (403, 404)
+    sysadmin = factories.SysadminWithToken()
+    res = app.get(f"{base}.csv", headers={"Authorization": sysadmin["token"]})
+    assert res.status_code == 200 and res.body.count("\r\n") == 8
+
+
+def test_export_stream_closed_early_cancels_and_returns_the_connection(filled):
+    """A client that disconnects mid-download: the query is cancelled, the connection goes back."""
+    from ckanext.udp.sensors.logic import export
+
+    engine = runtime.read_engine()
+    series = runtime.ingester().series[filled.soil["name"]]
+    # minutes of output if the cancel did not reach PostgreSQL
+    big = "SELECT generate_series(1, 500000000) AS i, repeat('x', 200) AS pad"
+    body = export.stream(engine, export.copy_sql(big, "csv"), "csv")
+    first = next(body)
+    assert first.startswith(b"i,pad\r\n1,")
+    body.close()
+    with engine.connect() as conn:  # the pool still works, nothing left running
+        running = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT generate_series(1, 500000000)%'")).scalar()
+        assert running == 0
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{series.observations}"')).scalar() == 7

@@ -3,17 +3,15 @@ HTTP integrations and the stable CSV/JSON download URLs of a dataset's series.""
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import hmac
 import json
-from typing import Any, Iterator
+from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, request, stream_with_context
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.sensors.logic import runtime
+from ckanext.udp.sensors.logic import export, runtime
 from ckanext.udp.sensors.logic.consumer import process_safely
 from ckanext.udp.sensors.logic.ingest import Message
 from ckanext.udp.sensors.logic.series import KINDS, series_for_package
@@ -71,14 +69,6 @@ def _parse_bound(name: str) -> dt.datetime | None:
     return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat() + "Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 @sensors.route("/dataset/<id>/sensors/<kind>.<fmt>")
 def download(id: str, kind: str, fmt: str) -> Response:
     """A series as CSV (comma-separated UTF-8, ISO 8601 UTC times) or JSON,
@@ -89,9 +79,9 @@ def download(id: str, kind: str, fmt: str) -> Response:
     try:
         pkg = tk.get_action("package_show")(dict(context), {"id": id})
         rid = series_for_package(pkg["id"]).get(kind)
-        if not rid:
+        if not rid or rid not in {r["id"] for r in pkg.get("resources", [])}:
             return tk.abort(404, tk._("This dataset has no sensor series"))
-        info = tk.get_action("datastore_search")(dict(context), {"resource_id": rid, "limit": 0})
+        tk.check_access("datastore_search", dict(context), {"resource_id": rid})
         start, end = _parse_bound("from"), _parse_bound("to")
     except tk.ObjectNotFound:
         return tk.abort(404, tk._("Dataset not found"))
@@ -99,71 +89,17 @@ def download(id: str, kind: str, fmt: str) -> Response:
         return tk.abort(403, tk._("Not authorized to see this dataset"))
     except tk.ValidationError as err:
         return Response(json.dumps({"error": err.error_dict}), status=400, mimetype="application/json")
-    fields = [f for f in info["fields"] if f["id"] not in ("_id", "_full_text")]
-    time_col = "hour" if kind == "hourly" else "time"
-    select = ", ".join(
-        f'("{f["id"]}").json AS "{f["id"]}"' if f["type"] == "json" else f'"{f["id"]}"' for f in fields)
-    where, params = [], {}
-    if start:
-        where.append(f'"{time_col}" >= :start')
-        params["start"] = start
-    if end:
-        where.append(f'"{time_col}" < :end')
-        params["end"] = end
-    if request.args.get("device"):
-        where.append('"device" = :device')
-        params["device"] = request.args["device"]
-    sql = sa.text(f'SELECT {select} FROM "{rid}"'
-                  + (" WHERE " + " AND ".join(where) if where else "")
-                  + f' ORDER BY "{time_col}", "device"')
-    names = [f["id"] for f in fields]
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        with runtime.read_engine().connect() as conn:
-            result = conn.execution_options(stream_results=True, max_row_buffer=2000).execute(sql, params)
-            for row in result:
-                yield tuple(_cell(v) for v in row)
-
+    device = request.args.get("device") or None
+    if device is not None and "\x00" in device:
+        return Response(json.dumps({"error": {"device": ["invalid"]}}), status=400, mimetype="application/json")
+    fields = export.table_fields(runtime.read_engine(), rid)
+    select = export.select_sql(rid, fields, "hour" if kind == "hourly" else "time", start, end, device)
     filename = f"{pkg['name']}-{kind}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
-        return Response(stream_with_context(_csv(names, rows())), mimetype="text/csv", headers=headers,
-                        content_type="text/csv; charset=utf-8")
-    return Response(stream_with_context(_json_stream(fields, names, rows())), headers=headers,
-                    content_type="application/json; charset=utf-8")
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return float(value) if value.is_finite() else None
-    return str(value)
-
-
-def _csv(names: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(names)
-    n = 0
-    for row in rows:
-        writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for v in row])
-        n += 1
-        if n % 500 == 0:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
-
-
-def _json_stream(fields: list[dict[str, Any]], names: list[str],
-                 rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    head = {"fields": [{"id": f["id"], "type": f["type"]} for f in fields]}
-    yield json.dumps(head)[:-1] + ', "records": ['
-    first = True
-    for row in rows:
-        yield ("" if first else ",") + json.dumps(dict(zip(names, row)), ensure_ascii=False, default=_number)
-        first = False
-    yield "]}"
-
+        body = export.stream(runtime.read_engine(), export.copy_sql(select, "csv"), "csv")
+        return Response(stream_with_context(body), headers=headers, content_type="text/csv; charset=utf-8")
+    head = json.dumps({"fields": [{"id": f["id"], "type": f["type"]} for f in fields]})[:-1] + ', "records": [\n'
+    body = export.stream(runtime.read_engine(), export.copy_sql(select, "json"), "json",
+                         head=head.encode(), tail=b"]}\n")
+    return Response(stream_with_context(body), headers=headers, content_type="application/json; charset=utf-8")
