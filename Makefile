@@ -26,4 +26,4 @@ status:
 bench:
 	@scripts/stack.sh setup
 	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
-	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 20000 --n-stock 1000 --rate 2000
+	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --rate 2000 --big-rows 10000000

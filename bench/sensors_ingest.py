@@ -16,8 +16,11 @@ through the DataStore read URL):
 
 Printed: uplinks/s (first publish to last visible), p50/p95 publish-to-visible
 latency, the ratio. ``--rate`` paces the publisher (uplinks/s, 0 = as fast as
-possible). ``--big-rows N`` also fills an observations table with N rows
-(100 devices, one uplink per device every 5 min) and times one-day queries.
+possible). ``--big-rows N`` first fills the observations table with N rows
+(100 devices, one uplink per device every 5 min, 2025), so that ingestion is
+measured against a large table, and afterwards times one-day queries over it
+through HTTP against the running portal (``make run``): the download URL next
+to ``datastore_search_sql`` with the same condition.
 It creates an organization and datasets named ``bench-sensors-*`` in the
 portal it points at and deletes them at the end.
 """
@@ -29,6 +32,7 @@ import json
 import multiprocessing
 import pathlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -70,8 +74,9 @@ class Poller(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        last = 0
         with self.engine.connect() as conn:
+            last = conn.execute(sa.text(f'SELECT coalesce(max(_id), 0) FROM "{self.table}"')).scalar()
+            conn.commit()
             while len(self.seen) < self.expect and not self.done.is_set():
                 rows = conn.execute(sa.text(f'SELECT _id, f_cnt FROM "{self.table}" WHERE _id > :l ORDER BY _id'),
                                     {"l": last}).fetchall()
@@ -198,6 +203,8 @@ def run(args: argparse.Namespace) -> None:
           f"publisher rate {'max' if not args.rate else args.rate}")
 
     try:
+        if args.big_rows:  # ingestion then runs against a large table, as in production after a year
+            load_big(write_engine(), series[ours_ds["name"]].observations, args.big_rows)
         # --- udp_sensors --------------------------------------------------
         ours = Ingester(srcs, {ours_ds["name"]: series[ours_ds["name"]]}, write_engine(), model.meta.engine)
         consumer = Consumer(ours, url, f"bench-ours-{tag}", srcs.by_name("ours").topics, batch_size=1000,
@@ -259,7 +266,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"ratio        {rate_ours / rate_stock:.1f}x (udp_sensors uplinks/s / stock uplinks/s)")
 
         if args.big_rows:
-            big_query(read, write_engine(), series[ours_ds["name"]].observations, args.big_rows,
+            big_query(series[ours_ds["name"]].observations, args.big_rows,
                       tk.config["ckan.site_url"].rstrip("/"), ours_ds["name"])
     finally:
         for ds in (ours_ds, stock_ds):
@@ -272,30 +279,45 @@ def run(args: argparse.Namespace) -> None:
         tk.get_action("organization_purge")(ctx(), {"id": org["id"]})
 
 
-def big_query(read: sa.engine.Engine, write: sa.engine.Engine, table: str, n: int, site: str,
-              dataset: str) -> None:
-    """Fill the observations table to n rows (100 devices, every 5 minutes) and time one-day queries
-    through HTTP against the running portal: the stable download URL (udp_sensors) next to the
-    stock way to ask the DataStore for a time range (``datastore_search_sql``), same rows."""
-    import requests
-
+def load_big(write: sa.engine.Engine, table: str, n: int) -> None:
+    """Fill the observations table with n rows of 2025 (100 devices, one uplink each every 5 minutes)."""
     devices = 100
     per_device = n // devices
     t = time.monotonic()
     with write.begin() as conn:
-        conn.execute(sa.text(f'DELETE FROM "{table}"'))
-        # bulk load for the benchmark only: the DataStore's full-text trigger is off while loading
+        # bulk load for the benchmark only: the DataStore's full-text trigger is off while loading,
+        # then as udp_sensors set it (ckanext.udp.sensors.observations_fulltext, off by default)
+        state = conn.execute(sa.text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'zfulltext' "
+                                     "AND tgrelid = CAST(:t AS regclass)"), {"t": f'"{table}"'}).scalar()
         conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER zfulltext'))
         conn.execute(sa.text(
             f'INSERT INTO "{table}" (time, device, f_cnt, bodenfeuchte, bodentemperatur, batterie) '
             f"SELECT timestamp '2025-01-01' + (i * interval '5 minutes'), 'bench-' || lpad(d::text, 3, '0'), i, "
             f"20 + (i % 97) / 10.0, 15 + i % 13, 3.6 "
             f"FROM generate_series(0, {per_device - 1}) i, generate_series(0, {devices - 1}) d"))
-        conn.execute(sa.text(f'ALTER TABLE "{table}" ENABLE TRIGGER zfulltext'))
+        if state != "D":
+            conn.execute(sa.text(f'ALTER TABLE "{table}" ENABLE TRIGGER zfulltext'))
+        conn.execute(sa.text("UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', to_jsonb(:n)) "
+                             "WHERE resource_id = :t AND stats ? 'rows'"), {"n": per_device * devices, "t": table})
     with write.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text(f'VACUUM ANALYZE "{table}"'))
+    # flush the bulk load's ~2 GB of WAL now, so that ingestion does not compete with that
+    # checkpoint (a year of real uplinks arrives slowly); CHECKPOINT needs the superuser
+    stack = pathlib.Path(__file__).resolve().parent.parent / "scripts" / "stack.sh"
+    done = subprocess.run([str(stack), "psql", "-d", "postgres", "-c", "CHECKPOINT"], capture_output=True)
+    print("checkpoint   " + ("done" if done.returncode == 0 else
+                             "not possible (" + done.stderr.decode(errors="replace").strip()[:200] + ")"))
     print(f"big series   {per_device * devices} rows loaded in {time.monotonic() - t:.1f} s "
-          f"({per_device} per device, {per_device * 5 / 60 / 24:.0f} days)")
+          f"({per_device} per device, {per_device * 5 / 60 / 24:.0f} days of 2025); the ingestion below adds to it")
+
+
+def big_query(table: str, n: int, site: str, dataset: str) -> None:
+    """Time one-day queries over the big series through HTTP against the running portal: the
+    stable download URL (udp_sensors) next to the stock way to ask the DataStore for a time
+    range (``datastore_search_sql``), same rows."""
+    import requests
+
+    per_device = n // 100
     first = dt.datetime(2025, 1, 1) + dt.timedelta(days=per_device * 5 // 60 // 24 // 2)
     days = [first + dt.timedelta(days=k * 3) for k in range(7)]
     http = requests.Session()

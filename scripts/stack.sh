@@ -444,6 +444,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         stop) cmd_stop ;;
         clean) cmd_clean ;;
         status) cmd_status ;;
-        *) echo "usage: $0 setup|test-setup|test [pytest args]|run|stop|clean|status" >&2; exit 2 ;;
+        psql) shift; psql_su "$@" ;;  # superuser psql on the stack's cluster (maintenance, benchmarks)
+        *) echo "usage: $0 setup|test-setup|test [pytest args]|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
     esac
 fi

@@ -264,7 +264,7 @@ def row_for(source: Source, columns: Iterable[Column], uplink: lorawan.Uplink, d
         keep = not source.drop_radio_metadata
         row["rssi"] = uplink.best_rssi if keep else None
         row["snr"] = uplink.best_snr if keep else None
-        row["gateways"] = [dataclasses.asdict(g) for g in uplink.gateways] if keep and uplink.gateways else None
+        row["gateways"] = [g.as_dict() for g in uplink.gateways] if keep and uplink.gateways else None
     return row
 
 
