@@ -177,3 +177,24 @@ def test_export_stream_closed_early_cancels_and_returns_the_connection(filled):
             "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT generate_series(1, 500000000)%'")).scalar()
         assert running == 0
         assert conn.execute(sa.text(f'SELECT count(*) FROM "{series.observations}"')).scalar() == 7
+
+
+def test_export_fails_before_the_first_byte_when_the_query_fails(filled):
+    """An error at once (here: division by zero) is raised by stream() itself, so the
+    view can still answer with an error status instead of a truncated 200."""
+    import psycopg2
+
+    from ckanext.udp.sensors.logic import export
+
+    engine = runtime.read_engine()
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        export.stream(engine, export.copy_sql("SELECT 1 / 0 AS x", "csv"), "csv")
+    assert b"".join(export.stream(engine, export.copy_sql("SELECT 1 AS x", "csv"), "csv")) == b"x\r\n1\r\n"
+
+
+def test_download_with_the_database_unreachable_is_a_clear_503(app, filled, monkeypatch):
+    down = sa.create_engine("postgresql://nobody:x@127.0.0.1:1/none", pool_pre_ping=False)
+    monkeypatch.setitem(runtime._state, "read_engine", down)
+    res = app.get(f"/dataset/{filled.soil['name']}/sensors/observations.csv")
+    assert res.status_code == 503
+    assert "Zeitreihe" in res.json["error"] or "series" in res.json["error"]

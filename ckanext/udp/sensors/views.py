@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import logging
 from typing import Any
 
+import psycopg2
+import sqlalchemy as sa
 from flask import Blueprint, Response, request, stream_with_context
 
 import ckan.plugins.toolkit as tk
@@ -17,6 +20,8 @@ from ckanext.udp.sensors.logic.ingest import Message
 from ckanext.udp.sensors.logic.series import KINDS, series_for_package
 
 __all__ = ["sensors"]
+
+log = logging.getLogger(__name__)
 
 sensors = Blueprint("udp_sensors", __name__)
 
@@ -92,14 +97,19 @@ def download(id: str, kind: str, fmt: str) -> Response:
     device = request.args.get("device") or None
     if device is not None and "\x00" in device:
         return Response(json.dumps({"error": {"device": ["invalid"]}}), status=400, mimetype="application/json")
-    fields = export.table_fields(runtime.read_engine(), rid)
-    select = export.select_sql(rid, fields, "hour" if kind == "hourly" else "time", start, end, device)
-    filename = f"{pkg['name']}-{kind}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if fmt == "csv":
-        body = export.stream(runtime.read_engine(), export.copy_sql(select, "csv"), "csv")
-        return Response(stream_with_context(body), headers=headers, content_type="text/csv; charset=utf-8")
-    head = json.dumps({"fields": [{"id": f["id"], "type": f["type"]} for f in fields]})[:-1] + ', "records": [\n'
-    body = export.stream(runtime.read_engine(), export.copy_sql(select, "json"), "json",
-                         head=head.encode(), tail=b"]}\n")
-    return Response(stream_with_context(body), headers=headers, content_type="application/json; charset=utf-8")
+    engine = runtime.read_engine()
+    try:
+        fields = export.table_fields(engine, rid)
+        select = export.select_sql(rid, fields, "hour" if kind == "hourly" else "time", start, end, device)
+        if fmt == "csv":
+            body = export.stream(engine, export.copy_sql(select, "csv"), "csv")
+        else:
+            head = json.dumps({"fields": [{"id": f["id"], "type": f["type"]} for f in fields]})
+            body = export.stream(engine, export.copy_sql(select, "json"), "json",
+                                 head=(head[:-1] + ', "records": [\n').encode(), tail=b"]}\n")
+    except (sa.exc.SQLAlchemyError, psycopg2.Error) as err:
+        log.error("download of %s (%s) failed: %s", rid, kind, str(err).splitlines()[0] if str(err) else err)
+        return _json(503, error=tk._("The series cannot be read right now. Please try again later."))
+    headers = {"Content-Disposition": f'attachment; filename="{pkg["name"]}-{kind}.{fmt}"'}
+    ctype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"
+    return Response(stream_with_context(body), headers=headers, content_type=ctype)

@@ -109,56 +109,76 @@ class _Sink:
         self.buf, self.size = [], 0
 
 
-def stream(engine: Engine, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"") -> Iterator[bytes]:
-    """Run ``copy`` on ``engine`` and yield its output in chunks."""
-    out: queue.Queue[Any] = queue.Queue(maxsize=8)
-    sink = _Sink(out, fmt)
-    raw = engine.raw_connection()
-    error: list[BaseException] = []
+class _Export:
+    """One COPY running in a thread on a connection of its own."""
 
-    def run() -> None:
+    def __init__(self, engine: Engine, copy: str, fmt: str) -> None:
+        self.out: queue.Queue[Any] = queue.Queue(maxsize=8)
+        self.sink = _Sink(self.out, fmt)
+        self.error: list[BaseException] = []
+        self.raw = engine.raw_connection()
+        self.copy = copy
+        self.worker = threading.Thread(target=self._run, name="udp-sensors-export", daemon=True)
+        self.worker.start()
+
+    def _run(self) -> None:
         try:
-            cur = raw.cursor()
+            cur = self.raw.cursor()
             cur.execute("SET TRANSACTION READ ONLY")
             cur.execute("SET LOCAL DateStyle TO ISO")
             cur.execute("SET LOCAL standard_conforming_strings TO on")  # _literal relies on it
-            cur.copy_expert(copy, sink)
-            sink.flush()
+            cur.copy_expert(self.copy, self.sink)
+            self.sink.flush()
         except BaseException as err:  # noqa: BLE001 - handed to the reading side
-            error.append(err)
+            self.error.append(err)
         finally:
-            out.put(_DONE)
+            self.out.put(_DONE)
 
-    worker = threading.Thread(target=run, name="udp-sensors-export", daemon=True)
-    worker.start()
+    def close(self, finished: bool) -> None:
+        if not finished:  # the client went away: stop the query, unblock the worker
+            self.sink.cancelled.set()
+            try:
+                self.raw.driver_connection.cancel()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+            while self.worker.is_alive():
+                try:
+                    self.out.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+        self.worker.join()
+        try:
+            self.raw.rollback()
+        finally:
+            self.raw.close()
+
+
+def stream(engine: Engine, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"") -> Iterator[bytes]:
+    """Start ``copy`` on ``engine``; returns its output as an iterator of chunks.
+
+    Waits for the first chunk: a database that cannot be reached or a query
+    that fails at once raises here, before the response has sent a byte."""
+    export = _Export(engine, copy, fmt)
+    first = export.out.get()
+    if first is _DONE and export.error:
+        export.close(finished=True)
+        raise export.error[0]
+    return _chunks(export, first, head, tail)
+
+
+def _chunks(export: _Export, first: Any, head: bytes, tail: bytes) -> Iterator[bytes]:
     finished = False
     try:
         if head:
             yield head
-        while True:
-            chunk = out.get()
-            if chunk is _DONE:
-                break
+        chunk = first
+        while chunk is not _DONE:
             yield chunk
+            chunk = export.out.get()
         finished = True
-        if error:
-            raise error[0]
+        if export.error:  # failed mid-way: the client sees a truncated body, the log says why
+            raise export.error[0]
         if tail:
             yield tail
     finally:
-        if not finished:  # the client went away: stop the query, unblock the worker
-            sink.cancelled.set()
-            try:
-                raw.driver_connection.cancel()
-            except Exception:  # noqa: BLE001 - best effort
-                pass
-            while worker.is_alive():
-                try:
-                    out.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-        worker.join()
-        try:
-            raw.rollback()
-        finally:
-            raw.close()
+        export.close(finished)
