@@ -198,3 +198,17 @@ def test_download_with_the_database_unreachable_is_a_clear_503(app, filled, monk
     res = app.get(f"/dataset/{filled.soil['name']}/sensors/observations.csv")
     assert res.status_code == 503
     assert "Zeitreihe" in res.json["error"] or "series" in res.json["error"]
+
+
+def test_export_many_rows_across_chunks_is_valid_csv_and_json(filled):
+    from ckanext.udp.sensors.logic import export
+
+    engine = runtime.read_engine()
+    sql = "SELECT generate_series(1, 20000) AS i, 'Zeile \"' || generate_series(1, 20000) || E'\"\\n' AS s"
+    chunks = list(export.stream(engine, export.copy_sql(sql, "json"), "json", head=b'{"records": [', tail=b"]}"))
+    assert len(chunks) > 3  # several 64 KiB chunks
+    records = json.loads(b"".join(chunks))["records"]
+    assert len(records) == 20000 and records[-1] == {"i": 20000, "s": 'Zeile "20000"\n'}
+    body = b"".join(export.stream(engine, export.copy_sql(sql, "csv"), "csv")).decode()
+    rows = list(csv.reader(io.StringIO(body, newline="")))
+    assert rows[0] == ["i", "s"] and len(rows) == 20001 and rows[-1] == ["20000", 'Zeile "20000"\n']
