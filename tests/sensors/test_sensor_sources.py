@@ -108,3 +108,53 @@ def test_missing_file(tmp_path):
     with pytest.raises(s.SourceConfigError, match="cannot read"):
         s.load_sources(tmp_path / "nope.yaml")
     assert s.load_sources("").sources == ()
+
+
+def _luft_devices(doc: dict) -> list:
+    return doc["sources"][1]["devices"]
+
+
+def test_two_devices_with_one_label_in_one_dataset_are_refused():
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    _luft_devices(doc).append({"id": "air-kaiserstr-04", "dataset": "DATASET_AIR", "label": "Kaiserstraße 3"})
+    with pytest.raises(s.SourceConfigError) as err:
+        s.parse_sources(doc, env={})
+    clash = [p for p in err.value.problems if "would both be stored" in p]
+    assert len(clash) == 1
+    assert "'A81758FFFE0412C3'" in clash[0] and "'air-kaiserstr-04'" in clash[0]
+    assert "'Kaiserstraße 3'" in clash[0] and "DATASET_AIR" in clash[0]
+
+
+def test_same_label_is_fine_in_another_dataset_or_with_ids_kept():
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    _luft_devices(doc).append({"id": "air-2", "dataset": "OTHER", "label": "Kaiserstraße 3"})
+    # friedrichsplatz keeps its device ids: labels there are not the series key
+    doc["sources"][0]["devices"] = [{"id": "soil-fp-01", "dataset": "DATASET_SOIL", "label": "A"},
+                                    {"id": "soil-fp-02", "dataset": "DATASET_SOIL", "label": "A"}]
+    srcs = s.parse_sources(doc, env={})
+    assert srcs.by_name("luft").devices[-1].dataset == "OTHER"
+
+
+def test_label_equal_to_another_devices_pseudonym_is_refused_across_sources():
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    second = json.loads(json.dumps(doc["sources"][1]))
+    second.update(name="luft2", topics=["application/x/device/+/event/up"])
+    doc["sources"].append(second)
+    # a device without label in luft gets a pseudonym; luft2 labels another device with exactly that name
+    _luft_devices(doc).append({"id": "air-nolabel", "dataset": "DATASET_AIR"})
+    pseudonym = s.Source("luft", lorawan.FLAVOURS[0], (), (), (), drop_device_ids=True).public_device_name(
+        s.Device("air-nolabel", "DATASET_AIR"), None)  # type: ignore[arg-type]
+    second["devices"] = [{"id": "air-x", "dataset": "DATASET_AIR", "label": pseudonym}]
+    with pytest.raises(s.SourceConfigError) as err:
+        s.parse_sources(doc, env={})
+    clash = [p for p in err.value.problems if "would both be stored" in p]
+    assert len(clash) == 1 and "'air-nolabel' (source 'luft')" in clash[0] and "'air-x' (source 'luft2')" in clash[0]
+    assert f"device {pseudonym!r}" in clash[0]
+
+
+def test_two_devices_without_label_get_distinct_pseudonyms():
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    _luft_devices(doc)[:] = [{"id": f"air-{i}", "dataset": "DATASET_AIR"} for i in range(50)]
+    src = s.parse_sources(doc, env={}).by_name("luft")
+    names = {src.public_device_name(d, None) for d in src.devices}  # type: ignore[arg-type]
+    assert len(names) == 50

@@ -75,9 +75,9 @@ class Source:
         """The ``device`` column: the id, or with ``drop_device_ids`` the label or a pseudonym."""
         if not self.drop_device_ids:
             return uplink.device_id
-        if dev.label:
-            return dev.label
-        return "dev-" + hashlib.sha256(f"{self.name}:{dev.key}".encode()).hexdigest()[:12]
+        if dev.label not in (None, ""):
+            return str(dev.label)
+        return _pseudonym(self.name, dev.key)
 
     def matches(self, topic: str) -> bool:
         return any(lorawan.topic_matches(t, topic) for t in self.topics)
@@ -221,9 +221,35 @@ def parse_sources(doc: Any, env: Mapping[str, str] | None = None) -> SourceSet:
                 other = by_ds.setdefault((ds, c.name), c)
                 if other.type != c.type:
                     problems.append(f"dataset {ds!r}: column {c.name!r} has types {other.type} and {c.type}")
+    problems += _public_name_clashes(sources)
     if problems:
         raise SourceConfigError(problems)
     return SourceSet(tuple(sources))
+
+
+def _public_name_clashes(sources: Iterable[Source]) -> list[str]:
+    """With ``drop_device_ids`` the ``device`` column holds a label or a
+    pseudonym instead of the id; two devices of one dataset under the same
+    name would share one series (and overwrite each other's "latest" row)."""
+    problems: list[str] = []
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    for src in sources:
+        if not src.drop_device_ids:
+            continue
+        for dev in src.devices:
+            name = str(dev.label) if dev.label not in (None, "") else _pseudonym(src.name, dev.key)
+            other = seen.setdefault((dev.dataset, name), (src.name, dev.key))
+            if other != (src.name, dev.key):
+                kind = "label" if dev.label not in (None, "") else "pseudonym"
+                problems.append(
+                    f"dataset {dev.dataset!r}: devices {other[1]!r} (source {other[0]!r}) and {dev.key!r} "
+                    f"(source {src.name!r}) would both be stored as device {name!r} ({kind}; drop_device_ids "
+                    f"is on), so their series would mix: give each device its own label")
+    return problems
+
+
+def _pseudonym(source_name: str, key: str) -> str:
+    return "dev-" + hashlib.sha256(f"{source_name}:{key}".encode()).hexdigest()[:12]
 
 
 def load_sources(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> SourceSet:
