@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -53,6 +54,8 @@ class StaServer:
     def __init__(self) -> None:
         self.next_link: str | None = None
         self.extra_thing = False
+        self.hidden: set[int] = set()  # Things the service no longer serves
+        self.broken_page = False  # the second page answers 500
         self.requests: list[str] = []
         # Observations per Datastream id: (id, phenomenonTime, result)
         self.observations: dict[int, list[tuple[int, str, object]]] = {
@@ -86,6 +89,11 @@ class StaServer:
                 ]
                 if outer.extra_thing:
                     all_things.append(_thing(base, 4, "Durlach Turmberg", [(41, "Feinstaub PM10", "µg/m³", "µg/m3")]))
+                all_things = [t for t in all_things if t["@iot.id"] not in outer.hidden]
+                if skip and outer.broken_page:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
                 page = all_things[skip:skip + 2]
                 doc: dict = {"value": page}
                 if skip + 2 < len(all_things):
@@ -234,6 +242,106 @@ class TestSensorThingsHarvester:
         source, job = harvest(sta.base.replace("/v1.1", "/v9"), org)
         assert harvested(source) == []
         assert "404" in job.gather_errors[0].message
+
+
+def _anonymous_titles(source) -> list[str]:
+    result = tk.get_action("package_search")({"user": ""}, {"fq": f'harvest_source_id:"{source.id}"', "rows": 100})
+    return sorted(p["title"] for p in result["results"])
+
+
+def _state(pkg_id: str) -> str:
+    return tk.get_action("package_show")({"ignore_auth": True}, {"id": pkg_id})["udp_workflow_state"]
+
+
+def _rerun(source):
+    job = HarvestJobObj(source=source, run=False)
+    run_harvest_job(job, sensorthings.SensorThingsHarvester())
+    return job
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestVanishedThings:
+    PUBLISHED = json.dumps({"udp_workflow_state": "published"})
+
+    def test_a_thing_no_longer_served_is_archived_and_comes_back(self, sta):
+        org = factories.Organization()
+        source, _ = harvest(sta.base, org, config=self.PUBLISHED)
+        assert _anonymous_titles(source) == ["Friedrichsplatz Nord", "Marktplatz", "Schlossgarten Süd"]
+        markt = next(p for p in harvested(source) if p["title"] == "Marktplatz")
+
+        sta.hidden = {2}
+        _rerun(source)
+        assert _anonymous_titles(source) == ["Friedrichsplatz Nord", "Schlossgarten Süd"]
+        assert _state(markt["id"]) == "archived"  # kept, not deleted
+        trail = tk.get_action("udp_audit_list")({"ignore_auth": True}, {"id": markt["id"]})
+        assert trail[-1]["action"] == "archive" and trail[-1]["comment"].startswith(sensorthings.VANISHED)
+
+        sta.hidden = set()
+        _rerun(source)
+        assert _state(markt["id"]) == "published"
+        assert _anonymous_titles(source) == ["Friedrichsplatz Nord", "Marktplatz", "Schlossgarten Süd"]
+
+    def test_a_failed_gather_archives_nothing(self, sta):
+        org = factories.Organization()
+        sta.extra_thing = True
+        source, _ = harvest(sta.base, org, config=self.PUBLISHED)
+        all_four = ["Durlach Turmberg", "Friedrichsplatz Nord", "Marktplatz", "Schlossgarten Süd"]
+        assert _anonymous_titles(source) == all_four
+        sta.hidden, sta.broken_page = {1}, True  # page 1 lacks Thing 1, page 2 fails
+        job = _rerun(source)
+        assert job.gather_errors and "500" in job.gather_errors[0].message
+        assert _anonymous_titles(source) == all_four
+
+    def test_an_archive_by_a_steward_is_not_undone(self, sta):
+        org = factories.Organization()
+        source, _ = harvest(sta.base, org, config=self.PUBLISHED)
+        markt = next(p for p in harvested(source) if p["title"] == "Marktplatz")
+        site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+        tk.get_action("udp_archive")({"user": site_user, "ignore_auth": True},
+                                     {"id": markt["id"], "reason": "Standort wird umgebaut"})
+        _rerun(source)
+        assert _state(markt["id"]) == "archived"
+
+    def test_harvested_things_start_as_drafts_without_a_configured_state(self, sta):
+        org = factories.Organization()
+        source, _ = harvest(sta.base, org)
+        assert {_state(p["id"]) for p in harvested(source)} == {"draft"}
+        assert _anonymous_titles(source) == []
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Headers at once, then the body one byte per second."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = b'{"value": []}' + b" " * 60
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for i in range(len(body)):
+            try:
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(1)
+
+
+def test_a_trickling_server_is_stopped_by_the_deadline(monkeypatch):
+    """Every read brings a byte in time, so only a deadline for the whole response stops it."""
+    monkeypatch.setattr(sensorthings, "TIMEOUT", 3)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1.1/Things"
+        with pytest.raises(sensorthings.StaError, match="no complete answer within 3 s"):
+            sensorthings.fetch_json(url, ("http", f"127.0.0.1:{httpd.server_address[1]}"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.mark.parametrize("config,ok", [

@@ -9,7 +9,9 @@ distribution pointing at its ``Observations`` endpoint. Datasets are created and
 updated through ``package_create``/``package_update`` (the portal's schema and
 validators), not with a schema of the harvester's own.
 
-Fetching is defensive: http(s) only, a timeout, a size cap per response, and
+Fetching is defensive: http(s) only, a deadline per response (the body must be
+complete within it; the headers are bounded by the per-read timeout), a size cap
+per response, no redirects, and
 ``@iot.nextLink`` must stay on the source's scheme and host. A gather that
 fails part way records an error and hands nothing on (nothing is deleted).
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import unicodedata
 import uuid
 from typing import Any
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 10 * 1024 * 1024
 TIMEOUT = 20
 EXPAND = "Datastreams($expand=ObservedProperty,Sensor),Locations"
+# audit trail comments (data, German like the portal's other workflow reasons)
+VANISHED = "Automatisch archiviert: der SensorThings-Dienst liefert dieses Thing nicht mehr"
+RETURNED = "Automatisch wiederhergestellt: der SensorThings-Dienst liefert dieses Thing wieder"
 
 
 class StaError(Exception):
@@ -57,6 +63,7 @@ def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
         raise StaError(f"only http(s) URLs are harvested, not {parsed.scheme or 'no scheme'!r}")
     if (parsed.scheme, parsed.netloc) != allowed:
         raise StaError(f"{url} leaves the source ({allowed[0]}://{allowed[1]})")
+    deadline = time.monotonic() + TIMEOUT  # for the whole response, not per read
     try:
         # no redirects: a redirect could lead the harvester off the source's host
         with requests.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False,
@@ -65,10 +72,17 @@ def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
                 raise StaError(f"{url}: redirects are not followed ({res.status_code})")
             res.raise_for_status()
             body = b""
-            for chunk in res.iter_content(65536):
+            while True:
+                # read1: whatever one read brings, so that the deadline is checked
+                # between reads (a server trickling bytes never times a read out)
+                chunk = res.raw.read1(65536, decode_content=True)
+                if not chunk:
+                    break
                 body += chunk
                 if len(body) > MAX_BYTES:
                     raise StaError(f"{url}: response larger than {MAX_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise StaError(f"{url}: no complete answer within {TIMEOUT} s")
     except requests.RequestException as err:
         raise StaError(f"{url}: {err}") from err
     try:
@@ -205,7 +219,46 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             obj = HarvestObject(guid=f"{base}/{thing_id_path(thing)}", job=harvest_job, content=json.dumps(thing))
             obj.save()
             ids.append(obj.id)
+        # only now, with every page read: what the service no longer serves
+        self._archive_vanished(harvest_job, {f"{base}/{thing_id_path(t)}" for t in found})
         return ids
+
+    def _archive_vanished(self, harvest_job: Any, served: set[str]) -> None:
+        """Archive (never delete) the published datasets of Things the service no
+        longer serves; they come back to life when their Thing does."""
+        import ckan.model as model
+
+        if not p.plugin_loaded("udp_governance"):
+            return
+        context = {"user": self._get_user_name(), "ignore_auth": True}
+        current = model.Session.query(HarvestObject).filter(
+            HarvestObject.harvest_source_id == harvest_job.source.id,
+            HarvestObject.current == True, HarvestObject.package_id != None).all()  # noqa: E711,E712
+        for obj in current:
+            if obj.guid in served:
+                continue
+            try:
+                pkg = tk.get_action("package_show")(dict(context), {"id": obj.package_id})
+                if pkg.get("udp_workflow_state") != "published":
+                    continue
+                tk.get_action("udp_archive")(dict(context), {
+                    "id": obj.package_id, "reason": f"{VANISHED} ({obj.guid})"})
+                log.info("archived %s: %s is no longer served", pkg["name"], obj.guid)
+            except (tk.ObjectNotFound, tk.ValidationError) as err:
+                self._save_gather_error(f"{obj.guid} is no longer served; its dataset could not be "
+                                        f"archived: {err}", harvest_job)
+
+    def _restore_if_archived_by_us(self, package_id: str, context: dict[str, Any]) -> None:
+        """A Thing served again: undo our own archiving (not a steward's)."""
+        if not p.plugin_loaded("udp_governance"):
+            return
+        pkg = tk.get_action("package_show")(dict(context), {"id": package_id})
+        if pkg.get("udp_workflow_state") != "archived":
+            return
+        trail = tk.get_action("udp_audit_list")(dict(context), {"id": package_id})
+        last = trail[-1] if trail else {}
+        if last.get("action") == "archive" and (last.get("comment") or "").startswith(VANISHED):
+            tk.get_action("udp_restore")(dict(context), {"id": package_id, "reason": RETURNED})
 
     def fetch_stage(self, harvest_object: Any) -> bool:
         return True  # the gather stage already has each Thing's document
@@ -244,8 +297,13 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                     {"p": package_id})}
                 pkg["resources"] += [r for r in existing["resources"] if r["id"] in mirrors]
                 tk.get_action("package_update")(dict(context), dict(pkg, id=package_id, name=existing["name"]))
+                self._restore_if_archived_by_us(package_id, context)
             else:
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
+                if p.plugin_loaded("udp_governance"):
+                    # the workflow state the source is configured for (default: draft)
+                    from ckanext.udp.governance.harvest import apply_source_state
+                    apply_source_state(harvest_object, pkg)
                 tk.get_action("package_create")(dict(context), dict(pkg, id=package_id, name=name))
         except tk.ValidationError as err:
             harvest_object.current = False
