@@ -136,3 +136,38 @@ def test_a_value_the_database_rejects_is_isolated(sensor_env, ingester):
     assert result.inserted == 4 and [d.reason for d in result.dead] == [REJECTED]
     assert search(ingester.series[e.soil["name"]].observations)["total"] == 4
     assert [d[0] for d in dead_letters()] == [REJECTED]
+
+
+def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, ingester):
+    """Another writer (a second consumer, the webhook) has inserted a row of the same hour and not
+    committed yet: our recomputation of that hour waits for it and then counts its row."""
+    import threading
+
+    from ckanext.udp.sensors.logic.ingest import hourly_lock_key
+
+    e = sensor_env
+    soil = ingester.series[e.soil["name"]]
+    other = ingester.engine.connect()
+    tx = other.begin()
+    other.execute(sa.text(f'INSERT INTO "{soil.observations}" (time, device, f_cnt, bodenfeuchte) '
+                          "VALUES (:t, 'soil-fp-01', 50, 10.0)"), {"t": T0.replace(tzinfo=None)})
+    other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": hourly_lock_key(soil)})
+
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (ingester.process([msg(e.tts_topic(), tts(
+        f_cnt=1, t=T0 + dt.timedelta(minutes=5), soil_moisture=30.0))]), done.set()))
+    worker.start()
+    with ingester.engine.connect() as watch:  # until our writer waits for the lock (or has finished)
+        for _ in range(200):
+            waiting = watch.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar()
+            if waiting or done.is_set():
+                break
+            done.wait(0.05)
+    tx.commit()
+    other.close()
+    worker.join(30)
+    assert done.is_set()
+    hourly = search(soil.hourly)["records"]
+    assert [(r["device"], r["n"], float(r["bodenfeuchte_min"]), float(r["bodenfeuchte_max"])) for r in hourly] == [
+        ("soil-fp-01", 2, 10.0, 30.0)]

@@ -179,6 +179,11 @@ class Ingester:
             fresh = [r for r in rows if (r["device"], _naive(r["time"]), r["f_cnt"]) in keys]
             conn.execute(latest, {"rows": json.dumps(fresh, default=_json_default)})
             hours = sorted({(r[0], r[1].replace(minute=0, second=0, microsecond=0).isoformat()) for r in new})
+            # Two consumers (or the consumer and a webhook) writing the same dataset:
+            # whoever recomputes an hour last must see the other's committed rows, so
+            # the recomputation is serialised per dataset; each statement takes a new
+            # snapshot (READ COMMITTED), so after the lock it sees what committed before.
+            conn.execute(_HOURLY_LOCK, {"k": hourly_lock_key(ser)})
             if hourly is not None:
                 conn.execute(hourly, {"keys": json.dumps([{"device": d, "hour": h} for d, h in hours])})
             # The DataStore caches row counts in "_table_stats" (datastore_search's
@@ -217,6 +222,14 @@ _BUMP_ROWS = sa.text(
     "UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', "
     "to_jsonb((stats->>'rows')::bigint + :n)) WHERE resource_id = :t AND stats ? 'rows'"
 )
+_HOURLY_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+
+
+def hourly_lock_key(ser: Series) -> str:
+    """Key of the transaction-level advisory lock around a dataset's hourly recomputation."""
+    return f"udp_sensors:hourly:{ser.hourly}"
+
+
 _CLEAR_STATS = sa.text("DELETE FROM \"_table_stats\" WHERE resource_id = ANY(:t)")
 
 
