@@ -132,6 +132,117 @@ def thing_id_path(thing: dict[str, Any]) -> str:
     return f"Things({json.dumps(tid) if isinstance(tid, str) else tid})".replace('"', "'")
 
 
+# -- Locations -> spatial coverage (dct:spatial) --
+
+GEOJSON_ENCODINGS = ("application/geo+json", "application/vnd.geo+json")
+BBOX_MARGIN = 0.0005  # degrees (~50 m): a single point still gets an area the map search can hit
+# nesting depth of the positions per geometry type
+_DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
+
+
+def _position_ok(pos: Any) -> bool:
+    if not isinstance(pos, list) or len(pos) not in (2, 3):
+        return False
+    if not all(isinstance(c, (int, float)) and not isinstance(c, bool) and c == c for c in pos):
+        return False
+    return -180 <= pos[0] <= 180 and -90 <= pos[1] <= 90
+
+
+def _coords_ok(kind: str, coords: Any, depth: int) -> bool:
+    if depth == 0:
+        return _position_ok(coords)
+    if not isinstance(coords, list) or not coords:
+        return False
+    if not all(_coords_ok(kind, c, depth - 1) for c in coords):
+        return False
+    if depth == 1 and kind in ("LineString", "MultiLineString") and len(coords) < 2:
+        return False
+    if depth == 1 and kind in ("Polygon", "MultiPolygon"):  # a linear ring: closed, at least 4 positions
+        return len(coords) >= 4 and coords[0][:2] == coords[-1][:2]
+    return True
+
+
+def _geometry_ok(geometry: Any) -> bool:
+    if not isinstance(geometry, dict):
+        return False
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        parts = geometry.get("geometries")
+        return isinstance(parts, list) and bool(parts) and all(_geometry_ok(g) for g in parts)
+    return kind in _DEPTH and _coords_ok(kind, geometry.get("coordinates"), _DEPTH[kind])
+
+
+def location_geometry(location: Any) -> dict[str, Any] | None:
+    """The GeoJSON geometry of one SensorThings Location entity, or None when its
+    encodingType is not GeoJSON, its ``location`` is not JSON, not a geometry
+    (or a Feature with one) or has coordinates outside WGS 84 longitude/latitude."""
+    if not isinstance(location, dict):
+        return None
+    encoding = str(location.get("encodingType") or "").split(";")[0].strip().lower()
+    if encoding not in GEOJSON_ENCODINGS:
+        return None
+    value = location.get("location")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    if not _geometry_ok(value):
+        return None
+    assert isinstance(value, dict)
+    if value["type"] == "GeometryCollection":
+        return {"type": "GeometryCollection", "geometries": value["geometries"]}
+    return {"type": value["type"], "coordinates": value["coordinates"]}
+
+
+def _positions(geometry: dict[str, Any]) -> list[list[float]]:
+    if geometry["type"] == "GeometryCollection":
+        return [pos for g in geometry["geometries"] for pos in _positions(g)]
+    out = [geometry["coordinates"]]
+    for _ in range(_DEPTH[geometry["type"]]):
+        out = [pos for part in out for pos in part]
+    return out
+
+
+def spatial_coverage(thing: dict[str, Any]) -> list[dict[str, str]]:
+    """One ``spatial_coverage`` area from a Thing's Locations: ``geom`` holds
+    their geometries (one as is, points as a MultiPoint, else a
+    GeometryCollection), ``bbox`` a polygon around them with BBOX_MARGIN.
+    Locations that are not usable GeoJSON are left out (and logged)."""
+    geometries, names = [], []
+    for location in thing.get("Locations") or []:
+        geometry = location_geometry(location)
+        if geometry is None:
+            log.warning("SensorThings Thing %s: Location %s is not usable GeoJSON, left out of the spatial coverage",
+                        thing.get("@iot.id"), location.get("@iot.id") if isinstance(location, dict) else location)
+            continue
+        geometries.append(geometry)
+        if location.get("name"):
+            names.append(str(location["name"]))
+    if not geometries:
+        return []
+    if len(geometries) == 1:
+        geom = geometries[0]
+    elif all(g["type"] in ("Point", "MultiPoint") for g in geometries):
+        geom = {"type": "MultiPoint", "coordinates": [pos for g in geometries for pos in _positions(g)]}
+    else:
+        geom = {"type": "GeometryCollection", "geometries": geometries}
+    positions = _positions(geom)
+    # rounded to 7 decimals (~1 cm) so that 8.4037 - 0.0005 reads 8.4032
+    west = round(max(-180.0, min(p[0] for p in positions) - BBOX_MARGIN), 7)
+    east = round(min(180.0, max(p[0] for p in positions) + BBOX_MARGIN), 7)
+    south = round(max(-90.0, min(p[1] for p in positions) - BBOX_MARGIN), 7)
+    north = round(min(90.0, max(p[1] for p in positions) + BBOX_MARGIN), 7)
+    bbox = {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
+                                                [west, south]]]}
+    area = {"geom": json.dumps(geom), "bbox": json.dumps(bbox)}
+    if names:
+        area["text"] = ", ".join(dict.fromkeys(names))[:500]
+    return [area]
+
+
 def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[str, Any]) -> dict[str, Any]:
     """The dataset of one Thing (without id/name: the import stage decides them)."""
     base = base.rstrip("/")
@@ -168,6 +279,9 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
         "tags": [{"name": t} for t in sorted(tags)],
         "resources": resources,
     }
+    coverage = spatial_coverage(thing)
+    if coverage:
+        pkg["spatial_coverage"] = coverage
     # without a licence in the source config the portal's default licence applies
     for key in ("license_id", "license_attribution_by_text"):
         if config.get(key):
@@ -425,4 +539,4 @@ def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, ma
 
 
 __all__ = ["SensorThingsHarvester", "StaError", "fetch_json", "mirror_datastream", "observation_rows",
-           "package_dict", "slug", "things"]
+           "package_dict", "slug", "spatial_coverage", "things"]
