@@ -365,3 +365,29 @@ def test_only_http_is_fetched():
 
 def test_slug():
     assert sensorthings.slug("sta-Schloßgarten Süd (Nr. 3)") == "sta-schlossgarten-sued-nr-3"
+
+
+def test_hostile_nesting_is_a_clear_error_not_a_crash(monkeypatch):
+    """JSON nested deeper than Python's parser recursion: a StaError, the gather records it."""
+    body = b'{"value": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+
+    class Deep(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Deep)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        host = f"127.0.0.1:{httpd.server_address[1]}"
+        with pytest.raises(sensorthings.StaError, match="not JSON"):
+            sensorthings.fetch_json(f"http://{host}/v1.1/Things", ("http", host))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -87,7 +87,7 @@ def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
         raise StaError(f"{url}: {err}") from err
     try:
         doc = json.loads(body)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: hostile nesting
         raise StaError(f"{url}: not JSON ({err})") from err
     if not isinstance(doc, dict):
         raise StaError(f"{url}: expected a JSON object")
@@ -185,7 +185,7 @@ def location_geometry(location: Any) -> dict[str, Any] | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if isinstance(value, dict) and value.get("type") == "Feature":
         value = value.get("geometry")
