@@ -67,9 +67,11 @@ def uplinks(app_name: str, n: int, devices: int = 50) -> list[tuple[str, bytes]]
 class Poller(threading.Thread):
     """Records when each f_cnt becomes visible in a table."""
 
-    def __init__(self, engine: sa.engine.Engine, table: str, expect: int) -> None:
+    def __init__(self, engine: sa.engine.Engine, table: str, expect: int, margin: int = 0) -> None:
         super().__init__(daemon=True)
         self.engine, self.table, self.expect = engine, table, expect
+        # several writers commit out of _id order: look back this many _ids each time
+        self.margin = margin
         self.seen: dict[int, float] = {}
         self.done = threading.Event()
 
@@ -79,7 +81,7 @@ class Poller(threading.Thread):
             conn.commit()
             while len(self.seen) < self.expect and not self.done.is_set():
                 rows = conn.execute(sa.text(f'SELECT _id, f_cnt FROM "{self.table}" WHERE _id > :l ORDER BY _id'),
-                                    {"l": last}).fetchall()
+                                    {"l": last - self.margin}).fetchall()
                 conn.commit()
                 now = time.monotonic()
                 for _id, f_cnt in rows:
@@ -87,6 +89,32 @@ class Poller(threading.Thread):
                     last = max(last, _id)
                 time.sleep(0.05)
         self.done.set()
+
+
+def _consumer_child(config: str, sources: str, dataset: str, url: str, client_id: str, group: str,
+                    ready, stop, out) -> None:
+    """One consumer process of a shared subscription (``--consumers N``)."""
+    from ckan.cli import load_config
+    from ckan.config.middleware import make_app
+
+    app = make_app(load_config(config))
+    with app._wsgi_app.test_request_context():
+        import ckan.model as model
+
+        from ckanext.udp.sensors.logic.consumer import Consumer
+        from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+        from ckanext.udp.sensors.logic.series import ensure_series
+        from ckanext.udp.sensors.logic.sources import load_sources
+
+        srcs = load_sources(pathlib.Path(sources))
+        series = {dataset: ensure_series(srcs, dataset)}
+        model.Session.remove()
+        consumer = Consumer(Ingester(srcs, series, write_engine(), model.meta.engine), url, client_id,
+                            srcs.by_name("ours").topics, batch_size=1000, batch_wait=0.1, session_expiry=300,
+                            shared_group=group, on_ready=ready.set)
+        threading.Thread(target=lambda: (stop.wait(), consumer.stop.set()), daemon=True).start()
+        consumer.run()
+        out.put((consumer.totals.received, consumer.seconds_parsing, consumer.seconds_storing))
 
 
 def publish(url: str, items: list[tuple[str, bytes]], rate: float) -> dict[int, float]:
@@ -149,6 +177,8 @@ def main() -> None:
     ap.add_argument("--n-stock", type=int, default=2000)
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--big-rows", type=int, default=0)
+    ap.add_argument("--consumers", type=int, default=1,
+                    help="consumer processes on a shared subscription (default 1: one, in this process)")
     ap.add_argument("--no-fulltext", action="store_true",
                     help="disable the DataStore's full-text trigger on the udp_sensors table (to see its cost)")
     args = ap.parse_args()
@@ -206,21 +236,45 @@ def run(args: argparse.Namespace) -> None:
         if args.big_rows:  # ingestion then runs against a large table, as in production after a year
             load_big(write_engine(), series[ours_ds["name"]].observations, args.big_rows)
         # --- udp_sensors --------------------------------------------------
-        ours = Ingester(srcs, {ours_ds["name"]: series[ours_ds["name"]]}, write_engine(), model.meta.engine)
-        consumer = Consumer(ours, url, f"bench-ours-{tag}", srcs.by_name("ours").topics, batch_size=1000,
-                            batch_wait=0.1, session_expiry=300)
-        th = threading.Thread(target=consumer.run, daemon=True)
-        th.start()
-        consumer.subscribed.wait(20)
-        poller = Poller(read, series[ours_ds["name"]].observations, args.n)
-        poller.start()
-        sent = publish_elsewhere(url, f"ours-{tag}", args.n, args.rate)
-        poller.join(600)
-        consumer.stop.set()
-        th.join(30)
-        rate_ours = report("udp_sensors", sent, poller.seen)
-        print(f"             consumer: {consumer.seconds_parsing:.2f} s parsing, {consumer.seconds_storing:.2f} s storing, {consumer.seconds_acking:.2f} s "
-              f"acknowledging, {consumer.totals.received} received")
+        poller = Poller(read, series[ours_ds["name"]].observations, args.n,
+                        margin=0 if args.consumers == 1 else 3000 * args.consumers)
+        if args.consumers == 1:
+            ours = Ingester(srcs, {ours_ds["name"]: series[ours_ds["name"]]}, write_engine(), model.meta.engine)
+            consumer = Consumer(ours, url, f"bench-ours-{tag}", srcs.by_name("ours").topics, batch_size=1000,
+                                batch_wait=0.1, session_expiry=300)
+            th = threading.Thread(target=consumer.run, daemon=True)
+            th.start()
+            consumer.subscribed.wait(20)
+            poller.start()
+            sent = publish_elsewhere(url, f"ours-{tag}", args.n, args.rate)
+            poller.join(600)
+            consumer.stop.set()
+            th.join(30)
+            rate_ours = report("udp_sensors", sent, poller.seen)
+            print(f"             consumer: {consumer.seconds_parsing:.2f} s parsing, {consumer.seconds_storing:.2f} s "
+                  f"storing, {consumer.seconds_acking:.2f} s acknowledging, {consumer.totals.received} received")
+        else:
+            # several consumer processes on a shared subscription ($share/<group>/...)
+            mp = multiprocessing.get_context("spawn")
+            stop, out = mp.Event(), mp.Queue()
+            readies = [mp.Event() for _ in range(args.consumers)]
+            procs = [mp.Process(target=_consumer_child, args=(
+                args.config, str(tmp / "sources.yaml"), ours_ds["name"], url, f"bench-ours-{tag}-{k}",
+                f"bench-{tag}", readies[k], stop, out)) for k in range(args.consumers)]
+            for proc in procs:
+                proc.start()
+            for ready in readies:
+                ready.wait(120)
+            poller.start()
+            sent = publish_elsewhere(url, f"ours-{tag}", args.n, args.rate)
+            poller.join(600)
+            stop.set()
+            got = [out.get(timeout=60) for _ in procs]
+            for proc in procs:
+                proc.join(30)
+            rate_ours = report(f"udp_sensors x{args.consumers}", sent, poller.seen)
+            print("             consumers received " + ", ".join(str(g[0]) for g in got)
+                  + "; storing " + ", ".join(f"{g[2]:.1f} s" for g in got))
 
         # --- stock: one datastore_upsert per message -------------------------
         stock_src = srcs.by_name("stock")

@@ -243,3 +243,56 @@ def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
         broker.terminate()
         broker.wait(10)
     assert [r["f_cnt"] for r in records(soil.observations, fields="f_cnt", sort="f_cnt")] == list(range(1, 121))
+
+
+def test_two_consumers_on_a_shared_subscription_split_the_stream(sensor_env, tmp_path):
+    """$share/<group>/...: each uplink goes to one of the two consumers; together they store
+    every uplink once, and the hourly values stay exact (both write the same hours)."""
+    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.sensors.logic.series import ensure_all
+
+    e = sensor_env
+    srcs = e.sources
+    series = ensure_all(srcs)
+    model.Session.remove()
+    engines = [write_engine(), write_engine()]
+    consumers = [Consumer(Ingester(srcs, series, eng, model.meta.engine), tk.config["ckanext.udp.mqtt.url"],
+                          f"test-{e.tag}-{k}", srcs.topics, batch_size=20, batch_wait=0.05,
+                          shared_group=f"g{e.tag}") for k, eng in enumerate(engines)]
+    threads = [threading.Thread(target=c.run, daemon=True) for c in consumers]
+    for t in threads:
+        t.start()
+    try:
+        assert all(c.subscribed.wait(20) for c in consumers)
+        n = 300
+        items = [(e.tts_topic(f"soil-fp-0{1 + i % 2}"),
+                  tts(f"soil-fp-0{1 + i % 2}", f_cnt=i, t=T0 + dt.timedelta(seconds=10 * i), soil_moisture=float(i)))
+                 for i in range(n)]
+        pub = publisher()
+        try:
+            publish_all(pub, items)
+        finally:
+            pub.loop_stop()
+            pub.disconnect()
+        wait_for(lambda: sum(c.totals.received for c in consumers) >= n, what="all uplinks consumed")
+    finally:
+        for c in consumers:
+            c.stop.set()
+        for t in threads:
+            t.join(10)
+        for eng in engines:
+            eng.dispose()
+    assert all(c.totals.received > 0 for c in consumers), [c.totals.received for c in consumers]
+    assert sum(c.totals.inserted for c in consumers) == n
+    soil = series[e.soil["name"]]
+    assert total(soil.observations) == n
+    hourly = records(soil.hourly)
+    # 300 uplinks 10 s apart (50 minutes): every one counted once in the hourly values, whoever wrote it
+    assert sum(r["n"] for r in hourly) == n
+    per_device = {d: sum(r["n"] for r in hourly if r["device"] == d) for d in ("soil-fp-01", "soil-fp-02")}
+    assert per_device == {"soil-fp-01": n // 2, "soil-fp-02": n // 2}
+
+
+def test_a_shared_group_with_topic_characters_is_refused(sensor_env, ingester):
+    with pytest.raises(ValueError, match="shared subscription group"):
+        Consumer(ingester, "mqtt://127.0.0.1:1", "x", ("a/#",), shared_group="a/b")

@@ -50,7 +50,11 @@ def setup(path: str | None) -> None:
 @click.option("--client-id", default=None, help="MQTT client id (default: ckanext.udp.sensors.client_id).")
 @click.option("--url", default=None, help="Broker URL (default: ckanext.udp.mqtt.url).")
 @click.option("--batch-size", type=int, default=None, help="Default: ckanext.udp.sensors.batch_size.")
-def consume(path: str | None, client_id: str | None, url: str | None, batch_size: int | None) -> None:
+@click.option("--instance", type=click.IntRange(min=1), default=None,
+              help="Number of this consumer when several share the load (shared subscription, "
+                   "ckanext.udp.sensors.shared_group): the client id gets '-<instance>'. Keep it stable per process.")
+def consume(path: str | None, client_id: str | None, url: str | None, batch_size: int | None,
+            instance: int | None) -> None:
     """Subscribe to the sources' topics and write uplinks into the DataStore (runs until SIGTERM)."""
     import ckan.model as model
 
@@ -63,11 +67,16 @@ def consume(path: str | None, client_id: str | None, url: str | None, batch_size
     series = _series(srcs)
     model.Session.remove()
     ingester = Ingester(srcs, series, write_engine(), model.meta.engine)
+    group = tk.config.get("ckanext.udp.sensors.shared_group") or None
+    if instance is not None and not group:
+        raise click.ClickException("--instance needs a shared subscription group (ckanext.udp.sensors.shared_group)")
+    cid = client_id or tk.config.get("ckanext.udp.sensors.client_id")
     consumer = Consumer(
         ingester,
         url or tk.config.get("ckanext.udp.mqtt.url"),
-        client_id or tk.config.get("ckanext.udp.sensors.client_id"),
+        f"{cid}-{instance}" if instance is not None else cid,
         srcs.topics,
+        shared_group=group,
         batch_size=batch_size or tk.config.get("ckanext.udp.sensors.batch_size"),
         batch_wait=tk.config.get("ckanext.udp.sensors.batch_wait"),
         session_expiry=tk.config.get("ckanext.udp.sensors.session_expiry"),

@@ -56,7 +56,7 @@ class Consumer:
     def __init__(self, ingester: Ingester, url: str, client_id: str, topics: tuple[str, ...],
                  batch_size: int = 500, batch_wait: float = 0.2, session_expiry: int = 604800,
                  on_batch: Callable[[BatchResult], None] | None = None,
-                 on_ready: Callable[[], None] | None = None) -> None:
+                 on_ready: Callable[[], None] | None = None, shared_group: str | None = None) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"unsupported broker URL {url!r} (mqtt:// or mqtts://)")
@@ -66,7 +66,11 @@ class Consumer:
         self.username, self.password = parsed.username, parsed.password
         self.ingester = ingester
         self.client_id = client_id
+        if shared_group and any(c in shared_group for c in "/+#"):
+            raise ValueError(f"invalid shared subscription group {shared_group!r} (no '/', '+', '#')")
         self.topics = topics
+        # MQTT 5 shared subscription: the broker hands each message to one member of the group
+        self.filters = tuple(f"$share/{shared_group}/{t}" for t in topics) if shared_group else topics
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.session_expiry = session_expiry
@@ -88,7 +92,7 @@ class Consumer:
             return
         log.info("connected to %s:%s as %s (session present: %s)", self.host, self.port, self.client_id,
                  flags.session_present)
-        client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.topics])
+        client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.filters])
         self.connected.set()
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
@@ -96,7 +100,7 @@ class Consumer:
         if failed:
             log.error("subscription refused: %s", failed)
             return
-        log.info("subscribed to %s", ", ".join(self.topics))
+        log.info("subscribed to %s", ", ".join(self.filters))
         self.subscribed.set()
         if self.on_ready:
             self.on_ready()
