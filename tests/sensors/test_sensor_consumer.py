@@ -46,6 +46,16 @@ def publish_all(pub: mqtt.Client, items: list[tuple[str, bytes]]) -> None:
         assert info.is_published()
 
 
+def publish_once(items: list[tuple[str, bytes]]) -> None:
+    """Publish with a fresh client and disconnect it."""
+    pub = publisher()
+    try:
+        publish_all(pub, items)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+
+
 def total(resource_id: str) -> int:
     return tk.get_action("datastore_search")({"ignore_auth": True}, {"resource_id": resource_id, "limit": 0})["total"]
 
@@ -92,12 +102,7 @@ def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env
             (e.tts_topic(), b"\x00\x01 not json"),                                 # malformed
             (e.tts_topic(), tts(f_cnt=11).replace(b"decoded_payload", b"frm_payload_x")),  # undecoded
         ]
-        pub = publisher()
-        try:
-            publish_all(pub, items)
-        finally:
-            pub.loop_stop()
-            pub.disconnect()
+        publish_once(items)
         soil = ingester.series[e.soil["name"]]
         air = ingester.series[e.air["name"]]
         wait_for(lambda: consumer.totals.received >= len(items), what="all messages consumed")
@@ -268,12 +273,7 @@ def test_two_consumers_on_a_shared_subscription_split_the_stream(sensor_env, tmp
         items = [(e.tts_topic(f"soil-fp-0{1 + i % 2}"),
                   tts(f"soil-fp-0{1 + i % 2}", f_cnt=i, t=T0 + dt.timedelta(seconds=10 * i), soil_moisture=float(i)))
                  for i in range(n)]
-        pub = publisher()
-        try:
-            publish_all(pub, items)
-        finally:
-            pub.loop_stop()
-            pub.disconnect()
+        publish_once(items)
         wait_for(lambda: sum(c.totals.received for c in consumers) >= n, what="all uplinks consumed")
     finally:
         for c in consumers:
