@@ -378,6 +378,19 @@ cmd_test() {
     exec "$VENV/bin/pytest" --ckan-ini="$ini" tests "$@"
 }
 
+publish_demo_uplinks() {
+    # two days of demo uplinks for the Friedrichsplatz sensors, once the consumer has
+    # subscribed (its persistent session keeps them from then on); repeats are dropped
+    local i
+    for ((i = 0; i < 300; i++)); do
+        grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null && break
+        pid_alive "$RUN/sensors.pid" || die "the sensor consumer died: $(tail -20 "$LOG/sensors.log")"
+        sleep 0.2
+    done
+    "$CKAN" -c "$INI" udp sensors demo-publish --days 2 >>"$LOG/sensors.log" 2>&1 \
+        || log "publishing the demo uplinks failed (see $LOG/sensors.log)"
+}
+
 cmd_run() {
     local t0=$SECONDS
     cmd_setup
@@ -385,6 +398,7 @@ cmd_run() {
     ensure_sysadmin
     "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
     start_web
+    publish_demo_uplinks
     cat <<EOF
 
   Urbane Datenplattform Karlsruhe is up ($((SECONDS - t0)) s):

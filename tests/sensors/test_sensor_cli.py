@@ -36,3 +36,23 @@ def test_dead_letters_lists_the_newest(cli, sensor_env, ingester):
     result = cli.invoke(ckan_cli, ["udp", "sensors", "dead-letters"])
     assert result.exit_code == 0, result.output
     assert "unknown_device" in result.output and "soil-zz-01" in result.output
+
+
+def test_demo_uplinks_are_valid_deterministic_and_repeat_exactly():
+    """The demo publisher of `make run`: parseable TTS uplinks, one per device and quarter hour;
+    a later run repeats the earlier ones byte for byte (so the consumer drops them as duplicates)."""
+    import datetime as dt
+
+    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors.logic import demo
+
+    now = dt.datetime(2026, 11, 26, 12, 7, tzinfo=dt.timezone.utc)
+    first = list(demo.uplinks(["soil-fp-01", "soil-fp-02"], "bodenfeuchte", "karlsruhe", 1, now))
+    assert len(first) == 2 * 97  # 24 h in quarter hours, both ends included
+    ups = [lorawan.parse("tts", topic, payload) for topic, payload in first]
+    assert len({(u.device_id, u.f_cnt) for u in ups}) == len(ups)  # one key per uplink
+    assert ups[-1].time == dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
+    assert all(set(u.values) == {"soil_moisture", "soil_temperature", "battery"} for u in ups)
+    later = list(demo.uplinks(["soil-fp-01", "soil-fp-02"], "bodenfeuchte", "karlsruhe", 1,
+                              now + dt.timedelta(hours=1)))
+    assert set(first) & set(later) == set(first[8:])  # the first two hours drop out, the rest repeats

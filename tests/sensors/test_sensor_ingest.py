@@ -118,6 +118,9 @@ def test_batch_with_duplicates_out_of_order_and_bad_messages(sensor_env, ingeste
     air = ingester.series[e.air["name"]]
     rec = search(air.observations)["records"]
     assert [(r["device"], r["co2"], r["extra"]) for r in rec] == [("Kaiserstraße 3", 612, {"humidity": 40})]
+    # hourly of a float8 and an int column: means as plain numbers (no trailing zeros)
+    hour = search(air.hourly)["records"]
+    assert [(r["temperatur_mean"], r["co2_mean"], r["co2_max"]) for r in hour] == [(21.5, 612, 612)]
 
     dead = dead_letters()
     assert [d[0] for d in dead] == [lorawan.UNKNOWN_DEVICE, lorawan.MALFORMED_JSON,

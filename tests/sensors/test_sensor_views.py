@@ -114,6 +114,8 @@ def test_json_download_and_device_filter(app, filled):
     assert doc["fields"] == [{"id": f["id"], "type": f["type"]} for f in stock if f["id"] != "_id"]
     hourly = json.loads(app.get(f"/dataset/{filled.soil['name']}/sensors/hourly.json").body)
     assert len(hourly["records"]) == 7 and hourly["records"][0]["bodenfeuchte_mean"] == 10.0
+    rows = list(csv.DictReader(io.StringIO(app.get(f"/dataset/{filled.soil['name']}/sensors/hourly.csv").body)))
+    assert (rows[0]["bodenfeuchte_min"], rows[0]["bodenfeuchte_mean"]) == ("10.0", "10")  # no 10.0000000000000000
 
 
 def test_download_errors(app, filled):

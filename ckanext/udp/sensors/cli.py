@@ -102,3 +102,26 @@ def dead_letters(limit: int) -> None:
         "ORDER BY id DESC LIMIT :n"), {"n": limit}).fetchall()
     for r in rows:
         click.echo(f"{r[0]:%Y-%m-%dT%H:%M:%S%z}  {r[3]:<20} {r[1] or '-'} {r[2]}  {r[4]}")
+
+
+@sensors.command("demo-publish")
+@click.option("--days", type=float, default=2, show_default=True, help="How far back, in days.")
+def demo_publish(days: float) -> None:
+    """Publish demo uplinks (every 15 minutes) for the devices of the demo source to the broker."""
+    import datetime as dt
+
+    from ckanext.udp.sensors.logic import demo
+
+    srcs = _sources(None)
+    src = srcs.by_name("friedrichsplatz")
+    if src is None or src.flavour != "tts":
+        raise click.ClickException("the demo source 'friedrichsplatz' is not configured")
+    import re
+
+    m = re.fullmatch(r"v3/(?P<app>[^@/+#]+)@(?P<tenant>[^/+#]+)/devices/\+/up", src.topics[0])
+    if m is None:
+        raise click.ClickException(f"unexpected topic pattern {src.topics[0]!r} in the demo source")
+    devices = [d.key for d in src.devices]
+    items = list(demo.uplinks(devices, m["app"], m["tenant"], days, dt.datetime.now(dt.timezone.utc)))
+    sent = demo.publish(tk.config.get("ckanext.udp.mqtt.url"), items)
+    click.echo(f"published {sent} of {len(items)} demo uplinks for {', '.join(devices)}")

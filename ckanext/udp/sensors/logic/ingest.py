@@ -150,7 +150,7 @@ class Ingester:
         hf = hourly_fields(ser.columns)
         aggs = []
         for c in ser.numeric_columns:
-            aggs += [f"min(o.{_q(c.name)})", f"avg(o.{_q(c.name)})", f"max(o.{_q(c.name)})"]
+            aggs += [f"min(o.{_q(c.name)})", f"trim_scale(CAST(avg(o.{_q(c.name)}) AS numeric))", f"max(o.{_q(c.name)})"]
         hcols = ", ".join(_q(f["id"]) for f in hf)
         hsets = ", ".join(f"{_q(f['id'])} = EXCLUDED.{_q(f['id'])}" for f in hf if f["id"] not in ("device", "hour"))
         # recomputed from the observations of every hour the batch touched: exact under
