@@ -362,13 +362,11 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 self._save_gather_error(f"{obj.guid} is no longer served; its dataset could not be "
                                         f"archived: {err}", harvest_job)
 
-    def _restore_if_archived_by_us(self, package_id: str, context: dict[str, Any]) -> None:
+    def _restore_if_archived_by_us(self, pkg: dict[str, Any], context: dict[str, Any]) -> None:
         """A Thing served again: undo our own archiving (not a steward's)."""
-        if not p.plugin_loaded("udp_governance"):
+        if not p.plugin_loaded("udp_governance") or pkg.get("udp_workflow_state") != "archived":
             return
-        pkg = tk.get_action("package_show")(dict(context), {"id": package_id})
-        if pkg.get("udp_workflow_state") != "archived":
-            return
+        package_id = pkg["id"]
         trail = tk.get_action("udp_audit_list")(dict(context), {"id": package_id})
         last = trail[-1] if trail else {}
         if last.get("action") == "archive" and (last.get("comment") or "").startswith(VANISHED):
@@ -410,8 +408,9 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                     "SELECT resource_id FROM udp_sensor_series WHERE package_id = :p AND kind LIKE 'sta:%'"),
                     {"p": package_id})}
                 pkg["resources"] += [r for r in existing["resources"] if r["id"] in mirrors]
-                tk.get_action("package_update")(dict(context), dict(pkg, id=package_id, name=existing["name"]))
-                self._restore_if_archived_by_us(package_id, context)
+                updated = tk.get_action("package_update")(dict(context), dict(pkg, id=package_id,
+                                                                              name=existing["name"]))
+                self._restore_if_archived_by_us(updated, context)
             else:
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
                 if p.plugin_loaded("udp_governance"):

@@ -17,12 +17,10 @@ from typing import Any, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ckanext.udp.sensors.logic.ingest import _q
+
 CHUNK = 64 * 1024
 _DONE = object()
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(value: dt.datetime | str) -> str:

@@ -101,7 +101,7 @@ class Ingester:
         self.series = series
         self.engine = write_engine
         self.dead_engine = dead_letter_engine
-        self._sql: dict[str, tuple[sa.TextClause, sa.TextClause, sa.TextClause | None]] = {}
+        self._sql: dict[str, tuple[sa.TextClause, sa.TextClause, sa.TextClause]] = {}
 
     # -- routing and parsing ----------------------------------------------
     def route(self, messages: Iterable[Message]) -> tuple[dict[str, list[dict[str, Any]]], BatchResult]:
@@ -129,7 +129,7 @@ class Ingester:
         return rows, result
 
     # -- SQL --------------------------------------------------------------
-    def _statements(self, ser: Series) -> tuple[sa.TextClause, sa.TextClause, sa.TextClause | None]:
+    def _statements(self, ser: Series) -> tuple[sa.TextClause, sa.TextClause, sa.TextClause]:
         if ser.dataset in self._sql:
             return self._sql[ser.dataset]
         obs = observation_fields(ser.columns, ser.radio, ser.eui)
@@ -146,7 +146,6 @@ class Ingester:
             f"ON CONFLICT (device) DO UPDATE SET {sets} "
             f"WHERE ({_q(ser.latest)}.time, {_q(ser.latest)}.f_cnt) < (EXCLUDED.time, EXCLUDED.f_cnt)"
         )
-        hourly = None
         hf = hourly_fields(ser.columns)
         aggs = []
         for c in ser.numeric_columns:
@@ -184,8 +183,7 @@ class Ingester:
             # the recomputation is serialised per dataset; each statement takes a new
             # snapshot (READ COMMITTED), so after the lock it sees what committed before.
             conn.execute(_HOURLY_LOCK, {"k": hourly_lock_key(ser)})
-            if hourly is not None:
-                conn.execute(hourly, {"keys": json.dumps([{"device": d, "hour": h} for d, h in hours])})
+            conn.execute(hourly, {"keys": json.dumps([{"device": d, "hour": h} for d, h in hours])})
             # The DataStore caches row counts in "_table_stats" (datastore_search's
             # "total"); its own writes clear the entry. Observations: add what we
             # inserted (no count(*) over millions of rows); the small tables: clear.
