@@ -15,6 +15,7 @@ from udp_testing import public_dataset
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDFLIB = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
+CONTENT_TYPE = {"ttl": "text/turtle", "rdf": "application/rdf+xml", "jsonld": "application/ld+json"}
 
 
 def path(url: str) -> str:
@@ -177,16 +178,23 @@ class TestConditionalRequests:
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
 class TestBadRequests:
-    def test_broken_token(self, app):
-        resp = app.get("/catalog.ttl?after=bm9uc2Vuc2U", status=400)
-        assert "paging token" in resp.body
+    @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
+    def test_parameter_errors_answer_in_the_rdf_format_asked_for(self, app, fmt):
+        # an RDF client gets a 400 it can parse (a hydra:Error), never an HTML page
+        for query, says in [("after=bm9uc2Vuc2U", "after"), ("after=%%%", "after"),
+                            ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=zehn", "limit")]:
+            resp = app.get(f"/catalog.{fmt}?{query}")
+            assert resp.status_code == 400, query
+            assert resp.headers["Content-Type"].split(";")[0] == CONTENT_TYPE[fmt], query
+            g = Graph().parse(data=resp.body, format=RDFLIB[fmt])
+            (error,) = g.subjects(RDF.type, URIRef(HYDRA + "Error"))
+            assert int(g.value(error, URIRef(HYDRA + "statusCode"))) == 400
+            assert says in str(g.value(error, URIRef(HYDRA + "description"))), query
 
-    @pytest.mark.parametrize("limit", ["0", "1001", "zehn"])
-    def test_bad_limit(self, app, limit):
-        app.get(f"/catalog.ttl?limit={limit}", status=400)
-
-    def test_unknown_format(self, app):
-        app.get("/catalog.exe", status=404)
+    def test_unknown_format_is_a_plain_404(self, app):
+        for url in ("/catalog.exe", "/dataset/irgendwas.exe"):
+            resp = app.get(url, status=404)
+            assert resp.headers["Content-Type"].startswith("text/plain") and "exe" in resp.body
 
     def test_private_dataset_rdf_is_not_served(self, app, org):
         pkg = factories.Dataset(owner_org=org["id"], private=True)
