@@ -1,6 +1,10 @@
 """Edits to a published dataset wait for review; the published version stays live."""
 from __future__ import annotations
 
+import io
+import json
+import pathlib
+
 import pytest
 
 import ckan.model as model
@@ -147,6 +151,27 @@ class TestResourcesOfPublishedDatasets:
         assert act(None, "resource_show", id=rid)["name"] == "A"
         act(world.reviewer, "udp_approve", id=pkg["id"])
         assert act(None, "resource_show", id=rid)["name"] == "B"
+
+    def test_file_uploads_are_refused_in_german(self, world: World, app):
+        # through the API as a steward's client sends them: multipart with a file
+        pkg = world.published(resources=[{"url": "http://example.invalid/a.csv", "name": "A"}])
+        rid = pkg["resources"][0]["id"]
+        token = {"Authorization": factories.APIToken(user=world.editor["name"])["token"]}
+        storage = tk.config.get("ckan.storage_path")
+        files_before = sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file())
+        for action, fields in [("resource_create", {"package_id": pkg["id"], "name": "Neu"}),
+                               ("resource_update", {"id": rid, "name": "A"}),
+                               ("resource_patch", {"id": rid})]:
+            data = dict(fields, upload=(io.BytesIO(b"a,b\n1,2\n"), "daten.csv"))
+            resp = app.post(f"/api/3/action/{action}", data=data, headers=token,
+                            content_type="multipart/form-data")
+            assert resp.status_code == 409, (action, resp.body[:300])
+            error = json.loads(resp.body)["error"]
+            assert "hochgeladen" in " ".join(error["upload"]), action
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+        assert act(None, "package_show", id=pkg["id"])["resources"] == pkg["resources"]
+        assert sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file()) \
+            == files_before
 
 
 class TestPendingEditsAndTransitions:

@@ -295,6 +295,13 @@ def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str
                                           "user": actor.name}, {"id": pkg.id})
     if _system_only_change(live, data_dict):
         return up(context, data_dict)
+    # a file cannot wait for review (it would be stored before anyone approved
+    # it); refused before validation, which cannot handle a file object either
+    for res in data_dict.get("resources") or []:
+        if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
+            raise tk.ValidationError({"upload": [tk._(
+                "Files cannot be uploaded to a published dataset while its change waits for "
+                "review; link the file by URL, or withdraw the dataset first.")]})
     # validate now: a proposal that could never be applied is refused at once
     package_plugin = lookup_package_plugin(pkg.type)
     val_context = dict(context, package=pkg, session=model.Session)
@@ -303,12 +310,6 @@ def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str
                                 "package_update")
     if errors:
         raise tk.ValidationError(errors)
-
-    for res in data_dict.get("resources") or []:
-        if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
-            raise tk.ValidationError({"upload": [tk._(
-                "Files cannot be uploaded to a published dataset while its change waits for "
-                "review; link the file by URL, or withdraw the dataset first.")]})
     proposal = {k: v for k, v in data_dict.items() if k not in wf.GOVERNANCE_KEYS}
     proposal["id"] = pkg.id
     row = _row(pkg)
