@@ -598,6 +598,15 @@ def udp_org_settings_show(context: Any, data_dict: dict[str, Any]) -> dict[str, 
 
 AUDIT_COLUMNS = ("created", "package_id", "action", "from_state", "to_state",
                  "actor_name", "actor_id", "comment", "details")
+# a cell starting with one of these is a formula to spreadsheet programs
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that spreadsheets show as text: a leading ' defuses formulas
+    (OWASP's advice against CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _audit_rows(pkg: model.Package) -> list[AuditEntry]:
@@ -626,8 +635,8 @@ def udp_audit_export(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
     for entry in _audit_rows(pkg):
         d = entry.as_dict()
         writer.writerow([
-            json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c]
-            else ("" if d[c] is None else d[c]) for c in AUDIT_COLUMNS])
+            csv_cell(json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c]
+                     else d[c]) for c in AUDIT_COLUMNS])
     return {"filename": f"audit-{pkg.name}.csv", "content_type": "text/csv; charset=utf-8",
             "csv": out.getvalue()}
 
