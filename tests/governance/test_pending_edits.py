@@ -76,6 +76,36 @@ class TestPendingEdits:
         act(world.admin, "udp_approve", id=pkg["id"])
         assert len(act(None, "package_show", id=pkg["id"])["resources"]) == 2
 
+    def test_approval_is_refused_when_the_live_dataset_changed_since(self, world: World):
+        pkg = world.published(title="Luftqualität", notes="Alt")
+        act(world.editor, "package_patch", id=pkg["id"], notes="Neue Beschreibung")
+        # meanwhile a harvest (a system write) changes the live dataset
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        tk.get_action("package_patch")({"user": site["name"], "ignore_auth": True},
+                                       {"id": pkg["id"], "title": "Luftqualität (geerntet)"})
+        shown = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])
+        assert [c["field"] for c in shown["changed_since_proposal"]] == ["title"]
+        with pytest.raises(tk.ValidationError) as refused:
+            act(world.reviewer, "udp_approve", id=pkg["id"])
+        message = " ".join(refused.value.error_dict["pending_edit"])
+        assert "title" in message
+        live = act(None, "package_show", id=pkg["id"])
+        assert (live["title"], live["notes"]) == ("Luftqualität (geerntet)", "Alt")
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is True
+        act(world.reviewer, "udp_reject", id=pkg["id"], reason="Bitte neu vorschlagen")
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+
+    def test_datastore_flags_set_since_the_proposal_survive_its_approval(self, world: World):
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T"}])
+        rid = pkg["resources"][0]["id"]
+        act(world.editor, "package_patch", id=pkg["id"], title="Neuer Titel")
+        helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
+                            resource_id=rid, fields=[{"id": "v", "type": "int"}], records=[{"v": 1}], force=True)
+        act(world.reviewer, "udp_approve", id=pkg["id"])
+        live = act(None, "package_show", id=pkg["id"])
+        assert live["title"] == "Neuer Titel"
+        assert live["resources"][0]["datastore_active"] is True
+
     def test_reject_discards_it(self, world: World):
         pkg = world.published()
         act(world.editor, "package_patch", id=pkg["id"], title="Falsch")
