@@ -212,6 +212,7 @@ ckan.datastore.write_url = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT
 ckan.datastore.read_url = postgresql://datastore_default:$pw_ds@127.0.0.1:$PG_PORT/datastore_default
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/2
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
 ckanext.udp.sensors.client_id = udp-sensors-demo
@@ -278,6 +279,7 @@ ckan.datastore.write_url = postgresql://ckan_test:ckan_test@127.0.0.1:$PG_PORT/d
 ckan.datastore.read_url = postgresql://datastore_test_ro:datastore_test_ro@127.0.0.1:$PG_PORT/datastore_test
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan_test
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/1
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/3
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckan.storage_path = $UDP_STATE/storage-test
 EOF

@@ -211,15 +211,42 @@ class TestBadRequests:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
 class TestFragmentCache:
     def test_warm_caches_public_datasets_only(self, org):
-        from ckanext.udp.catalog import fragments
+        from ckanext.udp.catalog import cache, fragments
 
         pub = public_dataset(owner_org=org["id"])
         priv = factories.Dataset(owner_org=org["id"], private=True)
         assert fragments.warm([pub["id"], priv["id"]]) == 1
         assert fragments.warm([pub["id"]]) == 0  # already there
-        from ckan.lib.redis import connect_to_redis
-        keys = [k.decode() for k in connect_to_redis().scan_iter("udp:catalog:fragment:*")]
+        keys = [k.decode() for k in cache.connect().scan_iter("udp:catalog:fragment:*")]
         assert len(keys) == 1 and pub["id"] in keys[0]
+
+    def test_the_cache_lives_in_its_own_redis_database(self, app, org):
+        from ckan.lib.redis import connect_to_redis
+        from ckanext.udp.catalog import cache
+
+        public_dataset(owner_org=org["id"])
+        assert app.get("/catalog.ttl").status_code == 200
+        ckan_db = connect_to_redis().connection_pool.connection_kwargs["db"]
+        catalog_db = cache.connect().connection_pool.connection_kwargs["db"]
+        assert catalog_db != ckan_db
+        assert list(connect_to_redis().scan_iter("udp:catalog:*")) == []  # beside the job queues: nothing
+        assert list(cache.connect().scan_iter("udp:catalog:fragment:*"))
+
+    def test_an_edit_replaces_the_cached_version(self, app, org, sysadmin):
+        from ckanext.udp.catalog import cache
+
+        pkg = public_dataset(owner_org=org["id"], title="Version 0")
+        assert "Version 0" in app.get("/catalog.ttl").body
+        for i in range(1, 4):
+            tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
+                                           {"id": pkg["id"], "title": f"Version {i}"})
+            assert f"Version {i}" in app.get("/catalog.ttl").body
+        conn = cache.connect()
+        keys = [k for k in conn.scan_iter("udp:catalog:fragment:*") if pkg["id"].encode() in k]
+        assert len(keys) == 1, "older versions are left in Redis"
+        assert b"Version 3" in conn.hget(keys[0], "ttl")
+        tk.get_action("package_delete")({"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"]})
+        assert [k for k in conn.scan_iter("udp:catalog:fragment:*") if pkg["id"].encode() in k] == []
 
     def test_an_edit_is_served_at_once_despite_the_cache(self, app, org, sysadmin):
         pkg = public_dataset(owner_org=org["id"], title="Alt")
