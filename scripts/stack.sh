@@ -323,10 +323,12 @@ start_web() {
         "$CKAN" -c "$INI" run -H 127.0.0.1 -p "$HTTP_PORT" --disable-reloader
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
+    # ckanext-harvest's queues, consumed by loops that survive Redis restarts
+    # and idle queues (ckanext/udp/harvestqueue.py)
     start_daemon "harvest gather consumer" "$RUN/harvest-gather.pid" "$LOG/harvest-gather.log" \
-        "$CKAN" -c "$INI" harvester gather-consumer
+        "$CKAN" -c "$INI" udp harvest gather-consumer
     start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \
-        "$CKAN" -c "$INI" harvester fetch-consumer
+        "$CKAN" -c "$INI" udp harvest fetch-consumer
     start_daemon "sensor consumer (MQTT)" "$RUN/sensors.pid" "$LOG/sensors.log" \
         "$CKAN" -c "$INI" udp sensors consume
     local i
