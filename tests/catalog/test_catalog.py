@@ -1,6 +1,10 @@
 """The public DCAT catalog: /catalog.{ttl,rdf,jsonld}."""
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import math
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,6 +20,16 @@ from udp_testing import public_dataset
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDFLIB = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
 CONTENT_TYPE = {"ttl": "text/turtle", "rdf": "application/rdf+xml", "jsonld": "application/ld+json"}
+
+
+def _http_date(value: str) -> dt.datetime:
+    return email.utils.parsedate_to_datetime(value)
+
+
+def _next_second() -> None:
+    """Wait for the next full second, so a change gets a later Last-Modified."""
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.01)
 
 
 def path(url: str) -> str:
@@ -157,23 +171,31 @@ class TestConditionalRequests:
         pkg = public_dataset(owner_org=org["id"])
         first = app.get("/catalog.ttl")
         assert pkg["id"] in first.body
+        _next_second()  # Last-Modified has one-second resolution
         tk.get_action(transition)({"user": sysadmin["name"]}, {"id": pkg["id"], "reason": "Testgrund"})
         again = app.get("/catalog.ttl", headers={"If-None-Match": first.headers["ETag"]})
         assert again.status_code == 200
         assert pkg["id"] not in again.body
-        by_date = app.get("/catalog.ttl", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+        # revalidating with the date the client got before the change must not give a 304
+        by_date = app.get("/catalog.ttl", headers={"If-Modified-Since": first.headers["Last-Modified"]})
         assert by_date.status_code == 200
+        assert _http_date(by_date.headers["Last-Modified"]) > _http_date(first.headers["Last-Modified"])
 
     def test_etag_differs_per_format_and_page(self, app, org):
         public_dataset(owner_org=org["id"])
         tags = {app.get(u).headers["ETag"] for u in ("/catalog.ttl", "/catalog.rdf", "/catalog.ttl?limit=5")}
         assert len(tags) == 3
 
-    def test_if_modified_since(self, app, org):
-        public_dataset(owner_org=org["id"])
+    def test_if_modified_since(self, app, org, sysadmin):
+        pkg = public_dataset(owner_org=org["id"])
         lm = app.get("/catalog.rdf").headers["Last-Modified"]
         assert app.get("/catalog.rdf", headers={"If-Modified-Since": lm}).status_code == 304
-        assert app.get("/catalog.rdf", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+        earlier = email.utils.format_datetime(_http_date(lm) - dt.timedelta(seconds=1), usegmt=True)
+        assert app.get("/catalog.rdf", headers={"If-Modified-Since": earlier}).status_code == 200
+        _next_second()
+        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
+                                       {"id": pkg["id"], "title": "Geändert"})
+        assert app.get("/catalog.rdf", headers={"If-Modified-Since": lm}).status_code == 200
 
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
