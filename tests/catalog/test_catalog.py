@@ -11,8 +11,10 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
+from ckanext.udp.catalog.cursor import SORT
 from ckanext.dcat.processors import RDFParser
 
 from udp_testing import public_dataset
@@ -66,6 +68,68 @@ def crawl(app, fmt: str, limit: int, between=None) -> list[str]:
     return seen
 
 
+class Churn:
+    """A catalog that changes while a crawler pages through it. Datasets are
+    created public and hidden (published, restricted) by turns; after every
+    page everything is edited, a dataset is added at the end, and by turns a
+    dataset the crawler has already seen is deleted or a hidden one created
+    before the crawler's position is opened to the public: the changes that
+    shift offsets under a crawler."""
+
+    def __init__(self, org: dict, sysadmin: dict) -> None:
+        self.ctx = {"user": sysadmin["name"], "ignore_auth": True}
+        self.sysadmin = sysadmin
+        self.org = org
+        self.public: list[str] = []
+        self.hidden: list[str] = []
+        for i in range(12):
+            self.public.append(public_dataset(owner_org=org["id"], title=f"Datensatz {i}")["id"])
+            if i % 2:
+                self.hidden.append(public_dataset(owner_org=org["id"], private=True)["id"])
+        self.order = {id_: n for n, id_ in enumerate(self._all_in_order())}
+        self.pages = 0
+        self.deleted_before_cursor: list[str] = []
+        self.inserted_before_cursor: list[str] = []
+        self.created: list[str] = []
+
+    def _all_in_order(self) -> list[str]:
+        rows = model.Session.query(model.Package.id).filter(
+            model.Package.id.in_(self.public + self.hidden)).order_by(
+            model.Package.metadata_created, model.Package.id)
+        return [r[0] for r in rows]
+
+    def __call__(self, seen_so_far: int) -> None:
+        self.pages += 1
+        gone = set(self.deleted_before_cursor)
+        for id_ in self.public:
+            if id_ not in gone:
+                tk.get_action("package_patch")(dict(self.ctx), {"id": id_, "notes": f"Seite {self.pages}"})
+        seen_public = [i for i in self.public if i not in gone][:seen_so_far]
+        cursor = self.order[seen_public[-1]] if seen_public else -1
+        if self.pages % 2:
+            victim = next((i for i in seen_public if i not in gone), None)
+            if victim:
+                tk.get_action("package_delete")(dict(self.ctx), {"id": victim})
+                self.deleted_before_cursor.append(victim)
+        else:
+            before = [h for h in self.hidden if self.order[h] < cursor and h not in self.inserted_before_cursor]
+            if before:
+                tk.get_action("udp_set_access_class")({"user": self.sysadmin["name"]},
+                                                     {"id": before[0], "access_class": "open"})
+                self.inserted_before_cursor.append(before[0])
+        self.created.append(public_dataset(owner_org=self.org["id"])["id"])
+
+    def problems(self, seen: list[str]) -> list[str]:
+        """What a correct crawl must not show: a dataset twice, a dataset that
+        was public throughout missing, anything that never was public."""
+        out = [f"twice: {i}" for i in sorted({i for i in seen if seen.count(i) > 1})]
+        survivors = [i for i in self.public if i not in self.deleted_before_cursor]
+        out += [f"missed: {i}" for i in survivors if i not in seen]
+        allowed = set(self.public) | set(self.inserted_before_cursor) | set(self.created)
+        out += [f"never public: {i}" for i in seen if i not in allowed]
+        return out
+
+
 @pytest.fixture
 def sysadmin():
     return factories.Sysadmin()
@@ -110,28 +174,27 @@ class TestCatalog:
         assert dataset_ids(g) == [pub["id"]]
 
     def test_stable_paging_while_the_catalog_changes(self, app, org, sysadmin):
-        ids = [public_dataset(owner_org=org["id"], title=f"Datensatz {i}")["id"] for i in range(10)]
-        # system edits apply at once (a steward's edit of a published dataset waits for review)
-        ctx = {"user": sysadmin["name"], "ignore_auth": True}
-        deleted: list[str] = []
-        created: list[str] = []
-
-        def churn(seen_so_far: int) -> None:
-            # after every page: edit everything, delete one not yet seen, add one
-            for id_ in ids:
-                if id_ not in deleted:
-                    tk.get_action("package_patch")(dict(ctx), {"id": id_, "notes": f"edit {seen_so_far}"})
-            victim = ids[-1 - len(deleted)]
-            if victim not in deleted and len(deleted) < 2:
-                tk.get_action("package_delete")(dict(ctx), {"id": victim})
-                deleted.append(victim)
-            created.append(public_dataset(owner_org=org["id"])["id"])
-
+        churn = Churn(org, sysadmin)
         seen = crawl(app, "ttl", limit=3, between=churn)
-        assert len(seen) == len(set(seen)), "a dataset was seen twice"
-        survivors = [i for i in ids if i not in deleted]
-        assert set(survivors) <= set(seen), "a dataset that existed throughout was missed"
-        assert set(seen) <= set(ids) | set(created)
+        assert churn.problems(seen) == []
+        assert churn.deleted_before_cursor and churn.inserted_before_cursor  # it did churn
+
+    def test_offset_paging_fails_the_same_churn(self, org, sysadmin):
+        """The churn above is strong enough to tell: offset paging (the stock
+        endpoint's ``?page=N``) skips or repeats datasets under it."""
+        churn = Churn(org, sysadmin)
+        seen: list[str] = []
+        start = 0
+        while True:
+            page = tk.get_action("package_search")(
+                {"user": "", "auth_user_obj": None},
+                {"fq": "+dataset_type:(dataset)", "sort": SORT, "rows": 3, "start": start})["results"]
+            if not page:
+                break
+            seen += [d["id"] for d in page]
+            churn(len(seen))
+            start += 3
+        assert churn.problems(seen) != []
 
     @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
     def test_stock_dcat_parser_gets_every_dataset(self, app, org, fmt):
