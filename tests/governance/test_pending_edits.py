@@ -95,6 +95,16 @@ class TestPendingEdits:
         act(world.reviewer, "udp_reject", id=pkg["id"], reason="Bitte neu vorschlagen")
         assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
 
+    def test_page_tells_reviewers_that_a_proposal_is_outdated(self, world: World, app):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], notes="Vorschlag")
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        tk.get_action("package_patch")({"user": site["name"], "ignore_auth": True},
+                                       {"id": pkg["id"], "title": "Geerntet"})
+        reviewer = {"Authorization": factories.APIToken(user=world.reviewer["name"])["token"]}
+        body = app.get(f"/dataset/{pkg['name']}", headers=reviewer).body
+        assert "seit dem Vorschlag geändert (title)" in body
+
     def test_datastore_flags_set_since_the_proposal_survive_its_approval(self, world: World):
         pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T"}])
         rid = pkg["resources"][0]["id"]
