@@ -146,7 +146,7 @@ def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, in
     committed yet: our recomputation of that hour waits for it and then counts its row."""
     import threading
 
-    from ckanext.udp.sensors.logic.ingest import hourly_lock_key
+    from ckanext.udp.sensors.logic.ingest import write_lock_key
 
     e = sensor_env
     soil = ingester.series[e.soil["name"]]
@@ -154,7 +154,7 @@ def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, in
     tx = other.begin()
     other.execute(sa.text(f'INSERT INTO "{soil.observations}" (time, device, f_cnt, bodenfeuchte) '
                           "VALUES (:t, 'soil-fp-01', 50, 10.0)"), {"t": T0.replace(tzinfo=None)})
-    other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": hourly_lock_key(soil)})
+    other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": write_lock_key(soil)})
 
     done = threading.Event()
     worker = threading.Thread(target=lambda: (ingester.process([msg(e.tts_topic(), tts(
