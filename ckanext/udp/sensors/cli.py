@@ -92,6 +92,8 @@ def consume(path: str | None, client_id: str | None, url: str | None, batch_size
     totals = consumer.run()
     click.echo(f"stopped: {totals.received} received, {totals.inserted} new, {totals.duplicates} duplicates",
                err=True)
+    if consumer.failed:
+        raise SystemExit(1)  # a supervisor restarts it
 
 
 def _ingester(srcs, series):

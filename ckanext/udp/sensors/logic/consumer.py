@@ -98,6 +98,7 @@ class Consumer:
         self.deliveries = deadletters.Deliveries(ingester.dead_engine)
         self.retention = (dead_letter_retention_days, dead_letter_max_rows)
         self.pruned_at = 0.0
+        self.failed = False
         self.subscribed = threading.Event()
         self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.stop = threading.Event()
@@ -278,6 +279,11 @@ class Consumer:
                 result = self._handle(client, batch, messages, routed)
             except SQLAlchemyError:
                 self.stop.set()  # stopping while the database is down: nothing acknowledged
+                return
+            except Exception:  # noqa: BLE001 - a bug outside any one message: stop, do not hang
+                log.exception("the consumer's writer failed; stopping (unacknowledged messages come again)")
+                self.failed = True
+                self.stop.set()
                 return
             self.seconds_storing += time.monotonic() - t0
             self._count(result)
