@@ -124,10 +124,8 @@ def test_demo_publish_sends_only_what_is_missing_and_waits_for_the_consumer(cli,
                                                                             ckan_config, monkeypatch):
     """`make run` publishes the demo uplinks the series lacks (not all 772 every time) and fails
     when no consumer stores them."""
-    import threading
-
     from ckanext.udp.sensors.logic import runtime
-    from ckanext.udp.sensors.logic.consumer import Consumer
+    from uplinks import consuming
 
     e = sensor_env
     monkeypatch.setitem(ckan_config, "ckanext.udp.sensors.sources", str(e.path))
@@ -136,23 +134,17 @@ def test_demo_publish_sends_only_what_is_missing_and_waits_for_the_consumer(cli,
     # no consumer: the uplinks wait in the broker, the command gives up with an error
     lonely = cli.invoke(ckan_cli, args + ["--wait", "2"])
     assert lonely.exit_code != 0 and "has not stored" in lonely.output, lonely.output
-    consumer = Consumer(ingester, tk.config["ckanext.udp.mqtt.url"], f"test-demo-{e.tag}",
-                        ingester.sources.topics, batch_size=100, batch_wait=0.1)
-    thread = threading.Thread(target=consumer.run, daemon=True)
-    thread.start()
     try:
-        assert consumer.subscribed.wait(20)
-        first = cli.invoke(ckan_cli, args)
-        assert first.exit_code == 0, first.output
-        assert "published 50 of 50 demo uplinks" in first.output and "stored all 50" in first.output
-        received = consumer.totals.received
-        second = cli.invoke(ckan_cli, args)
-        assert second.exit_code == 0, second.output
-        assert "published 0 of 50 demo uplinks" in second.output and "(50 already stored)" in second.output
-        assert consumer.totals.received == received  # nothing sent again
+        with consuming(ingester, f"test-demo-{e.tag}", batch_size=100) as (consumer, _):
+            first = cli.invoke(ckan_cli, args)
+            assert first.exit_code == 0, first.output
+            assert "published 50 of 50 demo uplinks" in first.output and "stored all 50" in first.output
+            received = consumer.totals.received
+            second = cli.invoke(ckan_cli, args)
+            assert second.exit_code == 0, second.output
+            assert "published 0 of 50 demo uplinks" in second.output and "(50 already stored)" in second.output
+            assert consumer.totals.received == received  # nothing sent again
     finally:
-        consumer.stop.set()
-        thread.join(10)
         runtime.reset()
 
 

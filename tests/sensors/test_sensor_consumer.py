@@ -26,7 +26,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic.consumer import Consumer
 
-from uplinks import SECRET, T0, chirpstack, tts
+from uplinks import SECRET, T0, chirpstack, consuming, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 
@@ -83,12 +83,7 @@ def dead_reasons() -> list[str]:
 
 def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env, ingester):
     e = sensor_env
-    consumer = Consumer(ingester, tk.config["ckanext.udp.mqtt.url"], f"test-{e.tag}",
-                        ingester.sources.topics, batch_size=50, batch_wait=0.1)
-    thread = threading.Thread(target=consumer.run, daemon=True)
-    thread.start()
-    try:
-        assert consumer.subscribed.wait(20), "consumer did not subscribe"
+    with consuming(ingester, f"test-{e.tag}") as (consumer, thread):
         m = dt.timedelta(minutes=1)
         dup = tts(f_cnt=5, t=T0 + 5 * m, soil_moisture=31.0)
         items = [
@@ -107,9 +102,6 @@ def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env
         soil = ingester.series[e.soil["name"]]
         air = ingester.series[e.air["name"]]
         wait_for(lambda: consumer.totals.received >= len(items), what="all messages consumed")
-    finally:
-        consumer.stop.set()
-        thread.join(10)
     assert not thread.is_alive()
     rows = records(soil.observations, sort="device, time")
     assert [(r["device"], r["f_cnt"]) for r in rows] == [
@@ -271,12 +263,7 @@ def test_poison_messages_do_not_stop_the_consumer(sensor_env, ingester):
     (ValueError) stopped the consumer. Now they are dead letters and the canaries behind
     them arrive."""
     e = sensor_env
-    consumer = Consumer(ingester, tk.config["ckanext.udp.mqtt.url"], f"test-poison-{e.tag}",
-                        ingester.sources.topics, batch_size=50, batch_wait=0.1)
-    thread = threading.Thread(target=consumer.run, daemon=True)
-    thread.start()
-    try:
-        assert consumer.subscribed.wait(20), "consumer did not subscribe"
+    with consuming(ingester, f"test-poison-{e.tag}") as (consumer, thread):
         future = json.loads(tts(f_cnt=1))
         future["received_at"] = "9999-12-31T23:59:59-01:00"
         publish_once([
@@ -290,9 +277,6 @@ def test_poison_messages_do_not_stop_the_consumer(sensor_env, ingester):
         wait_for(lambda: total(soil.observations) == 2, timeout=30, what="the canaries")
         wait_for(lambda: consumer.totals.received == 5, timeout=10, what="all five handled")
         assert thread.is_alive()
-    finally:
-        consumer.stop.set()
-        thread.join(10)
     assert [r["f_cnt"] for r in records(soil.observations, sort="f_cnt")] == [2, 4]
     assert dead_reasons() == sorted([lorawan.INVALID_FIELD, lorawan.MALFORMED_JSON, lorawan.MALFORMED_JSON])
 

@@ -297,6 +297,9 @@ def test_anonymous_downloads_are_limited_to_a_time_range(app, configured, ckan_c
     assert f_cnts("observations.csv", query_string={"to": (old + day).isoformat()}) == ["1"]    # to - 31 days
     res = app.get(f"{base}/observations.csv", query_string={"from": (old - day).isoformat(), "to": now.isoformat()})
     assert res.status_code == 400 and "31" in res.body
+    # the window stays inside the calendar at its ends
+    assert f_cnts("observations.csv", query_string={"to": "0001-01-02"}) == []
+    assert f_cnts("observations.csv", query_string={"from": "9999-12-30"}) == []
     # hourly values: a year; latest: one row per device, no limit
     assert len(list(csv.DictReader(io.StringIO(app.get(f"{base}/hourly.csv").body)))) == 2
     assert f_cnts("latest.csv") == ["2"]

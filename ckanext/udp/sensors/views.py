@@ -147,13 +147,21 @@ def _query(kind: str, anonymous: bool) -> Query:
             moved = now.replace(minute=0, second=0, microsecond=0)
             start = moved - span
         elif start is None:
-            start = end - span
+            start = _shift(end, -span)
         elif end is None:
-            end = start + span
+            end = _shift(start, span)
         elif end - start > span:
             raise BadRequest("to", tk._("At most {days} days per download without login; ask for the next days "
                                         "in another request").format(days=max_days))
     return Query(start, end, device, after, limit, moved)
+
+
+def _shift(when: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    """``when + delta``, held within the calendar (years 1 to 9999)."""
+    try:
+        return when + delta
+    except OverflowError:
+        return dt.datetime.min if delta < dt.timedelta(0) else dt.datetime.max
 
 
 def _max_days(kind: str) -> int:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ckanext.udp.sensors.logic.ingest import BatchResult, DeadLetter, Ingester, Message
+from ckanext.udp.sensors.logic.ingest import DeadLetter, Ingester, Message
 
 
 def message_key(msg: Message) -> bytes:
@@ -195,5 +195,5 @@ def summary(engine: Engine) -> list[tuple[str, str | None, int, dt.datetime]]:
             "GROUP BY reason, source ORDER BY count(*) DESC")).fetchall()]
 
 
-__all__ = ["BatchResult", "Deliveries", "Filter", "Pruned", "Replayed", "message_key", "prune", "replay",
+__all__ = ["Deliveries", "Filter", "Pruned", "Replayed", "message_key", "prune", "replay",
            "summary"]

@@ -20,9 +20,8 @@ import datetime as dt
 import queue
 import re
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ckanext.udp.sensors.logic.ingest import _q
