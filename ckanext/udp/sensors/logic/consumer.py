@@ -217,7 +217,7 @@ class Consumer:
             return result
         keys = {i: deadletters.message_key(messages[i]) for i in again}
         seen = self._retrying(lambda: self.deliveries.counts(keys.values()))
-        if not any(seen.values()):
+        if not any(seen.values()) and self.max_deliveries > 1:
             self._retrying(lambda: self.deliveries.bump(keys.values()))
             result = self._store(messages, routed)
             self._ack(client, batch)
