@@ -265,5 +265,53 @@ def test_tables_of_earlier_versions_are_upgraded_to_bigint(sensor_env, ingester)
     assert process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2 ** 31))]).inserted == 1
     assert [r["f_cnt"] for r in search(soil.observations, sort="f_cnt")["records"]] == [5, 2 ** 31]
     with ingester.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version FROM udp_sensor_table_version WHERE table_name = :t"),
+        assert conn.execute(sa.text("SELECT version FROM _udp_sensor_table_version WHERE table_name = :t"),
                             {"t": soil.observations}).scalar() >= 1
+
+
+def _set_permissions_migration() -> str:
+    """The block of CKAN's `ckan datastore set-permissions` that puts the full-text trigger
+    on every table of the DataStore's public schema that lacks one (operators rerun it on upgrades)."""
+    from importlib.resources import files
+
+    sql = (files("ckanext.datastore") / "set_permissions.sql").read_text()
+    start = sql.index("DO $body$")
+    return sql[start:sql.index("$body$;", start + len("DO $body$")) + len("$body$;")]
+
+
+def test_datastore_set_permissions_does_not_break_the_writes(sensor_env, ingester):
+    """`ckan datastore set-permissions` after the series exist put its full-text trigger on the
+    plugin's write-count table, which has no `_full_text`: every later write was rejected."""
+    e = sensor_env
+    assert process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=1, soil_moisture=1.0))]).inserted == 1
+    with ingester.engine.begin() as conn:
+        conn.exec_driver_sql(_set_permissions_migration())
+    result = process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0))])
+    assert result.inserted == 1 and not result.dead
+
+
+def test_the_write_count_table_of_earlier_versions_is_renamed_and_repaired(sensor_env, ingester):
+    """Earlier versions named it `udp_sensor_table_version`, and set-permissions may have put its
+    trigger on it: the next `ensure_series` renames it, drops that trigger, keeps the counts."""
+    from ckanext.udp.sensors.logic import series
+
+    e = sensor_env
+    soil = ingester.series[e.soil["name"]]
+    assert process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=1, soil_moisture=1.0))]).inserted == 1
+    old = series._OLD_VERSION_TABLE
+    with ingester.engine.begin() as conn:  # as an earlier version and a set-permissions run left it
+        before = conn.execute(sa.text(f"SELECT version FROM {series.VERSION_TABLE} WHERE table_name = :t"),
+                              {"t": soil.observations}).scalar()
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {old}")
+        conn.exec_driver_sql(f"ALTER TABLE {series.VERSION_TABLE} RENAME TO {old}")
+        conn.exec_driver_sql(series._VERSION_SETUP.replace(series.VERSION_TABLE, old))
+        conn.exec_driver_sql(_set_permissions_migration())
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                                    "AND tgname = 'zfulltext'"), {"t": old}).scalar() == 1
+    ensure_all(e.sources)
+    result = process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0))])
+    assert result.inserted == 1 and not result.dead
+    with ingester.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": old}).scalar() is None
+        assert conn.execute(sa.text(f"SELECT version FROM {series.VERSION_TABLE} WHERE table_name = :t"),
+                            {"t": soil.observations}).scalar() > before

@@ -390,7 +390,7 @@ def test_downloads_answer_304_until_the_series_changes(app, filled):
     # the last write was a minute ago: Last-Modified, and If-Modified-Since answers 304
     series = runtime.ingester().series[e.soil["name"]]
     with runtime.ingester().engine.begin() as conn:
-        conn.execute(sa.text("UPDATE udp_sensor_table_version SET modified = modified - interval '1 minute' "
+        conn.execute(sa.text("UPDATE _udp_sensor_table_version SET modified = modified - interval '1 minute' "
                              "WHERE table_name = :t"), {"t": series.observations})
     res = app.get(url, query_string=june)
     last = res.headers["Last-Modified"]
@@ -415,3 +415,25 @@ def test_head_request_starts_no_query(app, filled):
     with runtime.read_engine().connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' "
                                     "AND state <> 'idle'")).scalar() == 0
+
+
+def test_without_the_write_count_a_download_has_no_validators(app, filled):
+    """A read-only user who may not read the write counts (a hand-made installation) still gets
+    the data, only without ETag/Last-Modified, and never a 304 from a stale validator."""
+    from sqlalchemy.engine import make_url
+
+    reader = make_url(tk.config["ckan.datastore.read_url"]).username
+    url = f"/dataset/{filled.soil['name']}/sensors/observations.csv"
+    june = {"from": "2026-06-15", "to": "2026-06-16"}
+    first = app.get(url, query_string=june)
+    etag = first.headers["ETag"]
+    assert first.body  # (read: a streamed response holds its request context until then)
+    engine = runtime.ingester().engine
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'REVOKE SELECT ON _udp_sensor_table_version FROM "{reader}"'))
+    try:
+        res = app.get(url, query_string=june, headers={"If-None-Match": etag})
+        assert res.status_code == 200 and "ETag" not in res.headers and res.body.count("\r\n") == 8
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'GRANT SELECT ON _udp_sensor_table_version TO "{reader}"'))

@@ -176,12 +176,16 @@ def _http_date(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
-def _validators(rid: str, kind: str, fmt: str, q: Query, version: int,
-                modified: dt.datetime | None) -> tuple[str, dt.datetime | None]:
+def _validators(rid: str, kind: str, fmt: str, q: Query,
+                state: tuple[int, dt.datetime | None] | None) -> tuple[str | None, dt.datetime | None]:
     """ETag and Last-Modified of a download. The ETag names the table's write
     version and everything that selects the rows (the default window included).
     Last-Modified is given only once it is more than 2 s old: a write in the
-    same second could otherwise hide behind a whole-second If-Modified-Since."""
+    same second could otherwise hide behind a whole-second If-Modified-Since.
+    Without the table's write count there are no validators at all."""
+    if state is None:
+        return None, None
+    version, modified = state
     ident = [rid, kind, fmt, str(version), str(q.start), str(q.end), q.device or "", str(q.after), str(q.limit)]
     etag = 'W/"' + hashlib.sha256("|".join(ident).encode()).hexdigest()[:32] + '"'
     last = modified
@@ -193,7 +197,9 @@ def _validators(rid: str, kind: str, fmt: str, q: Query, version: int,
     return etag, last
 
 
-def _not_modified(etag: str, last: dt.datetime | None) -> bool:
+def _not_modified(etag: str | None, last: dt.datetime | None) -> bool:
+    if etag is None:
+        return False
     if request.if_none_match:
         return request.if_none_match.contains_weak(etag.split('"')[1])
     ims = request.if_modified_since
@@ -231,9 +237,10 @@ def download(id: str, kind: str, fmt: str) -> Response:
     try:
         snap = export.Snapshot(runtime.read_engine(), tk.config.get("ckanext.udp.sensors.download_timeout"))
         fields = snap.fields(rid)
-        version, modified = snap.version(rid)
-        etag, last = _validators(rid, kind, fmt, q, version, modified)
-        headers = {"ETag": etag, "Content-Disposition": f'attachment; filename="{pkg["name"]}-{kind}.{fmt}"'}
+        etag, last = _validators(rid, kind, fmt, q, snap.version(rid))
+        headers = {"Content-Disposition": f'attachment; filename="{pkg["name"]}-{kind}.{fmt}"'}
+        if etag is not None:
+            headers["ETag"] = etag
         if last is not None:
             headers["Last-Modified"] = _http_date(last)
         upto = after = None

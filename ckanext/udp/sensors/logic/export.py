@@ -17,15 +17,19 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import logging
 import queue
 import re
 import threading
 from typing import Any, Sequence
 
+import psycopg2
 from sqlalchemy.engine import Engine
 
 from ckanext.udp.sensors.logic.ingest import _q
 from ckanext.udp.sensors.logic.series import VERSION_TABLE
+
+log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 _DONE = object()
@@ -92,9 +96,18 @@ class Snapshot:
         return [{"id": name, "type": "json" if typ == "nested" else typ}
                 for name, typ in rows if not name.startswith("_")]
 
-    def version(self, table: str) -> tuple[int, dt.datetime | None]:
-        """How often the table was written (statement trigger) and when last; (0, None) if never since."""
-        rows = self._all(f"SELECT version, modified FROM {VERSION_TABLE} WHERE table_name = %s", (table,))
+    def version(self, table: str) -> tuple[int, dt.datetime | None] | None:
+        """How often the table was written (statement trigger) and when last; (0, None) if
+        never since; None if the version table cannot be read (no validators then)."""
+        cur = self.raw.cursor()
+        cur.execute("SAVEPOINT udp_version")
+        try:
+            cur.execute(f"SELECT version, modified FROM {VERSION_TABLE} WHERE table_name = %s", (table,))
+            rows = cur.fetchall()
+        except psycopg2.Error as err:  # e.g. a read-only user without SELECT on it
+            cur.execute("ROLLBACK TO SAVEPOINT udp_version")
+            log.warning("no ETag for the sensor downloads: %s", str(err).splitlines()[0])
+            return None
         return (rows[0][0], rows[0][1]) if rows else (0, None)
 
     def last_arrival(self, table: str) -> int:

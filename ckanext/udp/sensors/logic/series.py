@@ -171,7 +171,11 @@ def _fulltext(table: str, enabled: bool) -> None:
         engine.dispose()
 
 
-VERSION_TABLE = "udp_sensor_table_version"
+# A leading underscore: ``ckan datastore set-permissions`` puts its full-text
+# trigger on every other table of the DataStore's public schema, and that trigger
+# fails on a table without ``_full_text`` (every series write would fail with it).
+VERSION_TABLE = "_udp_sensor_table_version"
+_OLD_VERSION_TABLE = "udp_sensor_table_version"  # name up to 2026-11
 
 _VERSION_SETUP = f"""
 CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
@@ -198,7 +202,7 @@ def upgrade_tables(ids: dict[str, str]) -> list[str]:
       earlier versions have int4), and the observations' ``_id`` bigint (it is
       the arrival cursor of the downloads). One ALTER, so one table rewrite.
     * A statement trigger on each table that counts its writes in
-      ``udp_sensor_table_version`` (version, time): ETag and Last-Modified of
+      ``_udp_sensor_table_version`` (version, time): ETag and Last-Modified of
       the downloads, whoever writes (ingester, DataStore API, a migration).
     """
     from ckanext.udp.sensors.logic.ingest import write_engine
@@ -208,10 +212,18 @@ def upgrade_tables(ids: dict[str, str]) -> list[str]:
     try:
         with engine.begin() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('udp_sensors:upgrade'))"))
-            if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": VERSION_TABLE}).scalar() is None or \
-                    conn.execute(sa.text("SELECT to_regproc('udp_sensor_bump_version')")).scalar() is None:
-                conn.exec_driver_sql(_VERSION_SETUP)
+            exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": _quoted(VERSION_TABLE)}).scalar()
+            if exists is None and conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": _OLD_VERSION_TABLE}).scalar():
+                conn.execute(sa.text(f"ALTER TABLE {_OLD_VERSION_TABLE} RENAME TO {_quoted(VERSION_TABLE)}"))
+                done.append(f"version table renamed to {VERSION_TABLE}")
+            elif exists is None:
                 done.append("version table")
+            conn.exec_driver_sql(_VERSION_SETUP)  # idempotent; the function names the table
+            if conn.execute(sa.text(
+                    "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND tgname = 'zfulltext'"),
+                    {"t": _quoted(VERSION_TABLE)}).scalar():
+                conn.execute(sa.text(f"DROP TRIGGER zfulltext ON {_quoted(VERSION_TABLE)}"))
+                done.append("version table: full-text trigger dropped")
             for kind, table in ids.items():
                 types = dict(conn.execute(sa.text(
                     "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
