@@ -455,6 +455,8 @@ def big_query(table: str, n: int, site: str, dataset: str) -> None:
     per_device = n // 100
     first = dt.datetime(2025, 1, 1) + dt.timedelta(days=per_device * 5 // 60 // 24 // 2)
     days = [first + dt.timedelta(days=k * 3) for k in range(7)]
+    if per_device * 5 < 60 * 24 * 40:  # a small run (less than 40 days loaded): the first day, 7 times
+        days = [dt.datetime(2025, 1, 1)] * 7
     http = requests.Session()
     cols = "time, device, f_cnt, uplink_id, bodenfeuchte, bodentemperatur, batterie, extra"
 
