@@ -86,7 +86,8 @@ class TestRealCatalog:
         assert all(d["dcatde_maintainer"] for d in datasets)
         assert all(d["owner_org"] == org["id"] for d in datasets)
         assert "dcat-ap.de/def/dcatde/1.1" not in repr(datasets) and "www.dcat-ap.de" not in repr(datasets)
-        licences = {d.get("license_id") for d in datasets} | {r.get("license") for d in datasets for r in d["resources"]}
+        licences = {d.get("license_id") for d in datasets}
+        licences |= {r.get("license") for d in datasets for r in d["resources"]}
         assert all(lic.startswith("http://dcat-ap.de/def/licenses/") for lic in licences - {None})
         # a re-harvest with nothing changed writes no dataset
         before = {d["id"]: d["metadata_modified"] for d in datasets}
