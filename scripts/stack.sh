@@ -421,6 +421,8 @@ cmd_stop() {
     stop_pidfile "harvest gather consumer" "$RUN/harvest-gather.pid"
     stop_pidfile "harvest fetch consumer" "$RUN/harvest-fetch.pid"
     stop_pidfile "sensor consumer" "$RUN/sensors.pid"
+    stop_pidfile "second CKAN" "$RUN/second-ckan.pid"  # scripts/second_ckan.sh (tests)
+    stop_pidfile pycsw "$RUN/pycsw.pid"                # scripts/pycsw.sh (tests)
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
     stop_pidfile Mosquitto "$RUN/mosquitto.pid"
     stop_pidfile Redis "$RUN/redis.pid"
@@ -437,7 +439,7 @@ cmd_clean() {
 
 cmd_status() {
     local n
-    for n in ckan worker harvest-gather harvest-fetch sensors solr mosquitto redis; do
+    for n in ckan worker harvest-gather harvest-fetch sensors second-ckan pycsw solr mosquitto redis; do
         if pid_alive "$RUN/$n.pid"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if [ -f "$UDP_STATE/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" status >/dev/null 2>&1; then

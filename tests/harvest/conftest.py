@@ -11,6 +11,7 @@ from ckan.tests import factories
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+from localsources import second_ckan as second  # noqa: E402
 from localsources.site import Site  # noqa: E402
 
 
@@ -23,3 +24,16 @@ def site() -> Iterator[Site]:
 @pytest.fixture
 def org() -> dict:
     return factories.Organization()
+
+
+@pytest.fixture(scope="session")
+def second_ckan_server() -> second.SecondCkan:
+    """A second stock CKAN 2.12 (started once per session, left running for the next)."""
+    return second.start()
+
+
+@pytest.fixture
+def second_ckan(second_ckan_server: second.SecondCkan) -> second.SecondCkan:
+    """The second CKAN, emptied."""
+    second_ckan_server.reset()
+    return second_ckan_server

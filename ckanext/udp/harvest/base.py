@@ -50,7 +50,7 @@ from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
 
 from ckanext.udp import fetch
-from ckanext.udp.harvest import index
+from ckanext.udp.harvest import internals
 from ckanext.udp.harvest.interfaces import (
     DEFAULT_MAX_ARCHIVE, MAX_ARCHIVE_KEY, STATE_KEY, IUdpHarvest,
 )
@@ -338,6 +338,17 @@ class UdpHarvester(HarvesterBase):
     def import_stage(self, harvest_object: Any) -> bool | str:
         try:
             return self._import(harvest_object)
+        except tk.ValidationError as err:
+            model.Session.rollback()
+            label = ""
+            try:
+                label = json.loads(harvest_object.content or "{}").get("label") or ""
+            except ValueError:
+                pass
+            self._save_object_error(_("{record}: the portal's schema refused the dataset: {reason}").format(
+                record=f"{harvest_object.guid} ({label})" if label else harvest_object.guid,
+                reason=error_summary(err)), harvest_object, "Import")
+            return False
         except Exception as err:  # never kill the fetch consumer
             log.exception("import of %s failed", harvest_object.guid)
             model.Session.rollback()
@@ -383,8 +394,7 @@ class UdpHarvester(HarvesterBase):
         else:
             dataset["id"] = str(uuid.uuid4())
             dataset["owner_org"] = source_owner(source)
-            dataset["name"] = self._gen_new_name(dataset.get("title") or obj.guid) or (
-                f"harvest-{dataset['id'][:8]}")
+            dataset["name"] = self._new_name(dataset, payload)
             for plugin in p.PluginImplementations(IUdpHarvest):
                 plugin.udp_harvest_before_create(config, dataset)
             self.before_write(obj, dataset, None, payload, config)
@@ -401,7 +411,7 @@ class UdpHarvester(HarvesterBase):
         digest = HarvestObjectExtra(object=obj, key=HASH_KEY, value=content.get("hash", ""))
         model.Session.add(digest)
         model.Session.commit()
-        failed = index.index_datasets([package_id])
+        failed = internals.index_datasets([package_id])
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
             model.Session.commit()
@@ -410,6 +420,14 @@ class UdpHarvester(HarvesterBase):
         if existing is not None:
             self._restore_if_archived_by_us(package_id, existing)
         return True
+
+    def _new_name(self, dataset: dict[str, Any], payload: dict[str, Any]) -> str:
+        """The remote name if the source has one and it is free (or free with a
+        number), else one from the title."""
+        name = None
+        if payload.get("name"):
+            name = self._ensure_name_is_unique(internals.munge_name(str(payload["name"]))[:90])
+        return name or self._gen_new_name(dataset.get("title") or "datensatz") or f"harvest-{dataset['id'][:8]}"
 
     def _deleted_by_us(self, source_id: str, guid: str, package_id: str) -> bool:
         last = model.Session.query(HarvestObject).filter(

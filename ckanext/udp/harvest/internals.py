@@ -1,5 +1,5 @@
 """The CKAN internals the harvesters need, in one place: indexing a dataset
-without a Solr commit per document.
+without a Solr commit per document, and CKAN's name munging.
 
 ``package_create``/``package_update`` index each dataset with a hard commit
 (``ckan.search.solr_commit``), the most expensive step of a harvested
@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 
 from ckan import logic
+from ckan.lib.munge import munge_name
+
+__all__ = ["index_datasets", "munge_name"]
 
 log = logging.getLogger(__name__)
 
