@@ -11,6 +11,7 @@ from ckan.tests import factories
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+from localsources import pycsw as pycsw_server  # noqa: E402
 from localsources import second_ckan as second  # noqa: E402
 from localsources.site import Site  # noqa: E402
 
@@ -37,3 +38,9 @@ def second_ckan(second_ckan_server: second.SecondCkan) -> second.SecondCkan:
     """The second CKAN, emptied."""
     second_ckan_server.reset()
     return second_ckan_server
+
+
+@pytest.fixture(scope="session")
+def pycsw() -> str:
+    """The CSW endpoint of pycsw with the five GDI-DE records (started once per session)."""
+    return pycsw_server.start()
