@@ -336,7 +336,8 @@ def _resources(md: Any, ident: Any, csw_url: str, identifier: str, title: str) -
     endpoints = []  # a service record's GetCapabilities connect points
     for operation in getattr(ident, "operations", None) or []:
         if operation.get("name") == "GetCapabilities":
-            endpoints += [pt for pt in operation.get("connectpoint") or [] if _HTTP.match(_text(getattr(pt, "url", None)))]
+            points = operation.get("connectpoint") or []
+            endpoints += [pt for pt in points if _HTTP.match(_text(getattr(pt, "url", None)))]
     for res in endpoints + online:
         url = _text(getattr(res, "url", None))
         if not _HTTP.match(url) or url in urls:
