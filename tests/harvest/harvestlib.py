@@ -8,10 +8,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
-from ckanext.harvest import queue
-from ckanext.harvest.model import HarvestGatherError, HarvestJob, HarvestObject, HarvestObjectError
+from ckanext.harvest.model import HarvestGatherError, HarvestObject, HarvestObjectError
+
+from ckanext.udp.harvest import runner
 
 
 def sysadmin_context() -> dict[str, Any]:
@@ -38,22 +38,15 @@ class Run:
         return self.gather_errors + [m for _, m in self.object_errors]
 
 
-def run_job(source: dict, harvester: Any) -> Run:
-    """Create a job and run gather, fetch and import like the consumers do."""
-    job = tk.get_action("harvest_job_create")(sysadmin_context(), {"source_id": source["id"], "run": False})
-    job_obj = HarvestJob.get(job["id"])
-    job_obj.status = "Running"
-    job_obj.save()
-    ids = queue.gather_stage(harvester, job_obj)
-    for obj_id in ids if isinstance(ids, list) else []:
-        queue.fetch_and_import_stages(harvester, HarvestObject.get(obj_id))
-    tk.get_action("harvest_jobs_run")({"ignore_auth": True}, {"source_id": source["id"]})
-    model.Session.remove()
-    shown = tk.get_action("harvest_job_show")(sysadmin_context(), {"id": job["id"]})
-    gather = [e.message for e in HarvestGatherError.filter(harvest_job_id=job["id"]).all()]
-    objects = [(o.guid, e.message) for o in HarvestObject.filter(harvest_job_id=job["id"]).all()
+def run_job(source: dict, harvester: Any = None) -> Run:
+    """Create a job and run gather, fetch and import like the consumers do
+    (``ckanext.udp.harvest.runner``, also behind ``ckan udp-harvest run``)."""
+    job_id = runner.run_source(source["id"])
+    shown = tk.get_action("harvest_job_show")(sysadmin_context(), {"id": job_id})
+    gather = [e.message for e in HarvestGatherError.filter(harvest_job_id=job_id).all()]
+    objects = [(o.guid, e.message) for o in HarvestObject.filter(harvest_job_id=job_id).all()
                for e in HarvestObjectError.filter(harvest_object_id=o.id).all()]
-    return Run(job["id"], shown.get("stats") or {}, gather, objects)
+    return Run(job_id, shown.get("stats") or {}, gather, objects)
 
 
 def harvested(source: dict) -> list[dict]:

@@ -33,6 +33,7 @@ sources
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import logging
@@ -87,12 +88,25 @@ class Record:
 
 
 def _(text: str) -> str:
-    """Translate now if CKAN's i18n is available (in a request or a consumer
-    with an app context), else keep the English text."""
-    try:
-        return tk._(text)
-    except Exception:
-        return text
+    """Translate now: in a request into the visitor's language; elsewhere (the
+    gather and fetch consumers, the CLI: messages stored on harvest jobs) into
+    the portal's default language (``ckan.locale_default``)."""
+    from flask import has_request_context
+
+    if has_request_context():
+        try:
+            return tk._(text)
+        except Exception:
+            return text
+    return _default_translations(str(tk.config.get("ckan.locale_default") or "en")).gettext(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _default_translations(locale: str) -> Any:
+    from babel.support import NullTranslations, Translations
+
+    found = Translations.load(I18N_DIR, [locale], domain="ckanext-udp-harvest")
+    return found if isinstance(found, Translations) else NullTranslations()
 
 
 def dataset_hash(record: Record) -> str:
