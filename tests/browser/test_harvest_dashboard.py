@@ -35,7 +35,7 @@ def test_a_steward_adds_runs_and_reads_a_source(new_page, make_user, axe_check, 
         site.put("/katalog.ttl", CATALOG, "text/turtle")
         page = new_page(steward)
         page.goto("/dashboard/harvest")
-        assert page.locator("h1").inner_text() == "Harvesting"
+        assert page.locator("[role=main] h1").inner_text() == "Harvesting"
         assert page.get_by_text("Sie verwalten noch keine Harvest-Quellen.").is_visible()
         axe_check(page, "the empty dashboard")
         steps.shot(page, "dashboard-leer")
@@ -57,7 +57,7 @@ def test_a_steward_adds_runs_and_reads_a_source(new_page, make_user, axe_check, 
         page.get_by_label("Adresse der Quelle").fill(site.url("/katalog.ttl"))
         page.get_by_role("button", name="Quelle anlegen").click()
         assert page.get_by_text("Die Quelle wurde angelegt.").is_visible()
-        assert page.locator("h1").inner_text() == "Bäume der Nachbarstadt"
+        assert page.locator("[role=main] h1").inner_text() == "Bäume der Nachbarstadt"
         facts = page.locator("dl.udp-harvest-facts").inner_text()
         assert "In Prüfung" in facts and "Gartenbauamt" in facts and "Nur von Hand" in facts
         assert page.get_by_text("Noch nicht gelaufen.").is_visible()
