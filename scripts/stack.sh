@@ -233,6 +233,8 @@ ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
 ckanext.udp.sensors.client_id = udp-sensors-demo
 ckan.storage_path = $UDP_STATE/storage
+ckanext.xloader.jobs_db.uri = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT/ckan_default
+ckanext.xloader.api_token = $(cat "$UDP_STATE/secrets/xloader-token" 2>/dev/null || echo NOT_SET)
 # SECRET_KEY also signs CSRF tokens and API tokens (CKAN's defaults derive from it)
 SECRET_KEY = $(secret secret-key)
 EOF
@@ -297,6 +299,7 @@ solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan_test
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/1
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckan.storage_path = $UDP_STATE/storage-test
+ckanext.xloader.jobs_db.uri = postgresql://ckan_test:ckan_test@127.0.0.1:$PG_PORT/ckan_test
 EOF
     if ! cmp -s "$ini.tmp" "$ini"; then mv "$ini.tmp" "$ini"; else rm "$ini.tmp"; fi
     echo "$ini"
@@ -320,6 +323,16 @@ ensure_sysadmin() {
     printf 'user: admin\npassword: %s\n' "$pw" >"$f"
     chmod 600 "$f"
     log "created sysadmin 'admin' with password: $pw   (kept in $f)"
+}
+
+# xloader's jobs call the portal's API with a token of the sysadmin (made once, kept in the secrets)
+ensure_xloader_token() {
+    local f=$UDP_STATE/secrets/xloader-token
+    if [ ! -s "$f" ]; then
+        "$CKAN" -c "$INI" user token add admin xloader 2>>"$LOG/sysadmin.log" | tail -1 | tr -d '[:space:]' >"$f.tmp"
+        if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; chmod 600 "$f"; else rm -f "$f.tmp"; log "no API token for xloader (see $LOG/sysadmin.log)"; fi
+    fi
+    write_ini
 }
 
 # --- web server and worker -------------------------------------------------
@@ -417,6 +430,7 @@ cmd_run() {
     cmd_setup
     init_demo_databases
     ensure_sysadmin
+    ensure_xloader_token
     "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
     start_web
     publish_demo_uplinks

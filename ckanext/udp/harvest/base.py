@@ -68,6 +68,11 @@ I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 MAPPING_VERSION = "1"
 
 
+class RecordError(Exception):
+    """A record that cannot be imported, for a reason worth telling the
+    steward as it is (raised by a harvester's hooks)."""
+
+
 class GatherIncomplete(Exception):
     """The source could not be read to its end (stops the gather; what was
     read is imported, nothing is archived)."""
@@ -165,6 +170,15 @@ class UdpHarvester(HarvesterBase):
     def after_write(self, harvest_object: Any, package_id: str, payload: dict[str, Any],
                     config: dict[str, Any]) -> None:
         """After the dataset is written, before the commit (raise to undo it)."""
+
+    def after_commit(self, harvest_object: Any, package_id: str, payload: dict[str, Any],
+                     config: dict[str, Any]) -> None:
+        """After the dataset is committed and indexed (e.g. load its tables).
+        An exception here is an error on the harvest object; the dataset stays,
+        and the next run tries again."""
+
+    def cleanup(self, payload: dict[str, Any]) -> None:
+        """After the import, whatever happened (e.g. remove temporary files)."""
 
     # ---- IHarvester --------------------------------------------------------
 
@@ -350,8 +364,9 @@ class UdpHarvester(HarvesterBase):
         return True  # the gather stage already holds each record
 
     def import_stage(self, harvest_object: Any) -> bool | str:
+        payload: dict[str, Any] = {}
         try:
-            return self._import(harvest_object)
+            return self._import(harvest_object, payload)
         except tk.ValidationError as err:
             model.Session.rollback()
             label = ""
@@ -363,20 +378,26 @@ class UdpHarvester(HarvesterBase):
                 record=f"{harvest_object.guid} ({label})" if label else harvest_object.guid,
                 reason=error_summary(err)), harvest_object, "Import")
             return False
+        except RecordError as err:
+            model.Session.rollback()
+            self._save_object_error(str(err), harvest_object, "Import")
+            return False
         except Exception as err:  # never kill the fetch consumer
             log.exception("import of %s failed", harvest_object.guid)
             model.Session.rollback()
             self._save_object_error(_("Import failed: {reason}").format(reason=f"{type(err).__name__}: {err}"),
                                     harvest_object, "Import")
             return False
+        finally:
+            self.cleanup(payload)
 
-    def _import(self, obj: Any) -> bool | str:
+    def _import(self, obj: Any, payload: dict[str, Any]) -> bool | str:
         if not obj.content:
             self._save_object_error(_("The harvest object has no content."), obj, "Import")
             return False
         content = json.loads(obj.content)
         dataset: dict[str, Any] = dict(content["dataset"])
-        payload = content.get("payload") or {}
+        payload.update(content.get("payload") or {})
         source = obj.source
         config = self.parse_config(source.config)
         previous = model.Session.query(HarvestObject).filter(
@@ -433,6 +454,17 @@ class UdpHarvester(HarvesterBase):
                                       "the next run writes it again.").format(reason=failed[0][1]), obj, "Import")
         if existing is not None:
             self._restore_if_archived_by_us(package_id, existing)
+        try:
+            self.after_commit(obj, package_id, payload, config)
+        except Exception as err:
+            log.exception("after the import of %s", obj.guid)
+            model.Session.rollback()
+            model.Session.query(HarvestObjectExtra).filter(
+                HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == HASH_KEY).delete()
+            model.Session.commit()
+            self._save_object_error(str(err) if isinstance(err, RecordError) else _("Import failed: {reason}").format(
+                reason=f"{type(err).__name__}: {err}"), obj, "Import")
+            return False
         return True
 
     def _new_name(self, dataset: dict[str, Any], payload: dict[str, Any]) -> str:
