@@ -27,4 +27,6 @@ status:
 bench:
 	@scripts/stack.sh setup
 	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
+	@scripts/stack.sh test-setup >/dev/null
+	.venv/bin/python bench/harvest.py --ini "$$(scripts/stack.sh test-ini)" --n 1000 --n-stock 200
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --rate 2000 --big-rows 10000000

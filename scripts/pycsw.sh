@@ -37,7 +37,7 @@ install_pycsw() {
 }
 
 cport() {
-    [ -s "$DIR/port" ] || "$CPY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$DIR/port"
+    [ -s "$DIR/port" ] || free_port >"$DIR/port"
     cat "$DIR/port"
 }
 
@@ -128,7 +128,7 @@ cstart() {
     fi
     write_cfg
     load_records
-    local url i
+    local url
     url=http://127.0.0.1:$(cport)/csw
     if ! pid_alive "$CPID"; then
         PYCSW_CONFIG=$CFG setsid nohup "$CPY" -c '
@@ -143,12 +143,8 @@ make_server("127.0.0.1", int(sys.argv[1]), application, handler_class=Quiet).ser
         echo $! >"$CPID"
         log "started pycsw (pid $(cat "$CPID"), $url, log $CLOG)"
     fi
-    for ((i = 0; i < 300; i++)); do
-        curl -fsS -o /dev/null "$url?service=CSW&version=2.0.2&request=GetCapabilities" 2>/dev/null && { echo "$url"; return 0; }
-        pid_alive "$CPID" || die "pycsw died: $(tail -20 "$CLOG")"
-        sleep 0.2
-    done
-    die "pycsw did not answer on $url within 60 s: $(tail -20 "$CLOG")"
+    wait_http "$url?service=CSW&version=2.0.2&request=GetCapabilities" "$CPID" 60 pycsw "$CLOG"
+    echo "$url"
 }
 
 case "${1:-}" in

@@ -26,10 +26,6 @@ SLOG=$LOG/second-ckan.log
 CORE=ckan_second
 SOLR_BASE=http://127.0.0.1:$SOLR_PORT/solr
 
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 second_port() {
     [ -s "$DIR/port" ] || free_port >"$DIR/port"
     cat "$DIR/port"
@@ -134,7 +130,7 @@ second_start() {
     write_second_ini
     ensure_core
     init_second
-    local port url i
+    local port url
     port=$(second_port)
     url=http://127.0.0.1:$port
     if ! pid_alive "$SPID"; then
@@ -143,12 +139,8 @@ second_start() {
         echo $! >"$SPID"
         log "started the second CKAN (pid $(cat "$SPID"), $url, log $SLOG)"
     fi
-    for ((i = 0; i < 600; i++)); do
-        curl -fsS -o /dev/null "$url/api/3/action/status_show" 2>/dev/null && { echo "$url"; return 0; }
-        pid_alive "$SPID" || die "the second CKAN died: $(tail -20 "$SLOG")"
-        sleep 0.2
-    done
-    die "the second CKAN did not answer on $url within 120 s: $(tail -20 "$SLOG")"
+    wait_http "$url/api/3/action/status_show" "$SPID" 120 "the second CKAN" "$SLOG"
+    echo "$url"
 }
 
 case "${1:-}" in

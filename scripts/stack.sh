@@ -54,6 +54,20 @@ wait_port() { # host port seconds name
     die "$4 did not open $1:$2 within $3 s (see $LOG)"
 }
 
+free_port() { # a free TCP port on loopback
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # url pidfile seconds name logfile: until the URL answers 2xx, while the process lives
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        pid_alive "$2" || die "$4 died: $(tail -20 "$5")"
+        sleep 0.2
+    done
+    die "$4 did not answer on $1 within $3 s: $(tail -20 "$5")"
+}
+
 psql_su() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PG_PORT" -U postgres "$@"; }
 
 # --- installation ----------------------------------------------------------
@@ -490,12 +504,13 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         setup) cmd_setup ;;
         venv) mkdir -p "$UDP_STATE"; install_venv; install_node_modules; compile_translations ;;
         test-setup) cmd_test_setup ;;
+        test-ini) test_ini ;;  # the test ini of this stack (for benchmarks that write)
         test) shift; cmd_test "$@" ;;
         run) cmd_run ;;
         stop) cmd_stop ;;
         clean) cmd_clean ;;
         status) cmd_status ;;
         psql) shift; psql_su "$@" ;;  # superuser psql on the stack's cluster (maintenance, benchmarks)
-        *) echo "usage: $0 setup|test-setup|test [pytest args]|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
+        *) echo "usage: $0 setup|test-setup|test-ini|test [pytest args]|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
     esac
 fi

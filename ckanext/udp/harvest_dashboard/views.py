@@ -50,6 +50,10 @@ def _harvester_types() -> list[dict[str, str]]:
                   key=lambda i: (not i["name"].startswith("udp_"), i["title"]))
 
 
+def _type_titles() -> dict[str, str]:
+    return {t["name"]: t["title"] for t in _harvester_types()}
+
+
 def _organizations() -> list[dict[str, Any]]:
     return tk.get_action("organization_list_for_user")(_context(), {"permission": "create_dataset"})
 
@@ -59,7 +63,8 @@ def dashboard() -> Any:
     if tk.current_user.is_anonymous:
         return tk.abort(403, tk._("You must be logged in."))
     sources = tk.get_action("udp_harvest_sources")(_context(), {"runs": 5})
-    return tk.render("udp_harvest/dashboard.html", {"sources": sources, "labels": labels()})
+    return tk.render("udp_harvest/dashboard.html", {"sources": sources, "labels": labels(),
+                                                    "type_titles": _type_titles()})
 
 
 @harvest_dashboard.route("/dashboard/harvest/new", methods=["GET", "POST"])
@@ -126,7 +131,8 @@ def source(id: str) -> Any:
         return tk.abort(404, tk._("Harvest source not found"))
     except tk.NotAuthorized:
         return tk.abort(403, tk._("Only editors of the source's organization may see its runs."))
-    return tk.render("udp_harvest/source.html", {"source": shown, "labels": labels()})
+    return tk.render("udp_harvest/source.html", {"source": shown, "labels": labels(),
+                                                 "type_titles": _type_titles()})
 
 
 @harvest_dashboard.route("/dashboard/harvest/<id>/run", methods=["POST"])
