@@ -97,6 +97,25 @@ class TestRealCatalog:
         assert {d["id"]: d["metadata_modified"] for d in harvested(source)} == before
 
 
+@pytest.mark.parametrize("name,count", [("brandenburg-catalog-2021.rdf", 112), ("bremen-catalog-2021.rdf", 153),
+                                        ("destatis-catalog-2021.rdf", 135)])
+def test_the_other_real_catalogs_are_read_page_by_page(site, shared_dir, with_plugins, name, count):
+    """The gather stage over the other three real catalogs, in pages of 50: every
+    dataset is read once and maps without an error (that the mapped dicts pass the
+    schema, tests/dcatde/test_catalogs.py shows)."""
+    parts = catalogs.split(catalogs.load(shared_dir, name))
+    for n, body in enumerate(catalogs.pages(parts, 50, lambda n: site.url(f"/k/{n}")), 1):
+        site.put(f"/k/{n}", body, "application/rdf+xml")
+    from ckanext.udp import fetch
+    from ckanext.udp.harvest import dcat
+
+    with fetch.Fetcher() as fetcher:
+        records = list(dcat.catalog_records(site.url("/k/1"), {}, fetcher))
+    assert [r.error for r in records if r.error] == []
+    assert len({r.guid for r in records}) == len(records) == count
+    assert len([p for p in site.requests if p.startswith("/k/")]) == -(-count // 50)
+
+
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestGuards:
     def test_a_cycle_of_two_pages_stops_and_archives_nothing(self, site, org):

@@ -114,6 +114,13 @@ def _default_translations(locale: str) -> Any:
     return found if isinstance(found, Translations) else NullTranslations()
 
 
+def unexpected(err: BaseException) -> str:
+    """An unforeseen error for a steward's eyes: its kind and the first line of
+    its message, short (no SQL statement, no traceback)."""
+    first = (str(err).strip().splitlines() or [""])[0][:300]
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
 def dataset_hash(record: Record) -> str:
     doc = {"v": MAPPING_VERSION, "dataset": record.dataset, "payload": record.payload}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
@@ -265,14 +272,22 @@ class UdpHarvester(HarvesterBase):
             log.exception("gather of %s failed", source.url)
             model.Session.rollback()
             complete = False
+            if ids:  # the objects of the batch rolled back are gone
+                ids = [r[0] for r in model.Session.query(HarvestObject.id).filter(HarvestObject.id.in_(ids))]
             self._save_gather_error(_("The gather stage failed, so nothing was archived: {reason}").format(
-                reason=f"{type(err).__name__}: {err}"), harvest_job)
+                reason=unexpected(err)), harvest_job)
         model.Session.commit()
         if complete and not seen:
             self._save_gather_error(_("The source lists no datasets; nothing was archived or deleted."),
                                     harvest_job)
         elif complete:
-            self._vanish(harvest_job, source, config, previous, seen)
+            try:
+                self._vanish(harvest_job, source, config, previous, seen)
+            except Exception as err:  # the gather consumer must live on
+                log.exception("archiving for %s failed", source.url)
+                model.Session.rollback()
+                self._save_gather_error(_("Archiving what the source no longer lists failed: {reason}").format(
+                    reason=unexpected(err)), harvest_job)
         return ids
 
     def _gathered(self, job: Any, record: Record, previous: dict[str, _Previous], seen: set[str]) -> Optional[str]:
@@ -385,7 +400,7 @@ class UdpHarvester(HarvesterBase):
         except Exception as err:  # never kill the fetch consumer
             log.exception("import of %s failed", harvest_object.guid)
             model.Session.rollback()
-            self._save_object_error(_("Import failed: {reason}").format(reason=f"{type(err).__name__}: {err}"),
+            self._save_object_error(_("Import failed: {reason}").format(reason=unexpected(err)),
                                     harvest_object, "Import")
             return False
         finally:
@@ -463,7 +478,7 @@ class UdpHarvester(HarvesterBase):
                 HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == HASH_KEY).delete()
             model.Session.commit()
             self._save_object_error(str(err) if isinstance(err, RecordError) else _("Import failed: {reason}").format(
-                reason=f"{type(err).__name__}: {err}"), obj, "Import")
+                reason=unexpected(err)), obj, "Import")
             return False
         return True
 

@@ -18,7 +18,7 @@ from ckanext.harvest.interfaces import IHarvester
 
 from ckanext.udp import fetch
 from ckanext.udp.harvest import iso19139
-from ckanext.udp.harvest.base import Record, UdpHarvester, _
+from ckanext.udp.harvest.base import Record, UdpHarvester, _, unexpected
 
 
 class CswHarvester(UdpHarvester, p.SingletonPlugin):
@@ -57,4 +57,4 @@ class CswHarvester(UdpHarvester, p.SingletonPlugin):
                     yield Record(guid=guid, error=_("The record was refused: {reason}").format(reason=err))
                 except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
                     yield Record(guid=guid, error=_("The record could not be read: {reason}").format(
-                        reason=f"{type(err).__name__}: {err}"))
+                        reason=unexpected(err)))
