@@ -73,10 +73,11 @@ def remote_datasets(base: str, config: dict[str, Any], fetcher: fetch.Fetcher) -
     """Every public dataset of the remote CKAN (matching the source's ``fq``)."""
     fq = str(config.get("fq") or "")
     limit = int(config.get("max_datasets", DEFAULT_MAX_DATASETS))
+    rows = min(int(config.get("page_size", ROWS)), 1000)  # CKAN answers at most 1000 (search.rows_max)
     start, seen = 0, set()
     count_before: Optional[int] = None
     while True:
-        count, results = search_page(fetcher, base, start, fq)
+        count, results = search_page(fetcher, base, start, fq, rows)
         if count_before is None:
             count_before = count
             if count > limit:

@@ -6,7 +6,8 @@ private there) is archived here, never deleted.
 
 Source URL: the remote CKAN's base URL (``https://ckan.example.org``).
 Configuration (JSON, all optional): ``fq`` (a Solr filter, e.g.
-``"organization:umweltbundesamt"``), ``max_datasets`` (50000), plus the keys
+``"organization:umweltbundesamt"``), ``max_datasets`` (50000), ``page_size``
+(100, datasets per request, at most 1000), plus the keys
 every ckanext-udp harvester knows (``udp_workflow_state``,
 ``udp_access_class``, ``max_archive_per_run``).
 """
@@ -38,9 +39,10 @@ class CkanHarvester(UdpHarvester, p.SingletonPlugin):
         errors = {}
         if "fq" in config and not isinstance(config["fq"], str):
             errors["fq"] = _("must be a text (a Solr filter query)")
-        limit = config.get("max_datasets", 1)
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            errors["max_datasets"] = _("must be a whole number of 1 or more")
+        for key in ("max_datasets", "page_size"):
+            value = config.get(key, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                errors[key] = _("must be a whole number of 1 or more")
         return errors
 
     def gather_records(self, source: Any, config: dict[str, Any]) -> Iterator[Record]:
