@@ -156,6 +156,9 @@ def main() -> None:
                 raise SystemExit(f"variant {variant} failed ({done.returncode})")
             results[variant] = json.loads(line[len("RESULT "):])
             r = results[variant]
+            offered = args.n if variant == "udp" else args.n_stock
+            if r["datasets"] != offered:  # a catalog or harvester that loses datasets measures nothing
+                raise SystemExit(f"variant {variant} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
             print(f"{variant:6} first harvest: {r['datasets']} datasets in {r['first_s']:.1f} s "
                   f"= {r['datasets'] / r['first_s']:.2f} datasets/s, peak RSS {r['rss_mb_peak']:.0f} MB "
                   f"(after start {r['rss_mb_before']:.0f} MB); stats {r['stats']}", flush=True)

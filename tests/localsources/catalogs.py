@@ -26,7 +26,9 @@ def load(shared_dir: pathlib.Path, name: str) -> Graph:
 def split(graph: Graph) -> list[Graph]:
     """One graph per dcat:Dataset: its triples and, transitively, those of the
     nodes it points at (distributions, agents, contact points, periods ...),
-    never another dataset or the catalog. Sorted by dataset URI."""
+    never another dataset, the catalog or a class (Brandenburg's catalog
+    defines dcat:Dataset and friends: followed, the copies would rename the
+    classes too and stop being datasets). Sorted by dataset URI."""
     stop = set(graph.subjects(RDF.type, DCAT.Dataset)) | set(graph.subjects(RDF.type, DCAT.Catalog))
     out = []
     for dataset in sorted(graph.subjects(RDF.type, DCAT.Dataset), key=str):
@@ -36,7 +38,7 @@ def split(graph: Graph) -> list[Graph]:
             node = todo.pop()
             for p, o in graph.predicate_objects(node):
                 sub.add((node, p, o))
-                if not isinstance(o, Literal) and o not in seen and o not in stop and (o, None, None) in graph:
+                if p != RDF.type and not isinstance(o, Literal) and o not in seen and o not in stop and (o, None, None) in graph:
                     seen.add(o)
                     todo.append(o)
         out.append(sub)
