@@ -57,12 +57,18 @@ def request_id() -> str:
     return rid
 
 
-def reset_session() -> None:
-    """Roll back and drop this thread's database session; never raises."""
+def rollback_session() -> None:
+    """Roll back this thread's database session, so the error page can still
+    read (the logged-in user, for instance); never raises."""
     try:
         model.Session.rollback()
-    except Exception:  # a dead connection: removing the session is all we can do
+    except Exception:  # a dead connection: the end of the request removes the session
         log.warning("rollback failed", exc_info=True)
+
+
+def reset_session() -> None:
+    """Roll back and drop this thread's database session; never raises."""
+    rollback_session()
     try:
         model.Session.remove()
     except Exception:
@@ -94,7 +100,7 @@ def handle_server_error(error: Exception) -> tuple[Any, int]:
         return error, error.code  # a 4xx without a handler of its own: werkzeug's answer
     rid = request_id()
     log.error("failed: %s %s", request.method, request.path, exc_info=_exc_info(error))
-    reset_session()
+    rollback_session()
     if request.path.startswith("/api/"):
         return _json_error(rid), 500
     try:
@@ -113,6 +119,7 @@ def handle_server_error(error: Exception) -> tuple[Any, int]:
 
 def _assign_request_id() -> None:
     request_id()
+    g.udp_dispatched = True
 
 
 def _add_request_id(response: Response) -> Response:
@@ -147,7 +154,11 @@ def _record_factory(previous: Callable[..., logging.LogRecord]) -> Callable[...,
 
 
 def _end_of_request(_error: BaseException | None) -> None:
-    reset_session()
+    # only requests the app dispatched: CKAN opens request contexts of its own
+    # (url_for in a background job, for instance), and removing the session
+    # when one of those closes would pull it from under the running job
+    if g.get("udp_dispatched"):
+        reset_session()
 
 
 def install(app: Flask) -> None:
