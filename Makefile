@@ -27,4 +27,5 @@ status:
 bench:
 	@scripts/stack.sh setup
 	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
+	.venv/bin/python bench/quality_check.py --repeat 5
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --rate 2000 --big-rows 10000000
