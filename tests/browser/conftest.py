@@ -32,6 +32,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -164,6 +165,8 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: scripts/stack.sh installs Debian's chromium")
+    # the artifacts of this run only (a failed test writes its folder)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
