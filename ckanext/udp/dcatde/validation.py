@@ -246,12 +246,16 @@ class Entailment:
         return schema
 
     @staticmethod
-    def _closure(graphs: Iterable[rdflib.Graph], relation: rdflib.URIRef) -> dict[Any, frozenset[Any]]:
-        direct: dict[Any, set[Any]] = {}
+    def _pairs(graphs: Iterable[rdflib.Graph], relation: rdflib.URIRef) -> Iterable[tuple[Any, Any]]:
         for graph in graphs:
-            for sub, sup in graph.subject_objects(relation):
-                if sub != sup:
-                    direct.setdefault(sub, set()).add(sup)
+            yield from graph.subject_objects(relation)
+
+    @classmethod
+    def _closure(cls, graphs: Iterable[rdflib.Graph], relation: rdflib.URIRef) -> dict[Any, frozenset[Any]]:
+        direct: dict[Any, set[Any]] = {}
+        for sub, sup in cls._pairs(graphs, relation):
+            if sub != sup:
+                direct.setdefault(sub, set()).add(sup)
         closed: dict[Any, frozenset[Any]] = {}
         for start in direct:
             seen: set[Any] = set()
@@ -264,13 +268,12 @@ class Entailment:
             closed[start] = frozenset(seen)
         return closed
 
-    @staticmethod
-    def _classes_of(graphs: Iterable[rdflib.Graph], relation: rdflib.URIRef) -> dict[Any, frozenset[Any]]:
+    @classmethod
+    def _classes_of(cls, graphs: Iterable[rdflib.Graph], relation: rdflib.URIRef) -> dict[Any, frozenset[Any]]:
         out: dict[Any, set[Any]] = {}
-        for graph in graphs:
-            for prop, cls in graph.subject_objects(relation):
-                if cls != RDFS.Literal:
-                    out.setdefault(prop, set()).add(cls)
+        for prop, klass in cls._pairs(graphs, relation):
+            if klass != RDFS.Literal:
+                out.setdefault(prop, set()).add(klass)
         return {p: frozenset(c) for p, c in out.items()}
 
     def _with_supers(self, classes: Iterable[Any]) -> set[Any]:
