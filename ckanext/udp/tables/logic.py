@@ -1,8 +1,12 @@
 """Logic of ``udp_tables``: the loader's API token and the German load state."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from typing import Any, Callable
+
+import flask
 
 import ckan.plugins.toolkit as tk
 from ckan.lib.api_token import get_user_from_token
@@ -20,15 +24,45 @@ def _ensure_token() -> None:
     if configured and configured != "NOT_SET" and configured != _auto_token.get("token"):
         return  # the operator's own token
     token = _auto_token.get("token")
-    if token and get_user_from_token(token) is not None:
+    if token and get_user_from_token(token, update_access_time=False) is not None:
         return
-    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-    token = tk.get_action("api_token_create")(
-        {"ignore_auth": True, "user": site_user["name"]},
-        {"user": site_user["name"], "name": "udp-tables-xloader"},
-    )["token"]
+    token = _new_token()
     _auto_token["token"] = token
     tk.config[TOKEN_OPTION] = token
+
+
+def _new_token() -> str:
+    """A new API token of the site user, made in a thread of its own.
+
+    xloader submits from inside the database commit of a resource change
+    (its ``notify`` runs in SQLAlchemy's before_commit), and
+    ``api_token_create`` commits: on the caller's session that raised
+    IllegalStateChangeError and failed the resource save. A thread has its
+    own scoped session, so the token is committed on its own connection."""
+    import ckan.model as model  # the session registry: the one internal here
+
+    result: dict[str, Any] = {}
+    app = flask.current_app._get_current_object() if flask.has_app_context() else None
+
+    def work() -> None:
+        with app.app_context() if app is not None else contextlib.nullcontext():
+            try:
+                site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+                result["token"] = tk.get_action("api_token_create")(
+                    {"ignore_auth": True, "user": site_user["name"]},
+                    {"user": site_user["name"], "name": "udp-tables-xloader"},
+                )["token"]
+            except Exception as error:  # handed to the caller below
+                result["error"] = error
+            finally:
+                model.Session.remove()
+
+    thread = threading.Thread(target=work, name="udp-tables-token")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["token"]
 
 
 @tk.chained_action
