@@ -229,9 +229,11 @@ ckan.datastore.write_url = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT
 ckan.datastore.read_url = postgresql://datastore_default:$pw_ds@127.0.0.1:$PG_PORT/datastore_default
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/2
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
 ckanext.udp.sensors.client_id = udp-sensors-demo
+ckanext.udp.sensors.pseudonym_secret = $(secret sensors-pseudonym)
 ckan.storage_path = $UDP_STATE/storage
 # SECRET_KEY also signs CSRF tokens and API tokens (CKAN's defaults derive from it)
 SECRET_KEY = $(secret secret-key)
@@ -264,7 +266,9 @@ init_databases() { # ini ckan_role ckan_pw ds_role ds_pw ckan_db ds_db
     ensure_db "$7" "$2"
     local stamp=$UDP_STATE/run/db-initialised-$6
     local want
-    want=$(cat "$ini" "$REPO/config/portal.ini" "$VENV/.udp-installed" 2>/dev/null | sha256sum | cut -c1-16)
+    # plugin migrations are part of the stamp: a new one is applied on the next run
+    want=$(cat "$ini" "$REPO/config/portal.ini" "$VENV/.udp-installed" \
+        "$REPO"/ckanext/udp/migration/*/versions/*.py 2>/dev/null | sha256sum | cut -c1-16)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     log "initialising databases $6 and $7"
     "$CKAN" -c "$ini" db init >"$LOG/db-init-$6.log" 2>&1 || die "ckan db init failed: $(tail -20 "$LOG/db-init-$6.log")"
@@ -295,6 +299,7 @@ ckan.datastore.write_url = postgresql://ckan_test:ckan_test@127.0.0.1:$PG_PORT/d
 ckan.datastore.read_url = postgresql://datastore_test_ro:datastore_test_ro@127.0.0.1:$PG_PORT/datastore_test
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan_test
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/1
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/3
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckan.storage_path = $UDP_STATE/storage-test
 EOF
@@ -340,10 +345,12 @@ start_web() {
         "$VENV/bin/gunicorn" -c "$REPO/config/gunicorn.conf.py" --bind "127.0.0.1:$HTTP_PORT"
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
+    # ckanext-harvest's queues, consumed by loops that survive Redis restarts
+    # and idle queues (ckanext/udp/harvestqueue.py)
     start_daemon "harvest gather consumer" "$RUN/harvest-gather.pid" "$LOG/harvest-gather.log" \
-        "$CKAN" -c "$INI" harvester gather-consumer
+        "$CKAN" -c "$INI" udp harvest gather-consumer
     start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \
-        "$CKAN" -c "$INI" harvester fetch-consumer
+        "$CKAN" -c "$INI" udp harvest fetch-consumer
     start_daemon "sensor consumer (MQTT)" "$RUN/sensors.pid" "$LOG/sensors.log" \
         "$CKAN" -c "$INI" udp sensors consume
     local i
@@ -403,15 +410,20 @@ cmd_test() {
 
 publish_demo_uplinks() {
     # two days of demo uplinks for the Friedrichsplatz sensors, once the consumer has
-    # subscribed (its persistent session keeps them from then on); repeats are dropped
+    # subscribed: only those the series does not hold yet, and demo-publish waits until
+    # the consumer has stored them. `make run` fails unless the consumer runs and stores.
     local i
-    for ((i = 0; i < 300; i++)); do
-        grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null && break
+    for ((i = 0; i < 600; i++)); do
         pid_alive "$RUN/sensors.pid" || die "the sensor consumer died: $(tail -20 "$LOG/sensors.log")"
+        grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null && break
         sleep 0.2
     done
-    "$CKAN" -c "$INI" udp sensors demo-publish --days 2 >>"$LOG/sensors.log" 2>&1 \
-        || log "publishing the demo uplinks failed (see $LOG/sensors.log)"
+    grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null \
+        || die "the sensor consumer did not subscribe within 120 s: $(tail -20 "$LOG/sensors.log")"
+    "$CKAN" -c "$INI" udp sensors demo-publish --days 2 >>"$LOG/sensors-demo.log" 2>&1 \
+        || die "the demo uplinks were not stored: $(tail -5 "$LOG/sensors-demo.log")"
+    tail -2 "$LOG/sensors-demo.log" | sed 's/^/[udp] /'
+    pid_alive "$RUN/sensors.pid" || die "the sensor consumer died: $(tail -20 "$LOG/sensors.log")"
 }
 
 cmd_run() {

@@ -21,6 +21,7 @@ from ckanext.udp.governance.model import (
 
 
 @tk.blanket.config_declarations
+@tk.blanket.cli
 @tk.blanket.actions
 @tk.blanket.auth_functions
 @tk.blanket.helpers(helpers)
