@@ -20,8 +20,13 @@ from ckanext.udp.governance.model import (
 )
 
 
+def _actions() -> dict[str, Any]:
+    from ckanext.udp.governance.logic import action, guards
+    return {**{name: getattr(action, name) for name in action.__all__}, **guards.ACTIONS}
+
+
 @tk.blanket.config_declarations
-@tk.blanket.actions
+@tk.blanket.actions(_actions)
 @tk.blanket.auth_functions
 @tk.blanket.helpers(helpers)
 @tk.blanket.blueprints(views)
@@ -51,7 +56,7 @@ class GovernancePlugin(p.SingletonPlugin):
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         if "udp_governance_new" not in context:
             return  # not a governed dataset type
-        state, access = context.pop("udp_governance_new")
+        state, access, approval = context.pop("udp_governance_new")
         if not pkg_dict.get("id") or DatasetGovernance.get(pkg_dict["id"]) is not None:
             return
         from ckanext.udp.governance.logic.action import audit
@@ -63,11 +68,16 @@ class GovernancePlugin(p.SingletonPlugin):
             package_id=pkg_dict["id"], state=state, access_class=access,
             last_editor=user.id if user else None, created=now, modified=now,
             published_at=now if state == PUBLISHED else None))
-        audit(pkg_dict["id"], user, "create", None, state, None, {"access_class": access})
+        details: dict[str, Any] = {"access_class": access}
+        if approval:  # published by a harvest source a reviewer configured
+            details["harvest"] = approval
+        audit(pkg_dict["id"], user, "create", None, state, None, details)
         model.Session.flush()
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
-        if context.get(wf.INTERNAL_CALL) or not pkg_dict.get("id"):
+        if not pkg_dict.get("id"):
+            return
+        if context.get(wf.INTERNAL_CALL):
             return
         row = DatasetGovernance.get(pkg_dict["id"])
         user = wf.user_obj_of(context)
