@@ -1,7 +1,8 @@
 # ckanext-udp: two commands do everything on a fresh machine.
 #   make run    install, start services, load demo data, serve http://127.0.0.1:5000
 #   make test   install, start services, run pytest --ckan-ini=test.ini tests
-# PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x".
+# PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x";
+# test paths in it replace the whole suite: make test PYTEST_ARGS="tests/browser -x".
 .PHONY: run test stop clean status setup bench
 
 run:

@@ -70,6 +70,11 @@ install_debs() {
     dpkg -s libxml2-dev >/dev/null 2>&1 || need+=(libxml2-dev libxslt1-dev)
     dpkg -s libgeos-dev >/dev/null 2>&1 || need+=(libgeos-dev)
     dpkg -s python3-dev >/dev/null 2>&1 || need+=(python3-dev)
+    # browser tests: Debian's Chromium (driven by Playwright), fonts for readable
+    # screenshots, Node/npm for the pinned front-end test tools (axe-core)
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
+    command -v npm >/dev/null || need+=(npm)
     [ ${#need[@]} = 0 ] && return 0
     log "installing Debian packages: ${need[*]}"
     local sudo=""
@@ -95,6 +100,18 @@ install_venv() {
     "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$REPO" >"$UDP_STATE/pip-editable.log" 2>&1 \
         || die "pip install -e failed: $(tail -20 "$UDP_STATE/pip-editable.log")"
     "$VENV/bin/pip" check >/dev/null || die "pip check failed: $("$VENV/bin/pip" check)"
+    echo "$want" >"$stamp"
+}
+
+# Front-end test tools (axe-core), pinned in package.json + package-lock.json,
+# installed exactly as locked; skipped while the lock file is unchanged.
+install_node_modules() {
+    local stamp=$REPO/node_modules/.udp-installed want
+    want=$(sha256sum "$REPO/package-lock.json" | cut -c1-16)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    log "installing the pinned npm packages (npm ci)"
+    (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error >"$UDP_STATE/npm-ci.log" 2>&1) \
+        || die "npm ci failed: $(tail -20 "$UDP_STATE/npm-ci.log")"
     echo "$want" >"$stamp"
 }
 
@@ -355,6 +372,7 @@ cmd_setup() {
     mkdir -p "$UDP_STATE" "$RUN" "$LOG"
     install_debs
     install_venv
+    install_node_modules
     compile_translations
     start_postgres
     start_redis
@@ -374,8 +392,11 @@ cmd_test() {
     ini=$(test_ini)
     [ "$ini" = "$REPO/test.ini" ] && ini=test.ini
     cd "$REPO"
-    echo "+ pytest --ckan-ini=$ini tests $*"
-    exec "$VENV/bin/pytest" --ckan-ini="$ini" tests "$@"
+    # PYTEST_ARGS that name test paths replace the default "tests"
+    local where=tests a
+    for a in "$@"; do case "$a" in tests/*|tests) where= ;; esac; done
+    echo "+ pytest --ckan-ini=$ini $where $*"
+    exec "$VENV/bin/pytest" --ckan-ini="$ini" $where "$@"
 }
 
 publish_demo_uplinks() {
@@ -451,7 +472,7 @@ cmd_status() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     case "${1:-}" in
         setup) cmd_setup ;;
-        venv) mkdir -p "$UDP_STATE"; install_venv; compile_translations ;;
+        venv) mkdir -p "$UDP_STATE"; install_venv; install_node_modules; compile_translations ;;
         test-setup) cmd_test_setup ;;
         test) shift; cmd_test "$@" ;;
         run) cmd_run ;;

@@ -1,0 +1,12 @@
+"""The portal as a WSGI application, for gunicorn (``make run``, the browser
+tests and production alike): ``CKAN_INI=/path/ckan.ini gunicorn -c
+config/gunicorn.conf.py``. The ini's logging sections configure logging, as
+they do for the ``ckan`` command."""
+from __future__ import annotations
+
+import os
+
+from ckan.cli import load_config
+from ckan.config.middleware import make_app
+
+application = make_app(load_config(os.environ.get("CKAN_INI")))
