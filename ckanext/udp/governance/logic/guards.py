@@ -83,28 +83,21 @@ def _view_change(context: Any, pkg: Optional[model.Package]) -> None:
     _touch(context, pkg)
 
 
-@tk.chained_action
-def resource_view_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _view_change(context, _package_of_resource(data_dict.get("resource_id")))
-    return up(context, data_dict)
+def _view_guard(name: str, package_of: Any, key: str) -> Any:
+    @tk.chained_action
+    def guarded(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+        _view_change(context, package_of(data_dict.get(key)))
+        return up(context, data_dict)
+    guarded.__name__ = name
+    return guarded
 
 
-@tk.chained_action
-def resource_view_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _view_change(context, _package_of_view(data_dict.get("id")))
-    return up(context, data_dict)
-
-
-@tk.chained_action
-def resource_view_delete(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _view_change(context, _package_of_view(data_dict.get("id")))
-    return up(context, data_dict)
-
-
-@tk.chained_action
-def resource_view_reorder(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _view_change(context, _package_of_resource(data_dict.get("id")))
-    return up(context, data_dict)
+VIEW_ACTIONS = {
+    "resource_view_create": _view_guard("resource_view_create", _package_of_resource, "resource_id"),
+    "resource_view_update": _view_guard("resource_view_update", _package_of_view, "id"),
+    "resource_view_delete": _view_guard("resource_view_delete", _package_of_view, "id"),
+    "resource_view_reorder": _view_guard("resource_view_reorder", _package_of_resource, "id"),
+}
 
 
 def _relationship_change(context: Any, data_dict: dict[str, Any]) -> None:
@@ -119,22 +112,13 @@ def _relationship_change(context: Any, data_dict: dict[str, Any]) -> None:
         _touch(context, pkg)
 
 
-@tk.chained_action
-def package_relationship_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _relationship_change(context, data_dict)
-    return up(context, data_dict)
-
-
-@tk.chained_action
-def package_relationship_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _relationship_change(context, data_dict)
-    return up(context, data_dict)
-
-
-@tk.chained_action
-def package_relationship_delete(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    _relationship_change(context, data_dict)
-    return up(context, data_dict)
+def _relationship_guard(name: str) -> Any:
+    @tk.chained_action
+    def guarded(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+        _relationship_change(context, data_dict)
+        return up(context, data_dict)
+    guarded.__name__ = name
+    return guarded
 
 
 def _refuse_live_delete(pkg: Optional[model.Package]) -> None:
@@ -212,11 +196,9 @@ def _datastore_write(name: str) -> Any:
 DATASTORE_WRITES = ("datastore_upsert", "datastore_delete", "datastore_records_delete", "datastore_run_triggers")
 
 ACTIONS = {
-    "resource_view_create": resource_view_create, "resource_view_update": resource_view_update,
-    "resource_view_delete": resource_view_delete, "resource_view_reorder": resource_view_reorder,
-    "package_relationship_create": package_relationship_create,
-    "package_relationship_update": package_relationship_update,
-    "package_relationship_delete": package_relationship_delete,
+    **VIEW_ACTIONS,
+    **{name: _relationship_guard(name) for name in (
+        "package_relationship_create", "package_relationship_update", "package_relationship_delete")},
     "package_delete": package_delete, "bulk_update_public": bulk_update_public,
     "bulk_update_private": bulk_update_private, "bulk_update_delete": bulk_update_delete,
     **{name: _datastore_write(name) for name in DATASTORE_WRITES},

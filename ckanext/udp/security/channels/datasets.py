@@ -42,42 +42,37 @@ def _user_auth(name: str) -> Any:
     return auth
 
 
-def _followed(item: dict[str, Any]) -> str | None:
-    return (item.get("dict") or {}).get("id") if item.get("type") == "dataset" else None
+def _followed_dataset(item: dict[str, Any]) -> str | None:
+    """The dataset id of an entry of dataset_followee_list or followee_list."""
+    if "dict" in item:  # followee_list: {"type", "display_name", "dict"}
+        return (item.get("dict") or {}).get("id") if item.get("type") == "dataset" else None
+    return item.get("id")  # dataset_followee_list: dataset dicts
 
 
-@tk.chained_action
-@tk.side_effect_free
-def dataset_followee_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    datasets = up(context, data_dict)
-    if system(context):
-        return datasets
-    return [d for d in datasets if may_see_dataset(context, d.get("id"))]
+def _followees(name: str) -> Any:
+    """A followee list without datasets the caller may no longer see."""
+    @tk.chained_action
+    @tk.side_effect_free
+    def followees(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+        found = up(context, data_dict)
+        if system(context):
+            return found
+        return [f for f in found if _followed_dataset(f) is None or may_see_dataset(context, _followed_dataset(f))]
+    followees.__name__ = name
+    return followees
 
 
-@tk.chained_action
-@tk.side_effect_free
-def dataset_followee_count(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    if system(context):
-        return up(context, data_dict)
-    return len(tk.get_action("dataset_followee_list")(caller(context), data_dict))
-
-
-@tk.chained_action
-@tk.side_effect_free
-def followee_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    followees = up(context, data_dict)
-    if system(context):
-        return followees
-    return [f for f in followees if _followed(f) is None or may_see_dataset(context, _followed(f))]
-
-
-@tk.chained_action
-@tk.side_effect_free
-def followee_count(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-    if system(context):
-        return up(context, data_dict)
-    return len(tk.get_action("followee_list")(caller(context), data_dict))
+def _count_of(name: str, list_action: str) -> Any:
+    """The matching count: the length of the filtered list."""
+    @tk.chained_action
+    @tk.side_effect_free
+    def count(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+        if system(context):
+            return up(context, data_dict)
+        tk.check_access(name, context, data_dict)
+        return len(tk.get_action(list_action)(caller(context), data_dict))
+    count.__name__ = name
+    return count
 
 
 @tk.chained_action
@@ -94,8 +89,10 @@ def task_status_show(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     return status
 
 
-ACTIONS = {"dataset_followee_list": dataset_followee_list, "dataset_followee_count": dataset_followee_count,
-           "followee_list": followee_list, "followee_count": followee_count,
+ACTIONS = {"dataset_followee_list": _followees("dataset_followee_list"),
+           "followee_list": _followees("followee_list"),
+           "dataset_followee_count": _count_of("dataset_followee_count", "dataset_followee_list"),
+           "followee_count": _count_of("followee_count", "followee_list"),
            "task_status_show": task_status_show}
 AUTH = {
     **{name: _dataset_auth(name) for name in (
