@@ -247,7 +247,7 @@ class TestNoServerErrors:
         draft = world.dataset()
         table = helpers.call_action("datastore_create", context=_sys(world),
                                     resource={"package_id": draft["id"], "name": "Tabelle"},
-                                    fields=[{"id": "wert", "type": "int"}], records=[{"wert": 42}], force=True)
+                                    fields=[{"id": "wert", "type": "int"}], records=[{"wert": 718293}], force=True)
         view = act(world.editor, "resource_view_create", resource_id=table["resource_id"],
                    view_type="datatables_view", title="Tabelle")
         res = app.post(path.format(view=view["id"]), data={
@@ -256,4 +256,19 @@ class TestNoServerErrors:
             "params": '{"draw": "1", "start": "0", "length": "10", "search": {"value": ""}, "order": [], '
                       '"columns": []}', "format": "csv", "visible": "[]"})
         assert res.status_code == 403
-        assert "42" not in res.get_data(as_text=True)
+        assert "718293" not in res.get_data(as_text=True)
+
+    @pytest.mark.parametrize("form", [{}, {"params": "{kaputt"}, {"params": "{}"},
+                                      {"params": '{"search": {"value": ""}, "order": [{"column": "99"}]}'},
+                                      {"draw": "x", "start": "0", "length": "10", "search[value]": ""}])
+    @pytest.mark.parametrize("path", ["/datatables/ajax/{view}", "/datatables/filtered-download/{view}"])
+    def test_datatables_refuse_malformed_forms(self, app, world: World, path: str, form: dict[str, str]):
+        """A member who may see the table sends a malformed form: 400, not 500."""
+        draft = world.dataset()
+        table = helpers.call_action("datastore_create", context=_sys(world),
+                                    resource={"package_id": draft["id"], "name": "Tabelle"},
+                                    fields=[{"id": "wert", "type": "int"}], records=[{"wert": 1}], force=True)
+        view = act(world.editor, "resource_view_create", resource_id=table["resource_id"],
+                   view_type="datatables_view", title="Tabelle")
+        res = app.post(path.format(view=view["id"]), data=form, headers=_token(world.member))
+        assert res.status_code == 400, res.get_data(as_text=True)[:300]
