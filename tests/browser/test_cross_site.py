@@ -8,14 +8,12 @@ portal, so the browser sends its SameSite=Lax cookies: the CSRF guard has to
 refuse) and ``localhost`` (another site: the cookies stay home)."""
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -65,38 +63,13 @@ async function attack() {{
 </script></body></html>"""
 
 
-class AttackerSite:
-    """An HTTP server of another origin that serves the attacking page."""
-
-    def __init__(self) -> None:
-        self.page = ""
-        self.port = 0
-
-
 @pytest.fixture
-def attacker() -> Iterator[AttackerSite]:
-    site = AttackerSite()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = site.page.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield site
-    finally:
-        server.shutdown()
-        server.server_close()
+def attacker(http_server: Any) -> Any:
+    """An HTTP server of another origin (tests/conftest.py) that serves the attacking page."""
+    http_server.page = ""
+    http_server.responder = lambda path: (200, "text/html; charset=utf-8", http_server.page.encode())
+    http_server.port = int(http_server.url.rsplit(":", 1)[1])
+    return http_server
 
 
 def _draft(editor: dict[str, Any]) -> dict[str, Any]:

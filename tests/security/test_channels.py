@@ -222,6 +222,16 @@ def test_the_public_sees_no_user_ids_in_the_workflow_status(world: World):
 
 # --- clean 403/404 instead of 500 -------------------------------------------------------------------
 
+def _table_view_of_a_draft(world: World, value: int) -> dict[str, Any]:
+    """A datatables view of a DataStore table with one row, on a draft."""
+    draft = world.dataset()
+    table = helpers.call_action("datastore_create", context=_sys(world),
+                                resource={"package_id": draft["id"], "name": "Tabelle"},
+                                fields=[{"id": "wert", "type": "int"}], records=[{"wert": value}], force=True)
+    return act(world.editor, "resource_view_create", resource_id=table["resource_id"],
+               view_type="datatables_view", title="Tabelle")
+
+
 class TestNoServerErrors:
     def test_collaborators_of_a_hidden_dataset_as_anonymous(self, app, world: World):
         draft = world.dataset()
@@ -244,12 +254,7 @@ class TestNoServerErrors:
 
     @pytest.mark.parametrize("path", ["/datatables/ajax/{view}", "/datatables/filtered-download/{view}"])
     def test_datatables_of_a_hidden_resource(self, app, world: World, path: str):
-        draft = world.dataset()
-        table = helpers.call_action("datastore_create", context=_sys(world),
-                                    resource={"package_id": draft["id"], "name": "Tabelle"},
-                                    fields=[{"id": "wert", "type": "int"}], records=[{"wert": 718293}], force=True)
-        view = act(world.editor, "resource_view_create", resource_id=table["resource_id"],
-                   view_type="datatables_view", title="Tabelle")
+        view = _table_view_of_a_draft(world, 718293)
         res = app.post(path.format(view=view["id"]), data={
             "draw": "1", "start": "0", "length": "10", "search[value]": "", "order[0][column]": "0",
             "order[0][dir]": "asc", "columns[0][data]": "wert", "columns[0][name]": "wert",
@@ -264,11 +269,6 @@ class TestNoServerErrors:
     @pytest.mark.parametrize("path", ["/datatables/ajax/{view}", "/datatables/filtered-download/{view}"])
     def test_datatables_refuse_malformed_forms(self, app, world: World, path: str, form: dict[str, str]):
         """A member who may see the table sends a malformed form: 400, not 500."""
-        draft = world.dataset()
-        table = helpers.call_action("datastore_create", context=_sys(world),
-                                    resource={"package_id": draft["id"], "name": "Tabelle"},
-                                    fields=[{"id": "wert", "type": "int"}], records=[{"wert": 1}], force=True)
-        view = act(world.editor, "resource_view_create", resource_id=table["resource_id"],
-                   view_type="datatables_view", title="Tabelle")
+        view = _table_view_of_a_draft(world, 1)
         res = app.post(path.format(view=view["id"]), data=form, headers=_token(world.member))
         assert res.status_code == 400, res.get_data(as_text=True)[:300]
