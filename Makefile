@@ -23,8 +23,10 @@ clean:
 status:
 	@scripts/stack.sh status
 
-# Benchmarks against their stock anchors (needs the demo databases: make run first)
+# Benchmarks against their stock anchors, every one of bench/ (needs the demo portal: make run first)
 bench:
 	@scripts/stack.sh setup
+	.venv/bin/python bench/governance_overhead.py --ini .udp/ckan.ini
 	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
-	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --rate 2000 --big-rows 10000000
+	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
+		--write-path 50000 --rate 2000 --big-rows 10000000

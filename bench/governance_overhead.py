@@ -1,13 +1,13 @@
 """Overhead of udp_governance on the read path, side by side with the stock anchor.
 
-Runs the same workload twice in fresh processes against the test stack's
-databases: once with the portal's plugins (udp_governance included), once
+Runs the same workload twice in fresh processes against the databases of the
+ini it is given (``make bench``: the demo portal's; nothing is left behind): once with the portal's plugins (udp_governance included), once
 with udp_governance removed from ckan.plugins (the stock anchor). Workload:
 create N public datasets, then time package_show (anonymous, by id),
 package_search (anonymous) and package_show as an organization member.
 Prints medians (of the per-run medians, runs alternating) and the ratio governance/stock. The datasets are purged after.
 
-    .venv/bin/python bench/governance_overhead.py --ini .udp/test.ini [-n 30] [--rounds 200] [--repeat 3]
+    .venv/bin/python bench/governance_overhead.py --ini .udp/ckan.ini [-n 30] [--rounds 200] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def worker(ini: str, n: int, rounds: int) -> dict[str, float]:
         org = tk.get_action("organization_create")(dict(ctx), {
             "name": f"{tag}-org", "users": [{"name": member["name"], "capacity": "member"}]})
         ids = [tk.get_action("package_create")(dict(ctx), {
-            "name": f"{tag}-{i}", "title": f"Bench {i}", "owner_org": org["id"], "private": False,
+            "name": f"{tag}-{i}", "title": f"Bench {i}", "notes": f"Datensatz {i} des Benchmarks, wird danach gelöscht.",
+            "owner_org": org["id"], "private": False,
         })["id"] for i in range(n)]
         try:
             timings: dict[str, list[float]] = {"package_show_anon": [], "package_search_anon": [],

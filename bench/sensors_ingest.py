@@ -1,7 +1,7 @@
-"""Ingestion benchmark of udp_sensors against the stock way, in one run.
+"""Ingestion benchmark of udp_sensors against the stock ways, in one run.
 
     .venv/bin/python bench/sensors_ingest.py -c .udp/ckan.ini [--n 20000] [--n-stock 2000]
-                                             [--rate 0] [--big-rows 0]
+                                             [--n-batched 20000] [--rate 0] [--big-rows 0]
 
 Both paths get the same uplinks (The Things Stack v3 JSON) published at QoS 1
 to the stack's Mosquitto, from one publisher, and are measured until the rows
@@ -11,11 +11,18 @@ through the DataStore read URL):
 * udp_sensors: the consumer (``Consumer`` + ``Ingester``: batches, one
   ``INSERT ... ON CONFLICT DO NOTHING`` per batch, latest + hourly per batch,
   manual acks after commit);
-* stock: a paho subscriber that calls the ``datastore_upsert`` action once per
-  message (same parsing and row mapping; only the write differs).
+* stock, per message: a paho subscriber that calls the ``datastore_upsert``
+  action once per message (same parsing and row mapping; only the write differs);
+* stock, batched (the fair anchor): the same subscriber collecting up to 1,000
+  messages (or 0.1 s, as the consumer does) per ``datastore_upsert`` call, once
+  with ``method: upsert`` and once with ``method: insert``.
 
 Printed: uplinks/s (first publish to last visible), p50/p95 publish-to-visible
-latency, the ratio. ``--rate`` paces the publisher (uplinks/s, 0 = as fast as
+latency, the ratios. Then the write path alone, without the broker (raw
+messages to committed rows, 1,000 per call, fresh tables, same run): the
+ingester (parse, map, insert + latest + hourly) against parse, map and a
+batched ``datastore_upsert`` (upsert, insert), which writes the observations
+only. ``--rate`` paces the publisher (uplinks/s, 0 = as fast as
 possible). ``--big-rows N`` first fills the observations table with N rows
 (100 devices, one uplink per device every 5 min, 2025), so that ingestion is
 measured against a large table, and afterwards times one-day queries over it
@@ -174,7 +181,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-c", "--config", "--ini", dest="config", required=True)
     ap.add_argument("--n", type=int, default=20000)
-    ap.add_argument("--n-stock", type=int, default=2000)
+    ap.add_argument("--n-stock", type=int, default=2000, help="uplinks for stock, one call per message")
+    ap.add_argument("--n-batched", type=int, default=20000, help="uplinks for stock, 1,000 per call (each method)")
+    ap.add_argument("--write-path", type=int, default=50000, help="uplinks per variant of the write path (0: skip)")
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--big-rows", type=int, default=0)
     ap.add_argument("--consumers", type=int, default=1,
@@ -208,7 +217,10 @@ def run(args: argparse.Namespace) -> None:
     # published (public) datasets, as a harvester makes them: the query part reads them anonymously over HTTP
     pub = lambda: {**ctx(), "udp_initial_state": "published"}  # noqa: E731
     ours_ds = tk.get_action("package_create")(pub(), {"name": f"bench-sensors-{tag}-ours", "owner_org": org["id"], **META})
-    stock_ds = tk.get_action("package_create")(pub(), {"name": f"bench-sensors-{tag}-stock", "owner_org": org["id"], **META})
+    others = {name: tk.get_action("package_create")(pub(), {
+        "name": f"bench-sensors-{tag}-{name}", "owner_org": org["id"], **META})
+        for name in ("stock", "upsert", "insert", "wp-ours", "wp-upsert", "wp-insert")}
+    stock_ds = others["stock"]
     cols = [{"field": "soil_moisture", "name": "bodenfeuchte", "type": "numeric", "unit": "%"},
             {"field": "soil_temperature", "name": "bodentemperatur", "type": "numeric", "unit": "°C"},
             {"field": "battery", "name": "batterie", "type": "numeric", "unit": "V"}]
@@ -220,7 +232,7 @@ def run(args: argparse.Namespace) -> None:
 
     tmp = pathlib.Path(tempfile.mkdtemp())
     (tmp / "sources.yaml").write_text(yaml.safe_dump({"sources": [
-        source("ours", ours_ds["name"]), source("stock", stock_ds["name"])]}))
+        source("ours", ours_ds["name"])] + [source(name, ds["name"]) for name, ds in others.items()]}))
     srcs = load_sources(tmp / "sources.yaml")
     series = ensure_all(srcs)
     model.Session.remove()
@@ -229,7 +241,8 @@ def run(args: argparse.Namespace) -> None:
             conn.execute(sa.text(f'ALTER TABLE "{series[ours_ds["name"]].observations}" DISABLE TRIGGER zfulltext'))
     read = sa.create_engine(tk.config["ckan.datastore.read_url"])
     url = tk.config["ckanext.udp.mqtt.url"]
-    print(f"broker {url}; {args.n} uplinks (udp_sensors), {args.n_stock} (stock datastore_upsert per message); "
+    print(f"broker {url}; {args.n} uplinks (udp_sensors), {args.n_stock} (stock datastore_upsert per message), "
+          f"{args.n_batched} (stock datastore_upsert, 1,000 per call, each method); "
           f"publisher rate {'max' if not args.rate else args.rate}")
 
     try:
@@ -252,7 +265,7 @@ def run(args: argparse.Namespace) -> None:
             th.join(30)
             rate_ours = report("udp_sensors", sent, poller.seen)
             print(f"             consumer: {consumer.seconds_parsing:.2f} s parsing, {consumer.seconds_storing:.2f} s "
-                  f"storing, {consumer.seconds_acking:.2f} s acknowledging, {consumer.totals.received} received")
+                  f"storing and acknowledging, {consumer.totals.received} received")
         else:
             # several consumer processes on a shared subscription ($share/<group>/...)
             mp = multiprocessing.get_context("spawn")
@@ -276,54 +289,24 @@ def run(args: argparse.Namespace) -> None:
             print("             consumers received " + ", ".join(str(g[0]) for g in got)
                   + "; storing " + ", ".join(f"{g[2]:.1f} s" for g in got))
 
-        # --- stock: one datastore_upsert per message -------------------------
-        stock_src = srcs.by_name("stock")
-        stock_ser = series[stock_ds["name"]]
-        inbox: list = []
-        cond = threading.Condition()
-
-        def on_message(client, userdata, msg):
-            with cond:
-                inbox.append(msg)
-                cond.notify()
-
-        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-stock-{tag}")
-        sub.on_message = on_message
-        u = urlparse(url)
-        sub.connect(u.hostname, u.port)
-        sub.subscribe(stock_src.topics[0], qos=1)
-        sub.loop_start()
-        time.sleep(0.5)
-        poller = Poller(read, stock_ser.observations, args.n_stock)
-        poller.start()
-        pub_thread_result: dict = {}
-        pt = threading.Thread(target=lambda: pub_thread_result.update(
-            sent=publish_elsewhere(url, f"stock-{tag}", args.n_stock, args.rate)))
-        pt.start()
-        handled = 0
-        while handled < args.n_stock:
-            with cond:
-                while not inbox:
-                    cond.wait(5)
-                msg = inbox.pop(0)
-            up = lorawan.parse("tts", msg.topic, msg.payload)
-            dev = stock_src.device(up)
-            row = row_for(stock_src, stock_ser.columns, up, dev, stock_ser.radio, stock_ser.eui)
-            tk.get_action("datastore_upsert")(ctx(), {
-                "resource_id": stock_ser.observations, "method": "upsert", "force": True, "records": [row]})
-            handled += 1
-        pt.join()
-        poller.join(600)
-        sub.loop_stop()
-        sub.disconnect()
-        rate_stock = report("stock", pub_thread_result["sent"], poller.seen)
-        print(f"ratio        {rate_ours / rate_stock:.1f}x (udp_sensors uplinks/s / stock uplinks/s)")
+        # --- stock: datastore_upsert per message, and batched ---------------
+        rates = {}
+        for name, method, size, n in (("stock", "upsert", 1, args.n_stock), ("upsert", "upsert", 1000, args.n_batched),
+                                      ("insert", "insert", 1000, args.n_batched)):
+            if n:
+                rates[name] = stock_mqtt(srcs, series[others[name]["name"]], name, tag, url, read, n, args.rate,
+                                         method, size, ctx)
+        print(f"ratio        udp_sensors / stock per message {rate_ours / rates['stock']:.1f}x"
+              + "".join(f"; / stock {m} x1000 {rate_ours / rates[m]:.2f}x" for m in ("upsert", "insert") if m in rates)
+              + " (uplinks/s, end to end through the broker)")
+        if args.write_path:
+            write_path(srcs, series, others, ours_ds, args.write_path, tag, ctx)
 
         if args.big_rows:
             big_query(series[ours_ds["name"]].observations, args.big_rows,
                       tk.config["ckan.site_url"].rstrip("/"), ours_ds["name"])
     finally:
-        for ds in (ours_ds, stock_ds):
+        for ds in (ours_ds, *others.values()):
             for res in tk.get_action("package_show")(ctx(), {"id": ds["id"]})["resources"]:
                 try:
                     tk.get_action("datastore_delete")(ctx(), {"resource_id": res["id"], "force": True})
@@ -331,6 +314,104 @@ def run(args: argparse.Namespace) -> None:
                     pass
             tk.get_action("dataset_purge")(ctx(), {"id": ds["id"]})
         tk.get_action("organization_purge")(ctx(), {"id": org["id"]})
+
+
+def stock_mqtt(srcs, ser, name: str, tag: str, url: str, read, n: int, rate: float, method: str, size: int,
+               ctx) -> float:
+    """The stock way through the broker: a paho subscriber that parses and maps each uplink
+    like the consumer and calls ``datastore_upsert`` with ``size`` records (after at most
+    0.1 s of waiting for more, as the consumer does)."""
+    import ckan.plugins.toolkit as tk
+
+    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors.logic.sources import row_for
+
+    src = srcs.by_name(name)
+    inbox: list = []
+    cond = threading.Condition()
+
+    def on_message(client, userdata, msg):
+        with cond:
+            inbox.append(msg)
+            cond.notify()
+
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{name}-{tag}")
+    sub.on_message = on_message
+    u = urlparse(url)
+    sub.connect(u.hostname, u.port)
+    sub.subscribe(src.topics[0], qos=1)
+    sub.loop_start()
+    time.sleep(0.5)
+    poller = Poller(read, ser.observations, n)
+    poller.start()
+    result: dict = {}
+    pt = threading.Thread(target=lambda: result.update(sent=publish_elsewhere(url, f"{name}-{tag}", n, rate)))
+    pt.start()
+    handled = 0
+    while handled < n:
+        with cond:
+            while not inbox:
+                cond.wait(5)
+            deadline = time.monotonic() + 0.1
+            while size > 1 and len(inbox) < size and time.monotonic() < deadline:
+                cond.wait(max(deadline - time.monotonic(), 0))
+            batch, inbox[:] = inbox[:size], inbox[size:]
+        rows = []
+        for msg in batch:
+            up = lorawan.parse("tts", msg.topic, msg.payload)
+            rows.append(row_for(src, ser.columns, up, src.device(up), ser.radio, ser.eui))
+        tk.get_action("datastore_upsert")(ctx(), {"resource_id": ser.observations, "method": method,
+                                                  "force": True, "records": rows})
+        handled += len(batch)
+    pt.join()
+    poller.join(600)
+    sub.loop_stop()
+    sub.disconnect()
+    label = "stock" if size == 1 else f"{method} x{size}"
+    return report(label, result["sent"], poller.seen)
+
+
+def write_path(srcs, series, others, ours_ds, n: int, tag: str, ctx) -> None:
+    """Raw messages to committed rows without the broker, 1,000 per call, into fresh tables:
+    the ingester against parse + map + batched datastore_upsert (upsert and insert)."""
+    import datetime as dt
+
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+
+    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors.logic.ingest import Ingester, Message, write_engine
+    from ckanext.udp.sensors.logic.sources import row_for
+
+    now = dt.datetime.now(dt.timezone.utc)
+    timings = {}
+    for name in ("wp-ours", "wp-upsert", "wp-insert"):
+        ds = others[name]["name"]
+        ser = series[ds]
+        src = srcs.by_name(name)
+        msgs = [Message(topic, payload, now) for topic, payload in uplinks(f"{name}-{tag}", n)]
+        t0 = time.monotonic()
+        if name == "wp-ours":
+            engine = write_engine()
+            ing = Ingester(srcs, {ds: ser}, engine, model.meta.engine)
+            for k in range(0, n, 1000):
+                ing.process(msgs[k:k + 1000])
+            engine.dispose()
+        else:
+            method = name.split("-")[1]
+            for k in range(0, n, 1000):
+                rows = []
+                for m in msgs[k:k + 1000]:
+                    up = lorawan.parse("tts", m.topic, m.payload)
+                    rows.append(row_for(src, ser.columns, up, src.device(up), ser.radio, ser.eui))
+                tk.get_action("datastore_upsert")(ctx(), {"resource_id": ser.observations, "method": method,
+                                                          "force": True, "records": rows})
+        timings[name] = time.monotonic() - t0
+        print(f"write path   {name:<10} {n:>7} uplinks in {timings[name]:6.2f} s = {n / timings[name]:8.0f} uplinks/s")
+    ours = timings["wp-ours"]
+    print(f"ratio        write path, udp_sensors (observations + latest + hourly) / stock datastore_upsert "
+          f"x1000 (observations only): upsert {timings['wp-upsert'] / ours:.2f}x, "
+          f"insert {timings['wp-insert'] / ours:.2f}x")
 
 
 def load_big(write: sa.engine.Engine, table: str, n: int) -> None:
@@ -374,6 +455,8 @@ def big_query(table: str, n: int, site: str, dataset: str) -> None:
     per_device = n // 100
     first = dt.datetime(2025, 1, 1) + dt.timedelta(days=per_device * 5 // 60 // 24 // 2)
     days = [first + dt.timedelta(days=k * 3) for k in range(7)]
+    if per_device * 5 < 60 * 24 * 40:  # a small run (less than 40 days loaded): the first day, 7 times
+        days = [dt.datetime(2025, 1, 1)] * 7
     http = requests.Session()
     cols = "time, device, f_cnt, uplink_id, bodenfeuchte, bodentemperatur, batterie, extra"
 

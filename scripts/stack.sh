@@ -232,6 +232,7 @@ ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
 ckanext.udp.sensors.client_id = udp-sensors-demo
+ckanext.udp.sensors.pseudonym_secret = $(secret sensors-pseudonym)
 ckan.storage_path = $UDP_STATE/storage
 # SECRET_KEY also signs CSRF tokens and API tokens (CKAN's defaults derive from it)
 SECRET_KEY = $(secret secret-key)
@@ -264,7 +265,9 @@ init_databases() { # ini ckan_role ckan_pw ds_role ds_pw ckan_db ds_db
     ensure_db "$7" "$2"
     local stamp=$UDP_STATE/run/db-initialised-$6
     local want
-    want=$(cat "$ini" "$REPO/config/portal.ini" "$VENV/.udp-installed" 2>/dev/null | sha256sum | cut -c1-16)
+    # plugin migrations are part of the stamp: a new one is applied on the next run
+    want=$(cat "$ini" "$REPO/config/portal.ini" "$VENV/.udp-installed" \
+        "$REPO"/ckanext/udp/migration/*/versions/*.py 2>/dev/null | sha256sum | cut -c1-16)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     log "initialising databases $6 and $7"
     "$CKAN" -c "$ini" db init >"$LOG/db-init-$6.log" 2>&1 || die "ckan db init failed: $(tail -20 "$LOG/db-init-$6.log")"
@@ -401,15 +404,20 @@ cmd_test() {
 
 publish_demo_uplinks() {
     # two days of demo uplinks for the Friedrichsplatz sensors, once the consumer has
-    # subscribed (its persistent session keeps them from then on); repeats are dropped
+    # subscribed: only those the series does not hold yet, and demo-publish waits until
+    # the consumer has stored them. `make run` fails unless the consumer runs and stores.
     local i
-    for ((i = 0; i < 300; i++)); do
-        grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null && break
+    for ((i = 0; i < 600; i++)); do
         pid_alive "$RUN/sensors.pid" || die "the sensor consumer died: $(tail -20 "$LOG/sensors.log")"
+        grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null && break
         sleep 0.2
     done
-    "$CKAN" -c "$INI" udp sensors demo-publish --days 2 >>"$LOG/sensors.log" 2>&1 \
-        || log "publishing the demo uplinks failed (see $LOG/sensors.log)"
+    grep -q "^subscribed" "$LOG/sensors.log" 2>/dev/null \
+        || die "the sensor consumer did not subscribe within 120 s: $(tail -20 "$LOG/sensors.log")"
+    "$CKAN" -c "$INI" udp sensors demo-publish --days 2 >>"$LOG/sensors-demo.log" 2>&1 \
+        || die "the demo uplinks were not stored: $(tail -5 "$LOG/sensors-demo.log")"
+    tail -2 "$LOG/sensors-demo.log" | sed 's/^/[udp] /'
+    pid_alive "$RUN/sensors.pid" || die "the sensor consumer died: $(tail -20 "$LOG/sensors.log")"
 }
 
 cmd_run() {

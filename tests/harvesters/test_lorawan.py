@@ -125,3 +125,41 @@ def test_unknown_flavour():
 def test_topic_matches(pattern, topic, ok):
     assert lorawan.topic_matches(pattern, topic) is ok
 
+
+
+# --- poison messages (issue 11): each must be a PayloadError, never another exception ---
+
+@pytest.mark.parametrize("when", [
+    "9999-12-31T23:59:59-01:00",   # UTC would be year 10000: OverflowError in astimezone
+    "0001-01-01T00:00:00+01:00",   # UTC would be year 0
+    "2026-02-30T00:00:00Z",        # no such day
+])
+def test_times_outside_the_calendar_are_invalid_fields(when):
+    d = doc("tts_uplink.json")
+    d["received_at"] = when
+    with pytest.raises(lorawan.PayloadError) as err:
+        lorawan.parse_tts(TTS_TOPIC, json.dumps(d))
+    assert err.value.reason == lorawan.INVALID_FIELD
+
+
+@pytest.mark.parametrize("literal", ["1" * 5000, "NaN", "Infinity", "-Infinity"],
+                         ids=["5000-digits", "NaN", "Infinity", "-Infinity"])
+def test_numbers_json_allows_but_nobody_can_store_are_malformed(literal):
+    """A 5,000-digit integer (Python refuses it: ValueError) and the non-standard NaN/Infinity."""
+    payload = json.dumps(doc("tts_uplink.json")).replace('"battery": 3.61', f'"battery": {literal}')
+    assert literal in payload
+    with pytest.raises(lorawan.PayloadError) as err:
+        lorawan.parse_tts(TTS_TOPIC, payload)
+    assert err.value.reason == lorawan.MALFORMED_JSON
+
+
+def test_frame_counter_is_a_32_bit_counter():
+    d = doc("tts_uplink.json")
+    d["uplink_message"]["f_cnt"] = 2 ** 31  # valid: LoRaWAN counts 32 bits
+    assert lorawan.parse_tts(TTS_TOPIC, json.dumps(d)).f_cnt == 2 ** 31
+    d["uplink_message"]["f_cnt"] = 2 ** 32 - 1
+    assert lorawan.parse_tts(TTS_TOPIC, json.dumps(d)).f_cnt == 2 ** 32 - 1
+    d["uplink_message"]["f_cnt"] = 2 ** 32
+    with pytest.raises(lorawan.PayloadError) as err:
+        lorawan.parse_tts(TTS_TOPIC, json.dumps(d))
+    assert err.value.reason == lorawan.INVALID_FIELD

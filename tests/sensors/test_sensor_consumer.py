@@ -5,6 +5,7 @@ and restarted loses nothing and duplicates nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import pathlib
 import signal
@@ -25,7 +26,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic.consumer import Consumer
 
-from uplinks import SECRET, T0, chirpstack, tts
+from uplinks import SECRET, T0, chirpstack, consuming, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 
@@ -82,12 +83,7 @@ def dead_reasons() -> list[str]:
 
 def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env, ingester):
     e = sensor_env
-    consumer = Consumer(ingester, tk.config["ckanext.udp.mqtt.url"], f"test-{e.tag}",
-                        ingester.sources.topics, batch_size=50, batch_wait=0.1)
-    thread = threading.Thread(target=consumer.run, daemon=True)
-    thread.start()
-    try:
-        assert consumer.subscribed.wait(20), "consumer did not subscribe"
+    with consuming(ingester, f"test-{e.tag}") as (consumer, thread):
         m = dt.timedelta(minutes=1)
         dup = tts(f_cnt=5, t=T0 + 5 * m, soil_moisture=31.0)
         items = [
@@ -106,9 +102,6 @@ def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env
         soil = ingester.series[e.soil["name"]]
         air = ingester.series[e.air["name"]]
         wait_for(lambda: consumer.totals.received >= len(items), what="all messages consumed")
-    finally:
-        consumer.stop.set()
-        thread.join(10)
     assert not thread.is_alive()
     rows = records(soil.observations, sort="device, time")
     assert [(r["device"], r["f_cnt"]) for r in rows] == [
@@ -120,17 +113,18 @@ def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env
     assert dead_reasons() == sorted([lorawan.MALFORMED_JSON, lorawan.UNDECODED_PAYLOAD, lorawan.UNKNOWN_DEVICE])
 
 
-def _start(ini: str, sources: pathlib.Path, client_id: str, log: pathlib.Path) -> subprocess.Popen:
+def _start(ini: str, sources: pathlib.Path, client_id: str, log: pathlib.Path, *args: str) -> subprocess.Popen:
     ckan = pathlib.Path(sys.executable).parent / "ckan"
+    before = log.read_text(errors="replace").count("subscribed") if log.exists() else 0
     proc = subprocess.Popen(
         [str(ckan), "-c", ini, "udp", "sensors", "consume", "--sources", str(sources), "--client-id", client_id,
-         "--batch-size", "100"],
+         "--batch-size", "100", *args],
         stdout=subprocess.DEVNULL, stderr=open(log, "ab"), start_new_session=True,
         env={**os.environ, "UDP_TEST_LUFT_SECRET": SECRET},
     )
     end = time.monotonic() + 90
     while time.monotonic() < end:
-        if "subscribed" in log.read_text(errors="replace"):
+        if log.read_text(errors="replace").count("subscribed") > before:
             return proc
         if proc.poll() is not None:
             pytest.fail(f"consumer exited with {proc.returncode}: {log.read_text()[-2000:]}")
@@ -139,48 +133,242 @@ def _start(ini: str, sources: pathlib.Path, client_id: str, log: pathlib.Path) -
     pytest.fail(f"consumer did not subscribe: {log.read_text()[-2000:]}")
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+class AckGate:
+    """A TCP proxy between a consumer and the broker. While ``hold`` is set, the consumer's
+    PUBACKs are swallowed (everything else passes: pings, subscriptions): the consumer stores
+    and commits, the broker never learns it, as when a consumer dies between commit and
+    acknowledgement."""
+
+    PUBACK = 4  # MQTT control packet type
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        import socket
+
+        self.upstream = upstream
+        self.hold = threading.Event()
+        self.swallowed = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            broker = socket.create_connection(self.upstream)
+            self.sockets += [client, broker]
+            threading.Thread(target=self._pump, args=(broker, client, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, broker, True), daemon=True).start()
+
+    def _packets(self, buf: bytearray) -> list[bytes]:
+        """Whole MQTT packets taken from the front of ``buf`` (fixed header, remaining length)."""
+        out = []
+        while len(buf) >= 2:
+            length, mult, i = 0, 1, 1
+            while i < len(buf):
+                length += (buf[i] & 0x7F) * mult
+                mult *= 128
+                i += 1
+                if not buf[i - 1] & 0x80:
+                    break
+            else:
+                return out
+            if len(buf) < i + length:
+                return out
+            out.append(bytes(buf[:i + length]))
+            del buf[:i + length]
+        return out
+
+    def _pump(self, src, dst, upstream: bool) -> None:
+        buf = bytearray()
+        try:
+            while data := src.recv(65536):
+                if not upstream:
+                    dst.sendall(data)
+                    continue
+                buf += data
+                for packet in self._packets(buf):
+                    if self.hold.is_set() and packet[0] >> 4 == self.PUBACK:
+                        self.swallowed += 1
+                    else:
+                        dst.sendall(packet)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+        for sock in self.sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+def _duplicates_logged(log: pathlib.Path) -> int:
+    import re
+
+    return sum(int(m) for m in re.findall(r"batch: \d+ received, \d+ new, (\d+) duplicates", log.read_text()))
+
+
 def test_killed_consumer_loses_nothing_and_duplicates_nothing(sensor_env, ingester, tmp_path):
+    """Killed after its batches committed but before the broker had the acknowledgements
+    (an AckGate swallows them): the broker delivers all of them again, the consumer drops
+    every one as a duplicate; what was published while it was down arrives once."""
     e = sensor_env
     soil = ingester.series[e.soil["name"]]
     ini = tk.config["__file__"]
     client_id = f"test-kill-{e.tag}"
-    n1, n2 = 600, 300
+    n1, n2 = 250, 150  # n1 within the consumer's receive window (3 batches of 100)
     items = [(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=float(i % 50)))
              for i in range(1, n1 + n2 + 1)]
-    log = tmp_path / "consumer.log"
-    proc = _start(ini, e.path, client_id, log)
+    url = urlparse(tk.config["ckanext.udp.mqtt.url"])
+    gate = AckGate((url.hostname, url.port))
+    log1, log2 = tmp_path / "first.log", tmp_path / "second.log"
+    proc = _start(ini, e.path, client_id, log1, "--url", f"mqtt://127.0.0.1:{gate.port}")
     pub = publisher()
     try:
+        gate.hold.set()
         publish_all(pub, items[:n1])
-        # kill it hard while it is in the middle of the stream
-        wait_for(lambda: total(soil.observations) > 0, what="first batch visible")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        stored_at_kill = total(soil.observations)
+        wait_for(lambda: total(soil.observations) == n1, what="the first uplinks committed")
+        # every PUBACK swallowed: none reached the broker
+        wait_for(lambda: gate.swallowed == n1, timeout=20, what=f"{n1} PUBACKs swallowed")
+        _kill(proc)
+        gate.close()
+        assert _duplicates_logged(log1) == 0
         # published while no consumer runs: the broker queues them in the session
         publish_all(pub, items[n1:])
-        # and a few replays of already stored uplinks
-        publish_all(pub, items[:5])
-        proc = _start(ini, e.path, client_id, log)
-        wait_for(lambda: total(soil.observations) >= n1 + n2, timeout=120, what="all uplinks stored")
+        proc = _start(ini, e.path, client_id, log2)
+        wait_for(lambda: total(soil.observations) == n1 + n2, timeout=120, what="all uplinks stored")
+        # the n1 unacknowledged uplinks came back and were dropped by the primary key
+        wait_for(lambda: _duplicates_logged(log2) >= n1, timeout=60, what="the redelivered uplinks")
         time.sleep(1.0)  # let any late redelivery land, it must not add rows
     finally:
         pub.loop_stop()
         pub.disconnect()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-    assert 0 < stored_at_kill < n1 + n2
+        gate.close()
+        _stop(proc)
+    assert _duplicates_logged(log2) == n1
     rows = records(soil.observations, fields="f_cnt", sort="f_cnt")
     assert [r["f_cnt"] for r in rows] == list(range(1, n1 + n2 + 1))
     assert total(soil.observations) == n1 + n2
     hourly = records(soil.hourly)
     assert sum(r["n"] for r in hourly) == n1 + n2
     assert dead_reasons() == []
-    assert proc.returncode == 0, log.read_text()[-2000:]
+    assert proc.returncode == 0, log2.read_text()[-2000:]
+
+
+def test_poison_messages_do_not_stop_the_consumer(sensor_env, ingester):
+    """The audit's crash loop: a year-10000 time (OverflowError) and a 5,000-digit number
+    (ValueError) stopped the consumer. Now they are dead letters and the canaries behind
+    them arrive."""
+    e = sensor_env
+    with consuming(ingester, f"test-poison-{e.tag}") as (consumer, thread):
+        future = json.loads(tts(f_cnt=1))
+        future["received_at"] = "9999-12-31T23:59:59-01:00"
+        publish_once([
+            (e.tts_topic(), json.dumps(future).encode()),
+            (e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0)),
+            (e.tts_topic(), tts(f_cnt=3).replace(b'"f_cnt": 3', b'"f_cnt": ' + b"9" * 5000)),
+            (e.tts_topic(), b"[" * 100_000),
+            (e.tts_topic(), tts(f_cnt=4, t=T0 + dt.timedelta(minutes=1), soil_moisture=4.0)),
+        ])
+        soil = ingester.series[e.soil["name"]]
+        wait_for(lambda: total(soil.observations) == 2, timeout=30, what="the canaries")
+        wait_for(lambda: consumer.totals.received == 5, timeout=10, what="all five handled")
+        assert thread.is_alive()
+    assert [r["f_cnt"] for r in records(soil.observations, sort="f_cnt")] == [2, 4]
+    assert dead_reasons() == sorted([lorawan.INVALID_FIELD, lorawan.MALFORMED_JSON, lorawan.MALFORMED_JSON])
+
+
+def test_a_message_that_kills_the_consumer_is_dead_lettered_after_max_deliveries(sensor_env, ingester, tmp_path):
+    """A message the consumer never gets past (here: its write waits on a lock the test holds,
+    and the consumer is killed each time, as a supervisor would after a hang or a crash). The
+    broker delivers it again after each restart; the count of deliveries is kept in the
+    database, and on delivery max_deliveries + 1 it becomes a dead letter without being tried:
+    the crash loop ends, the stream goes on."""
+    from ckanext.udp.sensors.logic.ingest import REDELIVERED_TOO_OFTEN, write_lock_key
+
+    e = sensor_env
+    soil = ingester.series[e.soil["name"]]
+    ini = tk.config["__file__"]
+    client_id = f"test-loop-{e.tag}"
+    log = tmp_path / "consumer.log"
+    blocker = ingester.engine.connect()
+    blocker.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": write_lock_key(soil)})
+    blocker.commit()
+
+    def waiting() -> bool:
+        with ingester.engine.connect() as conn:
+            return bool(conn.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar())
+
+    def end_orphans() -> None:
+        # the killed consumer's server process would wait on the lock until it is free
+        with ingester.engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                 "WHERE locktype = 'advisory' AND NOT granted"))
+        wait_for(lambda: not waiting(), timeout=10, what="the orphaned wait to end")
+
+    proc = None
+    try:
+        proc = _start(ini, e.path, client_id, log, "--max-deliveries", "2")
+        publish_once([(e.tts_topic(), tts(f_cnt=1, soil_moisture=1.0))])
+        for attempt in (1, 2):  # tried twice, killed twice
+            wait_for(waiting, timeout=30, what=f"attempt {attempt} to hang")
+            _kill(proc)
+            end_orphans()
+            proc = _start(ini, e.path, client_id, log, "--max-deliveries", "2")
+        # third delivery: dead-lettered without a try, so the lock does not matter any more
+        wait_for(lambda: dead_reasons() == [REDELIVERED_TOO_OFTEN], timeout=30,
+                 what=f"the dead letter; consumer log: {log.read_text()[-1500:]}")
+        blocker.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        blocker.commit()
+        publish_once([(e.tts_topic(), tts(f_cnt=2, t=T0 + dt.timedelta(minutes=1), soil_moisture=2.0))])
+        wait_for(lambda: total(soil.observations) == 1, timeout=30, what="the next uplink")
+        assert proc.poll() is None
+    finally:
+        blocker.close()
+        if proc is not None:
+            _stop(proc)
+    assert [r["f_cnt"] for r in records(soil.observations)] == [2]
+    model.Session.remove()
+    row = model.Session.execute(sa.text("SELECT source, detail FROM udp_sensor_dead_letter")).fetchone()
+    assert row[0] == "friedrichsplatz" and "delivered 3 times" in row[1]
+    assert model.Session.execute(sa.text("SELECT count(*) FROM udp_sensor_delivery")).scalar() == 0
+    # after the cause is gone, the dead letter can be replayed
+    from ckanext.udp.sensors.logic import deadletters
+
+    out = deadletters.replay(ingester, deadletters.Filter(reason=REDELIVERED_TOO_OFTEN))
+    assert (out.tried, out.stored) == (1, 1)
+    assert [r["f_cnt"] for r in records(soil.observations, sort="f_cnt")] == [1, 2] and dead_reasons() == []
 
 
 def _free_port() -> int:

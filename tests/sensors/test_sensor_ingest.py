@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -138,7 +139,8 @@ def test_a_value_the_database_rejects_is_isolated(sensor_env, ingester):
     result = process_safely(ingester, batch)
     assert result.inserted == 4 and [d.reason for d in result.dead] == [REJECTED]
     assert search(ingester.series[e.soil["name"]].observations)["total"] == 4
-    assert [d[0] for d in dead_letters()] == [REJECTED]
+    # the MQTT consumer's messages carry no source name: it is found from the topic
+    assert [(d[0], d[1]) for d in dead_letters()] == [(REJECTED, "friedrichsplatz")]
 
 
 def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, ingester):
@@ -146,7 +148,7 @@ def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, in
     committed yet: our recomputation of that hour waits for it and then counts its row."""
     import threading
 
-    from ckanext.udp.sensors.logic.ingest import hourly_lock_key
+    from ckanext.udp.sensors.logic.ingest import write_lock_key
 
     e = sensor_env
     soil = ingester.series[e.soil["name"]]
@@ -154,7 +156,7 @@ def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, in
     tx = other.begin()
     other.execute(sa.text(f'INSERT INTO "{soil.observations}" (time, device, f_cnt, bodenfeuchte) '
                           "VALUES (:t, 'soil-fp-01', 50, 10.0)"), {"t": T0.replace(tzinfo=None)})
-    other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": hourly_lock_key(soil)})
+    other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": write_lock_key(soil)})
 
     done = threading.Event()
     worker = threading.Thread(target=lambda: (ingester.process([msg(e.tts_topic(), tts(
@@ -174,3 +176,142 @@ def test_hourly_values_stay_exact_with_two_writers_on_one_dataset(sensor_env, in
     hourly = search(soil.hourly)["records"]
     assert [(r["device"], r["n"], float(r["bodenfeuchte_min"]), float(r["bodenfeuchte_max"])) for r in hourly] == [
         ("soil-fp-01", 2, 10.0, 30.0)]
+
+
+def test_poison_messages_are_dead_letters_and_the_rest_is_stored(sensor_env, ingester):
+    """The two poison messages of the audit: a time that is year 10000 in UTC (OverflowError)
+    and a 5,000-digit integer (ValueError) raised out of the batch; now each is a dead letter."""
+    e = sensor_env
+    late = json.loads(tts(f_cnt=2))
+    late["received_at"] = "9999-12-31T23:59:59-01:00"
+    batch = [msg(e.tts_topic(), tts(f_cnt=1, soil_moisture=1.0)),
+             msg(e.tts_topic(), json.dumps(late).encode()),
+             msg(e.tts_topic(), tts(f_cnt=3).replace(b'"f_cnt": 3', b'"f_cnt": ' + b"9" * 5000)),
+             msg(e.tts_topic(), tts(f_cnt=4, t=T0 + dt.timedelta(minutes=4), soil_moisture=4.0))]
+    result = process_safely(ingester, batch)
+    assert (result.inserted, [d.reason for d in result.dead]) == (2, [lorawan.INVALID_FIELD, lorawan.MALFORMED_JSON])
+    assert [(d[0], d[1]) for d in dead_letters()] == [(lorawan.INVALID_FIELD, "friedrichsplatz"),
+                                                      (lorawan.MALFORMED_JSON, "friedrichsplatz")]
+
+
+def test_any_exception_while_handling_one_message_makes_it_a_dead_letter(sensor_env, ingester, monkeypatch):
+    """Not only the failures we know: whatever raises while one message is handled (here a
+    bug in the row mapping for one device) dead-letters that message, the others are stored."""
+    from ckanext.udp.sensors.logic import ingest
+
+    real = ingest.row_for
+
+    def buggy(source, columns, uplink, dev, *args):
+        if uplink.device_id == "soil-fp-02":
+            raise KeyError("a bug")
+        return real(source, columns, uplink, dev, *args)
+
+    monkeypatch.setattr(ingest, "row_for", buggy)
+    e = sensor_env
+    batch = [msg(e.tts_topic(), tts(f_cnt=1)), msg(e.tts_topic("soil-fp-02"), tts("soil-fp-02", f_cnt=1)),
+             msg(e.tts_topic(), tts(f_cnt=2, t=T0 + dt.timedelta(minutes=1)))]
+    result = process_safely(ingester, batch)
+    assert result.inserted == 2 and [d.reason for d in result.dead] == [ingest.PROCESSING_ERROR]
+    assert "KeyError" in result.dead[0].detail
+    # and an exception while storing (not the database refusing a value) is isolated the same way
+    real_write = ingester.write
+
+    def failing_write(dataset, rows):
+        if any(r["f_cnt"] == 13 for r in rows):
+            raise RuntimeError("disk on fire")
+        return real_write(dataset, rows)
+
+    monkeypatch.setattr(ingester, "write", failing_write)
+    batch = [msg(e.tts_topic(), tts(f_cnt=n, t=T0 + dt.timedelta(minutes=n))) for n in (12, 13, 14)]
+    result = process_safely(ingester, batch)
+    assert result.inserted == 2 and [d.reason for d in result.dead] == [ingest.PROCESSING_ERROR]
+    assert [(d[0], d[1]) for d in dead_letters()] == [(ingest.PROCESSING_ERROR, "friedrichsplatz")] * 2
+
+
+def test_a_32_bit_frame_counter_is_stored(sensor_env, ingester):
+    e = sensor_env
+    result = process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2 ** 31, soil_moisture=1.0)),
+                                       msg(e.tts_topic(), tts(f_cnt=2 ** 32 - 1, t=T0 + dt.timedelta(minutes=1)))])
+    assert result.inserted == 2 and not result.dead
+    soil = ingester.series[e.soil["name"]]
+    assert [r["f_cnt"] for r in search(soil.observations, sort="f_cnt")["records"]] == [2 ** 31, 2 ** 32 - 1]
+    assert search(soil.latest)["records"][0]["f_cnt"] == 2 ** 32 - 1
+
+
+def test_tables_of_earlier_versions_are_upgraded_to_bigint(sensor_env, ingester):
+    """Tables created before had an int4 f_cnt (and _id): the next start of the consumer (or
+    `ckan udp sensors setup`) widens them; until then 2^31 was a dead letter."""
+    e = sensor_env
+    soil = ingester.series[e.soil["name"]]
+
+    def types() -> dict:
+        with ingester.engine.connect() as conn:
+            return {(r[0], r[1]): r[2] for r in conn.execute(sa.text(
+                "SELECT c.relname, a.attname, t.typname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_type t ON t.oid = a.atttypid WHERE c.relname = ANY(:t) AND a.attname IN ('f_cnt', '_id')"),
+                {"t": [soil.observations, soil.latest]}).fetchall()}
+
+    with ingester.engine.begin() as conn:  # as an earlier version left them
+        conn.execute(sa.text(f'ALTER TABLE "{soil.observations}" ALTER COLUMN f_cnt TYPE int, '
+                             'ALTER COLUMN "_id" TYPE int'))
+        conn.execute(sa.text(f'ALTER TABLE "{soil.latest}" ALTER COLUMN f_cnt TYPE int'))
+        conn.execute(sa.text(f'DROP TRIGGER udp_sensor_version ON "{soil.observations}"'))
+    process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=5, soil_moisture=1.0))])
+    assert [d.reason for d in process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2 ** 31))]).dead] == [REJECTED]
+    ensure_all(e.sources)
+    t = types()
+    assert (t[(soil.observations, "f_cnt")], t[(soil.observations, "_id")], t[(soil.latest, "f_cnt")]) == (
+        "int8", "int8", "int8")
+    assert process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2 ** 31))]).inserted == 1
+    assert [r["f_cnt"] for r in search(soil.observations, sort="f_cnt")["records"]] == [5, 2 ** 31]
+    with ingester.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version FROM _udp_sensor_table_version WHERE table_name = :t"),
+                            {"t": soil.observations}).scalar() >= 1
+
+
+def _set_permissions_migration() -> str:
+    """The block of CKAN's `ckan datastore set-permissions` that puts the full-text trigger
+    on every table of the DataStore's public schema that lacks one (operators rerun it on upgrades)."""
+    from importlib.resources import files
+
+    sql = (files("ckanext.datastore") / "set_permissions.sql").read_text()
+    start = sql.index("DO $body$")
+    return sql[start:sql.index("$body$;", start + len("DO $body$")) + len("$body$;")]
+
+
+def test_datastore_set_permissions_does_not_break_the_writes(sensor_env, ingester):
+    """`ckan datastore set-permissions` after the series exist put its full-text trigger on the
+    plugin's write-count table, which has no `_full_text`: every later write was rejected."""
+    e = sensor_env
+    assert process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=1, soil_moisture=1.0))]).inserted == 1
+    with ingester.engine.begin() as conn:
+        conn.exec_driver_sql(_set_permissions_migration())
+    result = process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0))])
+    assert result.inserted == 1 and not result.dead
+
+
+def test_the_write_count_table_of_earlier_versions_is_renamed_and_repaired(sensor_env, ingester):
+    """Earlier versions named it `udp_sensor_table_version`, and set-permissions may have put its
+    trigger on it: the next `ensure_series` renames it, drops that trigger, keeps the counts."""
+    from ckanext.udp.sensors.logic import series
+
+    e = sensor_env
+    soil = ingester.series[e.soil["name"]]
+    assert process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=1, soil_moisture=1.0))]).inserted == 1
+    old = series._OLD_VERSION_TABLE
+    with ingester.engine.begin() as conn:  # as an earlier version and a set-permissions run left it
+        before = conn.execute(sa.text(f"SELECT version FROM {series.VERSION_TABLE} WHERE table_name = :t"),
+                              {"t": soil.observations}).scalar()
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {old}")
+        conn.exec_driver_sql(f"ALTER TABLE {series.VERSION_TABLE} RENAME TO {old}")
+        conn.exec_driver_sql(series._VERSION_SETUP.replace(series.VERSION_TABLE, old))
+        conn.exec_driver_sql(_set_permissions_migration())
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                                    "AND tgname = 'zfulltext'"), {"t": old}).scalar() == 1
+    ensure_all(e.sources)
+    result = process_safely(ingester, [msg(e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0))])
+    assert result.inserted == 1 and not result.dead
+    with ingester.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": old}).scalar() is None
+        assert conn.execute(sa.text(f"SELECT version FROM {series.VERSION_TABLE} WHERE table_name = :t"),
+                            {"t": soil.observations}).scalar() > before

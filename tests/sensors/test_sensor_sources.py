@@ -1,6 +1,8 @@
 """Sensor source configuration: validation and the row mapping."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import pathlib
 
@@ -11,12 +13,14 @@ from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic import sources as s
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+KEY = "pseudonym-test-secret"
 
 
 def load(**replace) -> s.SourceSet:
     text = (FIXTURES / "sources.yaml").read_text()
     text = text.replace("DATASET_SOIL", "soil").replace("DATASET_AIR", "air")
-    return s.parse_sources(yaml.safe_load(text), env={"UDP_TEST_LUFT_SECRET": "x" * 20, **replace})
+    return s.parse_sources(yaml.safe_load(text), env={"UDP_TEST_LUFT_SECRET": "x" * 20, **replace},
+                           pseudonym_secret=KEY)
 
 
 def test_load_the_fixture():
@@ -95,7 +99,7 @@ def test_invalid_configuration_lists_the_problem(mutate, problem):
         doc["sources"][1]["columns"][0] = {"field": "battery", "name": "batterie", "type": "int"}
         doc["sources"][1]["devices"][-1]["dataset"] = "DATASET_SOIL"
     with pytest.raises(s.SourceConfigError) as err:
-        s.parse_sources(doc, env={})
+        s.parse_sources(doc, env={}, pseudonym_secret=KEY)
     assert any(problem in p for p in err.value.problems), err.value.problems
 
 
@@ -142,11 +146,12 @@ def test_label_equal_to_another_devices_pseudonym_is_refused_across_sources():
     doc["sources"].append(second)
     # a device without label in luft gets a pseudonym; luft2 labels another device with exactly that name
     _luft_devices(doc).append({"id": "air-nolabel", "dataset": "DATASET_AIR"})
-    pseudonym = s.Source("luft", lorawan.FLAVOURS[0], (), (), (), drop_device_ids=True).public_device_name(
+    pseudonym = s.Source("luft", lorawan.FLAVOURS[0], (), (), (), drop_device_ids=True,
+                         pseudonym_secret=KEY).public_device_name(
         s.Device("air-nolabel", "DATASET_AIR"), None)  # type: ignore[arg-type]
     second["devices"] = [{"id": "air-x", "dataset": "DATASET_AIR", "label": pseudonym}]
     with pytest.raises(s.SourceConfigError) as err:
-        s.parse_sources(doc, env={})
+        s.parse_sources(doc, env={}, pseudonym_secret=KEY)
     clash = [p for p in err.value.problems if "would both be stored" in p]
     assert len(clash) == 1 and "'air-nolabel' (source 'luft')" in clash[0] and "'air-x' (source 'luft2')" in clash[0]
     assert f"device {pseudonym!r}" in clash[0]
@@ -155,6 +160,50 @@ def test_label_equal_to_another_devices_pseudonym_is_refused_across_sources():
 def test_two_devices_without_label_get_distinct_pseudonyms():
     doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
     _luft_devices(doc)[:] = [{"id": f"air-{i}", "dataset": "DATASET_AIR"} for i in range(50)]
-    src = s.parse_sources(doc, env={}).by_name("luft")
+    src = s.parse_sources(doc, env={}, pseudonym_secret=KEY).by_name("luft")
     names = {src.public_device_name(d, None) for d in src.devices}  # type: ignore[arg-type]
     assert len(names) == 50
+
+
+def test_pseudonyms_are_keyed_with_the_portal_secret():
+    """Device ids are guessable: an unkeyed hash of "source:id" can be reversed by
+    trying ids. The pseudonym is an HMAC under a secret of the installation."""
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    _luft_devices(doc)[:] = [{"id": "air-nolabel", "dataset": "DATASET_AIR"}]
+    dev = s.Device("air-nolabel", "DATASET_AIR")
+    name = s.parse_sources(doc, env={}, pseudonym_secret=KEY).by_name("luft").public_device_name(dev, None)
+    other = s.parse_sources(doc, env={}, pseudonym_secret="another-secret").by_name("luft").public_device_name(dev, None)
+    guessed = "dev-" + hashlib.sha256(b"luft:air-nolabel").hexdigest()[:12]  # what anybody could compute
+    assert name.startswith("dev-") and name != other
+    assert name != guessed and not guessed.startswith(name) and s.legacy_pseudonym("luft", "air-nolabel") == guessed
+    assert name == "dev-" + hmac.new(KEY.encode(), b"luft:air-nolabel", hashlib.sha256).hexdigest()[:16]
+
+
+def test_pseudonyms_without_a_secret_are_refused():
+    doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
+    _luft_devices(doc).append({"id": "air-nolabel", "dataset": "DATASET_AIR"})
+    with pytest.raises(s.SourceConfigError, match="pseudonym_secret"):
+        s.parse_sources(doc, env={}, pseudonym_secret="")
+    # every device labelled: no pseudonym, no secret needed
+    assert s.parse_sources(yaml.safe_load((FIXTURES / "sources.yaml").read_text()), env={}, pseudonym_secret="")
+
+
+def test_a_huge_extra_is_cut_with_a_marker():
+    srcs = load()
+    src = srcs.by_name("friedrichsplatz")
+    d = json.loads((FIXTURES / "tts_uplink.json").read_text())
+    d["uplink_message"]["decoded_payload"].update(blob="x" * 1_000_000, note="kurz", names=["y" * 50] * 40)
+    up = lorawan.parse_tts("", json.dumps(d))
+    limits = s.Limits(extra_bytes=4096)
+    row = s.row_for(src, srcs.columns_for("soil"), up, src.device(up), radio=True, eui=True, limits=limits)
+    assert row["bodenfeuchte"] == 27.4  # the measured values are kept
+    extra = row["extra"]
+    assert len(json.dumps(extra).encode()) <= 4096
+    assert extra["status"] == "ok" and extra["note"] == "kurz"
+    assert extra[s.TRUNCATED]["dropped"] == ["blob"] and extra[s.TRUNCATED]["bytes"] > 1_000_000
+    assert len(extra["names"]) == 40  # kept in order while there is room
+    # a text column gets no more than extra may hold: the long value moves to extra (and is cut there)
+    col = s.Column("label", "label", "text")
+    spill: dict = {}
+    assert s.coerce(col, "z" * 10_000, spill, "label", 4096) is None and spill == {"label": "z" * 10_000}
+    assert s.coerce(col, "kurz", spill, "label", 4096) == "kurz"

@@ -1,14 +1,18 @@
 """Uplink payload builders for the sensor tests (official shapes, from the
-hand-written fixtures), and the webhook secret the tests configure."""
+hand-written fixtures), the webhook secret the tests configure, and a consumer
+running in a thread."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
 import pathlib
+import threading
 import uuid
+from typing import Iterator
 
-from ckanext.udp.sensors.logic.ingest import Message
+from ckanext.udp.sensors.logic.ingest import Ingester, Message
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 SECRET = "test-webhook-secret-0123456789"
@@ -45,3 +49,22 @@ def chirpstack(eui: str = "a81758fffe0412c3", f_cnt: int = 1, t: dt.datetime = T
 
 def msg(topic: str, payload: bytes) -> Message:
     return Message(topic, payload, dt.datetime.now(dt.timezone.utc))
+
+
+@contextlib.contextmanager
+def consuming(ingester: Ingester, client_id: str, **kw) -> Iterator[tuple]:
+    """A consumer on the stack's broker, in a thread, subscribed; stopped on leaving."""
+    import ckan.plugins.toolkit as tk
+
+    from ckanext.udp.sensors.logic.consumer import Consumer
+
+    consumer = Consumer(ingester, tk.config["ckanext.udp.mqtt.url"], client_id, ingester.sources.topics,
+                        **{"batch_size": 50, "batch_wait": 0.1, **kw})
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        assert consumer.subscribed.wait(20), "consumer did not subscribe"
+        yield consumer, thread
+    finally:
+        consumer.stop.set()
+        thread.join(10)

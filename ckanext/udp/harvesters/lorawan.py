@@ -106,16 +106,23 @@ def parse_time(value: Any, field: str) -> dt.datetime:
     micro = (frac or "0")[:6].ljust(6, "0")
     try:
         parsed = dt.datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
-    except ValueError as err:
+        # 9999-12-31T23:59:59-01:00 is year 10000 in UTC: OverflowError
+        return parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError) as err:
         raise PayloadError(INVALID_FIELD, f"{field} is not a valid time: {value[:40]!r}") from err
-    return parsed.astimezone(dt.timezone.utc)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _load(payload: bytes | str) -> dict[str, Any]:
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PayloadError(MALFORMED_JSON, f"not JSON: {err}") from err
+        # NaN/Infinity (Python accepts them, JSON and PostgreSQL's jsonb do not) and
+        # integers beyond Python's 4,300 digits raise ValueError like broken JSON
+        doc = json.loads(payload, parse_constant=_no_constant)
+    except ValueError as err:  # incl. UnicodeDecodeError and json.JSONDecodeError
+        raise PayloadError(MALFORMED_JSON, f"not JSON: {str(err)[:200]}") from err
     except RecursionError as err:  # hostile nesting must not crash the consumer
         raise PayloadError(MALFORMED_JSON, "JSON nested too deeply") from err
     if not isinstance(doc, dict):
@@ -145,12 +152,12 @@ def _str(doc: Mapping[str, Any], key: str, where: str, required: bool = True) ->
     return val
 
 
-def _int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
+def _int(doc: Mapping[str, Any], key: str, where: str, bits: int = 32) -> int | None:
     val = doc.get(key)
     if val is None:
         return None
-    if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-        raise PayloadError(INVALID_FIELD, f"{where}{key} must be a non-negative integer")
+    if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val < 2 ** bits:
+        raise PayloadError(INVALID_FIELD, f"{where}{key} must be an integer from 0 to {2 ** bits - 1}")
     return val
 
 
@@ -209,7 +216,7 @@ def parse_tts(topic: str, payload: bytes | str) -> Uplink:
         application_id=app if isinstance(app, str) else None,
         time=parse_time(received, "received_at"),
         f_cnt=_int(up, "f_cnt", "uplink_message.") or 0,
-        f_port=_int(up, "f_port", "uplink_message."),
+        f_port=_int(up, "f_port", "uplink_message.", bits=8),
         uplink_id=uplink_id,
         values=_values(up.get("decoded_payload"), "uplink_message.decoded_payload"),
         gateways=tuple(gateways),
@@ -236,7 +243,7 @@ def parse_chirpstack(topic: str, payload: bytes | str) -> Uplink:
         application_id=_str(info, "applicationId", "deviceInfo.", required=False),
         time=parse_time(doc.get("time"), "time"),
         f_cnt=_int(doc, "fCnt", "") or 0,
-        f_port=_int(doc, "fPort", ""),
+        f_port=_int(doc, "fPort", "", bits=8),
         uplink_id=_str(doc, "deduplicationId", ""),
         values=_values(doc.get("object"), "object"),
         gateways=tuple(gateways),

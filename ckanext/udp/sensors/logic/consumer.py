@@ -8,6 +8,13 @@ while the consumer is down; ``manual_ack_set(True)`` holds each PUBACK until
 dies mid-batch gets the unacknowledged messages again (duplicates are dropped
 by the observations' primary key). paho's network thread reconnects with
 backoff; a database outage makes the batch wait and retry, unacknowledged.
+
+Poison messages never stop it: any exception while handling one message makes
+that message a dead letter (``process_safely``). A message that kills the
+process outright (or hangs it until it is killed) comes back from the broker
+with the DUP flag; such redeliveries are counted in the database before each
+attempt, and after ``max_deliveries`` attempts the message is dead-lettered
+unseen, so a crash loop ends.
 """
 from __future__ import annotations
 
@@ -25,24 +32,31 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from ckanext.udp.sensors.logic.ingest import BatchResult, DeadLetter, Ingester, Message
+from ckanext.udp.sensors.logic import deadletters
+from ckanext.udp.sensors.logic.ingest import (PROCESSING_ERROR, REDELIVERED_TOO_OFTEN, REJECTED, BatchResult,
+                                              DeadLetter, Ingester, Message)
 
 log = logging.getLogger(__name__)
 
-REJECTED = "rejected_by_database"
+__all__ = ["Consumer", "REJECTED", "process_safely"]
 
 
 def process_safely(ingester: Ingester, messages: list[Message]) -> BatchResult:
-    """Store a batch; a message the database rejects (not an outage) is isolated
-    by bisection and dead-lettered instead of blocking the stream."""
+    """Store a batch; whatever fails for a message (PostgreSQL refusing a value,
+    any exception) is isolated by bisection and dead-lettered instead of blocking
+    the stream. Only an outage (a database that does not answer) is raised, for
+    the caller to retry."""
     try:
         return ingester.process(messages)
-    except OperationalError:
-        raise  # connection trouble: the caller retries the whole batch
-    except (DBAPIError, ValueError, TypeError) as err:
+    except Exception as err:  # noqa: BLE001
+        if isinstance(err, OperationalError) and not ingester.reachable():
+            raise  # connection trouble: the caller retries the whole batch
         if len(messages) == 1:
-            log.warning("message on %s rejected: %s", messages[0].topic, err)
-            dead = DeadLetter(messages[0], REJECTED, str(err).splitlines()[0][:500], messages[0].source)
+            reason = REJECTED if isinstance(err, DBAPIError) else PROCESSING_ERROR
+            log.warning("message on %s dead-lettered (%s): %s", messages[0].topic, reason, err,
+                        exc_info=reason == PROCESSING_ERROR)
+            detail = (str(err).splitlines() or [""])[0][:500] or type(err).__name__
+            dead = DeadLetter(messages[0], reason, detail, ingester.source_name(messages[0]))
             ingester.write_dead_letters([dead])
             return BatchResult(received=1, dead=[dead])
         mid = len(messages) // 2
@@ -56,7 +70,9 @@ class Consumer:
     def __init__(self, ingester: Ingester, url: str, client_id: str, topics: tuple[str, ...],
                  batch_size: int = 500, batch_wait: float = 0.2, session_expiry: int = 604800,
                  on_batch: Callable[[BatchResult], None] | None = None,
-                 on_ready: Callable[[], None] | None = None, shared_group: str | None = None) -> None:
+                 on_ready: Callable[[], None] | None = None, shared_group: str | None = None,
+                 max_deliveries: int = 5, dead_letter_retention_days: int = 30,
+                 dead_letter_max_rows: int = 1_000_000) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"unsupported broker URL {url!r} (mqtt:// or mqtts://)")
@@ -76,6 +92,13 @@ class Consumer:
         self.session_expiry = session_expiry
         self.on_batch = on_batch
         self.on_ready = on_ready
+        if max_deliveries < 1:
+            raise ValueError("max_deliveries must be at least 1")
+        self.max_deliveries = max_deliveries
+        self.deliveries = deadletters.Deliveries(ingester.dead_engine)
+        self.retention = (dead_letter_retention_days, dead_letter_max_rows)
+        self.pruned_at = 0.0
+        self.failed = False
         self.subscribed = threading.Event()
         self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.stop = threading.Event()
@@ -83,7 +106,6 @@ class Consumer:
         self.totals = BatchResult()
         self.seconds_storing = 0.0
         self.seconds_parsing = 0.0
-        self.seconds_acking = 0.0
 
     # paho callbacks (network thread)
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -144,47 +166,128 @@ class Consumer:
                 break
         return batch
 
-    def _store(self, messages: list[Message], routed: Any) -> BatchResult:
-        """Write one routed batch; a rejected row sends the batch through
-        ``process_safely``; a database outage is retried (unacknowledged)."""
-        rows, result = routed
+    def _retrying(self, attempt: Callable[[], Any], reset: Callable[[], None] | None = None) -> Any:
+        """Run ``attempt`` until it gets through a database outage (backoff 1 to 60 s);
+        raises only when the consumer is stopped meanwhile (nothing acknowledged)."""
         delay = 1.0
         while True:
             try:
-                try:
-                    return self.ingester.store(rows, result)
-                except OperationalError:
-                    raise
-                except (DBAPIError, ValueError, TypeError):
-                    return process_safely(self.ingester, messages)
+                return attempt()
             except SQLAlchemyError as err:
-                # database unreachable: keep the batch unacknowledged and retry
-                log.error("storing a batch failed (%s); retrying in %.0f s", str(err).splitlines()[0], delay)
+                log.error("the database is not reachable (%s); retrying in %.0f s", str(err).splitlines()[0], delay)
                 if self.stop.wait(delay):
                     raise
                 delay = min(delay * 2, 60)
-                result.inserted = result.duplicates = 0
+                if reset:
+                    reset()
+
+    def _store(self, messages: list[Message], routed: Any) -> BatchResult:
+        """Write one routed batch; anything but an outage sends the batch through
+        ``process_safely``; an outage is retried (unacknowledged)."""
+        rows, result = routed
+
+        def attempt() -> BatchResult:
+            try:
+                return self.ingester.store(rows, result)
+            except Exception as err:  # noqa: BLE001
+                if isinstance(err, OperationalError) and not self.ingester.reachable():
+                    raise
+                return process_safely(self.ingester, messages)
+
+        def reset() -> None:
+            result.inserted = result.duplicates = 0
+
+        return self._retrying(attempt, reset)
+
+    @staticmethod
+    def _ack(client: mqtt.Client, batch: list[mqtt.MQTTMessage]) -> None:
+        for m in batch:  # PUBACKs in the order received, after the commit
+            client.ack(m.mid, m.qos)
+
+    def _handle(self, client: mqtt.Client, batch: list[mqtt.MQTTMessage], messages: list[Message],
+                routed: Any) -> BatchResult:
+        """Store a batch and acknowledge it. Redelivered messages (DUP flag) are
+        counted first: on their first redelivery (a restart) the batch goes as
+        usual; a message delivered more often is tried alone, in order, and after
+        ``max_deliveries`` attempts dead-lettered without another try."""
+        again = [i for i, m in enumerate(batch) if m.dup]
+        if not again:
+            result = self._store(messages, routed)
+            self._ack(client, batch)
+            return result
+        keys = {i: deadletters.message_key(messages[i]) for i in again}
+        seen = self._retrying(lambda: self.deliveries.counts(keys.values()))
+        if not any(seen.values()) and self.max_deliveries > 1:
+            self._retrying(lambda: self.deliveries.bump(keys.values()))
+            result = self._store(messages, routed)
+            self._ack(client, batch)
+            self._retrying(lambda: self.deliveries.forget(keys.values()))
+            return result
+        log.warning("%d message(s) delivered more than twice: trying each of them alone", len(again))
+        total = BatchResult()
+        for part in _runs(len(batch), set(again)):
+            if len(part) == 1 and part[0] in keys:
+                i = part[0]
+                n = self._retrying(lambda: self.deliveries.bump([keys[i]]))[keys[i]]
+                if n > self.max_deliveries:
+                    dead = DeadLetter(messages[i], REDELIVERED_TOO_OFTEN,
+                                      f"delivered {n} times, tried {n - 1} times without being stored",
+                                      self.ingester.source_name(messages[i]))
+                    self._retrying(lambda: self.ingester.write_dead_letters([dead]))
+                    result = BatchResult(received=1, dead=[dead])
+                    log.error("message on %s dead-lettered after %d deliveries", messages[i].topic, n)
+                else:
+                    result = self._store([messages[i]], self.ingester.route([messages[i]]))
+                self._retrying(lambda: self.deliveries.forget([keys[i]]))
+            else:
+                part_msgs = [messages[j] for j in part]
+                result = self._store(part_msgs, self.ingester.route(part_msgs))
+            self._ack(client, [batch[j] for j in part])
+            total.received += result.received
+            total.inserted += result.inserted
+            total.duplicates += result.duplicates
+            total.dead += result.dead
+        return total
+
+    def _maybe_prune(self) -> None:
+        """Dead-letter retention, once an hour (and at the first chance)."""
+        if time.monotonic() - self.pruned_at < 3600:
+            return
+        self.pruned_at = time.monotonic()
+        try:
+            done = deadletters.prune(self.ingester.dead_engine, *self.retention)
+        except SQLAlchemyError as err:
+            log.warning("pruning dead letters failed: %s", str(err).splitlines()[0])
+            return
+        if done.dead_letters or done.deliveries:
+            log.info("pruned %d dead letters and %d delivery counts", done.dead_letters, done.deliveries)
 
     def _writer(self, client: mqtt.Client, work: queue.Queue[Any]) -> None:
         """Writes batches in order while the main thread parses the next one
         (PostgreSQL works in parallel with parsing); acknowledges after commit."""
         while True:
-            item = work.get()
+            try:
+                item = work.get(timeout=60)
+            except queue.Empty:
+                self._maybe_prune()
+                continue
             if item is None:
                 return
             batch, messages, routed = item
             t0 = time.monotonic()
             try:
-                result = self._store(messages, routed)
+                result = self._handle(client, batch, messages, routed)
             except SQLAlchemyError:
                 self.stop.set()  # stopping while the database is down: nothing acknowledged
                 return
-            t1 = time.monotonic()
-            for m in batch:  # PUBACKs in the order received, after the commit
-                client.ack(m.mid, m.qos)
-            self.seconds_storing += t1 - t0
-            self.seconds_acking += time.monotonic() - t1
+            except Exception:  # noqa: BLE001 - a bug outside any one message: stop, do not hang
+                log.exception("the consumer's writer failed; stopping (unacknowledged messages come again)")
+                self.failed = True
+                self.stop.set()
+                return
+            self.seconds_storing += time.monotonic() - t0
             self._count(result)
+            self._maybe_prune()
 
     def run(self) -> BatchResult:
         client = self.client()
@@ -202,7 +305,7 @@ class Consumer:
                 if not batch:
                     continue
                 now = dt.datetime.now(dt.timezone.utc)
-                messages = [Message(m.topic, bytes(m.payload), now) for m in batch]
+                messages = [Message(_topic(m), bytes(m.payload), now) for m in batch]
                 t0 = time.monotonic()
                 routed = self.ingester.route(messages)
                 self.seconds_parsing += time.monotonic() - t0
@@ -243,3 +346,21 @@ class Consumer:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+
+def _topic(msg: mqtt.MQTTMessage) -> str:
+    try:
+        return msg.topic
+    except UnicodeDecodeError:  # the broker should refuse such a topic; never crash on it
+        return msg._topic.decode("utf-8", "replace")
+
+
+def _runs(n: int, single: set[int]) -> list[list[int]]:
+    """0..n-1 in order, split so that each index in ``single`` stands alone."""
+    runs: list[list[int]] = []
+    for i in range(n):
+        if i in single or not runs or runs[-1][-1] in single:
+            runs.append([i])
+        else:
+            runs[-1].append(i)
+    return runs

@@ -1,15 +1,16 @@
 """Demo uplinks for ``make run``: the Friedrichsplatz soil sensors of the demo
 source, published to the broker as The Things Stack v3 would, so that the demo
 dataset has a live-looking series. Deterministic: the frame counter follows
-from the time, so publishing again adds only the new quarter hours (the
-consumer drops the rest as duplicates). The numbers are demo data."""
+from the time, so an uplink is identified by device and frame counter;
+``make run`` publishes only those the series does not hold yet and waits until
+the consumer has stored them. The numbers are demo data."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
 import uuid
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -42,6 +43,23 @@ def uplinks(devices: list[str], app: str, tenant: str, days: float,
             }
             yield f"v3/{app}@{tenant}/devices/{dev}/up", json.dumps(doc).encode()
         t += STEP
+
+
+def key(item: tuple[str, bytes]) -> tuple[str, int]:
+    """(device, frame counter) of a demo uplink."""
+    doc = json.loads(item[1])
+    return doc["end_device_ids"]["device_id"], doc["uplink_message"]["f_cnt"]
+
+
+def stored(engine: Any, table: str, since: dt.datetime) -> set[tuple[str, int]]:
+    """(device, frame counter) of the observations from ``since`` on."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f'SELECT device, f_cnt FROM "{table}" WHERE time >= :t'),
+            {"t": since.astimezone(dt.timezone.utc).replace(tzinfo=None)}).fetchall()
+    return {(r[0], r[1]) for r in rows}
 
 
 def publish(url: str, items: list[tuple[str, bytes]]) -> int:

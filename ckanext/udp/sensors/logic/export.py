@@ -3,21 +3,33 @@
 PostgreSQL formats the rows itself (``COPY (SELECT ...) TO STDOUT``): CSV by
 COPY's CSV writer, JSON by ``row_to_json`` per row. Python only hands the
 bytes on, so a one-day query over a large series costs little more than the
-index scan. The COPY runs in a thread on a connection of the DataStore's
-read-only user and fills a small bounded queue; the response generator
-empties it. A client that goes away cancels the query.
+index scan.
+
+A download is one read-only REPEATABLE READ transaction of the DataStore's
+read-only user, with a ``statement_timeout``: first the table's columns, its
+write version (ETag, Last-Modified) and the arrival bound are read, then the
+COPY runs in a thread on the same connection and fills a small bounded queue
+that the response empties. Version, bound and rows come from one snapshot. A
+client that goes away cancels the query.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import logging
 import queue
+import re
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-import sqlalchemy as sa
+import psycopg2
 from sqlalchemy.engine import Engine
 
 from ckanext.udp.sensors.logic.ingest import _q
+from ckanext.udp.sensors.logic.series import VERSION_TABLE
+
+log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 _DONE = object()
@@ -28,22 +40,126 @@ def _literal(value: dt.datetime | str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def table_fields(engine: Engine, table: str) -> list[dict[str, str]]:
-    """The public columns of a DataStore table with the DataStore's type names
-    (as ``datastore_search`` reports them), in table order."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(
+class CursorError(ValueError):
+    """A malformed ``after`` token."""
+
+
+_TOKEN = re.compile(r"^udp1:(0|[1-9][0-9]{0,18})$")
+
+
+def encode_cursor(arrival: int) -> str:
+    """The opaque ``after`` token of an arrival position (an observation's ``_id``)."""
+    return base64.urlsafe_b64encode(f"udp1:{arrival}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+    except (binascii.Error, ValueError) as err:
+        raise CursorError(token) from err
+    m = _TOKEN.match(raw)
+    if not m or int(m.group(1)) >= 2 ** 63:
+        raise CursorError(token)
+    return int(m.group(1))
+
+
+class Snapshot:
+    """One download's read-only transaction (see the module's docstring)."""
+
+    def __init__(self, engine: Engine, timeout_s: float = 0) -> None:
+        self.raw = engine.raw_connection()
+        self.handed_over = False
+        self.closed = False
+        try:
+            cur = self.raw.cursor()
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cur.execute("SET LOCAL DateStyle TO ISO")
+            cur.execute("SET LOCAL standard_conforming_strings TO on")  # _literal relies on it
+            if timeout_s:
+                cur.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout_s * 1000)}ms",))
+        except BaseException:
+            self.close()
+            raise
+
+    def _all(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        cur = self.raw.cursor()
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+    def fields(self, table: str) -> list[dict[str, str]]:
+        """The public columns of a DataStore table with the DataStore's type names
+        (as ``datastore_search`` reports them), in table order."""
+        rows = self._all(
             "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-            "WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum"), {"t": _q(table)}).fetchall()
-    return [{"id": name, "type": "json" if typ == "nested" else typ}
-            for name, typ in rows if not name.startswith("_")]
+            "WHERE a.attrelid = CAST(%s AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum", (_q(table),))
+        return [{"id": name, "type": "json" if typ == "nested" else typ}
+                for name, typ in rows if not name.startswith("_")]
+
+    def version(self, table: str) -> tuple[int, dt.datetime | None] | None:
+        """How often the table was written (statement trigger) and when last; (0, None) if
+        never since; None if the version table cannot be read (no validators then)."""
+        cur = self.raw.cursor()
+        cur.execute("SAVEPOINT udp_version")
+        try:
+            cur.execute(f"SELECT version, modified FROM {VERSION_TABLE} WHERE table_name = %s", (table,))
+            rows = cur.fetchall()
+        except psycopg2.Error as err:  # e.g. a read-only user without SELECT on it
+            cur.execute("ROLLBACK TO SAVEPOINT udp_version")
+            log.warning("no ETag for the sensor downloads: %s", str(err).splitlines()[0])
+            return None
+        return (rows[0][0], rows[0][1]) if rows else (0, None)
+
+    def last_arrival(self, table: str) -> int:
+        return self._all(f'SELECT coalesce(max("_id"), 0) FROM {_q(table)}')[0][0]
+
+    def page_end(self, table: str, after: int, rows: int, where: Sequence[str] = ()) -> tuple[int, bool]:
+        """The arrival position that ends a page of ``rows`` rows after ``after``
+        (matching ``where``), and whether the page is full (more may follow)."""
+        cond = " AND ".join([f'"_id" > {int(after)}', *where])
+        found = self._all(f'SELECT "_id" FROM {_q(table)} WHERE {cond} ORDER BY "_id" '
+                          f"OFFSET {int(rows) - 1} LIMIT 1")
+        if found:
+            return found[0][0], True
+        return max(after, self.last_arrival(table)), False
+
+    def stream(self, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"") -> "Body":
+        """Run ``copy`` in a thread on this transaction; the returned iterable owns
+        the connection from then on. Waits for the first chunk: a query that fails
+        at once raises here, before the response has sent a byte."""
+        export = _Export(self, copy, fmt)
+        self.handed_over = True
+        first = export.out.get()
+        if first is _DONE and export.error:
+            export.close(finished=True)
+            raise export.error[0]
+        return Body(export, first, head, tail)
+
+    def close(self) -> None:
+        if self.handed_over or self.closed:
+            return
+        self.closed = True
+        try:
+            self.raw.rollback()
+        finally:
+            self.raw.close()
+
+
+def table_fields(engine: Engine, table: str) -> list[dict[str, str]]:
+    snap = Snapshot(engine)
+    try:
+        return snap.fields(table)
+    finally:
+        snap.close()
 
 
 def select_sql(table: str, fields: Sequence[dict[str, Any]], time_col: str, start: dt.datetime | None,
-               end: dt.datetime | None, device: str | None) -> str:
+               end: dt.datetime | None, device: str | None, *, after: int | None = None,
+               upto: int | None = None, order: Sequence[str] | None = None) -> str:
     """The rows of a series in download form: timestamps as ISO 8601 UTC with
-    ``Z``, DataStore ``json`` columns as their JSON, ordered by time and device."""
+    ``Z``, DataStore ``json`` columns as their JSON, ordered by time and device
+    (or as given: ``("_id",)`` is arrival order); ``after``/``upto`` bound the
+    arrival position (``_id``)."""
     cols = []
     for f in fields:
         name = _q(f["id"])
@@ -53,6 +169,18 @@ def select_sql(table: str, fields: Sequence[dict[str, Any]], time_col: str, star
             cols.append(f"replace(CAST({name} AS text), ' ', 'T') || 'Z' AS {name}")
         else:
             cols.append(name)
+    where = filters(time_col, start, end, device)
+    if after is not None:
+        where.append(f'"_id" > {int(after)}')
+    if upto is not None:
+        where.append(f'"_id" <= {int(upto)}')
+    order = order or (time_col, "device")
+    return (f"SELECT {', '.join(cols)} FROM {_q(table)}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY " + ", ".join(_q(c) for c in order))
+
+
+def filters(time_col: str, start: dt.datetime | None, end: dt.datetime | None, device: str | None) -> list[str]:
     where = []
     if start:
         where.append(f"{_q(time_col)} >= CAST({_literal(start.isoformat())} AS timestamp)")
@@ -60,9 +188,7 @@ def select_sql(table: str, fields: Sequence[dict[str, Any]], time_col: str, star
         where.append(f"{_q(time_col)} < CAST({_literal(end.isoformat())} AS timestamp)")
     if device is not None:
         where.append(f'"device" = {_literal(device)}')
-    return (f"SELECT {', '.join(cols)} FROM {_q(table)}"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + f' ORDER BY {_q(time_col)}, "device"')
+    return where
 
 
 def copy_sql(select: str, fmt: str) -> str:
@@ -108,23 +234,21 @@ class _Sink:
 
 
 class _Export:
-    """One COPY running in a thread on a connection of its own."""
+    """One COPY running in a thread on the snapshot's connection."""
 
-    def __init__(self, engine: Engine, copy: str, fmt: str) -> None:
+    def __init__(self, snapshot: Snapshot, copy: str, fmt: str) -> None:
         self.out: queue.Queue[Any] = queue.Queue(maxsize=8)
         self.sink = _Sink(self.out, fmt)
         self.error: list[BaseException] = []
-        self.raw = engine.raw_connection()
+        self.raw = snapshot.raw
         self.copy = copy
+        self.closed = False
         self.worker = threading.Thread(target=self._run, name="udp-sensors-export", daemon=True)
         self.worker.start()
 
     def _run(self) -> None:
         try:
             cur = self.raw.cursor()
-            cur.execute("SET TRANSACTION READ ONLY")
-            cur.execute("SET LOCAL DateStyle TO ISO")
-            cur.execute("SET LOCAL standard_conforming_strings TO on")  # _literal relies on it
             cur.copy_expert(self.copy, self.sink)
             self.sink.flush()
         except BaseException as err:  # noqa: BLE001 - handed to the reading side
@@ -133,6 +257,9 @@ class _Export:
             self.out.put(_DONE)
 
     def close(self, finished: bool) -> None:
+        if self.closed:
+            return
+        self.closed = True
         if not finished:  # the client went away: stop the query, unblock the worker
             self.sink.cancelled.set()
             try:
@@ -151,32 +278,45 @@ class _Export:
             self.raw.close()
 
 
-def stream(engine: Engine, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"") -> Iterator[bytes]:
-    """Start ``copy`` on ``engine``; returns its output as an iterator of chunks.
-
-    Waits for the first chunk: a database that cannot be reached or a query
-    that fails at once raises here, before the response has sent a byte."""
-    export = _Export(engine, copy, fmt)
-    first = export.out.get()
-    if first is _DONE and export.error:
-        export.close(finished=True)
-        raise export.error[0]
-    return _chunks(export, first, head, tail)
-
-
-def _chunks(export: _Export, first: Any, head: bytes, tail: bytes) -> Iterator[bytes]:
-    finished = False
+def stream(engine: Engine, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"",
+           timeout_s: float = 0) -> "Body":
+    """Start ``copy`` on ``engine`` in a snapshot of its own; see ``Snapshot.stream``."""
+    snap = Snapshot(engine, timeout_s)
     try:
-        if head:
-            yield head
-        chunk = first
-        while chunk is not _DONE:
-            yield chunk
-            chunk = export.out.get()
-        finished = True
-        if export.error:  # failed mid-way: the client sees a truncated body, the log says why
-            raise export.error[0]
-        if tail:
-            yield tail
+        return snap.stream(copy, fmt, head, tail)
     finally:
-        export.close(finished)
+        snap.close()  # nothing to do once handed over
+
+
+class Body:
+    """The response body: the COPY's chunks between ``head`` and ``tail``. An
+    iterator class, not a generator, so that ``close()`` cancels the query even
+    when the response was dropped before its first chunk (a HEAD request, a
+    client gone at once); a generator that never started ignores close()."""
+
+    def __init__(self, export: _Export, first: Any, head: bytes, tail: bytes) -> None:
+        self.export = export
+        self.pending: list[Any] = ([head] if head else []) + [first]
+        self.tail = tail
+        self.finished = False
+
+    def __iter__(self) -> "Body":
+        return self
+
+    def __next__(self) -> bytes:
+        if self.finished:
+            raise StopIteration
+        chunk = self.pending.pop(0) if self.pending else self.export.out.get()
+        if chunk is _DONE:
+            self.finished = True
+            if self.export.error:  # failed mid-way: the client sees a truncated body, the log says why
+                self.export.close(finished=True)
+                raise self.export.error[0]
+            self.export.close(finished=True)
+            if self.tail:
+                return self.tail
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        self.export.close(finished=self.finished)

@@ -17,9 +17,14 @@ from sqlalchemy.engine import Engine
 
 from ckanext.udp.harvesters import lorawan
 from ckanext.udp.sensors.logic.series import Series, hourly_fields, latest_fields, observation_fields
-from ckanext.udp.sensors.logic.sources import SourceSet, row_for
+from ckanext.udp.sensors.logic.sources import Limits, Source, SourceSet, row_for
 
 log = logging.getLogger(__name__)
+
+# dead-letter reasons of the ingester (the parser's are in lorawan)
+PROCESSING_ERROR = "processing_error"            # any other exception while handling the message
+REJECTED = "rejected_by_database"                # PostgreSQL refused the row
+REDELIVERED_TOO_OFTEN = "redelivered_too_often"  # the broker delivered it max_deliveries times
 
 
 @dataclasses.dataclass
@@ -79,6 +84,26 @@ def insert_sql(table: str, fields: Sequence[dict[str, Any]], key: Sequence[str])
     )
 
 
+def hourly_sql(ser: Series) -> sa.TextClause:
+    """Recompute the hourly values of the (device, hour) pairs in ``:keys`` (a JSON
+    array) from the observations: exact under duplicates and out-of-order arrival;
+    the (device, time) key serves the range scan."""
+    hf = hourly_fields(ser.columns)
+    aggs = []
+    for c in ser.numeric_columns:
+        aggs += [f"min(o.{_q(c.name)})", f"trim_scale(CAST(avg(o.{_q(c.name)}) AS numeric))", f"max(o.{_q(c.name)})"]
+    hcols = ", ".join(_q(f["id"]) for f in hf)
+    hsets = ", ".join(f"{_q(f['id'])} = EXCLUDED.{_q(f['id'])}" for f in hf if f["id"] not in ("device", "hour"))
+    return sa.text(
+        f"INSERT INTO {_q(ser.hourly)} ({hcols}) "
+        f"SELECT o.device, date_trunc('hour', o.time), count(*){''.join(', ' + a for a in aggs)} "
+        f"FROM (SELECT DISTINCT device, hour FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(device text, hour timestamp)) k "
+        f"JOIN {_q(ser.observations)} o ON o.device = k.device AND o.time >= k.hour AND o.time < k.hour + interval '1 hour' "
+        f"GROUP BY o.device, date_trunc('hour', o.time) "
+        f"ON CONFLICT (device, hour) DO UPDATE SET {hsets}"
+    )
+
+
 def insert_rows(conn: sa.engine.Connection, table: str, fields: Sequence[dict[str, Any]], key: Sequence[str],
                 rows: list[dict[str, Any]]) -> int:
     """Insert a batch (one statement), keep the DataStore's cached row count right; returns new rows."""
@@ -96,36 +121,57 @@ def _json_default(val: Any) -> Any:
 
 class Ingester:
     def __init__(self, sources: SourceSet, series: dict[str, Series], write_engine: Engine,
-                 dead_letter_engine: Engine) -> None:
+                 dead_letter_engine: Engine, limits: Limits | None = None) -> None:
         self.sources = sources
         self.series = series
         self.engine = write_engine
         self.dead_engine = dead_letter_engine
+        self.limits = limits or Limits()
         self._sql: dict[str, tuple[sa.TextClause, sa.TextClause, sa.TextClause]] = {}
 
     # -- routing and parsing ----------------------------------------------
+    def source_of(self, msg: Message) -> Source | None:
+        """The source a message belongs to: named by the webhook, else by its topic."""
+        return self.sources.by_name(msg.source) if msg.source else self.sources.for_topic(msg.topic)
+
+    def source_name(self, msg: Message) -> str | None:
+        try:
+            src = self.source_of(msg)
+        except Exception:  # noqa: BLE001 - only a label for a dead letter
+            return msg.source
+        return src.name if src else msg.source
+
     def route(self, messages: Iterable[Message]) -> tuple[dict[str, list[dict[str, Any]]], BatchResult]:
+        """Parse and map a batch. Never raises: whatever goes wrong with one
+        message (a parser error, or any exception at all) makes it a dead letter."""
         result = BatchResult()
         rows: dict[str, list[dict[str, Any]]] = {}
         for msg in messages:
             result.received += 1
-            src = self.sources.by_name(msg.source) if msg.source else self.sources.for_topic(msg.topic)
-            if src is None:
-                result.dead.append(DeadLetter(msg, lorawan.UNKNOWN_SOURCE, f"no source for topic {msg.topic!r}", None))
-                continue
+            src: Source | None = None
             try:
+                src = self.source_of(msg)
+                if src is None:
+                    result.dead.append(DeadLetter(msg, lorawan.UNKNOWN_SOURCE, f"no source for topic {msg.topic!r}",
+                                                  None))
+                    continue
                 uplink = lorawan.parse(src.flavour, msg.topic, msg.payload)
+                dev = src.device(uplink)
+                if dev is None or dev.dataset not in self.series:
+                    result.dead.append(DeadLetter(
+                        msg, lorawan.UNKNOWN_DEVICE,
+                        f"device {uplink.device_id!r} is not mapped in source {src.name!r}", src.name))
+                    continue
+                ser = self.series[dev.dataset]
+                row = row_for(src, ser.columns, uplink, dev, ser.radio, ser.eui, self.limits)
             except lorawan.PayloadError as err:
-                result.dead.append(DeadLetter(msg, err.reason, err.message, src.name))
-                continue
-            dev = src.device(uplink)
-            if dev is None or dev.dataset not in self.series:
-                result.dead.append(DeadLetter(msg, lorawan.UNKNOWN_DEVICE,
-                                              f"device {uplink.device_id!r} is not mapped in source {src.name!r}",
-                                              src.name))
-                continue
-            ser = self.series[dev.dataset]
-            rows.setdefault(dev.dataset, []).append(row_for(src, ser.columns, uplink, dev, ser.radio, ser.eui))
+                result.dead.append(DeadLetter(msg, err.reason, err.message, src.name if src else msg.source))
+            except Exception as err:  # noqa: BLE001 - one message must never stop the stream
+                log.warning("message on %s could not be handled", msg.topic, exc_info=True)
+                result.dead.append(DeadLetter(msg, PROCESSING_ERROR, f"{type(err).__name__}: {err}"[:500],
+                                              src.name if src else msg.source))
+            else:
+                rows.setdefault(dev.dataset, []).append(row)
         return rows, result
 
     # -- SQL --------------------------------------------------------------
@@ -146,22 +192,7 @@ class Ingester:
             f"ON CONFLICT (device) DO UPDATE SET {sets} "
             f"WHERE ({_q(ser.latest)}.time, {_q(ser.latest)}.f_cnt) < (EXCLUDED.time, EXCLUDED.f_cnt)"
         )
-        hf = hourly_fields(ser.columns)
-        aggs = []
-        for c in ser.numeric_columns:
-            aggs += [f"min(o.{_q(c.name)})", f"trim_scale(CAST(avg(o.{_q(c.name)}) AS numeric))", f"max(o.{_q(c.name)})"]
-        hcols = ", ".join(_q(f["id"]) for f in hf)
-        hsets = ", ".join(f"{_q(f['id'])} = EXCLUDED.{_q(f['id'])}" for f in hf if f["id"] not in ("device", "hour"))
-        # recomputed from the observations of every hour the batch touched: exact under
-        # duplicates and out-of-order arrival; the (device, time) key serves the range scan
-        hourly = sa.text(
-            f"INSERT INTO {_q(ser.hourly)} ({hcols}) "
-            f"SELECT o.device, date_trunc('hour', o.time), count(*){''.join(', ' + a for a in aggs)} "
-            f"FROM (SELECT DISTINCT device, hour FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(device text, hour timestamp)) k "
-            f"JOIN {_q(ser.observations)} o ON o.device = k.device AND o.time >= k.hour AND o.time < k.hour + interval '1 hour' "
-            f"GROUP BY o.device, date_trunc('hour', o.time) "
-            f"ON CONFLICT (device, hour) DO UPDATE SET {hsets}"
-        )
+        hourly = hourly_sql(ser)
         self._sql[ser.dataset] = (insert, latest, hourly)
         return self._sql[ser.dataset]
 
@@ -171,6 +202,11 @@ class Ingester:
         insert, latest, hourly = self._statements(ser)
         payload = json.dumps(rows, default=_json_default)
         with self.engine.begin() as conn:
+            # Writers of one dataset (several consumers, the webhook) take turns: rows
+            # get their _id (the downloads' arrival cursor) in commit order, so a
+            # client that has seen _id n has seen every row below it; and whoever
+            # recomputes an hour sees the rows the others committed before.
+            conn.execute(_WRITE_LOCK, {"k": write_lock_key(ser)})
             new = conn.execute(insert, {"rows": payload}).fetchall()
             if not new:
                 return 0
@@ -178,11 +214,6 @@ class Ingester:
             fresh = [r for r in rows if (r["device"], _naive(r["time"]), r["f_cnt"]) in keys]
             conn.execute(latest, {"rows": json.dumps(fresh, default=_json_default)})
             hours = sorted({(r[0], r[1].replace(minute=0, second=0, microsecond=0).isoformat()) for r in new})
-            # Two consumers (or the consumer and a webhook) writing the same dataset:
-            # whoever recomputes an hour last must see the other's committed rows, so
-            # the recomputation is serialised per dataset; each statement takes a new
-            # snapshot (READ COMMITTED), so after the lock it sees what committed before.
-            conn.execute(_HOURLY_LOCK, {"k": hourly_lock_key(ser)})
             conn.execute(hourly, {"keys": json.dumps([{"device": d, "hour": h} for d, h in hours])})
             # The DataStore caches row counts in "_table_stats" (datastore_search's
             # "total"); its own writes clear the entry. Observations: add what we
@@ -198,8 +229,18 @@ class Ingester:
             conn.execute(sa.text(
                 "INSERT INTO udp_sensor_dead_letter (received_at, source, topic, reason, detail, payload) "
                 "VALUES (:received_at, :source, :topic, :reason, :detail, :payload)"
-            ), [{"received_at": d.message.received_at, "source": d.source, "topic": d.message.topic,
-                 "reason": d.reason, "detail": d.detail[:2000], "payload": d.message.payload} for d in dead])
+            ), [{"received_at": d.message.received_at, "source": d.source, "topic": _text(d.message.topic, 1000),
+                 "reason": d.reason, "detail": _text(d.detail, 2000), "payload": d.message.payload} for d in dead])
+
+    def reachable(self) -> bool:
+        """Whether both databases answer (an outage, not a message, made a write fail)."""
+        for engine in (self.engine, self.dead_engine):
+            try:
+                with engine.connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+            except sa.exc.SQLAlchemyError:
+                return False
+        return True
 
     def store(self, rows: dict[str, list[dict[str, Any]]], result: BatchResult) -> BatchResult:
         """Write routed rows and the dead letters; raises on database errors."""
@@ -220,15 +261,20 @@ _BUMP_ROWS = sa.text(
     "UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', "
     "to_jsonb((stats->>'rows')::bigint + :n)) WHERE resource_id = :t AND stats ? 'rows'"
 )
-_HOURLY_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+_WRITE_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
-def hourly_lock_key(ser: Series) -> str:
-    """Key of the transaction-level advisory lock around a dataset's hourly recomputation."""
+def write_lock_key(ser: Series) -> str:
+    """Key of the transaction-level advisory lock every write of a dataset's series takes first."""
     return f"udp_sensors:hourly:{ser.hourly}"
 
 
 _CLEAR_STATS = sa.text("DELETE FROM \"_table_stats\" WHERE resource_id = ANY(:t)")
+
+
+def _text(value: str | None, size: int) -> str | None:
+    """Text PostgreSQL accepts (no NUL), cut to size."""
+    return None if value is None else value.replace("\x00", "\\x00")[:size]
 
 
 def _naive(iso: str) -> dt.datetime:

@@ -14,7 +14,7 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
 from ckanext.udp.sensors.logic.series import ensure_series
-from ckanext.udp.sensors.logic.sources import SourceSet, load_sources
+from ckanext.udp.sensors.logic.sources import Limits, SourceSet, load_sources
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
@@ -23,7 +23,8 @@ _state: dict[str, Any] = {}
 def sources() -> SourceSet:
     """The configured sources, reloaded when the file changes."""
     path = tk.config.get("ckanext.udp.sensors.sources") or ""
-    stamp = (path, os.stat(path).st_mtime_ns if path and os.path.exists(path) else 0)
+    stamp = (path, os.stat(path).st_mtime_ns if path and os.path.exists(path) else 0,
+             tk.config.get("ckanext.udp.sensors.pseudonym_secret"), tk.config.get("ckanext.udp.sensors.max_extra_bytes"))
     with _lock:
         if _state.get("sources_stamp") != stamp:
             _state["sources"] = load_sources(path)
@@ -39,7 +40,7 @@ def ingester() -> Ingester:
         if ing is None:
             if "engine" not in _state:
                 _state["engine"] = write_engine()
-            ing = Ingester(srcs, {}, _state["engine"], model.meta.engine)
+            ing = Ingester(srcs, {}, _state["engine"], model.meta.engine, Limits.from_config())
             _state["ingester"] = ing
     # series are set up on first use of each dataset (actions, once per process)
     missing = [ds for ds in srcs.datasets if ds not in ing.series]

@@ -10,6 +10,7 @@ never calls an action (see ``ingest``).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ckanext.udp.sensors.logic.sources import Column, SourceSet
+
+log = logging.getLogger(__name__)
 
 KINDS = ("observations", "latest", "hourly")
 # Resource names are data (German portal), not UI strings
@@ -65,7 +68,7 @@ def observation_fields(columns: tuple[Column, ...], radio: bool, eui: bool) -> l
     fields: list[dict[str, Any]] = [
         {"id": "time", "type": "timestamp", "info": {"label": "Zeitpunkt (UTC)"}},
         {"id": "device", "type": "text", "info": {"label": "Sensor"}},
-        {"id": "f_cnt", "type": "int", "info": {"label": "Frame-Zähler"}},
+        {"id": "f_cnt", "type": "int8", "info": {"label": "Frame-Zähler"}},
         {"id": "uplink_id", "type": "text"},
     ]
     if eui:
@@ -82,7 +85,7 @@ def latest_fields(columns: tuple[Column, ...]) -> list[dict[str, Any]]:
     return [
         {"id": "device", "type": "text"},
         {"id": "time", "type": "timestamp"},
-        {"id": "f_cnt", "type": "int"},
+        {"id": "f_cnt", "type": "int8"},
         *({"id": c.name, "type": c.type, "info": _info(c.label, c.unit)} for c in columns),
         {"id": "extra", "type": "json"},
     ]
@@ -154,6 +157,8 @@ def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None
         })
         ids[kind] = rid
     _fulltext(ids["observations"], tk.config.get("ckanext.udp.sensors.observations_fulltext"))
+    for change in upgrade_tables(ids):
+        log.info("sensor series of %s: %s", dataset, change)
     return Series(dataset, pkg["id"], ids["observations"], ids["latest"], ids["hourly"], columns, radio, eui)
 
 
@@ -171,6 +176,93 @@ def _fulltext(table: str, enabled: bool) -> None:
                 conn.execute(sa.text(f'ALTER TABLE "{table}" {"ENABLE" if enabled else "DISABLE"} TRIGGER zfulltext'))
     finally:
         engine.dispose()
+
+
+# A leading underscore: ``ckan datastore set-permissions`` puts its full-text
+# trigger on every other table of the DataStore's public schema, and that trigger
+# fails on a table without ``_full_text`` (every series write would fail with it).
+VERSION_TABLE = "_udp_sensor_table_version"
+_OLD_VERSION_TABLE = "udp_sensor_table_version"  # name up to 2026-11
+
+_VERSION_SETUP = f"""
+CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+    table_name text PRIMARY KEY,
+    version bigint NOT NULL,
+    modified timestamptz NOT NULL
+);
+CREATE OR REPLACE FUNCTION udp_sensor_bump_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO {VERSION_TABLE} AS v (table_name, version, modified)
+    VALUES (TG_TABLE_NAME, 1, clock_timestamp())
+    ON CONFLICT (table_name) DO UPDATE SET version = v.version + 1, modified = clock_timestamp();
+    RETURN NULL;
+END
+$fn$;
+"""
+
+
+def upgrade_tables(ids: dict[str, str]) -> list[str]:
+    """Bring the tables of one dataset up to date (idempotent; runs with every
+    ``ensure_series``); returns what it changed.
+
+    * ``f_cnt`` bigint (a 32-bit LoRaWAN counter does not fit int4; tables of
+      earlier versions have int4), and the observations' ``_id`` bigint (it is
+      the arrival cursor of the downloads). One ALTER, so one table rewrite.
+    * A statement trigger on each table that counts its writes in
+      ``_udp_sensor_table_version`` (version, time): ETag and Last-Modified of
+      the downloads, whoever writes (ingester, DataStore API, a migration).
+    """
+    from ckanext.udp.sensors.logic.ingest import write_engine
+
+    done: list[str] = []
+    engine = write_engine()
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('udp_sensors:upgrade'))"))
+            exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": _quoted(VERSION_TABLE)}).scalar()
+            if exists is None and conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": _OLD_VERSION_TABLE}).scalar():
+                conn.execute(sa.text(f"ALTER TABLE {_OLD_VERSION_TABLE} RENAME TO {_quoted(VERSION_TABLE)}"))
+                done.append(f"version table renamed to {VERSION_TABLE}")
+            elif exists is None:
+                done.append("version table")
+            conn.exec_driver_sql(_VERSION_SETUP)  # idempotent; the function names the table
+            if conn.execute(sa.text(
+                    "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND tgname = 'zfulltext'"),
+                    {"t": _quoted(VERSION_TABLE)}).scalar():
+                conn.execute(sa.text(f"DROP TRIGGER zfulltext ON {_quoted(VERSION_TABLE)}"))
+                done.append("version table: full-text trigger dropped")
+            for kind, table in ids.items():
+                types = dict(conn.execute(sa.text(
+                    "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                    "WHERE a.attrelid = CAST(:t AS regclass) AND a.attname IN ('_id', 'f_cnt') "
+                    "AND NOT a.attisdropped"), {"t": _quoted(table)}).fetchall())
+                alter = []
+                if types.get("f_cnt") == "int4":
+                    alter.append("ALTER COLUMN f_cnt TYPE bigint")
+                if kind == "observations" and types.get("_id") == "int4":
+                    alter.append('ALTER COLUMN "_id" TYPE bigint')
+                if alter:
+                    conn.execute(sa.text(f"ALTER TABLE {_quoted(table)} {', '.join(alter)}"))
+                    done.append(f"{kind}: {', '.join(alter)}")
+                    if 'ALTER COLUMN "_id" TYPE bigint' in alter:
+                        seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, '_id')"),
+                                           {"t": _quoted(table)}).scalar()
+                        if seq:
+                            conn.execute(sa.text(f"ALTER SEQUENCE {seq} AS bigint"))
+                if not conn.execute(sa.text(
+                        "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                        "AND tgname = 'udp_sensor_version'"), {"t": _quoted(table)}).scalar():
+                    conn.execute(sa.text(
+                        f"CREATE TRIGGER udp_sensor_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                        f"ON {_quoted(table)} FOR EACH STATEMENT EXECUTE FUNCTION udp_sensor_bump_version()"))
+                    done.append(f"{kind}: version trigger")
+    finally:
+        engine.dispose()
+    return done
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def ensure_all(sources: SourceSet) -> dict[str, Series]:

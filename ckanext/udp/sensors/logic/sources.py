@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
+import json
 import os
 import re
 from typing import Any, Iterable, Mapping
@@ -31,6 +33,26 @@ class SourceConfigError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("invalid sensor source configuration:\n  " + "\n  ".join(problems))
         self.problems = problems
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What one observation row may hold, whatever the payload brings: a huge but
+    valid uplink must not produce a field that CSV readers refuse (Python's csv
+    module stops at 131,072 characters per field)."""
+
+    extra_bytes: int = 8192     # JSON of the extra column; text/json column values beyond it go to extra
+    gateways: int = 16          # gateways kept per uplink (radio metadata)
+    id_chars: int = 200         # uplink ids and gateway ids
+
+    @classmethod
+    def from_config(cls) -> "Limits":
+        import ckan.plugins.toolkit as tk
+
+        return cls(extra_bytes=tk.config.get("ckanext.udp.sensors.max_extra_bytes"))
+
+
+TRUNCATED = "_truncated"  # key of the marker in a cut extra
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +84,8 @@ class Source:
     devices: tuple[Device, ...]
     drop_device_ids: bool = False
     drop_radio_metadata: bool = False
-    webhook_secret: str | None = None
+    webhook_secret: str | None = dataclasses.field(default=None, repr=False)
+    pseudonym_secret: str | None = dataclasses.field(default=None, repr=False)
 
     def device(self, uplink: lorawan.Uplink) -> Device | None:
         for key in uplink.device_keys:
@@ -77,7 +100,13 @@ class Source:
             return uplink.device_id
         if dev.label not in (None, ""):
             return str(dev.label)
-        return _pseudonym(self.name, dev.key)
+        return pseudonym(self.name, dev.key, self.pseudonym_secret or "")
+
+    def pseudonymised(self) -> tuple[Device, ...]:
+        """Devices whose ``device`` column is a pseudonym (ids dropped, no label)."""
+        if not self.drop_device_ids:
+            return ()
+        return tuple(d for d in self.devices if d.label in (None, ""))
 
     def matches(self, topic: str) -> bool:
         return any(lorawan.topic_matches(t, topic) for t in self.topics)
@@ -131,7 +160,8 @@ def _bool(val: Any, where: str, problems: list[str]) -> bool:
     return val
 
 
-def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str]) -> Source | None:
+def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str],
+                  pseudonym_secret: str | None) -> Source | None:
     before = len(problems)
     where = f"sources[{i}]"
     if not isinstance(raw, dict):
@@ -191,15 +221,19 @@ def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str])
             secret = None
     drop_ids = _bool(raw.get("drop_device_ids"), f"{where}.drop_device_ids", problems)
     drop_radio = _bool(raw.get("drop_radio_metadata"), f"{where}.drop_radio_metadata", problems)
+    if drop_ids and not pseudonym_secret and any(d.label in (None, "") for d in devices):
+        problems.append(f"{where}: drop_device_ids without a label for every device needs a secret for the "
+                        f"pseudonyms (ckanext.udp.sensors.pseudonym_secret)")
     if len(problems) > before:
         return None
     return Source(
         name=name, flavour=flavour, topics=tuple(topics), columns=tuple(columns), devices=tuple(devices),
         drop_device_ids=drop_ids, drop_radio_metadata=drop_radio, webhook_secret=secret,
+        pseudonym_secret=pseudonym_secret or None,
     )
 
 
-def parse_sources(doc: Any, env: Mapping[str, str] | None = None) -> SourceSet:
+def parse_sources(doc: Any, env: Mapping[str, str] | None = None, pseudonym_secret: str | None = None) -> SourceSet:
     env = os.environ if env is None else env
     problems: list[str] = []
     raw_sources = doc.get("sources") if isinstance(doc, dict) else None
@@ -207,7 +241,7 @@ def parse_sources(doc: Any, env: Mapping[str, str] | None = None) -> SourceSet:
         raise SourceConfigError(["the file must have a top-level 'sources' list"])
     sources = []
     for i, raw in enumerate(raw_sources):
-        src = _parse_source(i, raw, problems, env)
+        src = _parse_source(i, raw, problems, env, pseudonym_secret)
         if src:
             sources.append(src)
     names = [s.name for s in sources]
@@ -237,7 +271,8 @@ def _public_name_clashes(sources: Iterable[Source]) -> list[str]:
         if not src.drop_device_ids:
             continue
         for dev in src.devices:
-            name = str(dev.label) if dev.label not in (None, "") else _pseudonym(src.name, dev.key)
+            name = str(dev.label) if dev.label not in (None, "") else pseudonym(
+                src.name, dev.key, src.pseudonym_secret or "")
             other = seen.setdefault((dev.dataset, name), (src.name, dev.key))
             if other != (src.name, dev.key):
                 kind = "label" if dev.label not in (None, "") else "pseudonym"
@@ -248,14 +283,29 @@ def _public_name_clashes(sources: Iterable[Source]) -> list[str]:
     return problems
 
 
-def _pseudonym(source_name: str, key: str) -> str:
+def pseudonym(source_name: str, key: str, secret: str) -> str:
+    """The public name of a device whose id is dropped: an HMAC-SHA256 of
+    "source:device" under the portal's secret (device ids are guessable, so an
+    unkeyed hash could be reversed by trying them)."""
+    mac = hmac.new(secret.encode(), f"{source_name}:{key}".encode(), hashlib.sha256)
+    return "dev-" + mac.hexdigest()[:16]
+
+
+def legacy_pseudonym(source_name: str, key: str) -> str:
+    """The unkeyed pseudonym of earlier versions (only to rename stored series)."""
     return "dev-" + hashlib.sha256(f"{source_name}:{key}".encode()).hexdigest()[:12]
 
 
-def load_sources(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> SourceSet:
-    """The sources in a YAML file; no path means no sources."""
+def load_sources(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None,
+                 pseudonym_secret: str | None = None) -> SourceSet:
+    """The sources in a YAML file; no path means no sources. The pseudonym
+    secret defaults to ``ckanext.udp.sensors.pseudonym_secret``."""
     if not path:
         return SourceSet(())
+    if pseudonym_secret is None:
+        import ckan.plugins.toolkit as tk
+
+        pseudonym_secret = tk.config.get("ckanext.udp.sensors.pseudonym_secret") or ""
     try:
         with open(path, encoding="utf-8") as f:
             doc = yaml.safe_load(f)
@@ -263,18 +313,19 @@ def load_sources(path: str | os.PathLike[str] | None, env: Mapping[str, str] | N
         raise SourceConfigError([f"cannot read {path}: {err}"]) from err
     except yaml.YAMLError as err:
         raise SourceConfigError([f"{path} is not valid YAML: {err}"]) from err
-    return parse_sources(doc, env)
+    return parse_sources(doc, env, pseudonym_secret)
 
 
 def row_for(source: Source, columns: Iterable[Column], uplink: lorawan.Uplink, dev: Device,
-            radio: bool, eui: bool) -> dict[str, Any]:
-    """One observation row: configured fields as columns, the rest under ``extra``."""
+            radio: bool, eui: bool, limits: Limits = Limits()) -> dict[str, Any]:
+    """One observation row: configured fields as columns, the rest under ``extra``
+    (cut to ``limits.extra_bytes`` with a marker)."""
     mapped = {c.field: c for c in columns}
     row: dict[str, Any] = {
         "time": uplink.time.isoformat(),
         "device": source.public_device_name(dev, uplink),
         "f_cnt": uplink.f_cnt,
-        "uplink_id": uplink.uplink_id,
+        "uplink_id": uplink.uplink_id[:limits.id_chars] if uplink.uplink_id else None,
     }
     if eui:
         row["dev_eui"] = None if source.drop_device_ids else uplink.dev_eui
@@ -284,21 +335,54 @@ def row_for(source: Source, columns: Iterable[Column], uplink: lorawan.Uplink, d
         if col is None:
             extra[key] = val
         else:
-            row[col.name] = coerce(col, val, extra, key)
-    row["extra"] = extra or None
+            row[col.name] = coerce(col, val, extra, key, limits.extra_bytes)
+    row["extra"] = capped(extra, limits.extra_bytes) if extra else None
     if radio:
         keep = not source.drop_radio_metadata
         row["rssi"] = uplink.best_rssi if keep else None
         row["snr"] = uplink.best_snr if keep else None
-        row["gateways"] = [g.as_dict() for g in uplink.gateways] if keep and uplink.gateways else None
+        gws = [g.as_dict() for g in uplink.gateways[:limits.gateways]] if keep else []
+        for g in gws:
+            if isinstance(g["gateway_id"], str):
+                g["gateway_id"] = g["gateway_id"][:limits.id_chars]
+            else:
+                g["gateway_id"] = None
+        row["gateways"] = gws or None
     return row
 
 
-def coerce(col: Column, val: Any, extra: dict[str, Any], key: str) -> Any:
-    """A decoded value in the column's type; a value that does not fit is kept in ``extra``."""
+def capped(extra: dict[str, Any], limit: int) -> dict[str, Any]:
+    """``extra`` as it is if its JSON fits ``limit`` bytes; otherwise the keys that
+    fit, in order, and a marker ``_truncated`` with the original size and the
+    names of the keys left out (the raw uplink is not kept)."""
+    size = len(json.dumps(extra, ensure_ascii=False).encode())
+    if size <= limit:
+        return extra
+    room = max(limit - 600, 0)  # the marker's own share
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    used = 2
+    for key, val in extra.items():
+        part = len(json.dumps({key: val}, ensure_ascii=False).encode())
+        if used + part <= room:
+            kept[key] = val
+            used += part
+        else:
+            dropped.append(str(key)[:40])
+    kept[TRUNCATED] = {"bytes": size, "limit": limit, "dropped": dropped[:10], "dropped_count": len(dropped)}
+    return kept
+
+
+def coerce(col: Column, val: Any, extra: dict[str, Any], key: str, max_bytes: int | None = None) -> Any:
+    """A decoded value in the column's type; a value that does not fit (wrong type,
+    or text/JSON longer than ``max_bytes``) is kept in ``extra``."""
     ok = True
     if val is None:
         return None
+    if max_bytes is not None and col.type in ("text", "json") and not isinstance(val, (int, float, bool)):
+        if len(json.dumps(val, ensure_ascii=False).encode()) > max_bytes:
+            extra[key] = val
+            return None
     if col.type in ("numeric", "float8"):
         ok = isinstance(val, (int, float)) and not isinstance(val, bool)
     elif col.type == "int":

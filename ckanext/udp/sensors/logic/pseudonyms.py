@@ -1,0 +1,71 @@
+"""Renaming pseudonymised devices in stored series.
+
+A source with ``drop_device_ids`` stores a device without a label under a
+pseudonym (``sources.pseudonym``). Earlier versions used an unkeyed SHA-256;
+a change of ``ckanext.udp.sensors.pseudonym_secret`` also changes every
+pseudonym. ``rename`` moves the stored rows from the old names to the current
+ones: observations renamed (a row that already exists under the new name
+wins), latest and hourly values recomputed from them, one transaction per
+dataset under the dataset's write lock.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import sqlalchemy as sa
+
+from ckanext.udp.sensors.logic.ingest import _WRITE_LOCK, _q, hourly_sql, write_engine, write_lock_key
+from ckanext.udp.sensors.logic.series import Series, latest_fields
+from ckanext.udp.sensors.logic.sources import SourceSet, pseudonym
+
+
+def renames(sources: SourceSet, old: Callable[[str, str], str]) -> dict[str, list[tuple[str, str]]]:
+    """dataset -> [(old name, new name)] of every pseudonymised device."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for src in sources.sources:
+        for dev in src.pseudonymised():
+            before, after = old(src.name, dev.key), pseudonym(src.name, dev.key, src.pseudonym_secret or "")
+            if before != after:
+                out.setdefault(dev.dataset, []).append((before, after))
+    return out
+
+
+def rename(sources: SourceSet, series: dict[str, Series], old: Callable[[str, str], str]) -> dict[str, int]:
+    """Rename the devices of every dataset; returns dataset -> devices that had rows."""
+    done: dict[str, int] = {}
+    engine = write_engine()
+    try:
+        for dataset, pairs in renames(sources, old).items():
+            ser = series[dataset]
+            lat = [f["id"] for f in latest_fields(ser.columns)]
+            cols = ", ".join(_q(c) for c in lat)
+            sets = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in lat if c != "device")
+            obs, latest, hourly = _q(ser.observations), _q(ser.latest), _q(ser.hourly)
+            n = 0
+            with engine.begin() as conn:
+                conn.execute(_WRITE_LOCK, {"k": write_lock_key(ser)})
+                for before, after in pairs:
+                    p = {"old": before, "new": after}
+                    conn.execute(sa.text(
+                        f"DELETE FROM {obs} o WHERE o.device = :old AND EXISTS (SELECT 1 FROM {obs} n "
+                        f"WHERE n.device = :new AND n.time = o.time AND n.f_cnt = o.f_cnt)"), p)
+                    moved = conn.execute(sa.text(f"UPDATE {obs} SET device = :new WHERE device = :old"), p).rowcount
+                    if not moved:
+                        continue
+                    n += 1
+                    conn.execute(sa.text(f"DELETE FROM {latest} WHERE device IN (:old, :new)"), p)
+                    conn.execute(sa.text(
+                        f"INSERT INTO {latest} ({cols}) SELECT {cols} FROM {obs} WHERE device = :new "
+                        f"ORDER BY time DESC, f_cnt DESC LIMIT 1 ON CONFLICT (device) DO UPDATE SET {sets}"), p)
+                    conn.execute(sa.text(f"DELETE FROM {hourly} WHERE device IN (:old, :new)"), p)
+                    hours = conn.execute(sa.text(
+                        f"SELECT DISTINCT date_trunc('hour', time) FROM {obs} WHERE device = :new"), p).fetchall()
+                    keys = json.dumps([{"device": after, "hour": h[0].isoformat()} for h in hours])
+                    conn.execute(hourly_sql(ser), {"keys": keys})
+                conn.execute(sa.text('DELETE FROM "_table_stats" WHERE resource_id = ANY(:t)'),
+                             {"t": [ser.observations, ser.latest, ser.hourly]})
+            done[dataset] = n
+    finally:
+        engine.dispose()
+    return done
