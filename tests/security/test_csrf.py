@@ -16,6 +16,14 @@ EVIL = {"Origin": "http://evil.invalid", "Referer": "http://evil.invalid/page"}
 
 
 class TestActionApiWithCookies:
+    @pytest.fixture(autouse=True)
+    def _a_program_used_the_api(self, app, world: World) -> None:
+        """CKAN exempts a view from Flask-WTF's CSRF check, for the rest of the
+        process, once a request with an API token reaches it: the state of every
+        production worker. Without this the result depended on test order."""
+        token = factories.APIToken(user=world.sysadmin["name"])["token"]
+        assert app.post("/api/3/action/status_show", json={}, headers={"Authorization": token}).status_code == 200
+
     def test_json_write_without_token_is_refused(self, app, world: World):
         editor = _editor(world)
         pkg = world.dataset(by=editor)
