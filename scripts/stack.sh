@@ -229,6 +229,7 @@ ckan.datastore.write_url = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT
 ckan.datastore.read_url = postgresql://datastore_default:$pw_ds@127.0.0.1:$PG_PORT/datastore_default
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/2
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
 ckanext.udp.sensors.client_id = udp-sensors-demo
@@ -298,6 +299,7 @@ ckan.datastore.write_url = postgresql://ckan_test:ckan_test@127.0.0.1:$PG_PORT/d
 ckan.datastore.read_url = postgresql://datastore_test_ro:datastore_test_ro@127.0.0.1:$PG_PORT/datastore_test
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan_test
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/1
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/3
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckan.storage_path = $UDP_STATE/storage-test
 EOF
@@ -341,10 +343,12 @@ start_web() {
         "$CKAN" -c "$INI" run -H 127.0.0.1 -p "$HTTP_PORT" --disable-reloader
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
+    # ckanext-harvest's queues, consumed by loops that survive Redis restarts
+    # and idle queues (ckanext/udp/harvestqueue.py)
     start_daemon "harvest gather consumer" "$RUN/harvest-gather.pid" "$LOG/harvest-gather.log" \
-        "$CKAN" -c "$INI" harvester gather-consumer
+        "$CKAN" -c "$INI" udp harvest gather-consumer
     start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \
-        "$CKAN" -c "$INI" harvester fetch-consumer
+        "$CKAN" -c "$INI" udp harvest fetch-consumer
     start_daemon "sensor consumer (MQTT)" "$RUN/sensors.pid" "$LOG/sensors.log" \
         "$CKAN" -c "$INI" udp sensors consume
     local i

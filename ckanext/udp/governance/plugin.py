@@ -26,6 +26,7 @@ def _actions() -> dict[str, Any]:
 
 
 @tk.blanket.config_declarations
+@tk.blanket.cli
 @tk.blanket.actions(_actions)
 @tk.blanket.auth_functions
 @tk.blanket.helpers(helpers)
