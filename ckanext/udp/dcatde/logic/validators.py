@@ -17,6 +17,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.scheming.validation import scheming_validator
 
 from ckanext.udp.dcatde import districts, terms, vocab
+from ckanext.udp.security.urls import url_problem  # the portal's one URL rule
 
 Validator = Callable[..., Any]
 missing = tk.missing
@@ -126,7 +127,17 @@ def dcatde_list_output(value: Any) -> Any:
 def dcatde_url(value: Any) -> Any:
     if _empty(value):
         return value
-    if not isinstance(value, str) or not _URL.match(value.strip()):
+    if url_problem(value) is not None:
+        raise tk.Invalid(tk._("Please enter a web address starting with http:// or https://."))
+    return terms.quote_url(value.strip())
+
+
+def dcatde_resource_url(value: Any) -> Any:
+    """A distribution's URL: a web address, or the name of an uploaded file
+    (CKAN keeps that relative). The portal's one URL rule: no javascript: etc."""
+    if _empty(value):
+        return value
+    if url_problem(value, relative_ok=True) is not None:
         raise tk.Invalid(tk._("Please enter a web address starting with http:// or https://."))
     return terms.quote_url(value.strip())
 
@@ -134,7 +145,7 @@ def dcatde_url(value: Any) -> Any:
 def dcatde_url_list(value: Any) -> Any:
     items = _as_list(value)
     for item in items:
-        if not _URL.match(item):
+        if url_problem(item) is not None:
             raise tk.Invalid(
                 tk._('"{value}" is not a web address starting with http:// or https://.').format(value=item)
             )
@@ -393,6 +404,7 @@ def get_validators() -> dict[str, Validator]:
         "dcatde_vocab_list": dcatde_vocab_list,
         "dcatde_list_output": dcatde_list_output,
         "dcatde_url": dcatde_url,
+        "dcatde_resource_url": dcatde_resource_url,
         "dcatde_url_list": dcatde_url_list,
         "dcatde_email": dcatde_email,
         "dcatde_contact_reachable": dcatde_contact_reachable,
