@@ -1,9 +1,19 @@
 """The stewards' quality view: /dataset/{id}/qualitaet."""
 from __future__ import annotations
 
+import pathlib
+
 import pytest
+import yaml
 
 from ckan.tests import factories
+
+from ckanext.udp.dcatde import findings
+
+SCHEMA = pathlib.Path(findings.__file__).parent / "schemas" / "dcatde_dataset.yaml"
+# findings about values the portal sets (the config's contributor ID and
+# political geocoding, filled in by logic/defaults.py)
+PORTAL_SET = ("politicalGeocodingURI", "contributorID")
 
 
 @pytest.fixture
@@ -15,9 +25,13 @@ def shapes(ckan_config, monkeypatch, shared_dir):
 def world():
     editor = factories.User()
     outsider = factories.User()
+    sysadmin = factories.Sysadmin()
     org = factories.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
     pkg = factories.Dataset(owner_org=org["id"], title="Luftqualität", notes="Messwerte")
-    return {"editor": editor, "outsider": outsider, "pkg": pkg}
+    # a checksum without its algorithm: a violation the steward fixes in the resource form
+    fixable = factories.Dataset(owner_org=org["id"], title="Lärmkarte", notes="Pegel", resources=[
+        {"url": "http://example.org/laerm.csv", "name": "Lärm", "hash": "abc123"}])
+    return {"editor": editor, "outsider": outsider, "sysadmin": sysadmin, "pkg": pkg, "fixable": fixable}
 
 
 def _get(app, url, user=None, status=200):
@@ -33,9 +47,51 @@ class TestQualityView:
         body = _get(app, f"/dataset/{world['pkg']['name']}/qualitaet", world["editor"]).body
         assert "DCAT-AP.de-Qualitätsprüfung" in body
         assert "Konform: keine Verstöße." in body
-        # the real warning of the official shapes for a 2.0 property we still write
-        assert "politicalGeocodingURI" in body
-        assert "Warnung" in body
+        assert "0 Warnungen" in body
+
+    def test_editor_sees_only_what_the_steward_can_fix(self, app, world):
+        body = _get(app, f"/dataset/{world['fixable']['name']}/qualitaet", world["editor"]).body
+        assert "Nicht konform: 1 Verstoß." in body
+        assert "spdx.org/rdf/terms#algorithm" in body
+        # the official shapes' warnings about the contributor ID and the
+        # deprecated political geocoding, both set by the portal: not for stewards
+        for name in PORTAL_SET:
+            assert name not in body
+        assert "2 weitere Befunde betreffen Werte, die das Portal setzt" in body
+        assert "Vom Portal gesetzte Werte" not in body
+
+    def test_sysadmin_sees_the_portal_set_findings(self, app, world):
+        body = _get(app, f"/dataset/{world['fixable']['name']}/qualitaet", world["sysadmin"]).body
+        assert "spdx.org/rdf/terms#algorithm" in body
+        assert "Vom Portal gesetzte Werte (nur für Administratoren)" in body
+        section = body.split("Vom Portal gesetzte Werte", 1)[1]
+        for name in PORTAL_SET:
+            assert name in section
+        assert "spdx.org/rdf/terms#algorithm" not in section
+        assert "weitere Befunde betreffen" not in body
+
+    def test_only_portal_findings_leave_nothing_to_fix(self, app, world, monkeypatch):
+        # a dataset that fails only on a portal-set value: the editor learns
+        # there is nothing to fix, and not which value it is
+        from ckanext.udp.dcatde import validation
+        real = validation.validate
+
+        def failing_on_portal(graph, **kw):
+            report = real(graph, **kw)
+            return validation.Report(violations=tuple(r for r in report.warnings if "politicalGeocodingURI" in (r.path or "")),
+                                     warnings=(), infos=())
+        monkeypatch.setattr(validation, "validate", failing_on_portal)
+        body = _get(app, f"/dataset/{world['pkg']['name']}/qualitaet", world["editor"]).body
+        assert "nur wegen Werten, die das Portal setzt" in body
+        assert "politicalGeocodingURI" not in body
+
+
+def test_portal_properties_are_the_schemas_portal_section():
+    """Every field the form keeps for sysadmins ("portal" section) has its RDF
+    property in findings.PORTAL_PROPERTIES, and nothing else does."""
+    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    portal = {f["field_name"] for f in schema["dataset_fields"] if f.get("form_section") == "portal"}
+    assert portal == set(findings.PORTAL_PROPERTIES)
 
     def test_editor_finds_the_tab_on_the_dataset_page(self, app, world):
         body = _get(app, f"/dataset/{world['pkg']['name']}", world["editor"]).body

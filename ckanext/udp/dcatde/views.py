@@ -2,7 +2,9 @@
 dataset form's second stage.
 
 The quality view checks a dataset's DCAT-AP.de RDF against the official SHACL
-shapes, with the findings in German.
+shapes, with the findings in German: those the steward can act on for the
+dataset's editors, those about values the portal sets (``findings.py``) for
+sysadmins only.
 
 Stage 2 of a new dataset ("add data") is CKAN's resource form. CKAN lets
 "finish" complete a dataset without any resource although
@@ -21,7 +23,7 @@ from flask import Blueprint, request
 import ckan.plugins.toolkit as tk
 from ckan.views.resource import CreateView
 
-from ckanext.udp.dcatde import cli, validation
+from ckanext.udp.dcatde import cli, findings, validation
 
 quality_bp = Blueprint("udp_dcatde", __name__)
 
@@ -37,11 +39,21 @@ def quality(id: str) -> str:
         tk.abort(404, tk._("Dataset not found"))
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only the dataset's editors can see its quality check."))
+    graph = cli.dataset_graph(pkg)
     try:
-        report = validation.validate(cli.dataset_graph(pkg))
+        report = validation.validate(graph)
     except validation.ShapesNotFound as e:
         tk.abort(503, tk._("The validation shapes are not installed: {error}").format(error=e))
-    return tk.render("udp_dcatde/quality.html", {"pkg_dict": pkg, "pkg": pkg, "report": report})
+    mine, portal = findings.split(report, graph)
+    try:
+        tk.check_access("sysadmin", {})
+        sysadmin = True
+    except tk.NotAuthorized:
+        sysadmin = False
+    # findings about values the portal sets reach sysadmins only
+    return tk.render("udp_dcatde/quality.html", {
+        "pkg_dict": pkg, "pkg": pkg, "report": report, "mine": mine,
+        "portal": portal if sysadmin else None, "portal_count": len(portal.results)})
 
 
 def _data_provided() -> bool:
