@@ -12,6 +12,8 @@ import ckan
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "ckanext" / "udp"
 OURS = ROOT / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp.po"
+# the harvesters and their dashboard translate in their own domain
+HARVEST = ROOT / "harvest" / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp-harvest.po"
 CORE = pathlib.Path(ckan.__file__).parent / "i18n" / "de" / "LC_MESSAGES" / "ckan.po"
 # _('...') or _("...") with a literal, as templates and toolkit._ call gettext
 CALL = re.compile(r"""\b_\(\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*[,)]""")
@@ -38,6 +40,6 @@ def test_templates_call_gettext():
 
 
 def test_every_template_string_has_a_german_translation():
-    german = _translated(OURS) | _translated(CORE)
+    german = _translated(OURS) | _translated(HARVEST) | _translated(CORE)
     missing = {msgid: where for msgid, where in template_msgids().items() if msgid not in german}
     assert missing == {}, missing
