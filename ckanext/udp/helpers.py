@@ -1,12 +1,34 @@
 """Template helpers of the ``udp`` plugin (registered by ``tk.blanket.helpers``)."""
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any, Callable, Optional
+
 import ckan.plugins.toolkit as tk
 from werkzeug.exceptions import default_exceptions
 
-from ckanext.udp import serving
+from ckanext.udp import dates, serving
 
-__all__ = ["udp_city_name", "udp_error_text", "udp_footer_links", "udp_portal_counts", "udp_request_id"]
+__all__ = ["render_datetime", "udp_city_name", "udp_error_text", "udp_footer_links", "udp_portal_counts",
+           "udp_request_id"]
+
+
+@tk.chained_helper
+def render_datetime(next_helper: Callable[..., str], datetime_: Any, date_format: Optional[str] = None,
+                    with_hours: bool = False, with_seconds: bool = False) -> str:
+    """CKAN's helper, but a date with hours in the visitor's language
+    ("30. November 2026, 04:35", not CKAN's fixed "November 30, 2026, 04:35
+    (MEZ)") on the pages of CKAN and its extensions (API tokens, activity)."""
+    if with_hours and not with_seconds and not date_format:
+        value = datetime_
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                value = None
+        if isinstance(value, dt.datetime):
+            return dates.display_datetime(value, "long")
+    return next_helper(datetime_, date_format=date_format, with_hours=with_hours, with_seconds=with_seconds)
 
 
 def udp_city_name() -> str:

@@ -78,20 +78,12 @@ class TestQualityView:
 
         def failing_on_portal(graph, **kw):
             report = real(graph, **kw)
-            return validation.Report(violations=tuple(r for r in report.warnings if "politicalGeocodingURI" in (r.path or "")),
-                                     warnings=(), infos=())
+            portal = tuple(r for r in report.warnings if "politicalGeocodingURI" in (r.path or ""))
+            return validation.Report(violations=portal, warnings=(), infos=())
         monkeypatch.setattr(validation, "validate", failing_on_portal)
         body = _get(app, f"/dataset/{world['pkg']['name']}/qualitaet", world["editor"]).body
         assert "nur wegen Werten, die das Portal setzt" in body
         assert "politicalGeocodingURI" not in body
-
-
-def test_portal_properties_are_the_schemas_portal_section():
-    """Every field the form keeps for sysadmins ("portal" section) has its RDF
-    property in findings.PORTAL_PROPERTIES, and nothing else does."""
-    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    portal = {f["field_name"] for f in schema["dataset_fields"] if f.get("form_section") == "portal"}
-    assert portal == set(findings.PORTAL_PROPERTIES)
 
     def test_editor_finds_the_tab_on_the_dataset_page(self, app, world):
         body = _get(app, f"/dataset/{world['pkg']['name']}", world["editor"]).body
@@ -105,3 +97,11 @@ def test_portal_properties_are_the_schemas_portal_section():
 
     def test_unknown_dataset(self, app, world):
         _get(app, "/dataset/gibt-es-nicht/qualitaet", world["editor"], status=404)
+
+
+def test_portal_properties_are_the_schemas_portal_section():
+    """Every field the form keeps for sysadmins ("portal" section) has its RDF
+    property in findings.PORTAL_PROPERTIES, and nothing else does."""
+    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    portal = {f["field_name"] for f in schema["dataset_fields"] if f.get("form_section") == "portal"}
+    assert portal == set(findings.PORTAL_PROPERTIES)

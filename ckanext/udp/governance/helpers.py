@@ -1,15 +1,12 @@
 """Template helpers of udp_governance."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Optional
-from zoneinfo import ZoneInfo
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from flask_babel import format_datetime
-
+from ckanext.udp import dates
 from ckanext.udp.governance import workflow as wf
 from ckanext.udp.governance.logic.action import last_rejections
 from ckanext.udp.governance.model import LIVE_STATES, PendingEdit
@@ -46,22 +43,8 @@ def udp_governance_action_label(action: Optional[str]) -> str:
 
 def udp_governance_datetime(value: Any) -> str:
     """A UTC timestamp (ISO string or datetime) in the portal's time zone and
-    the visitor's language, e.g. "30.11.2026, 14:05"."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    zone = tk.config.get("ckan.display_timezone") or "UTC"
-    try:
-        local = value.astimezone(ZoneInfo(zone))
-    except (KeyError, ValueError):
-        local = value
-    return format_datetime(local.replace(tzinfo=None), format="short")
+    the visitor's language, e.g. "30.11.26, 14:05"."""
+    return dates.display_datetime(value, "short")
 
 
 def udp_governance_rejection(pkg_id: str) -> Optional[dict[str, Any]]:

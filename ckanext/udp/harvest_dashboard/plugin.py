@@ -9,7 +9,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
 from ckanext.udp.harvest.base import I18N_DIR
-from ckanext.udp.harvest_dashboard import cli, views
+from ckanext.udp.harvest_dashboard import cli, helpers, views
 from ckanext.udp.harvest_dashboard.logic import action, auth
 
 
@@ -17,6 +17,7 @@ from ckanext.udp.harvest_dashboard.logic import action, auth
 @tk.blanket.auth_functions(auth.get_auth_functions)
 @tk.blanket.blueprints([views.harvest_dashboard])
 @tk.blanket.cli([cli.udp_harvest])
+@tk.blanket.helpers(helpers.get_helpers)
 class UdpHarvestDashboardPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.ITranslation)
