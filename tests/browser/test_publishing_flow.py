@@ -40,7 +40,8 @@ def people(make_user) -> dict[str, Any]:
         {"name": editor["name"], "capacity": "editor"},
         {"name": reviewer["name"], "capacity": "admin"},
     ])
-    return {"editor": editor, "reviewer": reviewer, "org": org}
+    admin = make_user(fullname="Sabine System", sysadmin=True)
+    return {"editor": editor, "reviewer": reviewer, "admin": admin, "org": org}
 
 
 def check(page: Any, what: str, steps: Any) -> None:
@@ -193,6 +194,13 @@ def test_publishing_flow(viewport, new_page, people, http_server, tmp_path, step
 
     editor.goto(f"/dataset/{name}/qualitaet")
     check(editor, "quality tab", steps)
+    # findings about values the portal sets: a sysadmin's section, not the steward's
+    assert editor.locator(".udp-portal-findings").count() == 0
+    assert "betreffen Werte, die das Portal setzt" in editor.locator(".udp-portal-findings-note").inner_text()
+    admin = new_page(people["admin"], mobile=mobile)
+    admin.goto(f"/dataset/{name}/qualitaet")
+    check(admin, "quality tab (sysadmin)", steps)
+    assert "politicalGeocodingURI" in admin.locator(".udp-portal-findings").inner_text()
 
     editor.goto(f"/dataset/{name}")
     submit(editor, "Zur Prüfung einreichen")
