@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 @tk.blanket.config_declarations
 @tk.blanket.actions
 @tk.blanket.auth_functions
+@tk.blanket.blueprints
 class UdpApiPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurable)
     p.implements(p.IMiddleware, inherit=True)
