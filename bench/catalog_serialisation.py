@@ -87,8 +87,8 @@ def run_variant(ini: str, variant: str, fmt: str, n: int) -> dict:
     size = 0
     t0 = time.perf_counter()
     if variant.startswith("udp"):
-        from ckan.lib.redis import connect_to_redis
         from ckanext.udp.catalog import views
+        from ckanext.udp.catalog.cache import connect as connect_to_redis
         from ckanext.udp.catalog.cursor import Cursor
 
         if variant == "udp-cold":

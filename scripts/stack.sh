@@ -54,6 +54,20 @@ wait_port() { # host port seconds name
     die "$4 did not open $1:$2 within $3 s (see $LOG)"
 }
 
+free_port() { # a free TCP port on loopback
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # url pidfile seconds name logfile: until the URL answers 2xx, while the process lives
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        pid_alive "$2" || die "$4 died: $(tail -20 "$5")"
+        sleep 0.2
+    done
+    die "$4 did not answer on $1 within $3 s: $(tail -20 "$5")"
+}
+
 psql_su() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PG_PORT" -U postgres "$@"; }
 
 # --- installation ----------------------------------------------------------
@@ -117,7 +131,7 @@ install_node_modules() {
 
 compile_translations() {
     local po mo
-    for po in "$REPO"/ckanext/udp/i18n/*/LC_MESSAGES/*.po; do
+    for po in "$REPO"/ckanext/udp/i18n/*/LC_MESSAGES/*.po "$REPO"/ckanext/udp/*/i18n/*/LC_MESSAGES/*.po; do
         [ -f "$po" ] || continue
         mo=${po%.po}.mo
         if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
@@ -229,11 +243,14 @@ ckan.datastore.write_url = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT
 ckan.datastore.read_url = postgresql://datastore_default:$pw_ds@127.0.0.1:$PG_PORT/datastore_default
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/2
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
 ckanext.udp.sensors.client_id = udp-sensors-demo
 ckanext.udp.sensors.pseudonym_secret = $(secret sensors-pseudonym)
 ckan.storage_path = $UDP_STATE/storage
+ckanext.xloader.jobs_db.uri = postgresql://ckan_default:$pw_ckan@127.0.0.1:$PG_PORT/ckan_default
+ckanext.xloader.api_token = $(cat "$UDP_STATE/secrets/xloader-token" 2>/dev/null || echo NOT_SET)
 # SECRET_KEY also signs CSRF tokens and API tokens (CKAN's defaults derive from it)
 SECRET_KEY = $(secret secret-key)
 EOF
@@ -298,8 +315,10 @@ ckan.datastore.write_url = postgresql://ckan_test:ckan_test@127.0.0.1:$PG_PORT/d
 ckan.datastore.read_url = postgresql://datastore_test_ro:datastore_test_ro@127.0.0.1:$PG_PORT/datastore_test
 solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan_test
 ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/1
+ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/3
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckan.storage_path = $UDP_STATE/storage-test
+ckanext.xloader.jobs_db.uri = postgresql://ckan_test:ckan_test@127.0.0.1:$PG_PORT/ckan_test
 EOF
     if ! cmp -s "$ini.tmp" "$ini"; then mv "$ini.tmp" "$ini"; else rm "$ini.tmp"; fi
     echo "$ini"
@@ -325,6 +344,16 @@ ensure_sysadmin() {
     log "created sysadmin 'admin' with password: $pw   (kept in $f)"
 }
 
+# xloader's jobs call the portal's API with a token of the sysadmin (made once, kept in the secrets)
+ensure_xloader_token() {
+    local f=$UDP_STATE/secrets/xloader-token
+    if [ ! -s "$f" ]; then
+        "$CKAN" -c "$INI" user token add admin xloader 2>>"$LOG/sysadmin.log" | tail -1 | tr -d '[:space:]' >"$f.tmp"
+        if [ -s "$f.tmp" ]; then mv "$f.tmp" "$f"; chmod 600 "$f"; else rm -f "$f.tmp"; log "no API token for xloader (see $LOG/sysadmin.log)"; fi
+    fi
+    write_ini
+}
+
 # --- web server and worker -------------------------------------------------
 
 start_daemon() { # name pidfile logfile cmd...
@@ -341,10 +370,12 @@ start_web() {
         "$CKAN" -c "$INI" run -H 127.0.0.1 -p "$HTTP_PORT" --disable-reloader
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
+    # ckanext-harvest's queues, consumed by loops that survive Redis restarts
+    # and idle queues (ckanext/udp/harvestqueue.py)
     start_daemon "harvest gather consumer" "$RUN/harvest-gather.pid" "$LOG/harvest-gather.log" \
-        "$CKAN" -c "$INI" harvester gather-consumer
+        "$CKAN" -c "$INI" udp harvest gather-consumer
     start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \
-        "$CKAN" -c "$INI" harvester fetch-consumer
+        "$CKAN" -c "$INI" udp harvest fetch-consumer
     start_daemon "sensor consumer (MQTT)" "$RUN/sensors.pid" "$LOG/sensors.log" \
         "$CKAN" -c "$INI" udp sensors consume
     local i
@@ -425,6 +456,7 @@ cmd_run() {
     cmd_setup
     init_demo_databases
     ensure_sysadmin
+    ensure_xloader_token
     "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
     start_web
     publish_demo_uplinks
@@ -450,6 +482,8 @@ cmd_stop() {
     stop_pidfile "harvest gather consumer" "$RUN/harvest-gather.pid"
     stop_pidfile "harvest fetch consumer" "$RUN/harvest-fetch.pid"
     stop_pidfile "sensor consumer" "$RUN/sensors.pid"
+    stop_pidfile "second CKAN" "$RUN/second-ckan.pid"  # scripts/second_ckan.sh (tests)
+    stop_pidfile pycsw "$RUN/pycsw.pid"                # scripts/pycsw.sh (tests)
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
     stop_pidfile Mosquitto "$RUN/mosquitto.pid"
     stop_pidfile Redis "$RUN/redis.pid"
@@ -466,7 +500,7 @@ cmd_clean() {
 
 cmd_status() {
     local n
-    for n in ckan worker harvest-gather harvest-fetch sensors solr mosquitto redis; do
+    for n in ckan worker harvest-gather harvest-fetch sensors second-ckan pycsw solr mosquitto redis; do
         if pid_alive "$RUN/$n.pid"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if [ -f "$UDP_STATE/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" status >/dev/null 2>&1; then
@@ -482,12 +516,13 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         setup) cmd_setup ;;
         venv) mkdir -p "$UDP_STATE"; install_venv; install_node_modules; compile_translations ;;
         test-setup) cmd_test_setup ;;
+        test-ini) test_ini ;;  # the test ini of this stack (for benchmarks that write)
         test) shift; cmd_test "$@" ;;
         run) cmd_run ;;
         stop) cmd_stop ;;
         clean) cmd_clean ;;
         status) cmd_status ;;
         psql) shift; psql_su "$@" ;;  # superuser psql on the stack's cluster (maintenance, benchmarks)
-        *) echo "usage: $0 setup|test-setup|test [pytest args]|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
+        *) echo "usage: $0 setup|test-setup|test-ini|test [pytest args]|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
     esac
 fi

@@ -54,6 +54,20 @@ def reset_db(reset_db, migrate_db_for):
     return reset
 
 
+@pytest.fixture
+def reset_redis(reset_redis):
+    """CKAN's reset (its own Redis database) plus the catalog's cache database."""
+
+    def reset(pattern: str = "*") -> int:
+        from ckanext.udp.catalog import cache
+
+        conn = cache.connect()
+        keys = conn.keys(pattern)
+        return reset_redis(pattern) + (conn.delete(*keys) if keys else 0)
+
+    return reset
+
+
 class LocalHTTPServer:
     """A real HTTP server on loopback standing in for a remote source.
     ``responder(path) -> (status, content_type, body)`` decides the answers."""

@@ -18,3 +18,17 @@ def public_dataset(**kwargs: Any) -> dict[str, Any]:
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     context = {"user": site_user["name"], "ignore_auth": True, "udp_initial_state": "published"}
     return factories.Dataset(context=context, **kwargs)
+
+
+def run_jobs() -> int:
+    """Run the jobs queued in CKAN's default queue, as the job worker would,
+    in this process (rq's SimpleWorker: no fork, so the test's configuration
+    applies). Returns how many ran."""
+    from rq import SimpleWorker
+    from ckan.lib.jobs import get_queue
+
+    queue = get_queue()
+    count = queue.count
+    if count:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    return count

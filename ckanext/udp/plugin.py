@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
+
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.udp import helpers
+from ckanext.udp import guard, helpers
 
 
 @tk.blanket.config_declarations
@@ -17,6 +19,8 @@ from ckanext.udp import helpers
 class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
     p.implements(p.ITranslation)
+    p.implements(p.IMiddleware, inherit=True)
+    p.implements(p.IActions)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -27,6 +31,17 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
     # ITranslation: DefaultTranslation looks for ``i18n/`` beside this module
     def i18n_domain(self) -> str:
         return "ckanext-udp"
+
+    # IMiddleware: bad input that CKAN core answers with a 500 gets a clear 4xx
+    # (guard.py); runs after CKAN registered its error handlers
+    def make_middleware(self, app: Any, config: Any) -> Any:
+        if isinstance(app, Flask):
+            guard.install(app)
+        return app
+
+    # IActions: chained core actions that guard against 500s
+    def get_actions(self) -> dict[str, Any]:
+        return guard.actions()
 
 
 __all__ = ["UdpPlugin", "helpers"]

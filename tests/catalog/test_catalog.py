@@ -1,20 +1,37 @@
 """The public DCAT catalog: /catalog.{ttl,rdf,jsonld}."""
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import math
+import time
 from urllib.parse import urlsplit
 
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
+from ckanext.udp.catalog.cursor import SORT
 from ckanext.dcat.processors import RDFParser
 
 from udp_testing import public_dataset
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDFLIB = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
+CONTENT_TYPE = {"ttl": "text/turtle", "rdf": "application/rdf+xml", "jsonld": "application/ld+json"}
+
+
+def _http_date(value: str) -> dt.datetime:
+    return email.utils.parsedate_to_datetime(value)
+
+
+def _next_second() -> None:
+    """Wait for the next full second, so a change gets a later Last-Modified."""
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.01)
 
 
 def path(url: str) -> str:
@@ -49,6 +66,68 @@ def crawl(app, fmt: str, limit: int, between=None) -> list[str]:
             between(len(seen))
         url = next_page(g) and path(next_page(g))
     return seen
+
+
+class Churn:
+    """A catalog that changes while a crawler pages through it. Datasets are
+    created public and hidden (published, restricted) by turns; after every
+    page everything is edited, a dataset is added at the end, and by turns a
+    dataset the crawler has already seen is deleted or a hidden one created
+    before the crawler's position is opened to the public: the changes that
+    shift offsets under a crawler."""
+
+    def __init__(self, org: dict, sysadmin: dict) -> None:
+        self.ctx = {"user": sysadmin["name"], "ignore_auth": True}
+        self.sysadmin = sysadmin
+        self.org = org
+        self.public: list[str] = []
+        self.hidden: list[str] = []
+        for i in range(12):
+            self.public.append(public_dataset(owner_org=org["id"], title=f"Datensatz {i}")["id"])
+            if i % 2:
+                self.hidden.append(public_dataset(owner_org=org["id"], private=True)["id"])
+        self.order = {id_: n for n, id_ in enumerate(self._all_in_order())}
+        self.pages = 0
+        self.deleted_before_cursor: list[str] = []
+        self.inserted_before_cursor: list[str] = []
+        self.created: list[str] = []
+
+    def _all_in_order(self) -> list[str]:
+        rows = model.Session.query(model.Package.id).filter(
+            model.Package.id.in_(self.public + self.hidden)).order_by(
+            model.Package.metadata_created, model.Package.id)
+        return [r[0] for r in rows]
+
+    def __call__(self, seen_so_far: int) -> None:
+        self.pages += 1
+        gone = set(self.deleted_before_cursor)
+        for id_ in self.public:
+            if id_ not in gone:
+                tk.get_action("package_patch")(dict(self.ctx), {"id": id_, "notes": f"Seite {self.pages}"})
+        seen_public = [i for i in self.public if i not in gone][:seen_so_far]
+        cursor = self.order[seen_public[-1]] if seen_public else -1
+        if self.pages % 2:
+            victim = next((i for i in seen_public if i not in gone), None)
+            if victim:
+                tk.get_action("package_delete")(dict(self.ctx), {"id": victim})
+                self.deleted_before_cursor.append(victim)
+        else:
+            before = [h for h in self.hidden if self.order[h] < cursor and h not in self.inserted_before_cursor]
+            if before:
+                tk.get_action("udp_set_access_class")({"user": self.sysadmin["name"]},
+                                                     {"id": before[0], "access_class": "open"})
+                self.inserted_before_cursor.append(before[0])
+        self.created.append(public_dataset(owner_org=self.org["id"])["id"])
+
+    def problems(self, seen: list[str]) -> list[str]:
+        """What a correct crawl must not show: a dataset twice, a dataset that
+        was public throughout missing, anything that never was public."""
+        out = [f"twice: {i}" for i in sorted({i for i in seen if seen.count(i) > 1})]
+        survivors = [i for i in self.public if i not in self.deleted_before_cursor]
+        out += [f"missed: {i}" for i in survivors if i not in seen]
+        allowed = set(self.public) | set(self.inserted_before_cursor) | set(self.created)
+        out += [f"never public: {i}" for i in seen if i not in allowed]
+        return out
 
 
 @pytest.fixture
@@ -95,28 +174,27 @@ class TestCatalog:
         assert dataset_ids(g) == [pub["id"]]
 
     def test_stable_paging_while_the_catalog_changes(self, app, org, sysadmin):
-        ids = [public_dataset(owner_org=org["id"], title=f"Datensatz {i}")["id"] for i in range(10)]
-        # system edits apply at once (a steward's edit of a published dataset waits for review)
-        ctx = {"user": sysadmin["name"], "ignore_auth": True}
-        deleted: list[str] = []
-        created: list[str] = []
-
-        def churn(seen_so_far: int) -> None:
-            # after every page: edit everything, delete one not yet seen, add one
-            for id_ in ids:
-                if id_ not in deleted:
-                    tk.get_action("package_patch")(dict(ctx), {"id": id_, "notes": f"edit {seen_so_far}"})
-            victim = ids[-1 - len(deleted)]
-            if victim not in deleted and len(deleted) < 2:
-                tk.get_action("package_delete")(dict(ctx), {"id": victim})
-                deleted.append(victim)
-            created.append(public_dataset(owner_org=org["id"])["id"])
-
+        churn = Churn(org, sysadmin)
         seen = crawl(app, "ttl", limit=3, between=churn)
-        assert len(seen) == len(set(seen)), "a dataset was seen twice"
-        survivors = [i for i in ids if i not in deleted]
-        assert set(survivors) <= set(seen), "a dataset that existed throughout was missed"
-        assert set(seen) <= set(ids) | set(created)
+        assert churn.problems(seen) == []
+        assert churn.deleted_before_cursor and churn.inserted_before_cursor  # it did churn
+
+    def test_offset_paging_fails_the_same_churn(self, org, sysadmin):
+        """The churn above is strong enough to tell: offset paging (the stock
+        endpoint's ``?page=N``) skips or repeats datasets under it."""
+        churn = Churn(org, sysadmin)
+        seen: list[str] = []
+        start = 0
+        while True:
+            page = tk.get_action("package_search")(
+                {"user": "", "auth_user_obj": None},
+                {"fq": "+dataset_type:(dataset)", "sort": SORT, "rows": 3, "start": start})["results"]
+            if not page:
+                break
+            seen += [d["id"] for d in page]
+            churn(len(seen))
+            start += 3
+        assert churn.problems(seen) != []
 
     @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
     def test_stock_dcat_parser_gets_every_dataset(self, app, org, fmt):
@@ -156,37 +234,52 @@ class TestConditionalRequests:
         pkg = public_dataset(owner_org=org["id"])
         first = app.get("/catalog.ttl")
         assert pkg["id"] in first.body
+        _next_second()  # Last-Modified has one-second resolution
         tk.get_action(transition)({"user": sysadmin["name"]}, {"id": pkg["id"], "reason": "Testgrund"})
         again = app.get("/catalog.ttl", headers={"If-None-Match": first.headers["ETag"]})
         assert again.status_code == 200
         assert pkg["id"] not in again.body
-        by_date = app.get("/catalog.ttl", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+        # revalidating with the date the client got before the change must not give a 304
+        by_date = app.get("/catalog.ttl", headers={"If-Modified-Since": first.headers["Last-Modified"]})
         assert by_date.status_code == 200
+        assert _http_date(by_date.headers["Last-Modified"]) > _http_date(first.headers["Last-Modified"])
 
     def test_etag_differs_per_format_and_page(self, app, org):
         public_dataset(owner_org=org["id"])
         tags = {app.get(u).headers["ETag"] for u in ("/catalog.ttl", "/catalog.rdf", "/catalog.ttl?limit=5")}
         assert len(tags) == 3
 
-    def test_if_modified_since(self, app, org):
-        public_dataset(owner_org=org["id"])
+    def test_if_modified_since(self, app, org, sysadmin):
+        pkg = public_dataset(owner_org=org["id"])
         lm = app.get("/catalog.rdf").headers["Last-Modified"]
         assert app.get("/catalog.rdf", headers={"If-Modified-Since": lm}).status_code == 304
-        assert app.get("/catalog.rdf", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+        earlier = email.utils.format_datetime(_http_date(lm) - dt.timedelta(seconds=1), usegmt=True)
+        assert app.get("/catalog.rdf", headers={"If-Modified-Since": earlier}).status_code == 200
+        _next_second()
+        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
+                                       {"id": pkg["id"], "title": "Geändert"})
+        assert app.get("/catalog.rdf", headers={"If-Modified-Since": lm}).status_code == 200
 
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
 class TestBadRequests:
-    def test_broken_token(self, app):
-        resp = app.get("/catalog.ttl?after=bm9uc2Vuc2U", status=400)
-        assert "paging token" in resp.body
+    @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
+    def test_parameter_errors_answer_in_the_rdf_format_asked_for(self, app, fmt):
+        # an RDF client gets a 400 it can parse (a hydra:Error), never an HTML page
+        for query, says in [("after=bm9uc2Vuc2U", "after"), ("after=%%%", "after"),
+                            ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=zehn", "limit")]:
+            resp = app.get(f"/catalog.{fmt}?{query}")
+            assert resp.status_code == 400, query
+            assert resp.headers["Content-Type"].split(";")[0] == CONTENT_TYPE[fmt], query
+            g = Graph().parse(data=resp.body, format=RDFLIB[fmt])
+            (error,) = g.subjects(RDF.type, URIRef(HYDRA + "Error"))
+            assert int(g.value(error, URIRef(HYDRA + "statusCode"))) == 400
+            assert says in str(g.value(error, URIRef(HYDRA + "description"))), query
 
-    @pytest.mark.parametrize("limit", ["0", "1001", "zehn"])
-    def test_bad_limit(self, app, limit):
-        app.get(f"/catalog.ttl?limit={limit}", status=400)
-
-    def test_unknown_format(self, app):
-        app.get("/catalog.exe", status=404)
+    def test_unknown_format_is_a_plain_404(self, app):
+        for url in ("/catalog.exe", "/dataset/irgendwas.exe"):
+            resp = app.get(url, status=404)
+            assert resp.headers["Content-Type"].startswith("text/plain") and "exe" in resp.body
 
     def test_private_dataset_rdf_is_not_served(self, app, org):
         pkg = factories.Dataset(owner_org=org["id"], private=True)
@@ -203,15 +296,42 @@ class TestBadRequests:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "clean_redis")
 class TestFragmentCache:
     def test_warm_caches_public_datasets_only(self, org):
-        from ckanext.udp.catalog import fragments
+        from ckanext.udp.catalog import cache, fragments
 
         pub = public_dataset(owner_org=org["id"])
         priv = factories.Dataset(owner_org=org["id"], private=True)
         assert fragments.warm([pub["id"], priv["id"]]) == 1
         assert fragments.warm([pub["id"]]) == 0  # already there
-        from ckan.lib.redis import connect_to_redis
-        keys = [k.decode() for k in connect_to_redis().scan_iter("udp:catalog:fragment:*")]
+        keys = [k.decode() for k in cache.connect().scan_iter("udp:catalog:fragment:*")]
         assert len(keys) == 1 and pub["id"] in keys[0]
+
+    def test_the_cache_lives_in_its_own_redis_database(self, app, org):
+        from ckan.lib.redis import connect_to_redis
+        from ckanext.udp.catalog import cache
+
+        public_dataset(owner_org=org["id"])
+        assert app.get("/catalog.ttl").status_code == 200
+        ckan_db = connect_to_redis().connection_pool.connection_kwargs["db"]
+        catalog_db = cache.connect().connection_pool.connection_kwargs["db"]
+        assert catalog_db != ckan_db
+        assert list(connect_to_redis().scan_iter("udp:catalog:*")) == []  # beside the job queues: nothing
+        assert list(cache.connect().scan_iter("udp:catalog:fragment:*"))
+
+    def test_an_edit_replaces_the_cached_version(self, app, org, sysadmin):
+        from ckanext.udp.catalog import cache
+
+        pkg = public_dataset(owner_org=org["id"], title="Version 0")
+        assert "Version 0" in app.get("/catalog.ttl").body
+        for i in range(1, 4):
+            tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
+                                           {"id": pkg["id"], "title": f"Version {i}"})
+            assert f"Version {i}" in app.get("/catalog.ttl").body
+        conn = cache.connect()
+        keys = [k for k in conn.scan_iter("udp:catalog:fragment:*") if pkg["id"].encode() in k]
+        assert len(keys) == 1, "older versions are left in Redis"
+        assert b"Version 3" in conn.hget(keys[0], "ttl")
+        tk.get_action("package_delete")({"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"]})
+        assert [k for k in conn.scan_iter("udp:catalog:fragment:*") if pkg["id"].encode() in k] == []
 
     def test_an_edit_is_served_at_once_despite_the_cache(self, app, org, sysadmin):
         pkg = public_dataset(owner_org=org["id"], title="Alt")

@@ -51,6 +51,9 @@ LAUGHS = """<?xml version="1.0"?>
 </rdf:RDF>
 """
 
+# JSON-LD nested 5,000 levels deep: RecursionError in the JSON parser unless refused first
+DEEP_JSONLD = '{"http://example.invalid/p": ' * 5000 + '{"@id": "http://example.invalid/x"}' + "}" * 5000
+
 
 class Source:
     body = GOOD
@@ -81,7 +84,8 @@ class TestHostileHarvest:
         (XXE, "DOCTYPE", {"rdf_format": "xml"}),
         (LAUGHS, "DOCTYPE", {"rdf_format": "xml"}),
         ("\ufeff" + XXE, "DOCTYPE", {}),  # a byte-order mark must not hide the XML
-    ])
+        (DEEP_JSONLD, "nested", {}),  # recognised as JSON-LD by its first byte
+    ], ids=["xxe", "billion-laughs", "bom-xxe", "deep-jsonld"])
     def test_hostile_document_is_refused_and_nothing_changes(self, rdf_server, body, reason, config):
         org = factories.Organization()
         source = HarvestSourceObj(url=rdf_server, source_type="dcat_rdf", owner_org=org["id"],

@@ -8,7 +8,7 @@ import rdflib
 from rdflib.namespace import RDF, RDFS
 
 from ckanext.udp.dcatde import validation
-from ckanext.udp.dcatde.validation import UntrustedRDFError, parse_untrusted, validate
+from ckanext.udp.dcatde.validation import UntrustedRDFError, parse_untrusted, refuse_hostile, validate
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
@@ -265,6 +265,26 @@ def test_remote_jsonld_context_is_refused():
     doc = b'{"@context": "http://example.org/context.jsonld", "@id": "http://example.org/d"}'
     with pytest.raises(UntrustedRDFError, match="remote @context"):
         parse_untrusted(doc, "application/ld+json")
+
+
+def _nested_jsonld(depth: int) -> bytes:
+    # blank nodes linked to each other, the innermost with a title: depth + 1 triples
+    inner = '{"@id": "http://example.org/d", "http://purl.org/dc/terms/title": "x"}'
+    return ('{"http://example.org/p": ' * depth + inner + "}" * depth).encode()
+
+
+@pytest.mark.parametrize("depth", [100_000, 5_000, 500])
+def test_deeply_nested_jsonld_is_refused_not_a_crash(depth):
+    # 100,000 and 5,000 levels: RecursionError in the JSON parser; 500 levels
+    # parse but exhaust the recursion of whatever walks them next
+    data = _nested_jsonld(depth)
+    for check in (lambda: refuse_hostile(data, "json-ld"), lambda: parse_untrusted(data, "json-ld")):
+        with pytest.raises(UntrustedRDFError, match="nested"):
+            check()
+
+
+def test_jsonld_nested_a_few_levels_is_fine():
+    assert len(parse_untrusted(_nested_jsonld(20), "json-ld")) == 21
 
 
 def test_wellformed_documents_parse():

@@ -70,6 +70,29 @@ class TestAuditTrail:
         assert rows[2]["actor_name"] == world.reviewer["name"]
         assert rows[2]["from_state"] == "in_review" and rows[2]["to_state"] == "published"
 
+    def test_csv_export_neutralises_formulas(self, world: World):
+        # a comment that a spreadsheet would run as a formula (CSV injection)
+        pkg = world.dataset()
+        reasons = {"submit": '=HYPERLINK("http://evil.invalid","klick")', "reject": "+1+2",
+                   "approve": "@SUM(1+1)*cmd|' /C calc'!A0", "withdraw": "-2+3",
+                   "restore": "\t=1+1"}
+        act(world.editor, "udp_submit", id=pkg["id"], reason=reasons["submit"])
+        act(world.reviewer, "udp_reject", id=pkg["id"], reason=reasons["reject"])
+        act(world.editor, "udp_submit", id=pkg["id"])
+        act(world.reviewer, "udp_approve", id=pkg["id"], reason=reasons["approve"])
+        act(world.editor, "udp_withdraw", id=pkg["id"], reason=reasons["withdraw"])
+        act(world.editor, "udp_restore", id=pkg["id"], reason=reasons["restore"])
+        act(world.editor, "udp_submit", id=pkg["id"], reason="\r=1+1")
+        text = act(world.member, "udp_audit_export", id=pkg["id"])["csv"]
+        rows = list(csv.reader(io.StringIO(text)))
+        cells = [cell for row in rows for cell in row]
+        assert [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+        comments = {r["action"]: r["comment"] for r in csv.DictReader(io.StringIO(text)) if r["comment"]}
+        assert comments["reject"] == "'+1+2" and comments["withdraw"] == "'-2+3"
+        assert comments["approve"] == "'" + reasons["approve"]
+        # the audit trail itself keeps what was written
+        assert {e["comment"] for e in _trail(world, pkg)} >= set(reasons.values())
+
     def test_no_action_edits_it(self, world: World):
         for name in ("udp_audit_update", "udp_audit_delete", "udp_audit_create", "udp_audit_patch"):
             with pytest.raises(KeyError):

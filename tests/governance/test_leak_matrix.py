@@ -1,6 +1,10 @@
 """The leak matrix: every workflow state x access class, seen by an anonymous
 visitor, a logged-in user of another organization and a member of the owning
-organization, through every channel that can show a dataset.
+organization, through every channel that can show a dataset. Each cell is made
+twice where a harvest can make it: by stewards through the actions ("form"), and
+by a file-drop harvest whose source names the state and access class new
+datasets enter ("harvest": draft, in review and published, each with its
+DataStore table).
 
 A cell leaks when a viewer sees a dataset the rules hide from them; a cell is
 missing when a channel that must show the dataset does not. The matrix is
@@ -15,7 +19,10 @@ The rules (udp_governance):
 from __future__ import annotations
 
 import itertools
+import json
+import pathlib
 import re
+import uuid
 from typing import Any, Callable, Optional
 
 import pytest
@@ -23,10 +30,15 @@ import pytest
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories, helpers
 
+from ckanext.harvest.model import HarvestObject
+from ckanext.udp.harvest import runner
+
 from govworld import World, act
 
 STATES = ("draft", "in_review", "published", "archived", "withdrawn")
 ACCESS = ("open", "internal", "restricted")
+HARVEST_STATES = ("draft", "in_review", "published")  # the states a harvest source may name
+Key = tuple[str, str, str]  # (state, access class, "form" | "harvest")
 VIEWERS = ("anonymous", "other_org_user", "org_member")
 SECRET = "PENDINGSECRETMARKER"
 
@@ -99,14 +111,14 @@ class Matrix:
     def __init__(self, app: Any, world: World) -> None:
         self.app = app
         self.world = world
-        self.datasets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.datasets: dict[Key, dict[str, Any]] = {}
         self.tokens: dict[str, Optional[str]] = {"anonymous": None}
         self.users: dict[str, Optional[dict[str, Any]]] = {
             "anonymous": None, "other_org_user": world.outsider, "org_member": world.member}
         self.bodies: list[tuple[str, str, str]] = []  # (viewer, channel, body) for the secret check
 
     # --- setup ---------------------------------------------------------------
-    def build(self) -> None:
+    def build(self, drop: pathlib.Path) -> None:
         w = self.world
         for state, access in itertools.product(STATES, ACCESS):
             pkg = w.dataset(name=f"leak-{state.replace('_', '-')}-{access}", title=f"Leak {state} {access}",
@@ -135,7 +147,9 @@ class Matrix:
                 # an unreviewed edit: must stay invisible everywhere
                 act(w.editor, "package_patch", id=pkg["id"], title=f"{SECRET} title",
                     notes=f"{SECRET} notes")
-            self.datasets[(state, access)] = pkg
+            self.datasets[(state, access, "form")] = pkg
+        for state, access in itertools.product(HARVEST_STATES, ACCESS):
+            self.datasets[(state, access, "harvest")] = self.harvested(drop, state, access)
         for viewer, user in self.users.items():
             if user is None:
                 continue
@@ -148,6 +162,28 @@ class Matrix:
                                                         context={"user": w.sysadmin["name"]}, id=pkg["id"],
                                                         include_hidden_activity=True)]
             for key, pkg in self.datasets.items()}
+
+    def harvested(self, drop: pathlib.Path, state: str, access: str) -> dict[str, Any]:
+        """A dataset made by a file-drop harvest whose source names ``state`` and ``access``."""
+        folder = drop / f"{state}-{access}"
+        folder.mkdir()
+        (folder / "download.csv").write_text("Stadtteil;Wert\nDurlach;1,5\n", encoding="utf-8")
+        (folder / "download.csv.json").write_text(
+            json.dumps({"title": f"Leak harvested {state} {access}"}), encoding="utf-8")
+        site = {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True}
+        source = tk.get_action("harvest_source_create")(site, {
+            "name": f"leak-{uuid.uuid4().hex[:8]}", "title": f"Leak {state} {access}", "url": f"file://{folder}",
+            "source_type": "udp_filedrop", "owner_org": self.world.org["id"], "frequency": "MANUAL",
+            "config": json.dumps({"udp_workflow_state": state, "udp_access_class": access})})
+        runner.run_source(source["id"])
+        (obj,) = HarvestObject.filter(harvest_source_id=source["id"], current=True).all()
+        pkg = helpers.call_action("package_show", context={"user": self.world.sysadmin["name"]}, id=obj.package_id)
+        governance = act(self.world.sysadmin, "udp_governance_show", id=pkg["id"])
+        assert (governance["state"], governance["access_class"]) == (state, access), governance
+        (resource,) = pkg["resources"]
+        assert resource.get("datastore_active"), resource
+        pkg["_download"] = pkg["_table"] = resource["id"]  # the file's resource is its table
+        return pkg
 
     # --- requests --------------------------------------------------------------
     def get(self, viewer: str, url: str, channel: str, **params: Any) -> tuple[int, str]:
@@ -174,12 +210,12 @@ class Matrix:
         return pkg["id"] in body or re.search(rf"/dataset/{re.escape(pkg['name'])}(?![\w-])", body) is not None
 
     # --- observation ---------------------------------------------------------------
-    def observe(self, viewer: str) -> dict[str, set[tuple[str, str]]]:
-        seen: dict[str, set[tuple[str, str]]] = {}
+    def observe(self, viewer: str) -> dict[str, set[Key]]:
+        seen: dict[str, set[Key]] = {}
         ds = self.datasets
         by_id = {pkg["id"]: key for key, pkg in ds.items()}
 
-        def ids_to_keys(ids: Any) -> set[tuple[str, str]]:
+        def ids_to_keys(ids: Any) -> set[Key]:
             return {by_id[i] for i in ids if i in by_id}
 
         for ch in PER_DATASET:
@@ -250,9 +286,11 @@ class Matrix:
         return seen
 
 
-def test_leak_matrix(app, world: World, capsys):
+def test_leak_matrix(app, world: World, capsys, tmp_path, ckan_config, monkeypatch):
+    monkeypatch.setitem(ckan_config, "ckanext.udp.filedrop.allowed_dirs", str(tmp_path))
+    monkeypatch.setitem(ckan_config, "ckan.datasets_per_page", 100)  # html_search must show every cell
     m = Matrix(app, world)
-    m.build()
+    m.build(tmp_path)
     channels: dict[str, tuple[Callable[..., bool], bool]] = {
         **PER_DATASET, **{k: (v[1], v[2]) for k, v in SEARCH_VARIANTS.items()}, **GLOBAL}
     problems: list[str] = []
@@ -261,14 +299,14 @@ def test_leak_matrix(app, world: World, capsys):
     for viewer in VIEWERS:
         seen = m.observe(viewer)
         lines.append(f"\n== {viewer} ==  (Y seen as allowed, . hidden as required, LEAK, MISS)")
-        lines.append(f"{'channel':42s} " + " ".join(f"{s[:5]}/{a[:4]:4s}" for s, a in m.datasets))
+        lines.append(f"{'channel':42s} " + " ".join(f"{o[0]}{s[:4]}/{a[:4]:4s}" for s, a, o in m.datasets))
         for ch, (rule, exact) in channels.items():
             if ch == "dashboard_activity_list" and viewer == "anonymous":
                 continue
             row = []
             for key in m.datasets:
                 cells += 1
-                allowed = rule(viewer, *key)
+                allowed = rule(viewer, key[0], key[1])
                 shown = key in seen[ch]
                 if shown and not allowed:
                     row.append("LEAK")

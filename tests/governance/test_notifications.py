@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 import ckan.plugins.toolkit as tk
 
 from govworld import World, act
+from udp_testing import run_jobs
 
 
 class Inbox:
@@ -54,11 +55,21 @@ def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
         controller.stop()
 
 
-@pytest.mark.usefixtures("with_request_context")
+@pytest.mark.usefixtures("with_request_context", "clean_redis")
 class TestNotifications:
+    def test_mails_are_sent_by_the_job_worker_not_the_request(self, world: World, inbox: Inbox):
+        pkg = world.dataset(title="Radverkehrszählung")
+        act(world.editor, "udp_submit", id=pkg["id"])
+        assert inbox.messages == []  # nothing sent while the request ran
+        run_jobs()
+        # one mail per reviewer (the admin, the designated reviewer)
+        assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == sorted(
+            [world.admin["email"], world.reviewer["email"]])
+
     def test_reviewers_are_mailed_on_submission(self, world: World, inbox: Inbox):
         pkg = world.dataset(title="Baumkataster 2026")
         act(world.editor, "udp_submit", id=pkg["id"], reason="Bitte bis Freitag")
+        run_jobs()
         for reviewer in (world.admin, world.reviewer):
             (msg,) = inbox.to(reviewer["email"])
             assert "Baumkataster 2026" in _subject(msg)
@@ -73,18 +84,22 @@ class TestNotifications:
         pkg = world.dataset(title="Luftmessnetz")
         act(world.editor, "udp_submit", id=pkg["id"])
         act(world.reviewer, "udp_reject", id=pkg["id"], reason="Einheit fehlt")
+        run_jobs()
         (msg,) = inbox.to(world.editor["email"])
         assert "Luftmessnetz" in _subject(msg) and "Einheit fehlt" in _body(msg)
         assert "Abgelehnt" in _subject(msg)
         act(world.editor, "udp_submit", id=pkg["id"])
         act(world.reviewer, "udp_approve", id=pkg["id"])
+        run_jobs()
         decisions = inbox.to(world.editor["email"])
         assert len(decisions) == 2 and "Freigegeben" in _subject(decisions[1])
 
     def test_reviewers_are_mailed_on_a_proposed_edit(self, world: World, inbox: Inbox):
         pkg = world.published(title="Radwege")
+        run_jobs()
         inbox.messages.clear()
         act(world.editor, "package_patch", id=pkg["id"], notes="neu")
+        run_jobs()
         assert len(inbox.to(world.reviewer["email"])) == 1
         assert "Radwege" in _subject(inbox.to(world.admin["email"])[0])
 
@@ -93,4 +108,11 @@ class TestNotifications:
         monkeypatch.setitem(tk.config, "smtp.server", f"127.0.0.1:{_free_port()}")
         pkg = world.dataset()
         act(world.editor, "udp_submit", id=pkg["id"])
+        assert world.state(pkg) == "in_review"
+        from rq.registry import FailedJobRegistry
+        from ckan.lib.jobs import get_queue
+        run_jobs()  # the worker's mail jobs fail and are kept as failed; nothing is undone
+        failed = FailedJobRegistry(queue=get_queue())
+        assert sum("mail" in (get_queue().fetch_job(i).meta.get("title") or "")
+                   for i in failed.get_job_ids()) == 2
         assert world.state(pkg) == "in_review"

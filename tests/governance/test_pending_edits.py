@@ -1,6 +1,10 @@
 """Edits to a published dataset wait for review; the published version stays live."""
 from __future__ import annotations
 
+import io
+import json
+import pathlib
+
 import pytest
 
 import ckan.model as model
@@ -71,6 +75,46 @@ class TestPendingEdits:
         assert len(act(None, "package_show", id=pkg["id"])["resources"]) == 1
         act(world.admin, "udp_approve", id=pkg["id"])
         assert len(act(None, "package_show", id=pkg["id"])["resources"]) == 2
+
+    def test_approval_is_refused_when_the_live_dataset_changed_since(self, world: World):
+        pkg = world.published(title="Luftqualität", notes="Alt")
+        act(world.editor, "package_patch", id=pkg["id"], notes="Neue Beschreibung")
+        # meanwhile a harvest (a system write) changes the live dataset
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        tk.get_action("package_patch")({"user": site["name"], "ignore_auth": True},
+                                       {"id": pkg["id"], "title": "Luftqualität (geerntet)"})
+        shown = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])
+        assert [c["field"] for c in shown["changed_since_proposal"]] == ["title"]
+        with pytest.raises(tk.ValidationError) as refused:
+            act(world.reviewer, "udp_approve", id=pkg["id"])
+        message = " ".join(refused.value.error_dict["pending_edit"])
+        assert "title" in message
+        live = act(None, "package_show", id=pkg["id"])
+        assert (live["title"], live["notes"]) == ("Luftqualität (geerntet)", "Alt")
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is True
+        act(world.reviewer, "udp_reject", id=pkg["id"], reason="Bitte neu vorschlagen")
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+
+    def test_page_tells_reviewers_that_a_proposal_is_outdated(self, world: World, app):
+        pkg = world.published()
+        act(world.editor, "package_patch", id=pkg["id"], notes="Vorschlag")
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        tk.get_action("package_patch")({"user": site["name"], "ignore_auth": True},
+                                       {"id": pkg["id"], "title": "Geerntet"})
+        reviewer = {"Authorization": factories.APIToken(user=world.reviewer["name"])["token"]}
+        body = app.get(f"/dataset/{pkg['name']}", headers=reviewer).body
+        assert "seit dem Vorschlag geändert (title)" in body
+
+    def test_datastore_flags_set_since_the_proposal_survive_its_approval(self, world: World):
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T"}])
+        rid = pkg["resources"][0]["id"]
+        act(world.editor, "package_patch", id=pkg["id"], title="Neuer Titel")
+        helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
+                            resource_id=rid, fields=[{"id": "v", "type": "int"}], records=[{"v": 1}], force=True)
+        act(world.reviewer, "udp_approve", id=pkg["id"])
+        live = act(None, "package_show", id=pkg["id"])
+        assert live["title"] == "Neuer Titel"
+        assert live["resources"][0]["datastore_active"] is True
 
     def test_reject_discards_it(self, world: World):
         pkg = world.published()
@@ -147,6 +191,27 @@ class TestResourcesOfPublishedDatasets:
         assert act(None, "resource_show", id=rid)["name"] == "A"
         act(world.reviewer, "udp_approve", id=pkg["id"])
         assert act(None, "resource_show", id=rid)["name"] == "B"
+
+    def test_file_uploads_are_refused_in_german(self, world: World, app):
+        # through the API as a steward's client sends them: multipart with a file
+        pkg = world.published(resources=[{"url": "http://example.invalid/a.csv", "name": "A"}])
+        rid = pkg["resources"][0]["id"]
+        token = {"Authorization": factories.APIToken(user=world.editor["name"])["token"]}
+        storage = tk.config.get("ckan.storage_path")
+        files_before = sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file())
+        for action, fields in [("resource_create", {"package_id": pkg["id"], "name": "Neu"}),
+                               ("resource_update", {"id": rid, "name": "A"}),
+                               ("resource_patch", {"id": rid})]:
+            data = dict(fields, upload=(io.BytesIO(b"a,b\n1,2\n"), "daten.csv"))
+            resp = app.post(f"/api/3/action/{action}", data=data, headers=token,
+                            content_type="multipart/form-data")
+            assert resp.status_code == 409, (action, resp.body[:300])
+            error = json.loads(resp.body)["error"]
+            assert "hochgeladen" in " ".join(error["upload"]), action
+        assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
+        assert act(None, "package_show", id=pkg["id"])["resources"] == pkg["resources"]
+        assert sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file()) \
+            == files_before
 
 
 class TestPendingEditsAndTransitions:

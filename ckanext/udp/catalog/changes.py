@@ -1,10 +1,11 @@
-"""When did the public catalog last change? One Redis key, bumped by the
-plugin's IPackageController hooks on every create, update and delete."""
+"""When did the public catalog last change? One key in the catalog's Redis
+database, bumped by the plugin's IPackageController hooks on every create,
+update and delete."""
 from __future__ import annotations
 
 import datetime as dt
 
-from ckan.lib.redis import connect_to_redis
+from .cache import connect as connect_to_redis
 
 _KEY = "udp:catalog:last-change"
 

@@ -2,9 +2,11 @@
 
 The expensive part of a catalog page is running the RDF profiles over each
 dataset. A dataset's fragment only changes when the dataset does, so it is
-cached in Redis under (profiles, base URI, dataset id, metadata_modified) for
-all formats at once; a page then costs one Redis round trip for the datasets
-already seen. Each dataset gets a graph of its own, so memory is bounded by
+cached in the catalog's Redis database (cache.py), one hash per (profiles,
+base URI, dataset id) holding all formats and the ``metadata_modified`` they
+were built from: a read checks that version, a write replaces the previous
+version (none is left behind to wait for its TTL), a deletion removes it. A
+page costs one Redis round trip for the datasets already seen. Each dataset gets a graph of its own, so memory is bounded by
 the page, not the catalog (ckanext-dcat's stock catalog builds one graph for
 all datasets of a page and scans it per dataset).
 """
@@ -16,14 +18,15 @@ from typing import Any, Sequence
 from rdflib import Graph
 
 import ckan.plugins.toolkit as tk
-from ckan.lib.redis import connect_to_redis
 from ckanext.dcat.processors import RDFSerializer
 from ckanext.dcat.utils import catalog_uri
 
 from . import rdfwriter
+from .cache import connect as connect_to_redis
 
 FORMATS = ("ttl", "rdf", "jsonld")
-_KEY = "udp:catalog:fragment:v1:{config}:{id}:{modified}"
+_KEY = "udp:catalog:fragment:v2:{config}:{id}"
+_VERSION = "modified"
 
 
 def _profiles() -> list[str]:
@@ -55,18 +58,32 @@ class FragmentBuilder:
         return fragments
 
 
-def _key(conf: str, dataset: dict[str, Any]) -> str:
-    return _KEY.format(config=conf, id=dataset["id"], modified=dataset["metadata_modified"])
+def _key(conf: str, dataset_id: str) -> str:
+    return _KEY.format(config=conf, id=dataset_id)
 
 
-def _store(pipe: Any, key: str, built: dict[str, str], ttl: int) -> None:
-    pipe.hset(key, mapping=built)
+def _store(pipe: Any, key: str, dataset: dict[str, Any], built: dict[str, str], ttl: int) -> None:
+    """Replace whatever version the key held with this one (``pipe`` is a
+    transactional pipeline: MULTI ... EXEC)."""
+    pipe.delete(key)
+    pipe.hset(key, mapping={**built, _VERSION: dataset["metadata_modified"]})
     pipe.expire(key, ttl)
+
+
+def _write(redis: Any, key: str, dataset: dict[str, Any], built: dict[str, str], ttl: int) -> None:
+    pipe = redis.pipeline(transaction=True)
+    _store(pipe, key, dataset, built, ttl)
+    pipe.execute()
+
+
+def forget(dataset_id: str) -> None:
+    """Drop a dataset's fragment (it was deleted)."""
+    connect_to_redis().delete(_key(config_key(), dataset_id))
 
 
 def warm(dataset_ids: Sequence[str]) -> int:
     """Build and cache the fragments of these datasets as the public sees them
-    (a background job after each write, and ``ckan udp catalog warm``).
+    (a background job after each write, and ``ckan udp-catalog warm``).
     Returns how many were built."""
     ttl = tk.config.get("ckanext.udp.catalog.cache_ttl")
     if ttl <= 0:
@@ -80,13 +97,12 @@ def warm(dataset_ids: Sequence[str]) -> int:
             dataset = tk.get_action("package_show")({"user": "", "auth_user_obj": None}, {"id": id_})
         except (tk.ObjectNotFound, tk.NotAuthorized):
             continue  # not public: never in the catalog
-        key = _key(conf, dataset)
-        if redis.exists(key):
+        key = _key(conf, dataset["id"])
+        cached = redis.hget(key, _VERSION)
+        if cached is not None and cached.decode() == dataset["metadata_modified"]:
             continue
         builder = builder or FragmentBuilder()
-        pipe = redis.pipeline(transaction=False)
-        _store(pipe, key, builder.build(dataset), ttl)
-        pipe.execute()
+        _write(redis, key, dataset, builder.build(dataset), ttl)
         built += 1
     return built
 
@@ -94,29 +110,32 @@ def warm(dataset_ids: Sequence[str]) -> int:
 def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[str], list[str]]:
     """(fragments in the requested format, dataset URIs), built or from the cache."""
     conf = config_key()
-    keys = [_key(conf, d) for d in datasets]
+    keys = [_key(conf, d["id"]) for d in datasets]
     ttl = tk.config.get("ckanext.udp.catalog.cache_ttl")
     redis = connect_to_redis()
     pipe = redis.pipeline(transaction=False)
     for key in keys:
-        pipe.hmget(key, fmt, "ref")
+        pipe.hmget(key, _VERSION, fmt, "ref")
     cached = pipe.execute()
 
     builder: FragmentBuilder | None = None
     out: list[str] = []
     refs: list[str] = []
-    store = redis.pipeline(transaction=False)
-    for key, dataset, (body, ref) in zip(keys, datasets, cached):
-        if body is None or ref is None:
+    store = redis.pipeline(transaction=True)
+    stored = False
+    for key, dataset, (version, body, ref) in zip(keys, datasets, cached):
+        if body is None or ref is None or version is None \
+                or version.decode() != dataset["metadata_modified"]:
             builder = builder or FragmentBuilder()
             built = builder.build(dataset)
             if ttl > 0:
-                _store(store, key, built, ttl)
+                _store(store, key, dataset, built, ttl)
+                stored = True
             out.append(built[fmt])
             refs.append(built["ref"])
         else:
             out.append(body.decode("utf-8"))
             refs.append(ref.decode("utf-8"))
-    if builder is not None and ttl > 0:
+    if stored:
         store.execute()
     return out, refs

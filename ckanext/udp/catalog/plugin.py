@@ -44,6 +44,8 @@ class UdpCatalogPlugin(p.SingletonPlugin):
 
     def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         changes.bump()
+        if pkg_dict.get("id"):
+            fragments.forget(pkg_dict["id"])
 
     # the job worker serialises the dataset ahead of the next catalog request
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ from typing import Any, Iterable
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
+from werkzeug.http import HTTP_STATUS_CODES
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD, Namespace
 
 import ckan.plugins.toolkit as tk
@@ -32,6 +33,7 @@ CONTENT_TYPES = {
     "jsonld": "application/ld+json; charset=utf-8",
 }
 ALIASES = {"ttl": "ttl", "rdf": "rdf", "xml": "rdf", "jsonld": "jsonld"}
+RDFLIB_FORMATS = {"ttl": "turtle", "rdf": "pretty-xml", "jsonld": "json-ld"}
 
 catalog_bp = Blueprint("udp_catalog", __name__)
 
@@ -49,6 +51,10 @@ def _search(fq: str, rows: int) -> dict[str, Any]:
     return tk.get_action("package_search")(_anonymous(), {"fq": fq, "sort": SORT, "rows": rows})
 
 
+class BadRequest(ValueError):
+    """A catalog parameter the client got wrong (answered with a 400)."""
+
+
 def _page_size() -> int:
     default = tk.config.get("ckanext.udp.catalog.page_size")
     maximum = tk.config.get("ckanext.udp.catalog.max_page_size")
@@ -58,10 +64,26 @@ def _page_size() -> int:
     try:
         value = int(raw)
     except ValueError:
-        tk.abort(400, tk._("limit must be a whole number"))
+        raise BadRequest(tk._("limit must be a whole number")) from None
     if not 1 <= value <= maximum:
-        tk.abort(400, tk._("limit must be between 1 and {max}").format(max=maximum))
+        raise BadRequest(tk._("limit must be between 1 and {max}").format(max=maximum))
     return value
+
+
+def error_response(fmt: str | None, status: int, message: str) -> Response:
+    """An error for an RDF client: a ``hydra:Error`` in the format it asked for
+    (plain text if the format itself is unknown), never an HTML page."""
+    if fmt not in CONTENT_TYPES:
+        return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+    g = Graph()
+    g.bind("hydra", HYDRA)
+    node = BNode()
+    g.add((node, RDF.type, HYDRA.Error))
+    g.add((node, HYDRA.statusCode, Literal(status, datatype=XSD.integer)))
+    g.add((node, HYDRA.title, Literal(HTTP_STATUS_CODES.get(status, "Error"))))
+    g.add((node, HYDRA.description, Literal(message)))
+    return Response(g.serialize(format=RDFLIB_FORMATS[fmt]), status=status,
+                    content_type=CONTENT_TYPES[fmt])
 
 
 def _page_url(fmt: str, after: Cursor | None, limit: int) -> str:
@@ -130,13 +152,16 @@ def _not_modified(etag: str, last_modified) -> bool:
 def catalog(_format: str) -> Response:
     fmt = ALIASES.get(_format)
     if fmt is None:
-        tk.abort(404, tk._("Unknown catalog format: {fmt}").format(fmt=_format))
+        return error_response(None, 404, tk._("Unknown catalog format: {fmt}").format(fmt=_format))
     token = request.args.get("after")
     try:
         after = Cursor.decode(token) if token else None
-    except CursorError as e:
-        tk.abort(400, str(e))
-    limit = _page_size()
+        limit = _page_size()
+    except CursorError:
+        return error_response(fmt, 400, tk._(
+            "The paging token (after) is invalid: follow the hydra:next links of the catalog."))
+    except BadRequest as e:
+        return error_response(fmt, 400, str(e))
 
     when, version = changes.last_change()
     page = _search(after.fq() if after else "", limit)
@@ -174,7 +199,7 @@ def render_page(fmt: str, datasets: list[dict[str, Any]], *, total: int, limit: 
 
 def dataset(_id: str, _format: str) -> Response:
     if _format not in ALIASES:
-        tk.abort(404)
+        return error_response(None, 404, tk._("Unknown catalog format: {fmt}").format(fmt=_format))
     return dcat_utils.read_dataset_page(_id, _format)
 
 

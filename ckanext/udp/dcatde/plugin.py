@@ -10,6 +10,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
 from ckanext.dcat.interfaces import IDCATRDFHarvester
+from ckanext.udp import fetch
 from ckanext.udp.dcatde import cli, helpers, validation
 from ckanext.udp.dcatde.logic import action, index, validators
 
@@ -28,6 +29,16 @@ class UdpDcatdePlugin(p.SingletonPlugin):
     # IConfigurer: the stewards' quality view
     def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
+
+    # IDCATRDFHarvester: no page from a URL the fetch policy refuses (file:, private
+    # and loopback addresses unless allow-listed; the stock harvester would read a
+    # file: URL from disk). Its redirects are not checked: prefer ``udp_dcat``.
+    def before_download(self, url: str, harvest_job: Any) -> tuple[str | None, list[str]]:
+        try:
+            fetch.check_url(url)
+        except fetch.FetchError as e:
+            return None, [tk._("The source was not read: {reason}").format(reason=e)]
+        return url, []
 
     # IDCATRDFHarvester: refuse hostile documents before any parser sees them.
     # Returning no content stops the gather stage: nothing is created, changed

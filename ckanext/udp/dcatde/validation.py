@@ -21,11 +21,11 @@ tables it imports.
 
 :func:`parse_untrusted` is the only way RDF from outside should be parsed: it
 refuses documents over a size cap and XML with a DOCTYPE (XXE, entity
-expansion), and JSON-LD that would make rdflib fetch remote contexts.
+expansion), and JSON-LD that would make rdflib fetch remote contexts or that is nested
+deeper than :data:`ckanext.udp.jsonlimits.DEFAULT_MAX_DEPTH` levels.
 """
 from __future__ import annotations
 
-import json
 import logging
 import pathlib
 import threading
@@ -38,6 +38,7 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
+from ckanext.udp import jsonlimits
 from ckanext.udp.dcatde import vocab
 
 log = logging.getLogger(__name__)
@@ -129,19 +130,23 @@ def _refuse_doctype(data: bytes) -> None:
 
 def _refuse_remote_context(data: bytes) -> None:
     try:
-        doc = json.loads(data)
+        doc = jsonlimits.loads(data)
+    except jsonlimits.TooDeep as exc:
+        raise UntrustedRDFError(f"JSON-LD refused: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UntrustedRDFError(f"not valid JSON: {exc}") from None
 
-    def walk(node: Any) -> Iterable[Any]:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "@context":
-                    yield value
-                yield from walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from walk(item)
+    def contexts(root: Any) -> Iterable[Any]:
+        # iterative: the depth is bounded above, but a walk needs no recursion
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                if "@context" in node:
+                    yield node["@context"]
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
 
     def remote(ctx: Any) -> bool:
         if isinstance(ctx, str):
@@ -150,7 +155,7 @@ def _refuse_remote_context(data: bytes) -> None:
             return any(remote(c) for c in ctx)
         return isinstance(ctx, dict) and "@import" in ctx
 
-    if any(remote(ctx) for ctx in walk(doc)):
+    if any(remote(ctx) for ctx in contexts(doc)):
         raise UntrustedRDFError("JSON-LD with a remote @context is refused (it would be fetched)")
 
 

@@ -9,6 +9,7 @@ import json
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import ckan.model as model
@@ -53,6 +54,21 @@ class DatasetGovernance(Base):
     @classmethod
     def get(cls, package_id: str) -> Optional["DatasetGovernance"]:
         return model.Session.get(cls, package_id)
+
+    @classmethod
+    def lock(cls, package_id: str, state: str, access_class: str) -> "DatasetGovernance":
+        """The row, read fresh and locked (``SELECT ... FOR UPDATE``) until the
+        transaction ends; created with ``state``/``access_class`` if missing."""
+        query = (model.Session.query(cls).filter(cls.package_id == package_id)
+                 .with_for_update().populate_existing())
+        row = query.one_or_none()
+        if row is None:
+            now = utcnow()
+            model.Session.execute(insert(cls).values(
+                package_id=package_id, state=state, access_class=access_class, created=now,
+                modified=now).on_conflict_do_nothing(index_elements=[cls.package_id]))
+            row = query.one()
+        return row
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +137,8 @@ class PendingEdit(Base):
     proposed: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
     proposed_by: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
     base_modified: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    #: the live dataset the change was proposed against (JSON), for the staleness check
+    base: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
     created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
 
     @classmethod
@@ -130,6 +148,23 @@ class PendingEdit(Base):
     @property
     def proposed_dict(self) -> dict[str, Any]:
         return json.loads(self.proposed)
+
+    @property
+    def base_dict(self) -> Optional[dict[str, Any]]:
+        return json.loads(self.base) if self.base else None
+
+
+class IndexPending(Base):
+    """A dataset whose search index entry has to catch up with a committed
+    transition (see ``indexing.py``)."""
+
+    __tablename__ = "udp_governance_index_pending"
+
+    package_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
+    token: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
+    marked_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
 
 
 def _iso(value: Optional[dt.datetime]) -> Optional[str]:

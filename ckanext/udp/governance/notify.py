@@ -1,10 +1,14 @@
-"""E-mails of the publishing workflow, sent with CKAN's mailer.
+"""E-mails of the publishing workflow, sent by CKAN's job worker.
 
-A mail that cannot be sent is logged and does not undo the transition: the
-audit trail, not the mail, is the record."""
+The request composes each mail (in the request's language) and queues it
+after the transition committed; the job worker sends it with CKAN's mailer,
+so a slow or unreachable mail server never holds up or undoes a request.
+A mail that cannot be sent fails its job (logged, kept in RQ's failed job
+registry); the audit trail, not the mail, is the record."""
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Iterable, Optional
 
 import ckan.model as model
@@ -17,21 +21,43 @@ def dataset_url(pkg: model.Package) -> str:
     return "{}/dataset/{}".format(tk.config.get("ckan.site_url", "").rstrip("/"), pkg.name)
 
 
+#: seconds a mail server may take to answer (CKAN's mailer sets no timeout, so a
+#: server that accepts and never answers would hold the job worker forever)
+SMTP_TIMEOUT = 60
+
+
+def deliver(user_id: str, subject: str, body: str) -> None:
+    """Background job: send one mail. Raises if the mail server refuses."""
+    user = model.User.get(user_id)
+    if user is None or not user.email or user.state != "active":
+        return
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(SMTP_TIMEOUT)
+    try:
+        tk.mail_user(user, subject, body)
+    except Exception as exc:  # the mailer raises MailerException and socket errors
+        log.warning("udp_governance: could not mail %s: %s", user.name, exc)
+        raise
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 def send(users: Iterable[model.User], subject: str, body: str,
          exclude: Optional[str] = None) -> int:
-    """Mail each user with an address (not ``exclude``, a user id); returns the count sent."""
-    sent = 0
+    """Queue a mail to each user with an address (not ``exclude``, a user id);
+    returns the count queued."""
+    queued = 0
     seen: set[str] = set()
     for user in users:
         if user.id in seen or user.id == exclude or not user.email:
             continue
         seen.add(user.id)
         try:
-            tk.mail_user(user, subject, body)
-            sent += 1
-        except Exception as exc:  # the mailer raises MailerException and socket errors
-            log.warning("udp_governance: could not mail %s: %s", user.name, exc)
-    return sent
+            tk.enqueue_job(deliver, [user.id, subject, body], title=f"udp governance: mail {user.name}")
+            queued += 1
+        except Exception as exc:  # Redis down: the transition stands, the mail is lost
+            log.warning("udp_governance: could not queue a mail to %s: %s", user.name, exc)
+    return queued
 
 
 def _title(pkg: model.Package) -> str:

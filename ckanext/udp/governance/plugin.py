@@ -13,6 +13,7 @@ import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultPermissionLabels
 
 from ckanext.dcat.interfaces import IDCATRDFHarvester
+from ckanext.udp.harvest.interfaces import IUdpHarvest
 
 from ckanext.udp.governance import harvest, helpers, views, workflow as wf
 from ckanext.udp.governance.model import (
@@ -21,6 +22,7 @@ from ckanext.udp.governance.model import (
 
 
 @tk.blanket.config_declarations
+@tk.blanket.cli
 @tk.blanket.actions
 @tk.blanket.auth_functions
 @tk.blanket.helpers(helpers)
@@ -30,11 +32,22 @@ class GovernancePlugin(p.SingletonPlugin):
     p.implements(p.IPermissionLabels)
     p.implements(p.IPackageController, inherit=True)
     p.implements(IDCATRDFHarvester, inherit=True)
+    p.implements(IUdpHarvest, inherit=True)
 
     # IDCATRDFHarvester: harvested datasets start in their source's configured state
     def before_create(self, harvest_object: Any, dataset_dict: dict, temp_dict: dict) -> None:
         if dataset_dict:
             harvest.apply_source_state(harvest_object, dataset_dict)
+
+    # IUdpHarvest: the same for ckanext-udp's harvesters
+    def udp_harvest_validate_source_config(self, config: dict[str, Any]) -> dict[str, str]:
+        return harvest.validate_config(config)
+
+    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any]) -> None:
+        harvest.apply_settings(harvest.settings_of(source_config), dataset_dict)
+
+    def udp_harvest_new_dataset_state(self, source_config: dict[str, Any]) -> str | None:
+        return harvest.settings_of(source_config)[0]
 
     # IConfigurer
     def update_config(self, config: Any) -> None:

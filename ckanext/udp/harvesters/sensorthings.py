@@ -9,7 +9,9 @@ distribution pointing at its ``Observations`` endpoint. Datasets are created and
 updated through ``package_create``/``package_update`` (the portal's schema and
 validators), not with a schema of the harvester's own.
 
-Fetching is defensive: http(s) only, a deadline per response (the body must be
+Fetching is defensive (``ckanext.udp.fetch``): http(s) only, no private,
+loopback or link-local addresses unless allow-listed (checked when the source is
+saved and on every request), a deadline per response (the body must be
 complete within it; the headers are bounded by the per-read timeout), a size cap
 per response, no redirects, and
 ``@iot.nextLink`` must stay on the source's scheme and host. A gather that
@@ -27,13 +29,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 import unicodedata
 import uuid
 from typing import Any
 from urllib.parse import urlparse
 
-import requests
 import sqlalchemy as sa
 
 import ckan.plugins as p
@@ -41,6 +41,10 @@ import ckan.plugins.toolkit as tk
 from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.interfaces import IHarvester
 from ckanext.harvest.model import HarvestObject
+
+from ckanext.udp import fetch
+from ckanext.udp.harvest.base import source_guard_actions
+from ckanext.udp.harvest.interfaces import IUdpHarvest
 
 log = logging.getLogger(__name__)
 
@@ -57,34 +61,20 @@ class StaError(Exception):
 
 
 def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
-    """One SensorThings response, with the checks above."""
+    """One SensorThings response, with the checks above (``ckanext.udp.fetch``:
+    also no private, loopback or link-local addresses unless allow-listed)."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https"):
         raise StaError(f"only http(s) URLs are harvested, not {parsed.scheme or 'no scheme'!r}")
     if (parsed.scheme, parsed.netloc) != allowed:
         raise StaError(f"{url} leaves the source ({allowed[0]}://{allowed[1]})")
-    deadline = time.monotonic() + TIMEOUT  # for the whole response, not per read
     try:
         # no redirects: a redirect could lead the harvester off the source's host
-        with requests.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False,
-                          headers={"Accept": "application/json"}) as res:
-            if res.is_redirect:
-                raise StaError(f"{url}: redirects are not followed ({res.status_code})")
-            res.raise_for_status()
-            body = b""
-            while True:
-                # read1: whatever one read brings, so that the deadline is checked
-                # between reads (a server trickling bytes never times a read out)
-                chunk = res.raw.read1(65536, decode_content=True)
-                if not chunk:
-                    break
-                body += chunk
-                if len(body) > MAX_BYTES:
-                    raise StaError(f"{url}: response larger than {MAX_BYTES} bytes")
-                if time.monotonic() > deadline:
-                    raise StaError(f"{url}: no complete answer within {TIMEOUT} s")
-    except requests.RequestException as err:
-        raise StaError(f"{url}: {err}") from err
+        body = fetch.fetch(url, policy=fetch.policy_from_config(
+            deadline=TIMEOUT, read_timeout=TIMEOUT, max_bytes=MAX_BYTES, max_redirects=0),
+            headers={"Accept": "application/json"}).content
+    except fetch.FetchError as err:
+        raise StaError(str(err)) from err
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError) as err:  # RecursionError: hostile nesting
@@ -291,6 +281,16 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
 
 class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
     p.implements(IHarvester)
+    p.implements(p.IActions)
+    p.implements(p.IConfigDeclaration)
+
+    # IActions: a source URL that must not be fetched is refused when saved
+    def get_actions(self) -> dict[str, Any]:
+        return source_guard_actions("sensorthings", fetch.check_url)
+
+    # IConfigDeclaration: the fetch policy's options
+    def declare_config_options(self, declaration: Any, key: Any) -> None:
+        fetch.declare_options(declaration, key)
 
     def info(self) -> dict[str, str]:
         return {"name": "sensorthings", "title": "OGC SensorThings API",
@@ -413,10 +413,9 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 self._restore_if_archived_by_us(updated, context)
             else:
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
-                if p.plugin_loaded("udp_governance"):
+                for plugin in p.PluginImplementations(IUdpHarvest):
                     # the workflow state the source is configured for (default: draft)
-                    from ckanext.udp.governance.harvest import apply_source_state
-                    apply_source_state(harvest_object, pkg)
+                    plugin.udp_harvest_before_create(config, pkg)
                 tk.get_action("package_create")(dict(context), dict(pkg, id=package_id, name=name))
         except tk.ValidationError as err:
             harvest_object.current = False

@@ -1,22 +1,29 @@
-"""Chained actions: DCAT-AP.de defaults before CKAN validates a dataset."""
+"""Chained actions: DCAT-AP.de defaults before CKAN validates a dataset; a
+harvest source of ckanext-dcat's RDF harvester (``dcat_rdf``) whose URL the
+fetch policy refuses (not http(s), a private or loopback address) is not saved."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.udp import fetch
 from ckanext.udp.dcatde.logic import defaults
+from ckanext.udp.harvest.base import source_guard
 
 Action = Callable[[dict[str, Any], dict[str, Any]], Any]
+_stock_source_guard = source_guard("dcat_rdf", fetch.check_url)
 
 
 @tk.chained_action
 def package_create(up: Action, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+    _stock_source_guard(data_dict)
     return up(context, defaults.apply(data_dict))
 
 
 @tk.chained_action
 def package_update(up: Action, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+    _stock_source_guard(data_dict)
     return up(context, defaults.apply(data_dict))
 
 

@@ -4,19 +4,19 @@ the steward queues; plus the chained package_create/package_update that keep
 the state out of users' hands."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckan.lib import search
 from ckan.lib.plugins import lookup_package_plugin, plugin_validate
 
-from ckanext.udp.governance import notify, workflow as wf
+from ckanext.udp.governance import indexing, notify, workflow as wf
 from ckanext.udp.governance.logic import schema
 from ckanext.udp.governance.model import (
     ACCESS_CLASSES, DRAFT, IN_REVIEW, LIVE_STATES, PUBLISHED, STATES,
@@ -70,14 +70,25 @@ def _actor(context: Any) -> model.User:
     return user
 
 
-def _row(pkg: model.Package) -> DatasetGovernance:
-    row = DatasetGovernance.get(pkg.id)
-    if row is None:
-        status = wf.status_of(pkg)
-        row = DatasetGovernance(package_id=pkg.id, state=status.state,
-                                access_class=status.access_class, created=utcnow(), modified=utcnow())
-        model.Session.add(row)
-    return row
+@contextlib.contextmanager
+def _locked(pkg: model.Package) -> Iterator[DatasetGovernance]:
+    """One transaction for a change of a dataset's governance.
+
+    The governance row is locked (``SELECT ... FOR UPDATE``) until the commit,
+    so transitions, access-class changes and edits of one dataset run one
+    after another, each deciding on what the previous one committed. All the
+    change does - state, CKAN's ``private`` flag, audit, pending edit, index
+    marker - commits together at the end of the block, or nothing does."""
+    try:
+        status = wf.status_of(pkg)  # the values of a row that does not exist yet
+        row = DatasetGovernance.lock(pkg.id, status.state, status.access_class)
+        # whatever this session read before the lock may be stale now
+        model.Session.expire_all()
+        yield row
+        model.repo.commit()
+    except BaseException:
+        model.Session.rollback()
+        raise
 
 
 def audit(pkg_id: str, actor: Optional[model.User], action: str, from_state: Optional[str],
@@ -91,8 +102,10 @@ def audit(pkg_id: str, actor: Optional[model.User], action: str, from_state: Opt
     ))
 
 
-def _apply_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
-    """Commit state and CKAN's ``private`` flag together, then re-index.
+def _set_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
+    """CKAN's ``private`` flag and the activities' labels follow the state, in
+    the transition's transaction; the index follows after the commit
+    (``indexing.mark`` here, ``indexing.after_commit`` there).
 
     The flag is set on the package object: the toolkit has no action that
     changes only ``private`` without re-validating the whole dataset, and a
@@ -100,8 +113,7 @@ def _apply_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
     status = wf.Status(row.state, row.access_class)
     pkg.private = wf.private_flag(status)
     model.Session.add(pkg)
-    model.repo.commit()
-    search.rebuild(pkg.id)
+    model.Session.flush()
     if not wf.is_public(status) and p.plugin_loaded("activity"):
         # activities keep the labels of the moment they were created; when a
         # dataset goes out of public view, its older activities go with it
@@ -109,7 +121,12 @@ def _apply_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
         labels = wf.dataset_labels(pkg)
         model.Session.query(Activity).filter(Activity.object_id == pkg.id).update(
             {Activity.permission_labels: labels}, synchronize_session=False)
-        model.repo.commit()
+    indexing.mark(pkg.id)
+
+
+def _pending(pkg: model.Package) -> Optional[PendingEdit]:
+    return (model.Session.query(PendingEdit).filter(PendingEdit.package_id == pkg.id)
+            .populate_existing().one_or_none())
 
 
 def _user(user_id: Optional[str]) -> Optional[model.User]:
@@ -122,42 +139,48 @@ def _transition(action: str, context: Any, data_dict: dict[str, Any]) -> dict[st
     reason_required = any(t.reason_required for t in wf.TRANSITIONS if t.action == action)
     data = _validate(data_dict, schema.transition(reason_required), context)
     pkg = _package(data["id"])
-    tk.check_access(f"udp_{action}", context, data)
-    actor = _actor(context)
-    row = _row(pkg)
+    reason = data.get("reason")
+    with _locked(pkg) as row:
+        # under the lock: who may act depends on the state, which may have just changed
+        tk.check_access(f"udp_{action}", context, data)
+        actor = _actor(context)
+        pending = _pending(pkg)
+        if action in ("approve", "reject") and row.state in LIVE_STATES and pending is not None:
+            decided = _decide_pending(pkg, row, pending, actor, approve=(action == "approve"),
+                                      reason=reason)
+        else:
+            decided = None
+            transition = wf.transition_for(action, row.state)
+            if transition is None:
+                raise tk.ValidationError({"state": [
+                    tk._("The action \"{action}\" is not possible in state \"{state}\".").format(
+                        action=action, state=row.state)]})
+            source = row.state
+            now = utcnow()
+            row.state = transition.target
+            row.modified = now
+            if action == "submit":
+                row.submitted_by = actor.id
+                row.submitted_at = now
+            if transition.target == PUBLISHED:
+                row.published_at = now
+            audit(pkg.id, actor, action, source, transition.target, reason)
+            if pending is not None and transition.target not in LIVE_STATES:
+                # a change proposed for the live version has nothing left to apply to
+                model.Session.delete(pending)
+                audit(pkg.id, actor, "discard_edit", transition.target, transition.target, None,
+                      {"proposed_by": pending.proposed_by})
+            _set_visibility(pkg, row)
+            submitted_by = row.submitted_by
+    indexing.after_commit(pkg.id)
 
-    pending = PendingEdit.get(pkg.id)
-    if action in ("approve", "reject") and row.state in LIVE_STATES and pending is not None:
-        return _decide_pending(pkg, row, pending, actor, approve=(action == "approve"),
-                               reason=data.get("reason"))
-
-    transition = wf.transition_for(action, row.state)
-    if transition is None:
-        raise tk.ValidationError({"state": [
-            tk._("The action \"{action}\" is not possible in state \"{state}\".").format(
-                action=action, state=row.state)]})
-
-    source = row.state
-    now = utcnow()
-    row.state = transition.target
-    row.modified = now
-    if action == "submit":
-        row.submitted_by = actor.id
-        row.submitted_at = now
-    if transition.target == PUBLISHED:
-        row.published_at = now
-    audit(pkg.id, actor, action, source, transition.target, data.get("reason"))
-    if pending is not None and transition.target not in LIVE_STATES:
-        # a change proposed for the live version has nothing left to apply to
-        model.Session.delete(pending)
-        audit(pkg.id, actor, "discard_edit", transition.target, transition.target, None,
-              {"proposed_by": pending.proposed_by})
-    _apply_visibility(pkg, row)
-
-    if action == "submit":
-        notify.submitted(pkg, wf.reviewers_of(pkg.owner_org), actor, data.get("reason"))
+    if decided is not None:
+        author, approved = decided
+        notify.decided(pkg, author, actor, approved, reason)
+    elif action == "submit":
+        notify.submitted(pkg, wf.reviewers_of(pkg.owner_org), actor, reason)
     elif action in ("approve", "reject"):
-        notify.decided(pkg, _user(row.submitted_by), actor, action == "approve", data.get("reason"))
+        notify.decided(pkg, _user(submitted_by), actor, action == "approve", reason)
     return governance_dict(pkg)
 
 
@@ -196,16 +219,20 @@ def udp_set_access_class(context: Any, data_dict: dict[str, Any]) -> dict[str, A
     """Set the access class (open, internal, restricted) of a dataset."""
     data = _validate(data_dict, schema.set_access_class(), context)
     pkg = _package(data["id"])
-    tk.check_access("udp_set_access_class", context, data)
-    actor = _actor(context)
-    row = _row(pkg)
-    old = row.access_class
-    if old != data["access_class"]:
-        row.access_class = data["access_class"]
-        row.modified = utcnow()
-        audit(pkg.id, actor, "set_access_class", row.state, row.state, data.get("reason"),
-              {"from_access_class": old, "to_access_class": row.access_class})
-        _apply_visibility(pkg, row)
+    changed = False
+    with _locked(pkg) as row:
+        tk.check_access("udp_set_access_class", context, data)
+        actor = _actor(context)
+        old = row.access_class
+        if old != data["access_class"]:
+            changed = True
+            row.access_class = data["access_class"]
+            row.modified = utcnow()
+            audit(pkg.id, actor, "set_access_class", row.state, row.state, data.get("reason"),
+                  {"from_access_class": old, "to_access_class": row.access_class})
+            _set_visibility(pkg, row)
+    if changed:
+        indexing.after_commit(pkg.id)
     return governance_dict(pkg)
 
 
@@ -289,12 +316,20 @@ def _system_only_change(live: dict[str, Any], proposed: dict[str, Any]) -> bool:
 
 
 def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str, Any]) -> Any:
+    """Called by the chained package_update, which holds the governance row's lock."""
     tk.check_access("package_update", context, data_dict)
     actor = _actor(context)
     live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True,
                                           "user": actor.name}, {"id": pkg.id})
     if _system_only_change(live, data_dict):
         return up(context, data_dict)
+    # a file cannot wait for review (it would be stored before anyone approved
+    # it); refused before validation, which cannot handle a file object either
+    for res in data_dict.get("resources") or []:
+        if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
+            raise tk.ValidationError({"upload": [tk._(
+                "Files cannot be uploaded to a published dataset while its change waits for "
+                "review; link the file by URL, or withdraw the dataset first.")]})
     # validate now: a proposal that could never be applied is refused at once
     package_plugin = lookup_package_plugin(pkg.type)
     val_context = dict(context, package=pkg, session=model.Session)
@@ -303,27 +338,25 @@ def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str
                                 "package_update")
     if errors:
         raise tk.ValidationError(errors)
-
-    for res in data_dict.get("resources") or []:
-        if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
-            raise tk.ValidationError({"upload": [tk._(
-                "Files cannot be uploaded to a published dataset while its change waits for "
-                "review; link the file by URL, or withdraw the dataset first.")]})
     proposal = {k: v for k, v in data_dict.items() if k not in wf.GOVERNANCE_KEYS}
     proposal["id"] = pkg.id
-    row = _row(pkg)
-    edit = PendingEdit.get(pkg.id)
+    row = DatasetGovernance.get(pkg.id)
+    assert row is not None  # the chained package_update locked (and so created) it
+    edit = _pending(pkg)
     if edit is None:
         edit = PendingEdit(package_id=pkg.id)
         model.Session.add(edit)
     edit.proposed = json.dumps(proposal, default=str)
     edit.proposed_by = actor.id
     edit.base_modified = live.get("metadata_modified")
+    edit.base = json.dumps(live, default=str)
     edit.created = utcnow()
     changes = metadata_diff(live, proposal)
     audit(pkg.id, actor, "propose_edit", row.state, row.state, None,
           {"fields": [c["field"] for c in changes]})
+    indexing.mark(pkg.id)  # the pending-edit flag in search results
     model.repo.commit()
+    indexing.after_commit(pkg.id)
     notify.edit_proposed(pkg, wf.reviewers_of(pkg.owner_org), actor)
     context["udp_pending_edit"] = True
     if context.get("return_id_only"):
@@ -341,36 +374,67 @@ def _created_after(resource: dict[str, Any], moment: Any) -> bool:
     return moment is not None and created.replace(tzinfo=None) > moment.replace(tzinfo=None)
 
 
+def changed_since_proposal(pending: PendingEdit, live: dict[str, Any]) -> list[dict[str, Any]]:
+    """What changed in the live dataset after the change was proposed: approving
+    the proposal as it stands would undo it. Resources added since (harvests,
+    sensor series) are not in it: approval keeps them."""
+    base = pending.base_dict
+    if base is None:  # proposed before the base was kept: only the version stamp tells
+        if pending.base_modified == live.get("metadata_modified"):
+            return []
+        return [{"field": "metadata_modified", "old": pending.base_modified,
+                 "new": live.get("metadata_modified")}]
+    return [c for c in metadata_diff(base, live)
+            if not (c["field"].startswith("resources[") and c["old"] is None)]
+
+
 def _decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingEdit,
-                    actor: model.User, approve: bool, reason: Optional[str]) -> dict[str, Any]:
+                    actor: model.User, approve: bool,
+                    reason: Optional[str]) -> tuple[Optional[model.User], bool]:
+    """Apply or drop the pending edit, inside the transition's transaction.
+    Returns (author, approved) for the mail after the commit."""
     live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
     proposal = pending.proposed_dict
     changes = metadata_diff(live, proposal)
-    author = _user(pending.proposed_by)
     if approve:
+        stale = changed_since_proposal(pending, live)
+        if stale:
+            raise tk.ValidationError({"pending_edit": [tk._(
+                "The published dataset has changed since this change was proposed ({fields}); "
+                "approving it would undo that. Reject the change and ask for a new proposal "
+                "based on the current version.").format(fields=", ".join(c["field"] for c in stale))]})
         proposal["id"] = pkg.id
         proposal["private"] = wf.private_flag(wf.Status(row.state, row.access_class))
+        live_resources = {r["id"]: r for r in live.get("resources") or []}
+        for res in proposal.get("resources") or []:
+            # what CKAN's machinery set meanwhile (DataStore flags) stays as it is
+            for key in SYSTEM_RESOURCE_FIELDS & set(live_resources.get(res.get("id"), {})):
+                res[key] = live_resources[res["id"]][key]
         # resources added since the proposal (harvests, sensor series, system
         # writes) are not the editor's to remove: keep them
         proposed_ids = {r.get("id") for r in proposal.get("resources") or [] if r.get("id")}
         for res in live.get("resources") or []:
             if res["id"] not in proposed_ids and _created_after(res, pending.created):
                 proposal.setdefault("resources", []).append(res)
+        # in this transaction, indexed after its commit. CKAN 2.12's package_update
+        # rolls its savepoint back under defer_commit unless return_id_only is set
         tk.get_action("package_update")(
-            {"user": actor.name, "ignore_auth": True, wf.INTERNAL_CALL: True}, proposal)
+            {"user": actor.name, "ignore_auth": True, wf.INTERNAL_CALL: True, "defer_commit": True,
+             "return_id_only": True}, proposal)
     model.Session.delete(pending)
     row.modified = utcnow()
     row.last_editor = pending.proposed_by
     audit(pkg.id, actor, "apply_edit" if approve else "reject_edit", row.state, row.state, reason,
           {"proposed_by": pending.proposed_by, "changes": changes})
-    model.repo.commit()
-    notify.decided(pkg, author, actor, approve, reason)
-    return governance_dict(pkg)
+    indexing.mark(pkg.id)
+    return _user(pending.proposed_by), approve
 
 
 @tk.side_effect_free
 def udp_pending_edit_show(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
-    """The pending edit of a live dataset with a field-level diff against the live version."""
+    """The pending edit of a live dataset with a field-level diff against the
+    live version; ``changed_since_proposal`` lists what changed in the live
+    version after the proposal (approval is refused then)."""
     data = _validate(data_dict, schema.dataset_id(), context)
     pkg = _package(data["id"])
     tk.check_access("udp_pending_edit_show", context, {"id": pkg.id})
@@ -387,6 +451,7 @@ def udp_pending_edit_show(context: Any, data_dict: dict[str, Any]) -> dict[str, 
         "base_modified": pending.base_modified,
         "live_modified": live.get("metadata_modified"),
         "diff": metadata_diff(live, pending.proposed_dict),
+        "changed_since_proposal": changed_since_proposal(pending, live),
         "proposed": pending.proposed_dict,
     }
 
@@ -462,7 +527,11 @@ def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     pkg = model.Package.get(data_dict.get("id") or data_dict.get("name") or "")
     if pkg is None or not wf.governed(pkg.type):
         return up(context, data_dict)  # CKAN's own "not found" / not a governed type
-    status = wf.status_of(pkg)
+    # the state decides what an update may do (and the private flag): locked
+    # until package_update commits, so no transition changes it meanwhile
+    current = wf.status_of(pkg)
+    row = DatasetGovernance.lock(pkg.id, current.state, current.access_class)
+    status = wf.Status(row.state, row.access_class)
     _check_governance_keys(data_dict, status, creating=False)
     for key in wf.GOVERNANCE_KEYS:
         data_dict.pop(key, None)
@@ -597,6 +666,15 @@ def udp_org_settings_show(context: Any, data_dict: dict[str, Any]) -> dict[str, 
 
 AUDIT_COLUMNS = ("created", "package_id", "action", "from_state", "to_state",
                  "actor_name", "actor_id", "comment", "details")
+# a cell starting with one of these is a formula to spreadsheet programs
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that spreadsheets show as text: a leading ' defuses formulas
+    (OWASP's advice against CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _audit_rows(pkg: model.Package) -> list[AuditEntry]:
@@ -625,8 +703,8 @@ def udp_audit_export(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
     for entry in _audit_rows(pkg):
         d = entry.as_dict()
         writer.writerow([
-            json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c]
-            else ("" if d[c] is None else d[c]) for c in AUDIT_COLUMNS])
+            csv_cell(json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c]
+                     else d[c]) for c in AUDIT_COLUMNS])
     return {"filename": f"audit-{pkg.name}.csv", "content_type": "text/csv; charset=utf-8",
             "csv": out.getvalue()}
 
