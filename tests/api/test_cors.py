@@ -29,6 +29,7 @@ READ_CHANNELS = {
     "feeds.organization": "Atom feed", "feeds.tag": "Atom feed",
     "udp_catalog.catalog": "DCAT catalog", "udp_catalog.dataset": "dataset RDF",
     "udp_sensors.download": "sensor series downloads",
+    "udp_api.openapi": "OpenAPI description of the plugin endpoints",
 }
 
 # Everything else, with the reason it is no read channel for other origins.
@@ -39,6 +40,7 @@ NOT_READ_BLUEPRINTS = {
     "harvester": PAGES, "harvest_resource": PAGES, "udp_governance": PAGES + " (stewards only)",
     "udp_dcatde": PAGES, "static": "the portal's own static files", "webassets": "the portal's own assets",
     "datatablesview": "POST-only helper of the table preview",
+    "udp_harvest": PAGES + " (harvest dashboard, sysadmins)", "xloader": PAGES + " (upload status, stewards)",
 }
 NOT_READ_ENDPOINTS = {
     "api.i18n_js_translations": "translations of the portal's own scripts",
