@@ -158,6 +158,7 @@ BAD_PARAMS = [
     {"since": _token({"v": 2, "s": 1})},
     {"since": _token([1, 2])},
     {"since": _token({"v": 1, "s": True})},
+    {"since": _token({"v": 1, "s": 10 ** 30})},  # beyond PostgreSQL's bigint
     {"limit": "0"},
     {"limit": "-5"},
     {"limit": "abc"},

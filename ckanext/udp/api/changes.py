@@ -105,7 +105,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             data = json.loads(raw)
             seq = data["s"]
-            if data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            if (data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool)
+                    or not 0 <= seq < 2 ** 63):
                 raise ValueError("bad token")
         except (binascii.Error, ValueError, TypeError, KeyError, AttributeError) as e:
             raise CursorError("invalid cursor") from e
