@@ -30,5 +30,6 @@ bench:
 	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
 	@scripts/stack.sh test-setup >/dev/null
 	.venv/bin/python bench/harvest.py --ini "$$(scripts/stack.sh test-ini)" --n 1000 --n-stock 200
+	.venv/bin/python bench/quality_check.py --repeat 5
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000

@@ -181,11 +181,13 @@ proc_alive() {
   [ "${stat:0:1}" != Z ]
 }
 
-# Alive and really our launcher (pid files outlive reboots; pids get reused).
+# Alive and really our launcher for this Solr home (pid files outlive
+# reboots; pids get reused, also as thread ids of another stack's Solr).
 pid_alive() {
   local pid="$1"
   proc_alive "$pid" || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'UdpSolr'
+  [ "$(cat "/proc/$pid/status" 2>/dev/null | awk '/^Tgid:/ {print $2}')" = "$pid" ] || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "UdpSolr $HOME_DIR "
 }
 
 is_running() {

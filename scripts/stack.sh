@@ -366,8 +366,10 @@ start_daemon() { # name pidfile logfile cmd...
 }
 
 start_web() {
-    start_daemon "CKAN web server" "$RUN/ckan.pid" "$LOG/ckan.log" \
-        "$CKAN" -c "$INI" run -H 127.0.0.1 -p "$HTTP_PORT" --disable-reloader
+    # gunicorn with several workers, as production serves it; no debugger
+    start_daemon "CKAN web server (gunicorn, ${UDP_WEB_WORKERS:-4} workers)" "$RUN/ckan.pid" "$LOG/ckan.log" \
+        env CKAN_INI="$INI" WEB_CONCURRENCY="${UDP_WEB_WORKERS:-4}" \
+        "$VENV/bin/gunicorn" -c "$REPO/config/gunicorn.conf.py" --bind "127.0.0.1:$HTTP_PORT"
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
     # ckanext-harvest's queues, consumed by loops that survive Redis restarts

@@ -161,11 +161,12 @@ class TestLastLineOfDefence:
         for leak in ("secret", "settings.py", "hunter2", "Traceback", "RuntimeError"):
             assert leak not in resp.body
 
-    def test_pages_keep_ckans_own_handling(self, boom_app):
-        # outside /api/ the guard does not answer (CKAN's error page; while
-        # testing CKAN lets the exception through)
-        with pytest.raises(RuntimeError):
-            boom_app.get("/udp-test/boom")
+    def test_pages_get_the_german_error_page_without_internals(self, boom_app):
+        # outside /api/ the guard does not answer; serving.py's error page does
+        resp = boom_app.get("/udp-test/boom", status=500)
+        assert "Das hat leider nicht geklappt" in resp.body
+        for leak in ("secret", "settings.py", "hunter2", "Traceback", "RuntimeError"):
+            assert leak not in resp.body
 
     def test_http_errors_under_api_are_json(self, app):
         assert _api_error(app.get("/api/3/nothing-here"), 404)["__type"] == "Not Found"

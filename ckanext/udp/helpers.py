@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import ckan.plugins.toolkit as tk
+from werkzeug.exceptions import default_exceptions
 
-__all__ = ["udp_city_name", "udp_footer_links", "udp_portal_counts"]
+from ckanext.udp import serving
+
+__all__ = ["udp_city_name", "udp_error_text", "udp_footer_links", "udp_portal_counts", "udp_request_id"]
 
 
 def udp_city_name() -> str:
@@ -25,3 +28,36 @@ def udp_portal_counts() -> dict[str, int]:
     datasets = tk.get_action("package_search")({}, {"rows": 0})["count"]
     organizations = len(tk.get_action("organization_list")({}, {"all_fields": False}))
     return {"datasets": datasets, "organizations": organizations}
+
+
+def udp_request_id() -> str:
+    """The id of the current request (shown on error pages, also in the log)."""
+    return serving.request_id()
+
+
+def udp_error_text(code: int, content: str) -> tuple[str, str]:
+    """(heading, text) of an error page in the visitor's language. Texts that
+    CKAN's views pass (already translated) are kept; werkzeug's English
+    default descriptions are replaced."""
+    headings = {
+        400: tk._("The request could not be processed"),
+        403: tk._("You have no access to this page"),
+        404: tk._("Page not found"),
+        405: tk._("The request could not be processed"),
+        409: tk._("The request could not be processed"),
+        413: tk._("The upload is too large"),
+        500: tk._("Something went wrong"),
+    }
+    texts = {
+        400: tk._("The request was incomplete or malformed. Please go back and try again."),
+        403: tk._("You are not allowed to see this page."),
+        404: tk._("The page you asked for does not exist (any more). Perhaps the search helps."),
+        405: tk._("The request was incomplete or malformed. Please go back and try again."),
+        413: tk._("The file is larger than the portal accepts."),
+        500: tk._("Something went wrong on our side. Please try again in a few minutes."),
+    }
+    heading = headings.get(code, tk._("Error %(error_code)s") % {"error_code": code})
+    default = default_exceptions.get(code)
+    if not content or (default is not None and str(content).strip() == (default.description or "").strip()):
+        content = texts.get(code, texts[400] if code < 500 else texts[500])
+    return heading, str(content)

@@ -10,7 +10,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.udp import guard, helpers
+from ckanext.udp import guard, helpers, serving
 
 
 @tk.blanket.config_declarations
@@ -32,11 +32,14 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
     def i18n_domain(self) -> str:
         return "ckanext-udp"
 
-    # IMiddleware: bad input that CKAN core answers with a 500 gets a clear 4xx
-    # (guard.py); runs after CKAN registered its error handlers
+    # IMiddleware (runs after CKAN registered its error handlers): bad input
+    # that CKAN core answers with a 500 gets a clear 4xx (guard.py); then
+    # request ids, German error pages for any unexpected error (JSON with the
+    # request id under /api/) and the session clean-up (serving.py)
     def make_middleware(self, app: Any, config: Any) -> Any:
         if isinstance(app, Flask):
             guard.install(app)
+            serving.install(app)
         return app
 
     # IActions: chained core actions that guard against 500s

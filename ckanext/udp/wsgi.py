@@ -4,9 +4,15 @@ config/gunicorn.conf.py``. The ini's logging sections configure logging, as
 they do for the ``ckan`` command."""
 from __future__ import annotations
 
+import logging
 import os
 
 from ckan.cli import load_config
 from ckan.config.middleware import make_app
 
 application = make_app(load_config(os.environ.get("CKAN_INI")))
+
+# the ini's logging configuration disables loggers it does not name, gunicorn's
+# access and error logs among them: keep them (the access log has the request id)
+for _name in ("gunicorn.error", "gunicorn.access"):
+    logging.getLogger(_name).disabled = False

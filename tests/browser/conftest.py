@@ -10,7 +10,8 @@ A and AA (BITV 2.0).
 
 Fixtures and helpers:
 
-- ``live_server``: the running portal (``.url``, ``.log``); one per session.
+- ``live_server``: the running portal (``.url``, ``.log``) and a job worker
+  (``.worker_log``) that runs the DataStore loads; one per session.
 - ``new_page(user=None, mobile=False)``: a fresh browser context and page,
   logged in through the login form when a user dict with ``password`` is given.
   ``mobile=True`` is a 375 px wide touch screen.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,6 +68,7 @@ class LiveServer:
     log: pathlib.Path
     ini: pathlib.Path
     process: subprocess.Popen[bytes] = field(repr=False)
+    worker_log: pathlib.Path | None = None
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -105,21 +108,35 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         f"ckan.site_url = {url}\n"
     )
     log = STATE / "log" / "browser-server.log"
+    worker_log = STATE / "log" / "browser-worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    gunicorn = pathlib.Path(sys.executable).with_name("gunicorn")
+    bin_dir = pathlib.Path(sys.executable).parent
     env = dict(os.environ, CKAN_INI=str(ini), WEB_CONCURRENCY=os.environ.get("UDP_BROWSER_WORKERS", "2"))
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(gunicorn), "-c", str(REPO / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-    server = LiveServer(url=url, log=log, ini=ini, process=process)
+    # jobs left in the test queue by other tests are not this server's to run
+    subprocess.run([str(bin_dir / "ckan"), "-c", str(ini), "jobs", "clear"], cwd=REPO, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    processes = []
+    for command, path in (
+        ([str(bin_dir / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
+         log),
+        # the job worker runs the DataStore loads (ckanext-xloader) for real
+        ([str(bin_dir / "ckan"), "-c", str(ini), "jobs", "worker"], worker_log),
+    ):
+        with path.open("ab") as out:
+            processes.append(subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent,
+            ))
+    process, worker = processes
+    server = LiveServer(url=url, log=log, ini=ini, process=process, worker_log=worker_log)
     try:
         deadline = time.monotonic() + 180
         while True:
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.log_text()[-3000:]}")
+            if worker.poll() is not None:
+                pytest.fail(f"the job worker exited with {worker.returncode}:\n"
+                            f"{worker_log.read_text(errors='replace')[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/api/3/action/status_show", timeout=5) as answer:
                     if answer.status == 200:
@@ -131,13 +148,15 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
             time.sleep(0.3)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+        for running in processes:
+            if running.poll() is None:
+                os.killpg(running.pid, signal.SIGTERM)
+        for running in processes:
             try:
-                process.wait(30)
+                running.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                os.killpg(running.pid, signal.SIGKILL)
+                running.wait()
 
 
 # --- Chromium ----------------------------------------------------------------
@@ -146,6 +165,8 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: scripts/stack.sh installs Debian's chromium")
+    # the artifacts of this run only (a failed test writes its folder)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

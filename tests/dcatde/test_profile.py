@@ -23,7 +23,8 @@ KARLSRUHE = URIRef("http://dcat-ap.de/def/politicalGeocoding/regionalKey/0821200
 GEO_SUBFIELDS = ("bbox", "geom", "centroid")
 # not RDF properties: the CKAN name, the organization (it becomes the
 # publisher) and the form's tag string (compared as tags)
-NOT_IN_RDF = {"name", "owner_org", "tag_string"}
+# stadtteile: the portal's district numbers; in RDF only as the derived dct:spatial area
+NOT_IN_RDF = {"name", "owner_org", "tag_string", "stadtteile"}
 
 
 def _norm(key: str, value: Any) -> Any:

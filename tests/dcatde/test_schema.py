@@ -59,4 +59,4 @@ class TestDatasetPage:
         )
         body = app.get("/dataset/mit-themen").body
         assert "Umwelt" in body
-        assert "Politische Geokodierung" in body
+        assert "Amtliche Gebietsschlüssel" in body

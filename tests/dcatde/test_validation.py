@@ -170,6 +170,37 @@ def test_subclasses_from_the_ontologies_count(quicktest, shapes):
     assert validate(quicktest, shapes_directory=shapes).conforms
 
 
+def _own_format_property(graph: rdflib.Graph) -> rdflib.Graph:
+    """A distribution's format given as a literal through a property the
+    data declare themselves as a sub-property of dcterms:format."""
+    graph.add((QT.fmt, RDFS.subPropertyOf, DCT["format"]))
+    graph.add((QT.distribution, QT.fmt, rdflib.Literal("text/csv")))
+    return graph
+
+
+def _with_organisation_contact(graph: rdflib.Graph) -> rdflib.Graph:
+    graph.set((QT.contactPoint, RDF.type, VCARD.Organization))
+    return graph
+
+
+@pytest.mark.parametrize("change", [lambda g: g, _with_organisation_contact, _own_format_property])
+@pytest.mark.parametrize("case", ["quicktest", "deprecated"])
+def test_precomputed_entailments_find_what_full_rdfs_inference_finds(shapes, case, change):
+    graph = change(rdflib.Graph().parse(shapes / "testcases" / "v3.0_shapes" / f"{case}.ttl"))
+    fast = validate(graph, shapes_directory=shapes)
+    full = validate(graph, shapes_directory=shapes, full_inference=True)
+    assert (fast.violations, fast.warnings, fast.infos) == (full.violations, full.warnings, full.infos)
+
+
+def test_schema_the_data_bring_along_counts(quicktest, shapes):
+    """Harvested catalogs embed ontologies; their sub-properties are entailed
+    like those of the shipped ontologies."""
+    report = validate(_own_format_property(quicktest), shapes_directory=shapes)
+    assert not report.conforms
+    assert {(r.path, r.constraint) for r in report.violations} >= {
+        (str(DCT["format"]), "NodeKindConstraintComponent")}
+
+
 def test_input_graph_is_not_modified(quicktest, shapes):
     before = len(quicktest)
     validate(quicktest, shapes_directory=shapes)

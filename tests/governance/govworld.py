@@ -1,8 +1,11 @@
 """Shared helpers of the udp_governance tests: one organization with every
-role, a second organization, and a helper that calls actions as a given user."""
+role, a second organization, and a helper that calls actions as a given user;
+the ``world`` and ``call`` fixtures, which conftest modules import."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import pytest
 
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
@@ -51,3 +54,13 @@ class World:
         act(self.editor, "udp_submit", id=pkg["id"])
         act(self.reviewer, "udp_approve", id=pkg["id"])
         return pkg
+
+
+@pytest.fixture
+def world(with_plugins: None, clean_db: None, clean_index: None) -> World:
+    return World()
+
+
+@pytest.fixture
+def call() -> Callable[..., Any]:
+    return act

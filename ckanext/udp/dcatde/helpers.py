@@ -1,11 +1,21 @@
-"""Template helpers of ``udp_dcatde``: select lists from the vocabularies."""
+"""Template helpers of ``udp_dcatde``: select lists from the vocabularies,
+the sections and error summary of the dataset and resource forms, the city
+districts and the form's map."""
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import terms, vocab
+from ckanext.udp.dcatde import districts, terms, vocab
+
+# the form's sections, in order; "main" is always open, the others are
+# collapsed unless they hold an error; "portal" is shown to sysadmins only
+SECTIONS = ("main", "space_time", "license", "agents", "more", "portal")
+# fields whose input does not have the id field-<name>
+ANCHORS = {"owner_org": "field-organizations", "url": "field-resource-url"}
 
 
 def dcatde_vocab_choices(field: dict[str, Any]) -> list[dict[str, str]]:
@@ -23,14 +33,220 @@ def dcatde_vocab_label(name: str, uri: str) -> str:
     return vocab.label(name, uri) or uri
 
 
+def udp_format_code(value: Any) -> str:
+    """The short code of a file format ("CSV" for the EU file-type URI)."""
+    text = str(value or "").strip()
+    canonical = vocab.normalise("file-type", text) if text else None
+    return (canonical or text).rstrip("/").rsplit("/", 1)[-1]
+
+
+def udp_facet_label(name: str, item: dict[str, Any]) -> str:
+    """A search facet value as people read it: file formats by their code
+    (CSV), licences and themes by their German label; else CKAN's name."""
+    value = item.get("name") or ""
+    if name == "res_format":
+        return udp_format_code(value) or item.get("display_name") or value
+    vocabularies = {"license_id": "license", "theme": "data-theme", "vocab_theme": "data-theme"}
+    if name in vocabularies:
+        return vocab.label(vocabularies[name], value) or item.get("display_name") or value
+    return item.get("display_name") or value
+
+
 def udp_dcatde_severity_label(severity: str) -> str:
     """German (translated) name of a SHACL severity."""
     labels = {"Violation": tk._("Violation"), "Warning": tk._("Warning"), "Info": tk._("Note")}
     return labels.get(severity, severity)
 
 
+def _section_labels() -> dict[str, str]:
+    return {
+        "main": tk._("The essentials"),
+        "space_time": tk._("Place and time"),
+        "license": tk._("Licence"),
+        "agents": tk._("Publisher and responsible offices"),
+        "more": tk._("Further details"),
+        "portal": tk._("Set by the portal (sysadmins only)"),
+    }
+
+
+def _has_error(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_error(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_error(v) for v in value)
+    return bool(value)
+
+
+def udp_form_sections(fields: list[dict[str, Any]], errors: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The schema's fields grouped by ``form_section``: [{id, label, fields,
+    open, errors}], in the order of SECTIONS; empty sections left out."""
+    errors = errors or {}
+    labels = _section_labels()
+    grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in SECTIONS}
+    for field in fields:
+        grouped.setdefault(field.get("form_section") or "more", []).append(field)
+    out = []
+    for key, members in grouped.items():
+        if not members:
+            continue
+        count = sum(1 for f in members if _has_error(errors.get(f["field_name"])))
+        out.append({"id": key, "label": labels.get(key, key), "fields": members,
+                    "open": key == "main" or count > 0, "errors": count})
+    return out
+
+
+def udp_form_error_items(errors: dict[str, Any] | None, fields: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every error of a form as {anchor, label, message}, in the order of the
+    fields, for the summary above the form (each links to its field)."""
+    if not errors:
+        return []
+    items: list[dict[str, str]] = []
+    done = set()
+    lang = tk.h.scheming_language_text
+    for field in fields:
+        name = field["field_name"]
+        value = errors.get(name)
+        done.add(name)
+        if not _has_error(value):
+            continue
+        label = lang(field.get("label")) or name
+        if field.get("repeating_subfields") and isinstance(value, list):
+            sub_labels = {sf["field_name"]: lang(sf.get("label")) for sf in field["repeating_subfields"]}
+            for index, row in enumerate(value):
+                for sub, messages in (row or {}).items():
+                    if _has_error(messages):
+                        items.append({"anchor": f"field-{name}-{index}-{sub}",
+                                      "label": f"{label}: {sub_labels.get(sub, sub)}",
+                                      "message": _first(messages)})
+            continue
+        anchor = ANCHORS.get(name, f"field-{name}")
+        items.append({"anchor": anchor, "label": label, "message": _first(value)})
+    for name, value in errors.items():
+        if name not in done and _has_error(value):
+            items.append({"anchor": "", "label": tk._(name), "message": _first(value)})
+    return items
+
+
+def udp_form_summary_items(error_summary: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Errors that belong to no field (CKAN's error_summary), for the summary."""
+    return [{"anchor": "", "label": str(label), "message": _first(message)}
+            for label, message in (error_summary or {}).items() if message]
+
+
+def _first(messages: Any) -> str:
+    while isinstance(messages, (list, tuple)) and messages:
+        messages = messages[0]
+    if isinstance(messages, dict):
+        return next((_first(v) for v in messages.values() if _has_error(v)), "")
+    return str(messages or "")
+
+
+def udp_form_values(value: Any) -> list[str]:
+    """A list field's values, whether it comes as a list, a JSON list or a
+    single string (as after a failed submit)."""
+    if value in (None, "", [], tk.missing):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                loaded = json.loads(text)
+            except ValueError:
+                return [text]
+            return [str(v) for v in loaded] if isinstance(loaded, list) else [str(loaded)]
+        return [text]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def udp_form_rows(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A repeating field's rows, from a list, a JSON string or the form's
+    ``name-0-sub`` keys."""
+    value = data.get(name)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            value = []
+    if isinstance(value, list):
+        return [row for row in value if isinstance(row, dict)]
+    rows: dict[int, dict[str, Any]] = {}
+    prefix = name + "-"
+    for key, item in data.items():
+        if isinstance(key, str) and key.startswith(prefix) and key.count("-") >= 2:
+            index, sub = key[len(prefix):].split("-", 1)
+            if index.isdigit():
+                rows.setdefault(int(index), {})[sub] = item
+    return [rows[i] for i in sorted(rows)]
+
+
+def udp_date_input(value: Any) -> tuple[str, str]:
+    """(input type, value) for a date field: a date picker for dates (and
+    datetimes, cut to the day); a text input for what a date picker cannot
+    show (a year, a month), so such a value survives the form."""
+    text = "" if value in (None, tk.missing) else str(value).strip()
+    if not text or (re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text)):
+        return "date", text[:10]
+    return "text", text
+
+
+def udp_district_choices(field: dict[str, Any]) -> list[dict[str, str]]:
+    """scheming ``choices_helper``: the city districts, value = number."""
+    return [{"value": d.number, "label": d.name} for d in districts.all_districts()]
+
+
+def udp_district_names(value: Any) -> list[str]:
+    return districts.names(v.zfill(2) for v in udp_form_values(value))
+
+
+def udp_area_map_options() -> str:
+    """JSON for the form's map: district points, schematic outline, tiles."""
+    data = districts.map_data()
+    data["tiles"] = tk.config.get("ckanext.udp.dcatde.map_tile_url") or ""
+    data["attribution"] = tk.config.get("ckanext.udp.dcatde.map_tile_attribution") or ""
+    return json.dumps(data)
+
+
+def udp_geometry_bbox(value: Any) -> str:
+    """A short German description of a GeoJSON area ("8.38–8.42° O, 49.00–49.02° N")."""
+    try:
+        geometry = json.loads(value) if isinstance(value, str) else value
+        coords: list[Any] = []
+
+        def walk(c: Any) -> None:
+            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
+                coords.append(c)
+            elif isinstance(c, (list, tuple)):
+                for x in c:
+                    walk(x)
+
+        walk(geometry["coordinates"])
+        xs = [c[0] for c in coords]
+        ys = [c[1] for c in coords]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return ""
+    if not xs:
+        return ""
+    lon = f"{min(xs):.3f}" if min(xs) == max(xs) else f"{min(xs):.3f}–{max(xs):.3f}"
+    lat = f"{min(ys):.3f}" if min(ys) == max(ys) else f"{min(ys):.3f}–{max(ys):.3f}"
+    return tk._("{lon}° E, {lat}° N").format(lon=lon, lat=lat)
+
+
 def get_helpers() -> dict[str, Any]:
     return {
+        "udp_form_sections": udp_form_sections,
+        "udp_form_error_items": udp_form_error_items,
+        "udp_form_summary_items": udp_form_summary_items,
+        "udp_form_values": udp_form_values,
+        "udp_form_rows": udp_form_rows,
+        "udp_date_input": udp_date_input,
+        "udp_district_choices": udp_district_choices,
+        "udp_district_names": udp_district_names,
+        "udp_area_map_options": udp_area_map_options,
+        "udp_geometry_bbox": udp_geometry_bbox,
+        "udp_format_code": udp_format_code,
+        "udp_facet_label": udp_facet_label,
         "udp_dcatde_severity_label": udp_dcatde_severity_label,
         "dcatde_vocab_choices": dcatde_vocab_choices,
         "dcatde_checksum_algorithm_choices": dcatde_checksum_algorithm_choices,

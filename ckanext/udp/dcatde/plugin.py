@@ -26,9 +26,10 @@ class UdpDcatdePlugin(p.SingletonPlugin):
     p.implements(IDCATRDFHarvester, inherit=True)
     p.implements(p.IConfigurer)
 
-    # IConfigurer: the stewards' quality view
+    # IConfigurer: the dataset forms (templates, assets) and the quality view
     def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
+        tk.add_resource("assets", "udp_dcatde")
 
     # IDCATRDFHarvester: no page from a URL the fetch policy refuses (file:, private
     # and loopback addresses unless allow-listed; the stock harvester would read a
@@ -55,7 +56,7 @@ class UdpDcatdePlugin(p.SingletonPlugin):
 
     # IPackageController
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
-        return index.spatial_for_index(pkg_dict)
+        return index.districts_for_index(index.spatial_for_index(pkg_dict))
 
 
 def _harvest_format(data: bytes, harvest_job: Any) -> str:

@@ -1,14 +1,32 @@
-"""The stewards' quality view: a dataset's DCAT-AP.de RDF checked against the
-official SHACL shapes, with the findings in German."""
+"""Views of ``udp_dcatde``: the stewards' quality view and the guard of the
+dataset form's second stage.
+
+The quality view checks a dataset's DCAT-AP.de RDF against the official SHACL
+shapes, with the findings in German.
+
+Stage 2 of a new dataset ("add data") is CKAN's resource form. CKAN lets
+"finish" complete a dataset without any resource although
+``ckan.dataset.create_on_ui_requires_resources`` is set; here "finish" with
+neither a file nor a link, on a dataset that has no resource yet, answers
+the form again with a clear error and leaves the dataset a draft. This
+subclasses CKAN's resource CreateView (``ckan.views.resource``), the one CKAN
+internal this module reaches.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, request
 
 import ckan.plugins.toolkit as tk
+from ckan.views.resource import CreateView
 
 from ckanext.udp.dcatde import cli, validation
 
 quality_bp = Blueprint("udp_dcatde", __name__)
+
+FINISH = ("go-metadata", "go-metadata-publish")
+NOT_DATA = {"save", "id", "resource_type", "url_type", "_ckan_phase", "pkg_name"}
 
 
 def quality(id: str) -> str:
@@ -26,6 +44,36 @@ def quality(id: str) -> str:
     return tk.render("udp_dcatde/quality.html", {"pkg_dict": pkg, "pkg": pkg, "report": report})
 
 
+def _data_provided() -> bool:
+    csrf_field = tk.config.get("WTF_CSRF_FIELD_NAME")
+    for key in request.form:
+        if key in NOT_DATA or key == csrf_field:
+            continue
+        if any(v.strip() for v in request.form.getlist(key)):
+            return True
+    return any(f.filename for f in request.files.values())
+
+
+class ResourceCreateView(CreateView):
+    """CKAN's resource form; "finish" needs at least one file or link."""
+
+    def post(self, package_type: str, id: str) -> Any:
+        if request.form.get("save") in FINISH and not _data_provided():
+            try:
+                pkg = tk.get_action("package_show")({"user": tk.current_user.name}, {"id": id})
+            except (tk.ObjectNotFound, tk.NotAuthorized):
+                pkg = None
+            if pkg is not None and not pkg.get("resources"):
+                return self.get(package_type, id, data={}, errors={}, error_summary={
+                    tk._("File or link"): tk._(
+                        "Please add a file or a link: a dataset cannot be finished without data."),
+                })
+        return super().post(package_type, id)
+
+
 quality_bp.add_url_rule("/dataset/<id>/qualitaet", view_func=quality, endpoint="quality")
+# the same URL as CKAN's dataset_resource.new, registered first, so it wins
+quality_bp.add_url_rule("/dataset/<id>/resource/new", view_func=ResourceCreateView.as_view("resource_new"),
+                        defaults={"package_type": "dataset"})
 
 __all__ = ["quality_bp"]

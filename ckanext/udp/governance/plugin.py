@@ -21,9 +21,14 @@ from ckanext.udp.governance.model import (
 )
 
 
+def _actions() -> dict[str, Any]:
+    from ckanext.udp.governance.logic import action, guards
+    return {**{name: getattr(action, name) for name in action.__all__}, **guards.ACTIONS}
+
+
 @tk.blanket.config_declarations
 @tk.blanket.cli
-@tk.blanket.actions
+@tk.blanket.actions(_actions)
 @tk.blanket.auth_functions
 @tk.blanket.helpers(helpers)
 @tk.blanket.blueprints(views)
@@ -43,8 +48,9 @@ class GovernancePlugin(p.SingletonPlugin):
     def udp_harvest_validate_source_config(self, config: dict[str, Any]) -> dict[str, str]:
         return harvest.validate_config(config)
 
-    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any]) -> None:
-        harvest.apply_settings(harvest.settings_of(source_config), dataset_dict)
+    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any],
+                                  source: Any = None) -> None:
+        harvest.apply_settings(source, harvest.settings_of(source_config), dataset_dict)
 
     def udp_harvest_new_dataset_state(self, source_config: dict[str, Any]) -> str | None:
         return harvest.settings_of(source_config)[0]
@@ -64,7 +70,7 @@ class GovernancePlugin(p.SingletonPlugin):
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         if "udp_governance_new" not in context:
             return  # not a governed dataset type
-        state, access = context.pop("udp_governance_new")
+        state, access, approval = context.pop("udp_governance_new")
         if not pkg_dict.get("id") or DatasetGovernance.get(pkg_dict["id"]) is not None:
             return
         from ckanext.udp.governance.logic.action import audit
@@ -76,11 +82,16 @@ class GovernancePlugin(p.SingletonPlugin):
             package_id=pkg_dict["id"], state=state, access_class=access,
             last_editor=user.id if user else None, created=now, modified=now,
             published_at=now if state == PUBLISHED else None))
-        audit(pkg_dict["id"], user, "create", None, state, None, {"access_class": access})
+        details: dict[str, Any] = {"access_class": access}
+        if approval:  # published by a harvest source a reviewer configured
+            details["harvest"] = approval
+        audit(pkg_dict["id"], user, "create", None, state, None, details)
         model.Session.flush()
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
-        if context.get(wf.INTERNAL_CALL) or not pkg_dict.get("id"):
+        if not pkg_dict.get("id"):
+            return
+        if context.get(wf.INTERNAL_CALL):
             return
         row = DatasetGovernance.get(pkg_dict["id"])
         user = wf.user_obj_of(context)

@@ -446,7 +446,7 @@ class UdpHarvester(HarvesterBase):
             dataset["owner_org"] = source_owner(source)
             dataset["name"] = self._new_name(dataset, payload)
             for plugin in p.PluginImplementations(IUdpHarvest):
-                plugin.udp_harvest_before_create(config, dataset)
+                plugin.udp_harvest_before_create(config, dataset, source=source)
             self.before_write(obj, dataset, None, payload, config)
             package_id = tk.get_action("package_create")(context, dataset)
         if isinstance(package_id, dict):

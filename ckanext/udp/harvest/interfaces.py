@@ -34,9 +34,11 @@ class IUdpHarvest(Interface):
         """Errors ``{key: message}`` in a source configuration's keys this plugin owns."""
         return {}
 
-    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any]) -> None:
+    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any],
+                                  source: Any = None) -> None:
         """Change a harvested dataset's dict before ``package_create`` (called
-        with the source's parsed configuration); e.g. set its initial state."""
+        with the source's parsed configuration and the harvest source itself);
+        e.g. set its initial state."""
 
     def udp_harvest_new_dataset_state(self, source_config: dict[str, Any]) -> str | None:
         """The state new datasets of this source enter (for the dashboard), or None."""

@@ -415,7 +415,7 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
                 for plugin in p.PluginImplementations(IUdpHarvest):
                     # the workflow state the source is configured for (default: draft)
-                    plugin.udp_harvest_before_create(config, pkg)
+                    plugin.udp_harvest_before_create(config, pkg, source=source)
                 tk.get_action("package_create")(dict(context), dict(pkg, id=package_id, name=name))
         except tk.ValidationError as err:
             harvest_object.current = False

@@ -13,7 +13,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import terms
+from ckanext.udp.dcatde import districts, terms
 
 
 def _blank(value: Any) -> bool:
@@ -49,6 +49,7 @@ def publisher_from_organization(org_id: str) -> dict[str, str] | None:
 def apply(data_dict: dict[str, Any]) -> dict[str, Any]:
     """Fill empty DCAT-AP.de fields in place; returns the dict."""
     config = tk.config
+    _drop_empty_rows(data_dict)
     if _blank(data_dict.get("publisher")) and data_dict.get("owner_org"):
         publisher = publisher_from_organization(data_dict["owner_org"])
         if publisher:
@@ -72,6 +73,7 @@ def apply(data_dict: dict[str, Any]) -> dict[str, Any]:
         if default_license:
             data_dict["license_id"] = default_license
     _hvd_legislation(data_dict)
+    _district_coverage(data_dict)
     for resource in data_dict.get("resources") or []:
         if not isinstance(resource, dict):
             continue
@@ -95,3 +97,59 @@ def _hvd_legislation(data_dict: dict[str, Any]) -> None:
             return  # the validator reports the broken value
     if terms.HVD_REGULATION not in legislation:
         data_dict["applicable_legislation"] = list(legislation) + [terms.HVD_REGULATION]
+
+
+# the schema's repeating fields (a form posts one empty row of each)
+REPEATING = ("contact", "publisher", "dcatde_maintainer", "dcatde_originator", "temporal_coverage")
+
+
+def _drop_empty_rows(data_dict: dict[str, Any]) -> None:
+    """Rows of repeating fields with no value at all are no data: a form left
+    empty must not store an empty contact (shown as an empty mail link)."""
+    for field in REPEATING:
+        rows = _form_rows(data_dict, field)
+        if isinstance(rows, list):
+            data_dict[field] = [r for r in rows if not isinstance(r, dict) or any(
+                v not in (None, "", [], {}) for v in r.values())]
+
+
+def _form_rows(data_dict: dict[str, Any], field: str) -> Any:
+    """A repeating field as a list of dicts, also when it comes from the form
+    as ``field-0-sub`` keys (which scheming would expand only later)."""
+    prefix = field + "-"
+    keys = [k for k in list(data_dict) if isinstance(k, str) and k.startswith(prefix) and k.count("-") >= 2]
+    if field in data_dict or not keys:
+        return data_dict.get(field)
+    rows: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        _, index, sub = key.split("-", 2)
+        rows.setdefault(index, {})[sub] = data_dict.pop(key)
+    return [rows[i] for i in sorted(rows, key=lambda i: int(i) if i.isdigit() else 0)]
+
+
+def _district_coverage(data_dict: dict[str, Any]) -> None:
+    """The chosen city districts become one ``spatial_coverage`` entry
+    (``source: stadtteile``), recomputed on every save; other areas (drawn on
+    the map, harvested) are kept. Empty rows of the form are dropped."""
+    coverage = _form_rows(data_dict, "spatial_coverage")
+    if isinstance(coverage, str):
+        try:
+            coverage = json.loads(coverage) if coverage.strip() else []
+        except ValueError:
+            return  # the validator reports the broken value
+    if coverage is None and "stadtteile" not in data_dict:
+        return
+    if not isinstance(coverage, list):
+        coverage = [] if coverage is None else [coverage]
+    kept = [a for a in coverage if not isinstance(a, dict) or (
+        a.get("source") != districts.SOURCE and any(v for k, v in a.items() if k != "source"))]
+    raw = data_dict.get("stadtteile")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip().startswith("[") else [raw]
+        except ValueError:
+            raw = []
+    numbers = [n for n in (districts.normalise(v) for v in (raw or []) if not isinstance(v, (dict, list)))
+               if n is not None]
+    entry = districts.coverage(sorted(set(numbers)))
+    data_dict["spatial_coverage"] = ([entry] if entry else []) + kept

@@ -1,8 +1,14 @@
-"""Search index: the schema's spatial coverage feeds ckanext-spatial's map search."""
+"""Search index: the schema's spatial coverage feeds ckanext-spatial's map
+search; the city districts are indexed by name for a search facet."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+
+from ckanext.udp.dcatde import districts
+
+log = logging.getLogger(__name__)
 
 
 def spatial_for_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
@@ -27,4 +33,21 @@ def spatial_for_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
         if geometry:
             pkg_dict["extras_spatial"] = pkg_dict["spatial"] = geometry
             break
+    return pkg_dict
+
+
+def districts_for_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    """``vocab_stadtteile``: the names of the dataset's city districts (a
+    multi-valued string field of CKAN's Solr schema, ready to be a facet)."""
+    numbers = pkg_dict.get("stadtteile")
+    if isinstance(numbers, str):
+        try:
+            numbers = json.loads(numbers)
+        except ValueError:
+            numbers = []
+    if isinstance(numbers, list) and numbers:
+        try:
+            pkg_dict["vocab_stadtteile"] = districts.names(str(n) for n in numbers)
+        except districts.DistrictsNotFound:
+            log.warning("city districts not indexed: the districts file is missing", exc_info=True)
     return pkg_dict

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
 
 import ckan.plugins.toolkit as tk
 from ckanext.scheming.validation import scheming_validator
 
-from ckanext.udp.dcatde import terms, vocab
+from ckanext.udp.dcatde import districts, terms, vocab
+from ckanext.udp.security.urls import url_problem  # the portal's one URL rule
 
 Validator = Callable[..., Any]
 missing = tk.missing
@@ -30,7 +33,7 @@ def _empty(value: Any) -> bool:
 
 
 def _as_list(value: Any) -> list[str]:
-    """A list of strings from a list, a JSON list or a comma-free single string."""
+    """A list of strings from a list, a JSON list or a string (one value per line)."""
     if _empty(value):
         return []
     if isinstance(value, str):
@@ -41,7 +44,8 @@ def _as_list(value: Any) -> list[str]:
             except ValueError:
                 raise tk.Invalid(tk._("Not a valid list of values."))
         else:
-            value = [text] if text else []
+            # a text area holds one value per line
+            value = text.splitlines() if text else []
     if not isinstance(value, (list, tuple)):
         raise tk.Invalid(tk._("Not a valid list of values."))
     out: list[str] = []
@@ -123,7 +127,17 @@ def dcatde_list_output(value: Any) -> Any:
 def dcatde_url(value: Any) -> Any:
     if _empty(value):
         return value
-    if not isinstance(value, str) or not _URL.match(value.strip()):
+    if url_problem(value) is not None:
+        raise tk.Invalid(tk._("Please enter a web address starting with http:// or https://."))
+    return terms.quote_url(value.strip())
+
+
+def dcatde_resource_url(value: Any) -> Any:
+    """A distribution's URL: a web address, or the name of an uploaded file
+    (CKAN keeps that relative). The portal's one URL rule: no javascript: etc."""
+    if _empty(value):
+        return value
+    if url_problem(value, relative_ok=True) is not None:
         raise tk.Invalid(tk._("Please enter a web address starting with http:// or https://."))
     return terms.quote_url(value.strip())
 
@@ -131,7 +145,7 @@ def dcatde_url(value: Any) -> Any:
 def dcatde_url_list(value: Any) -> Any:
     items = _as_list(value)
     for item in items:
-        if not _URL.match(item):
+        if url_problem(item) is not None:
             raise tk.Invalid(
                 tk._('"{value}" is not a web address starting with http:// or https://.').format(value=item)
             )
@@ -177,8 +191,12 @@ def dcatde_temporal_end(key: tuple, data: dict, errors: dict, context: dict) -> 
         errors[key].append(tk._("The end of the time period must not be before its start."))
 
 
+# CKAN stores a resource's size in a PostgreSQL bigint
+MAX_BYTE_SIZE = 2**63 - 1
+
+
 def dcatde_byte_size(value: Any) -> Any:
-    """xsd:nonNegativeInteger."""
+    """xsd:nonNegativeInteger that fits the database column."""
     if _empty(value):
         return value
     if isinstance(value, bool):
@@ -189,6 +207,8 @@ def dcatde_byte_size(value: Any) -> Any:
         value = int(value)
     if not isinstance(value, int) or value < 0:
         raise tk.Invalid(tk._("The size must be a whole number of bytes (0 or more)."))
+    if value > MAX_BYTE_SIZE:
+        raise tk.Invalid(tk._("The size is too large to be a file size in bytes."))
     return value
 
 
@@ -291,12 +311,100 @@ def dcatde_license_attribution(key: tuple, data: dict, errors: dict, context: di
         )
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def _slug(title: str) -> str:
+    """A web address from a German title: "Bäume in Grünwinkel" -> "baeume-in-gruenwinkel"."""
+    text = unicodedata.normalize("NFKD", title.lower().translate(_UMLAUTS))
+    text = text.encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:90].strip("-")
+
+
+def dcatde_name_from_title(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """An empty web address (the form's URL field, usually filled by its
+    script) is derived from the title, made unique with a number. Without a
+    title the address gets no error of its own: the missing title is the one
+    error the steward has to fix."""
+    if not _empty(data.get(key)):
+        return
+    title = data.get(("title",))
+    if _empty(title) or not str(title).strip():
+        # the title's own validators would copy the (empty) address into it
+        errors.setdefault(("title",), []).append(tk._("Missing value"))
+        raise tk.StopOnError
+    base = _slug(str(title)) or "datensatz"
+    if len(base) < 2:
+        base = f"datensatz-{base}"
+    package = context.get("package")
+    own_id = package.id if package is not None else data.get(("id",))
+    model = context["model"]
+    candidate, n = base, 1
+    while True:
+        existing = model.Package.get(candidate)
+        if existing is None or existing.id == own_id:
+            break
+        n += 1
+        candidate = f"{base[:85]}-{n}"
+    data[key] = candidate
+
+
+def dcatde_format_from_url(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """An empty file format is taken from the file name or link ending
+    (``daten.csv`` -> the EU file type CSV), as CKAN's own resource schema
+    guesses it; this is also what lets the DataStore loader pick up a table
+    whose steward left the format empty."""
+    if not _empty(data.get(key)):
+        return
+    url = str(data.get(key[:-1] + ("url",)) or "")
+    path = urlsplit(url).path if "://" in url else url
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if "." not in name:
+        return
+    guessed = vocab.normalise("file-type", name.rsplit(".", 1)[-1])
+    if guessed:
+        data[key] = guessed
+
+
+def dcatde_name_from_url(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """An empty distribution name is the file name of its upload or link
+    ("baumarten.csv"), or the link's host: better than CKAN showing the id."""
+    if not _empty(data.get(key)):
+        return
+    url = str(data.get(key[:-1] + ("url",)) or "").strip()
+    if not url:
+        return
+    parts = urlsplit(url) if "://" in url else None
+    path = parts.path if parts else url
+    name = unquote(path.rstrip("/").rsplit("/", 1)[-1]).strip()
+    data[key] = name or (parts.hostname if parts else "") or missing
+
+
+def dcatde_stadtteile(value: Any) -> Any:
+    """City districts (Stadtteile) by number or name, stored as a JSON list of
+    the official two-digit numbers."""
+    if _empty(value):
+        return value
+    if isinstance(value, (list, tuple)):  # numbers may come as integers from the API
+        value = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    numbers: list[str] = []
+    for item in _as_list(value):
+        number = districts.normalise(item)
+        if number is None:
+            raise tk.Invalid(tk._('"{value}" is not a district of {city}.').format(
+                value=item, city=tk.config.get("ckanext.udp.city_name", "Karlsruhe")))
+        if number not in numbers:
+            numbers.append(number)
+    return json.dumps(sorted(numbers))
+
+
 def get_validators() -> dict[str, Validator]:
     return {
         "dcatde_vocab": dcatde_vocab,
         "dcatde_vocab_list": dcatde_vocab_list,
         "dcatde_list_output": dcatde_list_output,
         "dcatde_url": dcatde_url,
+        "dcatde_resource_url": dcatde_resource_url,
         "dcatde_url_list": dcatde_url_list,
         "dcatde_email": dcatde_email,
         "dcatde_contact_reachable": dcatde_contact_reachable,
@@ -308,4 +416,8 @@ def get_validators() -> dict[str, Validator]:
         "dcatde_media_type": dcatde_media_type,
         "dcatde_license_attribution": dcatde_license_attribution,
         "dcatde_geojson": dcatde_geojson,
+        "dcatde_name_from_title": dcatde_name_from_title,
+        "dcatde_stadtteile": dcatde_stadtteile,
+        "dcatde_format_from_url": dcatde_format_from_url,
+        "dcatde_name_from_url": dcatde_name_from_url,
     }

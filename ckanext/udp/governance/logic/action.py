@@ -16,8 +16,8 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import lookup_package_plugin, plugin_validate
 
-from ckanext.udp.governance import indexing, notify, workflow as wf
-from ckanext.udp.governance.logic import schema
+from ckanext.udp.governance import harvest, indexing, notify, workflow as wf
+from ckanext.udp.governance.logic import guards, schema
 from ckanext.udp.governance.model import (
     ACCESS_CLASSES, DRAFT, IN_REVIEW, LIVE_STATES, PUBLISHED, STATES,
     AuditEntry, DatasetGovernance, OrgSetting, PendingEdit, Reviewer, utcnow,
@@ -49,9 +49,9 @@ def _validate(data_dict: dict[str, Any], the_schema: dict[str, Any], context: An
     return data
 
 
-def _package(id_or_name: str) -> model.Package:
+def _package(id_or_name: str, deleted_too: bool = False) -> model.Package:
     pkg = model.Package.get(id_or_name)
-    if pkg is None or pkg.state == "deleted":
+    if pkg is None or (pkg.state == "deleted" and not deleted_too):
         raise tk.ObjectNotFound(tk._("Dataset not found"))
     return pkg
 
@@ -254,7 +254,16 @@ def udp_governance_show(context: Any, data_dict: dict[str, Any]) -> dict[str, An
     data = _validate(data_dict, schema.dataset_id(), context)
     pkg = _package(data["id"])
     tk.check_access("udp_governance_show", context, {"id": pkg.id})
-    return governance_dict(pkg)
+    out = governance_dict(pkg)
+    if not (pkg.owner_org and wf.is_org_member(wf.user_obj_of(context), pkg.owner_org)):
+        # who submitted and who edited is the organization's business
+        for key in PEOPLE_KEYS:
+            out.pop(key, None)
+    return out
+
+
+# fields of governance_dict that name people (organization members only)
+PEOPLE_KEYS = ("submitted_by", "last_editor")
 
 
 # --- pending edits of live datasets --------------------------------------------
@@ -309,10 +318,12 @@ def metadata_diff(live: dict[str, Any], proposed: dict[str, Any]) -> list[dict[s
 
 
 def _system_only_change(live: dict[str, Any], proposed: dict[str, Any]) -> bool:
-    """True if proposed differs from live only in fields CKAN itself maintains."""
+    """True if proposed differs from live only in fields CKAN itself maintains.
+    CKAN's ``state`` is not one of them: reviving a deleted dataset (or
+    setting it to CKAN's draft) changes what the public sees."""
     if metadata_diff(live, proposed):
         return False
-    return True
+    return proposed.get("state", live.get("state")) == live.get("state")
 
 
 def _propose_edit(up: Any, context: Any, pkg: model.Package, data_dict: dict[str, Any]) -> Any:
@@ -488,6 +499,15 @@ def _registered_type(package_type: Optional[str]) -> bool:
     return lookup_package_plugin(package_type) is not lookup_package_plugin()
 
 
+def _outside_workflow(context: Any, data_dict: dict[str, Any], pkg: Optional[model.Package]) -> None:
+    """Dataset types outside the workflow (harvest sources) are never public:
+    nobody reviewed them. A harvest source that publishes is the reviewers'."""
+    if data_dict.get("owner_org") or (pkg is not None and pkg.owner_org):
+        data_dict["private"] = True
+    if (data_dict.get("type") or (pkg.type if pkg is not None else None)) == harvest.SOURCE_TYPE:
+        harvest.check_source(context, data_dict, pkg)
+
+
 @tk.chained_action
 def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     if not wf.governed(data_dict.get("type")):
@@ -495,8 +515,18 @@ def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
             # an invented type would bypass review, schema and validators
             raise tk.ValidationError({"type": [tk._("Unknown dataset type: {type}").format(
                 type=data_dict.get("type"))]})
-        return up(context, data_dict)
+        data_dict = dict(data_dict)
+        guards.strip_relationships(context, data_dict, None)
+        _outside_workflow(context, data_dict, None)
+        created = up(context, data_dict)
+        harvest.record_approval(context, model.Package.get(
+            created if isinstance(created, str) else created["id"]))
+        return created
     data_dict = dict(data_dict)
+    guards.strip_relationships(context, data_dict, None)
+    # a harvester's approval (apply_source_state) counts only from the system
+    approval = data_dict.pop(harvest.APPROVAL_KEY, None) if context.get("ignore_auth") else None
+    data_dict.pop(harvest.APPROVAL_KEY, None)
     state = DRAFT
     if context.get("ignore_auth"):
         # system callers (harvesters, the demo loader) may start elsewhere:
@@ -513,7 +543,7 @@ def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     for key in wf.GOVERNANCE_KEYS:
         data_dict.pop(key, None)
     data_dict["private"] = wf.private_flag(wf.Status(state, access))
-    context["udp_governance_new"] = (state, access)
+    context["udp_governance_new"] = (state, access, approval)
     return up(context, data_dict)
 
 
@@ -521,12 +551,21 @@ def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     data_dict = dict(data_dict)
     if context.get(wf.INTERNAL_CALL):
-        for key in wf.GOVERNANCE_KEYS:
+        for key in (*wf.GOVERNANCE_KEYS, *guards.RELATIONSHIP_KEYS):
             data_dict.pop(key, None)
         return up(context, data_dict)
     pkg = model.Package.get(data_dict.get("id") or data_dict.get("name") or "")
-    if pkg is None or not wf.governed(pkg.type):
-        return up(context, data_dict)  # CKAN's own "not found" / not a governed type
+    if pkg is None:
+        return up(context, data_dict)  # CKAN's own "not found"
+    guards.strip_relationships(context, data_dict, pkg)
+    if not wf.governed(pkg.type):
+        _outside_workflow(context, data_dict, pkg)
+        updated = up(context, data_dict)
+        harvest.record_approval(context, pkg)
+        return updated
+    if pkg.state == "deleted" and data_dict.get("state") == "active" and not context.get("ignore_auth"):
+        _revive_as_draft(context, pkg)
+        data_dict.pop(wf.STATE_KEY, None)  # the round trip of show -> update carries the old state
     # the state decides what an update may do (and the private flag): locked
     # until package_update commits, so no transition changes it meanwhile
     current = wf.status_of(pkg)
@@ -539,6 +578,17 @@ def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     if status.state in LIVE_STATES and not context.get("ignore_auth"):
         return _propose_edit(up, context, pkg, data_dict)
     return up(context, data_dict)
+
+
+def _revive_as_draft(context: Any, pkg: model.Package) -> None:
+    """A deleted dataset that a user brings back returns as a draft: whatever
+    it was before, it goes through review again to be seen."""
+    current = wf.status_of(pkg)
+    row = DatasetGovernance.lock(pkg.id, current.state, current.access_class)
+    source = row.state
+    row.state, row.modified = DRAFT, utcnow()
+    audit(pkg.id, wf.user_obj_of(context), "revive", source, DRAFT)
+    _set_visibility(pkg, row)  # its older activities leave public view too
 
 
 @tk.chained_action
@@ -562,6 +612,8 @@ def datastore_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
     the resource first, and a steward's new resource waits for review: refuse
     with a clear message instead of failing on the resource that has no id yet."""
     new_resource = data_dict.get("resource")
+    if data_dict.get("resource_id"):
+        guards.table_change(context, data_dict["resource_id"])
     if isinstance(new_resource, dict) and not (context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)):
         pkg = model.Package.get(new_resource.get("package_id") or "")
         if pkg is not None and wf.governed(pkg.type) and wf.status_of(pkg).state in LIVE_STATES:
@@ -684,9 +736,10 @@ def _audit_rows(pkg: model.Package) -> list[AuditEntry]:
 
 @tk.side_effect_free
 def udp_audit_list(context: Any, data_dict: dict[str, Any]) -> list[dict[str, Any]]:
-    """The audit trail of a dataset (organization members only), oldest first."""
+    """The audit trail of a dataset (organization members only), oldest first;
+    deleted datasets keep theirs."""
     data = _validate(data_dict, schema.dataset_id(), context)
-    pkg = _package(data["id"])
+    pkg = _package(data["id"], deleted_too=True)
     tk.check_access("udp_audit_list", context, {"id": pkg.id})
     return [e.as_dict() for e in _audit_rows(pkg)]
 
@@ -695,7 +748,7 @@ def udp_audit_list(context: Any, data_dict: dict[str, Any]) -> list[dict[str, An
 def udp_audit_export(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
     """The audit trail of a dataset as CSV: ``{"filename", "content_type", "csv"}``."""
     data = _validate(data_dict, schema.dataset_id(), context)
-    pkg = _package(data["id"])
+    pkg = _package(data["id"], deleted_too=True)
     tk.check_access("udp_audit_export", context, {"id": pkg.id})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -715,13 +768,33 @@ def _item(pkg: model.Package, row: DatasetGovernance, pending: bool = False) -> 
     return {"id": pkg.id, "name": pkg.name, "title": pkg.title or pkg.name,
             "owner_org": pkg.owner_org, "state": row.state, "access_class": row.access_class,
             "pending_edit": pending, "modified": row.modified.isoformat(),
-            "published_at": row.published_at.isoformat() if row.published_at else None}
+            "published_at": row.published_at.isoformat() if row.published_at else None,
+            # stage 1 of the form saved, no data added yet (CKAN's own "draft" state)
+            "incomplete": pkg.state == "draft",
+            "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None}
+
+
+def last_rejections(package_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For each dataset whose latest workflow transition was a rejection: the
+    reason, who rejected it and when."""
+    if not package_ids:
+        return {}
+    transitions = [t.action for t in wf.TRANSITIONS]
+    rows = (model.Session.query(AuditEntry)
+            .filter(AuditEntry.package_id.in_(package_ids), AuditEntry.action.in_(transitions))
+            .order_by(AuditEntry.package_id, AuditEntry.created.desc(), AuditEntry.id.desc())
+            .distinct(AuditEntry.package_id))
+    return {e.package_id: {"reason": e.comment, "by": e.actor_name, "at": e.as_dict()["created"]}
+            for e in rows if e.action == "reject"}
 
 
 @tk.side_effect_free
 def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
-    """The logged-in user's queues: ``my_drafts``, ``to_review`` (submissions and
-    pending edits the user may approve), ``recently_published``; each with a count."""
+    """The logged-in user's queues, each with a count: ``my_drafts`` (rejected
+    ones first, with ``rejection``: reason, by, at; unfinished ones flagged
+    ``incomplete``), ``my_in_review`` (submitted, waiting for a reviewer),
+    ``to_review`` (submissions and pending edits the user may approve),
+    ``recently_published``."""
     data = _validate(data_dict, schema.queues(), context)
     limit = min(int(data.get("limit") or 20), 100)
     tk.check_access("udp_steward_queues", context, data)
@@ -729,13 +802,26 @@ def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any
     orgs = tk.get_action("organization_list_for_user")(
         {"user": user.name}, {"permission": "read"})
     org_ids = [o["id"] for o in orgs]
-    base = (model.Session.query(model.Package, DatasetGovernance)
-            .join(DatasetGovernance, DatasetGovernance.package_id == model.Package.id)
-            .filter(model.Package.state == "active", model.Package.owner_org.in_(org_ids)))
+    joined = (model.Session.query(model.Package, DatasetGovernance)
+              .join(DatasetGovernance, DatasetGovernance.package_id == model.Package.id)
+              .filter(model.Package.owner_org.in_(org_ids)))
+    base = joined.filter(model.Package.state == "active")
+    mine = (model.Package.creator_user_id == user.id) | (DatasetGovernance.last_editor == user.id)
 
-    drafts = base.filter(DatasetGovernance.state == DRAFT).filter(
-        (model.Package.creator_user_id == user.id) | (DatasetGovernance.last_editor == user.id)
-    ).order_by(DatasetGovernance.modified.desc())
+    drafts = joined.filter(model.Package.state.in_(("active", "draft")), DatasetGovernance.state == DRAFT) \
+        .filter(mine).order_by(DatasetGovernance.modified.desc())
+    draft_rows = drafts.limit(limit).all()
+    rejected = last_rejections([pkg.id for pkg, _row in draft_rows])
+    draft_items = []
+    for pkg, row in draft_rows:
+        item = _item(pkg, row)
+        item["rejection"] = rejected.get(pkg.id)
+        draft_items.append(item)
+    draft_items.sort(key=lambda i: i["rejection"] is None)  # rejected ones on top
+
+    my_in_review = base.filter(DatasetGovernance.state == IN_REVIEW) \
+        .filter(mine | (DatasetGovernance.submitted_by == user.id)) \
+        .order_by(DatasetGovernance.submitted_at.desc())
 
     review_orgs = [o for o in org_ids if wf.is_reviewer(user, o)]
     to_review: list[dict[str, Any]] = []
@@ -758,7 +844,9 @@ def udp_steward_queues(context: Any, data_dict: dict[str, Any]) -> dict[str, Any
                             DatasetGovernance.published_at.isnot(None)) \
         .order_by(DatasetGovernance.published_at.desc())
     return {
-        "my_drafts": {"count": drafts.count(), "items": [_item(pk, r) for pk, r in drafts.limit(limit)]},
+        "my_drafts": {"count": drafts.count(), "items": draft_items},
+        "my_in_review": {"count": my_in_review.count(),
+                         "items": [_item(pk, r) for pk, r in my_in_review.limit(limit)]},
         "to_review": {"count": len(to_review), "items": to_review[:limit]},
         "recently_published": {"count": published.count(),
                                "items": [_item(pk, r) for pk, r in published.limit(limit)]},

@@ -111,6 +111,10 @@ def _stored(package_id: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
+# resource field that declares a DataStore table live (docs/publishing.md)
+RESOURCE_LIVE_KEY = "udp_live_table"
+
+
 def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None) -> Series:
     """Create what is missing for one dataset and return its tables (idempotent)."""
     user = site_user or tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
@@ -136,6 +140,9 @@ def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None
                 "description": RESOURCE_DESCRIPTIONS[kind],
                 "format": "CSV",
                 "url": f"{site}/dataset/{pkg['name']}/sensors/{kind}.csv",
+                # the series is written while the dataset is published (udp_governance's
+                # rule for DataStore writes to published tables)
+                RESOURCE_LIVE_KEY: True,
             })
             rid = res["id"]
             model.Session.execute(sa.text(

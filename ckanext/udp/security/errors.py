@@ -1,0 +1,75 @@
+"""Views that let CKAN's NotAuthorized or ObjectNotFound escape (datatables'
+``/datatables/ajax`` and ``/filtered-download`` for a hidden resource,
+activity pages of hidden datasets ...) answered 500. Here they answer 403 and
+404, as JSON for API-style requests and as the error page otherwise.
+
+The datatables views also read their form fields unchecked (``params`` as
+JSON, ``visible``, ``order[0][column]`` as an index ...): a malformed request
+raised KeyError/ValueError/IndexError, a 500. They answer 400 here."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any
+
+from flask import Response, request
+
+import ckan.plugins.toolkit as tk
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api/", "/datatables/ajax/")
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(JSON_PREFIXES) or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _answer(status: int, kind: str, message: str) -> Response:
+    if _wants_json():
+        body = {"success": False, "error": {"__type": kind, "message": message}}
+        return Response(json.dumps(body), status=status, mimetype="application/json")
+    names = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+    html = tk.render("error_document_template.html", {"code": status, "content": message,
+                                                      "name": names[status]})
+    return Response(html, status=status)
+
+
+def not_authorized(err: Exception) -> Response:
+    log.info("%s %s: not authorized (%s)", request.method, request.path, err)
+    return _answer(403, "Authorization Error", tk._("You are not allowed to see this."))
+
+
+def not_found(err: Exception) -> Response:
+    return _answer(404, "Not Found Error", tk._("Not found"))
+
+
+# views of community extensions that trust their form fields
+UNCHECKED_FORMS = ("datatablesview.ajax", "datatablesview.filtered_download")
+MALFORMED = (KeyError, ValueError, IndexError, TypeError, AttributeError)
+
+
+def _malformed_is_400(view: Any) -> Any:
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except MALFORMED as err:
+            log.info("%s %s: malformed request (%s: %s)", request.method, request.path, type(err).__name__, err)
+            return _answer(400, "Validation Error", tk._("The request is incomplete or malformed."))
+    return guarded
+
+
+def register(app: Any) -> None:
+    app.register_error_handler(tk.NotAuthorized, not_authorized)
+    app.register_error_handler(tk.ObjectNotFound, not_found)
+    for endpoint in UNCHECKED_FORMS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = _malformed_is_400(app.view_functions[endpoint])
+
+
+__all__ = ["register"]

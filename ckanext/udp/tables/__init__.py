@@ -1,0 +1,1 @@
+"""Plugin ``udp_tables``: tables (CSV, XLSX) into the DataStore with ckanext-xloader."""
