@@ -320,6 +320,9 @@ _CALLABLE = ("a ckanext-harvest helper exposed as an action: not callable from t
 EXEMPT_ACTIONS: dict[str, str] = {
     "status_show": "site version and extensions; no dataset",
     "help_show": "the docstring of an action",
+    "udp_changes": ("the public change feed: datasets as an anonymous package_search shows them, tombstones "
+                    "(ids) only of datasets that were public; tests/api/test_changes.py checks that a dataset "
+                    "never public is never named (a probe here would count the tombstones of withdrawn ones)"),
     "license_list": _NOT_DATASETS.format(what="licences"),
     "vocabulary_list": _NOT_DATASETS.format(what="tag vocabularies"),
     "vocabulary_show": _NOT_DATASETS.format(what="a tag vocabulary"),
@@ -617,6 +620,7 @@ EXEMPT_ROUTES: dict[str, str] = {
     "/<path:filename>": _STATIC,
     "/webassets/<path:path>": _STATIC,
     "/robots.txt": "a static robots.txt",
+    "/api/udp/openapi.json": "the OpenAPI description of the plugin endpoints; no dataset",
     "/api/": "the API's version number",
     "/api/<int(min=1, max=3):ver>": "the API's version number",
     "/api/<int(min=1, max=2):ver>/i18n/<lang>": "translations of the JavaScript strings",
