@@ -73,9 +73,12 @@ def test_a_mirror_through_the_feed_equals_package_search(app, stewards: Stewards
         lambda: s.edit_live(edited, title="Bearbeitet"),
         lambda: act(s.editor, "udp_withdraw", id=withdrawn["id"], reason="Fehlerhafte Daten"),
         lambda: act(s.reviewer, "udp_set_access_class", id=made_internal["id"], access_class="internal"),
+        # a live dataset is withdrawn before it may be deleted
+        lambda: act(s.editor, "udp_withdraw", id=deleted["id"], reason="Wird gelöscht"),
         lambda: act(s.sysadmin, "package_delete", id=deleted["id"]),
         lambda: act(s.editor, "package_patch", id=never_draft["id"], title="Entwurf, geändert"),
         lambda: act(s.sysadmin, "package_delete", id=never_draft["id"]),
+        lambda: act(s.editor, "udp_withdraw", id=never_internal["id"], reason="Wird gelöscht"),
         lambda: act(s.sysadmin, "package_delete", id=never_internal["id"]),
         lambda: s.published(title="Neu während des Spiegelns"),
         lambda: s.edit_live(kept, notes="Neue Beschreibung"),

@@ -168,6 +168,12 @@ def test_writes_get_no_cors_allowance(app, sample, monkeypatch):
             assert not any(h.startswith("Access-Control-Allow") for h in res.headers.keys()), (method, url)
             checked += 1
     assert checked >= 30
+    # GET of an action that changes things (CKAN marks some side-effect-free) or of a write
+    for name in ("activity_delete", "harvest_source_reindex", "package_create", "no_such_action"):
+        res = app.get(f"/api/3/action/{name}", headers={"Origin": ORIGIN})
+        assert "Access-Control-Allow-Origin" not in res.headers, name
+        pre = app.options(f"/api/3/action/{name}", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+        assert "Access-Control-Allow-Origin" not in pre.headers, name
     # the read action over POST is a POST: no allowance either
     res = app.post("/api/3/action/package_search", json={}, headers={"Origin": ORIGIN})
     assert res.status_code == 200 and "Access-Control-Allow-Origin" not in res.headers

@@ -40,6 +40,18 @@ def is_read_channel(endpoint: Optional[str]) -> bool:
     return bool(endpoint) and any(fnmatch.fnmatchcase(endpoint, p) for p in _patterns())
 
 
+def _readable_action(name: Optional[str]) -> bool:
+    """A GET of the Action API is a read only for side-effect-free actions,
+    and not for those CKAN marks so although they change things."""
+    if not name or name in tk.aslist(tk.config.get("ckanext.udp.api.cors_write_actions")):
+        return False
+    try:
+        action = tk.get_action(name)
+    except (KeyError, ValueError):
+        return False
+    return bool(getattr(action, "side_effect_free", False))
+
+
 def _allowed_origin(origin: Optional[str]) -> Optional[str]:
     origins = tk.aslist(tk.config.get("ckanext.udp.api.cors_origins"))
     if "*" in origins:
@@ -51,6 +63,8 @@ def add_headers(response: Response) -> Response:
     """``after_request`` of the app."""
     rule = request.url_rule
     if rule is None or not is_read_channel(rule.endpoint):
+        return response
+    if rule.endpoint == "api.action" and not _readable_action((request.view_args or {}).get("logic_function")):
         return response
     method = request.method
     preflight = method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
