@@ -12,6 +12,7 @@ import re
 import sys
 
 import ckan.plugins.toolkit as tk
+from playwright.sync_api import expect
 from ckan.tests import factories
 from ckanext.harvest.model import HarvestJob
 
@@ -36,7 +37,7 @@ def test_a_steward_adds_runs_and_reads_a_source(new_page, make_user, axe_check, 
         page = new_page(steward)
         page.goto("/dashboard/harvest")
         assert page.locator("[role=main] h1").inner_text() == "Harvesting"
-        assert page.get_by_text("Sie verwalten noch keine Harvest-Quellen.").is_visible()
+        expect(page.get_by_text("Sie verwalten noch keine Harvest-Quellen.")).to_be_visible()
         axe_check(page, "the empty dashboard")
         steps.shot(page, "dashboard-leer")
 
@@ -48,22 +49,22 @@ def test_a_steward_adds_runs_and_reads_a_source(new_page, make_user, axe_check, 
         page.get_by_label("Art der Quelle").select_option(label="DCAT-AP.de (RDF)")
         page.get_by_label("Neue Datensätze starten als").select_option(label="In Prüfung")
         page.get_by_role("button", name="Quelle anlegen").click()
-        assert page.get_by_text("Die Quelle wurde nicht angelegt.").is_visible()
-        assert page.get_by_text(re.compile("Diese Quelle kann nicht geharvestet werden")).is_visible()
+        expect(page.get_by_text("Die Quelle wurde nicht angelegt.")).to_be_visible()
+        expect(page.get_by_text(re.compile("Diese Quelle kann nicht geharvestet werden"))).to_be_visible()
         assert page.get_by_label("Adresse der Quelle").get_attribute("aria-invalid") == "true"
         axe_check(page, "the form with an error")
         steps.shot(page, "formular-fehler")
 
         page.get_by_label("Adresse der Quelle").fill(site.url("/katalog.ttl"))
         page.get_by_role("button", name="Quelle anlegen").click()
-        assert page.get_by_text("Die Quelle wurde angelegt.").is_visible()
+        expect(page.get_by_text("Die Quelle wurde angelegt.")).to_be_visible()
         assert page.locator("[role=main] h1").inner_text() == "Bäume der Nachbarstadt"
         facts = page.locator("dl.udp-harvest-facts").inner_text()
         assert "In Prüfung" in facts and "Gartenbauamt" in facts and "Nur von Hand" in facts
-        assert page.get_by_text("Noch nicht gelaufen.").is_visible()
+        expect(page.get_by_text("Noch nicht gelaufen.")).to_be_visible()
 
         page.get_by_role("button", name="Jetzt ausführen").click()
-        assert page.get_by_text("Der Lauf wurde eingereiht").is_visible()
+        expect(page.get_by_text("Der Lauf wurde eingereiht")).to_be_visible()
         source_id = page.url.rstrip("/").rsplit("/", 1)[-1]
         job = HarvestJob.filter(source_id=source_id).one()  # queued by the button
         runner.run_source(source_id, job_id=job.id)  # what the consumers would do
@@ -80,7 +81,7 @@ def test_a_steward_adds_runs_and_reads_a_source(new_page, make_user, axe_check, 
     steps.shot(page, "quelle-mit-lauf")
 
     page.goto("/dashboard/harvest")
-    assert page.get_by_role("link", name="Bäume der Nachbarstadt").is_visible()
+    expect(page.get_by_role("link", name="Bäume der Nachbarstadt")).to_be_visible()
     assert "In Prüfung" in page.locator("dl.udp-harvest-facts").inner_text()
     axe_check(page, "the dashboard with a source")
 
@@ -104,6 +105,6 @@ def test_others_do_not_see_a_source(new_page, make_user):
     answer = page.goto(f"/dashboard/harvest/{created['id']}")
     assert answer.status == 403
     page.goto("/dashboard/harvest")
-    assert page.get_by_text("Sie verwalten noch keine Harvest-Quellen.").is_visible()
+    expect(page.get_by_text("Sie verwalten noch keine Harvest-Quellen.")).to_be_visible()
     anonymous = new_page()
     assert anonymous.goto("/dashboard/harvest").status == 403
