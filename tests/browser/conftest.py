@@ -11,7 +11,7 @@ A and AA (BITV 2.0).
 Fixtures and helpers:
 
 - ``live_server``: the running portal (``.url``, ``.log``) and a job worker
-  (``.worker_log``) that runs the DataStore loads; one per session.
+  (``.worker_log``) that runs the DataStore loads; one per test module.
 - ``new_page(user=None, mobile=False)``: a fresh browser context and page,
   logged in through the login form when a user dict with ``password`` is given.
   ``mobile=True`` is a 375 px wide touch screen.
@@ -90,7 +90,10 @@ def _ckan_ini(config: pytest.Config) -> pathlib.Path:
     return (pathlib.Path(config.invocation_params.dir) / ini).resolve()
 
 
-@pytest.fixture(scope="session")
+# One per test module, not per session: its job worker shares the test database
+# and the job queue with every other test, so left running it took jobs of
+# later tests and raced them (e.g. two creators of the site user after a reset).
+@pytest.fixture(scope="module")
 def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     # the test databases are initialised by scripts/stack.sh; each test then
     # empties them (clean_db) while the server runs

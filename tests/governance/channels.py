@@ -307,6 +307,8 @@ ACTIONS: dict[str, list[Probe]] = {
     "harvest_job_create": [change({"source_id": "{id}"}, role="admin", kinds=SOURCE)],
     "harvest_job_abort": [change({"source_id": "{id}"}, role="admin", kinds=SOURCE)],
     "harvest_send_job_to_gather_queue": [change({"id": "{job_id}"}, role="sysadmin", kinds=SOURCE)],
+    "udp_harvest_sources": [glob({}, rule=members_only, kinds=SOURCE)],
+    "udp_harvest_source_runs": [item({"id": "{id}"}, rule=members_only, exact=True, kinds=SOURCE)],
     "harvest_objects_import": [change({"source_id": "{id}"}, role="sysadmin", kinds=SOURCE)],
     "harvest_object_create": [change({"job_id": "{job_id}", "guid": "x"}, role="sysadmin", kinds=SOURCE)],
 }
@@ -319,7 +321,17 @@ _CALLABLE = ("a ckanext-harvest helper exposed as an action: not callable from t
              "by udp_security), tested in tests/security")
 EXEMPT_ACTIONS: dict[str, str] = {
     "status_show": "site version and extensions; no dataset",
+    "udp_harvest_run_now": ("queues a run of a harvest source (a write, members of the source's organization "
+                            "only; tests/harvest/test_harvest_actions.py); answers the job, no dataset"),
+    "xloader_submit": ("queues a DataStore load of a resource; needs package_update of its dataset "
+                       "(xloader's datastore_auth), i.e. its editors, who may see it"),
+    "xloader_status": ("the load state of a resource; needs package_update of its dataset (xloader's "
+                       "datastore_auth), i.e. its editors, who may see it"),
+    "xloader_hook": "the loader job's callback (API token of the job); answers nothing about datasets",
     "help_show": "the docstring of an action",
+    "udp_changes": ("the public change feed: datasets as an anonymous package_search shows them, tombstones "
+                    "(ids) only of datasets that were public; tests/api/test_changes.py checks that a dataset "
+                    "never public is never named (a probe here would count the tombstones of withdrawn ones)"),
     "license_list": _NOT_DATASETS.format(what="licences"),
     "vocabulary_list": _NOT_DATASETS.format(what="tag vocabularies"),
     "vocabulary_show": _NOT_DATASETS.format(what="a tag vocabulary"),
@@ -562,6 +574,18 @@ ROUTES: dict[str, list[Probe]] = {
     "/ckan-admin/activities": [page("/ckan-admin/activities", rule=nobody, seer="sysadmin")],
     # harvest sources (a dataset type of ckanext-harvest) and harvest jobs
     "/harvest/": [page("/harvest/", rule=members_only, kinds=SOURCE)],
+    # the stewards' harvest dashboard (udp_harvest_dashboard)
+    "/dashboard/harvest": [page("/dashboard/harvest", rule=members_only, kinds=SOURCE)],
+    "/dashboard/harvest/<id>": [get("/dashboard/harvest/{id}", rule=members_only, exact=True, kinds=SOURCE)],
+    "/dashboard/harvest/new": [page("/dashboard/harvest/new", rule=nobody, seer="editor", kinds=SOURCE,
+                                    detect="status")],
+    "/dashboard/harvest/<id>/run": [post("/dashboard/harvest/{id}/run", {}, "udp_harvest_run_now",
+                                         role="editor", kinds=SOURCE)],
+    # xloader's pages of a table (its editors only)
+    "/dataset/<id>/resource_data/<resource_id>": [
+        editor_page(DS + "/resource_data/{table_id}", "xloader_status", where=hand_made)],
+    "/dataset/<id>/delete-datastore/<resource_id>": [
+        post(DS + "/delete-datastore/{table_id}", {}, "datastore_delete", where=hand_made)],
     "/harvest/<id>": [get("/harvest/{name}", rule=members_only, exact=True, kinds=SOURCE)],
     "/harvest/about/<id>": [get("/harvest/about/{name}", rule=members_only, exact=True, kinds=SOURCE)],
     "/harvest/admin/<id>": [get("/harvest/admin/{name}", rule=nobody, seer="editor", kinds=SOURCE)],
@@ -617,6 +641,7 @@ EXEMPT_ROUTES: dict[str, str] = {
     "/<path:filename>": _STATIC,
     "/webassets/<path:path>": _STATIC,
     "/robots.txt": "a static robots.txt",
+    "/api/udp/openapi.json": "the OpenAPI description of the plugin endpoints; no dataset",
     "/api/": "the API's version number",
     "/api/<int(min=1, max=3):ver>": "the API's version number",
     "/api/<int(min=1, max=2):ver>/i18n/<lang>": "translations of the JavaScript strings",

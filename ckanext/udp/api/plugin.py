@@ -1,0 +1,62 @@
+"""``udp_api``: what app builders need beyond the stock Action API.
+
+- CORS for GET/HEAD/OPTIONS on every public read channel, never for writes
+  (``cors.py``).
+- ``udp_changes``: the public catalog's change feed with tombstones and an
+  opaque keyset cursor (``changes.py``, ``logic/action.py``).
+
+Usable alone: visibility comes from CKAN's permission labels (which the
+governance plugin provides, when enabled), the same ones an anonymous
+``package_search`` filters on.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import ckan.model as model
+import ckan.plugins as p
+import ckan.plugins.toolkit as tk
+
+from . import changes, cors, internals
+
+log = logging.getLogger(__name__)
+
+
+@tk.blanket.config_declarations
+@tk.blanket.actions
+@tk.blanket.auth_functions
+@tk.blanket.blueprints
+class UdpApiPlugin(p.SingletonPlugin):
+    p.implements(p.IConfigurable)
+    p.implements(p.IMiddleware, inherit=True)
+    p.implements(p.IPackageController, inherit=True)
+
+    # IConfigurable
+    def configure(self, config: Any) -> None:
+        changes.listen()
+        if tk.asbool(config.get("ckan.cors.origin_allow_all")):
+            log.warning("ckan.cors.origin_allow_all is on: CKAN then allows every method on every URL; "
+                        "udp_api's CORS for read channels needs it off")
+
+    # IMiddleware: the Flask app's after_request
+    def make_middleware(self, app: Any, config: Any) -> Any:
+        if hasattr(app, "after_request"):
+            app.after_request(cors.add_headers)
+        return app
+
+    # IPackageController: every (re)index and every deletion is a change
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        pkg = model.Package.get(pkg_dict.get("id") or "")
+        if pkg is not None:
+            changes.record(pkg.id, internals.is_public(pkg))
+        return pkg_dict
+
+    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        pkg = model.Package.get(pkg_dict.get("id") or "")
+        if pkg is not None:
+            # still as it was: if it was public until now, the feed may name it
+            changes.record(pkg.id, False, was_public=internals.is_public(pkg))
+
+
+__all__ = ["UdpApiPlugin"]
