@@ -73,10 +73,23 @@ def check_fields(data_dict: dict[str, Any], keys: tuple[str, ...], relative_ok: 
         raise tk.ValidationError(errors)
 
 
-def _guarded(keys: tuple[str, ...], relative_ok: bool = True, plugin_action: bool = False) -> Any:
+# harvest source types whose URL may name a local folder: their harvester
+# confines it to its allowed folders when the source is saved and read
+# (``ckanext.udp.filedrop.allowed_dirs``)
+LOCAL_FOLDER_SOURCES = ("udp_filedrop",)
+
+
+def _local_folder_source(data_dict: dict[str, Any]) -> bool:
+    url = str(data_dict.get("url") or "").strip()
+    return data_dict.get("source_type") in LOCAL_FOLDER_SOURCES and url.startswith(("file:///", "/"))
+
+
+def _guarded(keys: tuple[str, ...], relative_ok: bool = True, plugin_action: bool = False,
+             local_folder_ok: bool = False) -> Any:
     @tk.chained_action
     def action(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
-        check_fields(data_dict or {}, keys, relative_ok)
+        if not (local_folder_ok and _local_folder_source(data_dict or {})):
+            check_fields(data_dict or {}, keys, relative_ok)
         return up(context, data_dict)
     if plugin_action:
         # CKAN exempts plugins' actions from its auth audit, but not chained
@@ -91,7 +104,7 @@ ACTIONS = {
     "resource_view_create": _guarded(VIEW_KEYS), "resource_view_update": _guarded(VIEW_KEYS),
     **{f"{kind}_{verb}": _guarded(IMAGE_KEYS) for kind in ("group", "organization", "user")
        for verb in ("create", "update", "patch")},
-    **{f"harvest_source_{verb}": _guarded(("url",), relative_ok=False, plugin_action=True)
+    **{f"harvest_source_{verb}": _guarded(("url",), relative_ok=False, plugin_action=True, local_folder_ok=True)
        for verb in ("create", "update", "patch")},
 }
 
