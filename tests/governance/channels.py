@@ -307,8 +307,9 @@ ACTIONS: dict[str, list[Probe]] = {
     "harvest_job_create": [change({"source_id": "{id}"}, role="admin", kinds=SOURCE)],
     "harvest_job_abort": [change({"source_id": "{id}"}, role="admin", kinds=SOURCE)],
     "harvest_send_job_to_gather_queue": [change({"id": "{job_id}"}, role="sysadmin", kinds=SOURCE)],
-    "udp_harvest_sources": [glob({}, rule=members_only, kinds=SOURCE)],
-    "udp_harvest_source_runs": [item({"id": "{id}"}, rule=members_only, exact=True, kinds=SOURCE)],
+    # the stewards' harvest dashboard: the organization's editors only
+    "udp_harvest_sources": [glob({}, rule=nobody, seer="editor", kinds=SOURCE)],
+    "udp_harvest_source_runs": [item({"id": "{id}"}, rule=nobody, seer="editor", kinds=SOURCE)],
     "harvest_objects_import": [change({"source_id": "{id}"}, role="sysadmin", kinds=SOURCE)],
     "harvest_object_create": [change({"job_id": "{job_id}", "guid": "x"}, role="sysadmin", kinds=SOURCE)],
 }
@@ -575,8 +576,8 @@ ROUTES: dict[str, list[Probe]] = {
     # harvest sources (a dataset type of ckanext-harvest) and harvest jobs
     "/harvest/": [page("/harvest/", rule=members_only, kinds=SOURCE)],
     # the stewards' harvest dashboard (udp_harvest_dashboard)
-    "/dashboard/harvest": [page("/dashboard/harvest", rule=members_only, kinds=SOURCE)],
-    "/dashboard/harvest/<id>": [get("/dashboard/harvest/{id}", rule=members_only, exact=True, kinds=SOURCE)],
+    "/dashboard/harvest": [page("/dashboard/harvest", rule=nobody, seer="editor", kinds=SOURCE)],
+    "/dashboard/harvest/<id>": [get("/dashboard/harvest/{id}", rule=nobody, seer="editor", kinds=SOURCE)],
     "/dashboard/harvest/new": [page("/dashboard/harvest/new", rule=nobody, seer="editor", kinds=SOURCE,
                                     detect="status")],
     "/dashboard/harvest/<id>/run": [post("/dashboard/harvest/{id}/run", {}, "udp_harvest_run_now",
