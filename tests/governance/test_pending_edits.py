@@ -106,7 +106,9 @@ class TestPendingEdits:
         assert "seit dem Vorschlag geändert (title)" in body
 
     def test_datastore_flags_set_since_the_proposal_survive_its_approval(self, world: World):
-        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T"}])
+        # a table declared live (as sensor series are): the only kind that takes writes while published
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T",
+                                          "udp_live_table": True}])
         rid = pkg["resources"][0]["id"]
         act(world.editor, "package_patch", id=pkg["id"], title="Neuer Titel")
         helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
@@ -152,7 +154,9 @@ class TestPendingEdits:
         assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
 
     def test_datastore_flag_is_not_an_edit(self, world: World):
-        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T"}])
+        # a table declared live: the only kind that takes writes while published
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T",
+                                          "udp_live_table": True}])
         rid = pkg["resources"][0]["id"]
         helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
                             resource_id=rid, fields=[{"id": "v", "type": "int"}], records=[{"v": 1}], force=True)
@@ -234,8 +238,10 @@ class TestPendingEditsAndTransitions:
 
     def test_delete_is_audited(self, world: World):
         pkg = world.published()
+        # a published dataset is withdrawn (with a reason) before it may be deleted
+        act(world.admin, "udp_withdraw", id=pkg["id"], reason="Veraltet")
         act(world.admin, "package_delete", id=pkg["name"])
         # the trail outlives the dataset (udp_audit_list answers only for live datasets)
         actions = [a for (a,) in model.Session.query(AuditEntry.action)
                    .filter(AuditEntry.package_id == pkg["id"]).order_by(AuditEntry.id)]
-        assert actions == ["create", "submit", "approve", "delete"]
+        assert actions == ["create", "submit", "approve", "withdraw", "delete"]
