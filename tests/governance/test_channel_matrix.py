@@ -65,7 +65,7 @@ def test_every_channel_is_classified(app):
     actions, rules = registered_actions(), registered_rules(app)
     unclassified = [a for a in actions if a not in ch.ACTIONS and a not in ch.EXEMPT_ACTIONS]
     both = [a for a in actions if a in ch.ACTIONS and a in ch.EXEMPT_ACTIONS]
-    stale = [a for a in [*ch.ACTIONS, *ch.EXEMPT_ACTIONS] if a not in actions]
+    stale = [a for a in [*ch.ACTIONS, *ch.EXEMPT_ACTIONS] if a not in actions and a not in ch.SOMETIMES_REGISTERED]
     unrouted = [r for r in rules if r not in ch.ROUTES and r not in ch.EXEMPT_ROUTES]
     both_r = [r for r in rules if r in ch.ROUTES and r in ch.EXEMPT_ROUTES]
     stale_r = [r for r in [*ch.ROUTES, *ch.EXEMPT_ROUTES] if r not in rules]
