@@ -176,7 +176,7 @@ class TestHarvestTypeDatasets:
         token = {"Authorization": factories.APIToken(user=world.editor["name"])["token"]}
         res = app.post("/api/3/action/package_create", headers=token, json={
             "type": "harvest", "name": "getarnt", "title": "Beliebiger Titel", "notes": "Beliebiger Text",
-            "owner_org": world.org["id"], "private": False, "url": "http://example.invalid/x",
+            "owner_org": world.org["id"], "private": False, "url": "http://127.0.0.1:9/x",  # allow-listed in test.ini
             "source_type": "dcat_rdf"})
         assert res.status_code == 200, res.get_data(as_text=True)
         assert app.get("/api/3/action/package_show", query_string={"id": "getarnt"}).status_code == 403
