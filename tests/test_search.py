@@ -55,5 +55,7 @@ class TestGermanSearch:
 
     def test_deleted_dataset_leaves_the_index(self):
         sysadmin = factories.Sysadmin()
+        # a published dataset is withdrawn (with a reason) before it may be deleted (udp_governance)
+        tk.get_action("udp_withdraw")({"user": sysadmin["name"]}, {"id": "luft", "reason": "Veraltet"})
         tk.get_action("package_delete")({"user": sysadmin["name"]}, {"id": "luft"})
         assert search("Luftqualität") == []
