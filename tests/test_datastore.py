@@ -16,7 +16,7 @@ class TestDatastore:
         org = factories.Organization()
         # resources of a published dataset are added with it: a later
         # resource_create would be a change waiting for review (udp_governance)
-        pkg = public_dataset(owner_org=org["id"], resources=[{"url": "", "format": "CSV"}])
+        pkg = public_dataset(owner_org=org["id"], resources=[{"url": "", "format": "CSV", "udp_live_table": True}])
         return pkg["resources"][0]
 
     @pytest.fixture

@@ -107,7 +107,7 @@ class TestNestedJson:
 class TestDatastore:
     @pytest.fixture
     def table(self, org):
-        pkg = public_dataset(owner_org=org["id"], resources=[{"url": "", "format": "CSV"}])
+        pkg = public_dataset(owner_org=org["id"], resources=[{"url": "", "format": "CSV", "udp_live_table": True}])
         resource_id = pkg["resources"][0]["id"]
         tk.get_action("datastore_create")(
             {"user": factories.Sysadmin()["name"]},
