@@ -3,7 +3,7 @@
 #   make test   install, start services, run pytest --ckan-ini=test.ini tests
 # PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x";
 # test paths in it replace the whole suite: make test PYTEST_ARGS="tests/browser -x".
-.PHONY: run test stop clean status setup bench
+.PHONY: run test stop clean status setup bench lint
 
 run:
 	@scripts/stack.sh run
@@ -33,3 +33,10 @@ bench:
 	.venv/bin/python bench/quality_check.py --repeat 5
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
+
+# Lint, format check and type check (also run by make test)
+lint:
+	@scripts/stack.sh venv
+	.venv/bin/ruff check ckanext tests bench
+	.venv/bin/ruff format --check ckanext tests bench
+	.venv/bin/mypy

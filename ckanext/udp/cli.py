@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import click
 
+from ckanext.udp.commands import udp
+
 __all__ = ["udp"]
-
-
-@click.group(short_help="Urbane Datenplattform Karlsruhe commands")
-def udp() -> None:
-    """Commands of ckanext-udp."""
 
 
 @udp.group()

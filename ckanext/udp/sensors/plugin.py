@@ -16,11 +16,10 @@ class SensorsPlugin(p.SingletonPlugin):
 
     # IClick: ``ckan udp sensors ...`` lives in the ``udp`` group of the udp plugin
     def get_commands(self) -> list[Any]:
-        from ckanext.udp.cli import udp
+        from ckanext.udp.commands import register
         from ckanext.udp.sensors.cli import sensors
 
-        udp.add_command(sensors)
-        return [udp]
+        return register(sensors)
 
 
 __all__ = ["SensorsPlugin"]
