@@ -64,9 +64,8 @@ def _app(ini: str):
 
 
 def _writes(source_id: str) -> dict[str, int]:
-    import sqlalchemy as sa
-
     import ckan.model as model
+    import sqlalchemy as sa
 
     rows = model.Session.execute(sa.text(
         "SELECT p.id, p.metadata_modified FROM package p JOIN harvest_object o ON o.package_id = p.id "
@@ -169,7 +168,8 @@ def main() -> None:
     udp, stock = results["udp"], results["stock"]
     rate_u, rate_s = udp["datasets"] / udp["first_s"], stock["datasets"] / stock["first_s"]
     per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
-    print(f"\nfirst harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {rate_u / rate_s:.1f}x")
+    ratio = rate_u / rate_s
+    print(f"\nfirst harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {ratio:.1f}x")
     print(f"re-harvest (nothing changed), per dataset: udp_dcat {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
           f" = {per_s / per_u:.1f}x; datasets written: udp_dcat {udp['again_datasets_written']} of "
           f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}")

@@ -373,7 +373,7 @@ start_web() {
     start_daemon "CKAN job worker" "$RUN/worker.pid" "$LOG/worker.log" \
         "$CKAN" -c "$INI" jobs worker
     # ckanext-harvest's queues, consumed by loops that survive Redis restarts
-    # and idle queues (ckanext/udp/harvestqueue.py)
+    # and idle queues (ckanext/udp/harvest_dashboard/consumers.py)
     start_daemon "harvest gather consumer" "$RUN/harvest-gather.pid" "$LOG/harvest-gather.log" \
         "$CKAN" -c "$INI" udp harvest gather-consumer
     start_daemon "harvest fetch consumer" "$RUN/harvest-fetch.pid" "$LOG/harvest-fetch.log" \

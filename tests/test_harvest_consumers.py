@@ -10,13 +10,12 @@ import pathlib
 import subprocess
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
-
-import pytest
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.lib.redis import connect_to_redis
 from ckan.tests import factories
 from ckanext.harvest.model import HarvestObject

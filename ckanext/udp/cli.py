@@ -28,28 +28,6 @@ def demo_load(path: str | None) -> None:
     )
 
 
-@udp.group()
-def harvest() -> None:
-    """Harvest queue consumers that survive Redis hiccups (instead of
-    ``ckan harvester gather-consumer`` / ``fetch-consumer``)."""
-
-
-@harvest.command("gather-consumer")
-def gather_consumer() -> None:
-    """Consume the harvest gather queue."""
-    from ckanext.udp import harvestqueue
-
-    harvestqueue.consume("gather")
-
-
-@harvest.command("fetch-consumer")
-def fetch_consumer() -> None:
-    """Consume the harvest fetch queue."""
-    from ckanext.udp import harvestqueue
-
-    harvestqueue.consume("fetch")
-
-
 def _add_validate() -> None:
     # `ckan udp validate` is `ckan dcatde validate` (udp_dcatde's command),
     # under the name the stewards' docs use

@@ -27,8 +27,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Iterable, Mapping, Optional
+from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -93,7 +94,7 @@ class Policy:
     allowed_networks: tuple[Network, ...] = field(default_factory=tuple)
     user_agent: str = "ckanext-udp harvester (Urbane Datenplattform Karlsruhe)"
 
-    def but(self, **changes: Any) -> "Policy":
+    def but(self, **changes: Any) -> Policy:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -163,9 +164,9 @@ def resolve(host: str, port: int, policy: Policy) -> list[tuple[int, tuple[Any, 
         raise FetchError(host, f"the host name cannot be resolved ({err})") from None
     if not infos:
         raise FetchError(host, "the host name cannot be resolved")
-    out = []
+    out: list[tuple[int, tuple[Any, ...]]] = []
     for family, _type, _proto, _canon, sockaddr in infos:
-        if not address_allowed(sockaddr[0], policy):
+        if not address_allowed(str(sockaddr[0]), policy):
             raise UnsafeURL(host, f"the address {sockaddr[0]} is private, loopback, link-local or "
                             "reserved; it is not in ckanext.udp.fetch.allowed_networks")
         out.append((family, sockaddr))
@@ -188,7 +189,7 @@ def _origin(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname.lower(), port
 
 
-def check_url(url: str, policy: Optional[Policy] = None) -> str:
+def check_url(url: str, policy: Policy | None = None) -> str:
     """For saving a source: the URL is http(s) and its host resolves only to
     allowed addresses. Returns the URL; raises UnsafeURL / FetchError. The
     same checks run again on every request."""
@@ -261,11 +262,11 @@ class Fetcher:
     """Keeps one connection pool per origin across requests (pages of a
     catalog). ``with Fetcher() as f: f.get(url)``."""
 
-    def __init__(self, policy: Optional[Policy] = None, **overrides: Any) -> None:
+    def __init__(self, policy: Policy | None = None, **overrides: Any) -> None:
         self.policy = (policy or policy_from_config()).but(**overrides)
         self._pools: dict[tuple[str, str, int], HTTPConnectionPool] = {}
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -294,7 +295,7 @@ class Fetcher:
         return self.request("POST", url, body=body, **kwargs)
 
     def request(self, method: str, url: str, *, body: bytes | None = None,
-                headers: Optional[Mapping[str, str]] = None, sink: Optional[IO[bytes]] = None,
+                headers: Mapping[str, str] | None = None, sink: IO[bytes] | None = None,
                 ok_statuses: Iterable[int] = (200,)) -> Response:
         """One answer (following same-origin redirects). The body is returned
         in ``content``, or written to ``sink`` (then ``content`` is empty and
@@ -340,7 +341,7 @@ class Fetcher:
         raise FetchError(url, f"more than {policy.max_redirects} redirects")
 
 
-    def _read(self, res: Any, url: str, deadline: float, sink: Optional[IO[bytes]]) -> Response:
+    def _read(self, res: Any, url: str, deadline: float, sink: IO[bytes] | None) -> Response:
         policy = self.policy
         out = Response(url=url, status=res.status, headers={k.lower(): v for k, v in res.headers.items()})
         declared = res.headers.get("content-length")
@@ -371,7 +372,7 @@ class Fetcher:
         return out
 
 
-def fetch(url: str, *, policy: Optional[Policy] = None, **kwargs: Any) -> Response:
+def fetch(url: str, *, policy: Policy | None = None, **kwargs: Any) -> Response:
     """One request with a fresh :class:`Fetcher` (see :meth:`Fetcher.request`)."""
     method = kwargs.pop("method", "GET")
     with Fetcher(policy) as fetcher:

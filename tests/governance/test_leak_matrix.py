@@ -24,17 +24,15 @@ import json
 import pathlib
 import re
 import uuid
-from typing import Any, Callable, Optional
-
-import pytest
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories, helpers
-
 from ckanext.harvest.model import HarvestObject
-from ckanext.udp.harvest import runner
-
 from govworld import World, act
+
+from ckanext.udp.harvest import runner
 
 STATES = ("draft", "in_review", "published", "archived", "withdrawn")
 ACCESS = ("open", "internal", "restricted")
@@ -108,7 +106,7 @@ GLOBAL = {
 }
 
 
-def api_result(status: int, body: str) -> Optional[Any]:
+def api_result(status: int, body: str) -> Any | None:
     """An action's result when it answered (2xx and ``success: true``), else None."""
     if not 200 <= status < 300:
         return None
@@ -121,12 +119,12 @@ class Matrix:
         self.app = app
         self.world = world
         self.datasets: dict[Key, dict[str, Any]] = {}
-        self.tokens: dict[str, Optional[str]] = {"anonymous": None}
-        self.users: dict[str, Optional[dict[str, Any]]] = {
+        self.tokens: dict[str, str | None] = {"anonymous": None}
+        self.users: dict[str, dict[str, Any] | None] = {
             "anonymous": None, "other_org_user": world.outsider, "org_member": world.member}
         self.bodies: list[tuple[str, str, str]] = []  # (viewer, channel, body) for the secret check
         # (viewer, channel) -> [(dataset asked about or None, status)]: did the channel answer?
-        self.answers: dict[tuple[str, str], list[tuple[Optional[Key], int]]] = collections.defaultdict(list)
+        self.answers: dict[tuple[str, str], list[tuple[Key | None, int]]] = collections.defaultdict(list)
 
     # --- setup ---------------------------------------------------------------
     def build(self, drop: pathlib.Path) -> None:
@@ -197,11 +195,11 @@ class Matrix:
         return pkg
 
     # --- requests --------------------------------------------------------------
-    def record(self, viewer: str, channel: str, key: Optional[Key], status: int, body: str) -> None:
+    def record(self, viewer: str, channel: str, key: Key | None, status: int, body: str) -> None:
         self.bodies.append((viewer, channel, body))
         self.answers[(viewer, channel)].append((key, status))
 
-    def get(self, viewer: str, url: str, channel: str, _key: Optional[Key] = None,
+    def get(self, viewer: str, url: str, channel: str, _key: Key | None = None,
             **params: Any) -> tuple[int, str]:
         headers = {"Authorization": self.tokens[viewer]} if self.tokens[viewer] else {}
         res = self.app.get(url, query_string=params or None, headers=headers, follow_redirects=False)
@@ -209,13 +207,13 @@ class Matrix:
         self.record(viewer, channel, _key, res.status_code, body)
         return res.status_code, body
 
-    def api(self, viewer: str, action: str, channel: str, _key: Optional[Key] = None,
-            **params: Any) -> Optional[Any]:
+    def api(self, viewer: str, action: str, channel: str, _key: Key | None = None,
+            **params: Any) -> Any | None:
         status, body = self.get(viewer, f"/api/3/action/{action}", channel, _key, **params)
         return api_result(status, body)
 
-    def post_api(self, viewer: str, action: str, channel: str, _key: Optional[Key] = None,
-                 **data: Any) -> Optional[Any]:
+    def post_api(self, viewer: str, action: str, channel: str, _key: Key | None = None,
+                 **data: Any) -> Any | None:
         headers = {"Authorization": self.tokens[viewer]} if self.tokens[viewer] else {}
         res = self.app.post(f"/api/3/action/{action}", json=data, headers=headers)
         body = res.get_data(as_text=True)
@@ -260,7 +258,8 @@ class Matrix:
             if self.api(viewer, "package_activity_list", "package_activity_list", key, id=pkg["id"]) is not None:
                 seen["package_activity_list"].add(key)
             for act_id in self.activity_ids[key]:
-                if self.post_api(viewer, "activity_show", "activity_show", key, id=act_id, include_data=False) is not None:
+                shown = self.post_api(viewer, "activity_show", "activity_show", key, id=act_id, include_data=False)
+                if shown is not None:
                     seen["activity_show"].add(key)
 
         for ch, (params, _, _) in SEARCH_VARIANTS.items():
@@ -418,7 +417,8 @@ def test_leak_matrix(app, world: World, capsys, tmp_path, ckan_config, monkeypat
                    if (v, ch) not in refusals() and (v, ch) not in KNOWN_GAPS)
     lines.append(f"\n{cells} cells ({len(STATES)} states x {len(ACCESS)} access classes x {len(VIEWERS)} "
                  f"viewers x {len(channels)} channels); {positive} viewer x channel rows must answer and show "
-                 f"an allowed dataset (where the channel can), {len(refusals())} must refuse as declared, {len(KNOWN_GAPS)} are known gaps; "
+                 f"an allowed dataset (where the channel can), {len(refusals())} must refuse as declared, "
+                 f"{len(KNOWN_GAPS)} are known gaps; "
                  f"{len(m.bodies)} responses checked for the pending edit; /sitemap.xml -> {sitemap}")
     with capsys.disabled():
         print("\n".join(lines))

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pathlib
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from ckan.tests import factories
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))

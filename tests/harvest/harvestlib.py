@@ -40,7 +40,7 @@ class Run:
 
 def run_job(source: dict, harvester: Any = None) -> Run:
     """Create a job and run gather, fetch and import like the consumers do
-    (``ckanext.udp.harvest.runner``, also behind ``ckan udp-harvest run``)."""
+    (``ckanext.udp.harvest.runner``, also behind ``ckan udp harvest run``)."""
     job_id = runner.run_source(source["id"])
     shown = tk.get_action("harvest_job_show")(sysadmin_context(), {"id": job_id})
     gather = [e.message for e in HarvestGatherError.filter(harvest_job_id=job_id).all()]

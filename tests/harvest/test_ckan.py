@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckanext.harvest import queue
 from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestObjectError
-
-from ckanext.udp.harvesters.ckan import CkanHarvester
-
 from harvestlib import harvested, make_source, run_job, sysadmin_context
 from localsources.site import Route
+
+from ckanext.udp.harvesters.ckan import CkanHarvester
 
 HARVESTER = CkanHarvester()
 UBA = "http://dcat-ap.de/def/contributors/umweltbundesamt"

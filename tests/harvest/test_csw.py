@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from harvestlib import harvested, make_source, run_job
 from lxml import etree
 
 from ckanext.udp.harvest import iso19139
 from ckanext.udp.harvesters.csw import CswHarvester
-
-from harvestlib import harvested, make_source, run_job
 
 HARVESTER = CswHarvester()
 GN250 = "142d56bb-108b-4e6a-96a6-8239b80af77e"

@@ -7,11 +7,9 @@ import datetime as dt
 import re
 
 import pytest
-
 from ckan import model
 from ckan.tests import factories
 from ckanext.harvest.model import HarvestJob
-
 from harvestlib import make_source, run_job
 
 ENGLISH_MONTHS = ("January", "February", "March", "May", "June", "July", "October", "December")

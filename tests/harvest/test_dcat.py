@@ -4,16 +4,14 @@ real ones do. Each anchor defect of ckanext-dcat 2.4.4's DCATRDFHarvester has
 a test here showing ours does not have it (named in the test's docstring)."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
-from ckanext.udp.harvesters.dcat import DcatApDeHarvester
-
 from harvestlib import harvested, make_source, run_job, sysadmin_context
 from localsources import catalogs
 from localsources.site import Route
+
+from ckanext.udp.harvesters.dcat import DcatApDeHarvester
 
 HARVESTER = DcatApDeHarvester()
 

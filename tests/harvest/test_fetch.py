@@ -9,18 +9,16 @@ import json
 import socket
 import time
 
-import pytest
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
-
+import pytest
+import sqlalchemy as sa
 from ckanext.dcat.harvesters import DCATRDFHarvester
+from harvestlib import make_source, run_job
+
 from ckanext.udp import fetch
 from ckanext.udp.harvesters.dcat import DcatApDeHarvester
 from ckanext.udp.harvesters.sensorthings import SensorThingsHarvester
-
-from harvestlib import make_source, run_job
 
 LOCAL = fetch.Policy(allowed_networks=fetch.parse_networks("127.0.0.1"))
 TURTLE = """@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .

@@ -8,14 +8,12 @@ import datetime as dt
 import io
 import json
 
+import ckan.plugins.toolkit as tk
 import openpyxl
 import pytest
-
-import ckan.plugins.toolkit as tk
+from harvestlib import harvested, make_source, run_job, sysadmin_context
 
 from ckanext.udp.harvesters.filedrop import FileDropHarvester
-
-from harvestlib import harvested, make_source, run_job, sysadmin_context
 
 HARVESTER = FileDropHarvester()
 EINWOHNER = ("Stadtteil;Nr;Einwohner;Fläche km²;Anteil in %;Stand\n"
@@ -27,7 +25,7 @@ SIDECAR = {"title": "Einwohner nach Stadtteilen", "description": "Einwohnerzahle
            "schema": {"fields": [{"name": "Einwohner", "type": "integer", "title": "Einwohnerinnen und Einwohner"},
                                  {"name": "Fläche km²", "title": "Fläche", "description": "in Quadratkilometern"}]}}
 BAEUME = "\ufeffBaum-Nr,Art,Höhe m,Gepflanzt\n1,Linde,12.5,2001-04-01\n2,Eiche,8,1999-10-15\n".encode("utf-8")
-KAPUTT = "Messstelle;Wert\nA;3\nB;drei\n".encode("utf-8")
+KAPUTT = b"Messstelle;Wert\nA;3\nB;drei\n"
 
 
 def xlsx() -> bytes:

@@ -1,14 +1,12 @@
-"""The harvest dashboard's actions and the ``ckan udp-harvest`` commands: who
+"""The harvest dashboard's actions and the ``ckan udp harvest`` commands: who
 sees which source, runs with their counts and every error with its record and
 reason, "run now", sources added from the command line."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.cli.cli import ckan as ckan_cli
 from ckan.tests import factories
-
 from harvestlib import make_source, run_job, sysadmin_context
 
 CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
@@ -68,18 +66,18 @@ class TestActions:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 def test_sources_from_the_command_line(cli, site):
     site.put("/katalog.ttl", CATALOG, "text/turtle")
-    org = factories.Organization(name="gartenbauamt")
-    added = cli.invoke(ckan_cli, ["udp-harvest", "add", "Bäume der Nachbarstadt", site.url("/katalog.ttl"),
+    factories.Organization(name="gartenbauamt")
+    added = cli.invoke(ckan_cli, ["udp", "harvest", "add", "Bäume der Nachbarstadt", site.url("/katalog.ttl"),
                                   "--type", "udp_dcat", "--org", "gartenbauamt", "--state", "published"])
     assert added.exit_code == 0, added.output
     name = added.output.split()[1]
-    ran = cli.invoke(ckan_cli, ["udp-harvest", "run", name])
+    ran = cli.invoke(ckan_cli, ["udp", "harvest", "run", name])
     assert ran.exit_code == 1 and "Ohne Kennung" in ran.output  # one record without identity: exit 1
     shown = tk.get_action("package_search")({"user": "", "ignore_auth": False}, {"q": "Baumkataster"})
     assert [d["title"] for d in shown["results"]] == ["Baumkataster Nachbarstadt"]  # published, public
-    listed = cli.invoke(ckan_cli, ["udp-harvest", "sources"])
+    listed = cli.invoke(ckan_cli, ["udp", "harvest", "sources"])
     assert name in listed.output and "neu     1" in listed.output
-    refused = cli.invoke(ckan_cli, ["udp-harvest", "add", "Intern", "http://169.254.169.254/", "--type", "udp_dcat",
+    refused = cli.invoke(ckan_cli, ["udp", "harvest", "add", "Intern", "http://169.254.169.254/", "--type", "udp_dcat",
                                     "--org", "gartenbauamt"])
     assert refused.exit_code != 0 and "url" in refused.output
     assert sysadmin_context()["ignore_auth"]

@@ -6,7 +6,7 @@ memory."""
 from __future__ import annotations
 
 import pathlib
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
@@ -38,7 +38,8 @@ def split(graph: Graph) -> list[Graph]:
             node = todo.pop()
             for p, o in graph.predicate_objects(node):
                 sub.add((node, p, o))
-                if p != RDF.type and not isinstance(o, Literal) and o not in seen and o not in stop and (o, None, None) in graph:
+                linked = not isinstance(o, Literal) and o not in seen and o not in stop
+                if p != RDF.type and linked and (o, None, None) in graph:
                     seen.add(o)
                     todo.append(o)
         out.append(sub)
@@ -49,7 +50,7 @@ def datasets_of(graph: Graph) -> list:
     return list(graph.subjects(RDF.type, DCAT.Dataset))
 
 
-def page(datasets: Iterable[Graph], *, catalog_uri: str, page_url: str, next_url: Optional[str],
+def page(datasets: Iterable[Graph], *, catalog_uri: str, page_url: str, next_url: str | None,
          total: int, fmt: str = "xml") -> bytes:
     """A catalog page: the catalog node listing these datasets, their graphs,
     and a hydra:PagedCollection (``hydra:next`` and the deprecated
@@ -75,7 +76,7 @@ def page(datasets: Iterable[Graph], *, catalog_uri: str, page_url: str, next_url
     return g.serialize(format=fmt, encoding="utf-8")
 
 
-def pages(datasets: list[Graph], per_page: int, url_of: "callable", *, catalog_uri: str = "http://example.invalid/catalog",
+def pages(datasets: list[Graph], per_page: int, url_of: callable, *, catalog_uri: str = "http://example.invalid/catalog",
           fmt: str = "xml") -> list[bytes]:
     """All pages; ``url_of(n)`` is the URL of page n (1-based)."""
     chunks = [datasets[i:i + per_page] for i in range(0, len(datasets), per_page)] or [[]]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import http.server
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 
@@ -24,9 +24,9 @@ class Route:
     body: bytes
     content_type: str = "application/octet-stream"
     status: int = 200
-    trickle: Optional[float] = None  # seconds between bytes
+    trickle: float | None = None  # seconds between bytes
     hang: bool = False  # accept, read the request, never answer
-    headers: Optional[dict[str, str]] = None
+    headers: dict[str, str] | None = None
 
 
 class Site:
@@ -42,7 +42,7 @@ class Site:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _route(self) -> Optional[Route]:
+            def _route(self) -> Route | None:
                 site.requests.append(self.path)
                 target = site.routes.get(self.path) or site.routes.get(urlsplit(self.path).path)
                 if callable(target):
@@ -57,7 +57,7 @@ class Site:
                 self.request_body = self.rfile.read(length)
                 self._answer(self._route())
 
-            def _answer(self, route: Optional[Route]) -> None:
+            def _answer(self, route: Route | None) -> None:
                 if route is None:
                     route = Route(b"not found", "text/plain", 404)
                 if route.hang:
@@ -96,7 +96,7 @@ class Site:
         self.routes[path] = Route(data, content_type, **kwargs)  # type: ignore[arg-type]
         return self.url(path)
 
-    def start(self) -> "Site":
+    def start(self) -> Site:
         self._thread.start()
         return self
 
@@ -105,7 +105,7 @@ class Site:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "Site":
+    def __enter__(self) -> Site:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

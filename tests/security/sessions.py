@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from ckan.tests import factories
-
 from govworld import World, act
 
 PASSWORD = "Correct-Horse-4711"

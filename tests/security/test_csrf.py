@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from ckan.tests import factories
-
 from govworld import World, act
-from sessions import PASSWORD, csrf_token, editor_with_password as _editor, login as _login
+from sessions import PASSWORD, csrf_token
+from sessions import editor_with_password as _editor
+from sessions import login as _login
 
 EVIL = {"Origin": "http://evil.invalid", "Referer": "http://evil.invalid/page"}
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
+from govworld import World, act
 
 from ckanext.udp.security.urls import url_problem
-
-from govworld import World, act
 
 HOSTILE = ["javascript:alert(4)", "JaVaScRiPt:alert(4)", " javascript:alert(4)", "java\tscript:alert(4)",
            "data:text/html,<script>alert(4)</script>", "vbscript:msgbox(4)", "file:///etc/passwd",
@@ -83,3 +81,18 @@ class TestFields:
             act(world.admin, "harvest_source_create", name="quelle", title="Quelle", url=HOSTILE[0],
                 source_type="dcat_rdf", owner_org=world.org["id"], config=json.dumps({}))
         assert "url" in err.value.error_dict
+
+    def test_a_local_folder_only_for_a_harvester_that_confines_it(self, world: World, tmp_path, monkeypatch):
+        # the file-drop harvester says it confines folder URLs itself (local_folder_urls) and does:
+        # a folder inside its allowed folders is taken, one outside refused; other harvesters get the URL rule
+        monkeypatch.setitem(tk.config, "ckanext.udp.filedrop.allowed_dirs", str(tmp_path))
+        (tmp_path / "ablage").mkdir()
+        source = dict(title="Ablage", owner_org=world.org["id"], config=json.dumps({}), frequency="MANUAL")
+        made = act(world.admin, "harvest_source_create", name="ablage", url=f"file://{tmp_path}/ablage",
+                   source_type="udp_filedrop", **source)
+        assert made["url"] == f"file://{tmp_path}/ablage"
+        for name, url, source_type in (("draussen", "file:///etc", "udp_filedrop"),
+                                       ("anders", f"file://{tmp_path}/ablage", "udp_dcat")):
+            with pytest.raises(tk.ValidationError) as err:
+                act(world.admin, "harvest_source_create", name=name, url=url, source_type=source_type, **source)
+            assert "url" in err.value.error_dict

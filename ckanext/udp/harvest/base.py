@@ -39,21 +39,24 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
-
-import sqlalchemy as sa
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
+from ckan.types import Context
+
 from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
-
-from ckanext.udp import fetch
-from ckanext.udp.harvest import internals
+from ckanext.udp import compat, fetch
 from ckanext.udp.harvest.interfaces import (
-    DEFAULT_MAX_ARCHIVE, MAX_ARCHIVE_KEY, STATE_KEY, IUdpHarvest,
+    DEFAULT_MAX_ARCHIVE,
+    MAX_ARCHIVE_KEY,
+    STATE_KEY,
+    IUdpHarvest,
 )
 
 log = logging.getLogger(__name__)
@@ -86,8 +89,8 @@ class Record:
     stage unchanged (e.g. a file's location and checksum)."""
 
     guid: str
-    dataset: Optional[dict[str, Any]] = None
-    error: Optional[str] = None
+    dataset: dict[str, Any] | None = None
+    error: str | None = None
     label: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
 
@@ -136,9 +139,9 @@ def error_summary(err: tk.ValidationError) -> str:
 @dataclass
 class _Previous:
     object_id: str
-    package_id: Optional[str]
-    hash: Optional[str]
-    package_state: Optional[str]
+    package_id: str | None
+    hash: str | None
+    package_state: str | None
 
 
 class UdpHarvester(HarvesterBase):
@@ -169,7 +172,7 @@ class UdpHarvester(HarvesterBase):
         """Raise ValueError (or fetch.FetchError) if the source URL must not be harvested."""
         fetch.check_url(url)
 
-    def before_write(self, harvest_object: Any, dataset: dict[str, Any], existing: Optional[dict[str, Any]],
+    def before_write(self, harvest_object: Any, dataset: dict[str, Any], existing: dict[str, Any] | None,
                      payload: dict[str, Any], config: dict[str, Any]) -> None:
         """Last changes to the dict before it is written (``existing``: the
         dataset as it is, on updates)."""
@@ -192,7 +195,7 @@ class UdpHarvester(HarvesterBase):
     def info(self) -> dict[str, str]:
         return {"name": self.source_type, "title": self.title, "description": self.description}
 
-    def parse_config(self, config: Optional[str]) -> dict[str, Any]:
+    def parse_config(self, config: str | None) -> dict[str, Any]:
         """The source configuration as a dict; ValueError saying what is wrong."""
         if not config or not config.strip():
             doc: Any = {}
@@ -214,11 +217,11 @@ class UdpHarvester(HarvesterBase):
             raise ValueError("; ".join(f"{key}: {msg}" for key, msg in sorted(errors.items())))
         return doc
 
-    def validate_config(self, config: Optional[str]) -> Optional[str]:
+    def validate_config(self, config: str | None) -> str | None:
         self.parse_config(config)
         return config
 
-    def get_original_url(self, harvest_object_id: str) -> Optional[str]:
+    def get_original_url(self, harvest_object_id: str) -> str | None:
         obj = HarvestObject.get(harvest_object_id)
         if obj is None or not obj.content:
             return None
@@ -290,7 +293,7 @@ class UdpHarvester(HarvesterBase):
                     reason=unexpected(err)), harvest_job)
         return ids
 
-    def _gathered(self, job: Any, record: Record, previous: dict[str, _Previous], seen: set[str]) -> Optional[str]:
+    def _gathered(self, job: Any, record: Record, previous: dict[str, _Previous], seen: set[str]) -> str | None:
         if record.guid in seen:
             record = Record(guid=record.guid, label=record.label, error=_(
                 "The source lists this identifier more than once; only the first record was taken."))
@@ -430,7 +433,7 @@ class UdpHarvester(HarvesterBase):
         if pkg is not None and pkg.state in ("active", "deleted"):
             existing = tk.get_action("package_show")(dict(system), {"id": pkg.id})
             dataset.update(id=pkg.id, name=pkg.name, owner_org=pkg.owner_org or source_owner(source))
-            known = {}
+            known: dict[tuple[str, Any], str] = {}
             for res in existing.get("resources", []):
                 for key in ("uri", "url"):
                     if res.get(key):
@@ -461,7 +464,7 @@ class UdpHarvester(HarvesterBase):
         digest = HarvestObjectExtra(object=obj, key=HASH_KEY, value=content.get("hash", ""))
         model.Session.add(digest)
         model.Session.commit()
-        failed = internals.index_datasets([package_id])
+        failed = compat.index_datasets([package_id])
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
             model.Session.commit()
@@ -487,7 +490,7 @@ class UdpHarvester(HarvesterBase):
         number), else one from the title."""
         name = None
         if payload.get("name"):
-            name = self._ensure_name_is_unique(internals.munge_name(str(payload["name"]))[:90])
+            name = self._ensure_name_is_unique(compat.munge_name(str(payload["name"]))[:90])
         return name or self._gen_new_name(dataset.get("title") or "datensatz") or f"harvest-{dataset['id'][:8]}"
 
     def _deleted_by_us(self, source_id: str, guid: str, package_id: str) -> bool:
@@ -538,7 +541,8 @@ def source_guard(source_type: str, check: Any) -> Any:
         try:
             check(str(data_dict["url"]).strip())
         except (ValueError, fetch.FetchError) as err:
-            raise tk.ValidationError({"url": [_("This source cannot be harvested: {reason}").format(reason=err)]})
+            message = _("This source cannot be harvested: {reason}").format(reason=err)
+            raise tk.ValidationError({"url": [message]}) from None
 
     return guard
 
@@ -549,19 +553,19 @@ def source_guard_actions(source_type: str, check: Any) -> dict[str, Any]:
     guard = source_guard(source_type, check)
 
     @tk.chained_action
-    def package_create(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def package_create(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         guard(data_dict)
         return up(context, data_dict)
 
     @tk.chained_action
-    def package_update(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def package_update(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         guard(data_dict)
         return up(context, data_dict)
 
     return {"package_create": package_create, "package_update": package_update}
 
 
-def _context(**extra: Any) -> dict[str, Any]:
+def _context(**extra: Any) -> Context:
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     return dict({"user": site_user["name"], "ignore_auth": True}, **extra)
 
@@ -574,6 +578,6 @@ def _workflow_loaded() -> bool:
         return False
 
 
-def source_owner(source: Any) -> Optional[str]:
+def source_owner(source: Any) -> str | None:
     pkg = model.Package.get(source.id)
     return pkg.owner_org if pkg is not None else None

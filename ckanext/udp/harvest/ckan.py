@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import ckan.plugins.toolkit as tk
@@ -75,7 +76,7 @@ def remote_datasets(base: str, config: dict[str, Any], fetcher: fetch.Fetcher) -
     limit = int(config.get("max_datasets", DEFAULT_MAX_DATASETS))
     rows = min(int(config.get("page_size", ROWS)), 1000)  # CKAN answers at most 1000 (search.rows_max)
     start, seen = 0, set()
-    count_before: Optional[int] = None
+    count_before: int | None = None
     while True:
         count, results = search_page(fetcher, base, start, fq, rows)
         if count_before is None:
@@ -118,7 +119,7 @@ def _urls(value: Any) -> list[str]:
     return [terms.canonical_dcatapde_uri(u) for u in crosswalk.json_list(value) if _HTTP.match(u)]
 
 
-def _date(value: Any) -> Optional[str]:
+def _date(value: Any) -> str | None:
     text = str(value or "").strip()
     return text if re.match(r"^\d{4}(-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?)?$", text) else None
 
@@ -132,7 +133,7 @@ def _vocab_list(name: str, value: Any) -> list[str]:
     return out
 
 
-def _resource(res: dict[str, Any]) -> Optional[dict[str, Any]]:
+def _resource(res: dict[str, Any]) -> dict[str, Any] | None:
     url = str(res.get("url") or "").strip()
     if not _HTTP.match(url):
         return None
@@ -164,7 +165,7 @@ def _resource(res: dict[str, Any]) -> Optional[dict[str, Any]]:
 
 
 def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str],
-                own_contributor: Optional[str] = None) -> Record:
+                own_contributor: str | None = None) -> Record:
     """One remote dataset as a record (guid: its id on the remote CKAN)."""
     guid = f"{base.rstrip('/')}/dataset/{pkg['id']}"
     extras = {str(e.get("key")): e.get("value") for e in pkg.get("extras") or [] if isinstance(e, dict)}
@@ -238,7 +239,7 @@ def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str],
             d["political_geocoding_uri"].append(uri)
     if areas:
         d["spatial_coverage"] = areas
-    org = pkg.get("organization") if isinstance(pkg.get("organization"), dict) else {}
+    org: dict[str, Any] = pkg["organization"] if isinstance(pkg.get("organization"), dict) else {}
     publisher = _agent(extras.get("publisher_name") or org.get("title"), extras.get("publisher_email"),
                        extras.get("publisher_url"), extras.get("publisher_uri"), extras.get("publisher_type"))
     if publisher.get("name"):

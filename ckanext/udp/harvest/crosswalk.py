@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import Any
 
 from ckanext.udp.dcatde import vocab
 
@@ -27,7 +27,7 @@ _NON_PUBLIC = re.compile(r"nicht\s+öffentlich|nicht-öffentlich|non[- ]public|v
 _RESTRICTED = re.compile(r"eingeschr[äa]nkt|beschr[äa]nkt|restricted|nur\s+für", re.I)
 
 
-def frequency(value: Any) -> Optional[str]:
+def frequency(value: Any) -> str | None:
     """An EU frequency URI for an EU/INSPIRE/ISO value or label; None if unknown."""
     if not value:
         return None
@@ -40,7 +40,7 @@ def frequency(value: Any) -> Optional[str]:
     return vocab.normalise("frequency", eu) if eu else None
 
 
-def access_rights(value: Any) -> Optional[str]:
+def access_rights(value: Any) -> str | None:
     """An EU access-right URI for a URI, code, label or a free text saying
     the same; None if the text says something else."""
     if not value:

@@ -13,11 +13,11 @@ gather as incomplete.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from ckanext.dcat.processors import RDFParser
-
 from ckanext.udp import fetch
 from ckanext.udp.dcatde import validation
 from ckanext.udp.harvest.base import GatherIncomplete, Record, _
@@ -34,7 +34,7 @@ CONTENT_TYPES = {
 _DROP = ("uri", "guid")
 
 
-def rdf_format(content_type: str, data: bytes, configured: Optional[str] = None) -> str:
+def rdf_format(content_type: str, data: bytes, configured: str | None = None) -> str:
     """The configured format, else the one the content type names, else a
     guess from the first byte (a byte-order mark does not hide XML)."""
     if configured:
@@ -47,7 +47,7 @@ def rdf_format(content_type: str, data: bytes, configured: Optional[str] = None)
     return {b"<": "xml", b"{": "json-ld", b"[": "json-ld"}.get(head, "turtle")
 
 
-def guid_of(dataset: dict[str, Any]) -> Optional[str]:
+def guid_of(dataset: dict[str, Any]) -> str | None:
     """The dataset's URI (rdf:about), else its dct:identifier."""
     uri = dataset.get("uri")
     if uri and str(uri).startswith(("http://", "https://", "urn:")):
@@ -68,7 +68,7 @@ def clean(dataset: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def page_records(data: bytes, fmt: str, page_url: str) -> tuple[list[Record], Optional[str]]:
+def page_records(data: bytes, fmt: str, page_url: str) -> tuple[list[Record], str | None]:
     """The records of one catalog page and the URL of the next page.
     Raises UntrustedRDFError for documents refused or unparseable."""
     graph = validation.parse_untrusted(data, fmt, publicID=page_url)
@@ -100,7 +100,7 @@ def catalog_records(url: str, config: dict[str, Any], fetcher: fetch.Fetcher) ->
     configured = config.get("rdf_format")
     visited: set[str] = set()
     seen_guids: set[str] = set()
-    next_url: Optional[str] = url
+    next_url: str | None = url
     while next_url:
         page_url = _normal(next_url)
         if page_url in visited:

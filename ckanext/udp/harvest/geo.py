@@ -3,9 +3,10 @@ box as a ``spatial_coverage`` area (``geom`` + ``bbox``, as the map search
 indexes it), and the city districts (Stadtteile) a box lies on.
 
 The districts come from a CSV (``nummer,stadtteil,lat,lon``: a point per
-district) named by ``ckanext.udp.harvest.districts`` (default: the
-approximate centroids in ``../shared/karlsruhe/stadtteile.csv`` beside the
-checkout; production points it at the city's official data). A box is "in
+district) named by ``ckanext.udp.harvest.districts``, an absolute path checked
+when the harvesters start (:func:`check_districts_path`; the project's ini files
+point it at the approximate centroids in ``../shared/karlsruhe/stadtteile.csv``,
+production at the city's official data). A box is "in
 the city" when it lies within the districts' extent (plus a margin of
 ``DISTRICT_MARGIN`` degrees); it then lists the districts whose point lies in
 the box, or the nearest one for a box smaller than a district.
@@ -17,15 +18,14 @@ import functools
 import json
 import logging
 import math
-import pathlib
-from typing import Any, Optional
+import os
+from typing import Any
 
 from shapely.geometry import box, mapping, shape
 
 log = logging.getLogger(__name__)
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_DISTRICTS = "../shared/karlsruhe/stadtteile.csv"
+DISTRICTS = "ckanext.udp.harvest.districts"
 DISTRICT_MARGIN = 0.03  # degrees (~2-3 km): the centroids are approximate, the city reaches beyond them
 
 
@@ -45,7 +45,7 @@ def valid_box(west: float, south: float, east: float, north: float) -> bool:
     return -180 <= west <= east <= 180 and -90 <= south <= north <= 90
 
 
-def area_from_bbox(west: float, south: float, east: float, north: float, text: str = "") -> Optional[dict[str, str]]:
+def area_from_bbox(west: float, south: float, east: float, north: float, text: str = "") -> dict[str, str] | None:
     if not valid_box(west, south, east, north):
         return None
     polygon = json.dumps(bbox_polygon(west, south, east, north))
@@ -55,7 +55,7 @@ def area_from_bbox(west: float, south: float, east: float, north: float, text: s
     return area
 
 
-def area_from_geojson(value: Any, text: str = "") -> Optional[dict[str, str]]:
+def area_from_geojson(value: Any, text: str = "") -> dict[str, str] | None:
     """An area from a GeoJSON geometry (dict or JSON text); None if it is not
     a valid geometry in longitude/latitude."""
     try:
@@ -77,26 +77,54 @@ def area_from_geojson(value: Any, text: str = "") -> Optional[dict[str, str]]:
     return area
 
 
+class DistrictsConfigError(ValueError):
+    """``ckanext.udp.harvest.districts`` is not an absolute path to a readable district list."""
+
+
+def declare_options(declaration: Any, key: Any) -> None:
+    """The district list's config option (declared by every udp harvester, once)."""
+    if DISTRICTS in declaration:
+        return
+    declaration.declare(DISTRICTS, "").set_description(
+        "Absolute path of the city districts' CSV (columns nummer,stadtteil,lat,lon: a point per district) "
+        "that harvested bounding boxes are matched against; required by the udp harvesters."
+    )
+
+
+def check_districts_path(value: Any) -> str:
+    """The configured district list's path; raises :class:`DistrictsConfigError` saying what is wrong when it is
+    unset, relative, not a readable file or not a district list."""
+    text = str(value or "").strip()
+    if not text:
+        raise DistrictsConfigError(f"{DISTRICTS} is not set: give the absolute path of the districts' CSV "
+                                   "(nummer,stadtteil,lat,lon), e.g. .../shared/karlsruhe/stadtteile.csv")
+    if not os.path.isabs(text):
+        raise DistrictsConfigError(f"{DISTRICTS} must be an absolute path, not {text!r}")
+    if not os.path.isfile(text):
+        raise DistrictsConfigError(f"{DISTRICTS}: no such file: {text}")
+    if not _districts(text):
+        raise DistrictsConfigError(f"{DISTRICTS}: {text} is not a district list (CSV with nummer,stadtteil,lat,lon)")
+    return text
+
+
 @functools.lru_cache(maxsize=4)
 def _districts(path: str) -> tuple[tuple[str, str, float, float], ...]:
     try:
         with open(path, encoding="utf-8") as handle:
-            return tuple((row["nummer"], row["stadtteil"], float(row["lon"]), float(row["lat"]))
-                         for row in csv.DictReader(handle))
-    except (OSError, KeyError, ValueError) as err:
+            return tuple(
+                (row["nummer"], row["stadtteil"], float(row["lon"]), float(row["lat"]))
+                for row in csv.DictReader(handle)
+            )
+    except (OSError, KeyError, ValueError, TypeError) as err:
         log.warning("district list %s not usable: %s", path, err)
         return ()
 
 
 def districts_path() -> str:
-    try:
-        import ckan.plugins.toolkit as tk
+    """The configured district list (checked, see :func:`check_districts_path`)."""
+    import ckan.plugins.toolkit as tk
 
-        value = tk.config.get("ckanext.udp.harvest.districts")
-    except Exception:
-        value = None
-    path = pathlib.Path(value or DEFAULT_DISTRICTS)
-    return str(path if path.is_absolute() else (REPO / path).resolve())
+    return check_districts_path(tk.config.get(DISTRICTS))
 
 
 def districts_in(west: float, south: float, east: float, north: float) -> list[tuple[str, str]]:

@@ -4,8 +4,8 @@ schema, and the CSW client around OWSLib.
 Parsing is declaration-safe: every document is parsed from bytes (an
 ``<?xml ... encoding=...?>`` declaration is fine; ckanext-spatial 2.3.2 turns
 records into text first and fails on every declaration), DOCTYPE and ENTITY
-declarations are refused before lxml sees the document, lxml resolves no
-entities and loads no DTD or network resource. Records are checked against
+declarations are refused by defusedxml before lxml sees the document, lxml
+resolves no entities and loads no DTD or network resource. Records are checked against
 ckanext-spatial's ``iso19139eden`` XSD profile (which accepts service records
 and GML 3.2, unlike the default ``iso19139``).
 
@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from io import BytesIO
-from typing import Any, Iterator, Optional
+from typing import Any
 from urllib.parse import urlencode
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError as DefusedParseError
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from lxml import etree
 from owslib import util as owsutil
-from owslib.catalogue.csw2 import CatalogueServiceWeb, namespaces as csw_namespaces
+from owslib.catalogue.csw2 import CatalogueServiceWeb
+from owslib.catalogue.csw2 import namespaces as csw_namespaces
 from owslib.iso import MD_Metadata
 
 from ckanext.udp import fetch
-from ckanext.udp.dcatde import validation, vocab
+from ckanext.udp.dcatde import vocab
 from ckanext.udp.harvest import crosswalk, geo
 from ckanext.udp.harvest.base import GatherIncomplete, Record, _
 
@@ -69,10 +74,13 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 def parse_xml(data: bytes) -> Any:
     """An lxml tree from untrusted bytes (declaration fine; DOCTYPE/ENTITY refused)."""
-    try:
-        validation.refuse_hostile(data, "xml")
-    except validation.UntrustedRDFError as err:
-        raise RefusedXML(str(err).replace("RDF/XML", "XML")) from None
+    try:  # defusedxml's expat pass: it detects the encoding itself, so a DOCTYPE in UTF-16 is caught too
+        defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise RefusedXML("XML with a DOCTYPE or ENTITY declaration is refused "
+                         "(external entities and entity expansion are not allowed)") from None
+    except DefusedParseError as err:
+        raise RefusedXML(f"not well-formed XML: {err}") from None
     try:
         return etree.parse(BytesIO(data), _PARSER)
     except etree.XMLSyntaxError as err:
@@ -85,6 +93,8 @@ class GuardedCsw(CatalogueServiceWeb):
     """OWSLib's CSW client whose requests go through ``ckanext.udp.fetch``
     (timeouts, size cap, SSRF guard, same-origin redirects) and whose answers
     are parsed with :func:`parse_xml`."""
+
+    request: Any  # OWSLib's: the KVP query string or the request element, then its bytes
 
     def __init__(self, url: str, fetcher: fetch.Fetcher) -> None:
         self._fetcher = fetcher
@@ -108,7 +118,8 @@ class GuardedCsw(CatalogueServiceWeb):
         try:
             self._exml = parse_xml(body)
         except RefusedXML as err:
-            raise GatherIncomplete(_("{url}: the answer was refused: {reason}").format(url=self.url, reason=err))
+            message = _("{url}: the answer was refused: {reason}").format(url=self.url, reason=err)
+            raise GatherIncomplete(message) from None
         root = self._exml.getroot().tag
         if root == owsutil.nspath_eval("ows:ExceptionReport", csw_namespaces):
             text = " ".join(t.strip() for t in self._exml.getroot().itertext() if t.strip())
@@ -141,7 +152,7 @@ def csw_records(url: str, config: dict[str, Any], fetcher: fetch.Fetcher) -> Ite
         elif matches != matches_first:
             raise GatherIncomplete(_("the catalogue changed while it was read ({before} records, then {after})").format(
                 before=matches_first, after=matches))
-        records = csw._exml.findall(".//{%s}MD_Metadata" % GMD)
+        records = csw._exml.findall(f".//{{{GMD}}}MD_Metadata")
         for element in records:
             ident = element.findtext("gmd:fileIdentifier/gco:CharacterString", namespaces=NS)
             yield (ident or "").strip(), etree.tostring(element, xml_declaration=True, encoding="UTF-8")
@@ -161,12 +172,12 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value else ""
 
 
-def _tag(text: str) -> Optional[str]:
+def _tag(text: str) -> str | None:
     name = " ".join(_TAG_BAD.sub(" ", text).split())[:100]
     return name if len(name) >= 2 else None
 
 
-def _date(value: Any) -> Optional[str]:
+def _date(value: Any) -> str | None:
     text = _text(value)
     match = re.match(r"^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}:\d{2})?", text)
     if not match:
@@ -174,7 +185,7 @@ def _date(value: Any) -> Optional[str]:
     return match.group(1) + (match.group(2) or "")
 
 
-def _licence(constraints: list[str]) -> tuple[Optional[str], Optional[str]]:
+def _licence(constraints: list[str]) -> tuple[str | None, str | None]:
     """(licence URI, attribution text) from otherConstraints: the GDI-DE JSON
     first, then any text naming a licence; "Quellenvermerk: ..." as attribution."""
     licence, attribution = None, None
@@ -215,7 +226,7 @@ def _agent(party: Any) -> dict[str, str]:
     return out
 
 
-def _service_format(*hints: Any) -> Optional[str]:
+def _service_format(*hints: Any) -> str | None:
     """The EU file type of an OGC service named in a protocol, name or URL."""
     text = " ".join(_text(h).lower() for h in hints if h)
     for code, pattern in _SERVICE_PATTERNS:
@@ -224,7 +235,7 @@ def _service_format(*hints: Any) -> Optional[str]:
     return None
 
 
-def _frequency(element: Any) -> Optional[str]:
+def _frequency(element: Any) -> str | None:
     value = element.xpath(".//gmd:resourceMaintenance//gmd:MD_MaintenanceFrequencyCode/@codeListValue",
                           namespaces=NS)
     return crosswalk.frequency(value[0]) if value else None
@@ -364,7 +375,7 @@ def _resources(md: Any, ident: Any, csw_url: str, identifier: str, title: str) -
     return out
 
 
-def validate_record(xml: bytes, profile: str) -> Optional[str]:
+def validate_record(xml: bytes, profile: str) -> str | None:
     """None if the record passes the XSD profile, else the first reasons."""
     if profile in ("", "none"):
         return None

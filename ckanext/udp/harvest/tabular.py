@@ -32,8 +32,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ckanext.udp import fetch
@@ -65,14 +66,14 @@ class TableError(ValueError):
 class FileRef:
     name: str
     location: str  # a path in an allowed folder, or an http(s) URL
-    sidecar: Optional[str] = None
+    sidecar: str | None = None
 
     @property
     def is_url(self) -> bool:
         return self.location.startswith(("http://", "https://"))
 
 
-def folder_of(url: str) -> Optional[str]:
+def folder_of(url: str) -> str | None:
     """The local folder a source URL names (``file:///srv/ablage`` or a path), else None."""
     if url.startswith("file://"):
         return unquote(urlsplit(url).path)
@@ -114,7 +115,7 @@ class _Links(html.parser.HTMLParser):
         super().__init__()
         self.links: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             href = dict(attrs).get("href")
             if href:
@@ -172,19 +173,19 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
     fields: list[dict[str, Any]]
-    encoding: Optional[str] = None
-    delimiter: Optional[str] = None
+    encoding: str | None = None
+    delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
-def _raw_cells(path: str, fmt: str, sheet: Any = None) -> tuple[list[list[Any]], Optional[str], Optional[str]]:
+def _raw_cells(path: str, fmt: str, sheet: Any = None) -> tuple[list[list[Any]], str | None, str | None]:
     try:
         return _read_cells(path, fmt, sheet)
     except TableError as err:  # never show the temporary file's path
         raise TableError(str(err).replace(f'"{path}"', "").replace(path, "")) from None
 
 
-def _read_cells(path: str, fmt: str, sheet: Any = None) -> tuple[list[list[Any]], Optional[str], Optional[str]]:
+def _read_cells(path: str, fmt: str, sheet: Any = None) -> tuple[list[list[Any]], str | None, str | None]:
     from frictionless import Dialect, FrictionlessException, Resource, formats
 
     options: dict[str, Any] = {"path": path, "format": fmt}
@@ -218,7 +219,7 @@ def _number(text: str, german: bool) -> decimal.Decimal:
     return decimal.Decimal(text)
 
 
-def _guess(values: list[Any], delimiter: Optional[str]) -> tuple[str, bool]:
+def _guess(values: list[Any], delimiter: str | None) -> tuple[str, bool]:
     """(DataStore type, German number format) of a column from all its non-empty cells."""
     if not values:
         return "text", False

@@ -1,10 +1,12 @@
-"""``ckan udp-harvest``: harvest sources from the command line.
+"""``ckan udp harvest``: harvest sources from the command line, and the queue consumers.
 
-    ckan udp-harvest sources                      the sources and their last runs
-    ckan udp-harvest add TITLE URL --type udp_dcat --org ORG [--state published] [--access open]
+    ckan udp harvest sources                      the sources and their last runs
+    ckan udp harvest add TITLE URL --type udp_dcat --org ORG [--state published] [--access open]
                          [--frequency MANUAL] [--config '{"max_pages": 50}']
-    ckan udp-harvest run SOURCE [--queue]         run now in this process (or put it on the gather queue)
-    ckan udp-harvest runs SOURCE                  the last runs with every error
+    ckan udp harvest run SOURCE [--queue]         run now in this process (or put it on the gather queue)
+    ckan udp harvest runs SOURCE                  the last runs with every error
+    ckan udp harvest gather-consumer              consume the gather queue (``consumers``)
+    ckan udp harvest fetch-consumer               consume the fetch queue
 """
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ import sys
 import uuid
 from typing import Any
 
-import click
-
 import ckan.plugins.toolkit as tk
+import click
+from ckan.types import Context
 
-from ckanext.udp.harvest import internals, runner
+from ckanext.udp import compat
+from ckanext.udp.commands import register
+from ckanext.udp.harvest import runner
 from ckanext.udp.harvest.interfaces import ACCESS_KEY, STATE_KEY
 
 
-def _context() -> dict[str, Any]:
+def _context() -> Context:
     user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     return {"user": user["name"], "ignore_auth": True}
 
@@ -30,7 +34,7 @@ def _source_id(ref: str) -> str:
     try:
         return tk.get_action("harvest_source_show")(_context(), {"id": ref})["id"]
     except tk.ObjectNotFound:
-        raise click.ClickException(f"no harvest source {ref!r}")
+        raise click.ClickException(f"no harvest source {ref!r}") from None
 
 
 def _line(run: dict[str, Any]) -> str:
@@ -38,12 +42,17 @@ def _line(run: dict[str, Any]) -> str:
             f"unverändert {run['not_modified']:5} archiviert {run['archived']:4} Fehler {run['errors']:4}")
 
 
-@click.group(name="udp-harvest", short_help="Harvest sources: list, add, run, show runs")
-def udp_harvest() -> None:
-    pass
+@click.group(name="harvest", short_help="Harvest sources: list, add, run, show runs; queue consumers")
+def harvest() -> None:
+    """Harvest sources of the udp harvesters, and the harvest queue consumers."""
 
 
-@udp_harvest.command()
+def get_commands() -> list[click.Command]:
+    """``ckan udp harvest …`` (``IClick.get_commands`` of ``udp_harvest_dashboard``)."""
+    return register(harvest)
+
+
+@harvest.command()
 def sources() -> None:
     """The harvest sources and their last runs."""
     for source in tk.get_action("udp_harvest_sources")(_context(), {"runs": 3}):
@@ -54,7 +63,7 @@ def sources() -> None:
             click.echo("    " + _line(run))
 
 
-@udp_harvest.command()
+@harvest.command()
 @click.argument("title")
 @click.argument("url")
 @click.option("--type", "source_type", required=True, help="udp_dcat, udp_ckan, udp_csw, udp_filedrop, sensorthings")
@@ -70,23 +79,23 @@ def add(title: str, url: str, source_type: str, org: str, state: str, access: st
     try:
         config = json.loads(config_json)
     except ValueError as err:
-        raise click.BadParameter(f"not JSON: {err}", param_hint="--config")
+        raise click.BadParameter(f"not JSON: {err}", param_hint="--config") from None
     if not isinstance(config, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--config")
     config[STATE_KEY] = state
     if access:
         config[ACCESS_KEY] = access
-    name = (internals.munge_name(title)[:80].strip("-") or "quelle") + "-" + uuid.uuid4().hex[:6]
+    name = (compat.munge_name(title)[:80].strip("-") or "quelle") + "-" + uuid.uuid4().hex[:6]
     try:
         source = tk.get_action("harvest_source_create")(_context(), {
             "name": name, "title": title, "url": url, "source_type": source_type, "owner_org": org,
             "frequency": frequency, "config": json.dumps(config, ensure_ascii=False)})
     except tk.ValidationError as err:
-        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in err.error_dict.items()))
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in err.error_dict.items())) from None
     click.echo(f"added {source['name']} ({source['id']})")
 
 
-@udp_harvest.command()
+@harvest.command()
 @click.argument("source")
 @click.option("--queue", "use_queue", is_flag=True, help="put the job on the gather queue instead")
 def run(source: str, use_queue: bool) -> None:
@@ -96,7 +105,7 @@ def run(source: str, use_queue: bool) -> None:
         try:
             tk.get_action("udp_harvest_run_now")(_context(), {"id": source_id})
         except tk.ValidationError as err:
-            raise click.ClickException("; ".join(str(v) for v in err.error_dict.values()))
+            raise click.ClickException("; ".join(str(v) for v in err.error_dict.values())) from None
         click.echo("queued")
         return
     job_id = runner.run_source(source_id)
@@ -110,7 +119,7 @@ def run(source: str, use_queue: bool) -> None:
             sys.exit(1)
 
 
-@udp_harvest.command()
+@harvest.command()
 @click.argument("source")
 @click.option("--limit", default=5)
 def runs(source: str, limit: int) -> None:
@@ -120,3 +129,19 @@ def runs(source: str, limit: int) -> None:
         click.echo(_line(run_dict))
         for error in run_dict["error_list"]:
             click.echo(f"  {error['stage']}: {error['record'] or ''} {error['message']}")
+
+
+@harvest.command("gather-consumer")
+def gather_consumer() -> None:
+    """Consume the harvest gather queue (instead of ``ckan harvester gather-consumer``)."""
+    from ckanext.udp.harvest_dashboard import consumers
+
+    consumers.consume("gather")
+
+
+@harvest.command("fetch-consumer")
+def fetch_consumer() -> None:
+    """Consume the harvest fetch queue (instead of ``ckan harvester fetch-consumer``)."""
+    from ckanext.udp.harvest_dashboard import consumers
+
+    consumers.consume("fetch")

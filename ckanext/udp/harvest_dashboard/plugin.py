@@ -16,7 +16,7 @@ from ckanext.udp.harvest_dashboard.logic import action, auth
 @tk.blanket.actions(action.get_actions)
 @tk.blanket.auth_functions(auth.get_auth_functions)
 @tk.blanket.blueprints([views.harvest_dashboard])
-@tk.blanket.cli([cli.udp_harvest])
+@tk.blanket.cli(cli.get_commands)
 @tk.blanket.helpers(helpers.get_helpers)
 class UdpHarvestDashboardPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)

@@ -9,11 +9,11 @@ import json
 import uuid
 from typing import Any
 
+import ckan.plugins.toolkit as tk
+from ckan.types import Context
 from flask import Blueprint
 
-import ckan.plugins.toolkit as tk
-
-from ckanext.udp.harvest import internals
+from ckanext.udp import compat
 from ckanext.udp.harvest.interfaces import ACCESS_KEY, STATE_KEY
 
 harvest_dashboard = Blueprint("udp_harvest", __name__)
@@ -23,11 +23,11 @@ STATES = ("draft", "in_review", "published")
 ACCESS_CLASSES = ("open", "internal", "restricted")
 
 
-def _context() -> dict[str, Any]:
+def _context() -> Context:
     return {"user": tk.current_user.name, "auth_user_obj": tk.current_user}
 
 
-def labels() -> dict[str, dict[str, str]]:
+def labels() -> dict[str, dict[str | None, str]]:
     """German labels (through the translations) of the codes the pages show."""
     _ = tk._
     return {
@@ -117,7 +117,7 @@ def _source_data(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[s
     config[STATE_KEY] = form["state"]
     if form["access"] in ACCESS_CLASSES:
         config[ACCESS_KEY] = form["access"]
-    name = (internals.munge_name(form["title"])[:80].strip("-") or "quelle") + "-" + uuid.uuid4().hex[:6]
+    name = (compat.munge_name(form["title"])[:80].strip("-") or "quelle") + "-" + uuid.uuid4().hex[:6]
     return {"name": name, "title": form["title"], "url": form["url"], "source_type": form["source_type"],
             "owner_org": form["owner_org"], "frequency": form["frequency"],
             "config": json.dumps(config, ensure_ascii=False)}, errors

@@ -1,6 +1,4 @@
-"""Harvesters of ckanext-udp: parsers and clients for external sources.
-
-``lorawan`` parses The Things Stack v3 and ChirpStack v4 uplinks (pure functions,
-no CKAN imports); the ``udp_sensors`` plugin (``ckanext.udp.sensors``) stores
-what they return.
-"""
+"""Harvester classes of ckanext-udp, one plugin per kind of source (as in ckanext-dcat): ``dcat``
+(``udp_dcat_harvester``), ``ckan`` (``udp_ckan_harvester``), ``csw`` (``udp_csw_harvester``) and ``filedrop``
+(``udp_filedrop_harvester``). What they share (base class, mappings, geo, runner) is the library
+``ckanext.udp.harvest``."""

@@ -13,12 +13,13 @@ every ckanext-udp harvester knows (``udp_workflow_state``,
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckanext.harvest.interfaces import IHarvester
 
+from ckanext.harvest.interfaces import IHarvester
 from ckanext.udp import fetch
 from ckanext.udp.harvest import ckan
 from ckanext.udp.harvest.base import Record, UdpHarvester, _

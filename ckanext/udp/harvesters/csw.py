@@ -11,13 +11,14 @@ skip), plus the keys every ckanext-udp harvester knows.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import ckan.plugins as p
-from ckanext.harvest.interfaces import IHarvester
 
+from ckanext.harvest.interfaces import IHarvester
 from ckanext.udp import fetch
-from ckanext.udp.harvest import iso19139
+from ckanext.udp.harvest import geo, iso19139
 from ckanext.udp.harvest.base import Record, UdpHarvester, _, unexpected
 
 
@@ -25,11 +26,20 @@ class CswHarvester(UdpHarvester, p.SingletonPlugin):
     p.implements(IHarvester)
     p.implements(p.IActions)
     p.implements(p.IConfigDeclaration)
+    p.implements(p.IConfigurable)
     p.implements(p.ITranslation)
 
     source_type = "udp_csw"
     title = "CSW (ISO 19139)"
     description = "ISO 19139 records of a CSW 2.0.2 catalogue (GDI-DE), WMS/WFS services as distributions"
+
+    def declare_config_options(self, declaration: Any, key: Any) -> None:
+        super().declare_config_options(declaration, key)
+        geo.declare_options(declaration, key)
+
+    # IConfigurable: the district list that boxes are matched against is checked at start-up
+    def configure(self, config: Any) -> None:
+        geo.check_districts_path(config.get(geo.DISTRICTS))
 
     def validate_own_config(self, config: dict[str, Any]) -> dict[str, str]:
         errors = {}

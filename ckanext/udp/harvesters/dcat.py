@@ -10,11 +10,12 @@ plus the keys every ckanext-udp harvester knows (``udp_workflow_state``,
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import ckan.plugins as p
-from ckanext.harvest.interfaces import IHarvester
 
+from ckanext.harvest.interfaces import IHarvester
 from ckanext.udp import fetch
 from ckanext.udp.harvest import dcat
 from ckanext.udp.harvest.base import Record, UdpHarvester, _

@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckanext.harvest.interfaces import IHarvester
+from ckan.types import Context
 
+from ckanext.harvest.interfaces import IHarvester
 from ckanext.udp import fetch
 from ckanext.udp.harvest import tabular
 from ckanext.udp.harvest.base import Record, RecordError, UdpHarvester, _
@@ -42,6 +44,9 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
     p.implements(p.ITranslation)
 
     source_type = "udp_filedrop"
+    #: its URL may name a local folder (``file:///`` or ``/``): udp_security's URL rule leaves such URLs to
+    #: :meth:`check_source_url`, which confines them to ``ckanext.udp.filedrop.allowed_dirs``
+    local_folder_urls = True
     title = "Tabular files (file drop)"
     description = "CSV and XLSX files of a department's folder or an HTTP listing, loaded into the DataStore"
 
@@ -74,7 +79,7 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
 
     # ---- import: read and check before anything is written, load after -------
 
-    def before_write(self, harvest_object: Any, dataset: dict[str, Any], existing: Optional[dict[str, Any]],
+    def before_write(self, harvest_object: Any, dataset: dict[str, Any], existing: dict[str, Any] | None,
                      payload: dict[str, Any], config: dict[str, Any]) -> None:
         location = payload["location"]
         if not location.startswith(("http://", "https://")):
@@ -116,7 +121,7 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
             os.unlink(payload["_csv"])
 
 
-def load_table(resource_id: str, csv_path: str, fields: list[dict[str, Any]], context: dict[str, Any]) -> None:
+def load_table(resource_id: str, csv_path: str, fields: list[dict[str, Any]], context: Context) -> None:
     """The checked CSV into the resource's DataStore table with ckanext-xloader's
     loader (``load_csv``): the table is (re)created with the columns' types
     (xloader keeps types given as ``type_override``), then filled by COPY."""

@@ -19,11 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Optional
-
-from flask import Response, request
 
 import ckan.plugins.toolkit as tk
+from flask import Response, request
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,7 @@ def _cookie_authenticated() -> bool:
     return logged_in and not _token_authenticated()
 
 
-def _api_action() -> Optional[str]:
+def _api_action() -> str | None:
     match = API_ACTION.match(request.path)
     return match.group(1) if match else None
 
@@ -66,7 +64,7 @@ def _reads(action: str) -> bool:
     return bool(getattr(function, "side_effect_free", False))
 
 
-def _token() -> Optional[str]:
+def _token() -> str | None:
     field = tk.config.get("WTF_CSRF_FIELD_NAME") or "_csrf_token"
     for header in TOKEN_HEADERS:
         if request.headers.get(header):
@@ -76,7 +74,7 @@ def _token() -> Optional[str]:
     return None
 
 
-def _valid(token: Optional[str]) -> bool:
+def _valid(token: str | None) -> bool:
     from flask_wtf.csrf import validate_csrf
     from wtforms import ValidationError
 
@@ -100,7 +98,7 @@ def _refuse(api: bool) -> Response:
                                                                 "name": "Forbidden"}), status=403)
 
 
-def guard() -> Optional[Response]:
+def guard() -> Response | None:
     """before_request: None lets the request through."""
     if not enabled():
         return None

@@ -13,9 +13,8 @@ import json
 import logging
 from typing import Any
 
-from flask import Response, request
-
 import ckan.plugins.toolkit as tk
+from flask import Response, request
 
 log = logging.getLogger(__name__)
 

@@ -7,20 +7,23 @@ browser).
 The rule itself (``url_problem``) is a plain function: ``udp_dcatde`` uses it
 for the dataset and resource fields of its schema; this plugin applies it to
 the URL fields outside that schema (resource views, organizations, groups,
-users, harvest sources)."""
+users, harvest sources). A harvest source may name a local folder only when its
+harvester confines such URLs itself (``local_folder_urls``)."""
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
+import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 WEB_SCHEMES = ("http", "https")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
-def url_problem(value: Any, relative_ok: bool = False) -> Optional[str]:
+def url_problem(value: Any, relative_ok: bool = False) -> str | None:
     """None when ``value`` is acceptable, else what is wrong (for the message)."""
     if not isinstance(value, str):
         return "not a text"
@@ -73,28 +76,35 @@ def check_fields(data_dict: dict[str, Any], keys: tuple[str, ...], relative_ok: 
         raise tk.ValidationError(errors)
 
 
-# harvest source types whose URL may name a local folder: their harvester
-# confines it to its allowed folders when the source is saved and read
-# (``ckanext.udp.filedrop.allowed_dirs``)
-LOCAL_FOLDER_SOURCES = ("udp_filedrop",)
-
-
 def _local_folder_source(data_dict: dict[str, Any]) -> bool:
+    """A harvest source whose URL names a local folder and whose harvester says it confines such URLs itself
+    (attribute ``local_folder_urls``, e.g. the file-drop harvester, which checks the folder against its allowed
+    folders when the source is saved and read)."""
     url = str(data_dict.get("url") or "").strip()
-    return data_dict.get("source_type") in LOCAL_FOLDER_SOURCES and url.startswith(("file:///", "/"))
+    if not url.startswith(("file:///", "/")):
+        return False
+    try:
+        from ckanext.harvest.interfaces import IHarvester
+    except ImportError:  # harvest sources without ckanext-harvest: nothing vouches for a folder
+        return False
+    source_type = data_dict.get("source_type")
+    for harvester in p.PluginImplementations(IHarvester):
+        if harvester.info().get("name") == source_type:
+            return bool(getattr(harvester, "local_folder_urls", False))
+    return False
 
 
 def _guarded(keys: tuple[str, ...], relative_ok: bool = True, plugin_action: bool = False,
              local_folder_ok: bool = False) -> Any:
     @tk.chained_action
-    def action(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def action(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if not (local_folder_ok and _local_folder_source(data_dict or {})):
             check_fields(data_dict or {}, keys, relative_ok)
         return up(context, data_dict)
     if plugin_action:
         # CKAN exempts plugins' actions from its auth audit, but not chained
         # wrappers of them; ckanext-harvest's leave their auth to package_*
-        action.auth_audit_exempt = True  # type: ignore[attr-defined]
+        action.auth_audit_exempt = True
     return action
 
 

@@ -13,15 +13,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckanext.harvest.model import (
-    HarvestGatherError, HarvestJob, HarvestObject, HarvestObjectError, HarvestSource,
-)
+import sqlalchemy as sa
+from ckan.types import Context
 
+from ckanext.harvest.model import (
+    HarvestGatherError,
+    HarvestJob,
+    HarvestObject,
+    HarvestObjectError,
+    HarvestSource,
+)
 from ckanext.udp.harvest.interfaces import ACCESS_KEY, STATE_KEY, IUdpHarvest
 
 RUNS = 5
@@ -35,7 +39,7 @@ def _int(value: Any, default: int, top: int) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise tk.ValidationError({"limit": [tk._("Must be a whole number")]})
+        raise tk.ValidationError({"limit": [tk._("Must be a whole number")]}) from None
     return max(1, min(number, top))
 
 
@@ -116,7 +120,7 @@ def _source_dict(source: HarvestSource, pkg: model.Package) -> dict[str, Any]:
     }
 
 
-def _manageable(context: dict[str, Any]) -> list[tuple[HarvestSource, model.Package]]:
+def _manageable(context: Context) -> list[tuple[HarvestSource, model.Package]]:
     rows = model.Session.query(HarvestSource, model.Package).join(
         model.Package, model.Package.id == HarvestSource.id).filter(
         model.Package.state == "active").order_by(HarvestSource.title, HarvestSource.id).all()
@@ -131,7 +135,7 @@ def _manageable(context: dict[str, Any]) -> list[tuple[HarvestSource, model.Pack
 
 
 @tk.side_effect_free
-def udp_harvest_sources(context: dict[str, Any], data_dict: dict[str, Any]) -> list[dict[str, Any]]:
+def udp_harvest_sources(context: Context, data_dict: dict[str, Any]) -> list[dict[str, Any]]:
     """The harvest sources the caller may manage, with their last ``runs`` (default 5)."""
     tk.check_access("udp_harvest_sources", context, data_dict)
     limit = _int(data_dict.get("runs"), RUNS, MAX_RUNS)
@@ -163,7 +167,7 @@ def _errors(job: HarvestJob) -> list[dict[str, Any]]:
 
 
 @tk.side_effect_free
-def udp_harvest_source_runs(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_harvest_source_runs(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     """One source (``id``) with its last ``limit`` runs (default 10), each with
     its errors: the record, the stage and the reason."""
     source_id = tk.get_or_bust(data_dict, "id")
@@ -180,7 +184,7 @@ def udp_harvest_source_runs(context: dict[str, Any], data_dict: dict[str, Any]) 
     return out
 
 
-def udp_harvest_run_now(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_harvest_run_now(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     """Queue a run of the source ``id`` (refused while one waits or runs)."""
     source_id = tk.get_or_bust(data_dict, "id")
     tk.check_access("udp_harvest_run_now", context, {"id": source_id})
@@ -191,9 +195,9 @@ def udp_harvest_run_now(context: dict[str, Any], data_dict: dict[str, Any]) -> d
     except Exception as err:  # ckanext-harvest's HarvestJobExists / HarvestSourceInactiveError
         name = type(err).__name__
         if name == "HarvestJobExists":
-            raise tk.ValidationError({"id": [tk._("A run of this source is already waiting or running.")]})
+            raise tk.ValidationError({"id": [tk._("A run of this source is already waiting or running.")]}) from None
         if name == "HarvestSourceInactiveError":
-            raise tk.ValidationError({"id": [tk._("The source is inactive.")]})
+            raise tk.ValidationError({"id": [tk._("The source is inactive.")]}) from None
         raise
     return {"id": job["id"], "status": job["status"]}
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 
 @tk.auth_disallow_anonymous_access
-def udp_harvest_sources(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_harvest_sources(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     return {"success": True}  # the action lists only the sources the user may update
 
 
-def udp_harvest_source_runs(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_harvest_source_runs(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     try:
         tk.check_access("harvest_source_update", dict(context), {"id": data_dict.get("id")})
     except tk.NotAuthorized:
@@ -22,7 +23,7 @@ def udp_harvest_source_runs(context: dict[str, Any], data_dict: dict[str, Any]) 
     return {"success": True}
 
 
-def udp_harvest_run_now(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_harvest_run_now(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     try:
         tk.check_access("harvest_job_create", dict(context), {"source_id": data_dict.get("id")})
     except tk.NotAuthorized:

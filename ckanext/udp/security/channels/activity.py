@@ -11,6 +11,7 @@ from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from .visibility import may_see_dataset, system
 
@@ -18,7 +19,7 @@ from .visibility import may_see_dataset, system
 LABELLED_SUFFIX = "package"
 
 
-def _visible(context: Any, activity: dict[str, Any], cache: dict[str, bool]) -> bool:
+def _visible(context: Context, activity: dict[str, Any], cache: dict[str, bool]) -> bool:
     kind = activity.get("activity_type") or ""
     object_id = activity.get("object_id")
     if kind.endswith(LABELLED_SUFFIX) or not object_id:
@@ -32,7 +33,7 @@ def _visible(context: Any, activity: dict[str, Any], cache: dict[str, bool]) -> 
 def _stream(name: str) -> Any:
     @tk.chained_action
     @tk.side_effect_free
-    def stream(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def stream(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         activities = up(context, data_dict)
         if system(context) or not isinstance(activities, list):
             return activities

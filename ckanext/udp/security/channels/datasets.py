@@ -9,11 +9,12 @@ from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from .visibility import caller, deny, may_see_dataset, system
 
 
-def _logged_in(context: Any) -> bool:
+def _logged_in(context: Context) -> bool:
     user = model.User.get(context.get("user") or "")
     return user is not None and user.state == "active"
 
@@ -22,7 +23,7 @@ def _dataset_auth(name: str) -> Any:
     """Chained auth: the caller must also be able to see the dataset ``id``."""
     @tk.chained_auth_function
     @tk.auth_allow_anonymous_access
-    def auth(next_auth: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def auth(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if not may_see_dataset(context, (data_dict or {}).get("id")):
             return deny(tk._("Dataset not found"))
         return next_auth(context, data_dict)
@@ -34,7 +35,7 @@ def _user_auth(name: str) -> Any:
     """Chained auth for CKAN auth functions that assume a logged-in user."""
     @tk.chained_auth_function
     @tk.auth_allow_anonymous_access
-    def auth(next_auth: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def auth(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if not _logged_in(context):
             return deny(tk._("You must be logged in."))
         return next_auth(context, data_dict)
@@ -53,7 +54,7 @@ def _followees(name: str) -> Any:
     """A followee list without datasets the caller may no longer see."""
     @tk.chained_action
     @tk.side_effect_free
-    def followees(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def followees(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         found = up(context, data_dict)
         if system(context):
             return found
@@ -66,7 +67,7 @@ def _count_of(name: str, list_action: str) -> Any:
     """The matching count: the length of the filtered list."""
     @tk.chained_action
     @tk.side_effect_free
-    def count(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def count(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if system(context):
             return up(context, data_dict)
         tk.check_access(name, context, data_dict)
@@ -77,7 +78,7 @@ def _count_of(name: str, list_action: str) -> Any:
 
 @tk.chained_action
 @tk.side_effect_free
-def task_status_show(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def task_status_show(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     """Task statuses belong to a resource or dataset: shown to who may see it."""
     status = up(context, data_dict)
     if system(context):

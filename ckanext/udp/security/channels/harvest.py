@@ -19,11 +19,12 @@ from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from .visibility import caller, deny, may_see_dataset, system
 
 
-def _may_see_source(context: Any, source_id: str | None) -> bool:
+def _may_see_source(context: Context, source_id: str | None) -> bool:
     if not source_id:
         return False
     try:
@@ -47,7 +48,7 @@ def _harvest_object(data_dict: dict[str, Any]) -> Any:
 
 @tk.chained_auth_function
 @tk.auth_allow_anonymous_access
-def harvest_object_show(next_auth: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def harvest_object_show(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     obj = _harvest_object(data_dict or {})
     if obj is None:
         if (data_dict or {}).get("dataset_id") and not may_see_dataset(context, data_dict["dataset_id"]):
@@ -61,14 +62,14 @@ def harvest_object_show(next_auth: Any, context: Any, data_dict: dict[str, Any])
 
 @tk.chained_auth_function
 @tk.auth_allow_anonymous_access
-def harvest_object_list(next_auth: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def harvest_object_list(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if not _may_see_source(context, (data_dict or {}).get("source_id")):
         return deny(tk._("Only members of the source's organization may list its harvested records."))
     return next_auth(context, data_dict)
 
 
 @tk.chained_auth_function
-def harvest_log_list(next_auth: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def harvest_log_list(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     """ckanext-harvest has no auth function for its log; its plugin registers
     its actions as auth functions too (a shared default argument), so the
     action itself was asked - a RecursionError for everybody but sysadmins,
@@ -78,7 +79,7 @@ def harvest_log_list(next_auth: Any, context: Any, data_dict: dict[str, Any]) ->
 
 @tk.chained_action
 @tk.side_effect_free
-def harvest_source_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def harvest_source_list(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if system(context):
         return up(context, data_dict)
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
@@ -88,12 +89,12 @@ def harvest_source_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any
 
 # ckanext-harvest's action asks no auth function (CKAN exempts plugins'
 # actions from its auth audit, but not chained wrappers of them)
-harvest_source_list.auth_audit_exempt = True  # type: ignore[attr-defined]
+harvest_source_list.auth_audit_exempt = True
 
 
 def _not_an_action(name: str) -> Any:
     @tk.chained_action
-    def refuse(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+    def refuse(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         raise tk.ObjectNotFound(tk._("There is no action of that name."))
     refuse.__name__ = name
     return refuse

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from .visibility import may_see_dataset, system
 
 ENDS = ("subject", "object", "subject_package_id", "object_package_id")
 
 
-def _both_ends_visible(context: Any, rel: dict[str, Any], cache: dict[str, bool]) -> bool:
+def _both_ends_visible(context: Context, rel: dict[str, Any], cache: dict[str, bool]) -> bool:
     for key in ENDS:
         ref = rel.get(key)
         if ref:
@@ -25,7 +26,7 @@ def _both_ends_visible(context: Any, rel: dict[str, Any], cache: dict[str, bool]
     return True
 
 
-def visible(context: Any, relationships: Any) -> Any:
+def visible(context: Context, relationships: Any) -> Any:
     if system(context) or not isinstance(relationships, list):
         return relationships
     cache: dict[str, bool] = {}
@@ -34,7 +35,7 @@ def visible(context: Any, relationships: Any) -> Any:
 
 @tk.chained_action
 @tk.side_effect_free
-def package_show(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def package_show(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     """Dataset dicts carry no relationships: CKAN serves them from the search
     index with relationships or without (depending on its cache), the search
     index would answer them without a caller to ask, and CKAN 2.12 cannot
@@ -50,7 +51,7 @@ def package_show(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 
 @tk.chained_action
 @tk.side_effect_free
-def package_relationships_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def package_relationships_list(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     return visible(context, up(context, data_dict))
 
 

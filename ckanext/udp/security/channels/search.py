@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from .visibility import system
 
@@ -45,7 +46,7 @@ def check_params(data_dict: dict[str, Any]) -> None:
 
 @tk.chained_action
 @tk.side_effect_free
-def package_search(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def package_search(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if not system(context):
         check_params(data_dict)
     return up(context, data_dict)

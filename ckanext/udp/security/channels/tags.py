@@ -4,9 +4,10 @@ them to anybody. Here they answer only tags of datasets the caller may see: a
 facet over the caller's own ``package_search`` decides."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from .visibility import caller, system
 
@@ -14,7 +15,7 @@ from .visibility import caller, system
 TAG_CAP = 100_000
 
 
-def visible_tags(context: Any, vocabulary_id: Optional[str] = None) -> set[str]:
+def visible_tags(context: Context, vocabulary_id: str | None = None) -> set[str]:
     field = "tags"
     if vocabulary_id:
         vocab = tk.get_action("vocabulary_show")({"ignore_auth": True}, {"id": vocabulary_id})
@@ -44,7 +45,7 @@ def _name(tag: Any) -> str:
 
 @tk.chained_action
 @tk.side_effect_free
-def tag_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def tag_list(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     tags = up(context, data_dict)
     if system(context):
         return tags
@@ -54,7 +55,7 @@ def tag_list(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 
 @tk.chained_action
 @tk.side_effect_free
-def tag_search(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def tag_search(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if system(context):
         return up(context, data_dict)
     limit, offset = _natural(data_dict, "limit", 10), _natural(data_dict, "offset", 0)
@@ -66,7 +67,7 @@ def tag_search(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 
 @tk.chained_action
 @tk.side_effect_free
-def tag_autocomplete(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def tag_autocomplete(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if system(context):
         return up(context, data_dict)
     limit = _natural(data_dict, "limit", 10)
@@ -77,7 +78,7 @@ def tag_autocomplete(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
 
 @tk.chained_action
 @tk.side_effect_free
-def tag_show(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def tag_show(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     tag = up(context, data_dict)
     if not system(context) and tag["name"] not in visible_tags(context, tag.get("vocabulary_id")):
         raise tk.ObjectNotFound(tk._("Tag not found"))

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 
-def caller(context: Any) -> dict[str, Any]:
+def caller(context: Context) -> dict[str, Any]:
     """A fresh context for the same user (contexts carry state between calls)."""
     ctx: dict[str, Any] = {"user": context.get("user") or ""}
     if context.get("auth_user_obj") is not None:
@@ -16,12 +17,12 @@ def caller(context: Any) -> dict[str, Any]:
     return ctx
 
 
-def system(context: Any) -> bool:
+def system(context: Context) -> bool:
     """Calls made by the portal itself (harvesters, jobs, the plugins)."""
     return bool(context.get("ignore_auth"))
 
 
-def may_see_dataset(context: Any, id_or_name: str | None) -> bool:
+def may_see_dataset(context: Context, id_or_name: str | None) -> bool:
     if not id_or_name:
         return False
     try:
@@ -29,12 +30,6 @@ def may_see_dataset(context: Any, id_or_name: str | None) -> bool:
     except (tk.NotAuthorized, tk.ObjectNotFound):
         return False
     return True
-
-
-def require_dataset(context: Any, id_or_name: str | None) -> None:
-    """Not found, rather than forbidden: a hidden dataset does not exist for the caller."""
-    if not may_see_dataset(context, id_or_name):
-        raise tk.ObjectNotFound(tk._("Dataset not found"))
 
 
 def deny(msg: str) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""The one door of ckanext-udp to CKAN internals: every use of a CKAN (or extension) internal that the toolkit does not
+offer goes through a function here, each named in docs/architecture.md and covered by tests/compat/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import ckan.model as model
+import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+
+# --- harvest ---
+# ckanext-udp's harvesters (ckanext/udp/harvest, harvesters, harvest_dashboard) reach these internals of CKAN core
+# and ckanext-harvest; tests/compat/test_harvest.py fails when an upgrade changes one of them.
+
+#: ckanext-harvest's foreign key from ``harvest_object.package_id`` to ``package.id`` (its migration names it)
+HARVEST_OBJECT_PACKAGE_FKEY = "harvest_object_package_id_fkey"
+
+
+def munge_name(text: str) -> str:
+    """CKAN's dataset-name munging (``ckan.lib.munge.munge_name``; the toolkit does not offer it)."""
+    from ckan.lib.munge import munge_name as _munge_name
+
+    return _munge_name(text)
+
+
+def index_datasets(package_ids: list[str]) -> list[tuple[str, str]]:
+    """Index the datasets in Solr without a commit per document (after their transaction committed); returns the
+    ``(id, reason)`` of those that could not be indexed.
+
+    ``package_create``/``package_update`` index each dataset with a hard commit (``ckan.search.solr_commit``), the
+    most expensive step of a harvested dataset. The harvesters write with ``defer_commit`` (no index, no commit),
+    commit the database themselves and index here through ``ckan.logic.index_update_package`` with
+    ``defer_commit``: Solr's ``autoSoftCommit`` (1 s in the project's solrconfig.xml; set it in production's, too)
+    makes them searchable."""
+    from ckan import logic
+
+    failed = []
+    for package_id in package_ids:
+        try:
+            logic.index_update_package({"ignore_auth": True}, package_id, defer_commit=True)
+        except Exception as err:  # Solr down, a broken dict: the caller records it
+            log.warning("indexing %s failed: %s", package_id, err)
+            failed.append((package_id, str(err) or type(err).__name__))
+    return failed
+
+
+def defer_harvest_object_package_fkey() -> None:
+    """Check ckanext-harvest's ``harvest_object -> package`` foreign key at commit, not per statement, in the
+    current transaction: a harvester links its harvest object to a dataset id before the dataset is written."""
+    model.Session.execute(sa.text(f"SET CONSTRAINTS {HARVEST_OBJECT_PACKAGE_FKEY} DEFERRED"))
+
+
+def harvester_for(source_type: str) -> Any:
+    """The loaded harvester plugin of a source type, or None (``ckanext.harvest.queue.get_harvester``)."""
+    from ckanext.harvest import queue
+
+    return queue.get_harvester(source_type)
+
+
+def run_harvest_job_stages(harvester: Any, job: Any) -> list[str]:
+    """ckanext-harvest's own gather stage of ``job``, then the fetch and import stages of every object gathered,
+    in this process (``ckanext.harvest.queue.gather_stage`` / ``fetch_and_import_stages``, as its consumers call
+    them). Returns the ids of the harvest objects gathered."""
+    from ckanext.harvest import queue
+    from ckanext.harvest.model import HarvestObject
+
+    ids = queue.gather_stage(harvester, job)
+    object_ids = ids if isinstance(ids, list) else []
+    for obj_id in object_ids:
+        obj = HarvestObject.get(obj_id)
+        if obj is not None:
+            queue.fetch_and_import_stages(harvester, obj)
+    return object_ids
+
+
+class HarvestQueue(NamedTuple):
+    """A consumer of one of ckanext-harvest's queues with the callback its own consumer hands messages to."""
+
+    consumer: Any
+    callback: Callable[..., Any]
+    name: str
+    redis: bool  # a Redis consumer (else AMQP, which keeps its own client and loop)
+
+
+HARVEST_QUEUE_KINDS = ("gather", "fetch")
+
+
+def harvest_queue(kind: str) -> HarvestQueue:
+    """The ``gather`` or ``fetch`` queue of ckanext-harvest (``ckanext.harvest.queue``)."""
+    from ckanext.harvest import queue
+
+    if kind not in HARVEST_QUEUE_KINDS:
+        raise ValueError(f"kind must be one of {HARVEST_QUEUE_KINDS}")
+    if kind == "gather":
+        consumer, callback, name = queue.get_gather_consumer(), queue.gather_callback, queue.get_gather_queue_name()
+    else:
+        consumer, callback, name = queue.get_fetch_consumer(), queue.fetch_callback, queue.get_fetch_queue_name()
+    return HarvestQueue(consumer, callback, name, isinstance(consumer, queue.RedisConsumer))
+
+
+def harvest_queue_take(hq: HarvestQueue, timeout: int) -> str | None:
+    """The next message of a Redis harvest queue, or None if none came within ``timeout`` seconds. Marks it in
+    flight the way ckanext-harvest's consumer does (the callback's ack removes the mark). Raises
+    ``redis.exceptions.ConnectionError`` (and its ``TimeoutError``) when Redis is unreachable."""
+    consumer = hq.consumer
+    item = consumer.redis.blpop(consumer.routing_key, timeout=timeout)
+    if item is None:
+        return None
+    _key, body = item
+    consumer.redis.set(consumer.persistance_key(body), str(dt.datetime.now()))
+    return body
+
+
+def harvest_queue_handle(hq: HarvestQueue, body: str) -> None:
+    """Hand a message taken with :func:`harvest_queue_take` to ckanext-harvest's callback."""
+    from ckanext.harvest import queue
+
+    hq.callback(hq.consumer, queue.FakeMethod(body), hq.consumer, body)
+
+
+def harvest_queue_consume_amqp(hq: HarvestQueue) -> None:
+    """Consume an AMQP harvest queue with ckanext-harvest's own client and loop (forever)."""
+    for method, header, body in hq.consumer.consume(queue=hq.name):
+        hq.callback(hq.consumer, method, header, body)
