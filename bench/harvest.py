@@ -20,6 +20,7 @@ the demo portal stays as it is:
     make bench             # or:
     .venv/bin/python bench/harvest.py --ini "$(scripts/stack.sh test-ini)" --n 1000 --n-stock 200
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,12 +46,14 @@ def build_pages(n: int, tag: str, base: str, prefix: str) -> dict[str, bytes]:
     for name in catalogs.CATALOGS:
         parts += catalogs.split(catalogs.load(shared, name))
     datasets = catalogs.copies(parts, n, tag=tag)
-    pages = catalogs.pages(datasets, PAGE, lambda k: f"{base}{prefix}{k}.rdf",
-                           catalog_uri=f"http://example.invalid/{tag}/catalog")
+    pages = catalogs.pages(
+        datasets, PAGE, lambda k: f"{base}{prefix}{k}.rdf", catalog_uri=f"http://example.invalid/{tag}/catalog"
+    )
     return {f"{prefix}{k}.rdf": body for k, body in enumerate(pages, 1)}
 
 
 # --- one variant, in a process of its own --------------------------------------------
+
 
 def _app(ini: str):
     from ckan.cli import load_config
@@ -67,14 +70,23 @@ def _writes(source_id: str) -> dict[str, int]:
     import ckan.model as model
     import sqlalchemy as sa
 
-    rows = model.Session.execute(sa.text(
-        "SELECT p.id, p.metadata_modified FROM package p JOIN harvest_object o ON o.package_id = p.id "
-        "WHERE o.harvest_source_id = :s AND o.current"), {"s": source_id}).fetchall()
-    activities = model.Session.execute(sa.text(
-        "SELECT count(*) FROM activity a WHERE a.object_id IN (SELECT package_id FROM harvest_object "
-        "WHERE harvest_source_id = :s AND current)"), {"s": source_id}).scalar()
-    objects = model.Session.execute(sa.text("SELECT count(*) FROM harvest_object WHERE harvest_source_id = :s"),
-                                    {"s": source_id}).scalar()
+    rows = model.Session.execute(
+        sa.text(
+            "SELECT p.id, p.metadata_modified FROM package p JOIN harvest_object o ON o.package_id = p.id "
+            "WHERE o.harvest_source_id = :s AND o.current"
+        ),
+        {"s": source_id},
+    ).fetchall()
+    activities = model.Session.execute(
+        sa.text(
+            "SELECT count(*) FROM activity a WHERE a.object_id IN (SELECT package_id FROM harvest_object "
+            "WHERE harvest_source_id = :s AND current)"
+        ),
+        {"s": source_id},
+    ).scalar()
+    objects = model.Session.execute(
+        sa.text("SELECT count(*) FROM harvest_object WHERE harvest_source_id = :s"), {"s": source_id}
+    ).scalar()
     model.Session.remove()
     return {"modified": {r[0]: r[1].isoformat() for r in rows}, "activities": activities, "objects": objects}
 
@@ -92,10 +104,18 @@ def run_variant(ini: str, variant: str, url: str) -> dict:
     context = {"user": site_user["name"], "ignore_auth": True}
     org = tk.get_action("organization_create")(dict(context), {"name": f"bench-harvest-{uuid.uuid4().hex[:8]}"})
     source_type = "udp_dcat" if variant == "udp" else "dcat_rdf"
-    source = tk.get_action("harvest_source_create")(dict(context), {
-        "name": f"bench-{variant}-{uuid.uuid4().hex[:8]}", "title": f"Bench {variant}", "url": url,
-        "source_type": source_type, "owner_org": org["id"], "frequency": "MANUAL",
-        "config": json.dumps({"rdf_format": "xml", "udp_workflow_state": "published"})})
+    source = tk.get_action("harvest_source_create")(
+        dict(context),
+        {
+            "name": f"bench-{variant}-{uuid.uuid4().hex[:8]}",
+            "title": f"Bench {variant}",
+            "url": url,
+            "source_type": source_type,
+            "owner_org": org["id"],
+            "frequency": "MANUAL",
+            "config": json.dumps({"rdf_format": "xml", "udp_workflow_state": "published"}),
+        },
+    )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     job_id = runner.run_source(source["id"])
@@ -112,15 +132,22 @@ def run_variant(ini: str, variant: str, url: str) -> dict:
     changed = sum(1 for pid, mod in after["modified"].items() if before["modified"].get(pid) != mod)
     ctx.pop()
     return {
-        "variant": variant, "datasets": created, "stats": shown.get("stats"), "first_s": first,
-        "rss_mb_before": rss_before / 1024, "rss_mb_peak": peak / 1024,
-        "again_s": again, "again_stats": shown2.get("stats"), "again_datasets_written": changed,
+        "variant": variant,
+        "datasets": created,
+        "stats": shown.get("stats"),
+        "first_s": first,
+        "rss_mb_before": rss_before / 1024,
+        "rss_mb_peak": peak / 1024,
+        "again_s": again,
+        "again_stats": shown2.get("stats"),
+        "again_datasets_written": changed,
         "again_activities": after["activities"] - before["activities"],
         "again_harvest_objects": after["objects"] - before["objects"],
     }
 
 
 # --- the run ------------------------------------------------------------------------
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -143,38 +170,55 @@ def main() -> None:
             site.put(path, body, "application/rdf+xml")
         for path, body in build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p").items():
             site.put(path, body, "application/rdf+xml")
-        print(f"catalogs built in {time.perf_counter() - t0:.0f} s: {args.n} datasets for udp_dcat, "
-              f"{args.n_stock} for stock, pages of {PAGE}", flush=True)
+        print(
+            f"catalogs built in {time.perf_counter() - t0:.0f} s: {args.n} datasets for udp_dcat, "
+            f"{args.n_stock} for stock, pages of {PAGE}",
+            flush=True,
+        )
         results = {}
         for variant, url in (("udp", site.url("/udp/p1.rdf")), ("stock", site.url("/stock/p1.rdf"))):
-            done = subprocess.run([sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url],
-                                  capture_output=True, text=True, cwd=REPO)
+            done = subprocess.run(
+                [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+            )
             line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 print(done.stderr[-4000:], file=sys.stderr)
                 raise SystemExit(f"variant {variant} failed ({done.returncode})")
-            results[variant] = json.loads(line[len("RESULT "):])
+            results[variant] = json.loads(line[len("RESULT ") :])
             r = results[variant]
             offered = args.n if variant == "udp" else args.n_stock
             if r["datasets"] != offered:  # a catalog or harvester that loses datasets measures nothing
                 raise SystemExit(f"variant {variant} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
-            print(f"{variant:6} first harvest: {r['datasets']} datasets in {r['first_s']:.1f} s "
-                  f"= {r['datasets'] / r['first_s']:.2f} datasets/s, peak RSS {r['rss_mb_peak']:.0f} MB "
-                  f"(after start {r['rss_mb_before']:.0f} MB); stats {r['stats']}", flush=True)
-            print(f"{variant:6} re-harvest, nothing changed: {r['again_s']:.1f} s "
-                  f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
-                  f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
-                  f"{r['again_harvest_objects']}; stats {r['again_stats']}", flush=True)
+            print(
+                f"{variant:6} first harvest: {r['datasets']} datasets in {r['first_s']:.1f} s "
+                f"= {r['datasets'] / r['first_s']:.2f} datasets/s, peak RSS {r['rss_mb_peak']:.0f} MB "
+                f"(after start {r['rss_mb_before']:.0f} MB); stats {r['stats']}",
+                flush=True,
+            )
+            print(
+                f"{variant:6} re-harvest, nothing changed: {r['again_s']:.1f} s "
+                f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
+                f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
+                f"{r['again_harvest_objects']}; stats {r['again_stats']}",
+                flush=True,
+            )
     udp, stock = results["udp"], results["stock"]
     rate_u, rate_s = udp["datasets"] / udp["first_s"], stock["datasets"] / stock["first_s"]
     per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
     ratio = rate_u / rate_s
     print(f"\nfirst harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {ratio:.1f}x")
-    print(f"re-harvest (nothing changed), per dataset: udp_dcat {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
-          f" = {per_s / per_u:.1f}x; datasets written: udp_dcat {udp['again_datasets_written']} of "
-          f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}")
-    print(f"peak RSS: udp_dcat {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
-          f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)")
+    print(
+        f"re-harvest (nothing changed), per dataset: udp_dcat {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
+        f" = {per_s / per_u:.1f}x; datasets written: udp_dcat {udp['again_datasets_written']} of "
+        f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}"
+    )
+    print(
+        f"peak RSS: udp_dcat {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
+        f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
+    )
 
 
 if __name__ == "__main__":

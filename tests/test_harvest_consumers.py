@@ -2,6 +2,7 @@
 ``fetch-consumer``, as ``make run`` starts them) survive an idle queue and a
 restart of the stack's Redis, and then harvest: real processes, the real Redis,
 a real DCAT harvest from a local HTTP server."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,7 @@ CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 def _waiting_consumers() -> int:
     """Clients of CKAN's Redis database blocked in BLPOP (the consumers, waiting)."""
     db = connect_to_redis().connection_pool.connection_kwargs["db"]
-    return sum(1 for c in connect_to_redis().client_list()
-               if c.get("cmd") == "blpop" and int(c.get("db", -1)) == db)
+    return sum(1 for c in connect_to_redis().client_list() if c.get("cmd") == "blpop" and int(c.get("db", -1)) == db)
 
 
 def _wait_for(check, seconds: float, what: str) -> None:
@@ -54,8 +54,7 @@ def restart_stack_redis() -> None:
     port = urlsplit(tk.config["ckan.redis.url"]).port
     env = dict(os.environ, UDP_PORT_OFFSET=str(port - 6380))
     script = 'source scripts/stack.sh && stop_pidfile Redis "$RUN/redis.pid" && start_redis'
-    subprocess.run(["bash", "-c", script], cwd=REPO, env=env, check=True, timeout=120,
-                   capture_output=True)
+    subprocess.run(["bash", "-c", script], cwd=REPO, env=env, check=True, timeout=120, capture_output=True)
 
 
 @pytest.fixture
@@ -65,8 +64,14 @@ def consumers(tmp_path: pathlib.Path) -> Iterator[list[subprocess.Popen]]:
     procs = []
     for kind in ("gather", "fetch"):
         log = open(tmp_path / f"{kind}.log", "wb")
-        procs.append(subprocess.Popen([str(ckan), "-c", ini, "udp", "harvest", f"{kind}-consumer"],
-                                      stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
+        procs.append(
+            subprocess.Popen(
+                [str(ckan), "-c", ini, "udp", "harvest", f"{kind}-consumer"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
+        )
     try:
         yield procs
     finally:
@@ -102,11 +107,14 @@ def test_consumers_survive_an_idle_queue_and_a_redis_restart(consumers, http_ser
 
     # and they still harvest
     org = factories.Organization()
-    source = HarvestSourceObj(url=http_server.url + "/catalog.ttl", source_type="dcat_rdf",
-                              owner_org=org["id"], config=json.dumps({"rdf_format": "turtle"}))
+    source = HarvestSourceObj(
+        url=http_server.url + "/catalog.ttl",
+        source_type="dcat_rdf",
+        owner_org=org["id"],
+        config=json.dumps({"rdf_format": "turtle"}),
+    )
     site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-    tk.get_action("harvest_job_create")({"user": site["name"], "ignore_auth": True},
-                                        {"source_id": source.id})
+    tk.get_action("harvest_job_create")({"user": site["name"], "ignore_auth": True}, {"source_id": source.id})
 
     def harvested() -> bool:
         model.Session.remove()

@@ -22,6 +22,7 @@ Use :class:`Fetcher` to keep connections across pages, or :func:`fetch` for
 one request. Errors are :class:`FetchError` (with subclasses) carrying a
 message that names the URL and the reason.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -40,10 +41,14 @@ from urllib3.util import connection as u3connection
 
 CHUNK = 16384
 OPTIONS: dict[str, tuple[Any, str]] = {
-    "ckanext.udp.fetch.allowed_networks": ("", (
-        "Private, loopback or link-local addresses (IPs or CIDR networks, space separated) that "
-        "harvest sources and other outside URLs may nevertheless point at; empty: none. Tests "
-        "allow 127.0.0.1.")),
+    "ckanext.udp.fetch.allowed_networks": (
+        "",
+        (
+            "Private, loopback or link-local addresses (IPs or CIDR networks, space separated) that "
+            "harvest sources and other outside URLs may nevertheless point at; empty: none. Tests "
+            "allow 127.0.0.1."
+        ),
+    ),
     "ckanext.udp.fetch.connect_timeout": (10, "Seconds to wait for a TCP connection."),
     "ckanext.udp.fetch.read_timeout": (30, "Seconds to wait for each read of an answer."),
     "ckanext.udp.fetch.deadline": (120, "Seconds within which a whole answer must have arrived."),
@@ -147,6 +152,7 @@ def declare_options(declaration: Any, key: Any) -> None:
 
 # --- addresses -----------------------------------------------------------------
 
+
 def address_allowed(ip: str, policy: Policy) -> bool:
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
@@ -167,8 +173,11 @@ def resolve(host: str, port: int, policy: Policy) -> list[tuple[int, tuple[Any, 
     out: list[tuple[int, tuple[Any, ...]]] = []
     for family, _type, _proto, _canon, sockaddr in infos:
         if not address_allowed(str(sockaddr[0]), policy):
-            raise UnsafeURL(host, f"the address {sockaddr[0]} is private, loopback, link-local or "
-                            "reserved; it is not in ckanext.udp.fetch.allowed_networks")
+            raise UnsafeURL(
+                host,
+                f"the address {sockaddr[0]} is private, loopback, link-local or "
+                "reserved; it is not in ckanext.udp.fetch.allowed_networks",
+            )
         out.append((family, sockaddr))
     return out
 
@@ -201,6 +210,7 @@ def check_url(url: str, policy: Policy | None = None) -> str:
 
 # --- guarded connections ---------------------------------------------------------
 
+
 class _Guarded:
     """Connects only to the checked addresses of the host (no second lookup)."""
 
@@ -216,8 +226,11 @@ class _Guarded:
         for _family, sockaddr in resolve(self._dns_host, self.port, self.udp_policy):
             try:
                 return u3connection.create_connection(
-                    (sockaddr[0], sockaddr[1]), self.timeout, source_address=self.source_address,
-                    socket_options=self.socket_options)
+                    (sockaddr[0], sockaddr[1]),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
             except OSError as err:
                 last = err
         raise urllib3.exceptions.NewConnectionError(self, f"cannot connect to {self._dns_host}: {last}")  # type: ignore[arg-type]
@@ -244,6 +257,7 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 # --- requests --------------------------------------------------------------------
+
 
 @dataclass
 class Response:
@@ -283,8 +297,7 @@ class Fetcher:
             scheme, host, port = origin
             cls = _HTTPSPool if scheme == "https" else _HTTPPool
             timeout = urllib3.Timeout(connect=self.policy.connect_timeout, read=self.policy.read_timeout)
-            pool = cls(host, port, timeout=timeout, maxsize=1, block=False, retries=False,
-                       udp_policy=self.policy)
+            pool = cls(host, port, timeout=timeout, maxsize=1, block=False, retries=False, udp_policy=self.policy)
             self._pools[origin] = pool
         return pool
 
@@ -294,9 +307,16 @@ class Fetcher:
     def post(self, url: str, body: bytes, **kwargs: Any) -> Response:
         return self.request("POST", url, body=body, **kwargs)
 
-    def request(self, method: str, url: str, *, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None, sink: IO[bytes] | None = None,
-                ok_statuses: Iterable[int] = (200,)) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        sink: IO[bytes] | None = None,
+        ok_statuses: Iterable[int] = (200,),
+    ) -> Response:
         """One answer (following same-origin redirects). The body is returned
         in ``content``, or written to ``sink`` (then ``content`` is empty and
         ``size`` says how much was written). A status outside ``ok_statuses``
@@ -313,8 +333,15 @@ class Fetcher:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             try:
                 res = self._pool(origin).urlopen(
-                    method, path, body=body, headers=send_headers, redirect=False, retries=False,
-                    preload_content=False, assert_same_host=False)
+                    method,
+                    path,
+                    body=body,
+                    headers=send_headers,
+                    redirect=False,
+                    retries=False,
+                    preload_content=False,
+                    assert_same_host=False,
+                )
             except UnsafeURL as err:  # raised at connect time, naming the host only
                 raise UnsafeURL(url, err.reason) from None
             except FetchError as err:
@@ -339,7 +366,6 @@ class Fetcher:
             res.release_conn()
             return out
         raise FetchError(url, f"more than {policy.max_redirects} redirects")
-
 
     def _read(self, res: Any, url: str, deadline: float, sink: IO[bytes] | None) -> Response:
         policy = self.policy
@@ -379,6 +405,20 @@ def fetch(url: str, *, policy: Policy | None = None, **kwargs: Any) -> Response:
         return fetcher.request(method, url, **kwargs)
 
 
-__all__ = ["FetchError", "UnsafeURL", "TooLarge", "Timeout", "HTTPStatusError", "Policy", "Response",
-           "Fetcher", "fetch", "check_url", "policy_from_config", "declare_options", "parse_networks",
-           "address_allowed", "OPTIONS"]
+__all__ = [
+    "FetchError",
+    "UnsafeURL",
+    "TooLarge",
+    "Timeout",
+    "HTTPStatusError",
+    "Policy",
+    "Response",
+    "Fetcher",
+    "fetch",
+    "check_url",
+    "policy_from_config",
+    "declare_options",
+    "parse_networks",
+    "address_allowed",
+    "OPTIONS",
+]

@@ -14,9 +14,9 @@ import ckan.plugins.toolkit as tk
 import pytest
 import sqlalchemy as sa
 from ckan.tests import factories
+from udp_testing import public_dataset
 
 from ckanext.udp import compat
-from udp_testing import public_dataset
 
 
 def _parameters(func: object) -> list[str]:

@@ -27,6 +27,7 @@ selects channels (``UDP_LEAK_MATRIX='^harvest|^/harvest'``). The hand-picked
 matrix in ``test_leak_matrix.py`` runs in every suite meanwhile. Run pytest
 with -s to see the per-channel summary and the counts.
 """
+
 from __future__ import annotations
 
 import collections
@@ -69,6 +70,7 @@ def registered_rules(app: Any) -> list[str]:
 
 # --- classification -------------------------------------------------------------------------
 
+
 def test_every_channel_is_classified(app):
     actions, rules = registered_actions(), registered_rules(app)
     unclassified = [a for a in actions if a not in ch.ACTIONS and a not in ch.EXEMPT_ACTIONS]
@@ -106,6 +108,7 @@ def expand(template: Any, env: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         def fill(match: re.Match[str], values: dict[str, Any] = values) -> str:
             name = match.group(1)
             return json.dumps(str(values[name]))[1:-1] if name in values else match.group(0)
+
         filled = json.loads(TEMPLATE.sub(fill, text))
         yield json.dumps(filled), filled
 
@@ -213,16 +216,15 @@ class Matrix:
                         self.problem("LEAK", name, viewer, f"the pending edit ({key}) {request_text[:120]}")
                     seen = shown_by(probe, status, body, w.shown(request_text, body), target)
                     if viewer == seer:
-                        ok = 200 <= status < 300 and (target is None or probe.detect is not None
-                                                      or target.key in seen
-                                                      or probe.write is not None)
+                        ok = 200 <= status < 300 and (
+                            target is None or probe.detect is not None or target.key in seen or probe.write is not None
+                        )
                         if target is None and probe.detect is None and probe.write is None:
                             ok = ok and any(i.key in seen for i in w.items if i.kind in probe.kinds)
                         answered_by_seer[key] = answered_by_seer.get(key, False) or ok
                     if viewer not in VIEWERS:
                         continue
-                    relevant = [target] if target is not None else [
-                        i for i in w.items if i.kind in probe.kinds]
+                    relevant = [target] if target is not None else [i for i in w.items if i.kind in probe.kinds]
                     for it in w.items:
                         allowed = probe.rule(viewer, it) if it.kind in probe.kinds else ch.may_see(viewer, it)
                         if it.key in seen and not allowed:
@@ -246,8 +248,10 @@ class Matrix:
             for key, ok in answered_by_seer.items():
                 if not ok:
                     self.problem("MUTE", name, seer, f"does not answer for {key or 'the global call'}")
-        row = (f"{name[:70]:70s} {len(targets):3d} items {counts['requests']:4d} req "
-               f"{counts['leak']:3d} leaks {counts['miss']:3d} misses {self.runner.seconds[channel]:6.1f} s")
+        row = (
+            f"{name[:70]:70s} {len(targets):3d} items {counts['requests']:4d} req "
+            f"{counts['leak']:3d} leaks {counts['miss']:3d} misses {self.runner.seconds[channel]:6.1f} s"
+        )
         self.rows.append(row)
         new = self.problems[problems_before:]
         print(row + (f"  {len(new)} problems" if new else ""), flush=True)
@@ -286,7 +290,8 @@ def test_enumerated_leak_matrix(app, with_plugins, clean_db, clean_index, http_s
         f"{len(world.items)} items ({sum(1 for i in world.items if i.kind == 'dataset')} hand-made, "
         f"{sum(1 for i in world.items if i.kind == 'harvested')} harvested, 1 harvest source) x "
         f"{len(VIEWERS)} viewers: {m.cells} cells, {m.runner.requests} requests; "
-        f"built in {built:.0f} s, asked in {time.monotonic() - started - built:.0f} s")
+        f"built in {built:.0f} s, asked in {time.monotonic() - started - built:.0f} s"
+    )
     slow = sorted(m.runner.seconds.items(), key=lambda kv: -kv[1])[:8]
     with capsys.disabled():
         print(summary)

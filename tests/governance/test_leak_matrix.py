@@ -16,6 +16,7 @@ The rules (udp_governance):
 - visible to members of the owning organization: everything
 - the public channels (DCAT catalog, feeds, package_list) carry published + open only.
 """
+
 from __future__ import annotations
 
 import collections
@@ -49,7 +50,8 @@ def may_see(viewer: str, state: str, access: str) -> bool:
         return True
     if viewer == "other_org_user":
         return (state == "published" and access == "internal") or (
-            state == "archived" and access in ("open", "internal"))
+            state == "archived" and access in ("open", "internal")
+        )
     return False
 
 
@@ -75,14 +77,20 @@ SEARCH_VARIANTS: dict[str, tuple[dict[str, str], Callable[..., bool], bool]] = {
     "search_include_private": ({"include_private": "true"}, may_see, True),
     "search_include_drafts": ({"include_drafts": "true"}, is_public, True),
     "search_private_drafts_deleted": (
-        {"include_private": "true", "include_drafts": "true", "include_deleted": "true"}, may_see, True),
+        {"include_private": "true", "include_drafts": "true", "include_deleted": "true"},
+        may_see,
+        True,
+    ),
     "search_fq_capacity_private": ({"include_private": "true", "fq": "capacity:private"}, may_see, False),
     "search_fq_capacity_private_only": ({"fq": "capacity:private"}, may_see, False),
     "search_fq_labels_any": ({"include_private": "true", "fq": "+permission_labels:*"}, may_see, False),
     "search_fq_or_all": ({"include_private": "true", "fq": "capacity:public OR *:*"}, may_see, False),
     "search_fq_close_paren": ({"include_private": "true", "fq": ") OR (*:*"}, may_see, False),
-    "search_fq_state": ({"include_private": "true", "fq": "udp_workflow_state:(draft OR in_review OR withdrawn)"},
-                        may_see, False),
+    "search_fq_state": (
+        {"include_private": "true", "fq": "udp_workflow_state:(draft OR in_review OR withdrawn)"},
+        may_see,
+        False,
+    ),
     "search_q_local_params": ({"include_private": "true", "q": "{!lucene}*:*"}, may_see, False),
     "search_fq_local_params": ({"include_private": "true", "fq": "{!lucene q.op=OR}*:*"}, may_see, False),
 }
@@ -121,7 +129,10 @@ class Matrix:
         self.datasets: dict[Key, dict[str, Any]] = {}
         self.tokens: dict[str, str | None] = {"anonymous": None}
         self.users: dict[str, dict[str, Any] | None] = {
-            "anonymous": None, "other_org_user": world.outsider, "org_member": world.member}
+            "anonymous": None,
+            "other_org_user": world.outsider,
+            "org_member": world.member,
+        }
         self.bodies: list[tuple[str, str, str]] = []  # (viewer, channel, body) for the secret check
         # (viewer, channel) -> [(dataset asked about or None, status)]: did the channel answer?
         self.answers: dict[tuple[str, str], list[tuple[Key | None, int]]] = collections.defaultdict(list)
@@ -130,12 +141,19 @@ class Matrix:
     def build(self, drop: pathlib.Path) -> None:
         w = self.world
         for state, access in itertools.product(STATES, ACCESS):
-            pkg = w.dataset(name=f"leak-{state.replace('_', '-')}-{access}", title=f"Leak {state} {access}",
-                            resources=[{"url": "http://example.invalid/leak.csv", "name": "download"}])
-            table = helpers.call_action("datastore_create", context={"user": w.sysadmin["name"]},
-                                        resource={"package_id": pkg["id"], "name": "table"},
-                                        fields=[{"id": "value", "type": "int"}], records=[{"value": 1}],
-                                        force=True)
+            pkg = w.dataset(
+                name=f"leak-{state.replace('_', '-')}-{access}",
+                title=f"Leak {state} {access}",
+                resources=[{"url": "http://example.invalid/leak.csv", "name": "download"}],
+            )
+            table = helpers.call_action(
+                "datastore_create",
+                context={"user": w.sysadmin["name"]},
+                resource={"package_id": pkg["id"], "name": "table"},
+                fields=[{"id": "value", "type": "int"}],
+                records=[{"value": 1}],
+                force=True,
+            )
             pkg = helpers.call_action("package_show", context={"user": w.sysadmin["name"]}, id=pkg["id"])
             pkg["_download"] = next(r["id"] for r in pkg["resources"] if r["name"] == "download")
             pkg["_table"] = table["resource_id"]
@@ -154,8 +172,7 @@ class Matrix:
                 act(w.editor, "udp_withdraw", id=pkg["id"], reason="Fehlerhafte Daten")
             if state == "published":
                 # an unreviewed edit: must stay invisible everywhere
-                act(w.editor, "package_patch", id=pkg["id"], title=f"{SECRET} title",
-                    notes=f"{SECRET} notes")
+                act(w.editor, "package_patch", id=pkg["id"], title=f"{SECRET} title", notes=f"{SECRET} notes")
             self.datasets[(state, access, "form")] = pkg
         for state, access in itertools.product(HARVEST_STATES, ACCESS):
             self.datasets[(state, access, "harvest")] = self.harvested(drop, state, access)
@@ -164,13 +181,19 @@ class Matrix:
                 continue
             self.tokens[viewer] = factories.APIToken(user=user["name"])["token"]
             for pkg in self.datasets.values():  # follow everything, wanted or not
-                helpers.call_action("follow_dataset", context={"user": user["name"], "ignore_auth": True},
-                                    id=pkg["id"])
+                helpers.call_action("follow_dataset", context={"user": user["name"], "ignore_auth": True}, id=pkg["id"])
         self.activity_ids = {
-            key: [a["id"] for a in helpers.call_action("package_activity_list",
-                                                        context={"user": w.sysadmin["name"]}, id=pkg["id"],
-                                                        include_hidden_activity=True)]
-            for key, pkg in self.datasets.items()}
+            key: [
+                a["id"]
+                for a in helpers.call_action(
+                    "package_activity_list",
+                    context={"user": w.sysadmin["name"]},
+                    id=pkg["id"],
+                    include_hidden_activity=True,
+                )
+            ]
+            for key, pkg in self.datasets.items()
+        }
 
     def harvested(self, drop: pathlib.Path, state: str, access: str) -> dict[str, Any]:
         """A dataset made by a file-drop harvest whose source names ``state`` and ``access``."""
@@ -178,12 +201,21 @@ class Matrix:
         folder.mkdir()
         (folder / "download.csv").write_text("Stadtteil;Wert\nDurlach;1,5\n", encoding="utf-8")
         (folder / "download.csv.json").write_text(
-            json.dumps({"title": f"Leak harvested {state} {access}"}), encoding="utf-8")
+            json.dumps({"title": f"Leak harvested {state} {access}"}), encoding="utf-8"
+        )
         site = {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True}
-        source = tk.get_action("harvest_source_create")(site, {
-            "name": f"leak-{uuid.uuid4().hex[:8]}", "title": f"Leak {state} {access}", "url": f"file://{folder}",
-            "source_type": "udp_filedrop", "owner_org": self.world.org["id"], "frequency": "MANUAL",
-            "config": json.dumps({"udp_workflow_state": state, "udp_access_class": access})})
+        source = tk.get_action("harvest_source_create")(
+            site,
+            {
+                "name": f"leak-{uuid.uuid4().hex[:8]}",
+                "title": f"Leak {state} {access}",
+                "url": f"file://{folder}",
+                "source_type": "udp_filedrop",
+                "owner_org": self.world.org["id"],
+                "frequency": "MANUAL",
+                "config": json.dumps({"udp_workflow_state": state, "udp_access_class": access}),
+            },
+        )
         runner.run_source(source["id"])
         (obj,) = HarvestObject.filter(harvest_source_id=source["id"], current=True).all()
         pkg = helpers.call_action("package_show", context={"user": self.world.sysadmin["name"]}, id=obj.package_id)
@@ -199,21 +231,18 @@ class Matrix:
         self.bodies.append((viewer, channel, body))
         self.answers[(viewer, channel)].append((key, status))
 
-    def get(self, viewer: str, url: str, channel: str, _key: Key | None = None,
-            **params: Any) -> tuple[int, str]:
+    def get(self, viewer: str, url: str, channel: str, _key: Key | None = None, **params: Any) -> tuple[int, str]:
         headers = {"Authorization": self.tokens[viewer]} if self.tokens[viewer] else {}
         res = self.app.get(url, query_string=params or None, headers=headers, follow_redirects=False)
         body = res.get_data(as_text=True)
         self.record(viewer, channel, _key, res.status_code, body)
         return res.status_code, body
 
-    def api(self, viewer: str, action: str, channel: str, _key: Key | None = None,
-            **params: Any) -> Any | None:
+    def api(self, viewer: str, action: str, channel: str, _key: Key | None = None, **params: Any) -> Any | None:
         status, body = self.get(viewer, f"/api/3/action/{action}", channel, _key, **params)
         return api_result(status, body)
 
-    def post_api(self, viewer: str, action: str, channel: str, _key: Key | None = None,
-                 **data: Any) -> Any | None:
+    def post_api(self, viewer: str, action: str, channel: str, _key: Key | None = None, **data: Any) -> Any | None:
         headers = {"Authorization": self.tokens[viewer]} if self.tokens[viewer] else {}
         res = self.app.post(f"/api/3/action/{action}", json=data, headers=headers)
         body = res.get_data(as_text=True)
@@ -246,11 +275,20 @@ class Matrix:
                 seen["dataset.rdf"].add(key)
             if self.api(viewer, "datastore_search", "datastore_search", key, resource_id=pkg["_table"]) is not None:
                 seen["datastore_search"].add(key)
-            if self.api(viewer, "datastore_search_sql", "datastore_search_sql", key,
-                        sql=f'SELECT count(*) AS n FROM "{pkg["_table"]}"') is not None:
+            if (
+                self.api(
+                    viewer,
+                    "datastore_search_sql",
+                    "datastore_search_sql",
+                    key,
+                    sql=f'SELECT count(*) AS n FROM "{pkg["_table"]}"',
+                )
+                is not None
+            ):
                 seen["datastore_search_sql"].add(key)
-            status, _ = self.get(viewer, f"/dataset/{pkg['id']}/resource/{pkg['_download']}/download",
-                                 "resource_download", key)
+            status, _ = self.get(
+                viewer, f"/dataset/{pkg['id']}/resource/{pkg['_download']}/download", "resource_download", key
+            )
             if status in (301, 302, 303, 307) or status == 200:
                 seen["resource_download"].add(key)
             if self.get(viewer, f"/datastore/dump/{pkg['_table']}", "datastore_dump", key)[0] == 200:
@@ -278,24 +316,32 @@ class Matrix:
         by_body("feed_custom.atom", "/feeds/custom.atom", q="Leak")
         by_body("html_search", "/dataset/", q="Leak")
         by_body("organization_page", f"/organization/{org['name']}")
-        seen["package_list"] = {k for k, p in ds.items()
-                                if p["name"] in (self.api(viewer, "package_list", "package_list") or [])}
+        seen["package_list"] = {
+            k for k, p in ds.items() if p["name"] in (self.api(viewer, "package_list", "package_list") or [])
+        }
         seen["current_package_list_with_resources"] = ids_to_keys(
-            r["id"] for r in self.api(viewer, "current_package_list_with_resources",
-                                      "current_package_list_with_resources", limit="1000") or [])
+            r["id"]
+            for r in self.api(
+                viewer, "current_package_list_with_resources", "current_package_list_with_resources", limit="1000"
+            )
+            or []
+        )
         auto = self.api(viewer, "package_autocomplete", "package_autocomplete", q="leak", limit="100") or []
         seen["package_autocomplete"] = {k for k, p in ds.items() if p["name"] in {a["name"] for a in auto}}
         members = self.api(viewer, "member_list", "member_list", id=org["id"], object_type="package") or []
         seen["member_list"] = ids_to_keys(m[0] for m in members)
         found = self.api(viewer, "resource_search", "resource_search", query="name:download", limit="1000") or {}
         seen["resource_search"] = ids_to_keys(r["package_id"] for r in found.get("results", []))
-        org_show = self.api(viewer, "organization_show", "organization_show_datasets", id=org["id"],
-                            include_datasets="true") or {}
+        org_show = (
+            self.api(viewer, "organization_show", "organization_show_datasets", id=org["id"], include_datasets="true")
+            or {}
+        )
         seen["organization_show_datasets"] = ids_to_keys(p["id"] for p in org_show.get("packages", []))
         for ch, action, params in (
-                ("organization_activity_list", "organization_activity_list", {"id": org["id"]}),
-                ("recently_changed_packages_activity_list", "recently_changed_packages_activity_list", {}),
-                ("dashboard_activity_list", "dashboard_activity_list", {})):
+            ("organization_activity_list", "organization_activity_list", {"id": org["id"]}),
+            ("recently_changed_packages_activity_list", "recently_changed_packages_activity_list", {}),
+            ("dashboard_activity_list", "dashboard_activity_list", {}),
+        ):
             acts = self.api(viewer, action, ch, limit="100", **params) or []
             seen[ch] = ids_to_keys(a.get("object_id") for a in acts)
         return seen
@@ -326,9 +372,11 @@ SCOPE: dict[str, Callable[[Key], bool]] = {
 }
 # Known gaps the positive control found, asserted so (a fixed gap fails here
 # until its entry goes): (viewer, channel) -> why.
-PUBLISH_ACTIVITY = ("udp_approve leaves the activities of a dataset that becomes published + open with the "
-                    "labels of before (members only), so the public has no activity of it (a published + "
-                    "internal one is relabelled for staff)")
+PUBLISH_ACTIVITY = (
+    "udp_approve leaves the activities of a dataset that becomes published + open with the "
+    "labels of before (members only), so the public has no activity of it (a published + "
+    "internal one is relabelled for staff)"
+)
 KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("anonymous", "activity_show"): PUBLISH_ACTIVITY,
     ("other_org_user", "activity_show"): PUBLISH_ACTIVITY,
@@ -360,8 +408,9 @@ def answer_problem(m: Matrix, viewer: str, ch: str, rule: Callable[..., bool], s
     allowed = {key for key in m.datasets if rule(viewer, key[0], key[1])}
     in_scope = {key for key in allowed if SCOPE.get(ch, lambda key: True)(key)}
     if ch in PER_DATASET:  # each dataset the viewer may see gets an answer (one of its activities, at least)
-        mute = [str(key) for key in sorted(allowed)
-                if not any(answered(ch, status) for k, status in answers if k == key)]
+        mute = [
+            str(key) for key in sorted(allowed) if not any(answered(ch, status) for k, status in answers if k == key)
+        ]
     else:  # a global channel answers every request
         mute = sorted({str(status) for _, status in answers if not answered(ch, status)})
     if mute:
@@ -377,7 +426,10 @@ def test_leak_matrix(app, world: World, capsys, tmp_path, ckan_config, monkeypat
     m = Matrix(app, world)
     m.build(tmp_path)
     channels: dict[str, tuple[Callable[..., bool], bool]] = {
-        **PER_DATASET, **{k: (v[1], v[2]) for k, v in SEARCH_VARIANTS.items()}, **GLOBAL}
+        **PER_DATASET,
+        **{k: (v[1], v[2]) for k, v in SEARCH_VARIANTS.items()},
+        **GLOBAL,
+    }
     problems: list[str] = []
     lines: list[str] = []
     cells = 0
@@ -407,19 +459,23 @@ def test_leak_matrix(app, world: World, capsys, tmp_path, ckan_config, monkeypat
             elif verdict:
                 problems.append(f"{verdict} {viewer} {ch}")
             statuses = sorted({status for _, status in m.answers[(viewer, ch)]})
-            lines.append(f"{ch:42s} " + " ".join(f"{c:10s}" for c in row)
-                         + f" {statuses}{' ' + verdict.split(':')[0] if verdict else ''}")
+            lines.append(
+                f"{ch:42s} "
+                + " ".join(f"{c:10s}" for c in row)
+                + f" {statuses}{' ' + verdict.split(':')[0] if verdict else ''}"
+            )
     secrets = sorted({f"{v}:{ch}" for v, ch, body in m.bodies if SECRET in body})
     if secrets:
         problems.append(f"the pending edit is visible on: {secrets}")
     sitemap = app.get("/sitemap.xml", follow_redirects=False).status_code
-    positive = sum(1 for v in VIEWERS for ch in channels
-                   if (v, ch) not in refusals() and (v, ch) not in KNOWN_GAPS)
-    lines.append(f"\n{cells} cells ({len(STATES)} states x {len(ACCESS)} access classes x {len(VIEWERS)} "
-                 f"viewers x {len(channels)} channels); {positive} viewer x channel rows must answer and show "
-                 f"an allowed dataset (where the channel can), {len(refusals())} must refuse as declared, "
-                 f"{len(KNOWN_GAPS)} are known gaps; "
-                 f"{len(m.bodies)} responses checked for the pending edit; /sitemap.xml -> {sitemap}")
+    positive = sum(1 for v in VIEWERS for ch in channels if (v, ch) not in refusals() and (v, ch) not in KNOWN_GAPS)
+    lines.append(
+        f"\n{cells} cells ({len(STATES)} states x {len(ACCESS)} access classes x {len(VIEWERS)} "
+        f"viewers x {len(channels)} channels); {positive} viewer x channel rows must answer and show "
+        f"an allowed dataset (where the channel can), {len(refusals())} must refuse as declared, "
+        f"{len(KNOWN_GAPS)} are known gaps; "
+        f"{len(m.bodies)} responses checked for the pending edit; /sitemap.xml -> {sitemap}"
+    )
     with capsys.disabled():
         print("\n".join(lines))
     assert sitemap == 404, "a sitemap exists: add it to the matrix"

@@ -1,4 +1,5 @@
 """Fixtures of the harvester tests: real local sources (``tests/localsources``)."""
+
 from __future__ import annotations
 
 import pathlib

@@ -2,6 +2,7 @@
 loaded through its Action API with GovData-style datasets, and against local
 HTTP servers that fail the way remote CKANs do. Each anchor defect of
 ckanext-harvest 1.6.3's CKANHarvester has a test showing ours lacks it."""
+
 from __future__ import annotations
 
 import json
@@ -30,21 +31,33 @@ def govdata_dataset(name: str, org_id: str, **extra_fields) -> dict:
         # "theme" are also fields of the portal's schema (stock passes them on as extras)
         "frequency": "http://inspire.ec.europa.eu/metadata-codelist/MaintenanceFrequencyCode/notPlanned",
         "theme": json.dumps(["http://publications.europa.eu/resource/authority/data-theme/ENVI"]),
-        "spatial": json.dumps({"type": "Polygon", "coordinates": [[[7.5, 47.5], [10.5, 47.5], [10.5, 49.8],
-                                                                   [7.5, 49.8], [7.5, 47.5]]]}),
-        "temporal_start": "2020-01-01", "temporal_end": "2024-12-31",
+        "spatial": json.dumps(
+            {"type": "Polygon", "coordinates": [[[7.5, 47.5], [10.5, 47.5], [10.5, 49.8], [7.5, 49.8], [7.5, 47.5]]]}
+        ),
+        "temporal_start": "2020-01-01",
+        "temporal_end": "2024-12-31",
         "issued": "2021-03-01",
         "harvest_object_id": "from-their-own-harvest",  # bookkeeping of the remote's harvester
         "Messnetz": "Luftmessnetz Baden-Württemberg",  # an extra no field claims
     }
     data = dict(
-        name=name, title=f"Luftqualität {name}", notes=f"Stundenwerte der Messstationen ({name}).",
-        owner_org=org_id, license_id="http://dcat-ap.de/def/licenses/dl-by-de/2.0",
-        maintainer="Fachgebiet II 4.2", maintainer_email="luft@uba.invalid",
+        name=name,
+        title=f"Luftqualität {name}",
+        notes=f"Stundenwerte der Messstationen ({name}).",
+        owner_org=org_id,
+        license_id="http://dcat-ap.de/def/licenses/dl-by-de/2.0",
+        maintainer="Fachgebiet II 4.2",
+        maintainer_email="luft@uba.invalid",
         tags=[{"name": "Luft"}, {"name": "Stickstoffdioxid NO₂"}],
         extras=[{"key": k, "value": v} for k, v in extras.items()],
-        resources=[{"url": f"https://www.umweltbundesamt.invalid/{name}.csv", "name": "Messwerte", "format": "CSV",
-                    "licenseAttributionByText": "Umweltbundesamt"}],
+        resources=[
+            {
+                "url": f"https://www.umweltbundesamt.invalid/{name}.csv",
+                "name": "Messwerte",
+                "format": "CSV",
+                "licenseAttributionByText": "Umweltbundesamt",
+            }
+        ],
     )
     data.update(extra_fields)
     return data
@@ -95,8 +108,11 @@ class TestAgainstASecondCkan:
         run = run_job(source, HARVESTER)
         assert run.errors == [] and run.stats["archived"] == 2 and run.stats["not modified"] == 1
         states = {d["name"]: (d["state"], d["udp_workflow_state"]) for d in harvested(source)}
-        assert states == {"no2-karlsruhe": ("active", "published"), "pm10-karlsruhe": ("active", "archived"),
-                          "ozon-karlsruhe": ("active", "archived")}
+        assert states == {
+            "no2-karlsruhe": ("active", "published"),
+            "pm10-karlsruhe": ("active", "archived"),
+            "ozon-karlsruhe": ("active", "archived"),
+        }
         # the anonymous public no longer sees them
         public = tk.get_action("package_search")({"user": "", "ignore_auth": False}, {"q": "Luftqualität"})
         assert [d["name"] for d in public["results"]] == ["no2-karlsruhe"]
@@ -123,20 +139,30 @@ class TestAgainstASecondCkan:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestFailingRemotes:
     def _search(self, count: int, names: list[str]) -> bytes:
-        return json.dumps({"success": True, "result": {"count": count, "results": [
-            {"id": f"id-{n}", "name": n, "title": f"Datensatz {n}", "notes": "x", "resources": []}
-            for n in names]}}).encode()
+        return json.dumps(
+            {
+                "success": True,
+                "result": {
+                    "count": count,
+                    "results": [
+                        {"id": f"id-{n}", "name": n, "title": f"Datensatz {n}", "notes": "x", "resources": []}
+                        for n in names
+                    ],
+                },
+            }
+        ).encode()
 
     def test_a_remote_failing_mid_gather_archives_nothing(self, site, org):
         names = [f"d{i:03d}" for i in range(15)]
         site.routes["/api/3/action/package_search"] = lambda path: Route(
             self._search(15, names[:10]) if "start=0" in path and "rows=10&" in path else b"kaputt",
-            "application/json", 200 if "start=0" in path else 500)
+            "application/json",
+            200 if "start=0" in path else 500,
+        )
         source = make_source(site.url(), "udp_ckan", org, {"udp_workflow_state": "published", "page_size": 10})
         run = run_job(source, HARVESTER)
         assert run.stats["added"] == 10 and len(run.gather_errors) == 1 and "500" in run.gather_errors[0]
-        site.put("/api/3/action/package_search", b'{"success": true, "result": {"count": 1, "res',
-                 "application/json")
+        site.put("/api/3/action/package_search", b'{"success": true, "result": {"count": 1, "res', "application/json")
         run = run_job(source, HARVESTER)
         assert len(run.gather_errors) == 1 and "JSON" in run.gather_errors[0]
         assert run.stats.get("archived", 0) == 0

@@ -2,6 +2,7 @@
 five real GDI-DE records, and against local HTTP servers answering what broken
 catalogues answer. Anchor defects of ckanext-spatial 2.3.2's CSW harvester,
 each with a test showing ours lacks it."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ def records(shared_dir) -> dict[str, bytes]:
     tree = etree.parse(str(shared_dir / "harvest-samples" / "csw-gdi-de" / "GetRecordsResults.xml"))
     out = {}
     for element in tree.findall(".//{http://www.isotc211.org/2005/gmd}MD_Metadata"):
-        ident = element.findtext("{http://www.isotc211.org/2005/gmd}fileIdentifier/"
-                                 "{http://www.isotc211.org/2005/gco}CharacterString")
+        ident = element.findtext(
+            "{http://www.isotc211.org/2005/gmd}fileIdentifier/{http://www.isotc211.org/2005/gco}CharacterString"
+        )
         out[ident] = etree.tostring(element, xml_declaration=True, encoding="UTF-8")
     assert len(out) == 5
     return out
@@ -50,8 +52,10 @@ def test_the_eden_profile_accepts_all_five_and_the_default_rejects_four(records)
 
 
 def test_hostile_records_are_refused(records):
-    for evil in (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
-                 b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>]><x>&lol;</x>"):
+    for evil in (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+        b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>]><x>&lol;</x>",
+    ):
         with pytest.raises(iso19139.RefusedXML, match="DOCTYPE"):
             iso19139.map_record(evil, "http://csw.invalid/csw")
 
@@ -59,8 +63,12 @@ def test_hostile_records_are_refused(records):
 def test_a_box_in_the_city_names_its_districts(records):
     """bbox -> spatial coverage, and the Stadtteile when the box lies in Karlsruhe."""
     xml = records[GN250].decode("utf-8")
-    for tag, value in (("westBoundLongitude", "8.43"), ("eastBoundLongitude", "8.49"),
-                       ("southBoundLatitude", "48.98"), ("northBoundLatitude", "49.015")):
+    for tag, value in (
+        ("westBoundLongitude", "8.43"),
+        ("eastBoundLongitude", "8.49"),
+        ("southBoundLatitude", "48.98"),
+        ("northBoundLatitude", "49.015"),
+    ):
         start = xml.index(f"<gmd:{tag}>")
         end = xml.index(f"</gmd:{tag}>") + len(f"</gmd:{tag}>")
         xml = xml[:start] + f"<gmd:{tag}><gco:Decimal>{value}</gco:Decimal></gmd:{tag}>" + xml[end:]
@@ -107,17 +115,23 @@ class TestAgainstPycsw:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestBrokenCatalogues:
     def test_an_exception_report_or_hostile_answer_archives_nothing(self, site, org, records):
-        answer = (b'<?xml version="1.0" encoding="UTF-8"?><csw:GetRecordsResponse '
-                  b'xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"><csw:SearchResults numberOfRecordsMatched="1" '
-                  b'numberOfRecordsReturned="1" nextRecord="0">' + records[GN250].split(b"?>", 1)[1]
-                  + b"</csw:SearchResults></csw:GetRecordsResponse>")
+        answer = (
+            b'<?xml version="1.0" encoding="UTF-8"?><csw:GetRecordsResponse '
+            b'xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"><csw:SearchResults numberOfRecordsMatched="1" '
+            b'numberOfRecordsReturned="1" nextRecord="0">'
+            + records[GN250].split(b"?>", 1)[1]
+            + b"</csw:SearchResults></csw:GetRecordsResponse>"
+        )
         site.put("/csw", answer, "application/xml")
         source = make_source(site.url("/csw"), "udp_csw", org, {"udp_workflow_state": "published"})
         assert run_job(source, HARVESTER).stats["added"] == 1
         for body, reason in (
-            (b'<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows" version="1.2.0">'
-             b'<ows:Exception exceptionCode="NoApplicableCode"><ows:ExceptionText>Datenbank nicht erreichbar'
-             b'</ows:ExceptionText></ows:Exception></ows:ExceptionReport>', "Datenbank nicht erreichbar"),
+            (
+                b'<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows" version="1.2.0">'
+                b'<ows:Exception exceptionCode="NoApplicableCode"><ows:ExceptionText>Datenbank nicht erreichbar'
+                b"</ows:ExceptionText></ows:Exception></ows:ExceptionReport>",
+                "Datenbank nicht erreichbar",
+            ),
             (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', "DOCTYPE"),
             (b"<html>Wartungsarbeiten</html>", "CSW"),
         ):

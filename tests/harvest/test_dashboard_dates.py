@@ -1,6 +1,7 @@
 """The harvest dashboard writes its run dates the German way, in the portal's
 time zone: "31. Dezember 2025, 00:30", not CKAN's fixed English order
 ("Dezember 31, 2026, 00:30 (MEZ)", with the week-based year)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,11 @@ MONTH_FIRST = re.compile(r"\b[A-ZÄÖÜ][a-zäöü]+ \d{1,2}, \d{4}")
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 def test_run_dates_are_german(app, site):
-    site.put("/katalog.ttl", "@prefix dcat: <http://www.w3.org/ns/dcat#> . <http://example.invalid/c> a dcat:Catalog .",
-             "text/turtle")
+    site.put(
+        "/katalog.ttl",
+        "@prefix dcat: <http://www.w3.org/ns/dcat#> . <http://example.invalid/c> a dcat:Catalog .",
+        "text/turtle",
+    )
     editor = factories.User()
     org = factories.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
     source = make_source(site.url("/katalog.ttl"), "udp_dcat", org)

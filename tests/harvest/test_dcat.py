@@ -2,6 +2,7 @@
 the real Rostock catalog in pages, and small catalogs that misbehave the way
 real ones do. Each anchor defect of ckanext-dcat 2.4.4's DCATRDFHarvester has
 a test here showing ours does not have it (named in the test's docstring)."""
+
 from __future__ import annotations
 
 import ckan.plugins.toolkit as tk
@@ -18,7 +19,8 @@ HARVESTER = DcatApDeHarvester()
 
 def ttl_catalog(slugs: list[str], next_url: str | None = None, page_url: str = "http://x.invalid/p") -> str:
     """A small DCAT-AP.de catalog page in Turtle."""
-    datasets = "\n".join(f"""
+    datasets = "\n".join(
+        f"""
 <http://example.invalid/dataset/{s}> a dcat:Dataset ;
     dct:identifier "{s}" ;
     dct:title "Datensatz {s}"@de ;
@@ -31,7 +33,9 @@ def ttl_catalog(slugs: list[str], next_url: str | None = None, page_url: str = "
     dcat:accessURL <https://example.invalid/{s}.csv> ;
     dct:format <http://publications.europa.eu/resource/authority/file-type/CSV> ;
     dct:license <http://dcat-ap.de/def/licenses/cc-zero> .
-<http://example.invalid/catalog> dcat:dataset <http://example.invalid/dataset/{s}> .""" for s in slugs)
+<http://example.invalid/catalog> dcat:dataset <http://example.invalid/dataset/{s}> ."""
+        for s in slugs
+    )
     paging = ""
     if next_url:
         paging = f"""<{page_url}> a hydra:PagedCollection ; hydra:next <{next_url}> ; hydra:nextPage <{next_url}> ."""
@@ -78,8 +82,10 @@ class TestRealCatalog:
         datasets = harvested(source)
         assert len(datasets) == 30
         assert all(d["contributor_id"].startswith("http://dcat-ap.de/def/contributors/") for d in datasets)
-        assert all(d["political_geocoding_level_uri"].startswith("http://dcat-ap.de/def/politicalGeocoding/Level/")
-                   for d in datasets)
+        assert all(
+            d["political_geocoding_level_uri"].startswith("http://dcat-ap.de/def/politicalGeocoding/Level/")
+            for d in datasets
+        )
         assert all(d["political_geocoding_uri"] for d in datasets)
         assert all(d["dcatde_maintainer"] for d in datasets)
         assert all(d["owner_org"] == org["id"] for d in datasets)
@@ -95,8 +101,10 @@ class TestRealCatalog:
         assert {d["id"]: d["metadata_modified"] for d in harvested(source)} == before
 
 
-@pytest.mark.parametrize("name,count", [("brandenburg-catalog-2021.rdf", 112), ("bremen-catalog-2021.rdf", 153),
-                                        ("destatis-catalog-2021.rdf", 135)])
+@pytest.mark.parametrize(
+    "name,count",
+    [("brandenburg-catalog-2021.rdf", 112), ("bremen-catalog-2021.rdf", 153), ("destatis-catalog-2021.rdf", 135)],
+)
 def test_the_other_real_catalogs_are_read_page_by_page(site, shared_dir, with_plugins, name, count):
     """The gather stage over the other three real catalogs, in pages of 50: every
     dataset is read once and maps without an error (that the mapped dicts pass the
@@ -128,13 +136,13 @@ class TestGuards:
         run = run_job(source, HARVESTER)
         assert len(run.gather_errors) == 1 and "/p2" in run.gather_errors[0], run.gather_errors
         assert site.requests.count("/p2") == 2  # once per run: the cycle was not followed
-        assert states(source) == {"Datensatz a": "published", "Datensatz b": "published",
-                                  "Datensatz c": "published"}
+        assert states(source) == {"Datensatz a": "published", "Datensatz b": "published", "Datensatz c": "published"}
 
     def test_a_server_ignoring_its_paging_is_stopped(self, site, org):
         """Every page URL is new (?page=n), the content the same: stopped after page 2."""
         site.routes["/cat"] = lambda path: Route(
-            ttl_catalog(["a", "b"], site.url(f"/cat?page={len(site.requests) + 1}")).encode(), "text/turtle")
+            ttl_catalog(["a", "b"], site.url(f"/cat?page={len(site.requests) + 1}")).encode(), "text/turtle"
+        )
         source = make_source(site.url("/cat"), "udp_dcat", org)
         run = run_job(source, HARVESTER)
         assert len(site.requests) == 2
@@ -162,17 +170,26 @@ class TestGuards:
         elif failure == "hang":
             site.put("/p2", body, "text/turtle", hang=True)
         else:
-            site.put("/p2", '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                     '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', "application/rdf+xml")
+            site.put(
+                "/p2",
+                '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>',
+                "application/rdf+xml",
+            )
         import time
+
         started = time.monotonic()
         run = run_job(source, HARVESTER)
         assert time.monotonic() - started < 30
         assert len(run.gather_errors) == 1, run.gather_errors
         assert "nothing was archived" in run.gather_errors[0] or "nichts archiviert" in run.gather_errors[0]
         assert run.stats.get("archived", 0) == 0 and run.stats["added"] == 1
-        assert states(source) == {"Datensatz a": "published", "Datensatz b": "published",
-                                  "Datensatz c": "published", "Datensatz neu": "published"}
+        assert states(source) == {
+            "Datensatz a": "published",
+            "Datensatz b": "published",
+            "Datensatz c": "published",
+            "Datensatz neu": "published",
+        }
 
     def test_an_empty_catalog_deletes_nothing(self, site, org):
         """Anchor: a valid empty catalog makes stock delete every dataset of the source."""
@@ -181,8 +198,11 @@ class TestGuards:
         run_job(source, HARVESTER)
         site.put("/p1", ttl_catalog([]), "text/turtle")
         run = run_job(source, HARVESTER)
-        assert len(run.gather_errors) == 1 and "no datasets" in run.gather_errors[0].lower() or \
-            "keine datensätze" in run.gather_errors[0].lower()
+        assert (
+            len(run.gather_errors) == 1
+            and "no datasets" in run.gather_errors[0].lower()
+            or "keine datensätze" in run.gather_errors[0].lower()
+        )
         assert states(source) == {"Datensatz a": "published", "Datensatz b": "published"}
 
     def test_vanished_datasets_are_archived_within_the_cap_and_restored_when_back(self, site, org):
@@ -196,8 +216,12 @@ class TestGuards:
         site.put("/p1", ttl_catalog(["a", "b"]), "text/turtle")
         run = run_job(source, HARVESTER)
         assert run.errors == [] and run.stats["archived"] == 2
-        assert states(source) == {"Datensatz a": "published", "Datensatz b": "published",
-                                  "Datensatz c": "archived", "Datensatz d": "archived"}
+        assert states(source) == {
+            "Datensatz a": "published",
+            "Datensatz b": "published",
+            "Datensatz c": "archived",
+            "Datensatz d": "archived",
+        }
         site.put("/p1", ttl_catalog(["a", "b", "c"]), "text/turtle")
         run_job(source, HARVESTER)
         assert states(source)["Datensatz c"] == "published"  # back, restored
@@ -227,9 +251,12 @@ class TestGuards:
         assert [d["notes"] for d in harvested(second)] == ["Beschreibung von a", "Beschreibung von b"]
 
     def test_a_record_without_identity_is_an_error_naming_it(self, site, org):
-        body = ttl_catalog(["a"]) + """
+        body = (
+            ttl_catalog(["a"])
+            + """
 [] a dcat:Dataset ; dct:title "Ohne Kennung"@de ; dct:description "x"@de .
 <http://example.invalid/catalog> dcat:dataset [] ."""
+        )
         site.put("/p1", body, "text/turtle")
         source = make_source(site.url("/p1"), "udp_dcat", org)
         run = run_job(source, HARVESTER)
@@ -240,15 +267,19 @@ class TestGuards:
         url = serve_pages(site, [["a"]])
         draft = make_source(url, "udp_dcat", org)
         review = make_source(url + "?r", "udp_dcat", org, {"udp_workflow_state": "in_review"})
-        internal = make_source(url + "?i", "udp_dcat", org, {"udp_workflow_state": "published",
-                                                               "udp_access_class": "internal"})
+        internal = make_source(
+            url + "?i", "udp_dcat", org, {"udp_workflow_state": "published", "udp_access_class": "internal"}
+        )
         for source in (draft, review, internal):
             run_job(source, HARVESTER)
         assert states(draft) == {"Datensatz a": "draft"}
         assert states(review) == {"Datensatz a": "in_review"}
         (shown,) = harvested(internal)
         assert (shown["udp_workflow_state"], shown["udp_access_class"], shown["private"]) == (
-            "published", "internal", True)
+            "published",
+            "internal",
+            True,
+        )
         # nothing of it is public
         found = tk.get_action("package_search")({"user": "", "ignore_auth": False}, {"q": "Datensatz"})
         assert found["count"] == 0

@@ -3,6 +3,7 @@ point at private, loopback or link-local addresses are refused unless
 allow-listed (test.ini allows 127.0.0.1) - when a source is saved and again
 on every request, after DNS resolution (a name that later resolves elsewhere
 is caught) and on redirects."""
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,29 @@ TURTLE = """@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://pu
 <http://example.invalid/d/1> a dcat:Dataset ; dct:title "Eins" ; dct:description "Eins" ."""
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1/", "/etc/passwd", "http:///nohost",
-    "http://10.0.0.1/", "http://192.168.1.20/catalog", "http://172.16.0.5/", "http://169.254.169.254/latest/",
-    "http://[::1]/", "http://[fe80::1]/", "http://[::ffff:10.0.0.1]/", "http://0.0.0.0/", "http://100.64.0.1/",
-    "http://224.0.0.1/", "http://user:pw@127.0.0.1/", "http://2130706433/", "http://0x7f.1/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x",
+        "gopher://127.0.0.1/",
+        "/etc/passwd",
+        "http:///nohost",
+        "http://10.0.0.1/",
+        "http://192.168.1.20/catalog",
+        "http://172.16.0.5/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+        "http://[fe80::1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://100.64.0.1/",
+        "http://224.0.0.1/",
+        "http://user:pw@127.0.0.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+    ],
+)
 def test_refused_urls(url):
     with pytest.raises(fetch.FetchError):
         fetch.check_url(url, fetch.Policy())
@@ -105,18 +123,29 @@ class TestSources:
     @pytest.mark.parametrize("source_type", ["udp_dcat", "sensorthings", "dcat_rdf"])
     def test_a_source_pointing_inside_is_refused_when_saved(self, org, source_type):
         """Anchor (stock DCATRDFHarvester): a non-http source URL is read from local disk."""
-        for url in ("file:///etc/passwd", "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/catalog.ttl",
-                    "http://[::1]/x"):
+        for url in (
+            "file:///etc/passwd",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.1/catalog.ttl",
+            "http://[::1]/x",
+        ):
             with pytest.raises(tk.ValidationError) as err:
                 make_source(url, source_type, org)
             assert "url" in err.value.error_dict, url
 
-    @pytest.mark.parametrize("harvester", [DcatApDeHarvester(), SensorThingsHarvester(), DCATRDFHarvester()],
-                             ids=["udp_dcat", "sensorthings", "dcat_rdf"])
+    @pytest.mark.parametrize(
+        "harvester",
+        [DcatApDeHarvester(), SensorThingsHarvester(), DCATRDFHarvester()],
+        ids=["udp_dcat", "sensorthings", "dcat_rdf"],
+    )
     def test_the_allow_list_is_checked_again_when_fetching(self, site, org, harvester, ckan_config, monkeypatch):
         site.put("/p1", TURTLE, "text/turtle")
-        source = make_source(site.url("/p1"), harvester.info()["name"], org, {"rdf_format": "turtle"}
-                             if harvester.info()["name"] != "sensorthings" else {})
+        source = make_source(
+            site.url("/p1"),
+            harvester.info()["name"],
+            org,
+            {"rdf_format": "turtle"} if harvester.info()["name"] != "sensorthings" else {},
+        )
         monkeypatch.setitem(ckan_config, "ckanext.udp.fetch.allowed_networks", "")
         run = run_job(source, harvester)
         assert site.requests == []
@@ -125,10 +154,12 @@ class TestSources:
     def test_a_local_file_url_written_past_the_form_is_not_read(self, site, org):
         site.put("/p1", TURTLE, "text/turtle")
         source = make_source(site.url("/p1"), "udp_dcat", org)
-        model.Session.execute(sa.text("UPDATE harvest_source SET url = 'file:///etc/passwd' WHERE id = :id"),
-                              {"id": source["id"]})
-        model.Session.execute(sa.text("UPDATE package SET url = 'file:///etc/passwd' WHERE id = :id"),
-                              {"id": source["id"]})
+        model.Session.execute(
+            sa.text("UPDATE harvest_source SET url = 'file:///etc/passwd' WHERE id = :id"), {"id": source["id"]}
+        )
+        model.Session.execute(
+            sa.text("UPDATE package SET url = 'file:///etc/passwd' WHERE id = :id"), {"id": source["id"]}
+        )
         model.Session.commit()
         run = run_job(source, DcatApDeHarvester())
         assert len(run.gather_errors) == 1 and "file" in run.gather_errors[0]

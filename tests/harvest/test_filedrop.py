@@ -2,6 +2,7 @@
 listing of CSV/XLSX files with German quirks (``;``, decimal comma, thousands
 dots, ISO-8859-1, a byte-order mark, German dates, postcodes with leading
 zeros) into datasets with DataStore tables, loaded by ckanext-xloader's loader."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,14 +17,24 @@ from harvestlib import harvested, make_source, run_job, sysadmin_context
 from ckanext.udp.harvesters.filedrop import FileDropHarvester
 
 HARVESTER = FileDropHarvester()
-EINWOHNER = ("Stadtteil;Nr;Einwohner;Fläche km²;Anteil in %;Stand\n"
-             "Durlach;19;31.000;22,95;12,5;31.12.2024\n"
-             "Innenstadt-Ost;01;6.500;1,2;2,6;31.12.2024\n").encode("iso-8859-1")
-SIDECAR = {"title": "Einwohner nach Stadtteilen", "description": "Einwohnerzahlen (Demodaten).",
-           "license": "dl-by-de/2.0", "license_attribution_by_text": "Stadt Karlsruhe, Amt für Stadtentwicklung",
-           "keywords": ["Bevölkerung", "Stadtteile"],
-           "schema": {"fields": [{"name": "Einwohner", "type": "integer", "title": "Einwohnerinnen und Einwohner"},
-                                 {"name": "Fläche km²", "title": "Fläche", "description": "in Quadratkilometern"}]}}
+EINWOHNER = (
+    "Stadtteil;Nr;Einwohner;Fläche km²;Anteil in %;Stand\n"
+    "Durlach;19;31.000;22,95;12,5;31.12.2024\n"
+    "Innenstadt-Ost;01;6.500;1,2;2,6;31.12.2024\n"
+).encode("iso-8859-1")
+SIDECAR = {
+    "title": "Einwohner nach Stadtteilen",
+    "description": "Einwohnerzahlen (Demodaten).",
+    "license": "dl-by-de/2.0",
+    "license_attribution_by_text": "Stadt Karlsruhe, Amt für Stadtentwicklung",
+    "keywords": ["Bevölkerung", "Stadtteile"],
+    "schema": {
+        "fields": [
+            {"name": "Einwohner", "type": "integer", "title": "Einwohnerinnen und Einwohner"},
+            {"name": "Fläche km²", "title": "Fläche", "description": "in Quadratkilometern"},
+        ]
+    },
+}
 BAEUME = "\ufeffBaum-Nr,Art,Höhe m,Gepflanzt\n1,Linde,12.5,2001-04-01\n2,Eiche,8,1999-10-15\n".encode("utf-8")
 KAPUTT = b"Messstelle;Wert\nA;3\nB;drei\n"
 
@@ -81,10 +92,18 @@ class TestFolder:
         (resource,) = einwohner["resources"]
         assert resource["datastore_active"] and resource["url"].endswith(f"/datastore/dump/{resource['id']}")
         types, rows = table(resource["id"])
-        assert types == {"Stadtteil": "text", "Nr": "text", "Einwohner": "int8", "Fläche km²": "numeric",
-                         "Anteil in %": "numeric", "Stand": "date"}
+        assert types == {
+            "Stadtteil": "text",
+            "Nr": "text",
+            "Einwohner": "int8",
+            "Fläche km²": "numeric",
+            "Anteil in %": "numeric",
+            "Stand": "date",
+        }
         assert [(r["Stadtteil"], r["Nr"], r["Einwohner"], str(r["Fläche km²"]), r["Stand"][:10]) for r in rows] == [
-            ("Durlach", "19", 31000, "22.95", "2024-12-31"), ("Innenstadt-Ost", "01", 6500, "1.2", "2024-12-31")]
+            ("Durlach", "19", 31000, "22.95", "2024-12-31"),
+            ("Innenstadt-Ost", "01", 6500, "1.2", "2024-12-31"),
+        ]
         info = tk.get_action("datastore_info")(sysadmin_context(), {"id": resource["id"]})
         labels = {f["id"]: f.get("info", {}).get("label") for f in info["fields"]}
         assert labels["Einwohner"] == "Einwohnerinnen und Einwohner" and labels["Fläche km²"] == "Fläche"
@@ -103,8 +122,9 @@ class TestFolder:
         (drop / "einwohner.csv").write_bytes(EINWOHNER.replace(b"31.000", b"31.250"))
         # baeume.csv now has "acht" in a column its new sidecar says holds numbers
         (drop / "baeume.csv").write_bytes(BAEUME.replace(b"2,Eiche,8,", b"2,Eiche,acht,"))
-        (drop / "baeume.csv.json").write_text(json.dumps({"schema": {"fields": [{"name": "Höhe m",
-                                                                                   "type": "number"}]}}))
+        (drop / "baeume.csv.json").write_text(
+            json.dumps({"schema": {"fields": [{"name": "Höhe m", "type": "number"}]}})
+        )
         run = run_job(source, HARVESTER)
         assert run.stats["updated"] == 1 and run.stats["errored"] == 2
         datasets = by_title(source)
@@ -113,7 +133,9 @@ class TestFolder:
         # the broken new baeume.csv did not touch the table loaded before
         types, rows = table(datasets["Baeume"]["resources"][0]["id"])
         assert list(types) == ["Baum-Nr", "Art", "Höhe m", "Gepflanzt"] and [r["Art"] for r in rows] == [
-            "Linde", "Eiche"]
+            "Linde",
+            "Eiche",
+        ]
 
     def test_only_allowed_folders(self, tmp_path, org, ckan_config, monkeypatch):
         monkeypatch.setitem(ckan_config, "ckanext.udp.filedrop.allowed_dirs", str(tmp_path / "erlaubt"))
@@ -126,10 +148,14 @@ class TestFolder:
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 def test_an_http_listing(site, org):
-    site.put("/ablage/", '<html><body><h1>Index of /ablage</h1><a href="../">../</a>'
-             '<a href="einwohner.csv">einwohner.csv</a> <a href="einwohner.csv.json">einwohner.csv.json</a>'
-             '<a href="messstellen.xlsx">messstellen.xlsx</a><a href="http://127.0.0.2/fremd.csv">fremd</a>'
-             '</body></html>', "text/html")
+    site.put(
+        "/ablage/",
+        '<html><body><h1>Index of /ablage</h1><a href="../">../</a>'
+        '<a href="einwohner.csv">einwohner.csv</a> <a href="einwohner.csv.json">einwohner.csv.json</a>'
+        '<a href="messstellen.xlsx">messstellen.xlsx</a><a href="http://127.0.0.2/fremd.csv">fremd</a>'
+        "</body></html>",
+        "text/html",
+    )
     site.put("/ablage/einwohner.csv", EINWOHNER, "text/csv; charset=iso-8859-1")
     site.put("/ablage/einwohner.csv.json", json.dumps(SIDECAR), "application/json")
     site.put("/ablage/messstellen.xlsx", xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

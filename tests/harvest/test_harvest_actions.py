@@ -1,6 +1,7 @@
 """The harvest dashboard's actions and the ``ckan udp harvest`` commands: who
 sees which source, runs with their counts and every error with its record and
 reason, "run now", sources added from the command line."""
+
 from __future__ import annotations
 
 import ckan.plugins.toolkit as tk
@@ -67,8 +68,22 @@ class TestActions:
 def test_sources_from_the_command_line(cli, site):
     site.put("/katalog.ttl", CATALOG, "text/turtle")
     factories.Organization(name="gartenbauamt")
-    added = cli.invoke(ckan_cli, ["udp", "harvest", "add", "Bäume der Nachbarstadt", site.url("/katalog.ttl"),
-                                  "--type", "udp_dcat", "--org", "gartenbauamt", "--state", "published"])
+    added = cli.invoke(
+        ckan_cli,
+        [
+            "udp",
+            "harvest",
+            "add",
+            "Bäume der Nachbarstadt",
+            site.url("/katalog.ttl"),
+            "--type",
+            "udp_dcat",
+            "--org",
+            "gartenbauamt",
+            "--state",
+            "published",
+        ],
+    )
     assert added.exit_code == 0, added.output
     name = added.output.split()[1]
     ran = cli.invoke(ckan_cli, ["udp", "harvest", "run", name])
@@ -77,7 +92,9 @@ def test_sources_from_the_command_line(cli, site):
     assert [d["title"] for d in shown["results"]] == ["Baumkataster Nachbarstadt"]  # published, public
     listed = cli.invoke(ckan_cli, ["udp", "harvest", "sources"])
     assert name in listed.output and "neu     1" in listed.output
-    refused = cli.invoke(ckan_cli, ["udp", "harvest", "add", "Intern", "http://169.254.169.254/", "--type", "udp_dcat",
-                                    "--org", "gartenbauamt"])
+    refused = cli.invoke(
+        ckan_cli,
+        ["udp", "harvest", "add", "Intern", "http://169.254.169.254/", "--type", "udp_dcat", "--org", "gartenbauamt"],
+    )
     assert refused.exit_code != 0 and "url" in refused.output
     assert sysadmin_context()["ignore_auth"]

@@ -3,6 +3,7 @@
 invisible to the anonymous public on every public channel; the one that
 enters published and open is visible on all of them, and so is its DataStore
 table (file drop)."""
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ CONFIGS = {
 
 def public_channels(app, pkg: dict) -> dict[str, bool]:
     """Whether the anonymous public sees the dataset on each channel."""
+
     def get(url: str, **params) -> tuple[int, str]:
         res = app.get(url, query_string=params, status=None)
         return res.status_code, res.get_data(as_text=True)
@@ -80,8 +82,7 @@ def test_a_harvested_table_is_as_private_as_its_dataset(app, site, org, tmp_path
         rid = pkg["resources"][0]["id"]
         search = app.get("/api/3/action/datastore_search", query_string={"resource_id": rid}, status=None)
         dump = app.get(f"/datastore/dump/{rid}", status=None)
-        sql = app.get("/api/3/action/datastore_search_sql",
-                      query_string={"sql": f'SELECT * FROM "{rid}"'}, status=None)
+        sql = app.get("/api/3/action/datastore_search_sql", query_string={"sql": f'SELECT * FROM "{rid}"'}, status=None)
         visible = [search.status_code == 200, dump.status_code == 200, sql.status_code == 200]
         assert visible == ([True] * 3 if slug == "offen" else [False] * 3), (slug, visible)
         if slug == "offen":

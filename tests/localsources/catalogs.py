@@ -3,6 +3,7 @@ one graph per dataset and served in pages with hydra paging, as real portals
 page their catalogs; plus a large catalog made of copies of the real datasets
 for the benchmark. The data stays in the shared folder; pages are built in
 memory."""
+
 from __future__ import annotations
 
 import pathlib
@@ -13,8 +14,12 @@ from rdflib.namespace import DCTERMS, RDF
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-CATALOGS = ("rostock-catalog-2021.rdf", "brandenburg-catalog-2021.rdf", "bremen-catalog-2021.rdf",
-            "destatis-catalog-2021.rdf")
+CATALOGS = (
+    "rostock-catalog-2021.rdf",
+    "brandenburg-catalog-2021.rdf",
+    "bremen-catalog-2021.rdf",
+    "destatis-catalog-2021.rdf",
+)
 
 
 def load(shared_dir: pathlib.Path, name: str) -> Graph:
@@ -50,8 +55,9 @@ def datasets_of(graph: Graph) -> list:
     return list(graph.subjects(RDF.type, DCAT.Dataset))
 
 
-def page(datasets: Iterable[Graph], *, catalog_uri: str, page_url: str, next_url: str | None,
-         total: int, fmt: str = "xml") -> bytes:
+def page(
+    datasets: Iterable[Graph], *, catalog_uri: str, page_url: str, next_url: str | None, total: int, fmt: str = "xml"
+) -> bytes:
     """A catalog page: the catalog node listing these datasets, their graphs,
     and a hydra:PagedCollection (``hydra:next`` and the deprecated
     ``hydra:nextPage``, which ckanext-dcat 2.4 reads)."""
@@ -76,13 +82,27 @@ def page(datasets: Iterable[Graph], *, catalog_uri: str, page_url: str, next_url
     return g.serialize(format=fmt, encoding="utf-8")
 
 
-def pages(datasets: list[Graph], per_page: int, url_of: callable, *, catalog_uri: str = "http://example.invalid/catalog",
-          fmt: str = "xml") -> list[bytes]:
+def pages(
+    datasets: list[Graph],
+    per_page: int,
+    url_of: callable,
+    *,
+    catalog_uri: str = "http://example.invalid/catalog",
+    fmt: str = "xml",
+) -> list[bytes]:
     """All pages; ``url_of(n)`` is the URL of page n (1-based)."""
-    chunks = [datasets[i:i + per_page] for i in range(0, len(datasets), per_page)] or [[]]
-    return [page(chunk, catalog_uri=catalog_uri, page_url=url_of(n), total=len(datasets),
-                 next_url=url_of(n + 1) if n < len(chunks) else None, fmt=fmt)
-            for n, chunk in enumerate(chunks, 1)]
+    chunks = [datasets[i : i + per_page] for i in range(0, len(datasets), per_page)] or [[]]
+    return [
+        page(
+            chunk,
+            catalog_uri=catalog_uri,
+            page_url=url_of(n),
+            total=len(datasets),
+            next_url=url_of(n + 1) if n < len(chunks) else None,
+            fmt=fmt,
+        )
+        for n, chunk in enumerate(chunks, 1)
+    ]
 
 
 def _rename(node, suffix: str, renamed: set):

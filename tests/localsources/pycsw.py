@@ -1,7 +1,8 @@
 """pycsw serving the five real GDI-DE ISO 19139 records (``scripts/pycsw.sh``).
 
-    url = pycsw.start()    # the CSW endpoint, http://127.0.0.1:<port>/csw
+url = pycsw.start()    # the CSW endpoint, http://127.0.0.1:<port>/csw
 """
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@
 The portal's processes reach it over HTTP like any other remote CKAN; data
 goes in through the Action API with the sysadmin's API token.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,11 @@ class SecondCkan:
 
     def action(self, action: str, /, _anonymous: bool = False, **data: Any) -> Any:
         request = urllib.request.Request(
-            f"{self.url}/api/3/action/{action}", data=json.dumps(data).encode(), method="POST",
-            headers={"Content-Type": "application/json", **({} if _anonymous else {"Authorization": self.token})})
+            f"{self.url}/api/3/action/{action}",
+            data=json.dumps(data).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **({} if _anonymous else {"Authorization": self.token})},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as res:
                 return json.loads(res.read())["result"]
@@ -53,8 +57,15 @@ class SecondCkan:
     def reset(self) -> None:
         """Purge every dataset (drafts and private ones too) and organization."""
         while True:
-            found = self.action("package_search", q="*:*", rows=1000, include_private=True, include_drafts=True,
-                                include_deleted=True, fl="id")
+            found = self.action(
+                "package_search",
+                q="*:*",
+                rows=1000,
+                include_private=True,
+                include_drafts=True,
+                include_deleted=True,
+                fl="id",
+            )
             if not found["results"]:
                 break
             for pkg in found["results"]:

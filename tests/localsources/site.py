@@ -9,6 +9,7 @@ a status code mid-run, a server that accepts and never answers, a redirect.
         harvest(site.url("/catalog.rdf"))
         site.requests   # the paths asked for, in order
 """
+
 from __future__ import annotations
 
 import http.server
@@ -76,7 +77,7 @@ class Site:
                     if site._stop.is_set():
                         return
                     try:
-                        self.wfile.write(route.body[i:i + 1])
+                        self.wfile.write(route.body[i : i + 1])
                         self.wfile.flush()
                     except OSError:
                         return
@@ -90,8 +91,9 @@ class Site:
     def url(self, path: str = "/") -> str:
         return self.base + path
 
-    def put(self, path: str, body: bytes | str = b"", content_type: str = "application/octet-stream",
-            **kwargs: object) -> str:
+    def put(
+        self, path: str, body: bytes | str = b"", content_type: str = "application/octet-stream", **kwargs: object
+    ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.routes[path] = Route(data, content_type, **kwargs)  # type: ignore[arg-type]
         return self.url(path)

@@ -1,5 +1,6 @@
 """Fixtures of the udp_security tests: the governance tests' organization
 (``tests/governance/govworld.py``)."""
+
 from __future__ import annotations
 
 import pathlib

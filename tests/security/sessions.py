@@ -1,5 +1,6 @@
 """Browser sessions for the security tests: log in through the form and
 read the session's CSRF token, as a browser does."""
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 answered 500 instead of 403/404 (udp_security's channel guards). Each test
 names one hole an independent probe found; the leak matrix
 (tests/governance/test_leak_matrix.py) covers every channel in general."""
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ def _sys(world: World) -> dict[str, Any]:
 
 
 # --- tags ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def tagged(world: World) -> dict[str, Any]:
@@ -50,8 +52,7 @@ class TestTags:
     def test_autocomplete_urls(self, app, world: World, tagged, url: str):
         body = app.get(url, query_string={"incomplete": "geheim"}).get_data(as_text=True)
         assert "geheimnis" not in body
-        body = app.get(url, query_string={"incomplete": "geheim"}, headers=_token(world.member)).get_data(
-            as_text=True)
+        body = app.get(url, query_string={"incomplete": "geheim"}, headers=_token(world.member)).get_data(as_text=True)
         assert "entwurfsgeheimnis" in body
 
     def test_tag_show_of_a_hidden_tag_is_not_found(self, app, world: World, tagged):
@@ -67,11 +68,18 @@ class TestTags:
 
 # --- activities ----------------------------------------------------------------------------
 
+
 class TestActivities:
     def test_view_activities_of_a_draft_stay_out_of_the_users_stream(self, app, world: World):
         draft = world.dataset(resources=[{"url": "http://example.invalid/a.png", "name": "Bild"}])
-        act(world.editor, "resource_view_create", resource_id=draft["resources"][0]["id"], view_type="image_view",
-            title="Geheime Ansicht", image_url="http://example.invalid/a.png")
+        act(
+            world.editor,
+            "resource_view_create",
+            resource_id=draft["resources"][0]["id"],
+            view_type="image_view",
+            title="Geheime Ansicht",
+            image_url="http://example.invalid/a.png",
+        )
         shown = json.dumps(act(world.outsider, "user_activity_list", id=world.editor["name"]))
         assert draft["id"] not in shown and "Geheime Ansicht" not in shown
         with pytest.raises(tk.NotAuthorized):  # users' streams are for logged-in users
@@ -91,11 +99,18 @@ class TestActivities:
 
 # --- relationships --------------------------------------------------------------------------
 
+
 class TestRelationships:
     def test_a_published_dataset_does_not_name_a_draft_it_relates_to(self, world: World):
         public, draft = world.published(), world.dataset()
-        helpers.call_action("package_relationship_create", context=_sys(world), subject=public["id"],
-                            object=draft["id"], type="links_to", comment="Geheimer Kommentar")
+        helpers.call_action(
+            "package_relationship_create",
+            context=_sys(world),
+            subject=public["id"],
+            object=draft["id"],
+            type="links_to",
+            comment="Geheimer Kommentar",
+        )
         for viewer in (None, world.outsider):
             assert act(viewer, "package_relationships_list", id=public["id"]) == []
             shown = act(viewer, "package_show", id=public["id"])
@@ -105,9 +120,16 @@ class TestRelationships:
 
     def test_search_results_carry_no_relationships(self, world: World):
         public, draft = world.published(), world.dataset()
-        helpers.call_action("package_relationship_create", context=_sys(world), subject=public["id"],
-                            object=draft["id"], type="links_to", comment="Geheim")
+        helpers.call_action(
+            "package_relationship_create",
+            context=_sys(world),
+            subject=public["id"],
+            object=draft["id"],
+            type="links_to",
+            comment="Geheim",
+        )
         from ckan.lib.search import rebuild
+
         rebuild(public["id"])  # CKAN indexes relationships (or crashed doing so: KeyError object_package_id)
         found = act(None, "package_search", q=f"id:{public['id']}", fl="id,validated_data_dict")
         assert draft["id"] not in json.dumps(found)
@@ -115,14 +137,24 @@ class TestRelationships:
 
 # --- Solr pseudo-fields ------------------------------------------------------------------------
 
+
 class TestSearchFunctions:
-    @pytest.mark.parametrize("fl", ["id,n:docfreq(name,'{name}')", "id,n:docfreq(text,'Entwurf')",
-                                    "id,[explain]", "id,score", "id,n:termfreq(owner_org,'{org}')"])
+    @pytest.mark.parametrize(
+        "fl",
+        [
+            "id,n:docfreq(name,'{name}')",
+            "id,n:docfreq(text,'Entwurf')",
+            "id,[explain]",
+            "id,score",
+            "id,n:termfreq(owner_org,'{org}')",
+        ],
+    )
     def test_functions_in_fl_are_refused(self, app, world: World, fl: str):
         draft = world.dataset(name="entwurf-mit-namen", notes="Entwurf")
         world.published()
-        res = app.get("/api/3/action/package_search",
-                      query_string={"fl": fl.format(name=draft["name"], org=world.org["id"])})
+        res = app.get(
+            "/api/3/action/package_search", query_string={"fl": fl.format(name=draft["name"], org=world.org["id"])}
+        )
         assert res.status_code == 409, res.get_data(as_text=True)
         assert "fl" in res.json["error"]
 
@@ -132,7 +164,7 @@ class TestSearchFunctions:
         assert found["results"] == [{"id": pkg["id"], "name": pkg["name"], "title": pkg["title"]}]
 
     def test_function_query_hooks_are_refused(self, app, world: World):
-        res = app.get("/api/3/action/package_search", query_string={"q": '_val_:"docfreq(name,\'x\')"'})
+        res = app.get("/api/3/action/package_search", query_string={"q": "_val_:\"docfreq(name,'x')\""})
         assert res.status_code == 409
 
 
@@ -153,9 +185,16 @@ def harvested(world: World, http_server) -> dict[str, Any]:
     from ckanext.harvest.tests.lib import run_harvest_job
 
     http_server.responder = lambda path: (200, "text/turtle", CATALOG.encode())
-    source = act(world.admin, "harvest_source_create", name="geheime-quelle", title="Geheime Quelle",
-                 url=f"{http_server.url}/intern.ttl", source_type="dcat_rdf", owner_org=world.org["id"],
-                 config=json.dumps({"rdf_format": "turtle"}))
+    source = act(
+        world.admin,
+        "harvest_source_create",
+        name="geheime-quelle",
+        title="Geheime Quelle",
+        url=f"{http_server.url}/intern.ttl",
+        source_type="dcat_rdf",
+        owner_org=world.org["id"],
+        config=json.dumps({"rdf_format": "turtle"}),
+    )
     job = HarvestJob(source_id=source["id"])
     job.save()
     (result,) = run_harvest_job(job, DCATRDFHarvester()).values()
@@ -198,16 +237,15 @@ class TestHarvest:
         assert res.status_code == 403
         assert act(world.sysadmin, "harvest_log_list") is not None
 
-    @pytest.mark.parametrize("helper", ["get_mail_extra_vars", "prepare_summary_mail", "send_mail",
-                                        "InactiveSource"])
+    @pytest.mark.parametrize("helper", ["get_mail_extra_vars", "prepare_summary_mail", "send_mail", "InactiveSource"])
     def test_harvest_helpers_are_not_api_actions(self, app, world: World, helper: str):
-        res = app.post(f"/api/3/action/{helper}", json={"source_id": "x", "status": {}},
-                       headers=_token(world.sysadmin))
+        res = app.post(f"/api/3/action/{helper}", json={"source_id": "x", "status": {}}, headers=_token(world.sysadmin))
         assert res.status_code == 404
         assert res.json["success"] is False
 
 
 # --- governance status ---------------------------------------------------------------------------
+
 
 def test_the_public_sees_no_user_ids_in_the_workflow_status(world: World):
     pkg = world.published()
@@ -220,14 +258,25 @@ def test_the_public_sees_no_user_ids_in_the_workflow_status(world: World):
 
 # --- clean 403/404 instead of 500 -------------------------------------------------------------------
 
+
 def _table_view_of_a_draft(world: World, value: int) -> dict[str, Any]:
     """A datatables view of a DataStore table with one row, on a draft."""
     draft = world.dataset()
-    table = helpers.call_action("datastore_create", context=_sys(world),
-                                resource={"package_id": draft["id"], "name": "Tabelle"},
-                                fields=[{"id": "wert", "type": "int"}], records=[{"wert": value}], force=True)
-    return act(world.editor, "resource_view_create", resource_id=table["resource_id"],
-               view_type="datatables_view", title="Tabelle")
+    table = helpers.call_action(
+        "datastore_create",
+        context=_sys(world),
+        resource={"package_id": draft["id"], "name": "Tabelle"},
+        fields=[{"id": "wert", "type": "int"}],
+        records=[{"wert": value}],
+        force=True,
+    )
+    return act(
+        world.editor,
+        "resource_view_create",
+        resource_id=table["resource_id"],
+        view_type="datatables_view",
+        title="Tabelle",
+    )
 
 
 class TestNoServerErrors:
@@ -253,17 +302,36 @@ class TestNoServerErrors:
     @pytest.mark.parametrize("path", ["/datatables/ajax/{view}", "/datatables/filtered-download/{view}"])
     def test_datatables_of_a_hidden_resource(self, app, world: World, path: str):
         view = _table_view_of_a_draft(world, 718293)
-        res = app.post(path.format(view=view["id"]), data={
-            "draw": "1", "start": "0", "length": "10", "search[value]": "", "order[0][column]": "0",
-            "order[0][dir]": "asc", "columns[0][data]": "wert", "columns[0][name]": "wert",
-            "params": '{"draw": "1", "start": "0", "length": "10", "search": {"value": ""}, "order": [], '
-                      '"columns": []}', "format": "csv", "visible": "[]"})
+        res = app.post(
+            path.format(view=view["id"]),
+            data={
+                "draw": "1",
+                "start": "0",
+                "length": "10",
+                "search[value]": "",
+                "order[0][column]": "0",
+                "order[0][dir]": "asc",
+                "columns[0][data]": "wert",
+                "columns[0][name]": "wert",
+                "params": '{"draw": "1", "start": "0", "length": "10", "search": {"value": ""}, "order": [], '
+                '"columns": []}',
+                "format": "csv",
+                "visible": "[]",
+            },
+        )
         assert res.status_code == 403
         assert "718293" not in res.get_data(as_text=True)
 
-    @pytest.mark.parametrize("form", [{}, {"params": "{kaputt"}, {"params": "{}"},
-                                      {"params": '{"search": {"value": ""}, "order": [{"column": "99"}]}'},
-                                      {"draw": "x", "start": "0", "length": "10", "search[value]": ""}])
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {},
+            {"params": "{kaputt"},
+            {"params": "{}"},
+            {"params": '{"search": {"value": ""}, "order": [{"column": "99"}]}'},
+            {"draw": "x", "start": "0", "length": "10", "search[value]": ""},
+        ],
+    )
     @pytest.mark.parametrize("path", ["/datatables/ajax/{view}", "/datatables/filtered-download/{view}"])
     def test_datatables_refuse_malformed_forms(self, app, world: World, path: str, form: dict[str, str]):
         """A member who may see the table sends a malformed form: 400, not 500."""

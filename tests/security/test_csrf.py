@@ -1,6 +1,7 @@
 """Cross-site request forgery: state changes authenticated by a cookie need
 the session's CSRF token, on the action API and on every form, whatever CKAN
 exempted before; API tokens need none; the cookies stay on this site."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -90,8 +91,7 @@ class TestForms:
         pkg = world.dataset(by=editor)
         app.post(f"/dataset/{pkg['name']}/governance/submit", data={})  # anonymous: exempts the view
         _login(app, editor)
-        res = app.post(f"/dataset/{pkg['name']}/governance/submit", data={}, headers=EVIL,
-                       follow_redirects=False)
+        res = app.post(f"/dataset/{pkg['name']}/governance/submit", data={}, headers=EVIL, follow_redirects=False)
         assert res.status_code == 403
         assert world.state(pkg) == "draft"
 
@@ -100,8 +100,7 @@ class TestForms:
         pkg = world.dataset(by=editor)
         app.post(f"/dataset/edit/{pkg['name']}", data={})  # anonymous: exempts dataset.edit
         _login(app, editor)
-        res = app.post(f"/dataset/edit/{pkg['name']}", data={"title": "Gefälscht", "save": "1"},
-                       follow_redirects=False)
+        res = app.post(f"/dataset/edit/{pkg['name']}", data={"title": "Gefälscht", "save": "1"}, follow_redirects=False)
         assert res.status_code == 403
         assert act(world.sysadmin, "package_show", id=pkg["id"])["title"] == pkg["title"]
 
@@ -123,8 +122,7 @@ class TestForms:
         editor = _editor(world)
         pkg = world.dataset(by=editor)
         token = _login(app, editor)
-        res = app.post(f"/dataset/{pkg['name']}/governance/submit", data={"_csrf_token": token},
-                       follow_redirects=False)
+        res = app.post(f"/dataset/{pkg['name']}/governance/submit", data={"_csrf_token": token}, follow_redirects=False)
         assert res.status_code == 302
         assert world.state(pkg) == "in_review"
 
@@ -137,9 +135,11 @@ class TestCookies:
     def test_login_cookies_are_same_site_lax(self, app, world: World):
         user = factories.User(password=PASSWORD)
         page = app.get("/user/login").get_data(as_text=True)
-        res = app.post("/user/login", data={"login": user["name"], "password": PASSWORD,
-                                            "_csrf_token": csrf_token(page), "remember": "86400000"},
-                       follow_redirects=False)
+        res = app.post(
+            "/user/login",
+            data={"login": user["name"], "password": PASSWORD, "_csrf_token": csrf_token(page), "remember": "86400000"},
+            follow_redirects=False,
+        )
         cookies = _set_cookies(res)
         assert "remember_token" in cookies
         for header in cookies.values():
@@ -150,9 +150,12 @@ class TestCookies:
     def test_cookies_are_secure_when_the_site_is_https(self, app, world: World):
         user = factories.User(password=PASSWORD)
         page = app.get("/user/login", base_url="https://daten.karlsruhe.invalid").get_data(as_text=True)
-        res = app.post("/user/login", base_url="https://daten.karlsruhe.invalid", follow_redirects=False,
-                       data={"login": user["name"], "password": PASSWORD, "_csrf_token": csrf_token(page),
-                             "remember": "86400000"})
+        res = app.post(
+            "/user/login",
+            base_url="https://daten.karlsruhe.invalid",
+            follow_redirects=False,
+            data={"login": user["name"], "password": PASSWORD, "_csrf_token": csrf_token(page), "remember": "86400000"},
+        )
         cookies = _set_cookies(res)
         assert "remember_token" in cookies
         for header in cookies.values():

@@ -1,5 +1,6 @@
 """One URL rule for every URL field: a web address (http, https) or, where a
 file can be uploaded, a file name; javascript: and every other scheme refused."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,16 @@ from govworld import World, act
 
 from ckanext.udp.security.urls import url_problem
 
-HOSTILE = ["javascript:alert(4)", "JaVaScRiPt:alert(4)", " javascript:alert(4)", "java\tscript:alert(4)",
-           "data:text/html,<script>alert(4)</script>", "vbscript:msgbox(4)", "file:///etc/passwd",
-           "javascript://example.org/%0aalert(4)"]
+HOSTILE = [
+    "javascript:alert(4)",
+    "JaVaScRiPt:alert(4)",
+    " javascript:alert(4)",
+    "java\tscript:alert(4)",
+    "data:text/html,<script>alert(4)</script>",
+    "vbscript:msgbox(4)",
+    "file:///etc/passwd",
+    "javascript://example.org/%0aalert(4)",
+]
 FINE = ["https://www.karlsruhe.de/daten.csv", "http://example.org/a?b=c#d"]
 
 
@@ -60,8 +68,14 @@ class TestFields:
     def test_resource_view_image_url(self, world: World):
         pkg = world.dataset(resources=[{"url": FINE[0], "name": "Bild"}])
         with pytest.raises(tk.ValidationError) as err:
-            act(world.editor, "resource_view_create", resource_id=pkg["resources"][0]["id"],
-                view_type="image_view", title="Bild", image_url=HOSTILE[0])
+            act(
+                world.editor,
+                "resource_view_create",
+                resource_id=pkg["resources"][0]["id"],
+                view_type="image_view",
+                title="Bild",
+                image_url=HOSTILE[0],
+            )
         assert "image_url" in err.value.error_dict
 
     def test_organization_and_group_images(self, world: World):
@@ -78,8 +92,16 @@ class TestFields:
 
     def test_harvest_source_url(self, world: World):
         with pytest.raises(tk.ValidationError) as err:
-            act(world.admin, "harvest_source_create", name="quelle", title="Quelle", url=HOSTILE[0],
-                source_type="dcat_rdf", owner_org=world.org["id"], config=json.dumps({}))
+            act(
+                world.admin,
+                "harvest_source_create",
+                name="quelle",
+                title="Quelle",
+                url=HOSTILE[0],
+                source_type="dcat_rdf",
+                owner_org=world.org["id"],
+                config=json.dumps({}),
+            )
         assert "url" in err.value.error_dict
 
     def test_a_local_folder_only_for_a_harvester_that_confines_it(self, world: World, tmp_path, monkeypatch):
@@ -88,11 +110,19 @@ class TestFields:
         monkeypatch.setitem(tk.config, "ckanext.udp.filedrop.allowed_dirs", str(tmp_path))
         (tmp_path / "ablage").mkdir()
         source = dict(title="Ablage", owner_org=world.org["id"], config=json.dumps({}), frequency="MANUAL")
-        made = act(world.admin, "harvest_source_create", name="ablage", url=f"file://{tmp_path}/ablage",
-                   source_type="udp_filedrop", **source)
+        made = act(
+            world.admin,
+            "harvest_source_create",
+            name="ablage",
+            url=f"file://{tmp_path}/ablage",
+            source_type="udp_filedrop",
+            **source,
+        )
         assert made["url"] == f"file://{tmp_path}/ablage"
-        for name, url, source_type in (("draussen", "file:///etc", "udp_filedrop"),
-                                       ("anders", f"file://{tmp_path}/ablage", "udp_dcat")):
+        for name, url, source_type in (
+            ("draussen", "file:///etc", "udp_filedrop"),
+            ("anders", f"file://{tmp_path}/ablage", "udp_dcat"),
+        ):
             with pytest.raises(tk.ValidationError) as err:
                 act(world.admin, "harvest_source_create", name=name, url=url, source_type=source_type, **source)
             assert "url" in err.value.error_dict

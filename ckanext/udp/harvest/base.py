@@ -30,6 +30,7 @@ sources
     private, loopback or link-local address unless allow-listed) and again on
     every request (``ckanext.udp.fetch``).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -172,17 +173,25 @@ class UdpHarvester(HarvesterBase):
         """Raise ValueError (or fetch.FetchError) if the source URL must not be harvested."""
         fetch.check_url(url)
 
-    def before_write(self, harvest_object: Any, dataset: dict[str, Any], existing: dict[str, Any] | None,
-                     payload: dict[str, Any], config: dict[str, Any]) -> None:
+    def before_write(
+        self,
+        harvest_object: Any,
+        dataset: dict[str, Any],
+        existing: dict[str, Any] | None,
+        payload: dict[str, Any],
+        config: dict[str, Any],
+    ) -> None:
         """Last changes to the dict before it is written (``existing``: the
         dataset as it is, on updates)."""
 
-    def after_write(self, harvest_object: Any, package_id: str, payload: dict[str, Any],
-                    config: dict[str, Any]) -> None:
+    def after_write(
+        self, harvest_object: Any, package_id: str, payload: dict[str, Any], config: dict[str, Any]
+    ) -> None:
         """After the dataset is written, before the commit (raise to undo it)."""
 
-    def after_commit(self, harvest_object: Any, package_id: str, payload: dict[str, Any],
-                     config: dict[str, Any]) -> None:
+    def after_commit(
+        self, harvest_object: Any, package_id: str, payload: dict[str, Any], config: dict[str, Any]
+    ) -> None:
         """After the dataset is committed and indexed (e.g. load its tables).
         An exception here is an error on the harvest object; the dataset stays,
         and the next run tries again."""
@@ -235,13 +244,26 @@ class UdpHarvester(HarvesterBase):
     def _previous(self, source_id: str) -> dict[str, _Previous]:
         """The current object of every guid of this source, with its hash and
         its dataset's state (one query)."""
-        hashes = sa.select(HarvestObjectExtra.harvest_object_id, HarvestObjectExtra.value).where(
-            HarvestObjectExtra.key == HASH_KEY).subquery()
-        rows = model.Session.query(
-            HarvestObject.guid, HarvestObject.id, HarvestObject.package_id, hashes.c.value, model.Package.state,
-        ).outerjoin(hashes, hashes.c.harvest_object_id == HarvestObject.id).outerjoin(
-            model.Package, model.Package.id == HarvestObject.package_id,
-        ).filter(HarvestObject.harvest_source_id == source_id, HarvestObject.current == True)  # noqa: E712
+        hashes = (
+            sa.select(HarvestObjectExtra.harvest_object_id, HarvestObjectExtra.value)
+            .where(HarvestObjectExtra.key == HASH_KEY)
+            .subquery()
+        )
+        rows = (
+            model.Session.query(
+                HarvestObject.guid,
+                HarvestObject.id,
+                HarvestObject.package_id,
+                hashes.c.value,
+                model.Package.state,
+            )
+            .outerjoin(hashes, hashes.c.harvest_object_id == HarvestObject.id)
+            .outerjoin(
+                model.Package,
+                model.Package.id == HarvestObject.package_id,
+            )
+            .filter(HarvestObject.harvest_source_id == source_id, HarvestObject.current.is_(True))
+        )
         return {guid: _Previous(oid, pid, h, state) for guid, oid, pid, h, state in rows}
 
     def gather_stage(self, harvest_job: Any) -> list[str]:
@@ -269,36 +291,45 @@ class UdpHarvester(HarvesterBase):
         except (GatherIncomplete, fetch.FetchError) as err:
             complete = False
             model.Session.commit()
-            self._save_gather_error(_("The source could not be read completely, so nothing was archived: "
-                                      "{reason}").format(reason=err), harvest_job)
+            self._save_gather_error(
+                _("The source could not be read completely, so nothing was archived: {reason}").format(reason=err),
+                harvest_job,
+            )
         except Exception as err:  # a bug or a source nobody foresaw: never a dead consumer
             log.exception("gather of %s failed", source.url)
             model.Session.rollback()
             complete = False
             if ids:  # the objects of the batch rolled back are gone
                 ids = [r[0] for r in model.Session.query(HarvestObject.id).filter(HarvestObject.id.in_(ids))]
-            self._save_gather_error(_("The gather stage failed, so nothing was archived: {reason}").format(
-                reason=unexpected(err)), harvest_job)
+            self._save_gather_error(
+                _("The gather stage failed, so nothing was archived: {reason}").format(reason=unexpected(err)),
+                harvest_job,
+            )
         model.Session.commit()
         if complete and not seen:
-            self._save_gather_error(_("The source lists no datasets; nothing was archived or deleted."),
-                                    harvest_job)
+            self._save_gather_error(_("The source lists no datasets; nothing was archived or deleted."), harvest_job)
         elif complete:
             try:
                 self._vanish(harvest_job, source, config, previous, seen)
             except Exception as err:  # the gather consumer must live on
                 log.exception("archiving for %s failed", source.url)
                 model.Session.rollback()
-                self._save_gather_error(_("Archiving what the source no longer lists failed: {reason}").format(
-                    reason=unexpected(err)), harvest_job)
+                self._save_gather_error(
+                    _("Archiving what the source no longer lists failed: {reason}").format(reason=unexpected(err)),
+                    harvest_job,
+                )
         return ids
 
     def _gathered(self, job: Any, record: Record, previous: dict[str, _Previous], seen: set[str]) -> str | None:
         if record.guid in seen:
-            record = Record(guid=record.guid, label=record.label, error=_(
-                "The source lists this identifier more than once; only the first record was taken."))
-            obj = HarvestObject(guid=f"{record.guid}#duplicate-{uuid.uuid4().hex[:8]}", job=job,
-                                state="ERROR", report_status="errored")
+            record = Record(
+                guid=record.guid,
+                label=record.label,
+                error=_("The source lists this identifier more than once; only the first record was taken."),
+            )
+            obj = HarvestObject(
+                guid=f"{record.guid}#duplicate-{uuid.uuid4().hex[:8]}", job=job, state="ERROR", report_status="errored"
+            )
         else:
             seen.add(record.guid)
             obj = None
@@ -315,20 +346,34 @@ class UdpHarvester(HarvesterBase):
         prev = previous.get(record.guid)
         if prev is not None and prev.hash == digest and prev.package_state == "active":
             # nothing changed: reported, not queued, no dataset written
-            model.Session.add(HarvestObject(guid=record.guid, job=job, package_id=prev.package_id,
-                                            state="COMPLETE", report_status="not modified", current=False))
+            model.Session.add(
+                HarvestObject(
+                    guid=record.guid,
+                    job=job,
+                    package_id=prev.package_id,
+                    state="COMPLETE",
+                    report_status="not modified",
+                    current=False,
+                )
+            )
             return None
-        obj = HarvestObject(guid=record.guid, job=job, content=json.dumps(
-            {"dataset": record.dataset, "payload": record.payload, "hash": digest, "label": record.label},
-            ensure_ascii=False))
+        obj = HarvestObject(
+            guid=record.guid,
+            job=job,
+            content=json.dumps(
+                {"dataset": record.dataset, "payload": record.payload, "hash": digest, "label": record.label},
+                ensure_ascii=False,
+            ),
+        )
         model.Session.add(obj)
         model.Session.flush()
         return obj.id
 
     # ---- vanished datasets -------------------------------------------------
 
-    def _vanish(self, job: Any, source: Any, config: dict[str, Any], previous: dict[str, _Previous],
-                seen: set[str]) -> None:
+    def _vanish(
+        self, job: Any, source: Any, config: dict[str, Any], previous: dict[str, _Previous], seen: set[str]
+    ) -> None:
         workflow = _workflow_loaded()
         todo = []
         for guid, prev in previous.items():
@@ -345,35 +390,52 @@ class UdpHarvester(HarvesterBase):
             return
         cap = int(config.get(MAX_ARCHIVE_KEY, DEFAULT_MAX_ARCHIVE))
         if len(todo) > cap:
-            self._save_gather_error(_(
-                "{count} datasets are no longer listed by the source, more than the {cap} one run may "
-                "archive; none was archived. Check the source, or raise max_archive_per_run in its "
-                "configuration.").format(count=len(todo), cap=cap), job)
+            self._save_gather_error(
+                _(
+                    "{count} datasets are no longer listed by the source, more than the {cap} one run may "
+                    "archive; none was archived. Check the source, or raise max_archive_per_run in its "
+                    "configuration."
+                ).format(count=len(todo), cap=cap),
+                job,
+            )
             return
         for guid, prev in todo:
             try:
                 if workflow:
-                    tk.get_action("udp_archive")(_context(), {"id": prev.package_id,
-                                                              "reason": f"{ARCHIVED_REASON} ({guid})"})
+                    tk.get_action("udp_archive")(
+                        _context(), {"id": prev.package_id, "reason": f"{ARCHIVED_REASON} ({guid})"}
+                    )
                     status = "archived"
                 else:
                     tk.get_action("package_delete")(_context(), {"id": prev.package_id})
                     status = "deleted"
             except (tk.ValidationError, tk.ObjectNotFound) as err:
-                obj = HarvestObject(guid=guid, job=job, package_id=prev.package_id, state="ERROR",
-                                    report_status="errored")
+                obj = HarvestObject(
+                    guid=guid, job=job, package_id=prev.package_id, state="ERROR", report_status="errored"
+                )
                 model.Session.add(obj)
                 model.Session.flush()
-                self._save_object_error(_("No longer listed by the source, but could not be archived: "
-                                          "{reason}").format(reason=err), obj, "Gather")
+                self._save_object_error(
+                    _("No longer listed by the source, but could not be archived: {reason}").format(reason=err),
+                    obj,
+                    "Gather",
+                )
                 continue
-            model.Session.add(HarvestObject(
-                guid=guid, job=job, package_id=prev.package_id, state="COMPLETE", report_status=status,
-                current=False, extras=[HarvestObjectExtra(key=EVENT_KEY, value="vanished")]))
+            model.Session.add(
+                HarvestObject(
+                    guid=guid,
+                    job=job,
+                    package_id=prev.package_id,
+                    state="COMPLETE",
+                    report_status=status,
+                    current=False,
+                    extras=[HarvestObjectExtra(key=EVENT_KEY, value="vanished")],
+                )
+            )
             # forget the hash, so that the record is imported (and restored) when it returns
             model.Session.query(HarvestObjectExtra).filter(
-                HarvestObjectExtra.harvest_object_id == prev.object_id,
-                HarvestObjectExtra.key == HASH_KEY).delete()
+                HarvestObjectExtra.harvest_object_id == prev.object_id, HarvestObjectExtra.key == HASH_KEY
+            ).delete()
             model.Session.commit()
 
     # ---- import ------------------------------------------------------------
@@ -392,9 +454,14 @@ class UdpHarvester(HarvesterBase):
                 label = json.loads(harvest_object.content or "{}").get("label") or ""
             except ValueError:
                 pass
-            self._save_object_error(_("{record}: the portal's schema refused the dataset: {reason}").format(
-                record=f"{harvest_object.guid} ({label})" if label else harvest_object.guid,
-                reason=error_summary(err)), harvest_object, "Import")
+            self._save_object_error(
+                _("{record}: the portal's schema refused the dataset: {reason}").format(
+                    record=f"{harvest_object.guid} ({label})" if label else harvest_object.guid,
+                    reason=error_summary(err),
+                ),
+                harvest_object,
+                "Import",
+            )
             return False
         except RecordError as err:
             model.Session.rollback()
@@ -403,8 +470,9 @@ class UdpHarvester(HarvesterBase):
         except Exception as err:  # never kill the fetch consumer
             log.exception("import of %s failed", harvest_object.guid)
             model.Session.rollback()
-            self._save_object_error(_("Import failed: {reason}").format(reason=unexpected(err)),
-                                    harvest_object, "Import")
+            self._save_object_error(
+                _("Import failed: {reason}").format(reason=unexpected(err)), harvest_object, "Import"
+            )
             return False
         finally:
             self.cleanup(payload)
@@ -418,9 +486,16 @@ class UdpHarvester(HarvesterBase):
         payload.update(content.get("payload") or {})
         source = obj.source
         config = self.parse_config(source.config)
-        previous = model.Session.query(HarvestObject).filter(
-            HarvestObject.harvest_source_id == source.id, HarvestObject.guid == obj.guid,
-            HarvestObject.current == True, HarvestObject.package_id != None).first()  # noqa: E711,E712
+        previous = (
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.harvest_source_id == source.id,
+                HarvestObject.guid == obj.guid,
+                HarvestObject.current.is_(True),
+                HarvestObject.package_id.isnot(None),
+            )
+            .first()
+        )
         pkg = model.Package.get(previous.package_id) if previous is not None else None
         system = _context()
         context = dict(system, defer_commit=True, return_id_only=True)
@@ -455,8 +530,8 @@ class UdpHarvester(HarvesterBase):
         if isinstance(package_id, dict):
             package_id = package_id["id"]
         model.Session.query(HarvestObject).filter(
-            HarvestObject.harvest_source_id == source.id, HarvestObject.guid == obj.guid,
-            HarvestObject.id != obj.id).update({"current": False}, synchronize_session=False)
+            HarvestObject.harvest_source_id == source.id, HarvestObject.guid == obj.guid, HarvestObject.id != obj.id
+        ).update({"current": False}, synchronize_session=False)
         obj.current = True
         obj.package_id = package_id
         model.Session.add(obj)
@@ -468,8 +543,14 @@ class UdpHarvester(HarvesterBase):
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
             model.Session.commit()
-            self._save_object_error(_("The dataset was saved but could not be indexed for search ({reason}); "
-                                      "the next run writes it again.").format(reason=failed[0][1]), obj, "Import")
+            self._save_object_error(
+                _(
+                    "The dataset was saved but could not be indexed for search ({reason}); "
+                    "the next run writes it again."
+                ).format(reason=failed[0][1]),
+                obj,
+                "Import",
+            )
         if existing is not None:
             self._restore_if_archived_by_us(package_id, existing)
         try:
@@ -478,10 +559,16 @@ class UdpHarvester(HarvesterBase):
             log.exception("after the import of %s", obj.guid)
             model.Session.rollback()
             model.Session.query(HarvestObjectExtra).filter(
-                HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == HASH_KEY).delete()
+                HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == HASH_KEY
+            ).delete()
             model.Session.commit()
-            self._save_object_error(str(err) if isinstance(err, RecordError) else _("Import failed: {reason}").format(
-                reason=unexpected(err)), obj, "Import")
+            self._save_object_error(
+                str(err)
+                if isinstance(err, RecordError)
+                else _("Import failed: {reason}").format(reason=unexpected(err)),
+                obj,
+                "Import",
+            )
             return False
         return True
 
@@ -494,10 +581,17 @@ class UdpHarvester(HarvesterBase):
         return name or self._gen_new_name(dataset.get("title") or "datensatz") or f"harvest-{dataset['id'][:8]}"
 
     def _deleted_by_us(self, source_id: str, guid: str, package_id: str) -> bool:
-        last = model.Session.query(HarvestObject).filter(
-            HarvestObject.harvest_source_id == source_id, HarvestObject.guid == guid,
-            HarvestObject.package_id == package_id, HarvestObject.report_status.in_(("deleted", "archived")),
-        ).order_by(HarvestObject.gathered.desc()).first()
+        last = (
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.harvest_source_id == source_id,
+                HarvestObject.guid == guid,
+                HarvestObject.package_id == package_id,
+                HarvestObject.report_status.in_(("deleted", "archived")),
+            )
+            .order_by(HarvestObject.gathered.desc())
+            .first()
+        )
         return last is not None and last.report_status == "deleted"
 
     def _restore_if_archived_by_us(self, package_id: str, existing: dict[str, Any]) -> None:

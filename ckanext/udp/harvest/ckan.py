@@ -13,6 +13,7 @@ named like a field of the portal's schema become that field or are dropped
 ckanext-harvest's own bookkeeping extras (``harvest_*``) and ``udp_*`` keys are
 dropped.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,14 +36,49 @@ _EMAIL = terms.EMAIL
 _TAG_BAD = re.compile(r"[^\w \-.]", re.UNICODE)
 # extras mapped below (never passed on as extras)
 _MAPPED = {
-    "contributorID", "contributor_id", "politicalGeocodingURI", "political_geocoding_uri",
-    "politicalGeocodingLevelURI", "political_geocoding_level_uri", "geocodingText", "geocodingDescription",
-    "geocoding_description", "access_rights", "accessRights", "frequency", "theme", "language", "spatial",
-    "spatial_uri", "spatial_text", "temporal_start", "temporal_end", "issued", "modified", "identifier",
-    "publisher_name", "publisher_email", "publisher_url", "publisher_uri", "publisher_type",
-    "contact_name", "contact_email", "contact_uri", "contact_url", "documentation", "conforms_to",
-    "conformsTo", "licenseAttributionByText", "license_attribution_by_text", "version_notes", "uri", "guid",
-    "maintainer_url", "author_url", "hvd_category", "applicable_legislation",
+    "contributorID",
+    "contributor_id",
+    "politicalGeocodingURI",
+    "political_geocoding_uri",
+    "politicalGeocodingLevelURI",
+    "political_geocoding_level_uri",
+    "geocodingText",
+    "geocodingDescription",
+    "geocoding_description",
+    "access_rights",
+    "accessRights",
+    "frequency",
+    "theme",
+    "language",
+    "spatial",
+    "spatial_uri",
+    "spatial_text",
+    "temporal_start",
+    "temporal_end",
+    "issued",
+    "modified",
+    "identifier",
+    "publisher_name",
+    "publisher_email",
+    "publisher_url",
+    "publisher_uri",
+    "publisher_type",
+    "contact_name",
+    "contact_email",
+    "contact_uri",
+    "contact_url",
+    "documentation",
+    "conforms_to",
+    "conformsTo",
+    "licenseAttributionByText",
+    "license_attribution_by_text",
+    "version_notes",
+    "uri",
+    "guid",
+    "maintainer_url",
+    "author_url",
+    "hvd_category",
+    "applicable_legislation",
 }
 
 
@@ -58,8 +94,11 @@ def action_url(base: str, action: str, params: dict[str, Any]) -> str:
 
 
 def search_page(fetcher: fetch.Fetcher, base: str, start: int, fq: str, rows: int = ROWS) -> tuple[int, list[dict]]:
-    url = action_url(base, "package_search", {
-        "q": "*:*", "fq": fq, "rows": rows, "start": start, "sort": "metadata_created asc, id asc"})
+    url = action_url(
+        base,
+        "package_search",
+        {"q": "*:*", "fq": fq, "rows": rows, "start": start, "sort": "metadata_created asc, id asc"},
+    )
     doc = _json(fetcher.get(url, headers={"Accept": "application/json"}))
     result = doc.get("result") if isinstance(doc, dict) and doc.get("success") else None
     if not isinstance(result, dict) or not isinstance(result.get("results"), list):
@@ -82,8 +121,11 @@ def remote_datasets(base: str, config: dict[str, Any], fetcher: fetch.Fetcher) -
         if count_before is None:
             count_before = count
             if count > limit:
-                raise GatherIncomplete(_("the source lists {count} datasets, more than max_datasets ({limit})").format(
-                    count=count, limit=limit))
+                raise GatherIncomplete(
+                    _("the source lists {count} datasets, more than max_datasets ({limit})").format(
+                        count=count, limit=limit
+                    )
+                )
         for pkg in results:
             if pkg.get("id") and pkg["id"] not in seen:
                 seen.add(pkg["id"])
@@ -92,8 +134,12 @@ def remote_datasets(base: str, config: dict[str, Any], fetcher: fetch.Fetcher) -
         if not results or start >= count:
             break
     if count != count_before or len(seen) != count:
-        raise GatherIncomplete(_("the remote catalog changed while it was read ({before} datasets, then {after}); "
-                                 "read again on the next run").format(before=count_before, after=count))
+        raise GatherIncomplete(
+            _(
+                "the remote catalog changed while it was read ({before} datasets, then {after}); "
+                "read again on the next run"
+            ).format(before=count_before, after=count)
+        )
 
 
 def _agent(name: Any, email: Any = None, url: Any = None, uri: Any = None, kind: Any = None) -> dict[str, str]:
@@ -137,8 +183,11 @@ def _resource(res: dict[str, Any]) -> dict[str, Any] | None:
     url = str(res.get("url") or "").strip()
     if not _HTTP.match(url):
         return None
-    out: dict[str, Any] = {"url": url, "name": str(res.get("name") or "")[:300],
-                           "description": str(res.get("description") or "")}
+    out: dict[str, Any] = {
+        "url": url,
+        "name": str(res.get("name") or "")[:300],
+        "description": str(res.get("description") or ""),
+    }
     fmt = vocab.normalise("file-type", str(res.get("format") or "")) if res.get("format") else None
     if fmt:
         out["format"] = fmt
@@ -164,8 +213,7 @@ def _resource(res: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str],
-                own_contributor: str | None = None) -> Record:
+def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str], own_contributor: str | None = None) -> Record:
     """One remote dataset as a record (guid: its id on the remote CKAN)."""
     guid = f"{base.rstrip('/')}/dataset/{pkg['id']}"
     extras = {str(e.get("key")): e.get("value") for e in pkg.get("extras") or [] if isinstance(e, dict)}
@@ -182,26 +230,37 @@ def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str],
     if pkg.get("version"):
         d["version"] = str(pkg["version"])[:100]
     licence = vocab.normalise("license", str(pkg.get("license_id") or "")) or vocab.normalise(
-        "license", str(pkg.get("license_url") or ""))
+        "license", str(pkg.get("license_url") or "")
+    )
     if licence:
         d["license_id"] = licence
-    contributors = [terms.canonical_dcatapde_uri(c) for c in crosswalk.json_list(
-        extras.get("contributorID") or extras.get("contributor_id"))]
+    contributors = [
+        terms.canonical_dcatapde_uri(c)
+        for c in crosswalk.json_list(extras.get("contributorID") or extras.get("contributor_id"))
+    ]
     contributors = [c for c in contributors if c.startswith(terms.CONTRIBUTORS) and c != terms.CONTRIBUTORS]
     if contributors:
         d["contributor_id"] = own_contributor if own_contributor in contributors else contributors[0]
-    geocoding = [terms.canonical_dcatapde_uri(u) for u in crosswalk.json_list(
-        extras.get("politicalGeocodingURI") or extras.get("political_geocoding_uri"))]
-    geocoding = [u for u in dict.fromkeys(geocoding) if u.startswith(terms.GEOCODING)
-                 and not u.startswith(terms.GEOCODING + "Level/")]
+    geocoding = [
+        terms.canonical_dcatapde_uri(u)
+        for u in crosswalk.json_list(extras.get("politicalGeocodingURI") or extras.get("political_geocoding_uri"))
+    ]
+    geocoding = [
+        u
+        for u in dict.fromkeys(geocoding)
+        if u.startswith(terms.GEOCODING) and not u.startswith(terms.GEOCODING + "Level/")
+    ]
     if geocoding:
         d["political_geocoding_uri"] = geocoding
-    level = vocab.normalise("political-geocoding-level", str(
-        extras.get("politicalGeocodingLevelURI") or extras.get("political_geocoding_level_uri") or ""))
+    level = vocab.normalise(
+        "political-geocoding-level",
+        str(extras.get("politicalGeocodingLevelURI") or extras.get("political_geocoding_level_uri") or ""),
+    )
     if level:
         d["political_geocoding_level_uri"] = level
-    description = extras.get("geocodingText") or extras.get("geocodingDescription") or extras.get(
-        "geocoding_description")
+    description = (
+        extras.get("geocodingText") or extras.get("geocodingDescription") or extras.get("geocoding_description")
+    )
     if description:
         d["geocoding_description"] = str(description)[:1000]
     freq = crosswalk.frequency(extras.get("frequency"))
@@ -240,17 +299,27 @@ def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str],
     if areas:
         d["spatial_coverage"] = areas
     org: dict[str, Any] = pkg["organization"] if isinstance(pkg.get("organization"), dict) else {}
-    publisher = _agent(extras.get("publisher_name") or org.get("title"), extras.get("publisher_email"),
-                       extras.get("publisher_url"), extras.get("publisher_uri"), extras.get("publisher_type"))
+    publisher = _agent(
+        extras.get("publisher_name") or org.get("title"),
+        extras.get("publisher_email"),
+        extras.get("publisher_url"),
+        extras.get("publisher_uri"),
+        extras.get("publisher_type"),
+    )
     if publisher.get("name"):
         d["publisher"] = [publisher]
-    contact = _agent(extras.get("contact_name") or pkg.get("maintainer") or pkg.get("author"),
-                     extras.get("contact_email") or pkg.get("maintainer_email") or pkg.get("author_email"),
-                     extras.get("contact_url"), extras.get("contact_uri"))
+    contact = _agent(
+        extras.get("contact_name") or pkg.get("maintainer") or pkg.get("author"),
+        extras.get("contact_email") or pkg.get("maintainer_email") or pkg.get("author_email"),
+        extras.get("contact_url"),
+        extras.get("contact_uri"),
+    )
     if contact.get("email") or contact.get("url"):
         d["contact"] = [contact]
-    for key, name, email, url in (("dcatde_maintainer", "maintainer", "maintainer_email", "maintainer_url"),
-                                  ("dcatde_originator", "author", "author_email", "author_url")):
+    for key, name, email, url in (
+        ("dcatde_maintainer", "maintainer", "maintainer_email", "maintainer_url"),
+        ("dcatde_originator", "author", "author_email", "author_url"),
+    ):
         agent = _agent(pkg.get(name), pkg.get(email), extras.get(url))
         if agent.get("name"):
             d[key] = [agent]
@@ -276,8 +345,12 @@ def map_package(pkg: dict[str, Any], base: str, schema_fields: set[str],
             kept.append({"key": key, "value": value[:5000]})
     if kept:
         d["extras"] = kept
-    return Record(guid=guid, dataset=d, label=title, payload={
-        "original_url": f"{base.rstrip('/')}/dataset/{pkg.get('name') or pkg['id']}", "name": pkg.get("name")})
+    return Record(
+        guid=guid,
+        dataset=d,
+        label=title,
+        payload={"original_url": f"{base.rstrip('/')}/dataset/{pkg.get('name') or pkg['id']}", "name": pkg.get("name")},
+    )
 
 
 def schema_field_names() -> set[str]:

@@ -8,6 +8,7 @@ mapped onto it; everything else goes through udp_dcatde's ``vocab.normalise``
 - free German (and English) access-rights texts, as GovData's CKAN carries
   them ("Es gelten keine Zugriffsbeschränkungen") -> EU access right.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,24 @@ from typing import Any
 from ckanext.udp.dcatde import vocab
 
 _INSPIRE_FREQUENCY = {
-    "continual": "CONT", "daily": "DAILY", "weekly": "WEEKLY", "fortnightly": "BIWEEKLY",
-    "monthly": "MONTHLY", "quarterly": "QUARTERLY", "biannually": "ANNUAL_2", "annually": "ANNUAL",
-    "asneeded": "IRREG", "irregular": "IRREG", "notplanned": "NEVER", "unknown": "UNKNOWN",
+    "continual": "CONT",
+    "daily": "DAILY",
+    "weekly": "WEEKLY",
+    "fortnightly": "BIWEEKLY",
+    "monthly": "MONTHLY",
+    "quarterly": "QUARTERLY",
+    "biannually": "ANNUAL_2",
+    "annually": "ANNUAL",
+    "asneeded": "IRREG",
+    "irregular": "IRREG",
+    "notplanned": "NEVER",
+    "unknown": "UNKNOWN",
 }
-_PUBLIC = re.compile(r"keine\s+(zugriffs|nutzungs)?beschr[äa]nkung|no\s+(access\s+)?(limitation|restriction)s?|"
-                     r"^\s*(öffentlich|oeffentlich|public|frei zugänglich|open)\s*\.?\s*$", re.I)
+_PUBLIC = re.compile(
+    r"keine\s+(zugriffs|nutzungs)?beschr[äa]nkung|no\s+(access\s+)?(limitation|restriction)s?|"
+    r"^\s*(öffentlich|oeffentlich|public|frei zugänglich|open)\s*\.?\s*$",
+    re.I,
+)
 _NON_PUBLIC = re.compile(r"nicht\s+öffentlich|nicht-öffentlich|non[- ]public|vertraulich|confidential", re.I)
 _RESTRICTED = re.compile(r"eingeschr[äa]nkt|beschr[äa]nkt|restricted|nur\s+für", re.I)
 

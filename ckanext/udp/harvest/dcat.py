@@ -11,6 +11,7 @@ source's scheme, host and port, a page whose datasets were all seen already (a
 server ignoring the page parameter) or more than ``max_pages`` pages stop the
 gather as incomplete.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -26,9 +27,14 @@ PROFILES = ["euro_dcat_ap_3", "dcatap_de"]
 DEFAULT_MAX_PAGES = 1000
 ACCEPT = "application/rdf+xml, text/turtle;q=0.9, application/ld+json;q=0.8"
 CONTENT_TYPES = {
-    "application/rdf+xml": "xml", "application/xml": "xml", "text/xml": "xml",
-    "text/turtle": "turtle", "application/x-turtle": "turtle", "text/n3": "n3",
-    "application/ld+json": "json-ld", "application/n-triples": "nt",
+    "application/rdf+xml": "xml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/turtle": "turtle",
+    "application/x-turtle": "turtle",
+    "text/n3": "n3",
+    "application/ld+json": "json-ld",
+    "application/n-triples": "nt",
 }
 # keys the parser leaves that are not fields of the portal's schema
 _DROP = ("uri", "guid")
@@ -79,12 +85,25 @@ def page_records(data: bytes, fmt: str, page_url: str) -> tuple[list[Record], st
         guid = guid_of(dataset)
         label = str(dataset.get("title") or "")
         if not guid:
-            records.append(Record(guid=f"{page_url}#{label or 'ohne-titel'}", label=label, error=_(
-                "The dataset has neither a URI nor a dct:identifier, so it cannot be recognised on the "
-                "next run; it was not imported.")))
+            records.append(
+                Record(
+                    guid=f"{page_url}#{label or 'ohne-titel'}",
+                    label=label,
+                    error=_(
+                        "The dataset has neither a URI nor a dct:identifier, so it cannot be recognised on the "
+                        "next run; it was not imported."
+                    ),
+                )
+            )
             continue
-        records.append(Record(guid=guid, dataset=clean(dataset), label=label,
-                              payload={"original_url": guid if guid.startswith("http") else page_url}))
+        records.append(
+            Record(
+                guid=guid,
+                dataset=clean(dataset),
+                label=label,
+                payload={"original_url": guid if guid.startswith("http") else page_url},
+            )
+        )
     return records, parser.next_page()
 
 
@@ -108,19 +127,23 @@ def catalog_records(url: str, config: dict[str, Any], fetcher: fetch.Fetcher) ->
         if urlsplit(page_url)[:2] != origin:
             raise GatherIncomplete(_("the next page {url} is not on the source's host").format(url=page_url))
         if len(visited) >= max_pages:
-            raise GatherIncomplete(_("more than {n} pages; raise max_pages in the configuration").format(
-                n=max_pages))
+            raise GatherIncomplete(_("more than {n} pages; raise max_pages in the configuration").format(n=max_pages))
         visited.add(page_url)
         res = fetcher.get(page_url, headers={"Accept": ACCEPT})
         try:
-            records, next_url = page_records(res.content, rdf_format(res.content_type, res.content, configured),
-                                             page_url)
+            records, next_url = page_records(
+                res.content, rdf_format(res.content_type, res.content, configured), page_url
+            )
         except validation.UntrustedRDFError as err:
-            raise GatherIncomplete(_("{url}: the RDF document was refused: {reason}").format(
-                url=page_url, reason=err)) from None
+            raise GatherIncomplete(
+                _("{url}: the RDF document was refused: {reason}").format(url=page_url, reason=err)
+            ) from None
         guids = {r.guid for r in records}
         if len(visited) > 1 and guids and guids <= seen_guids:
-            raise GatherIncomplete(_("{url} repeats datasets of earlier pages only; the source seems to ignore "
-                                     "its paging").format(url=page_url))
+            raise GatherIncomplete(
+                _("{url} repeats datasets of earlier pages only; the source seems to ignore its paging").format(
+                    url=page_url
+                )
+            )
         seen_guids |= guids
         yield from records

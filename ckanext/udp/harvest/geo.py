@@ -11,6 +11,7 @@ the city" when it lies within the districts' extent (plus a margin of
 ``DISTRICT_MARGIN`` degrees); it then lists the districts whose point lies in
 the box, or the nearest one for a box smaller than a district.
 """
+
 from __future__ import annotations
 
 import csv
@@ -96,8 +97,10 @@ def check_districts_path(value: Any) -> str:
     unset, relative, not a readable file or not a district list."""
     text = str(value or "").strip()
     if not text:
-        raise DistrictsConfigError(f"{DISTRICTS} is not set: give the absolute path of the districts' CSV "
-                                   "(nummer,stadtteil,lat,lon), e.g. .../shared/karlsruhe/stadtteile.csv")
+        raise DistrictsConfigError(
+            f"{DISTRICTS} is not set: give the absolute path of the districts' CSV "
+            "(nummer,stadtteil,lat,lon), e.g. .../shared/karlsruhe/stadtteile.csv"
+        )
     if not os.path.isabs(text):
         raise DistrictsConfigError(f"{DISTRICTS} must be an absolute path, not {text!r}")
     if not os.path.isfile(text):
@@ -135,8 +138,12 @@ def districts_in(west: float, south: float, east: float, north: float) -> list[t
         return []
     lons = [d[2] for d in districts]
     lats = [d[3] for d in districts]
-    city = box(min(lons) - DISTRICT_MARGIN, min(lats) - DISTRICT_MARGIN,
-               max(lons) + DISTRICT_MARGIN, max(lats) + DISTRICT_MARGIN)
+    city = box(
+        min(lons) - DISTRICT_MARGIN,
+        min(lats) - DISTRICT_MARGIN,
+        max(lons) + DISTRICT_MARGIN,
+        max(lats) + DISTRICT_MARGIN,
+    )
     area = box(west, south, east, north)
     if not city.contains(area):
         return []

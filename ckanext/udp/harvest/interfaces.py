@@ -15,6 +15,7 @@ options:
 
 The datasets belong to the source's organisation (``owner_org``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,8 +35,9 @@ class IUdpHarvest(Interface):
         """Errors ``{key: message}`` in a source configuration's keys this plugin owns."""
         return {}
 
-    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any],
-                                  source: Any = None) -> None:
+    def udp_harvest_before_create(
+        self, source_config: dict[str, Any], dataset_dict: dict[str, Any], source: Any = None
+    ) -> None:
         """Change a harvested dataset's dict before ``package_create`` (called
         with the source's parsed configuration and the harvest source itself);
         e.g. set its initial state."""

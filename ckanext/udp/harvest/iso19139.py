@@ -20,6 +20,7 @@ as services), service records -> a distribution per service endpoint, and a
 link to the original ISO record (the CSW's GetRecordById) kept as a
 distribution.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,15 +54,31 @@ _HTTP = re.compile(r"^https?://\S+$")
 _TAG_BAD = re.compile(r"[^\w \-.]", re.UNICODE)
 # ISO 19115 topic categories -> EU data themes (closest fit; ours)
 _TOPIC_THEMES = {
-    "farming": "AGRI", "biota": "ENVI", "boundaries": "REGI", "climatologyMeteorologyAtmosphere": "ENVI",
-    "economy": "ECON", "elevation": "ENVI", "environment": "ENVI", "geoscientificInformation": "TECH",
-    "health": "HEAL", "imageryBaseMapsEarthCover": "ENVI", "intelligenceMilitary": "GOVE",
-    "inlandWaters": "ENVI", "location": "REGI", "oceans": "ENVI", "planningCadastre": "REGI",
-    "society": "SOCI", "structure": "REGI", "transportation": "TRAN", "utilitiesCommunication": "ENER",
+    "farming": "AGRI",
+    "biota": "ENVI",
+    "boundaries": "REGI",
+    "climatologyMeteorologyAtmosphere": "ENVI",
+    "economy": "ECON",
+    "elevation": "ENVI",
+    "environment": "ENVI",
+    "geoscientificInformation": "TECH",
+    "health": "HEAL",
+    "imageryBaseMapsEarthCover": "ENVI",
+    "intelligenceMilitary": "GOVE",
+    "inlandWaters": "ENVI",
+    "location": "REGI",
+    "oceans": "ENVI",
+    "planningCadastre": "REGI",
+    "society": "SOCI",
+    "structure": "REGI",
+    "transportation": "TRAN",
+    "utilitiesCommunication": "ENER",
 }
 _SERVICE_PATTERNS = (
-    ("WMTS_SRVC", r"\bwmts\b|web map tile service"), ("WMS_SRVC", r"\bwms\b|web map service"),
-    ("WFS_SRVC", r"\bwfs\b|web feature service"), ("WCS_SRVC", r"\bwcs\b|web coverage service"),
+    ("WMTS_SRVC", r"\bwmts\b|web map tile service"),
+    ("WMS_SRVC", r"\bwms\b|web map service"),
+    ("WFS_SRVC", r"\bwfs\b|web feature service"),
+    ("WCS_SRVC", r"\bwcs\b|web coverage service"),
 )
 
 
@@ -77,8 +94,10 @@ def parse_xml(data: bytes) -> Any:
     try:  # defusedxml's expat pass: it detects the encoding itself, so a DOCTYPE in UTF-16 is caught too
         defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise RefusedXML("XML with a DOCTYPE or ENTITY declaration is refused "
-                         "(external entities and entity expansion are not allowed)") from None
+        raise RefusedXML(
+            "XML with a DOCTYPE or ENTITY declaration is refused "
+            "(external entities and entity expansion are not allowed)"
+        ) from None
     except DefusedParseError as err:
         raise RefusedXML(f"not well-formed XML: {err}") from None
     try:
@@ -88,6 +107,7 @@ def parse_xml(data: bytes) -> Any:
 
 
 # --- the CSW client: OWSLib's requests, our fetch --------------------------------
+
 
 class GuardedCsw(CatalogueServiceWeb):
     """OWSLib's CSW client whose requests go through ``ckanext.udp.fetch``
@@ -141,17 +161,29 @@ def csw_records(url: str, config: dict[str, Any], fetcher: fetch.Fetcher) -> Ite
         if position in seen_positions:
             raise GatherIncomplete(_("the CSW pages back to record {n}").format(n=position))
         seen_positions.add(position)
-        csw.getrecords2(typenames="gmd:MD_Metadata", esn="full", outputschema=GMD, startposition=position,
-                        maxrecords=page, resulttype="results")
+        csw.getrecords2(
+            typenames="gmd:MD_Metadata",
+            esn="full",
+            outputschema=GMD,
+            startposition=position,
+            maxrecords=page,
+            resulttype="results",
+        )
         matches = int(csw.results.get("matches") or 0)
         if matches_first is None:
             matches_first = matches
             if matches > limit:
-                raise GatherIncomplete(_("the CSW lists {count} records, more than max_records ({limit})").format(
-                    count=matches, limit=limit))
+                raise GatherIncomplete(
+                    _("the CSW lists {count} records, more than max_records ({limit})").format(
+                        count=matches, limit=limit
+                    )
+                )
         elif matches != matches_first:
-            raise GatherIncomplete(_("the catalogue changed while it was read ({before} records, then {after})").format(
-                before=matches_first, after=matches))
+            raise GatherIncomplete(
+                _("the catalogue changed while it was read ({before} records, then {after})").format(
+                    before=matches_first, after=matches
+                )
+            )
         records = csw._exml.findall(f".//{{{GMD}}}MD_Metadata")
         for element in records:
             ident = element.findtext("gmd:fileIdentifier/gco:CharacterString", namespaces=NS)
@@ -162,11 +194,13 @@ def csw_records(url: str, config: dict[str, Any], fetcher: fetch.Fetcher) -> Ite
             break
         position = int(nxt)
     if read < (matches_first or 0):
-        raise GatherIncomplete(_("the CSW announced {count} records but delivered {read}").format(
-            count=matches_first, read=read))
+        raise GatherIncomplete(
+            _("the CSW announced {count} records but delivered {read}").format(count=matches_first, read=read)
+        )
 
 
 # --- mapping -----------------------------------------------------------------------
+
 
 def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value else ""
@@ -197,8 +231,11 @@ def _licence(constraints: list[str]) -> tuple[str | None, str | None]:
             except (ValueError, RecursionError):
                 continue
             if isinstance(doc, dict):
-                licence = licence or vocab.normalise("license", str(doc.get("id") or "")) or vocab.normalise(
-                    "license", str(doc.get("url") or ""))
+                licence = (
+                    licence
+                    or vocab.normalise("license", str(doc.get("id") or ""))
+                    or vocab.normalise("license", str(doc.get("url") or ""))
+                )
                 if doc.get("quelle"):
                     attribution = attribution or str(doc["quelle"]).strip() or None
     for text in constraints:
@@ -236,14 +273,21 @@ def _service_format(*hints: Any) -> str | None:
 
 
 def _frequency(element: Any) -> str | None:
-    value = element.xpath(".//gmd:resourceMaintenance//gmd:MD_MaintenanceFrequencyCode/@codeListValue",
-                          namespaces=NS)
+    value = element.xpath(".//gmd:resourceMaintenance//gmd:MD_MaintenanceFrequencyCode/@codeListValue", namespaces=NS)
     return crosswalk.frequency(value[0]) if value else None
 
 
 def record_url(csw_url: str, identifier: str) -> str:
-    return f"{csw_url}?" + urlencode({"service": "CSW", "version": "2.0.2", "request": "GetRecordById",
-                                       "id": identifier, "outputSchema": GMD, "elementSetName": "full"})
+    return f"{csw_url}?" + urlencode(
+        {
+            "service": "CSW",
+            "version": "2.0.2",
+            "request": "GetRecordById",
+            "id": identifier,
+            "outputSchema": GMD,
+            "elementSetName": "full",
+        }
+    )
 
 
 def map_record(xml: bytes, csw_url: str) -> Record:
@@ -255,8 +299,11 @@ def map_record(xml: bytes, csw_url: str) -> Record:
     idents = md.identification if isinstance(md.identification, list) else [md.identification]
     ident = next((i for i in idents if i is not None), None)
     if not identifier or ident is None:
-        return Record(guid=f"{csw_url}#{identifier or 'ohne-kennung'}", label=_text(getattr(ident, "title", "")),
-                      error=_("The record has no fileIdentifier or no identification section."))
+        return Record(
+            guid=f"{csw_url}#{identifier or 'ohne-kennung'}",
+            label=_text(getattr(ident, "title", "")),
+            error=_("The record has no fileIdentifier or no identification section."),
+        )
     title = _text(ident.title) or identifier
     d: dict[str, Any] = {"title": title[:500], "notes": (ident.abstract or "").strip() or title}
     tags: list[dict[str, str]] = []
@@ -275,8 +322,9 @@ def map_record(xml: bytes, csw_url: str) -> Record:
     if themes:
         d["theme"] = themes
     languages = []
-    for code in (getattr(ident, "resourcelanguagecode", None) or getattr(ident, "resourcelanguage", None)
-                 or [md.languagecode]):
+    for code in (
+        getattr(ident, "resourcelanguagecode", None) or getattr(ident, "resourcelanguage", None) or [md.languagecode]
+    ):
         uri = vocab.normalise("language", str(code)) if code else None
         if uri and uri not in languages:
             languages.append(uri)
@@ -290,9 +338,14 @@ def map_record(xml: bytes, csw_url: str) -> Record:
     uricodes = [u for u in getattr(ident, "uricode", None) or [] if u]
     d["identifier"] = _text(uricodes[0] if uricodes else identifier)[:500]
     parties = list(getattr(ident, "contact", None) or [])
-    publisher = next((_agent(p) for p in parties if getattr(p, "role", None) in (
-        "publisher", "owner", "custodian", "resourceProvider", "distributor")), None) or (
-        _agent(parties[0]) if parties else {})
+    publisher = next(
+        (
+            _agent(p)
+            for p in parties
+            if getattr(p, "role", None) in ("publisher", "owner", "custodian", "resourceProvider", "distributor")
+        ),
+        None,
+    ) or (_agent(parties[0]) if parties else {})
     if publisher.get("name"):
         d["publisher"] = [{k: v for k, v in publisher.items() if k in ("name", "url", "email")}]
     contact = next((_agent(p) for p in list(md.contact or []) + parties if _agent(p).get("email")), None)
@@ -307,7 +360,8 @@ def map_record(xml: bytes, csw_url: str) -> Record:
         d["license_attribution_by_text"] = publisher["name"]
     access = None
     for text in list(getattr(ident, "otherconstraints", None) or []) + list(
-            getattr(ident, "accessconstraints", None) or []):
+        getattr(ident, "accessconstraints", None) or []
+    ):
         access = crosswalk.access_rights(text)
         if access:
             break
@@ -335,8 +389,12 @@ def map_record(xml: bytes, csw_url: str) -> Record:
         d["spatial_coverage"] = areas
     d["resources"] = _resources(md, ident, csw_url, identifier, title)
     hierarchy = _text(md.hierarchy) or "dataset"
-    return Record(guid=identifier, dataset=d, label=title,
-                  payload={"original_url": record_url(csw_url, identifier), "hierarchy": hierarchy})
+    return Record(
+        guid=identifier,
+        dataset=d,
+        label=title,
+        payload={"original_url": record_url(csw_url, identifier), "hierarchy": hierarchy},
+    )
 
 
 def _resources(md: Any, ident: Any, csw_url: str, identifier: str, title: str) -> list[dict[str, Any]]:
@@ -360,18 +418,29 @@ def _resources(md: Any, ident: Any, csw_url: str, identifier: str, title: str) -
         fmt = _service_format(protocol, name, description, url)
         if fmt is None and res in endpoints:
             fmt = _service_format({"view": "wms", "download": "wfs"}.get(service_type, ""), title)
-        item: dict[str, Any] = {"url": url, "name": (name or protocol or title)[:300], "description": description,
-                                "access_url": url}
+        item: dict[str, Any] = {
+            "url": url,
+            "name": (name or protocol or title)[:300],
+            "description": description,
+            "access_url": url,
+        }
         if fmt:
             item["format"] = fmt
             item["description"] = (description + "\n\n" if description else "") + (
-                "OGC-Dienst (" + fmt.rsplit("/", 1)[-1].replace("_SRVC", "") + "), Capabilities-Dokument.")
+                "OGC-Dienst (" + fmt.rsplit("/", 1)[-1].replace("_SRVC", "") + "), Capabilities-Dokument."
+            )
         elif function == "download" or "download" in protocol.lower():
             item["download_url"] = url
         out.append(item)
-    out.append({"url": record_url(csw_url, identifier), "name": "INSPIRE-Metadaten (ISO 19139)",
-                "description": "Der Original-Metadatensatz im Katalogdienst (CSW GetRecordById).",
-                "format": vocab.normalise("file-type", "XML"), "access_url": record_url(csw_url, identifier)})
+    out.append(
+        {
+            "url": record_url(csw_url, identifier),
+            "name": "INSPIRE-Metadaten (ISO 19139)",
+            "description": "Der Original-Metadatensatz im Katalogdienst (CSW GetRecordById).",
+            "format": vocab.normalise("file-type", "XML"),
+            "access_url": record_url(csw_url, identifier),
+        }
+    )
     return out
 
 

@@ -2,6 +2,7 @@
 fetch consumers do (ckanext-harvest's own ``gather_stage`` and
 ``fetch_and_import_stages``), without the Redis queues: for ``ckan
 udp harvest run`` (cron, a one-off run by an operator) and the tests."""
+
 from __future__ import annotations
 
 import ckan.model as model

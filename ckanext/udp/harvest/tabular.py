@@ -21,6 +21,7 @@ optional: ``title``, ``description``, ``license`` (a dcat-ap.de licence id or
 URI), ``license_attribution_by_text``, ``keywords``, ``theme``, ``frequency``,
 ``sheet`` (XLSX), ``schema``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -52,8 +53,14 @@ _DEC_POINT = re.compile(r"^-?(0|[1-9]\d*)\.\d+$")
 _DATE_DE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _DATE_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIELD_NAME = re.compile(r'^[^_"\s\x00-\x1f][^"\x00-\x1f]{0,62}$')
-HINT_TYPES = {"integer": "int8", "number": "numeric", "string": "text", "date": "date", "datetime": "timestamp",
-              "boolean": "bool"}
+HINT_TYPES = {
+    "integer": "int8",
+    "number": "numeric",
+    "string": "text",
+    "date": "date",
+    "datetime": "timestamp",
+    "boolean": "bool",
+}
 
 
 class TableError(ValueError):
@@ -61,6 +68,7 @@ class TableError(ValueError):
 
 
 # --- where the files are ---------------------------------------------------------
+
 
 @dataclass
 class FileRef:
@@ -91,8 +99,11 @@ def check_folder(path: str, allowed: list[str]) -> str:
             if not os.path.isdir(real):
                 raise ValueError(_("the folder {path} does not exist").format(path=path))
             return real
-    raise ValueError(_("the folder {path} is not among the folders the portal may read "
-                       "(ckanext.udp.filedrop.allowed_dirs)").format(path=path))
+    raise ValueError(
+        _("the folder {path} is not among the folders the portal may read (ckanext.udp.filedrop.allowed_dirs)").format(
+            path=path
+        )
+    )
 
 
 def list_folder(folder: str) -> list[FileRef]:
@@ -159,14 +170,16 @@ def read_sidecar(ref: FileRef, fetcher: fetch.Fetcher) -> dict[str, Any]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError) as err:
-        raise TableError(_("the sidecar {name} is not valid JSON: {error}").format(
-            name=os.path.basename(ref.sidecar), error=err)) from None
+        raise TableError(
+            _("the sidecar {name} is not valid JSON: {error}").format(name=os.path.basename(ref.sidecar), error=err)
+        ) from None
     if not isinstance(doc, dict):
         raise TableError(_("the sidecar {name} must be a JSON object").format(name=os.path.basename(ref.sidecar)))
     return doc
 
 
 # --- the table -----------------------------------------------------------------------
+
 
 @dataclass
 class Table:
@@ -198,8 +211,11 @@ def _read_cells(path: str, fmt: str, sheet: Any = None) -> tuple[list[list[Any]]
             control = resource.dialect.get_control("csv") if fmt == "csv" else None
             delimiter = getattr(control, "delimiter", None) if control else None
     except FrictionlessException as err:
-        raise TableError(_("the file cannot be read as {fmt}: {error}").format(
-            fmt=fmt.upper(), error=err.error.message if hasattr(err, "error") else err)) from None
+        raise TableError(
+            _("the file cannot be read as {fmt}: {error}").format(
+                fmt=fmt.upper(), error=err.error.message if hasattr(err, "error") else err
+            )
+        ) from None
     except (ValueError, OSError, KeyError, IndexError) as err:  # broken zips, bad sheets
         raise TableError(_("the file cannot be read as {fmt}: {error}").format(fmt=fmt.upper(), error=err)) from None
     return cells, encoding, delimiter
@@ -235,7 +251,8 @@ def _guess(values: list[Any], delimiter: str | None) -> tuple[str, bool]:
     if all(_INT.match(t) for t in texts):
         return "int8", False
     if all(_INT.match(t) or _DEC_COMMA.match(t) or _INT_THOUSANDS.match(t) for t in texts) and (
-            any(_DEC_COMMA.match(t) for t in texts) or delimiter == ";"):
+        any(_DEC_COMMA.match(t) for t in texts) or delimiter == ";"
+    ):
         german_ints = all(_INT.match(t) or _INT_THOUSANDS.match(t) for t in texts)
         return ("int8" if german_ints else "numeric"), True
     if all(_INT.match(t) or _DEC_POINT.match(t) for t in texts):
@@ -294,8 +311,14 @@ def _convert(value: Any, kind: str, german: bool) -> Any:
 
 
 def _kind_label(kind: str) -> str:
-    return {"int8": _("a whole number"), "numeric": _("a number"), "date": _("a date"), "timestamp": _("a time"),
-            "bool": _("true or false"), "text": _("a text")}[kind]
+    return {
+        "int8": _("a whole number"),
+        "numeric": _("a number"),
+        "date": _("a date"),
+        "timestamp": _("a time"),
+        "bool": _("true or false"),
+        "text": _("a text"),
+    }[kind]
 
 
 def read_table(path: str, fmt: str, hints: dict[str, Any], max_rows: int = DEFAULT_MAX_ROWS) -> Table:
@@ -314,8 +337,12 @@ def read_table(path: str, fmt: str, hints: dict[str, Any], max_rows: int = DEFAU
         if not name:
             raise TableError(_("column {n} has no heading").format(n=index))
         if not _FIELD_NAME.match(name):
-            raise TableError(_("the column heading {name!r} cannot be a table column (at most 63 characters, "
-                               "not starting with _, no \")").format(name=name))
+            raise TableError(
+                _(
+                    "the column heading {name!r} cannot be a table column (at most 63 characters, "
+                    'not starting with _, no ")'
+                ).format(name=name)
+            )
     doubled = sorted({h for h in headers if headers.count(h) > 1})
     if doubled:
         raise TableError(_("the column heading {name!r} appears more than once").format(name=doubled[0]))
@@ -325,10 +352,10 @@ def read_table(path: str, fmt: str, hints: dict[str, Any], max_rows: int = DEFAU
         if not any(_text(c) for c in row):
             continue
         if len(row) > len(headers):
-            extra = [c for c in row[len(headers):] if _text(c)]
+            extra = [c for c in row[len(headers) :] if _text(c)]
             if extra:
                 raise TableError(_("row {row} has more cells than the header has columns").format(row=number))
-            row = row[:len(headers)]
+            row = row[: len(headers)]
         rows.append((number, row + [None] * (len(headers) - len(row))))
         if len(rows) > max_rows:
             raise TableError(_("more than {n} rows").format(n=max_rows))
@@ -338,8 +365,11 @@ def read_table(path: str, fmt: str, hints: dict[str, Any], max_rows: int = DEFAU
         hint = schema_hints.get(name) or {}
         if hint.get("type"):
             if hint["type"] not in HINT_TYPES:
-                raise TableError(_("the sidecar gives column {name!r} the unknown type {kind!r}").format(
-                    name=name, kind=hint["type"]))
+                raise TableError(
+                    _("the sidecar gives column {name!r} the unknown type {kind!r}").format(
+                        name=name, kind=hint["type"]
+                    )
+                )
             kind = HINT_TYPES[hint["type"]]
             german = delimiter == ";" or any(_DEC_COMMA.match(_text(r[col])) for _n, r in rows)
         else:
@@ -359,8 +389,11 @@ def read_table(path: str, fmt: str, hints: dict[str, Any], max_rows: int = DEFAU
             try:
                 out.append(_convert(value, kind, german))
             except (ValueError, ArithmeticError):
-                raise TableError(_("row {row}, column {name!r}: {value!r} is not {kind}").format(
-                    row=number, name=headers[col], value=_text(value)[:50], kind=_kind_label(kind))) from None
+                raise TableError(
+                    _("row {row}, column {name!r}: {value!r} is not {kind}").format(
+                        row=number, name=headers[col], value=_text(value)[:50], kind=_kind_label(kind)
+                    )
+                ) from None
         typed.append(out)
     return Table(headers, typed, fields, encoding, delimiter)
 
@@ -389,6 +422,7 @@ def prepare(data: bytes, name: str, hints: dict[str, Any], max_rows: int = DEFAU
 
 # --- the dataset -----------------------------------------------------------------------
 
+
 def title_from_name(name: str) -> str:
     stem = os.path.splitext(name)[0]
     words = re.sub(r"[_\-]+", " ", stem).split()
@@ -398,9 +432,11 @@ def title_from_name(name: str) -> str:
 def map_file(ref: FileRef, data: bytes, sidecar: dict[str, Any], guid: str) -> Record:
     """The dataset of one file (the table itself is loaded by the import)."""
     title = str(sidecar.get("title") or title_from_name(ref.name)).strip()[:500]
-    d: dict[str, Any] = {"title": title,
-                         "notes": str(sidecar.get("description") or "").strip() or
-                         f"Tabelle {ref.name} aus dem Ablageordner der Fachabteilung."}
+    d: dict[str, Any] = {
+        "title": title,
+        "notes": str(sidecar.get("description") or "").strip()
+        or f"Tabelle {ref.name} aus dem Ablageordner der Fachabteilung.",
+    }
     tags = []
     for word in crosswalk.json_list(sidecar.get("keywords")):
         name = " ".join(re.sub(r"[^\w \-.]", " ", word).split())[:100]
@@ -419,12 +455,21 @@ def map_file(ref: FileRef, data: bytes, sidecar: dict[str, Any], guid: str) -> R
     if frequency:
         d["frequency"] = frequency
     fmt = FORMATS[os.path.splitext(ref.name)[1].lower()]
-    d["resources"] = [{"name": ref.name, "url": ref.location if ref.is_url else "",
-                       "format": vocab.normalise("file-type", fmt.upper()) or fmt.upper(),
-                       "description": "Tabelle in der DataStore-Datenbank (abfragbar über die API)."}]
-    payload = {"location": ref.location, "name": ref.name, "sha256": hashlib.sha256(data).hexdigest(),
-               "hints": {k: sidecar[k] for k in ("schema", "sheet") if k in sidecar},
-               "original_url": ref.location if ref.is_url else None}
+    d["resources"] = [
+        {
+            "name": ref.name,
+            "url": ref.location if ref.is_url else "",
+            "format": vocab.normalise("file-type", fmt.upper()) or fmt.upper(),
+            "description": "Tabelle in der DataStore-Datenbank (abfragbar über die API).",
+        }
+    ]
+    payload = {
+        "location": ref.location,
+        "name": ref.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "hints": {k: sidecar[k] for k in ("schema", "sheet") if k in sidecar},
+        "original_url": ref.location if ref.is_url else None,
+    }
     return Record(guid=guid, dataset=d, label=title, payload=payload)
 
 

@@ -1,13 +1,14 @@
 """``ckan udp harvest``: harvest sources from the command line, and the queue consumers.
 
-    ckan udp harvest sources                      the sources and their last runs
-    ckan udp harvest add TITLE URL --type udp_dcat --org ORG [--state published] [--access open]
-                         [--frequency MANUAL] [--config '{"max_pages": 50}']
-    ckan udp harvest run SOURCE [--queue]         run now in this process (or put it on the gather queue)
-    ckan udp harvest runs SOURCE                  the last runs with every error
-    ckan udp harvest gather-consumer              consume the gather queue (``consumers``)
-    ckan udp harvest fetch-consumer               consume the fetch queue
+ckan udp harvest sources                      the sources and their last runs
+ckan udp harvest add TITLE URL --type udp_dcat --org ORG [--state published] [--access open]
+                     [--frequency MANUAL] [--config '{"max_pages": 50}']
+ckan udp harvest run SOURCE [--queue]         run now in this process (or put it on the gather queue)
+ckan udp harvest runs SOURCE                  the last runs with every error
+ckan udp harvest gather-consumer              consume the gather queue (``consumers``)
+ckan udp harvest fetch-consumer               consume the fetch queue
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,10 @@ def _source_id(ref: str) -> str:
 
 
 def _line(run: dict[str, Any]) -> str:
-    return (f"{run['created'] or '-':26} {run['status']:9} neu {run['added']:5} aktualisiert {run['updated']:5} "
-            f"unverändert {run['not_modified']:5} archiviert {run['archived']:4} Fehler {run['errors']:4}")
+    return (
+        f"{run['created'] or '-':26} {run['status']:9} neu {run['added']:5} aktualisiert {run['updated']:5} "
+        f"unverändert {run['not_modified']:5} archiviert {run['archived']:4} Fehler {run['errors']:4}"
+    )
 
 
 @click.group(name="harvest", short_help="Harvest sources: list, add, run, show runs; queue consumers")
@@ -57,8 +60,10 @@ def sources() -> None:
     """The harvest sources and their last runs."""
     for source in tk.get_action("udp_harvest_sources")(_context(), {"runs": 3}):
         org = (source["organization"] or {}).get("name", "-")
-        click.echo(f"{source['name']}  [{source['type']}]  {source['url']}  org={org}  "
-                   f"neue Datensätze: {source['new_dataset_state'] or 'draft'}")
+        click.echo(
+            f"{source['name']}  [{source['type']}]  {source['url']}  org={org}  "
+            f"neue Datensätze: {source['new_dataset_state'] or 'draft'}"
+        )
         for run in source["runs"]:
             click.echo("    " + _line(run))
 
@@ -68,13 +73,18 @@ def sources() -> None:
 @click.argument("url")
 @click.option("--type", "source_type", required=True, help="udp_dcat, udp_ckan, udp_csw, udp_filedrop, sensorthings")
 @click.option("--org", required=True, help="the organization the datasets belong to")
-@click.option("--state", type=click.Choice(["draft", "in_review", "published"]), default="draft",
-              help="the state new datasets enter")
+@click.option(
+    "--state",
+    type=click.Choice(["draft", "in_review", "published"]),
+    default="draft",
+    help="the state new datasets enter",
+)
 @click.option("--access", type=click.Choice(["open", "internal", "restricted"]), default=None)
 @click.option("--frequency", default="MANUAL", type=click.Choice(["MANUAL", "DAILY", "WEEKLY", "BIWEEKLY", "MONTHLY"]))
 @click.option("--config", "config_json", default="{}", help="further settings as a JSON object")
-def add(title: str, url: str, source_type: str, org: str, state: str, access: str | None, frequency: str,
-        config_json: str) -> None:
+def add(
+    title: str, url: str, source_type: str, org: str, state: str, access: str | None, frequency: str, config_json: str
+) -> None:
     """Add a harvest source (checked like one added in the dashboard)."""
     try:
         config = json.loads(config_json)
@@ -87,9 +97,18 @@ def add(title: str, url: str, source_type: str, org: str, state: str, access: st
         config[ACCESS_KEY] = access
     name = (compat.munge_name(title)[:80].strip("-") or "quelle") + "-" + uuid.uuid4().hex[:6]
     try:
-        source = tk.get_action("harvest_source_create")(_context(), {
-            "name": name, "title": title, "url": url, "source_type": source_type, "owner_org": org,
-            "frequency": frequency, "config": json.dumps(config, ensure_ascii=False)})
+        source = tk.get_action("harvest_source_create")(
+            _context(),
+            {
+                "name": name,
+                "title": title,
+                "url": url,
+                "source_type": source_type,
+                "owner_org": org,
+                "frequency": frequency,
+                "config": json.dumps(config, ensure_ascii=False),
+            },
+        )
     except tk.ValidationError as err:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in err.error_dict.items())) from None
     click.echo(f"added {source['name']} ({source['id']})")

@@ -16,6 +16,7 @@ ckanext-harvest's resubmission (``ckan harvester run``), not allowed to stop
 the consumer. ckanext-harvest's queue internals are reached through
 ``ckanext.udp.compat`` (``harvest_queue*``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,7 @@ def consume(kind: str, stop: threading.Event | None = None) -> None:
         except redis.exceptions.ConnectionError as e:  # includes TimeoutError
             delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
             failures += 1
-            log.warning("harvest %s consumer: Redis unavailable (%s); trying again in %s s",
-                        kind, e, delay)
+            log.warning("harvest %s consumer: Redis unavailable (%s); trying again in %s s", kind, e, delay)
             time.sleep(delay)
             continue
         if failures:
@@ -62,8 +62,11 @@ def consume(kind: str, stop: threading.Event | None = None) -> None:
         try:
             compat.harvest_queue_handle(hq, body)
         except Exception:  # one message must not stop the consumer
-            log.exception("harvest %s consumer: handling %s failed; it stays marked in Redis "
-                          "for ckanext-harvest's resubmission", kind, body)
+            log.exception(
+                "harvest %s consumer: handling %s failed; it stays marked in Redis for ckanext-harvest's resubmission",
+                kind,
+                body,
+            )
             model.Session.remove()
 
 

@@ -1,6 +1,7 @@
 """The ``udp_harvest_dashboard`` plugin (see ``__init__``). It needs
 ckanext-harvest and shows whichever harvesters are loaded; the harvesters do
 not need it."""
+
 from __future__ import annotations
 
 from typing import Any

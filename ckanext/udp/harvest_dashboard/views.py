@@ -3,6 +3,7 @@ manages with their last runs), ``/dashboard/harvest/new`` (add a source),
 ``/dashboard/harvest/<id>`` (one source's runs with every error) and the
 "run now" button. Everything goes through the actions, so the pages show what
 the API shows and no more."""
+
 from __future__ import annotations
 
 import json
@@ -32,10 +33,20 @@ def labels() -> dict[str, dict[str | None, str]]:
     _ = tk._
     return {
         "state": {"draft": _("Draft"), "in_review": _("In review"), "published": _("Published"), None: _("Draft")},
-        "access": {"open": _("Open"), "internal": _("Internal"), "restricted": _("Restricted"),
-                   None: _("Portal default")},
-        "frequency": {"MANUAL": _("Manually"), "DAILY": _("Daily"), "WEEKLY": _("Weekly"),
-                      "BIWEEKLY": _("Every two weeks"), "MONTHLY": _("Monthly"), "ALWAYS": _("Continuously")},
+        "access": {
+            "open": _("Open"),
+            "internal": _("Internal"),
+            "restricted": _("Restricted"),
+            None: _("Portal default"),
+        },
+        "frequency": {
+            "MANUAL": _("Manually"),
+            "DAILY": _("Daily"),
+            "WEEKLY": _("Weekly"),
+            "BIWEEKLY": _("Every two weeks"),
+            "MONTHLY": _("Monthly"),
+            "ALWAYS": _("Continuously"),
+        },
         "status": {"New": _("Waiting"), "Running": _("Running"), "Finished": _("Finished")},
         "stage": {"Gather": _("Reading the source"), "Fetch": _("Fetching"), "Import": _("Import")},
     }
@@ -46,8 +57,10 @@ def _harvester_types() -> list[dict[str, str]]:
         infos = tk.get_action("harvesters_info_show")(_context(), {})
     except tk.NotAuthorized:
         infos = []
-    return sorted(({"name": i["name"], "title": tk._(i.get("title") or i["name"])} for i in infos),
-                  key=lambda i: (not i["name"].startswith("udp_"), i["title"]))
+    return sorted(
+        ({"name": i["name"], "title": tk._(i.get("title") or i["name"])} for i in infos),
+        key=lambda i: (not i["name"].startswith("udp_"), i["title"]),
+    )
 
 
 def _type_titles() -> dict[str, str]:
@@ -63,8 +76,9 @@ def dashboard() -> Any:
     if tk.current_user.is_anonymous:
         return tk.abort(403, tk._("You must be logged in."))
     sources = tk.get_action("udp_harvest_sources")(_context(), {"runs": 5})
-    return tk.render("udp_harvest/dashboard.html", {"sources": sources, "labels": labels(),
-                                                    "type_titles": _type_titles()})
+    return tk.render(
+        "udp_harvest/dashboard.html", {"sources": sources, "labels": labels(), "type_titles": _type_titles()}
+    )
 
 
 @harvest_dashboard.route("/dashboard/harvest/new", methods=["GET", "POST"])
@@ -74,8 +88,16 @@ def new() -> Any:
     organizations = _organizations()
     if not organizations:
         return tk.abort(403, tk._("You are not an editor of any organization."))
-    form = {"title": "", "url": "", "source_type": "udp_dcat", "owner_org": organizations[0]["id"],
-            "state": "draft", "access": "", "frequency": "MANUAL", "config": ""}
+    form = {
+        "title": "",
+        "url": "",
+        "source_type": "udp_dcat",
+        "owner_org": organizations[0]["id"],
+        "state": "draft",
+        "access": "",
+        "frequency": "MANUAL",
+        "config": "",
+    }
     errors: dict[str, list[str]] = {}
     if tk.request.method == "POST":
         form.update({k: (tk.request.form.get(k) or "").strip() for k in form})
@@ -90,9 +112,19 @@ def new() -> Any:
             else:
                 tk.h.flash_success(tk._("The source was added."))
                 return tk.redirect_to("udp_harvest.source", id=source["id"])
-    return tk.render("udp_harvest/new.html", {
-        "form": form, "errors": errors, "types": _harvester_types(), "organizations": organizations,
-        "frequencies": FREQUENCIES, "states": STATES, "access_classes": ACCESS_CLASSES, "labels": labels()})
+    return tk.render(
+        "udp_harvest/new.html",
+        {
+            "form": form,
+            "errors": errors,
+            "types": _harvester_types(),
+            "organizations": organizations,
+            "frequencies": FREQUENCIES,
+            "states": STATES,
+            "access_classes": ACCESS_CLASSES,
+            "labels": labels(),
+        },
+    )
 
 
 def _source_data(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -108,7 +140,7 @@ def _source_data(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[s
         except ValueError:
             config = None
         if not isinstance(config, dict):
-            errors["config"] = [tk._("Further settings must be a JSON object, e.g. {\"max_pages\": 50}.")]
+            errors["config"] = [tk._('Further settings must be a JSON object, e.g. {"max_pages": 50}.')]
             config = {}
     if form["state"] not in STATES:
         errors["state"] = [tk._("Please choose a state.")]
@@ -118,9 +150,15 @@ def _source_data(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[s
     if form["access"] in ACCESS_CLASSES:
         config[ACCESS_KEY] = form["access"]
     name = (compat.munge_name(form["title"])[:80].strip("-") or "quelle") + "-" + uuid.uuid4().hex[:6]
-    return {"name": name, "title": form["title"], "url": form["url"], "source_type": form["source_type"],
-            "owner_org": form["owner_org"], "frequency": form["frequency"],
-            "config": json.dumps(config, ensure_ascii=False)}, errors
+    return {
+        "name": name,
+        "title": form["title"],
+        "url": form["url"],
+        "source_type": form["source_type"],
+        "owner_org": form["owner_org"],
+        "frequency": form["frequency"],
+        "config": json.dumps(config, ensure_ascii=False),
+    }, errors
 
 
 @harvest_dashboard.route("/dashboard/harvest/<id>")
@@ -131,8 +169,7 @@ def source(id: str) -> Any:
         return tk.abort(404, tk._("Harvest source not found"))
     except tk.NotAuthorized:
         return tk.abort(403, tk._("Only editors of the source's organization may see its runs."))
-    return tk.render("udp_harvest/source.html", {"source": shown, "labels": labels(),
-                                                 "type_titles": _type_titles()})
+    return tk.render("udp_harvest/source.html", {"source": shown, "labels": labels(), "type_titles": _type_titles()})
 
 
 @harvest_dashboard.route("/dashboard/harvest/<id>/run", methods=["POST"])

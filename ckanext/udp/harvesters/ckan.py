@@ -11,6 +11,7 @@ Configuration (JSON, all optional): ``fq`` (a Solr filter, e.g.
 every ckanext-udp harvester knows (``udp_workflow_state``,
 ``udp_access_class``, ``max_archive_per_run``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -55,5 +56,8 @@ class CkanHarvester(UdpHarvester, p.SingletonPlugin):
                 try:
                     yield ckan.map_package(pkg, base, fields, own)
                 except (KeyError, TypeError, ValueError, AttributeError) as err:
-                    yield Record(guid=f"{base}/dataset/{pkg.get('id')}", label=str(pkg.get("title") or ""),
-                                 error=_("The dataset could not be read: {reason}").format(reason=err))
+                    yield Record(
+                        guid=f"{base}/dataset/{pkg.get('id')}",
+                        label=str(pkg.get("title") or ""),
+                        error=_("The dataset could not be read: {reason}").format(reason=err),
+                    )

@@ -9,6 +9,7 @@ Source URL: the CSW endpoint. Configuration (JSON, all optional):
 (``iso19139eden``, the one all five real GDI-DE samples pass; ``none`` to
 skip), plus the keys every ckanext-udp harvester knows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -66,5 +67,6 @@ class CswHarvester(UdpHarvester, p.SingletonPlugin):
                 except iso19139.RefusedXML as err:
                     yield Record(guid=guid, error=_("The record was refused: {reason}").format(reason=err))
                 except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-                    yield Record(guid=guid, error=_("The record could not be read: {reason}").format(
-                        reason=unexpected(err)))
+                    yield Record(
+                        guid=guid, error=_("The record could not be read: {reason}").format(reason=unexpected(err))
+                    )

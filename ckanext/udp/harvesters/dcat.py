@@ -8,6 +8,7 @@ Source configuration (JSON, all optional): ``rdf_format`` (``xml``,
 plus the keys every ckanext-udp harvester knows (``udp_workflow_state``,
 ``udp_access_class``, ``max_archive_per_run``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -12,6 +12,7 @@ it reaches the DataStore (the previous table stays as it was).
 Configuration (JSON, all optional): ``max_rows`` (1000000), plus the keys
 every ckanext-udp harvester knows.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,8 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
         super().declare_config_options(declaration, key)
         if ALLOWED_DIRS not in declaration:
             declaration.declare(ALLOWED_DIRS, "").set_description(
-                "Local folders (space separated) that file-drop sources may read; empty: none, only http(s).")
+                "Local folders (space separated) that file-drop sources may read; empty: none, only http(s)."
+            )
 
     def validate_own_config(self, config: dict[str, Any]) -> dict[str, str]:
         rows = config.get("max_rows", 1)
@@ -79,8 +81,14 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
 
     # ---- import: read and check before anything is written, load after -------
 
-    def before_write(self, harvest_object: Any, dataset: dict[str, Any], existing: dict[str, Any] | None,
-                     payload: dict[str, Any], config: dict[str, Any]) -> None:
+    def before_write(
+        self,
+        harvest_object: Any,
+        dataset: dict[str, Any],
+        existing: dict[str, Any] | None,
+        payload: dict[str, Any],
+        config: dict[str, Any],
+    ) -> None:
         location = payload["location"]
         if not location.startswith(("http://", "https://")):
             try:
@@ -90,14 +98,19 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
         with fetch.Fetcher() as fetcher:
             data = tabular.read_bytes(location, fetcher, fetcher.policy.max_bytes)
         if hashlib.sha256(data).hexdigest() != payload["sha256"]:
-            raise RecordError(_("{name} changed while it was harvested; the next run takes it.").format(
-                name=payload["name"]))
+            raise RecordError(
+                _("{name} changed while it was harvested; the next run takes it.").format(name=payload["name"])
+            )
         try:
-            csv_path, table = tabular.prepare(data, payload["name"], payload.get("hints") or {},
-                                              int(config.get("max_rows", tabular.DEFAULT_MAX_ROWS)))
+            csv_path, table = tabular.prepare(
+                data, payload["name"], payload.get("hints") or {}, int(config.get("max_rows", tabular.DEFAULT_MAX_ROWS))
+            )
         except tabular.TableError as err:
-            raise RecordError(_("{name} cannot be loaded as a table, nothing of it was loaded: {reason}").format(
-                name=payload["name"], reason=err)) from None
+            raise RecordError(
+                _("{name} cannot be loaded as a table, nothing of it was loaded: {reason}").format(
+                    name=payload["name"], reason=err
+                )
+            ) from None
         payload["_csv"], payload["_fields"] = csv_path, table.fields
         if existing is not None:  # keep the table's resource (its id is the table's name)
             for res in existing.get("resources", []):
@@ -106,8 +119,9 @@ class FileDropHarvester(UdpHarvester, p.SingletonPlugin):
                         if new.get("name") == payload["name"]:
                             new["id"], new["url"] = res["id"], res["url"]
 
-    def after_commit(self, harvest_object: Any, package_id: str, payload: dict[str, Any],
-                     config: dict[str, Any]) -> None:
+    def after_commit(
+        self, harvest_object: Any, package_id: str, payload: dict[str, Any], config: dict[str, Any]
+    ) -> None:
         context = {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True}
         pkg = tk.get_action("package_show")(dict(context), {"id": package_id})
         resource = next(r for r in pkg["resources"] if r.get("name") == payload["name"])
@@ -137,8 +151,9 @@ def load_table(resource_id: str, csv_path: str, fields: list[dict[str, Any]], co
         tk.get_action("datastore_delete")(dict(context), {"resource_id": resource_id, "force": True})
         current = None
     if current is None:
-        tk.get_action("datastore_create")(dict(context), {
-            "resource_id": resource_id, "force": True, "fields": fields, "records": []})
+        tk.get_action("datastore_create")(
+            dict(context), {"resource_id": resource_id, "force": True, "fields": fields, "records": []}
+        )
     else:  # same columns: keep the data dictionary, refresh the types we set
         tk.get_action("datastore_create")(dict(context), {"resource_id": resource_id, "force": True, "fields": fields})
     loader.load_csv(csv_path, resource_id, mimetype="text/csv", logger=log)

@@ -14,6 +14,7 @@ header need none: a browser does not send that header to another site by
 itself. Reads of the action API (actions marked side-effect-free) stay open,
 except the few CKAN marks so although they change things.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,14 +89,17 @@ def _valid(token: str | None) -> bool:
 
 
 def _refuse(api: bool) -> Response:
-    message = tk._("This request changes data and was sent without the security token of your session. "
-                   "Reload the page and try again; programs use an API token instead.")
+    message = tk._(
+        "This request changes data and was sent without the security token of your session. "
+        "Reload the page and try again; programs use an API token instead."
+    )
     log.warning("CSRF guard refused %s %s", request.method, request.path)
     if api:
         body = {"success": False, "error": {"__type": "Authorization Error", "message": message}}
         return Response(json.dumps(body), status=403, mimetype="application/json")
-    return Response(tk.render("error_document_template.html", {"code": 403, "content": message,
-                                                                "name": "Forbidden"}), status=403)
+    return Response(
+        tk.render("error_document_template.html", {"code": 403, "content": message, "name": "Forbidden"}), status=403
+    )
 
 
 def guard() -> Response | None:

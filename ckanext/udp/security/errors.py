@@ -6,6 +6,7 @@ activity pages of hidden datasets ...) answered 500. Here they answer 403 and
 The datatables views also read their form fields unchecked (``params`` as
 JSON, ``visible``, ``order[0][column]`` as an index ...): a malformed request
 raised KeyError/ValueError/IndexError, a 500. They answer 400 here."""
+
 from __future__ import annotations
 
 import functools
@@ -33,8 +34,7 @@ def _answer(status: int, kind: str, message: str) -> Response:
         body = {"success": False, "error": {"__type": kind, "message": message}}
         return Response(json.dumps(body), status=status, mimetype="application/json")
     names = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
-    html = tk.render("error_document_template.html", {"code": status, "content": message,
-                                                      "name": names[status]})
+    html = tk.render("error_document_template.html", {"code": status, "content": message, "name": names[status]})
     return Response(html, status=status)
 
 
@@ -60,6 +60,7 @@ def _malformed_is_400(view: Any) -> Any:
         except MALFORMED as err:
             log.info("%s %s: malformed request (%s: %s)", request.method, request.path, type(err).__name__, err)
             return _answer(400, "Validation Error", tk._("The request is incomplete or malformed."))
+
     return guarded
 
 

@@ -9,6 +9,7 @@
   escape (``errors.py``);
 - one rule for every URL field (``urls.py``): http(s) only.
 This class only wires CKAN's interfaces."""
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,7 @@ class SecurityPlugin(p.SingletonPlugin):
     def update_config(self, config: Any) -> None:
         samesite = config.get("ckanext.udp.security.cookie_samesite")
         if samesite not in ("Lax", "Strict"):
-            log.warning("ckanext.udp.security.cookie_samesite must be Lax or Strict, not %r: using Lax",
-                        samesite)
+            log.warning("ckanext.udp.security.cookie_samesite must be Lax or Strict, not %r: using Lax", samesite)
             samesite = "Lax"
         secure = str(config.get("ckan.site_url") or "").startswith("https://")
         for cookie in ("SESSION_COOKIE", "REMEMBER_COOKIE"):

@@ -9,6 +9,7 @@ for the dataset and resource fields of its schema; this plugin applies it to
 the URL fields outside that schema (resource views, organizations, groups,
 users, harvest sources). A harvest source may name a local folder only when its
 harvester confines such URLs itself (``local_folder_urls``)."""
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,11 @@ def web_url_or_file(value: Any) -> Any:
 
 
 def check_fields(data_dict: dict[str, Any], keys: tuple[str, ...], relative_ok: bool = True) -> None:
-    errors = {k: [_message()] for k in keys
-              if data_dict.get(k) not in (None, "") and url_problem(data_dict[k], relative_ok) is not None}
+    errors = {
+        k: [_message()]
+        for k in keys
+        if data_dict.get(k) not in (None, "") and url_problem(data_dict[k], relative_ok) is not None
+    }
     if errors:
         raise tk.ValidationError(errors)
 
@@ -94,13 +98,15 @@ def _local_folder_source(data_dict: dict[str, Any]) -> bool:
     return False
 
 
-def _guarded(keys: tuple[str, ...], relative_ok: bool = True, plugin_action: bool = False,
-             local_folder_ok: bool = False) -> Any:
+def _guarded(
+    keys: tuple[str, ...], relative_ok: bool = True, plugin_action: bool = False, local_folder_ok: bool = False
+) -> Any:
     @tk.chained_action
     def action(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if not (local_folder_ok and _local_folder_source(data_dict or {})):
             check_fields(data_dict or {}, keys, relative_ok)
         return up(context, data_dict)
+
     if plugin_action:
         # CKAN exempts plugins' actions from its auth audit, but not chained
         # wrappers of them; ckanext-harvest's leave their auth to package_*
@@ -111,11 +117,17 @@ def _guarded(keys: tuple[str, ...], relative_ok: bool = True, plugin_action: boo
 VIEW_KEYS = ("image_url", "page_url", "url")
 IMAGE_KEYS = ("image_url",)
 ACTIONS = {
-    "resource_view_create": _guarded(VIEW_KEYS), "resource_view_update": _guarded(VIEW_KEYS),
-    **{f"{kind}_{verb}": _guarded(IMAGE_KEYS) for kind in ("group", "organization", "user")
-       for verb in ("create", "update", "patch")},
-    **{f"harvest_source_{verb}": _guarded(("url",), relative_ok=False, plugin_action=True, local_folder_ok=True)
-       for verb in ("create", "update", "patch")},
+    "resource_view_create": _guarded(VIEW_KEYS),
+    "resource_view_update": _guarded(VIEW_KEYS),
+    **{
+        f"{kind}_{verb}": _guarded(IMAGE_KEYS)
+        for kind in ("group", "organization", "user")
+        for verb in ("create", "update", "patch")
+    },
+    **{
+        f"harvest_source_{verb}": _guarded(("url",), relative_ok=False, plugin_action=True, local_folder_ok=True)
+        for verb in ("create", "update", "patch")
+    },
 }
 
 

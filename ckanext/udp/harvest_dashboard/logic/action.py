@@ -8,6 +8,7 @@
 - ``udp_harvest_run_now``: queue a run of a source (ckanext-harvest's
   ``harvest_job_create``).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,19 +64,26 @@ def _stats(job_ids: list[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {jid: {} for jid in job_ids}
     if not job_ids:
         return out
-    rows = model.Session.query(HarvestObject.harvest_job_id, HarvestObject.report_status,
-                               sa.func.count(HarvestObject.id)).filter(
-        HarvestObject.harvest_job_id.in_(job_ids)).group_by(
-        HarvestObject.harvest_job_id, HarvestObject.report_status)
+    rows = (
+        model.Session.query(HarvestObject.harvest_job_id, HarvestObject.report_status, sa.func.count(HarvestObject.id))
+        .filter(HarvestObject.harvest_job_id.in_(job_ids))
+        .group_by(HarvestObject.harvest_job_id, HarvestObject.report_status)
+    )
     for job_id, status, count in rows:
         out[job_id][status or "pending"] = count
-    errors = model.Session.query(HarvestObject.harvest_job_id, sa.func.count(sa.distinct(HarvestObject.id))).join(
-        HarvestObjectError, HarvestObjectError.harvest_object_id == HarvestObject.id).filter(
-        HarvestObject.harvest_job_id.in_(job_ids)).group_by(HarvestObject.harvest_job_id)
+    errors = (
+        model.Session.query(HarvestObject.harvest_job_id, sa.func.count(sa.distinct(HarvestObject.id)))
+        .join(HarvestObjectError, HarvestObjectError.harvest_object_id == HarvestObject.id)
+        .filter(HarvestObject.harvest_job_id.in_(job_ids))
+        .group_by(HarvestObject.harvest_job_id)
+    )
     for job_id, count in errors:
         out[job_id]["errored"] = count
-    gather = model.Session.query(HarvestGatherError.harvest_job_id, sa.func.count(HarvestGatherError.id)).filter(
-        HarvestGatherError.harvest_job_id.in_(job_ids)).group_by(HarvestGatherError.harvest_job_id)
+    gather = (
+        model.Session.query(HarvestGatherError.harvest_job_id, sa.func.count(HarvestGatherError.id))
+        .filter(HarvestGatherError.harvest_job_id.in_(job_ids))
+        .group_by(HarvestGatherError.harvest_job_id)
+    )
     for job_id, count in gather:
         out[job_id]["gather_errors"] = count
     return out
@@ -96,8 +104,13 @@ def _run_dict(job: HarvestJob, stats: dict[str, int]) -> dict[str, Any]:
 
 
 def _runs(source_id: str, limit: int) -> list[tuple[HarvestJob, dict[str, Any]]]:
-    jobs = model.Session.query(HarvestJob).filter(HarvestJob.source_id == source_id).order_by(
-        HarvestJob.created.desc()).limit(limit).all()
+    jobs = (
+        model.Session.query(HarvestJob)
+        .filter(HarvestJob.source_id == source_id)
+        .order_by(HarvestJob.created.desc())
+        .limit(limit)
+        .all()
+    )
     stats = _stats([j.id for j in jobs])
     return [(job, _run_dict(job, stats[job.id])) for job in jobs]
 
@@ -121,9 +134,13 @@ def _source_dict(source: HarvestSource, pkg: model.Package) -> dict[str, Any]:
 
 
 def _manageable(context: Context) -> list[tuple[HarvestSource, model.Package]]:
-    rows = model.Session.query(HarvestSource, model.Package).join(
-        model.Package, model.Package.id == HarvestSource.id).filter(
-        model.Package.state == "active").order_by(HarvestSource.title, HarvestSource.id).all()
+    rows = (
+        model.Session.query(HarvestSource, model.Package)
+        .join(model.Package, model.Package.id == HarvestSource.id)
+        .filter(model.Package.state == "active")
+        .order_by(HarvestSource.title, HarvestSource.id)
+        .all()
+    )
     out = []
     for source, pkg in rows:
         try:
@@ -148,13 +165,21 @@ def udp_harvest_sources(context: Context, data_dict: dict[str, Any]) -> list[dic
 
 
 def _errors(job: HarvestJob) -> list[dict[str, Any]]:
-    out = [{"record": None, "label": None, "stage": "Gather", "message": e.message}
-           for e in model.Session.query(HarvestGatherError).filter(
-               HarvestGatherError.harvest_job_id == job.id).order_by(HarvestGatherError.created)]
-    rows = model.Session.query(HarvestObject.guid, HarvestObject.content, HarvestObjectError.stage,
-                               HarvestObjectError.message).join(
-        HarvestObjectError, HarvestObjectError.harvest_object_id == HarvestObject.id).filter(
-        HarvestObject.harvest_job_id == job.id).order_by(HarvestObjectError.created).limit(MAX_ERRORS)
+    out = [
+        {"record": None, "label": None, "stage": "Gather", "message": e.message}
+        for e in model.Session.query(HarvestGatherError)
+        .filter(HarvestGatherError.harvest_job_id == job.id)
+        .order_by(HarvestGatherError.created)
+    ]
+    rows = (
+        model.Session.query(
+            HarvestObject.guid, HarvestObject.content, HarvestObjectError.stage, HarvestObjectError.message
+        )
+        .join(HarvestObjectError, HarvestObjectError.harvest_object_id == HarvestObject.id)
+        .filter(HarvestObject.harvest_job_id == job.id)
+        .order_by(HarvestObjectError.created)
+        .limit(MAX_ERRORS)
+    )
     for guid, content, stage, message in rows:
         label = None
         if content:
@@ -203,8 +228,11 @@ def udp_harvest_run_now(context: Context, data_dict: dict[str, Any]) -> dict[str
 
 
 def get_actions() -> dict[str, Any]:
-    return {"udp_harvest_sources": udp_harvest_sources, "udp_harvest_source_runs": udp_harvest_source_runs,
-            "udp_harvest_run_now": udp_harvest_run_now}
+    return {
+        "udp_harvest_sources": udp_harvest_sources,
+        "udp_harvest_source_runs": udp_harvest_source_runs,
+        "udp_harvest_run_now": udp_harvest_run_now,
+    }
 
 
 __all__ = ["get_actions", "STATE_KEY", "ACCESS_KEY"]

@@ -2,6 +2,7 @@
 update (ckanext-harvest's ``harvest_source_update``: editors and admins of the
 source's organisation, sysadmins); one source's runs and errors, and running
 it, need the same right."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,5 +33,8 @@ def udp_harvest_run_now(context: Context, data_dict: dict[str, Any]) -> dict[str
 
 
 def get_auth_functions() -> dict[str, Any]:
-    return {"udp_harvest_sources": udp_harvest_sources, "udp_harvest_source_runs": udp_harvest_source_runs,
-            "udp_harvest_run_now": udp_harvest_run_now}
+    return {
+        "udp_harvest_sources": udp_harvest_sources,
+        "udp_harvest_source_runs": udp_harvest_source_runs,
+        "udp_harvest_run_now": udp_harvest_run_now,
+    }

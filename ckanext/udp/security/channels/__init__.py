@@ -2,6 +2,7 @@
 a dataset beyond who may see it, or answer 500 instead of 403/404. Each
 module exports ``ACTIONS`` (chained or replacement actions) and ``AUTH``
 (chained or missing auth functions); the plugin registers them all."""
+
 from __future__ import annotations
 
 from typing import Any

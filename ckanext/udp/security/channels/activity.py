@@ -5,6 +5,7 @@ draft reach every stream that lists them (user, dashboard, organization,
 group), with the dataset's id, the resource's id and the view's title. Here
 an activity about a dataset stays in a stream only if the caller may see the
 dataset."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,11 +40,18 @@ def _stream(name: str) -> Any:
             return activities
         cache: dict[str, bool] = {}
         return [a for a in activities if _visible(context, a, cache)]
+
     stream.__name__ = name
     stream.__doc__ = f"CKAN's {name}, without activities of datasets the caller may not see."
     return stream
 
 
-STREAMS = ("user_activity_list", "dashboard_activity_list", "package_activity_list",
-           "organization_activity_list", "group_activity_list", "recently_changed_packages_activity_list")
+STREAMS = (
+    "user_activity_list",
+    "dashboard_activity_list",
+    "package_activity_list",
+    "organization_activity_list",
+    "group_activity_list",
+    "recently_changed_packages_activity_list",
+)
 ACTIONS = {name: _stream(name) for name in STREAMS}

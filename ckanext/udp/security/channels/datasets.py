@@ -3,6 +3,7 @@ may see the dataset: follower counts and lists, "am I following", following
 itself (whose answer confirms the dataset), the lists of followed datasets,
 task statuses of resources, and the collaborator list (an AssertionError for
 anonymous callers)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,24 +22,28 @@ def _logged_in(context: Context) -> bool:
 
 def _dataset_auth(name: str) -> Any:
     """Chained auth: the caller must also be able to see the dataset ``id``."""
+
     @tk.chained_auth_function
     @tk.auth_allow_anonymous_access
     def auth(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if not may_see_dataset(context, (data_dict or {}).get("id")):
             return deny(tk._("Dataset not found"))
         return next_auth(context, data_dict)
+
     auth.__name__ = name
     return auth
 
 
 def _user_auth(name: str) -> Any:
     """Chained auth for CKAN auth functions that assume a logged-in user."""
+
     @tk.chained_auth_function
     @tk.auth_allow_anonymous_access
     def auth(next_auth: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         if not _logged_in(context):
             return deny(tk._("You must be logged in."))
         return next_auth(context, data_dict)
+
     auth.__name__ = name
     return auth
 
@@ -52,6 +57,7 @@ def _followed_dataset(item: dict[str, Any]) -> str | None:
 
 def _followees(name: str) -> Any:
     """A followee list without datasets the caller may no longer see."""
+
     @tk.chained_action
     @tk.side_effect_free
     def followees(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
@@ -59,12 +65,14 @@ def _followees(name: str) -> Any:
         if system(context):
             return found
         return [f for f in found if _followed_dataset(f) is None or may_see_dataset(context, _followed_dataset(f))]
+
     followees.__name__ = name
     return followees
 
 
 def _count_of(name: str, list_action: str) -> Any:
     """The matching count: the length of the filtered list."""
+
     @tk.chained_action
     @tk.side_effect_free
     def count(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
@@ -72,6 +80,7 @@ def _count_of(name: str, list_action: str) -> Any:
             return up(context, data_dict)
         tk.check_access(name, context, data_dict)
         return len(tk.get_action(list_action)(caller(context), data_dict))
+
     count.__name__ = name
     return count
 
@@ -90,16 +99,31 @@ def task_status_show(up: Any, context: Context, data_dict: dict[str, Any]) -> An
     return status
 
 
-ACTIONS = {"dataset_followee_list": _followees("dataset_followee_list"),
-           "followee_list": _followees("followee_list"),
-           "dataset_followee_count": _count_of("dataset_followee_count", "dataset_followee_list"),
-           "followee_count": _count_of("followee_count", "followee_list"),
-           "task_status_show": task_status_show}
+ACTIONS = {
+    "dataset_followee_list": _followees("dataset_followee_list"),
+    "followee_list": _followees("followee_list"),
+    "dataset_followee_count": _count_of("dataset_followee_count", "dataset_followee_list"),
+    "followee_count": _count_of("followee_count", "followee_list"),
+    "task_status_show": task_status_show,
+}
 AUTH = {
-    **{name: _dataset_auth(name) for name in (
-        "dataset_follower_count", "dataset_follower_list", "am_following_dataset", "follow_dataset",
-        "unfollow_dataset")},
-    **{name: _user_auth(name) for name in (
-        "package_collaborator_list", "package_collaborator_list_for_user", "package_collaborator_create",
-        "package_collaborator_delete")},
+    **{
+        name: _dataset_auth(name)
+        for name in (
+            "dataset_follower_count",
+            "dataset_follower_list",
+            "am_following_dataset",
+            "follow_dataset",
+            "unfollow_dataset",
+        )
+    },
+    **{
+        name: _user_auth(name)
+        for name in (
+            "package_collaborator_list",
+            "package_collaborator_list_for_user",
+            "package_collaborator_create",
+            "package_collaborator_delete",
+        )
+    },
 }

@@ -13,6 +13,7 @@ harvester falls under them:
   registers as actions are not callable through the API (they crashed with
   500s).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,12 @@ def _harvest_object(data_dict: dict[str, Any]) -> Any:
     pkg = model.Package.get(data_dict.get("dataset_id") or "")
     if pkg is None:
         return None
-    return (model.Session.query(HarvestObject).filter(HarvestObject.package_id == pkg.id)
-            .order_by(HarvestObject.current.desc()).first())
+    return (
+        model.Session.query(HarvestObject)
+        .filter(HarvestObject.package_id == pkg.id)
+        .order_by(HarvestObject.current.desc())
+        .first()
+    )
 
 
 @tk.chained_auth_function
@@ -55,7 +60,8 @@ def harvest_object_show(next_auth: Any, context: Context, data_dict: dict[str, A
             return deny(tk._("Dataset not found"))
         return next_auth(context, data_dict)  # the action answers "not found"
     if not _may_see_source(context, obj.harvest_source_id) or (
-            obj.package_id and not may_see_dataset(context, obj.package_id)):
+        obj.package_id and not may_see_dataset(context, obj.package_id)
+    ):
         return deny(tk._("Only members of the source's organization may see harvested records."))
     return next_auth(context, data_dict)
 
@@ -96,13 +102,24 @@ def _not_an_action(name: str) -> Any:
     @tk.chained_action
     def refuse(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         raise tk.ObjectNotFound(tk._("There is no action of that name."))
+
     refuse.__name__ = name
     return refuse
 
 
-HELPERS = ("get_mail_extra_vars", "prepare_summary_mail", "prepare_error_mail", "send_summary_email",
-           "send_error_email", "send_mail", "InactiveSource")
+HELPERS = (
+    "get_mail_extra_vars",
+    "prepare_summary_mail",
+    "prepare_error_mail",
+    "send_summary_email",
+    "send_error_email",
+    "send_mail",
+    "InactiveSource",
+)
 
 ACTIONS = {"harvest_source_list": harvest_source_list, **{name: _not_an_action(name) for name in HELPERS}}
-AUTH = {"harvest_object_show": harvest_object_show, "harvest_object_list": harvest_object_list,
-        "harvest_log_list": harvest_log_list}
+AUTH = {
+    "harvest_object_show": harvest_object_show,
+    "harvest_object_list": harvest_object_list,
+    "harvest_log_list": harvest_log_list,
+}

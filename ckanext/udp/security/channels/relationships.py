@@ -3,6 +3,7 @@
 published dataset showed the id and the comment of a relationship to a
 draft. Here a relationship is listed only when the caller may see both ends,
 and dataset dicts (show, search) carry none."""
+
 from __future__ import annotations
 
 from typing import Any

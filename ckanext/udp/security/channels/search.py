@@ -5,6 +5,7 @@ parameters, but passes ``fl`` to Solr as it comes: a pseudo-field such as
 every document, hidden ones included, and so counts and confirms datasets
 the caller may not see. Here ``fl`` names stored fields only, and the query
 parameters cannot smuggle in function queries (``_val_``, ``_query_``)."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,11 @@ def check_params(data_dict: dict[str, Any]) -> None:
     if fl not in (None, ""):
         bad = [f for f in _fields(fl) if not (isinstance(f, str) and FIELD.match(f)) or f in NOT_FIELDS]
         if bad:
-            errors["fl"] = [tk._("fl may only name fields of the index, not functions or pseudo-fields: "
-                                 "{fields}").format(fields=", ".join(map(str, bad))[:200])]
+            errors["fl"] = [
+                tk._("fl may only name fields of the index, not functions or pseudo-fields: {fields}").format(
+                    fields=", ".join(map(str, bad))[:200]
+                )
+            ]
     for key in ("q", "fq", "bf", "boost", "sort"):
         value = data_dict.get(key)
         if isinstance(value, str) and FUNCTION_HOOKS.search(value):

@@ -2,6 +2,7 @@
 the tags of every dataset, drafts and restricted ones included, and answer
 them to anybody. Here they answer only tags of datasets the caller may see: a
 facet over the caller's own ``package_search`` decides."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,18 @@ def visible_tags(context: Context, vocabulary_id: str | None = None) -> set[str]
     if vocabulary_id:
         vocab = tk.get_action("vocabulary_show")({"ignore_auth": True}, {"id": vocabulary_id})
         field = f"vocab_{vocab['name']}"
-    result = tk.get_action("package_search")(caller(context), {
-        "q": "", "rows": 0, "include_private": True, "facet": "true",
-        "facet.field": [field], "facet.limit": -1, "facet.mincount": 1})
+    result = tk.get_action("package_search")(
+        caller(context),
+        {
+            "q": "",
+            "rows": 0,
+            "include_private": True,
+            "facet": "true",
+            "facet.field": [field],
+            "facet.limit": -1,
+            "facet.mincount": 1,
+        },
+    )
     return set((result.get("facets") or {}).get(field, {}))
 
 
@@ -62,7 +72,7 @@ def tag_search(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     found = up(context, dict(data_dict, limit=TAG_CAP, offset=0))
     visible = visible_tags(context, data_dict.get("vocabulary_id"))
     results = [t for t in found["results"] if _name(t) in visible]
-    return {"count": len(results), "results": results[offset:offset + limit]}
+    return {"count": len(results), "results": results[offset : offset + limit]}
 
 
 @tk.chained_action
@@ -85,5 +95,4 @@ def tag_show(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     return tag
 
 
-ACTIONS = {"tag_list": tag_list, "tag_search": tag_search, "tag_autocomplete": tag_autocomplete,
-           "tag_show": tag_show}
+ACTIONS = {"tag_list": tag_list, "tag_search": tag_search, "tag_autocomplete": tag_autocomplete, "tag_show": tag_show}

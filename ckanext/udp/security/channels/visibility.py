@@ -1,6 +1,7 @@
 """Who may see a dataset, asked the way every channel asks it: CKAN's
 ``package_show`` auth (permission labels) for one dataset, the caller's own
 ``package_search`` for many."""
+
 from __future__ import annotations
 
 from typing import Any
