@@ -112,10 +112,11 @@ def test_the_stages_run_harvest_job_stages_calls_keep_their_signatures():
 
 
 @pytest.mark.parametrize("kind", compat.HARVEST_QUEUE_KINDS)
-def test_harvest_queue_takes_a_message_and_marks_it_in_flight(kind):
+def test_harvest_queue_takes_a_message_and_marks_it_in_flight(kind, reset_redis):
     from ckanext.harvest import queue
 
     hq = compat.harvest_queue(kind)
+    reset_redis(f"{hq.consumer.routing_key}*")  # jobs other tests queued
     assert hq.redis, "the stack runs ckanext-harvest on Redis (ckan.harvest.mq.type = redis)"
     expected = queue.get_gather_queue_name() if kind == "gather" else queue.get_fetch_queue_name()
     assert hq.name == expected
