@@ -1,7 +1,8 @@
 """Overhead of udp_governance on the read path, side by side with the stock anchor.
 
 Runs the same workload twice in fresh processes against the databases of the
-ini it is given (``make bench``: the demo portal's; nothing is left behind): once with the portal's plugins (udp_governance included), once
+ini it is given (``make bench``: the demo portal's; nothing is left behind):
+once with the portal's plugins (udp_governance included), once
 with udp_governance removed from ckan.plugins (the stock anchor). Workload:
 create N public datasets, then time package_show (anonymous, by id),
 package_search (anonymous) and package_show as an organization member.

@@ -1,11 +1,9 @@
 """The DataStore works on its own database with a read-only user."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from udp_testing import public_dataset
 
 

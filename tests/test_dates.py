@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 
 from ckanext.udp import dates
 

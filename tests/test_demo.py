@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-from ckanext.udp import demo
+
+from ckanext.udp.portal import demo
 
 
 def _snapshot() -> dict[str, str]:

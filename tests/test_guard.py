@@ -1,16 +1,14 @@
 """Bad input that CKAN core answers with a 500 gets a clear 4xx, in the format
-asked for (ckanext/udp/guard.py); anything unexpected under /api/ answers a
+asked for (ckanext/udp/portal/guard.py); anything unexpected under /api/ answers a
 JSON 500 without internals."""
 from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.logic as logic
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from udp_testing import public_dataset
 
 # no clean_db: nothing here counts what is in the database, and each test

@@ -5,10 +5,9 @@ import threading
 import uuid
 from urllib.parse import urlparse
 
+import ckan.plugins.toolkit as tk
 import paho.mqtt.client as mqtt
 import pytest
-
-import ckan.plugins.toolkit as tk
 from ckan.lib.redis import connect_to_redis, is_redis_available
 
 

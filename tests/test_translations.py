@@ -6,12 +6,11 @@ import ast
 import pathlib
 import re
 
+import ckan
 from babel.messages.pofile import read_po
 
-import ckan
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "ckanext" / "udp"
-OURS = ROOT / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp.po"
+OURS = ROOT / "portal" / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp.po"
 # the harvesters and their dashboard translate in their own domain
 HARVEST = ROOT / "harvest" / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp-harvest.po"
 CORE = pathlib.Path(ckan.__file__).parent / "i18n" / "de" / "LC_MESSAGES" / "ckan.po"

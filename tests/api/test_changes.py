@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-
 from apiworld import Stewards, act
 
 # in these tests a change is handed out as soon as it is recorded

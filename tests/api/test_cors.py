@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
+from apiworld import Stewards
 from ckan.tests import factories
 
-from apiworld import Stewards
 from ckanext.udp.api import cors
 
 ORIGIN = "http://app.example.org:8080"

@@ -28,6 +28,7 @@ def test_openapi_document_is_valid_and_matches_the_app(app, with_plugins):
 def test_an_invalid_document_is_refused():
     import pytest
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
     from ckanext.udp.api import openapi
 
     spec = openapi.document("http://x", "1")

@@ -7,17 +7,16 @@ import math
 import time
 from urllib.parse import urlsplit
 
-import pytest
-from rdflib import Graph, URIRef
-from rdflib.namespace import DCAT, RDF
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-from ckanext.udp.catalog.cursor import SORT
 from ckanext.dcat.processors import RDFParser
-
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCAT, RDF
 from udp_testing import public_dataset
+
+from ckanext.udp.catalog.cursor import SORT
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDFLIB = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
@@ -305,8 +304,24 @@ class TestFragmentCache:
         keys = [k.decode() for k in cache.connect().scan_iter("udp:catalog:fragment:*")]
         assert len(keys) == 1 and pub["id"] in keys[0]
 
+    def test_ckan_udp_catalog_warm_fills_the_cache(self, cli, org):
+        from ckan.cli.cli import ckan as ckan_cli
+
+        from ckanext.udp.catalog import cache
+
+        pub = public_dataset(owner_org=org["id"])
+        factories.Dataset(owner_org=org["id"], private=True)
+        result = cli.invoke(ckan_cli, ["udp", "catalog", "warm"])
+        assert result.exit_code == 0, result.output
+        assert "1 public datasets, 1 serialised, 0 already cached" in result.output
+        keys = [k.decode() for k in cache.connect().scan_iter("udp:catalog:fragment:*")]
+        assert len(keys) == 1 and pub["id"] in keys[0]
+        again = cli.invoke(ckan_cli, ["udp", "catalog", "warm"])
+        assert "1 public datasets, 0 serialised, 1 already cached" in again.output
+
     def test_the_cache_lives_in_its_own_redis_database(self, app, org):
         from ckan.lib.redis import connect_to_redis
+
         from ckanext.udp.catalog import cache
 
         public_dataset(owner_org=org["id"])

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from ckan.tests import factories
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from ckan.tests import factories
 from ckanext.udp.catalog import rdfwriter
 from ckanext.udp.catalog.fragments import FragmentBuilder
 

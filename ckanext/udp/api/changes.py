@@ -22,13 +22,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
-
-import sqlalchemy as sa
-from sqlalchemy import event
+from typing import Any
 
 import ckan.model as model
+import sqlalchemy as sa
+from sqlalchemy import event
 
 _PENDING = "udp_api_pending_changes"
 
@@ -98,7 +98,7 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "Cursor":
+    def decode(cls, token: str) -> Cursor:
         try:
             if len(token) > 200:
                 raise ValueError("too long")

@@ -19,7 +19,6 @@ they would allow every method on every URL.
 from __future__ import annotations
 
 import fnmatch
-from typing import Optional
 
 import ckan.plugins.toolkit as tk
 from flask import Response, request
@@ -36,11 +35,13 @@ def _patterns() -> list[str]:
     return tk.aslist(tk.config.get("ckanext.udp.api.cors_endpoints"))
 
 
-def is_read_channel(endpoint: Optional[str]) -> bool:
-    return bool(endpoint) and any(fnmatch.fnmatchcase(endpoint, p) for p in _patterns())
+def is_read_channel(endpoint: str | None) -> bool:
+    if not endpoint:
+        return False
+    return any(fnmatch.fnmatchcase(endpoint, p) for p in _patterns())
 
 
-def _readable_action(name: Optional[str]) -> bool:
+def _readable_action(name: str | None) -> bool:
     """A GET of the Action API is a read only for side-effect-free actions,
     and not for those CKAN marks so although they change things."""
     if not name or name in tk.aslist(tk.config.get("ckanext.udp.api.cors_write_actions")):
@@ -52,7 +53,7 @@ def _readable_action(name: Optional[str]) -> bool:
     return bool(getattr(action, "side_effect_free", False))
 
 
-def _allowed_origin(origin: Optional[str]) -> Optional[str]:
+def _allowed_origin(origin: str | None) -> str | None:
     origins = tk.aslist(tk.config.get("ckanext.udp.api.cors_origins"))
     if "*" in origins:
         return "*"

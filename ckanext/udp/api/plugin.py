@@ -17,8 +17,11 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
-from . import changes, cors, internals
+from ckanext.udp import compat
+
+from . import changes, cors
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,14 @@ class UdpApiPlugin(p.SingletonPlugin):
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
-            changes.record(pkg.id, internals.is_public(pkg))
+            changes.record(pkg.id, compat.is_public(pkg))
         return pkg_dict
 
-    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
             # still as it was: if it was public until now, the feed may name it
-            changes.record(pkg.id, False, was_public=internals.is_public(pkg))
+            changes.record(pkg.id, False, was_public=compat.is_public(pkg))
 
 
 __all__ = ["UdpApiPlugin"]

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
-
 import ckan.plugins.toolkit as tk
+import redis
 
 _POOLS: dict[str, redis.ConnectionPool] = {}
 

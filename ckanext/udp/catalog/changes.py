@@ -27,6 +27,7 @@ def last_change() -> tuple[dt.datetime, str]:
         # is conservative (clients revalidate once)
         bump()
         value = conn.get(_KEY)
+    assert isinstance(value, bytes)  # set just now; the connection answers bytes
     stamp = value.decode()
     when = dt.datetime.strptime(stamp.split("|", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
     return when, stamp

@@ -36,7 +36,7 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "Cursor":
+    def decode(cls, token: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             created, id_ = json.loads(raw)
@@ -48,7 +48,7 @@ class Cursor:
         return cls(created, id_)
 
     @classmethod
-    def of(cls, dataset: dict) -> "Cursor":
+    def of(cls, dataset: dict) -> Cursor:
         return cls(solr_date(dataset["metadata_created"]), dataset["id"])
 
     def fq(self) -> str:

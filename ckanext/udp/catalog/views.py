@@ -10,17 +10,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
+import ckan.plugins.toolkit as tk
 from flask import Blueprint, Response, request
 from rdflib import BNode, Graph, Literal, URIRef
-from werkzeug.http import HTTP_STATUS_CODES
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD, Namespace
+from werkzeug.http import HTTP_STATUS_CODES
 
-import ckan.plugins.toolkit as tk
-from ckanext.dcat import utils as dcat_utils
 from ckanext.dcat.processors import RDFSerializer
+from ckanext.udp import compat
 
 from . import changes, fragments, rdfwriter
 from .cursor import SORT, Cursor, CursorError
@@ -200,7 +201,7 @@ def render_page(fmt: str, datasets: list[dict[str, Any]], *, total: int, limit: 
 def dataset(_id: str, _format: str) -> Response:
     if _format not in ALIASES:
         return error_response(None, 404, tk._("Unknown catalog format: {fmt}").format(fmt=_format))
-    return dcat_utils.read_dataset_page(_id, _format)
+    return compat.dcat_read_dataset_page(_id, _format)
 
 
 catalog_bp.add_url_rule("/catalog.<_format>", view_func=catalog, endpoint="catalog")

@@ -4,12 +4,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Any, Callable
-
-import flask
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
-from ckan.lib.api_token import get_user_from_token
+import flask
+from ckan.types import Context
+
+from ckanext.udp import compat
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ def _ensure_token() -> None:
     if configured and configured != "NOT_SET" and configured != _auto_token.get("token"):
         return  # the operator's own token
     token = _auto_token.get("token")
-    if token and get_user_from_token(token, update_access_time=False) is not None:
+    if token and compat.user_from_api_token(token) is not None:
         return
     token = _new_token()
     _auto_token["token"] = token
@@ -39,10 +41,10 @@ def _new_token() -> str:
     ``api_token_create`` commits: on the caller's session that raised
     IllegalStateChangeError and failed the resource save. A thread has its
     own scoped session, so the token is committed on its own connection."""
-    import ckan.model as model  # the session registry: the one internal here
+    import ckan.model as model  # the session registry
 
     result: dict[str, Any] = {}
-    app = flask.current_app._get_current_object() if flask.has_app_context() else None
+    app = flask.current_app._get_current_object() if flask.has_app_context() else None  # type: ignore[attr-defined]
 
     def work() -> None:
         with app.app_context() if app is not None else contextlib.nullcontext():
@@ -66,7 +68,7 @@ def _new_token() -> str:
 
 
 @tk.chained_action
-def xloader_submit(up: Callable[..., Any], context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+def xloader_submit(up: Callable[..., Any], context: Context, data_dict: dict[str, Any]) -> Any:
     _ensure_token()
     return up(context, data_dict)
 

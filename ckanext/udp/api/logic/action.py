@@ -4,19 +4,21 @@ from __future__ import annotations
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
+
+from ckanext.udp import compat
 
 from .. import changes as log
-from ..internals import DataError
 from . import schema
 
 
-def _fail(message: str) -> DataError:
+def _fail(message: str) -> Exception:
     # the Action API answers DataError with 400 (ValidationError would be 409)
-    return DataError(message)
+    return compat.data_error(message)
 
 
 @tk.side_effect_free
-def udp_changes(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_changes(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     """The public catalog's changes since a cursor, oldest first.
 
     :param since: the ``next`` token of the previous answer; without it the
@@ -43,7 +45,7 @@ def udp_changes(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
     try:
         after = log.Cursor.decode(data["since"]).seq if data.get("since") else 0
     except log.CursorError:
-        raise _fail("since: not a cursor of this feed (use the 'next' value of an earlier answer)")
+        raise _fail("since: not a cursor of this feed (use the 'next' value of an earlier answer)") from None
 
     settle = float(tk.config.get("ckanext.udp.api.changes_settle_seconds"))
     rows = log.read(after, data["limit"] + 1, settle)

@@ -21,7 +21,8 @@ import json
 import logging
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
