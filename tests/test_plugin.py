@@ -1,4 +1,5 @@
 """The ``udp`` plugin and the community extensions it builds on load and work."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +11,17 @@ import pytest
 from ckan.tests import factories
 from udp_testing import public_dataset
 
-STACK = ("udp", "datastore", "scheming_datasets", "dcat", "dcat_rdf_harvester", "harvest", "spatial_metadata", "spatial_query", "activity")
+STACK = (
+    "udp",
+    "datastore",
+    "scheming_datasets",
+    "dcat",
+    "dcat_rdf_harvester",
+    "harvest",
+    "spatial_metadata",
+    "spatial_query",
+    "activity",
+)
 
 
 @pytest.mark.usefixtures("with_plugins")
@@ -100,8 +111,7 @@ class TestCommunityExtensionsBasics:
     def test_spatial_bbox_search_through_solr(self):
         org = factories.Organization()
         geom = (
-            '{"type": "Polygon", "coordinates": '
-            "[[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}"
+            '{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}'
         )
         inside = public_dataset(owner_org=org["id"], extras=[{"key": "spatial", "value": geom}])
         public_dataset(owner_org=org["id"])  # no extent: never in a bbox result

@@ -1,4 +1,5 @@
 """Search runs on the real Solr core with German analysis."""
+
 from __future__ import annotations
 
 import ckan.plugins.toolkit as tk

@@ -1,4 +1,5 @@
 """Redis and the MQTT broker are the real ones the stack started."""
+
 from __future__ import annotations
 
 import threading

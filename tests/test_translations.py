@@ -1,5 +1,6 @@
 """Every UI string of our templates and code has a German translation, ours
 or CKAN's (German is the default locale: an untranslated msgid shows English)."""
+
 from __future__ import annotations
 
 import ast

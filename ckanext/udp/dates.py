@@ -10,6 +10,7 @@ plugins use :func:`display_datetime` (through each plugin's own helper)
 instead. Shared by the plugins like ``serving`` and ``jsonlimits``: no
 plugin's internals.
 """
+
 from __future__ import annotations
 
 import datetime as dt

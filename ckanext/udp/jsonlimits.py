@@ -11,6 +11,7 @@ callers that already handle malformed JSON handle this too.
 A neutral module: the ``udp`` plugin's request guard and ``udp_dcatde``'s
 hostile-RDF guard both use it; it imports nothing of CKAN.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Fixtures of the udp_api tests."""
+
 from __future__ import annotations
 
 import pytest

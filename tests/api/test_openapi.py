@@ -1,5 +1,6 @@
 """``/api/udp/openapi.json``: a valid OpenAPI 3 document whose every path is
 a URL rule of the app, readable from other origins."""
+
 from __future__ import annotations
 
 import re

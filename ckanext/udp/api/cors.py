@@ -16,6 +16,7 @@ Which URL rules are read channels is decided by endpoint name
 is classified or the test fails. CKAN's own ``ckan.cors.*`` settings stay off:
 they would allow every method on every URL.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -72,8 +73,9 @@ def add_headers(response: Response) -> Response:
     if preflight:
         if request.headers["Access-Control-Request-Method"].upper() not in READ_METHODS:
             return response  # a write: no allowance
-        asked = [h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")
-                 if h.strip()]
+        asked = [
+            h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()
+        ]
         if any(h not in ALLOW_HEADERS for h in asked):
             return response  # e.g. Authorization or a token header: no credentials across origins
     elif method not in READ_METHODS:

@@ -9,6 +9,7 @@ Usable alone: visibility comes from CKAN's permission labels (which the
 governance plugin provides, when enabled), the same ones an anonymous
 ``package_search`` filters on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,10 @@ class UdpApiPlugin(p.SingletonPlugin):
     def configure(self, config: Any) -> None:
         changes.listen()
         if tk.asbool(config.get("ckan.cors.origin_allow_all")):
-            log.warning("ckan.cors.origin_allow_all is on: CKAN then allows every method on every URL; "
-                        "udp_api's CORS for read channels needs it off")
+            log.warning(
+                "ckan.cors.origin_allow_all is on: CKAN then allows every method on every URL; "
+                "udp_api's CORS for read channels needs it off"
+            )
 
     # IMiddleware: the Flask app's after_request
     def make_middleware(self, app: Any, config: Any) -> Any:

@@ -1,4 +1,5 @@
 """Blueprint of ``udp_api``: the OpenAPI description."""
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version

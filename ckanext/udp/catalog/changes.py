@@ -1,6 +1,7 @@
 """When did the public catalog last change? One key in the catalog's Redis
 database, bumped by the plugin's IPackageController hooks on every create,
 update and delete."""
+
 from __future__ import annotations
 
 import datetime as dt

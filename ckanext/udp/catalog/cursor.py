@@ -8,6 +8,7 @@ throughout exactly once: edits do not move a dataset (its key never changes),
 new datasets sort after existing ones (creation time), and deletions only
 remove themselves. Offsets (``page=N``) have neither property.
 """
+
 from __future__ import annotations
 
 import base64

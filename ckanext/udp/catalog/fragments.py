@@ -7,9 +7,11 @@ base URI, dataset id) holding all formats and the ``metadata_modified`` they
 were built from: a read checks that version, a write replaces the previous
 version (none is left behind to wait for its TTL), a deletion removes it. A
 page costs one Redis round trip for the datasets already seen. Each dataset
-gets a graph of its own, so memory is bounded by the page, not the catalog (ckanext-dcat's stock catalog builds one graph for
-all datasets of a page and scans it per dataset).
+gets a graph of its own, so memory is bounded by the page, not the catalog
+(ckanext-dcat's stock catalog builds one graph for all datasets of a page and
+scans it per dataset).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -125,8 +127,7 @@ def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[st
     store = redis.pipeline(transaction=True)
     stored = False
     for key, dataset, (version, body, ref) in zip(keys, datasets, cached, strict=True):
-        if body is None or ref is None or version is None \
-                or version.decode() != dataset["metadata_modified"]:
+        if body is None or ref is None or version is None or version.decode() != dataset["metadata_modified"]:
             builder = builder or FragmentBuilder()
             built = builder.build(dataset)
             if ttl > 0:

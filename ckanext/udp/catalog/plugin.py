@@ -2,6 +2,7 @@
 cached per-dataset fragments, conditional requests) and the per-dataset RDF
 endpoint. It replaces ckanext-dcat's endpoints: config/portal.ini sets
 ``ckanext.dcat.enable_rdf_endpoints = false``."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -28,8 +28,9 @@ def demo_load(path: str | None) -> None:
 
     stats = demo_data.load(path)
     click.secho(
-        "demo data: {organizations} organizations, {datasets} datasets "
-        "({created} created, {updated} updated)".format(**stats),
+        "demo data: {organizations} organizations, {datasets} datasets ({created} created, {updated} updated)".format(
+            **stats
+        ),
         fg="green",
     )
 

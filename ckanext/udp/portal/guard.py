@@ -19,6 +19,7 @@ Known 500s of CKAN 2.12 closed here (tests in ``tests/test_guard.py``):
 This is the one module that reaches into CKAN's request handling and the
 DataStore blueprint for that purpose.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,10 +39,22 @@ log = logging.getLogger(__name__)
 
 #: parameters every action takes as one value: a repeated query parameter
 #: (which CKAN turns into a list) is refused for them
-SINGLE_VALUED = frozenset({
-    "id", "name", "q", "fq", "sql", "resource_id", "package_id", "user_id",
-    "limit", "offset", "rows", "start",
-})
+SINGLE_VALUED = frozenset(
+    {
+        "id",
+        "name",
+        "q",
+        "fq",
+        "sql",
+        "resource_id",
+        "package_id",
+        "user_id",
+        "limit",
+        "offset",
+        "rows",
+        "start",
+    }
+)
 #: identifiers: a string (or a number), never a list or an object
 IDENTIFIERS = frozenset({"id", "name", "resource_id", "package_id", "user_id", "sql"})
 #: boolean parameters besides every ``include_*``
@@ -56,13 +69,12 @@ def max_json_depth() -> int:
 
 # --- answers ---------------------------------------------------------------------
 
+
 def _json(status: int, error: dict[str, Any], action: str | None = None) -> Response:
     body: dict[str, Any] = {"success": False, "error": error}
     if action:
-        body["help"] = tk.url_for("api.action", logic_function="help_show", ver=3, name=action,
-                                  _external=True)
-    return Response(json.dumps(body, ensure_ascii=False), status=status,
-                    content_type="application/json;charset=utf-8")
+        body["help"] = tk.url_for("api.action", logic_function="help_show", ver=3, name=action, _external=True)
+    return Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json;charset=utf-8")
 
 
 def _bad_request(message: str, field: str | None = None, action: str | None = None) -> Response:
@@ -73,8 +85,10 @@ def _bad_request(message: str, field: str | None = None, action: str | None = No
 
 
 def _too_deep(action: str | None) -> Response:
-    return _bad_request(tk._("The JSON is nested too deeply: at most {max} levels are allowed").format(
-        max=max_json_depth()), action=action)
+    return _bad_request(
+        tk._("The JSON is nested too deeply: at most {max} levels are allowed").format(max=max_json_depth()),
+        action=action,
+    )
 
 
 def _plain(status: int, message: str) -> Response:
@@ -86,6 +100,7 @@ def _is_api() -> bool:
 
 
 # --- the action API --------------------------------------------------------------
+
 
 def _repeated(multi: MultiDict) -> Iterator[str]:
     return (key for key, values in multi.lists() if len(values) > 1 and key in SINGLE_VALUED)
@@ -143,7 +158,8 @@ def _action_data() -> tuple[dict[str, Any] | None, Response | None]:
     repeated = next(_repeated(multi), None)
     if repeated:
         return None, _bad_request(
-            tk._("The parameter {field} may be given only once").format(field=repeated), repeated, action)
+            tk._("The parameter {field} may be given only once").format(field=repeated), repeated, action
+        )
     return {key: values[0] for key, values in multi.lists()}, None
 
 
@@ -159,6 +175,7 @@ def _guard_action() -> Response | None:
 
 
 # --- DataStore dumps -------------------------------------------------------------
+
 
 def _guard_dump() -> Response | None:
     """CKAN validates the dump's parameters itself, but its message for an
@@ -229,14 +246,17 @@ def _api_error_handler(previous: Callable[[Exception], Any] | None) -> Callable[
         if _is_api() and not isinstance(error, HTTPException):
             # the last line of defence: logged in full, answered without internals
             log.error("unexpected error in %s %s", request.method, request.path, exc_info=error)
-            return _json(500, {"__type": "Internal Server Error",
-                               "message": tk._("Internal Server Error")},
-                         (request.view_args or {}).get("logic_function"))
+            return _json(
+                500,
+                {"__type": "Internal Server Error", "message": tk._("Internal Server Error")},
+                (request.view_args or {}).get("logic_function"),
+            )
         if _is_api() and isinstance(error, HTTPException) and error.code:
             return _json(error.code, {"__type": error.name, "message": error.description})
         if previous is not None:
             return previous(error)
         raise error
+
     return handle
 
 

@@ -1,4 +1,5 @@
 """Logic of ``udp_tables``: the loader's API token and the German load state."""
+
 from __future__ import annotations
 
 import contextlib
@@ -79,6 +80,7 @@ def get_actions() -> dict[str, Any]:
 
 # --- the load state on the resource page -------------------------------------
 
+
 def _reason(error: Any) -> str:
     """A German reason for an xloader error (its messages are English)."""
     text = error.get("message", "") if isinstance(error, dict) else str(error or "")
@@ -87,8 +89,10 @@ def _reason(error: Any) -> str:
         code = error.get("status_code") or error.get("code")
     low = text.lower()
     if "could not be read as a table" in low or "could not be loaded" in low or "tabulator" in low:
-        return tk._("the file could not be read as a table. Please check that the first row has a "
-                    "heading for every column and that the file really is in the format its name says.")
+        return tk._(
+            "the file could not be read as a table. Please check that the first row has a "
+            "heading for every column and that the file really is in the format its name says."
+        )
     if "too large" in low or "datatoobig" in low:
         return tk._("the file is larger than the DataStore accepts.")
     if "timed out" in low or "timeout" in low:
@@ -118,11 +122,12 @@ def udp_table_status(res: dict[str, Any]) -> dict[str, str] | None:
     if state == "running":
         return {"state": "running", "text": tk._("Data are being loaded …")}
     if state == "complete":
-        return {"state": "complete",
-                "text": tk._("The table is loaded: preview and DataStore API are available.")}
+        return {"state": "complete", "text": tk._("The table is loaded: preview and DataStore API are available.")}
     if state == "error":
-        return {"state": "error",
-                "text": tk._("The file could not be read: {reason}").format(reason=_reason(status.get("error")))}
+        return {
+            "state": "error",
+            "text": tk._("The file could not be read: {reason}").format(reason=_reason(status.get("error"))),
+        }
     return None
 
 

@@ -13,6 +13,7 @@ preview and the DataStore API. This plugin is the glue:
   who can edit the dataset ("Daten werden geladen", "Datei konnte nicht
   gelesen werden: ...").
 """
+
 from __future__ import annotations
 
 from typing import Any

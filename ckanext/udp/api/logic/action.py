@@ -1,4 +1,5 @@
 """Actions of ``udp_api``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,7 +51,7 @@ def udp_changes(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     settle = float(tk.config.get("ckanext.udp.api.changes_settle_seconds"))
     rows = log.read(after, data["limit"] + 1, settle)
     more = len(rows) > data["limit"]
-    rows = rows[:data["limit"]]
+    rows = rows[: data["limit"]]
     settled = []
     for row in rows:
         if not row.settled:
@@ -65,8 +66,14 @@ def udp_changes(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
         dataset = visible.get(row.package_id)
         if dataset is not None:
             created = row.public_since is not None and row.public_since > after
-            out.append({"type": "created" if created else "updated", "id": row.package_id,
-                        "metadata_modified": dataset.get("metadata_modified"), "dataset": dataset})
+            out.append(
+                {
+                    "type": "created" if created else "updated",
+                    "id": row.package_id,
+                    "metadata_modified": dataset.get("metadata_modified"),
+                    "dataset": dataset,
+                }
+            )
         elif row.was_public:
             out.append({"type": "removed", "id": row.package_id})
         # never public: never named, but the cursor moves past it

@@ -1,5 +1,6 @@
 """Auth functions: the change feed is public (it only ever shows what an
 anonymous ``package_search`` shows)."""
+
 from __future__ import annotations
 
 from typing import Any
