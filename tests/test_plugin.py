@@ -144,3 +144,33 @@ def test_the_udp_plugin_does_not_import_rdflib_or_pyshacl():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+SHARED = {"ckanext.udp.commands", "ckanext.udp.compat", "ckanext.udp.dates", "ckanext.udp.jsonlimits"}
+
+
+@pytest.mark.parametrize("package", ["portal", "api", "catalog", "tables"])
+def test_a_plugin_package_imports_only_itself_and_the_shared_modules(package):
+    """The udp, udp_api, udp_catalog and udp_tables plugins each stand alone:
+    no import of another plugin's package, only of the neutral shared modules."""
+    import ast
+    import pathlib
+
+    import ckanext.udp
+
+    root = pathlib.Path(ckanext.udp.__file__).parent
+    own = f"ckanext.udp.{package}"
+    foreign = []
+    for path in sorted((root / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+                names = [node.module] if node.module != "ckanext.udp" else names[1:]
+            for name in names:
+                if name.startswith("ckanext.udp") and not (name == own or name.startswith(own + ".")):
+                    if name not in SHARED:
+                        foreign.append(f"{path.relative_to(root)}: {name}")
+    assert foreign == []

@@ -18,6 +18,7 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.common import CKANConfig
 from ckan.types import Context
 
 from ckanext.udp import compat
@@ -37,7 +38,7 @@ class UdpApiPlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
 
     # IConfigurable
-    def configure(self, config: Any) -> None:
+    def configure(self, config: CKANConfig) -> None:
         changes.listen()
         if tk.asbool(config.get("ckan.cors.origin_allow_all")):
             log.warning(
@@ -46,7 +47,7 @@ class UdpApiPlugin(p.SingletonPlugin):
             )
 
     # IMiddleware: the Flask app's after_request
-    def make_middleware(self, app: Any, config: Any) -> Any:
+    def make_middleware(self, app: Any, config: CKANConfig) -> Any:
         if hasattr(app, "after_request"):
             app.after_request(cors.add_headers)
         return app
