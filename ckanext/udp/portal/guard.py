@@ -16,8 +16,9 @@ Known 500s of CKAN 2.12 closed here (tests in ``tests/test_guard.py``):
 - a PostgreSQL error other than a syntax error in ``datastore_search_sql``
   (``SELECT 1/0``): the chained action below.
 
-This is the one module that reaches into CKAN's request handling and the
-DataStore blueprint for that purpose.
+This is the one module that reaches into CKAN's request handling for that
+purpose; the DataStore dump view's formats and schema come through
+``ckanext.udp.compat``.
 """
 
 from __future__ import annotations
