@@ -12,7 +12,8 @@ from the item; ``{org}``, ``{group}``, ``{editor}``, ``{anchor}``,
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from leakworld import Item, logged_in_may_see, may_see, members_only, nobody, public_only
 
@@ -27,14 +28,14 @@ class Probe:
     rule: Callable[[str, Item], bool] = may_see
     exact: bool = False              # must also show what the rule allows
     kinds: tuple[str, ...] = DATASETS
-    where: Optional[Callable[[Item], bool]] = None
+    where: Callable[[Item], bool] | None = None
     # when is an item shown: None = a 2xx answer carrying its tell-tales;
     # "status" = any 2xx answer (counts, booleans), or a function(status, body) -> bool
     detect: Any = None
     seer: str = "member"             # the viewer the channel must answer (positive control)
-    write: Optional[str] = None      # a change: role whose check_access must pass (positive control)
+    write: str | None = None      # a change: role whose check_access must pass (positive control)
     attack: bool = False             # a trick refused for everybody (no positive control)
-    check: Optional[Callable[..., list[str]]] = None  # extra checks of the answer (counts)
+    check: Callable[..., list[str]] | None = None  # extra checks of the answer (counts)
     method: str = "POST"             # routes: GET or POST
     url: str = ""                    # routes: the URL template
     action: str = ""                 # routes that change: the action whose check_access is the control

@@ -3,11 +3,11 @@ role, a second organization, and a helper that calls actions as a given user;
 the ``world`` and ``call`` fixtures, which conftest modules import."""
 from __future__ import annotations
 
-from typing import Any, Callable
-
-import pytest
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 
 

@@ -16,12 +16,11 @@ import itertools
 import json
 import re
 import secrets
-from typing import Any, Optional
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories, helpers
-
 from govworld import World, act
 
 STATES = ("draft", "in_review", "published", "archived", "withdrawn")
@@ -37,8 +36,8 @@ SECRET = "PENDINGSECRET"
 class Item:
     key: str                      # "draft/open", "harvested draft/open", "harvest source"
     kind: str                     # dataset | harvested | source
-    state: Optional[str]
-    access: Optional[str]
+    state: str | None
+    access: str | None
     vars: dict[str, Any]          # template values: id, name, resource_id, ...
     tells: set[str]
 
@@ -108,15 +107,15 @@ class LeakWorld:
         self.w = World()
         self.rdf_server = rdf_server
         self.plain = factories.User(email="plain@example.org")
-        self.users: dict[str, Optional[dict[str, Any]]] = {
+        self.users: dict[str, dict[str, Any] | None] = {
             "anonymous": None, "plain": self.plain, "outsider": self.w.outsider, "member": self.w.member,
             "editor": self.w.editor, "admin": self.w.admin, "sysadmin": self.w.sysadmin}
-        self.tokens: dict[str, Optional[str]] = {
+        self.tokens: dict[str, str | None] = {
             v: (factories.APIToken(user=u["name"])["token"] if u else None) for v, u in self.users.items()}
         self.items: list[Item] = []
         self.group = factories.Group(user=self.w.sysadmin)
         self.globals: dict[str, Any] = {}
-        self._pattern: Optional[re.Pattern[str]] = None
+        self._pattern: re.Pattern[str] | None = None
         self._owner: dict[str, str] = {}
 
     # --- building ------------------------------------------------------------------

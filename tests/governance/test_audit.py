@@ -5,13 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
-
 from govworld import World, act
 
 

@@ -1,11 +1,9 @@
 """Steward queues (action and dashboard page) and the German workflow UI."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from govworld import World, act
 
 

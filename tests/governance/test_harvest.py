@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ckanext.dcat.harvesters import DCATRDFHarvester
 from ckanext.harvest.tests.factories import HarvestJobObj, HarvestSourceObj
 from ckanext.harvest.tests.lib import run_harvest_job
+from govworld import World, act
 
 from ckanext.udp.governance.harvest import source_settings
-
-from govworld import World, act
 
 CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 @prefix dct: <http://purl.org/dc/terms/> .

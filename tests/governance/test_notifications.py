@@ -4,13 +4,11 @@ from __future__ import annotations
 import email
 import email.header
 import socket
-from typing import Iterator
-
-import pytest
-from aiosmtpd.controller import Controller
+from collections.abc import Iterator
 
 import ckan.plugins.toolkit as tk
-
+import pytest
+from aiosmtpd.controller import Controller
 from govworld import World, act
 from udp_testing import run_jobs
 
@@ -109,8 +107,8 @@ class TestNotifications:
         pkg = world.dataset()
         act(world.editor, "udp_submit", id=pkg["id"])
         assert world.state(pkg) == "in_review"
-        from rq.registry import FailedJobRegistry
         from ckan.lib.jobs import get_queue
+        from rq.registry import FailedJobRegistry
         run_jobs()  # the worker's mail jobs fail and are kept as failed; nothing is undone
         failed = FailedJobRegistry(queue=get_queue())
         assert sum("mail" in (get_queue().fetch_job(i).meta.get("title") or "")

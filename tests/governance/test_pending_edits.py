@@ -5,15 +5,13 @@ import io
 import json
 import pathlib
 
-import pytest
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories, helpers
+from govworld import World, act
 
 from ckanext.udp.governance.model import AuditEntry
-
-from govworld import World, act
 
 
 class TestPendingEdits:

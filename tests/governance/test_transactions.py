@@ -8,20 +8,19 @@ import contextlib
 import random
 import threading
 import urllib.request
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlencode
-
-import pytest
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.cli.cli import ckan as ckan_cli
+from govworld import World, act
+from udp_testing import run_jobs
 
 from ckanext.udp.governance import workflow as wf
 from ckanext.udp.governance.model import AuditEntry, DatasetGovernance, IndexPending
-
-from govworld import World, act
-from udp_testing import run_jobs
 
 TRANSITION_ACTIONS = {"submit", "approve", "reject", "withdraw", "archive", "restore"}
 
@@ -140,16 +139,16 @@ class Rendezvous:
 
 @pytest.fixture
 def rendezvous(monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
-    from ckanext.udp.governance.logic import action
+    from ckanext.udp.governance import trail
 
     meeting = Rendezvous()
-    original = action.audit
+    original = trail.record
 
     def audit(*args: Any, **kwargs: Any) -> None:
         meeting.meet()
         original(*args, **kwargs)
 
-    monkeypatch.setattr(action, "audit", audit)
+    monkeypatch.setattr(trail, "record", audit)
     return meeting
 
 
@@ -233,7 +232,7 @@ class TestSolrDown:
         assert indexed(review["id"])["udp_workflow_state"] == "in_review"
         assert publicly_found(live["id"]) and indexed(edited["id"])["title"] == "Alter Titel"
 
-        result = cli.invoke(ckan_cli, ["udp-governance", "reindex-pending"])
+        result = cli.invoke(ckan_cli, ["udp", "governance", "reindex-pending"])
         assert result.exit_code == 0, result.output
         assert "3 datasets re-indexed" in result.output
         assert markers() == set()

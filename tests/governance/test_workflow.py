@@ -1,15 +1,37 @@
 """States, transitions and per-role authorization of udp_governance."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
+from govworld import World, act
 
 from ckanext.udp.governance import workflow as wf
+from ckanext.udp.governance.logic import action, auth
 
-from govworld import World, act
+
+class TestTransitionTable:
+    """The actions and auth functions of the transitions come from one table."""
+
+    def test_each_transition_of_the_table_has_its_action_and_auth_function(self):
+        actions, auths = action.get_actions(), auth.get_auth_functions()
+        for name in wf.ACTIONS:
+            assert f"udp_{name}" in actions and f"udp_{name}" in auths
+            # four-eyes transitions hold for sysadmins too
+            assert bool(getattr(auths[f"udp_{name}"], "auth_sysadmins_check", False)) is wf.four_eyes_applies(name)
+        reasons = {t.action for t in wf.TRANSITIONS if t.reason_required}
+        for name in wf.ACTIONS:
+            with pytest.raises(tk.ValidationError) as e:
+                actions[f"udp_{name}"]({"user": ""}, {"id": "", "reason": ""})
+            assert ("reason" in e.value.error_dict) is (name in reasons)
+
+    def test_the_plugin_registers_its_own_actions_and_chained_core_actions_only(self):
+        actions, auths = action.get_actions(), auth.get_auth_functions()
+        own = {name for name in actions if name.startswith("udp_")}
+        assert own == set(auths)  # every action of its own has its auth function
+        for name in set(actions) - own:
+            assert getattr(actions[name], "chained_action", False), name
 
 
 class TestCreate:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories, helpers
-
 from govworld import World, act
 
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
+from ckanext.udp.governance import trail
 from ckanext.udp.governance import workflow as wf
 from ckanext.udp.governance.model import ACCESS_CLASSES, DRAFT, IN_REVIEW, PUBLISHED, AuditEntry
 
@@ -67,7 +69,7 @@ def settings_of(data: dict[str, Any]) -> tuple[str, str | None]:
     return state, access
 
 
-def fingerprint(url: Optional[str], config: Any) -> str:
+def fingerprint(url: str | None, config: Any) -> str:
     canonical = json.dumps({"url": url or "", "config": _config_dict(config)}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -76,11 +78,11 @@ def _publishes(config: Any) -> bool:
     return source_settings(config if isinstance(config, str) else json.dumps(_config_dict(config)))[0] == PUBLISHED
 
 
-def _may_approve(user: Optional[model.User], org_id: Optional[str]) -> bool:
+def _may_approve(user: model.User | None, org_id: str | None) -> bool:
     return user is not None and bool(org_id) and wf.is_reviewer(user, org_id)  # type: ignore[arg-type]
 
 
-def check_source(context: Any, data_dict: dict[str, Any], pkg: Optional[model.Package]) -> None:
+def check_source(context: Context, data_dict: dict[str, Any], pkg: model.Package | None) -> None:
     """Before a harvest source is written: a source that publishes is the
     reviewers' to configure."""
     if context.get("ignore_auth") or not _publishes(data_dict.get("config")):
@@ -93,7 +95,7 @@ def check_source(context: Any, data_dict: dict[str, Any], pkg: Optional[model.Pa
             "review (udp_workflow_state: published), or change such a source. Use draft or in_review.")]})
 
 
-def record_approval(context: Any, pkg: Optional[model.Package]) -> None:
+def record_approval(context: Context, pkg: model.Package | None) -> None:
     """After a harvest source was written: a publishing configuration is
     recorded as approved by whoever wrote it (check_source let them)."""
     if pkg is None or pkg.type != SOURCE_TYPE:
@@ -101,8 +103,7 @@ def record_approval(context: Any, pkg: Optional[model.Package]) -> None:
     source = _source_row(pkg.id)
     if source is None or not _publishes(source.config):
         return
-    from ckanext.udp.governance.logic.action import audit
-    audit(pkg.id, wf.user_obj_of(context), APPROVAL, None, None, None, {
+    trail.record(pkg.id, wf.user_obj_of(context), APPROVAL, None, None, None, {
         "fingerprint": fingerprint(source.url, source.config), "url": source.url,
         "config": _config_dict(source.config)})
     model.repo.commit()
@@ -116,7 +117,7 @@ def _source_row(source_id: str) -> Any:
     return HarvestSource.get(source_id)
 
 
-def approval(source: Any) -> Optional[AuditEntry]:
+def approval(source: Any) -> AuditEntry | None:
     """The approval that covers the source as it is now, if any."""
     org_id = None
     pkg = model.Package.get(source.id)

@@ -5,7 +5,7 @@ entry and an *index marker* in one transaction. After the commit the dataset
 is re-indexed and its marker removed. If Solr is down or refuses, the marker
 stays: a background job retries once Solr answers, every later successful
 index after a transition repairs a few markers left over, and
-``ckan udp-governance reindex-pending`` (cron) repairs them all. The database
+``ckan udp governance reindex-pending`` (cron) repairs them all. The database
 is the truth; the index follows it, never the other way round.
 
 A marker carries a token: an index run removes the marker only if no newer
@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Optional
-
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
-from ckan.lib import search
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 
+from ckanext.udp import compat
 from ckanext.udp.governance.model import IndexPending, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ def mark(package_id: str) -> None:
         set_={"token": stmt.excluded.token, "marked_at": stmt.excluded.marked_at}))
 
 
-def pending_ids(limit: Optional[int] = None) -> list[str]:
+def pending_ids(limit: int | None = None) -> list[str]:
     query = model.Session.query(IndexPending.package_id).order_by(IndexPending.marked_at)
     if limit:
         query = query.limit(limit)
@@ -59,10 +57,7 @@ def sync(package_id: str) -> bool:
         return True
     model.Session.commit()  # index what is committed, from a fresh transaction
     try:
-        if model.Package.get(package_id) is None:
-            search.index_for(model.Package).remove_dict({"id": package_id})
-        else:
-            search.rebuild(package_id)
+        compat.index_dataset(package_id)
     except Exception as e:  # SearchIndexError, connection errors: Solr's trouble, not ours
         model.Session.rollback()
         log.warning("udp_governance: index of %s failed, marked for repair: %s", package_id, e)
@@ -92,7 +87,7 @@ def after_commit(package_id: str) -> bool:
 def retry(package_id: str) -> None:
     """Background job: index a dataset whose index after a transition failed.
     Raises while Solr still fails, so the job shows as failed and the marker
-    waits for ``ckan udp-governance reindex-pending``."""
+    waits for ``ckan udp governance reindex-pending``."""
     if not sync(package_id):
         raise RuntimeError(f"index of dataset {package_id} still failing; marker kept for repair")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
@@ -43,7 +43,7 @@ def deliver(user_id: str, subject: str, body: str) -> None:
 
 
 def send(users: Iterable[model.User], subject: str, body: str,
-         exclude: Optional[str] = None) -> int:
+         exclude: str | None = None) -> int:
     """Queue a mail to each user with an address (not ``exclude``, a user id);
     returns the count queued."""
     queued = 0
@@ -65,7 +65,7 @@ def _title(pkg: model.Package) -> str:
 
 
 def submitted(pkg: model.Package, reviewers: list[model.User], actor: model.User,
-              reason: Optional[str]) -> int:
+              reason: str | None) -> int:
     subject = tk._("Review requested: {title}").format(title=_title(pkg))
     body = tk._(
         "{actor} submitted the dataset \"{title}\" for review.\n\n"
@@ -85,8 +85,8 @@ def edit_proposed(pkg: model.Package, reviewers: list[model.User], actor: model.
     return send(reviewers, subject, body, exclude=actor.id)
 
 
-def decided(pkg: model.Package, author: Optional[model.User], actor: model.User,
-            approved: bool, reason: Optional[str]) -> int:
+def decided(pkg: model.Package, author: model.User | None, actor: model.User,
+            approved: bool, reason: str | None) -> int:
     if author is None:
         return 0
     if approved:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
-
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
+from flask import Blueprint, Response
 
 from ckanext.udp.governance import workflow as wf
 
 governance = Blueprint("udp_governance", __name__)
 
 
-def _context() -> dict[str, Any]:
+def _context() -> Context:
     return {"user": tk.current_user.name, "auth_user_obj": tk.current_user}
 
 

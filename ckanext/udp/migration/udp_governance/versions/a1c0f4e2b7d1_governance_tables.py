@@ -4,8 +4,8 @@ Revision ID: a1c0f4e2b7d1
 Revises:
 Create Date: 2026-11-26
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "a1c0f4e2b7d1"
 down_revision = None
