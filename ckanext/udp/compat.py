@@ -3,7 +3,7 @@ offer goes through a function here, each named in docs/architecture.md and cover
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins as p
@@ -16,7 +16,7 @@ from ckan.types import Context
 # The toolkit offers none of these.
 
 
-def org_role(org_id: str, user_name: str) -> Optional[str]:
+def org_role(org_id: str, user_name: str) -> str | None:
     """The user's role (admin, editor, member) in the organization, or None
     (``ckan.authz.users_role_for_group_or_org``)."""
     from ckan import authz
@@ -39,14 +39,14 @@ def default_dataset_labels(pkg: model.Package) -> list[str]:
     return DefaultPermissionLabels().get_dataset_labels(pkg)
 
 
-def default_user_labels(user: Optional[model.User]) -> list[str]:
+def default_user_labels(user: model.User | None) -> list[str]:
     """CKAN's own permission labels of a user (``DefaultPermissionLabels``)."""
     from ckan.lib.plugins import DefaultPermissionLabels
 
     return DefaultPermissionLabels().get_user_dataset_labels(user)
 
 
-def user_labels(user: Optional[model.User]) -> list[str]:
+def user_labels(user: model.User | None) -> list[str]:
     """The labels of a user as the active IPermissionLabels plugin gives them
     (``ckan.lib.plugins.get_permission_labels``)."""
     from ckan.lib.plugins import get_permission_labels
@@ -54,7 +54,7 @@ def user_labels(user: Optional[model.User]) -> list[str]:
     return list(get_permission_labels().get_user_dataset_labels(user))
 
 
-def dataset_type_registered(package_type: Optional[str]) -> bool:
+def dataset_type_registered(package_type: str | None) -> bool:
     """Whether a plugin (scheming, harvest, ...) registers this dataset type;
     CKAN accepts any type string and gives unknown ones the default form
     (``ckan.lib.plugins.lookup_package_plugin``)."""
@@ -65,9 +65,7 @@ def dataset_type_registered(package_type: Optional[str]) -> bool:
     return lookup_package_plugin(package_type) is not lookup_package_plugin()
 
 
-def validate_dataset_update(
-    pkg: model.Package, context: Context, data_dict: dict[str, Any]
-) -> dict[str, Any]:
+def validate_dataset_update(pkg: model.Package, context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     """Validate ``data_dict`` as ``package_update`` would for the dataset's type
     (its plugin's update schema, or ``context["schema"]``) without saving:
     the errors, empty if none (``lookup_package_plugin``, ``plugin_validate``)."""

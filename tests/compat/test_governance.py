@@ -1,6 +1,7 @@
 """The CKAN internals udp_governance uses through ``ckanext.udp.compat``: each
 test fails loudly when a CKAN upgrade changes the internal (its name,
 signature or column) or the wrapper stops doing its job on the real stack."""
+
 from __future__ import annotations
 
 import inspect
@@ -23,11 +24,13 @@ def _params(func: Any) -> list[str]:
 @pytest.fixture
 def org_world(with_plugins: None, clean_db: None, clean_index: None) -> dict[str, Any]:
     admin, editor, member, outsider = (factories.User() for _ in range(4))
-    org = factories.Organization(users=[
-        {"name": admin["name"], "capacity": "admin"},
-        {"name": editor["name"], "capacity": "editor"},
-        {"name": member["name"], "capacity": "member"},
-    ])
+    org = factories.Organization(
+        users=[
+            {"name": admin["name"], "capacity": "admin"},
+            {"name": editor["name"], "capacity": "editor"},
+            {"name": member["name"], "capacity": "member"},
+        ]
+    )
     return {"admin": admin, "editor": editor, "member": member, "outsider": outsider, "org": org}
 
 
@@ -50,8 +53,7 @@ class TestAuthz:
     def test_has_user_permission_for_group_or_org(self, org_world: dict[str, Any]):
         from ckan import authz
 
-        assert _params(authz.has_user_permission_for_group_or_org)[:3] == [
-            "group_id", "user_name", "permission"]
+        assert _params(authz.has_user_permission_for_group_or_org)[:3] == ["group_id", "user_name", "permission"]
         org = org_world["org"]["id"]
         assert compat.has_org_permission(org, org_world["editor"]["name"], "update_dataset") is True
         assert compat.has_org_permission(org, org_world["member"]["name"], "update_dataset") is False
@@ -118,8 +120,11 @@ class TestSearch:
         assert callable(search.index_for(model.Package).remove_dict)
         pkg_dict = _public_dataset(org_world)
         # changed in the database only: the index still has the old title
-        model.Session.execute(sa.update(model.package_table).where(
-            model.package_table.c.id == pkg_dict["id"]).values(title="Neu indexiert"))
+        model.Session.execute(
+            sa.update(model.package_table)
+            .where(model.package_table.c.id == pkg_dict["id"])
+            .values(title="Neu indexiert")
+        )
         model.repo.commit()
 
         def indexed_title() -> Any:

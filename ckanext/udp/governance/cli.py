@@ -1,4 +1,5 @@
 """``ckan udp governance ...``: maintenance of the publishing workflow."""
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,7 @@ def reindex_pending() -> None:
     """Index the datasets whose index entry missed a workflow transition
     (Solr was down): run it from cron every few minutes."""
     done, failed = indexing.repair()
-    click.secho(f"{done} datasets re-indexed, {failed} still failing",
-                fg="red" if failed else "green")
+    click.secho(f"{done} datasets re-indexed, {failed} still failing", fg="red" if failed else "green")
     if failed:
         sys.exit(1)
 

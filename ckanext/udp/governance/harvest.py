@@ -15,6 +15,7 @@ when a dataset of type ``harvest`` is written, and by ``apply_source_state``,
 which every harvester of the portal calls (ckanext-dcat's RDF harvester
 through the plugin's IDCATRDFHarvester hook, ckanext-udp's harvesters through
 ``IUdpHarvest`` in ``ckanext.udp.harvest.interfaces``)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,9 +91,16 @@ def check_source(context: Context, data_dict: dict[str, Any], pkg: model.Package
     org_id = data_dict.get("owner_org") or (pkg.owner_org if pkg is not None else None)
     group = model.Group.get(org_id) if org_id else None
     if not _may_approve(wf.user_obj_of(context), group.id if group is not None else None):
-        raise tk.ValidationError({"config": [tk._(
-            "Only reviewers of the organization may configure a harvest source that publishes without "
-            "review (udp_workflow_state: published), or change such a source. Use draft or in_review.")]})
+        raise tk.ValidationError(
+            {
+                "config": [
+                    tk._(
+                        "Only reviewers of the organization may configure a harvest source that publishes without "
+                        "review (udp_workflow_state: published), or change such a source. Use draft or in_review."
+                    )
+                ]
+            }
+        )
 
 
 def record_approval(context: Context, pkg: model.Package | None) -> None:
@@ -103,9 +111,19 @@ def record_approval(context: Context, pkg: model.Package | None) -> None:
     source = _source_row(pkg.id)
     if source is None or not _publishes(source.config):
         return
-    trail.record(pkg.id, wf.user_obj_of(context), APPROVAL, None, None, None, {
-        "fingerprint": fingerprint(source.url, source.config), "url": source.url,
-        "config": _config_dict(source.config)})
+    trail.record(
+        pkg.id,
+        wf.user_obj_of(context),
+        APPROVAL,
+        None,
+        None,
+        None,
+        {
+            "fingerprint": fingerprint(source.url, source.config),
+            "url": source.url,
+            "config": _config_dict(source.config),
+        },
+    )
     model.repo.commit()
 
 
@@ -123,9 +141,12 @@ def approval(source: Any) -> AuditEntry | None:
     pkg = model.Package.get(source.id)
     if pkg is not None:
         org_id = pkg.owner_org
-    entry = (model.Session.query(AuditEntry)
-             .filter(AuditEntry.package_id == source.id, AuditEntry.action == APPROVAL)
-             .order_by(AuditEntry.created.desc(), AuditEntry.id.desc()).first())
+    entry = (
+        model.Session.query(AuditEntry)
+        .filter(AuditEntry.package_id == source.id, AuditEntry.action == APPROVAL)
+        .order_by(AuditEntry.created.desc(), AuditEntry.id.desc())
+        .first()
+    )
     if entry is None:
         return None
     details = json.loads(entry.details) if entry.details else {}
@@ -138,8 +159,7 @@ def approval(source: Any) -> AuditEntry | None:
 
 
 def apply_source_state(harvest_object: Any, dataset_dict: dict[str, Any]) -> None:
-    source = getattr(getattr(harvest_object, "job", None), "source", None) or getattr(
-        harvest_object, "source", None)
+    source = getattr(getattr(harvest_object, "job", None), "source", None) or getattr(harvest_object, "source", None)
     apply_settings(source, source_settings(getattr(source, "config", None)), dataset_dict)
 
 
@@ -150,12 +170,17 @@ def apply_settings(source: Any, settings: tuple[str, str | None], dataset_dict: 
     if state == PUBLISHED:
         entry = approval(source) if source is not None else None
         if entry is None:
-            log.warning("harvest source %s publishes without a current reviewer's approval: drafts instead",
-                        getattr(source, "id", None))
+            log.warning(
+                "harvest source %s publishes without a current reviewer's approval: drafts instead",
+                getattr(source, "id", None),
+            )
             state = DRAFT
         else:
-            dataset_dict[APPROVAL_KEY] = {"harvest_source": source.id, "approved_by": entry.actor_name,
-                                          "approved_at": entry.created.isoformat()}
+            dataset_dict[APPROVAL_KEY] = {
+                "harvest_source": source.id,
+                "approved_by": entry.actor_name,
+                "approved_at": entry.created.isoformat(),
+            }
     dataset_dict[wf.STATE_KEY] = state
     if access:
         dataset_dict[wf.ACCESS_KEY] = access

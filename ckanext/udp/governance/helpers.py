@@ -1,4 +1,5 @@
 """Template helpers of udp_governance."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -12,6 +12,7 @@ A marker carries a token: an index run removes the marker only if no newer
 transition has marked the dataset again in the meantime (that one's own run,
 or the repair, indexes the newer state).
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,11 +35,13 @@ PIGGYBACK = 20
 def mark(package_id: str) -> None:
     """Record, inside the transition's transaction, that the dataset's index
     entry must follow what this transaction commits."""
-    stmt = insert(IndexPending).values(
-        package_id=package_id, token=uuid.uuid4().hex, marked_at=utcnow(), attempts=0)
-    model.Session.execute(stmt.on_conflict_do_update(
-        index_elements=[IndexPending.package_id],
-        set_={"token": stmt.excluded.token, "marked_at": stmt.excluded.marked_at}))
+    stmt = insert(IndexPending).values(package_id=package_id, token=uuid.uuid4().hex, marked_at=utcnow(), attempts=0)
+    model.Session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[IndexPending.package_id],
+            set_={"token": stmt.excluded.token, "marked_at": stmt.excluded.marked_at},
+        )
+    )
 
 
 def pending_ids(limit: int | None = None) -> list[str]:
@@ -51,8 +54,7 @@ def pending_ids(limit: int | None = None) -> list[str]:
 def sync(package_id: str) -> bool:
     """Index the dataset as the database has it now and drop its marker.
     Returns False (marker kept, error noted) if Solr failed."""
-    token = model.Session.execute(
-        sa.select(IndexPending.token).where(IndexPending.package_id == package_id)).scalar()
+    token = model.Session.execute(sa.select(IndexPending.token).where(IndexPending.package_id == package_id)).scalar()
     if token is None:
         return True
     model.Session.commit()  # index what is committed, from a fresh transaction
@@ -62,12 +64,15 @@ def sync(package_id: str) -> bool:
         model.Session.rollback()
         log.warning("udp_governance: index of %s failed, marked for repair: %s", package_id, e)
         model.Session.execute(
-            sa.update(IndexPending).where(IndexPending.package_id == package_id).values(
-                attempts=IndexPending.attempts + 1, last_error=str(e)[:1000]))
+            sa.update(IndexPending)
+            .where(IndexPending.package_id == package_id)
+            .values(attempts=IndexPending.attempts + 1, last_error=str(e)[:1000])
+        )
         model.Session.commit()
         return False
-    model.Session.execute(sa.delete(IndexPending).where(
-        IndexPending.package_id == package_id, IndexPending.token == token))
+    model.Session.execute(
+        sa.delete(IndexPending).where(IndexPending.package_id == package_id, IndexPending.token == token)
+    )
     model.Session.commit()
     return True
 

@@ -2,6 +2,7 @@
 ``ckanext/udp/migration/udp_governance``). They have their own MetaData, so
 ``ckan db init`` does not create them, and they share CKAN's session, so a
 state change and the dataset change it belongs to commit together."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,14 +59,15 @@ class DatasetGovernance(Base):
     def lock(cls, package_id: str, state: str, access_class: str) -> DatasetGovernance:
         """The row, read fresh and locked (``SELECT ... FOR UPDATE``) until the
         transaction ends; created with ``state``/``access_class`` if missing."""
-        query = (model.Session.query(cls).filter(cls.package_id == package_id)
-                 .with_for_update().populate_existing())
+        query = model.Session.query(cls).filter(cls.package_id == package_id).with_for_update().populate_existing()
         row = query.one_or_none()
         if row is None:
             now = utcnow()
-            model.Session.execute(insert(cls).values(
-                package_id=package_id, state=state, access_class=access_class, created=now,
-                modified=now).on_conflict_do_nothing(index_elements=[cls.package_id]))
+            model.Session.execute(
+                insert(cls)
+                .values(package_id=package_id, state=state, access_class=access_class, created=now, modified=now)
+                .on_conflict_do_nothing(index_elements=[cls.package_id])
+            )
             row = query.one()
         return row
 

@@ -3,6 +3,7 @@ published -> archived/withdrawn) with the four-eyes principle, access classes
 through CKAN's permission labels, pending edits of published datasets, audit
 trail, notifications and the steward dashboard. Logic lives in ``logic/``,
 ``workflow.py`` and ``model.py``; this class only wires CKAN's interfaces."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -48,8 +49,9 @@ class GovernancePlugin(p.SingletonPlugin):
     def udp_harvest_validate_source_config(self, config: dict[str, Any]) -> dict[str, str]:
         return harvest.validate_config(config)
 
-    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any],
-                                  source: Any = None) -> None:
+    def udp_harvest_before_create(
+        self, source_config: dict[str, Any], dataset_dict: dict[str, Any], source: Any = None
+    ) -> None:
         harvest.apply_settings(source, harvest.settings_of(source_config), dataset_dict)
 
     def udp_harvest_new_dataset_state(self, source_config: dict[str, Any]) -> str | None:
@@ -77,10 +79,17 @@ class GovernancePlugin(p.SingletonPlugin):
         access = access or wf.default_access_class()
         user = wf.user_obj_of(context)
         now = utcnow()
-        model.Session.add(DatasetGovernance(
-            package_id=pkg_dict["id"], state=state, access_class=access,
-            last_editor=user.id if user else None, created=now, modified=now,
-            published_at=now if state == PUBLISHED else None))
+        model.Session.add(
+            DatasetGovernance(
+                package_id=pkg_dict["id"],
+                state=state,
+                access_class=access,
+                last_editor=user.id if user else None,
+                created=now,
+                modified=now,
+                published_at=now if state == PUBLISHED else None,
+            )
+        )
         details: dict[str, Any] = {"access_class": access}
         if approval:  # published by a harvest source a reviewer configured
             details["harvest"] = approval
@@ -102,7 +111,7 @@ class GovernancePlugin(p.SingletonPlugin):
         pkg = model.Package.get(pkg_dict.get("id") or "")
         row = DatasetGovernance.get(pkg.id) if pkg is not None else None
         if row is not None and not context.get(wf.INTERNAL_CALL):
-                trail.record(row.package_id, wf.user_obj_of(context), "delete", row.state, row.state)
+            trail.record(row.package_id, wf.user_obj_of(context), "delete", row.state, row.state)
 
     def after_dataset_show(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")

@@ -6,6 +6,7 @@ indexes in Solr and checks in ``package_show`` auth, and CKAN's own
 ``private`` flag, which is kept True unless the dataset is published + open so
 that every channel that looks only at ``private`` agrees.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,7 +51,7 @@ class Transition:
     action: str
     sources: tuple[str, ...]
     target: str
-    role: str              # who may do it: EDITOR or REVIEWER (sysadmins may do all)
+    role: str  # who may do it: EDITOR or REVIEWER (sysadmins may do all)
     reason_required: bool
     four_eyes: bool = False
 
@@ -150,6 +151,7 @@ def user_labels(base: list[str], user_obj: model.User | None) -> list[str]:
 
 # --- roles -------------------------------------------------------------------
 
+
 def user_obj_of(context: Context) -> model.User | None:
     obj = context.get("auth_user_obj")
     if isinstance(obj, model.User):
@@ -177,8 +179,7 @@ def is_org_member(user: model.User | None, org_id: str) -> bool:
 def is_editor(user: model.User | None, org_id: str) -> bool:
     if user is None:
         return False
-    return is_sysadmin(user) or compat.has_org_permission(
-        org_id, user.name, "update_dataset")
+    return is_sysadmin(user) or compat.has_org_permission(org_id, user.name, "update_dataset")
 
 
 def designated_reviewer_ids(org_id: str) -> list[str]:
@@ -198,8 +199,11 @@ def reviewers_of(org_id: str) -> list[model.User]:
     """Organization admins and designated reviewers (active users)."""
     ids = set(designated_reviewer_ids(org_id))
     admins = model.Session.query(model.Member.table_id).filter(
-        model.Member.group_id == org_id, model.Member.table_name == "user",
-        model.Member.capacity == "admin", model.Member.state == "active")
+        model.Member.group_id == org_id,
+        model.Member.table_name == "user",
+        model.Member.capacity == "admin",
+        model.Member.state == "active",
+    )
     ids.update(r[0] for r in admins)
     users = model.Session.query(model.User).filter(model.User.id.in_(ids)) if ids else []
     return [u for u in users if u.state == "active" and is_reviewer(u, org_id)]
@@ -213,6 +217,15 @@ def four_eyes_enabled(org_id: str) -> bool:
 
 
 __all__ = [
-    "ACCESS_CLASSES", "ACTIONS", "ARCHIVED", "DRAFT", "IN_REVIEW", "PUBLISHED", "STATES", "WITHDRAWN",
-    "TRANSITIONS", "Transition", "Status",
+    "ACCESS_CLASSES",
+    "ACTIONS",
+    "ARCHIVED",
+    "DRAFT",
+    "IN_REVIEW",
+    "PUBLISHED",
+    "STATES",
+    "WITHDRAWN",
+    "TRANSITIONS",
+    "Transition",
+    "Status",
 ]

@@ -8,6 +8,7 @@
 - ``reviewers``: reviewers and organization settings;
 - ``audit``: the audit trail (list, CSV export);
 - ``queues``: the steward dashboard's queues."""
+
 from __future__ import annotations
 
 from types import ModuleType

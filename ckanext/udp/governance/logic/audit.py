@@ -1,5 +1,6 @@
 """Reading the audit trail of a dataset: as a list and as a CSV export
 (written by ``governance.trail``)."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,17 @@ from ckanext.udp.governance.model import AuditEntry
 
 __all__ = ["udp_audit_export", "udp_audit_list"]
 
-AUDIT_COLUMNS = ("created", "package_id", "action", "from_state", "to_state",
-                 "actor_name", "actor_id", "comment", "details")
+AUDIT_COLUMNS = (
+    "created",
+    "package_id",
+    "action",
+    "from_state",
+    "to_state",
+    "actor_name",
+    "actor_id",
+    "comment",
+    "details",
+)
 # a cell starting with one of these is a formula to spreadsheet programs
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,8 +41,12 @@ def csv_cell(value: Any) -> str:
 
 
 def _audit_rows(pkg: model.Package) -> list[AuditEntry]:
-    return (model.Session.query(AuditEntry).filter(AuditEntry.package_id == pkg.id)
-            .order_by(AuditEntry.created, AuditEntry.id).all())
+    return (
+        model.Session.query(AuditEntry)
+        .filter(AuditEntry.package_id == pkg.id)
+        .order_by(AuditEntry.created, AuditEntry.id)
+        .all()
+    )
 
 
 @tk.side_effect_free
@@ -56,8 +70,10 @@ def udp_audit_export(context: Context, data_dict: dict[str, Any]) -> dict[str, A
     writer.writerow(AUDIT_COLUMNS)
     for entry in _audit_rows(pkg):
         d = entry.as_dict()
-        writer.writerow([
-            csv_cell(json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c]
-                     else d[c]) for c in AUDIT_COLUMNS])
-    return {"filename": f"audit-{pkg.name}.csv", "content_type": "text/csv; charset=utf-8",
-            "csv": out.getvalue()}
+        writer.writerow(
+            [
+                csv_cell(json.dumps(d[c], sort_keys=True, ensure_ascii=False) if c == "details" and d[c] else d[c])
+                for c in AUDIT_COLUMNS
+            ]
+        )
+    return {"filename": f"audit-{pkg.name}.csv", "content_type": "text/csv; charset=utf-8", "csv": out.getvalue()}

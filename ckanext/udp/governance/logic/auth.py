@@ -1,5 +1,6 @@
 """Auth functions of udp_governance. Sysadmins pass every check CKAN lets
 them pass, except the four-eyes rule, which holds for them too."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,8 +35,7 @@ def _role_check(role: str, context: Context, pkg: model.Package) -> AuthResult:
     if role == wf.REVIEWER:
         if wf.is_reviewer(user, pkg.owner_org):
             return _ok()
-        return _deny(tk._("Only reviewers of the organization (its admins and designated "
-                          "reviewers) may do this."))
+        return _deny(tk._("Only reviewers of the organization (its admins and designated reviewers) may do this."))
     if wf.is_editor(user, pkg.owner_org):
         return _ok()
     return _deny(tk._("Only editors of the organization may do this."))
@@ -48,8 +48,7 @@ def _transition_auth(action: str, context: Context, data_dict: dict[str, Any]) -
     if action in ("approve", "reject") and pending is not None:
         role = wf.REVIEWER
     else:
-        transition = wf.transition_for(action, status.state) or next(
-            t for t in wf.TRANSITIONS if t.action == action)
+        transition = wf.transition_for(action, status.state) or next(t for t in wf.TRANSITIONS if t.action == action)
         role = transition.role
     result = _role_check(role, context, pkg)
     if not result["success"] or not wf.four_eyes_applies(action):
@@ -66,9 +65,13 @@ def _transition_auth(action: str, context: Context, data_dict: dict[str, Any]) -
         row = DatasetGovernance.get(pkg.id)
         authors = {row.submitted_by, row.last_editor} if row else set()
     if user.id in authors:
-        return _deny(tk._("Four-eyes principle: you cannot approve a submission or change that "
-                          "you made or last edited yourself. Another reviewer of the organization "
-                          "has to approve it."))
+        return _deny(
+            tk._(
+                "Four-eyes principle: you cannot approve a submission or change that "
+                "you made or last edited yourself. Another reviewer of the organization "
+                "has to approve it."
+            )
+        )
     return result
 
 
@@ -159,9 +162,17 @@ def get_auth_functions() -> dict[str, Any]:
 
 
 __all__ = [
-    "TRANSITION_AUTH", "get_auth_functions",
-    "udp_set_access_class", "udp_governance_show", "udp_pending_edit_show",
-    "udp_reviewer_add", "udp_reviewer_remove", "udp_reviewer_list",
-    "udp_org_settings_update", "udp_org_settings_show",
-    "udp_audit_list", "udp_audit_export", "udp_steward_queues",
+    "TRANSITION_AUTH",
+    "get_auth_functions",
+    "udp_set_access_class",
+    "udp_governance_show",
+    "udp_pending_edit_show",
+    "udp_reviewer_add",
+    "udp_reviewer_remove",
+    "udp_reviewer_list",
+    "udp_org_settings_update",
+    "udp_org_settings_show",
+    "udp_audit_list",
+    "udp_audit_export",
+    "udp_steward_queues",
 ]

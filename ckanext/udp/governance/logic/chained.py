@@ -2,6 +2,7 @@
 hands: ``package_create``/``package_update`` (a change to a live dataset
 becomes a pending edit), ``resource_create``, ``datastore_create`` and
 ``member_list``. The other guarded channels are in ``guards.py``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,18 +29,23 @@ def _check_governance_keys(data_dict: dict[str, Any], status: wf.Status, creatin
     errors: dict[str, list[str]] = {}
     state = data_dict.get(wf.STATE_KEY)
     if state not in (None, "", status.state):
-        errors[wf.STATE_KEY] = [tk._(
-            "The workflow state cannot be set with package_create or package_update; "
-            "use the workflow actions (udp_submit, udp_approve, udp_reject, udp_withdraw, "
-            "udp_archive, udp_restore).")]
+        errors[wf.STATE_KEY] = [
+            tk._(
+                "The workflow state cannot be set with package_create or package_update; "
+                "use the workflow actions (udp_submit, udp_approve, udp_reject, udp_withdraw, "
+                "udp_archive, udp_restore)."
+            )
+        ]
     access = data_dict.get(wf.ACCESS_KEY)
     if creating:
         if access not in (None, "") and access not in ACCESS_CLASSES:
-            errors[wf.ACCESS_KEY] = [tk._("Access class must be one of: {values}").format(
-                values=", ".join(ACCESS_CLASSES))]
+            errors[wf.ACCESS_KEY] = [
+                tk._("Access class must be one of: {values}").format(values=", ".join(ACCESS_CLASSES))
+            ]
     elif access not in (None, "", status.access_class):
-        errors[wf.ACCESS_KEY] = [tk._(
-            "The access class cannot be changed with package_update; use udp_set_access_class.")]
+        errors[wf.ACCESS_KEY] = [
+            tk._("The access class cannot be changed with package_update; use udp_set_access_class.")
+        ]
     if errors:
         raise tk.ValidationError(errors)
 
@@ -58,14 +64,14 @@ def package_create(up: Up, context: Context, data_dict: dict[str, Any]) -> Any:
     if not wf.governed(data_dict.get("type")):
         if not context.get("ignore_auth") and not compat.dataset_type_registered(data_dict.get("type")):
             # an invented type would bypass review, schema and validators
-            raise tk.ValidationError({"type": [tk._("Unknown dataset type: {type}").format(
-                type=data_dict.get("type"))]})
+            raise tk.ValidationError(
+                {"type": [tk._("Unknown dataset type: {type}").format(type=data_dict.get("type"))]}
+            )
         data_dict = dict(data_dict)
         guards.strip_relationships(context, data_dict, None)
         _outside_workflow(context, data_dict, None)
         created = up(context, data_dict)
-        harvest.record_approval(context, model.Package.get(
-            created if isinstance(created, str) else created["id"]))
+        harvest.record_approval(context, model.Package.get(created if isinstance(created, str) else created["id"]))
         return created
     data_dict = dict(data_dict)
     guards.strip_relationships(context, data_dict, None)
@@ -141,8 +147,13 @@ def resource_create(up: Up, context: Context, data_dict: dict[str, Any]) -> Any:
     """On a live dataset a new resource is a change for review like any other:
     it goes into the pending edit, and the proposed resource is returned."""
     pkg = model.Package.get(data_dict.get("package_id") or "")
-    if (pkg is None or not wf.governed(pkg.type) or context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)
-            or wf.status_of(pkg).state not in LIVE_STATES):
+    if (
+        pkg is None
+        or not wf.governed(pkg.type)
+        or context.get("ignore_auth")
+        or context.get(wf.INTERNAL_CALL)
+        or wf.status_of(pkg).state not in LIVE_STATES
+    ):
         return up(context, data_dict)
     tk.check_access("resource_create", context, data_dict)
     pkg_dict = tk.get_action("package_show")(dict(context, for_update=True), {"id": pkg.id})
@@ -162,9 +173,16 @@ def datastore_create(up: Up, context: Context, data_dict: dict[str, Any]) -> Any
     if isinstance(new_resource, dict) and not (context.get("ignore_auth") or context.get(wf.INTERNAL_CALL)):
         pkg = model.Package.get(new_resource.get("package_id") or "")
         if pkg is not None and wf.governed(pkg.type) and wf.status_of(pkg).state in LIVE_STATES:
-            raise tk.ValidationError({"resource": [tk._(
-                "A new table cannot be added to a published dataset directly: add the resource as a "
-                "change for review first, then load its table.")]})
+            raise tk.ValidationError(
+                {
+                    "resource": [
+                        tk._(
+                            "A new table cannot be added to a published dataset directly: add the resource as a "
+                            "change for review first, then load its table."
+                        )
+                    ]
+                }
+            )
     return up(context, data_dict)
 
 

@@ -1,5 +1,6 @@
 """What the governance actions share: looking up their objects, the locked
 transaction of a governance change, and CKAN's visibility following it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +48,7 @@ def user_or_none(user_id: str | None) -> model.User | None:
 
 def pending_of(pkg: model.Package) -> PendingEdit | None:
     """The pending edit of the dataset, read fresh from the database."""
-    return (model.Session.query(PendingEdit).filter(PendingEdit.package_id == pkg.id)
-            .populate_existing().one_or_none())
+    return model.Session.query(PendingEdit).filter(PendingEdit.package_id == pkg.id).populate_existing().one_or_none()
 
 
 @contextlib.contextmanager
@@ -94,8 +94,7 @@ def set_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
 def governance_dict(pkg: model.Package) -> dict[str, Any]:
     row = DatasetGovernance.get(pkg.id)
     status = wf.status_of(pkg)
-    out: dict[str, Any] = row.as_dict() if row else {"state": status.state,
-                                                     "access_class": status.access_class}
+    out: dict[str, Any] = row.as_dict() if row else {"state": status.state, "access_class": status.access_class}
     out["id"] = pkg.id
     out["name"] = pkg.name
     out["private"] = pkg.private

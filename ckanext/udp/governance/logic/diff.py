@@ -1,5 +1,6 @@
 """The field-level diff between two versions of a dataset dict: what a pending
 edit changes, and what changed in the live version since it was proposed."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,15 +13,35 @@ from ckanext.udp.governance.model import PendingEdit
 # a change to only these is not an edit that needs review
 SYSTEM_RESOURCE_FIELDS = frozenset({"datastore_active", "last_modified"})
 # dataset fields that are not content (not shown in a diff, not reviewed)
-NON_CONTENT_FIELDS = frozenset({
-    "metadata_modified", "metadata_created", "revision_id", "num_resources", "num_tags",
-    "organization", "relationships_as_object", "relationships_as_subject", "creator_user_id",
-    "state", "private", "type", "tracking_summary", *wf.GOVERNANCE_KEYS,
-})
-NON_CONTENT_RESOURCE_FIELDS = frozenset({
-    "metadata_modified", "created", "position", "package_id", "state", "tracking_summary",
-    *SYSTEM_RESOURCE_FIELDS,
-})
+NON_CONTENT_FIELDS = frozenset(
+    {
+        "metadata_modified",
+        "metadata_created",
+        "revision_id",
+        "num_resources",
+        "num_tags",
+        "organization",
+        "relationships_as_object",
+        "relationships_as_subject",
+        "creator_user_id",
+        "state",
+        "private",
+        "type",
+        "tracking_summary",
+        *wf.GOVERNANCE_KEYS,
+    }
+)
+NON_CONTENT_RESOURCE_FIELDS = frozenset(
+    {
+        "metadata_modified",
+        "created",
+        "position",
+        "package_id",
+        "state",
+        "tracking_summary",
+        *SYSTEM_RESOURCE_FIELDS,
+    }
+)
 
 
 def _norm(value: Any) -> Any:
@@ -56,16 +77,14 @@ def metadata_diff(live: dict[str, Any], proposed: dict[str, Any]) -> list[dict[s
             rid = res.get("id")
             old_res = live_res.get(rid) if rid else None
             if old_res is None:
-                changes.append({"field": f"resources[{i}]", "old": None,
-                                "new": res.get("name") or res.get("url")})
+                changes.append({"field": f"resources[{i}]", "old": None, "new": res.get("name") or res.get("url")})
                 continue
             seen.add(rid)
             for key in sorted(set(old_res) | set(res)):
                 if key in NON_CONTENT_RESOURCE_FIELDS or key == "id":
                     continue
                 if _norm(old_res.get(key)) != _norm(res.get(key)):
-                    changes.append({"field": f"resources[{i}].{key}", "old": old_res.get(key),
-                                    "new": res.get(key)})
+                    changes.append({"field": f"resources[{i}].{key}", "old": old_res.get(key), "new": res.get(key)})
         for rid, res in live_res.items():
             if rid not in seen:
                 changes.append({"field": "resources", "old": res.get("name") or rid, "new": None})
@@ -97,7 +116,5 @@ def changed_since_proposal(pending: PendingEdit, live: dict[str, Any]) -> list[d
     if base is None:  # proposed before the base was kept: only the version stamp tells
         if pending.base_modified == live.get("metadata_modified"):
             return []
-        return [{"field": "metadata_modified", "old": pending.base_modified,
-                 "new": live.get("metadata_modified")}]
-    return [c for c in metadata_diff(base, live)
-            if not (c["field"].startswith("resources[") and c["old"] is None)]
+        return [{"field": "metadata_modified", "old": pending.base_modified, "new": live.get("metadata_modified")}]
+    return [c for c in metadata_diff(base, live) if not (c["field"].startswith("resources[") and c["old"] is None)]

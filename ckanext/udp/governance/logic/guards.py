@@ -18,6 +18,7 @@ or take a live dataset out of the workflow. Each is a chained CKAN action:
 - relationships inside dataset dicts (``strip_relationships``).
 System calls (``ignore_auth``: harvesters, jobs, the plugins) are not affected.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -78,9 +79,13 @@ def _view_change(context: Context, pkg: model.Package | None) -> None:
     if _system(context):
         return
     if _live(pkg):
-        _refuse("view", tk._(
-            "The views of a published dataset change through the workflow: withdraw the dataset, change "
-            "its views and submit it for review again."))
+        _refuse(
+            "view",
+            tk._(
+                "The views of a published dataset change through the workflow: withdraw the dataset, change "
+                "its views and submit it for review again."
+            ),
+        )
     _touch(context, pkg)
 
 
@@ -89,6 +94,7 @@ def _view_guard(name: str, package_of: Any, key: str) -> Any:
     def guarded(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         _view_change(context, package_of(data_dict.get(key)))
         return up(context, data_dict)
+
     guarded.__name__ = name
     return guarded
 
@@ -106,9 +112,13 @@ def _relationship_change(context: Context, data_dict: dict[str, Any]) -> None:
         return
     ends = [model.Package.get(data_dict.get(k) or "") for k in ("subject", "object")]
     if any(_live(pkg) for pkg in ends):
-        _refuse("relationship", tk._(
-            "Relationships of a published dataset change through the workflow: withdraw the dataset, change "
-            "the relationship and submit it for review again."))
+        _refuse(
+            "relationship",
+            tk._(
+                "Relationships of a published dataset change through the workflow: withdraw the dataset, change "
+                "the relationship and submit it for review again."
+            ),
+        )
     for pkg in ends:
         _touch(context, pkg)
 
@@ -118,15 +128,20 @@ def _relationship_guard(name: str) -> Any:
     def guarded(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
         _relationship_change(context, data_dict)
         return up(context, data_dict)
+
     guarded.__name__ = name
     return guarded
 
 
 def _refuse_live_delete(pkg: model.Package | None) -> None:
     if _live(pkg):
-        _refuse("state", tk._(
-            "A published or archived dataset cannot be deleted directly: withdraw it first (with a reason), "
-            "then delete it."))
+        _refuse(
+            "state",
+            tk._(
+                "A published or archived dataset cannot be deleted directly: withdraw it first (with a reason), "
+                "then delete it."
+            ),
+        )
 
 
 @tk.chained_action
@@ -144,17 +159,19 @@ def _bulk_datasets(data_dict: dict[str, Any]) -> list[model.Package | None]:
 @tk.chained_action
 def bulk_update_public(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if not _system(context) and any(_governed(pkg) for pkg in _bulk_datasets(data_dict)):
-        _refuse("datasets", tk._(
-            "Datasets are made public by the workflow (submit, approve), not by a bulk action."))
+        _refuse("datasets", tk._("Datasets are made public by the workflow (submit, approve), not by a bulk action."))
     return up(context, data_dict)
 
 
 @tk.chained_action
 def bulk_update_private(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if not _system(context) and any(_governed(pkg) for pkg in _bulk_datasets(data_dict)):
-        _refuse("datasets", tk._(
-            "Published datasets are taken offline by the workflow (withdraw, with a reason), not by a bulk "
-            "action."))
+        _refuse(
+            "datasets",
+            tk._(
+                "Published datasets are taken offline by the workflow (withdraw, with a reason), not by a bulk action."
+            ),
+        )
     return up(context, data_dict)
 
 
@@ -177,10 +194,14 @@ def _table_change(context: Context, resource_id: str | None) -> None:
     resource = model.Resource.get(resource_id)
     if resource is not None and tk.asbool((resource.extras or {}).get(LIVE_TABLE_KEY)):
         return
-    _refuse("resource_id", tk._(
-        "The table of a published dataset changes through the workflow: withdraw the dataset, load the new "
-        "data and submit it for review again. Only tables declared live (sensor series) take writes while "
-        "published."))
+    _refuse(
+        "resource_id",
+        tk._(
+            "The table of a published dataset changes through the workflow: withdraw the dataset, load the new "
+            "data and submit it for review again. Only tables declared live (sensor series) take writes while "
+            "published."
+        ),
+    )
 
 
 def _datastore_write(name: str) -> Any:
@@ -190,6 +211,7 @@ def _datastore_write(name: str) -> Any:
         result = up(context, data_dict)
         model.repo.commit()  # the last editor (DataStore writes commit elsewhere)
         return result
+
     write.__name__ = name
     return write
 
@@ -198,10 +220,14 @@ DATASTORE_WRITES = ("datastore_upsert", "datastore_delete", "datastore_records_d
 
 ACTIONS = {
     **VIEW_ACTIONS,
-    **{name: _relationship_guard(name) for name in (
-        "package_relationship_create", "package_relationship_update", "package_relationship_delete")},
-    "package_delete": package_delete, "bulk_update_public": bulk_update_public,
-    "bulk_update_private": bulk_update_private, "bulk_update_delete": bulk_update_delete,
+    **{
+        name: _relationship_guard(name)
+        for name in ("package_relationship_create", "package_relationship_update", "package_relationship_delete")
+    },
+    "package_delete": package_delete,
+    "bulk_update_public": bulk_update_public,
+    "bulk_update_private": bulk_update_private,
+    "bulk_update_delete": bulk_update_delete,
     **{name: _datastore_write(name) for name in DATASTORE_WRITES},
 }
 
@@ -243,12 +269,21 @@ def strip_relationships(context: Context, data_dict: dict[str, Any], pkg: model.
     for key, value in given.items():
         own = "subject" if key.endswith("subject") else "object"
         other = "object" if own == "subject" else "subject"
-        stored = [{f"{other}_package_id": getattr(r, f"{other}_package_id"), "type": r.type, "state": r.state}
-                  for r in (getattr(pkg, key) if pkg is not None else [])]
+        stored = [
+            {f"{other}_package_id": getattr(r, f"{other}_package_id"), "type": r.type, "state": r.state}
+            for r in (getattr(pkg, key) if pkg is not None else [])
+        ]
         sent = _relationship_set(value, own)
         added = sent - _relationship_set(stored, own)
         dropped = _relationship_set(stored, own, active_only=True) - sent
         if added or dropped:
-            raise tk.ValidationError({key: [tk._(
-                "Relationships are changed with package_relationship_create, package_relationship_update "
-                "and package_relationship_delete, not in the dataset.")]})
+            raise tk.ValidationError(
+                {
+                    key: [
+                        tk._(
+                            "Relationships are changed with package_relationship_create, package_relationship_update "
+                            "and package_relationship_delete, not in the dataset."
+                        )
+                    ]
+                }
+            )

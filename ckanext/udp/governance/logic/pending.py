@@ -1,6 +1,7 @@
 """Pending edits of live datasets: a change to a published (or archived)
 dataset waits for review as a proposal beside the live version; approving it
 applies it in one ``package_update``, rejecting it drops it."""
+
 from __future__ import annotations
 
 import json
@@ -28,22 +29,29 @@ from ckanext.udp.governance.model import DatasetGovernance, PendingEdit, utcnow
 __all__ = ["udp_pending_edit_show"]
 
 
-def propose_edit(up: Callable[..., Any], context: Context, pkg: model.Package,
-                 data_dict: dict[str, Any]) -> Any:
+def propose_edit(up: Callable[..., Any], context: Context, pkg: model.Package, data_dict: dict[str, Any]) -> Any:
     """Called by the chained package_update, which holds the governance row's lock."""
     tk.check_access("package_update", context, data_dict)
     user = actor(context)
-    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True,
-                                          "user": user.name}, {"id": pkg.id})
+    live = tk.get_action("package_show")(
+        {"ignore_auth": True, wf.INTERNAL_CALL: True, "user": user.name}, {"id": pkg.id}
+    )
     if system_only_change(live, data_dict):
         return up(context, data_dict)
     # a file cannot wait for review (it would be stored before anyone approved
     # it); refused before validation, which cannot handle a file object either
     for res in data_dict.get("resources") or []:
         if res.get("upload") not in (None, "") and not isinstance(res.get("upload"), str):
-            raise tk.ValidationError({"upload": [tk._(
-                "Files cannot be uploaded to a published dataset while its change waits for "
-                "review; link the file by URL, or withdraw the dataset first.")]})
+            raise tk.ValidationError(
+                {
+                    "upload": [
+                        tk._(
+                            "Files cannot be uploaded to a published dataset while its change waits for "
+                            "review; link the file by URL, or withdraw the dataset first."
+                        )
+                    ]
+                }
+            )
     # validate now: a proposal that could never be applied is refused at once
     errors = compat.validate_dataset_update(pkg, context, data_dict)
     if errors:
@@ -62,8 +70,7 @@ def propose_edit(up: Callable[..., Any], context: Context, pkg: model.Package,
     edit.base = json.dumps(live, default=str)
     edit.created = utcnow()
     changes = metadata_diff(live, proposal)
-    trail.record(pkg.id, user, "propose_edit", row.state, row.state, None,
-                 {"fields": [c["field"] for c in changes]})
+    trail.record(pkg.id, user, "propose_edit", row.state, row.state, None, {"fields": [c["field"] for c in changes]})
     indexing.mark(pkg.id)  # the pending-edit flag in search results
     model.repo.commit()
     indexing.after_commit(pkg.id)
@@ -73,9 +80,14 @@ def propose_edit(up: Callable[..., Any], context: Context, pkg: model.Package,
     return tk.get_action("package_show")(dict(context, ignore_auth=True), {"id": pkg.id})
 
 
-def decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingEdit,
-                   user: model.User, approve: bool,
-                   reason: str | None) -> tuple[model.User | None, bool]:
+def decide_pending(
+    pkg: model.Package,
+    row: DatasetGovernance,
+    pending: PendingEdit,
+    user: model.User,
+    approve: bool,
+    reason: str | None,
+) -> tuple[model.User | None, bool]:
     """Apply or drop the pending edit, inside the transition's transaction.
     Returns (author, approved) for the mail after the commit."""
     live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
@@ -84,10 +96,17 @@ def decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingE
     if approve:
         stale = changed_since_proposal(pending, live)
         if stale:
-            raise tk.ValidationError({"pending_edit": [tk._(
-                "The published dataset has changed since this change was proposed ({fields}); "
-                "approving it would undo that. Reject the change and ask for a new proposal "
-                "based on the current version.").format(fields=", ".join(c["field"] for c in stale))]})
+            raise tk.ValidationError(
+                {
+                    "pending_edit": [
+                        tk._(
+                            "The published dataset has changed since this change was proposed ({fields}); "
+                            "approving it would undo that. Reject the change and ask for a new proposal "
+                            "based on the current version."
+                        ).format(fields=", ".join(c["field"] for c in stale))
+                    ]
+                }
+            )
         proposal["id"] = pkg.id
         proposal["private"] = wf.private_flag(wf.Status(row.state, row.access_class))
         live_resources = {r["id"]: r for r in live.get("resources") or []}
@@ -104,13 +123,27 @@ def decide_pending(pkg: model.Package, row: DatasetGovernance, pending: PendingE
         # in this transaction, indexed after its commit. CKAN 2.12's package_update
         # rolls its savepoint back under defer_commit unless return_id_only is set
         tk.get_action("package_update")(
-            {"user": user.name, "ignore_auth": True, wf.INTERNAL_CALL: True, "defer_commit": True,
-             "return_id_only": True}, proposal)
+            {
+                "user": user.name,
+                "ignore_auth": True,
+                wf.INTERNAL_CALL: True,
+                "defer_commit": True,
+                "return_id_only": True,
+            },
+            proposal,
+        )
     model.Session.delete(pending)
     row.modified = utcnow()
     row.last_editor = pending.proposed_by
-    trail.record(pkg.id, user, "apply_edit" if approve else "reject_edit", row.state, row.state, reason,
-                 {"proposed_by": pending.proposed_by, "changes": changes})
+    trail.record(
+        pkg.id,
+        user,
+        "apply_edit" if approve else "reject_edit",
+        row.state,
+        row.state,
+        reason,
+        {"proposed_by": pending.proposed_by, "changes": changes},
+    )
     indexing.mark(pkg.id)
     return user_or_none(pending.proposed_by), approve
 

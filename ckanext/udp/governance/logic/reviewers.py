@@ -1,5 +1,6 @@
 """Reviewers of an organization (its admins and designated members) and the
 organization's governance settings (four-eyes)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,11 @@ from ckanext.udp.governance.logic.common import org_id_or_404
 from ckanext.udp.governance.model import OrgSetting, Reviewer, utcnow
 
 __all__ = [
-    "udp_org_settings_show", "udp_org_settings_update",
-    "udp_reviewer_add", "udp_reviewer_list", "udp_reviewer_remove",
+    "udp_org_settings_show",
+    "udp_org_settings_update",
+    "udp_reviewer_add",
+    "udp_reviewer_list",
+    "udp_reviewer_remove",
 ]
 
 
@@ -32,8 +36,7 @@ def udp_reviewer_add(context: Context, data_dict: dict[str, Any]) -> dict[str, A
     """Designate a member of an organization as reviewer (``organization_id``, ``user``)."""
     org_id, user = _reviewer_target("udp_reviewer_add", context, data_dict)
     if not wf.is_org_member(user, org_id):
-        raise tk.ValidationError({"user": [tk._(
-            "Only members of the organization can be designated as reviewers.")]})
+        raise tk.ValidationError({"user": [tk._("Only members of the organization can be designated as reviewers.")]})
     if model.Session.get(Reviewer, (org_id, user.id)) is None:
         model.Session.add(Reviewer(organization_id=org_id, user_id=user.id, created=utcnow()))
         model.repo.commit()
@@ -59,9 +62,10 @@ def udp_reviewer_list(context: Context, data_dict: dict[str, Any]) -> list[dict[
     org_id = org_id_or_404(data_dict["organization_id"])
     tk.check_access("udp_reviewer_list", context, {"organization_id": org_id})
     designated = set(wf.designated_reviewer_ids(org_id))
-    return [{"user_id": u.id, "user": u.name,
-             "designated": u.id in designated, "admin": wf.is_org_admin(u, org_id)}
-            for u in sorted(wf.reviewers_of(org_id), key=lambda u: u.name)]
+    return [
+        {"user_id": u.id, "user": u.name, "designated": u.id in designated, "admin": wf.is_org_admin(u, org_id)}
+        for u in sorted(wf.reviewers_of(org_id), key=lambda u: u.name)
+    ]
 
 
 @tk.validate_action_data(schema.org_settings)

@@ -1,5 +1,6 @@
 """Input schemas of the udp_governance actions (``@validator_args``: CKAN hands
 each schema its validators by name)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,7 @@ def transition_with_reason(not_empty: Validator, unicode_safe: Validator) -> Sch
 
 
 @tk.validator_args
-def set_access_class(ignore_missing: Validator, not_empty: Validator, one_of: Any,
-                     unicode_safe: Validator) -> Schema:
+def set_access_class(ignore_missing: Validator, not_empty: Validator, one_of: Any, unicode_safe: Validator) -> Schema:
     return {
         "id": [not_empty, unicode_safe],
         "access_class": [not_empty, unicode_safe, one_of(list(ACCESS_CLASSES))],
@@ -38,8 +38,9 @@ def dataset_id(not_empty: Validator, unicode_safe: Validator) -> Schema:
 
 
 @tk.validator_args
-def reviewer(not_empty: Validator, unicode_safe: Validator, group_id_or_name_exists: Validator,
-             user_id_or_name_exists: Validator) -> Schema:
+def reviewer(
+    not_empty: Validator, unicode_safe: Validator, group_id_or_name_exists: Validator, user_id_or_name_exists: Validator
+) -> Schema:
     return {
         "organization_id": [not_empty, unicode_safe, group_id_or_name_exists],
         "user": [not_empty, unicode_safe, user_id_or_name_exists],
@@ -47,14 +48,18 @@ def reviewer(not_empty: Validator, unicode_safe: Validator, group_id_or_name_exi
 
 
 @tk.validator_args
-def organization(not_empty: Validator, unicode_safe: Validator,
-                 group_id_or_name_exists: Validator) -> Schema:
+def organization(not_empty: Validator, unicode_safe: Validator, group_id_or_name_exists: Validator) -> Schema:
     return {"organization_id": [not_empty, unicode_safe, group_id_or_name_exists]}
 
 
 @tk.validator_args
-def org_settings(not_empty: Validator, not_missing: Validator, unicode_safe: Validator,
-                 group_id_or_name_exists: Validator, boolean_validator: Validator) -> Schema:
+def org_settings(
+    not_empty: Validator,
+    not_missing: Validator,
+    unicode_safe: Validator,
+    group_id_or_name_exists: Validator,
+    boolean_validator: Validator,
+) -> Schema:
     return {
         "organization_id": [not_empty, unicode_safe, group_id_or_name_exists],
         "four_eyes": [not_missing, boolean_validator],

@@ -1,6 +1,7 @@
 """The workflow transitions (one action per action name of
 ``workflow.TRANSITIONS``, generated from that table), the access class, and
 the governance status of a dataset."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from ckanext.udp.governance.model import LIVE_STATES, PUBLISHED, utcnow
 # what the generated docstrings add to the table's rows
 _NOTES = {
     "approve": "Approves the pending edit of a live dataset instead, if it has one (applied in one "
-               "package_update). Four-eyes applies.",
+    "package_update). Four-eyes applies.",
     "reject": "Rejects the pending edit of a live dataset instead, if it has one.",
 }
 
@@ -43,15 +44,20 @@ def _transition(action: str, context: Context, data_dict: dict[str, Any]) -> dic
         user = actor(context)
         pending = pending_of(pkg)
         if action in ("approve", "reject") and row.state in LIVE_STATES and pending is not None:
-            decided = decide_pending(pkg, row, pending, user, approve=(action == "approve"),
-                                     reason=reason)
+            decided = decide_pending(pkg, row, pending, user, approve=(action == "approve"), reason=reason)
         else:
             decided = None
             transition = wf.transition_for(action, row.state)
             if transition is None:
-                raise tk.ValidationError({"state": [
-                    tk._("The action \"{action}\" is not possible in state \"{state}\".").format(
-                        action=action, state=row.state)]})
+                raise tk.ValidationError(
+                    {
+                        "state": [
+                            tk._('The action "{action}" is not possible in state "{state}".').format(
+                                action=action, state=row.state
+                            )
+                        ]
+                    }
+                )
             source = row.state
             now = utcnow()
             row.state = transition.target
@@ -65,8 +71,15 @@ def _transition(action: str, context: Context, data_dict: dict[str, Any]) -> dic
             if pending is not None and transition.target not in LIVE_STATES:
                 # a change proposed for the live version has nothing left to apply to
                 model.Session.delete(pending)
-                trail.record(pkg.id, user, "discard_edit", transition.target, transition.target, None,
-                             {"proposed_by": pending.proposed_by})
+                trail.record(
+                    pkg.id,
+                    user,
+                    "discard_edit",
+                    transition.target,
+                    transition.target,
+                    None,
+                    {"proposed_by": pending.proposed_by},
+                )
             set_visibility(pkg, row)
             submitted_by = row.submitted_by
     indexing.after_commit(pkg.id)
@@ -94,7 +107,8 @@ def _transition_action(action: str) -> Callable[[Context, dict[str, Any]], dict[
     transition_action.__doc__ = (
         f"Workflow transition {action}: {moves}. ``id``, "
         + ("``reason`` (required)." if reason_required else "optional ``reason``.")
-        + (" " + _NOTES[action] if action in _NOTES else ""))
+        + (" " + _NOTES[action] if action in _NOTES else "")
+    )
     the_schema = schema.transition_with_reason if reason_required else schema.transition
     return tk.validate_action_data(the_schema)(transition_action)
 
@@ -115,8 +129,15 @@ def udp_set_access_class(context: Context, data_dict: dict[str, Any]) -> dict[st
             changed = True
             row.access_class = data_dict["access_class"]
             row.modified = utcnow()
-            trail.record(pkg.id, user, "set_access_class", row.state, row.state, data_dict.get("reason"),
-                         {"from_access_class": old, "to_access_class": row.access_class})
+            trail.record(
+                pkg.id,
+                user,
+                "set_access_class",
+                row.state,
+                row.state,
+                data_dict.get("reason"),
+                {"from_access_class": old, "to_access_class": row.access_class},
+            )
             set_visibility(pkg, row)
     if changed:
         indexing.after_commit(pkg.id)

@@ -4,6 +4,7 @@ Revision ID: c3d5e7f9a2b4
 Revises: a1c0f4e2b7d1
 Create Date: 2026-11-30
 """
+
 import sqlalchemy as sa
 from alembic import op
 
