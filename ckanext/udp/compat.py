@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import ckan.model as model
+    from ckan.types import Context
 
 log = logging.getLogger(__name__)
 
@@ -213,3 +214,104 @@ def harvest_queue_consume_amqp(hq: HarvestQueue) -> None:
     """Consume an AMQP harvest queue with ckanext-harvest's own client and loop (forever)."""
     for method, header, body in hq.consumer.consume(queue=hq.name):
         hq.callback(hq.consumer, method, header, body)
+
+
+# --- governance ---
+# udp_governance decides visibility with CKAN's permission labels, roles with
+# CKAN's authorization tables, validates a proposed change with the dataset
+# type's own schema before it waits for review, and indexes after its commit.
+# The toolkit offers none of these.
+
+
+def org_role(org_id: str, user_name: str) -> str | None:
+    """The user's role (admin, editor, member) in the organization, or None
+    (``ckan.authz.users_role_for_group_or_org``)."""
+    from ckan import authz
+
+    return authz.users_role_for_group_or_org(org_id, user_name)
+
+
+def has_org_permission(org_id: str, user_name: str, permission: str) -> bool:
+    """Whether the user's role in the organization grants ``permission``
+    (``ckan.authz.has_user_permission_for_group_or_org``)."""
+    from ckan import authz
+
+    return authz.has_user_permission_for_group_or_org(org_id, user_name, permission)
+
+
+def default_dataset_labels(pkg: model.Package) -> list[str]:
+    """CKAN's own permission labels of a dataset (``DefaultPermissionLabels``)."""
+    from ckan.lib.plugins import DefaultPermissionLabels
+
+    return DefaultPermissionLabels().get_dataset_labels(pkg)
+
+
+def default_user_labels(user: model.User | None) -> list[str]:
+    """CKAN's own permission labels of a user (``DefaultPermissionLabels``)."""
+    from ckan.lib.plugins import DefaultPermissionLabels
+
+    return DefaultPermissionLabels().get_user_dataset_labels(user)
+
+
+def user_labels(user: model.User | None) -> list[str]:
+    """The labels of a user as the active IPermissionLabels plugin gives them
+    (``ckan.lib.plugins.get_permission_labels``)."""
+    from ckan.lib.plugins import get_permission_labels
+
+    return list(get_permission_labels().get_user_dataset_labels(user))
+
+
+def dataset_type_registered(package_type: str | None) -> bool:
+    """Whether a plugin (scheming, harvest, ...) registers this dataset type;
+    CKAN accepts any type string and gives unknown ones the default form
+    (``ckan.lib.plugins.lookup_package_plugin``)."""
+    from ckan.lib.plugins import lookup_package_plugin
+
+    if not package_type:
+        return True
+    return lookup_package_plugin(package_type) is not lookup_package_plugin()
+
+
+def validate_dataset_update(pkg: model.Package, context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``data_dict`` as ``package_update`` would for the dataset's type
+    (its plugin's update schema, or ``context["schema"]``) without saving:
+    the errors, empty if none (``lookup_package_plugin``, ``plugin_validate``)."""
+    import ckan.model as model
+    from ckan.lib.plugins import lookup_package_plugin, plugin_validate
+
+    package_plugin = lookup_package_plugin(pkg.type)
+    val_context = dict(context, package=pkg, session=model.Session)
+    schema = context.get("schema") or package_plugin.update_package_schema()
+    _, errors = plugin_validate(package_plugin, val_context, dict(data_dict), schema, "package_update")
+    return errors or {}
+
+
+def index_dataset(package_id: str) -> None:
+    """(Re-)index a dataset as the database has it now, or drop it from the
+    index when it no longer exists (``ckan.lib.search``); raises on Solr errors."""
+    import ckan.model as model
+    from ckan.lib import search
+
+    if model.Package.get(package_id) is None:
+        search.index_for(model.Package).remove_dict({"id": package_id})
+    else:
+        search.rebuild(package_id)
+
+
+def relabel_activities(package_id: str, labels: list[str]) -> int:
+    """Give the activities of a dataset new permission labels (they keep the
+    labels of the moment they were created; the activity plugin has no action
+    for it): a direct update of ``Activity.permission_labels``. Returns the
+    number of activities changed; 0 without the activity plugin."""
+    import ckan.model as model
+    import ckan.plugins as p
+
+    if not p.plugin_loaded("activity"):
+        return 0
+    from ckanext.activity.model import Activity
+
+    return (
+        model.Session.query(Activity)
+        .filter(Activity.object_id == package_id)
+        .update({Activity.permission_labels: labels}, synchronize_session=False)
+    )

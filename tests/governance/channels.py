@@ -9,10 +9,12 @@ A probe's ``params`` are templates: ``{name}``, ``{id}``, ``{resource_id}``,
 from the item; ``{org}``, ``{group}``, ``{editor}``, ``{anchor}``,
 ``{source_id}``, ``{job_id}`` ... from the world; ``{self}`` is the viewer.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from leakworld import Item, logged_in_may_see, may_see, members_only, nobody, public_only
 
@@ -22,22 +24,22 @@ SOURCE = ("source",)
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
-    params: Any = None               # API data / form data / query string (templates)
-    scope: str = "item"              # item: once per item; global: once per viewer
+    params: Any = None  # API data / form data / query string (templates)
+    scope: str = "item"  # item: once per item; global: once per viewer
     rule: Callable[[str, Item], bool] = may_see
-    exact: bool = False              # must also show what the rule allows
+    exact: bool = False  # must also show what the rule allows
     kinds: tuple[str, ...] = DATASETS
-    where: Optional[Callable[[Item], bool]] = None
+    where: Callable[[Item], bool] | None = None
     # when is an item shown: None = a 2xx answer carrying its tell-tales;
     # "status" = any 2xx answer (counts, booleans), or a function(status, body) -> bool
     detect: Any = None
-    seer: str = "member"             # the viewer the channel must answer (positive control)
-    write: Optional[str] = None      # a change: role whose check_access must pass (positive control)
-    attack: bool = False             # a trick refused for everybody (no positive control)
-    check: Optional[Callable[..., list[str]]] = None  # extra checks of the answer (counts)
-    method: str = "POST"             # routes: GET or POST
-    url: str = ""                    # routes: the URL template
-    action: str = ""                 # routes that change: the action whose check_access is the control
+    seer: str = "member"  # the viewer the channel must answer (positive control)
+    write: str | None = None  # a change: role whose check_access must pass (positive control)
+    attack: bool = False  # a trick refused for everybody (no positive control)
+    check: Callable[..., list[str]] | None = None  # extra checks of the answer (counts)
+    method: str = "POST"  # routes: GET or POST
+    url: str = ""  # routes: the URL template
+    action: str = ""  # routes that change: the action whose check_access is the control
     label: str = ""
 
 
@@ -79,6 +81,7 @@ def org_count(entries: Callable[[Any], list[dict[str, Any]]]) -> Callable[..., l
                 if count is not None and count > _expected(world, viewer):
                     problems.append(f"package_count {count} > {_expected(world, viewer)} visible")
         return problems
+
     return check
 
 
@@ -102,6 +105,7 @@ def user_count(world: Any, viewer: str, result: Any) -> list[str]:
 def docfreq(status: int, body: str) -> bool:
     """fl=id,n:docfreq(...): any row with n > 0 counts the hidden dataset."""
     import json
+
     try:
         rows = json.loads(body)["result"]["results"]
     except (ValueError, KeyError, TypeError):
@@ -128,42 +132,53 @@ ACTIONS: dict[str, list[Probe]] = {
         glob(SEARCH, rule=public_only, exact=True, label="plain"),
         glob({**SEARCH, "include_private": True}, exact=True, label="include_private"),
         glob({**SEARCH, "include_drafts": True}, rule=public_only, exact=True, label="include_drafts"),
-        glob({**SEARCH, "include_private": True, "include_drafts": True, "include_deleted": True},
-             exact=True, label="private+drafts+deleted"),
+        glob(
+            {**SEARCH, "include_private": True, "include_drafts": True, "include_deleted": True},
+            exact=True,
+            label="private+drafts+deleted",
+        ),
         glob({**SEARCH, "include_private": True, "fq": "capacity:private"}, label="fq capacity"),
         glob({**SEARCH, "fq": "+permission_labels:*", "include_private": True}, label="fq labels"),
         glob({**SEARCH, "include_private": True, "fq": "capacity:public OR *:*"}, label="fq or all"),
         glob({**SEARCH, "include_private": True, "fq": ") OR (*:*"}, label="fq close paren", attack=True),
-        glob({**SEARCH, "include_private": True, "fq": "udp_workflow_state:(draft OR in_review OR withdrawn)"},
-             label="fq state"),
+        glob(
+            {**SEARCH, "include_private": True, "fq": "udp_workflow_state:(draft OR in_review OR withdrawn)"},
+            label="fq state",
+        ),
         glob({**SEARCH, "include_private": True, "q": "{!lucene}*:*"}, label="q local params", attack=True),
-        glob({**SEARCH, "include_private": True, "fq": "{!lucene q.op=OR}*:*"}, label="fq local params",
-             attack=True),
-        glob({**SEARCH, "include_private": True, "facet.field": '["tags", "name", "res_name"]',
-              "facet.limit": -1}, label="facets"),
-        glob({**SEARCH, "include_private": True, "fl": "id,name,title,validated_data_dict,data_dict"},
-             label="fl data_dict"),
-        item({"rows": 1000, "fl": "id,n:docfreq(text,'{marker}')"}, detect=docfreq, attack=True,
-             label="fl docfreq text"),
-        item({"rows": 1000, "fl": "id,n:docfreq(name,'{name}')"}, detect=docfreq, attack=True,
-             label="fl docfreq name"),
-        item({"rows": 1000, "fl": "id,n:termfreq(tags,'{tag}')"}, detect=docfreq, attack=True,
-             label="fl termfreq tags"),
+        glob({**SEARCH, "include_private": True, "fq": "{!lucene q.op=OR}*:*"}, label="fq local params", attack=True),
+        glob(
+            {**SEARCH, "include_private": True, "facet.field": '["tags", "name", "res_name"]', "facet.limit": -1},
+            label="facets",
+        ),
+        glob(
+            {**SEARCH, "include_private": True, "fl": "id,name,title,validated_data_dict,data_dict"},
+            label="fl data_dict",
+        ),
+        item(
+            {"rows": 1000, "fl": "id,n:docfreq(text,'{marker}')"}, detect=docfreq, attack=True, label="fl docfreq text"
+        ),
+        item({"rows": 1000, "fl": "id,n:docfreq(name,'{name}')"}, detect=docfreq, attack=True, label="fl docfreq name"),
+        item(
+            {"rows": 1000, "fl": "id,n:termfreq(tags,'{tag}')"}, detect=docfreq, attack=True, label="fl termfreq tags"
+        ),
     ],
     "package_list": [glob({}, rule=public_only, exact=True)],
     "current_package_list_with_resources": [glob({"limit": 1000}, rule=public_only, exact=True)],
     "package_autocomplete": [glob({"q": "leak", "limit": 100}), glob({"q": "geharvestet", "limit": 100})],
     "package_relationships_list": [glob({"id": "{anchor}"}), item({"id": "{name}"})],
-    "package_activity_list": [item({"id": "{name}", "limit": 100}, exact=True,
-                                   where=lambda i: i.vars.get("shown_activities", 0) > 0),
-                              item({"id": "{id}", "limit": 100}, detect="status")],
+    "package_activity_list": [
+        item({"id": "{name}", "limit": 100}, exact=True, where=lambda i: i.vars.get("shown_activities", 0) > 0),
+        item({"id": "{id}", "limit": 100}, detect="status"),
+    ],
     # an activity's data (the dataset as it was) is for who may edit the dataset
     # (ckan.auth.public_activity_stream_detail = false): the editor answers
-    "activity_show": [item({"id": "{activity_id}", "include_data": True}, seer="editor"),
-                      item({"id": "{activity_id}", "include_data": False})],
+    "activity_show": [
+        item({"id": "{activity_id}", "include_data": True}, seer="editor"),
+        item({"id": "{activity_id}", "include_data": False}),
+    ],
     "activity_data_show": [item({"id": "{activity_id}"}, seer="editor")],
-    "activity_diff": [item({"id": "{activity_id}", "object_type": "package", "diff_type": "unified"},
-                           seer="editor")],
+    "activity_diff": [item({"id": "{activity_id}", "object_type": "package", "diff_type": "unified"}, seer="editor")],
     "am_following_dataset": [item({"id": "{name}"}, detect="status")],
     "dataset_follower_count": [item({"id": "{name}"}, detect="status")],
     "dataset_follower_list": [item({"id": "{name}"}, rule=nobody, seer="sysadmin", detect="status")],
@@ -172,29 +187,25 @@ ACTIONS: dict[str, list[Probe]] = {
     "followee_list": [glob({"id": "{self}"}), glob({"id": "{self}", "q": "leak"})],
     "followee_count": [glob({"id": "{self}"}, detect="status")],
     "resource_show": [item({"id": "{resource_id}"}, exact=True)],
-    "resource_search": [glob({"query": "name:download", "limit": 1000}),
-                        glob({"query": "name:CSV", "limit": 1000})],
+    "resource_search": [glob({"query": "name:download", "limit": 1000}), glob({"query": "name:CSV", "limit": 1000})],
     "resource_view_show": [item({"id": "{view_id}"}, exact=True, where=hand_made)],
     "resource_view_list": [item({"id": "{table_id}"}, exact=True, where=hand_made)],
-    "task_status_show": [item({"entity_id": "{table_id}", "task_type": "udp_probe", "key": "probe"},
-                              where=hand_made)],
+    "task_status_show": [item({"entity_id": "{table_id}", "task_type": "udp_probe", "key": "probe"}, where=hand_made)],
     "tag_show": [item({"id": "{tag}"}, detect="status", exact=True)],
     "tag_list": [glob({}, exact=True), glob({"all_fields": True}), item({"query": "{tag_prefix}"}, exact=True)],
     "tag_search": [item({"query": "{tag_prefix}"}, exact=True), glob({"query": "tag", "limit": 1000})],
     "tag_autocomplete": [item({"q": "{tag_prefix}"}, exact=True)],
-    "member_list": [glob({"id": "{org}", "object_type": "package"}),
-                    glob({"id": "{group}", "object_type": "package"})],
+    "member_list": [glob({"id": "{org}", "object_type": "package"}), glob({"id": "{group}", "object_type": "package"})],
     "group_package_show": [glob({"id": "{group}", "limit": 1000})],
-    "group_show": [glob({"id": "{group}", "include_datasets": True},
-                        check=org_count(_as_list))],
-    "organization_show": [glob({"id": "{org}", "include_datasets": True},
-                               check=org_count(_as_list))],
-    "group_list": [glob({"all_fields": True, "include_dataset_count": True}, check=org_count(_as_list),
-                        detect="status")],
-    "organization_list": [glob({"all_fields": True, "include_dataset_count": True},
-                               check=org_count(_as_list), detect="status")],
-    "user_show": [glob({"id": "{editor}", "include_datasets": True, "include_num_followers": True},
-                       check=user_count)],
+    "group_show": [glob({"id": "{group}", "include_datasets": True}, check=org_count(_as_list))],
+    "organization_show": [glob({"id": "{org}", "include_datasets": True}, check=org_count(_as_list))],
+    "group_list": [
+        glob({"all_fields": True, "include_dataset_count": True}, check=org_count(_as_list), detect="status")
+    ],
+    "organization_list": [
+        glob({"all_fields": True, "include_dataset_count": True}, check=org_count(_as_list), detect="status")
+    ],
+    "user_show": [glob({"id": "{editor}", "include_datasets": True, "include_num_followers": True}, check=user_count)],
     "user_list": [glob({"q": "{editor}"}, check=user_count, detect="status")],
     # activity streams
     "dashboard_activity_list": [glob({"limit": 100})],
@@ -205,8 +216,7 @@ ACTIONS: dict[str, list[Probe]] = {
     "user_activity_list": [glob({"id": "{editor}", "limit": 100}), glob({"id": "{reviewer}", "limit": 100})],
     # DataStore
     "datastore_search": [item({"resource_id": "{table_id}"}, exact=True, where=hand_made, detect="status")],
-    "datastore_search_sql": [item({"sql": 'SELECT * FROM "{table_id}"'}, exact=True, where=hand_made,
-                                  detect="status")],
+    "datastore_search_sql": [item({"sql": 'SELECT * FROM "{table_id}"'}, exact=True, where=hand_made, detect="status")],
     "datastore_info": [item({"id": "{table_id}"}, exact=True, where=hand_made, detect="status")],
     # DCAT
     "dcat_dataset_show": [item({"id": "{name}", "_format": "ttl"}, exact=True)],
@@ -219,29 +229,32 @@ ACTIONS: dict[str, list[Probe]] = {
     "udp_audit_export": [item({"id": "{name}"}, rule=members_only, exact=True)],
     "udp_steward_queues": [glob({"limit": 100})],
     # harvest
-    "harvest_source_list": [glob({}, rule=members_only, kinds=SOURCE),
-                            glob({"organization_id": "{org_id}"}, rule=members_only, kinds=SOURCE)],
-    "harvest_source_show": [item({"id": "{id}"}, rule=members_only, exact=True, kinds=SOURCE),
-                            glob({"url": "{source_url}"}, rule=members_only, kinds=SOURCE)],
-    "harvest_source_show_status": [item({"id": "{id}"}, rule=members_only, exact=True, kinds=SOURCE,
-                                        detect="status")],
-    "harvest_object_list": [glob({"source_id": "{source_id}"}, rule=members_only),
-                            glob({}, rule=nobody, seer="sysadmin")],
-    "harvest_object_show": [item({"id": "{harvest_object_id}"}, rule=members_only, exact=True),
-                            item({"dataset_id": "{name}"}, rule=members_only, exact=True,
-                                 where=lambda i: i.kind == "harvested")],
-    "harvest_job_list": [glob({"source_id": "{source_id}"}, rule=nobody, seer="editor", detect="status",
-                              kinds=SOURCE)],
+    "harvest_source_list": [
+        glob({}, rule=members_only, kinds=SOURCE),
+        glob({"organization_id": "{org_id}"}, rule=members_only, kinds=SOURCE),
+    ],
+    "harvest_source_show": [
+        item({"id": "{id}"}, rule=members_only, exact=True, kinds=SOURCE),
+        glob({"url": "{source_url}"}, rule=members_only, kinds=SOURCE),
+    ],
+    "harvest_source_show_status": [item({"id": "{id}"}, rule=members_only, exact=True, kinds=SOURCE, detect="status")],
+    "harvest_object_list": [
+        glob({"source_id": "{source_id}"}, rule=members_only),
+        glob({}, rule=nobody, seer="sysadmin"),
+    ],
+    "harvest_object_show": [
+        item({"id": "{harvest_object_id}"}, rule=members_only, exact=True),
+        item({"dataset_id": "{name}"}, rule=members_only, exact=True, where=lambda i: i.kind == "harvested"),
+    ],
+    "harvest_job_list": [glob({"source_id": "{source_id}"}, rule=nobody, seer="editor", detect="status", kinds=SOURCE)],
     "harvest_job_show": [glob({"id": "{job_id}"}, rule=nobody, seer="editor", kinds=SOURCE, detect="status")],
     "harvest_job_report": [glob({"id": "{job_id}"}, rule=nobody, seer="editor", detect="status")],
     "harvest_log_list": [glob({}, rule=nobody, seer="sysadmin", detect="status")],
-    "get_mail_extra_vars": [glob({"source_id": "{source_id}", "status": {}}, rule=nobody, attack=True,
-                                 kinds=SOURCE)],
+    "get_mail_extra_vars": [glob({"source_id": "{source_id}", "status": {}}, rule=nobody, attack=True, kinds=SOURCE)],
     "prepare_summary_mail": [glob({"source_id": "{source_id}", "status": {}}, rule=nobody, attack=True)],
     "prepare_error_mail": [glob({"source_id": "{source_id}", "status": {}}, rule=nobody, attack=True)],
     "job_list": [glob({}, rule=nobody, seer="sysadmin", detect="status")],
     "job_show": [glob({"id": "no-such-job"}, rule=nobody, attack=True)],
-
     # --- changes: refused to every viewer; check_access allows the role ---------------------
     "package_update": [change({"id": "{id}", "name": "{name}", "title": "x"})],
     "package_patch": [change({"id": "{name}", "notes": "x"})],
@@ -256,37 +269,62 @@ ACTIONS: dict[str, list[Probe]] = {
     "resource_patch": [change({"id": "{resource_id}", "name": "x"})],
     "resource_delete": [change({"id": "{resource_id}"})],
     "resource_create_default_resource_views": [change({"resource": {"id": "{resource_id}"}})],
-    "resource_view_create": [change({"resource_id": "{resource_id}", "view_type": "image_view",
-                                     "title": "x"})],
+    "resource_view_create": [change({"resource_id": "{resource_id}", "view_type": "image_view", "title": "x"})],
     "resource_view_update": [change({"id": "{view_id}", "title": "x"}, where=hand_made)],
     "resource_view_delete": [change({"id": "{view_id}"}, where=hand_made)],
     "resource_view_reorder": [change({"id": "{table_id}", "order": ["{view_id}"]}, where=hand_made)],
     "package_relationship_create": [change({"subject": "{anchor}", "object": "{id}", "type": "child_of"})],
-    "package_relationship_update": [change({"subject": "{anchor}", "object": "{id}", "type": "links_to",
-                                            "comment": "x"})],
+    "package_relationship_update": [
+        change({"subject": "{anchor}", "object": "{id}", "type": "links_to", "comment": "x"})
+    ],
     "package_relationship_delete": [change({"subject": "{anchor}", "object": "{id}", "type": "links_to"})],
-    "member_create": [change({"id": "{group}", "object": "{id}", "object_type": "package",
-                              "capacity": "public"}, role="sysadmin")],
+    "member_create": [
+        change({"id": "{group}", "object": "{id}", "object_type": "package", "capacity": "public"}, role="sysadmin")
+    ],
     "member_delete": [change({"id": "{group}", "object": "{id}", "object_type": "package"}, role="sysadmin")],
     "bulk_update_public": [change({"datasets": ["{id}"], "org_id": "{org_id}"}, role="admin")],
     "bulk_update_private": [change({"datasets": ["{id}"], "org_id": "{org_id}"}, role="admin")],
     "bulk_update_delete": [change({"datasets": ["{id}"], "org_id": "{org_id}"}, role="admin")],
     "follow_dataset": [item({"id": "{name}"}, rule=logged_in_may_see, detect=following, exact=True)],
     "unfollow_dataset": [item({"id": "{name}"}, rule=logged_in_may_see, detect="status")],
-    "activity_create": [change({"object_id": "{id}", "activity_type": "changed package",
-                                "user_id": "{editor}", "data": {}}, role="sysadmin")],
+    "activity_create": [
+        change(
+            {"object_id": "{id}", "activity_type": "changed package", "user_id": "{editor}", "data": {}},
+            role="sysadmin",
+        )
+    ],
     "activity_delete": [change({"id": "{activity_id}"}, role="sysadmin")],
-    "task_status_update": [change({"entity_id": "{table_id}", "entity_type": "resource", "task_type": "udp_probe",
-                                   "key": "probe", "value": "x", "state": "done", "last_updated":
-                                   "2024-01-01T00:00:00"}, role="sysadmin", where=hand_made)],
-    "datastore_create": [change({"resource_id": "{table_id}", "force": True,
-                                 "fields": [{"id": "value", "type": "int"}]}, where=hand_made)],
-    "datastore_upsert": [change({"resource_id": "{table_id}", "force": True, "method": "insert",
-                                 "records": [{"value": 2}]}, where=hand_made)],
-    "datastore_delete": [change({"resource_id": "{table_id}", "force": True, "filters": {"value": 99}},
-                                where=hand_made)],
-    "datastore_records_delete": [change({"resource_id": "{table_id}", "force": True,
-                                         "filters": {"value": 99}}, where=hand_made)],
+    "task_status_update": [
+        change(
+            {
+                "entity_id": "{table_id}",
+                "entity_type": "resource",
+                "task_type": "udp_probe",
+                "key": "probe",
+                "value": "x",
+                "state": "done",
+                "last_updated": "2024-01-01T00:00:00",
+            },
+            role="sysadmin",
+            where=hand_made,
+        )
+    ],
+    "datastore_create": [
+        change(
+            {"resource_id": "{table_id}", "force": True, "fields": [{"id": "value", "type": "int"}]}, where=hand_made
+        )
+    ],
+    "datastore_upsert": [
+        change(
+            {"resource_id": "{table_id}", "force": True, "method": "insert", "records": [{"value": 2}]}, where=hand_made
+        )
+    ],
+    "datastore_delete": [
+        change({"resource_id": "{table_id}", "force": True, "filters": {"value": 99}}, where=hand_made)
+    ],
+    "datastore_records_delete": [
+        change({"resource_id": "{table_id}", "force": True, "filters": {"value": 99}}, where=hand_made)
+    ],
     "datastore_run_triggers": [change({"resource_id": "{table_id}"}, where=hand_made)],
     "udp_submit": [change({"id": "{name}"})],
     "udp_approve": [change({"id": "{name}"}, role="reviewer")],
@@ -296,8 +334,13 @@ ACTIONS: dict[str, list[Probe]] = {
     "udp_restore": [change({"id": "{name}"}, role="reviewer")],
     "udp_set_access_class": [change({"id": "{name}", "access_class": "open"}, role="reviewer")],
     # harvest sources and their jobs
-    "harvest_source_update": [change({"id": "{id}", "url": "{source_url}", "source_type": "dcat_rdf",
-                                      "name": "{name}", "title": "x"}, role="admin", kinds=SOURCE)],
+    "harvest_source_update": [
+        change(
+            {"id": "{id}", "url": "{source_url}", "source_type": "dcat_rdf", "name": "{name}", "title": "x"},
+            role="admin",
+            kinds=SOURCE,
+        )
+    ],
     "harvest_source_patch": [change({"id": "{id}", "title": "x"}, role="admin", kinds=SOURCE)],
     "harvest_source_delete": [change({"id": "{id}"}, role="admin", kinds=SOURCE)],
     "harvest_source_clear": [change({"id": "{id}"}, role="admin", kinds=SOURCE)],
@@ -314,33 +357,47 @@ ACTIONS: dict[str, list[Probe]] = {
     "harvest_object_create": [change({"job_id": "{job_id}", "guid": "x"}, role="sysadmin", kinds=SOURCE)],
 }
 
-_ADMIN = ("administration of users, groups, organizations or the site (admins only by CKAN's auth); "
-          "takes no dataset and answers none")
+_ADMIN = (
+    "administration of users, groups, organizations or the site (admins only by CKAN's auth); "
+    "takes no dataset and answers none"
+)
 _SYSADMIN = "sysadmin-only maintenance that takes no dataset and answers none"
 _NOT_DATASETS = "answers about {what}, never about datasets"
-_CALLABLE = ("a ckanext-harvest helper exposed as an action: not callable from the API (refused "
-             "by udp_security), tested in tests/security")
+_CALLABLE = (
+    "a ckanext-harvest helper exposed as an action: not callable from the API (refused "
+    "by udp_security), tested in tests/security"
+)
 EXEMPT_ACTIONS: dict[str, str] = {
     "status_show": "site version and extensions; no dataset",
     "auth_allow_anonymous_access": "ckanext-harvest's local auth decorator, in the action registry because its "
-                                   "actions and auth functions share one dict; calling it answers no dataset",
+    "actions and auth functions share one dict; calling it answers no dataset",
     "harvest_sources_clear": "ckanext-harvest's auth function of that name, in the action registry like "
-                             "auth_allow_anonymous_access; answers an auth verdict, no dataset",
-    "udp_harvest_run_now": ("queues a run of a harvest source (a write, members of the source's organization "
-                            "only; tests/harvest/test_harvest_actions.py); answers the job, no dataset"),
-    "xloader_submit": ("queues a DataStore load of a resource; needs package_update of its dataset "
-                       "(xloader's datastore_auth), i.e. its editors, who may see it"),
-    "xloader_status": ("the load state of a resource; needs package_update of its dataset (xloader's "
-                       "datastore_auth), i.e. its editors, who may see it"),
+    "auth_allow_anonymous_access; answers an auth verdict, no dataset",
+    "udp_harvest_run_now": (
+        "queues a run of a harvest source (a write, members of the source's organization "
+        "only; tests/harvest/test_harvest_actions.py); answers the job, no dataset"
+    ),
+    "xloader_submit": (
+        "queues a DataStore load of a resource; needs package_update of its dataset "
+        "(xloader's datastore_auth), i.e. its editors, who may see it"
+    ),
+    "xloader_status": (
+        "the load state of a resource; needs package_update of its dataset (xloader's "
+        "datastore_auth), i.e. its editors, who may see it"
+    ),
     "xloader_hook": "the loader job's callback (API token of the job); answers nothing about datasets",
     "help_show": "the docstring of an action",
-    "udp_changes": ("the public change feed: datasets as an anonymous package_search shows them, tombstones "
-                    "(ids) only of datasets that were public; tests/api/test_changes.py checks that a dataset "
-                    "never public is never named (a probe here would count the tombstones of withdrawn ones)"),
+    "udp_changes": (
+        "the public change feed: datasets as an anonymous package_search shows them, tombstones "
+        "(ids) only of datasets that were public; tests/api/test_changes.py checks that a dataset "
+        "never public is never named (a probe here would count the tombstones of withdrawn ones)"
+    ),
     "license_list": _NOT_DATASETS.format(what="licences"),
     "vocabulary_list": _NOT_DATASETS.format(what="tag vocabularies"),
     "vocabulary_show": _NOT_DATASETS.format(what="a tag vocabulary"),
-    "vocabulary_create": _ADMIN, "vocabulary_update": _ADMIN, "vocabulary_delete": _ADMIN,
+    "vocabulary_create": _ADMIN,
+    "vocabulary_update": _ADMIN,
+    "vocabulary_delete": _ADMIN,
     "member_roles_list": _NOT_DATASETS.format(what="the roles of members"),
     "scheming_dataset_schema_list": _NOT_DATASETS.format(what="the dataset schemas"),
     "scheming_dataset_schema_show": _NOT_DATASETS.format(what="a dataset schema"),
@@ -350,14 +407,17 @@ EXEMPT_ACTIONS: dict[str, str] = {
     "config_option_update": _ADMIN,
     "get_site_user": "the site user (sysadmins only); no dataset",
     "api_token_list": _NOT_DATASETS.format(what="a user's API tokens"),
-    "api_token_create": _ADMIN, "api_token_revoke": _ADMIN,
+    "api_token_create": _ADMIN,
+    "api_token_revoke": _ADMIN,
     "term_translation_show": _NOT_DATASETS.format(what="translations of terms"),
-    "term_translation_update": _ADMIN, "term_translation_update_many": _ADMIN,
+    "term_translation_update": _ADMIN,
+    "term_translation_update_many": _ADMIN,
     "user_autocomplete": _NOT_DATASETS.format(what="users (logged-in users only; tests/security)"),
     "organization_autocomplete": _NOT_DATASETS.format(what="organizations"),
     "group_autocomplete": _NOT_DATASETS.format(what="groups"),
-    "format_autocomplete": ("formats come from the closed file-type vocabulary of the schema: a format "
-                            "names no dataset"),
+    "format_autocomplete": (
+        "formats come from the closed file-type vocabulary of the schema: a format names no dataset"
+    ),
     "organization_list_for_user": _NOT_DATASETS.format(what="the organizations of a user"),
     "group_list_authz": _NOT_DATASETS.format(what="the groups a user may edit"),
     "am_following_group": _NOT_DATASETS.format(what="following a group"),
@@ -374,22 +434,40 @@ EXEMPT_ACTIONS: dict[str, str] = {
     "organization_follower_list": _NOT_DATASETS.format(what="followers of an organization"),
     "user_follower_count": _NOT_DATASETS.format(what="followers of a user"),
     "user_follower_list": _NOT_DATASETS.format(what="followers of a user"),
-    "follow_group": _ADMIN, "unfollow_group": _ADMIN, "follow_user": _ADMIN, "unfollow_user": _ADMIN,
+    "follow_group": _ADMIN,
+    "unfollow_group": _ADMIN,
+    "follow_user": _ADMIN,
+    "unfollow_user": _ADMIN,
     "udp_org_settings_show": _NOT_DATASETS.format(what="an organization's four-eyes setting"),
     "udp_org_settings_update": _ADMIN,
     "udp_reviewer_list": _NOT_DATASETS.format(what="an organization's reviewers"),
-    "udp_reviewer_add": _ADMIN, "udp_reviewer_remove": _ADMIN,
-    "user_create": _ADMIN, "user_update": _ADMIN, "user_patch": _ADMIN, "user_delete": _ADMIN,
+    "udp_reviewer_add": _ADMIN,
+    "udp_reviewer_remove": _ADMIN,
+    "user_create": _ADMIN,
+    "user_update": _ADMIN,
+    "user_patch": _ADMIN,
+    "user_delete": _ADMIN,
     "user_invite": _ADMIN,
-    "group_create": _ADMIN, "group_update": _ADMIN, "group_patch": _ADMIN, "group_delete": _ADMIN,
-    "group_purge": _ADMIN, "group_member_create": _ADMIN, "group_member_delete": _ADMIN,
-    "organization_create": _ADMIN, "organization_update": _ADMIN, "organization_patch": _ADMIN,
-    "organization_delete": _ADMIN, "organization_purge": _ADMIN, "organization_member_create": _ADMIN,
+    "group_create": _ADMIN,
+    "group_update": _ADMIN,
+    "group_patch": _ADMIN,
+    "group_delete": _ADMIN,
+    "group_purge": _ADMIN,
+    "group_member_create": _ADMIN,
+    "group_member_delete": _ADMIN,
+    "organization_create": _ADMIN,
+    "organization_update": _ADMIN,
+    "organization_patch": _ADMIN,
+    "organization_delete": _ADMIN,
+    "organization_purge": _ADMIN,
+    "organization_member_create": _ADMIN,
     "organization_member_delete": _ADMIN,
     "tag_create": "creates a vocabulary tag (sysadmins); takes no dataset",
     "tag_delete": "deletes a vocabulary tag (sysadmins); takes no dataset",
-    "job_cancel": _SYSADMIN, "job_clear": _SYSADMIN,
-    "activity_delete_all": _SYSADMIN, "activity_delete_counts": _SYSADMIN,
+    "job_cancel": _SYSADMIN,
+    "job_clear": _SYSADMIN,
+    "activity_delete_all": _SYSADMIN,
+    "activity_delete_counts": _SYSADMIN,
     "dashboard_mark_activities_old": "marks the caller's own dashboard as read; answers nothing",
     "send_email_notifications": _SYSADMIN,
     "resource_view_clear": "sysadmins only: deletes all views of some types; answers nothing",
@@ -397,25 +475,36 @@ EXEMPT_ACTIONS: dict[str, str] = {
     "task_status_delete": "sysadmins only; deletes a task status by its own id and answers nothing",
     "datastore_function_create": "sysadmins only: creates a PostgreSQL trigger function; no dataset",
     "datastore_function_delete": "sysadmins only: drops a PostgreSQL trigger function; no dataset",
-    "package_create": ("creates a new dataset; a taken name must be refused, which tells that the name "
-                       "exists (names are unique across the portal by design)"),
+    "package_create": (
+        "creates a new dataset; a taken name must be refused, which tells that the name "
+        "exists (names are unique across the portal by design)"
+    ),
     "package_collaborator_create": "dataset collaborators are switched off (ckan.auth.allow_dataset_collaborators)",
     "package_collaborator_delete": "dataset collaborators are switched off (ckan.auth.allow_dataset_collaborators)",
-    "package_collaborator_list": ("dataset collaborators are switched off: refused to everybody "
-                                  "(the clean 403 for hidden datasets is tested in tests/security)"),
+    "package_collaborator_list": (
+        "dataset collaborators are switched off: refused to everybody "
+        "(the clean 403 for hidden datasets is tested in tests/security)"
+    ),
     "package_collaborator_list_for_user": "dataset collaborators are switched off: refused to everybody",
     "harvest_source_create": "creates a new harvest source; takes no existing dataset",
-    "harvest_job_create_all": _SYSADMIN, "harvest_jobs_run": _SYSADMIN,
-    "harvest_abort_failed_jobs": _SYSADMIN, "harvest_sources_job_history_clear": _SYSADMIN,
+    "harvest_job_create_all": _SYSADMIN,
+    "harvest_jobs_run": _SYSADMIN,
+    "harvest_abort_failed_jobs": _SYSADMIN,
+    "harvest_sources_job_history_clear": _SYSADMIN,
     "harvest_sources_reindex": _SYSADMIN,
     "harvest_get_notifications_recipients": "sysadmins only: the e-mail recipients of a source's mails",
-    "send_summary_email": _CALLABLE, "send_error_email": _CALLABLE, "send_mail": _CALLABLE,
+    "send_summary_email": _CALLABLE,
+    "send_error_email": _CALLABLE,
+    "send_mail": _CALLABLE,
     "InactiveSource": "an exception class of ckanext-harvest registered as an action: refused by udp_security",
     "file_create": "CKAN's file API: files of this portal are not attached to datasets (resource uploads use "
-                   "the resource uploader), so no file is a dataset's",
-    "file_register": "CKAN's file API (see file_create)", "file_delete": "CKAN's file API (see file_create)",
-    "file_show": "CKAN's file API (see file_create)", "file_rename": "CKAN's file API (see file_create)",
-    "file_pin": "CKAN's file API (see file_create)", "file_unpin": "CKAN's file API (see file_create)",
+    "the resource uploader), so no file is a dataset's",
+    "file_register": "CKAN's file API (see file_create)",
+    "file_delete": "CKAN's file API (see file_create)",
+    "file_show": "CKAN's file API (see file_create)",
+    "file_rename": "CKAN's file API (see file_create)",
+    "file_pin": "CKAN's file API (see file_create)",
+    "file_unpin": "CKAN's file API (see file_create)",
     "file_owner_scan": "CKAN's file API (see file_create)",
     "file_ownership_transfer": "CKAN's file API (see file_create)",
 }
@@ -460,115 +549,181 @@ HRES = "/harvest/{name}/resource/{resource_id}"
 ROUTES: dict[str, list[Probe]] = {
     "/": [page("/")],
     "/about": [page("/about", detect="status")],
-    "/dataset/": [get("/dataset/", {"q": "{marker}"}, exact=True), page("/dataset/", {"q": "mk"}),
-                  page("/dataset/", {"q": "mk", "include_private": "True", "sort": "name asc"})],
+    "/dataset/": [
+        get("/dataset/", {"q": "{marker}"}, exact=True),
+        page("/dataset/", {"q": "mk"}),
+        page("/dataset/", {"q": "mk", "include_private": "True", "sort": "name asc"}),
+    ],
     "/dataset/<id>": [get(DS, exact=True)],
     "/dataset/<_id>.<_format>": [get("/dataset/{id}.rdf", exact=True), get("/dataset/{name}.jsonld")],
     "/dataset/activity/<id>": [get("/dataset/activity/{name}", exact=True, detect="status")],
     # pages of an activity's data: for who may edit the dataset (the editor answers)
     "/dataset/changes/<id>": [get("/dataset/changes/{oldest_activity_id}", seer="editor")],
-    "/dataset/changes_multiple": [get("/dataset/changes_multiple", {
-        "new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"}, seer="editor")],
+    "/dataset/changes_multiple": [
+        get(
+            "/dataset/changes_multiple",
+            {"new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"},
+            seer="editor",
+        )
+    ],
     "/dataset/<id>/history/<activity_id>": [get(DS + "/history/{oldest_activity_id}", seer="editor")],
     "/dataset/<id>/resources/<resource_id>/history/<activity_id>": [
-        get(DS + "/resources/{resource_id}/history/{newest_activity_id}", seer="editor")],
+        get(DS + "/resources/{resource_id}/history/{newest_activity_id}", seer="editor")
+    ],
     "/dataset/<id>/resource/<resource_id>": [get(RES, exact=True)],
     "/dataset/<id>/resource/<resource_id>/download": [get(RES + "/download", exact=True, detect=answered)],
-    "/dataset/<id>/resource/<resource_id>/download/<filename>": [get(RES + "/download/x.csv", exact=True,
-                                                                     detect=answered)],
+    "/dataset/<id>/resource/<resource_id>/download/<filename>": [
+        get(RES + "/download/x.csv", exact=True, detect=answered)
+    ],
     "/dataset/<id>/resource/<resource_id>/view": [get(TABLE + "/view", where=hand_made, detect=answered)],
-    "/dataset/<id>/resource/<resource_id>/view/<view_id>": [get(TABLE + "/view/{view_id}", exact=True,
-                                                                where=hand_made)],
-    "/dataset/<id>/resource/<resource_id>/views": [editor_page(TABLE + "/views", "resource_view_create",
-                                                               where=hand_made)],
-    "/dataset/<id>/resource/<resource_id>/edit": [editor_page(RES + "/edit", "resource_update"),
-                                                  post(RES + "/edit", {"name": "x", "url": "http://x.invalid/"},
-                                                       "resource_update")],
-    "/dataset/<id>/resource/<resource_id>/delete": [editor_page(RES + "/delete", "resource_delete"),
-                                                    post(RES + "/delete", {"delete": "1"}, "resource_delete")],
+    "/dataset/<id>/resource/<resource_id>/view/<view_id>": [
+        get(TABLE + "/view/{view_id}", exact=True, where=hand_made)
+    ],
+    "/dataset/<id>/resource/<resource_id>/views": [
+        editor_page(TABLE + "/views", "resource_view_create", where=hand_made)
+    ],
+    "/dataset/<id>/resource/<resource_id>/edit": [
+        editor_page(RES + "/edit", "resource_update"),
+        post(RES + "/edit", {"name": "x", "url": "http://x.invalid/"}, "resource_update"),
+    ],
+    "/dataset/<id>/resource/<resource_id>/delete": [
+        editor_page(RES + "/delete", "resource_delete"),
+        post(RES + "/delete", {"delete": "1"}, "resource_delete"),
+    ],
     "/dataset/<id>/resource/<resource_id>/new_view": [
         editor_page(RES + "/new_view?view_type=image_view", "resource_view_create"),
-        post(RES + "/new_view?view_type=image_view", {"title": "x", "image_url": "http://x.invalid/a.png"},
-             "resource_view_create")],
+        post(
+            RES + "/new_view?view_type=image_view",
+            {"title": "x", "image_url": "http://x.invalid/a.png"},
+            "resource_view_create",
+        ),
+    ],
     "/dataset/<id>/resource/<resource_id>/edit_view/<view_id>": [
         editor_page(TABLE + "/edit_view/{view_id}", "resource_view_update", where=hand_made),
-        post(TABLE + "/edit_view/{view_id}", {"title": "x"}, "resource_view_update", where=hand_made)],
-    "/dataset/<id>/resource/new": [editor_page(DS + "/resource/new", "resource_create"),
-                                   post(DS + "/resource/new", {"name": "x", "url": "http://x.invalid/",
-                                                               "save": "go-metadata"}, "resource_create")],
+        post(TABLE + "/edit_view/{view_id}", {"title": "x"}, "resource_view_update", where=hand_made),
+    ],
+    "/dataset/<id>/resource/new": [
+        editor_page(DS + "/resource/new", "resource_create"),
+        post(DS + "/resource/new", {"name": "x", "url": "http://x.invalid/", "save": "go-metadata"}, "resource_create"),
+    ],
     "/dataset/<id>/dictionary/<resource_id>": [
         editor_page(DS + "/dictionary/{table_id}", "datastore_create", where=hand_made),
-        post(DS + "/dictionary/{table_id}", {"info__0__label": "x"}, "datastore_create", where=hand_made)],
+        post(DS + "/dictionary/{table_id}", {"info__0__label": "x"}, "datastore_create", where=hand_made),
+    ],
     "/dataset/<id>/governance/<action>": [
         post(DS + "/governance/submit", {}, "udp_submit"),
         post(DS + "/governance/approve", {}, "udp_approve", role="reviewer"),
-        post(DS + "/governance/withdraw", {"reason": "x"}, "udp_withdraw")],
+        post(DS + "/governance/withdraw", {"reason": "x"}, "udp_withdraw"),
+    ],
     "/dataset/<id>/governance/audit.csv": [get(DS + "/governance/audit.csv", rule=members_only, exact=True)],
     "/dataset/<id>/qualitaet": [editor_page(DS + "/qualitaet", "package_update")],
-    "/dataset/<id>/sensors/<kind>.<fmt>": [get(DS + "/sensors/observations.csv", exact=True, detect="status",
-                                               where=hand_made),
-                                           get(DS + "/sensors/latest.json", detect="status", where=hand_made)],
-    "/dataset/edit/<id>": [editor_page("/dataset/edit/{name}", "package_update"),
-                           post("/dataset/edit/{name}", {"title": "x", "save": "1"}, "package_update")],
-    "/dataset/delete/<id>": [editor_page("/dataset/delete/{name}", "package_delete"),
-                             post("/dataset/delete/{name}", {"delete": "1"}, "package_delete")],
+    "/dataset/<id>/sensors/<kind>.<fmt>": [
+        get(DS + "/sensors/observations.csv", exact=True, detect="status", where=hand_made),
+        get(DS + "/sensors/latest.json", detect="status", where=hand_made),
+    ],
+    "/dataset/edit/<id>": [
+        editor_page("/dataset/edit/{name}", "package_update"),
+        post("/dataset/edit/{name}", {"title": "x", "save": "1"}, "package_update"),
+    ],
+    "/dataset/delete/<id>": [
+        editor_page("/dataset/delete/{name}", "package_delete"),
+        post("/dataset/delete/{name}", {"delete": "1"}, "package_delete"),
+    ],
     "/dataset/resources/<id>": [editor_page("/dataset/resources/{name}", "package_update")],
-    "/dataset/groups/<id>": [get("/dataset/groups/{name}"),
-                             post("/dataset/groups/{name}", {"group_added": "{group}"}, "member_create",
-                                  role="sysadmin")],
-    "/dataset/follow/<id>": [Probe(url="/dataset/follow/{name}", method="POST", rule=logged_in_may_see,
-                                   detect="status", kinds=PAGES)],
-    "/dataset/unfollow/<id>": [Probe(url="/dataset/unfollow/{name}", method="POST", rule=logged_in_may_see,
-                                     detect="status", kinds=PAGES)],
+    "/dataset/groups/<id>": [
+        get("/dataset/groups/{name}"),
+        post("/dataset/groups/{name}", {"group_added": "{group}"}, "member_create", role="sysadmin"),
+    ],
+    "/dataset/follow/<id>": [
+        Probe(url="/dataset/follow/{name}", method="POST", rule=logged_in_may_see, detect="status", kinds=PAGES)
+    ],
+    "/dataset/unfollow/<id>": [
+        Probe(url="/dataset/unfollow/{name}", method="POST", rule=logged_in_may_see, detect="status", kinds=PAGES)
+    ],
     "/dataset/followers/<id>": [get("/dataset/followers/{name}", rule=nobody, seer="sysadmin")],
-    "/dataset/harvest_object/<id>": [get("/dataset/harvest_object/{id}", rule=members_only,
-                                         exact=True, kinds=HARVESTED)],
-    "/datastore/dump/<resource_id>": [get("/datastore/dump/{table_id}", exact=True, detect="status",
-                                          where=hand_made)],
+    "/dataset/harvest_object/<id>": [
+        get("/dataset/harvest_object/{id}", rule=members_only, exact=True, kinds=HARVESTED)
+    ],
+    "/datastore/dump/<resource_id>": [get("/datastore/dump/{table_id}", exact=True, detect="status", where=hand_made)],
     "/datastore/api_info/<resource_id>": [get("/datastore/api_info/{table_id}", exact=True, where=hand_made)],
     "/datatables/ajax/<resource_view_id>": [
-        Probe(url="/datatables/ajax/{view_id}", method="POST", detect="status", exact=True, where=hand_made,
-              params={"draw": "1", "start": "0", "length": "10", "search[value]": "", "order[0][column]": "0",
-                      "order[0][dir]": "asc", "columns[0][data]": "value", "columns[0][name]": "value",
-                      "columns[0][searchable]": "true"})],
+        Probe(
+            url="/datatables/ajax/{view_id}",
+            method="POST",
+            detect="status",
+            exact=True,
+            where=hand_made,
+            params={
+                "draw": "1",
+                "start": "0",
+                "length": "10",
+                "search[value]": "",
+                "order[0][column]": "0",
+                "order[0][dir]": "asc",
+                "columns[0][data]": "value",
+                "columns[0][name]": "value",
+                "columns[0][searchable]": "true",
+            },
+        )
+    ],
     "/datatables/filtered-download/<resource_view_id>": [
-        Probe(url="/datatables/filtered-download/{view_id}", method="POST", detect="status", exact=True,
-              where=hand_made, params={"params": '{"draw": "1", "start": "0", "length": "10", '
-                                                 '"search": {"value": ""}, "order": [], "columns": []}',
-                                       "format": "csv", "visible": "[]"})],
-    "/api/<int(min=1, max=2):ver>/util/dataset/autocomplete": [page("/api/2/util/dataset/autocomplete",
-                                                                    {"incomplete": "leak"})],
+        Probe(
+            url="/datatables/filtered-download/{view_id}",
+            method="POST",
+            detect="status",
+            exact=True,
+            where=hand_made,
+            params={
+                "params": '{"draw": "1", "start": "0", "length": "10", '
+                '"search": {"value": ""}, "order": [], "columns": []}',
+                "format": "csv",
+                "visible": "[]",
+            },
+        )
+    ],
+    "/api/<int(min=1, max=2):ver>/util/dataset/autocomplete": [
+        page("/api/2/util/dataset/autocomplete", {"incomplete": "leak"})
+    ],
     "/api/util/dataset/autocomplete": [page("/api/util/dataset/autocomplete", {"incomplete": "geharvestet"})],
-    "/api/<int(min=1, max=2):ver>/util/tag/autocomplete": [get("/api/2/util/tag/autocomplete",
-                                                               {"incomplete": "{tag_prefix}"}, exact=True)],
+    "/api/<int(min=1, max=2):ver>/util/tag/autocomplete": [
+        get("/api/2/util/tag/autocomplete", {"incomplete": "{tag_prefix}"}, exact=True)
+    ],
     "/api/util/tag/autocomplete": [get("/api/util/tag/autocomplete", {"incomplete": "{tag_prefix}"}, exact=True)],
     "/api/action/<logic_function>": [get("/api/action/package_show", {"id": "{name}"}, exact=True)],
-    "/catalog.<_format>": [page("/catalog.ttl", rule=public_only, exact=True),
-                           page("/catalog.rdf", {"fq": "capacity:private OR *:*"}, rule=public_only)],
+    "/catalog.<_format>": [
+        page("/catalog.ttl", rule=public_only, exact=True),
+        page("/catalog.rdf", {"fq": "capacity:private OR *:*"}, rule=public_only),
+    ],
     "/feeds/dataset.atom": [page("/feeds/dataset.atom", rule=public_only, exact=True)],
     "/feeds/custom.atom": [page("/feeds/custom.atom", {"q": "mk"}, rule=public_only)],
     "/feeds/organization/<string:id>.atom": [page("/feeds/organization/{org}.atom", rule=public_only)],
     "/feeds/group/<string:id>.atom": [page("/feeds/group/{group}.atom", rule=public_only)],
     "/feeds/tag/<string:id>.atom": [get("/feeds/tag/{tag}.atom", rule=public_only, exact=True)],
     "/organization/": [page("/organization/")],
-    "/organization/<id>": [page("/organization/{org}"), get("/organization/{org}", {"q": "{marker}"},
-                                                            exact=True)],
+    "/organization/<id>": [page("/organization/{org}"), get("/organization/{org}", {"q": "{marker}"}, exact=True)],
     "/organization/about/<id>": [page("/organization/about/{org}")],
     "/organization/activity/<id>": [page("/organization/activity/{org}")],
     "/organization/changes/<id>": [get("/organization/changes/{newest_activity_id}")],
-    "/organization/changes_multiple": [get("/organization/changes_multiple",
-                                           {"new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"})],
+    "/organization/changes_multiple": [
+        get("/organization/changes_multiple", {"new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"})
+    ],
     "/organization/bulk_process/<id>": [
         page("/organization/bulk_process/{org}", rule=nobody, seer="editor"),
-        post("/organization/bulk_process/{org}", {"dataset_{id}": "on", "bulk_action.public": "public"},
-             "bulk_update_public", role="admin")],
+        post(
+            "/organization/bulk_process/{org}",
+            {"dataset_{id}": "on", "bulk_action.public": "public"},
+            "bulk_update_public",
+            role="admin",
+        ),
+    ],
     "/group/": [page("/group/")],
     "/group/<id>": [page("/group/{group}"), get("/group/{group}", {"q": "{marker}"}, exact=True)],
     "/group/about/<id>": [page("/group/about/{group}")],
     "/group/activity/<id>": [page("/group/activity/{group}")],
     "/group/changes/<id>": [get("/group/changes/{newest_activity_id}")],
-    "/group/changes_multiple": [get("/group/changes_multiple",
-                                    {"new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"})],
+    "/group/changes_multiple": [
+        get("/group/changes_multiple", {"new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"})
+    ],
     "/dashboard/": [page("/dashboard/")],
     "/dashboard/datasets": [page("/dashboard/datasets")],
     "/dashboard/governance": [page("/dashboard/governance")],
@@ -582,66 +737,73 @@ ROUTES: dict[str, list[Probe]] = {
     # the stewards' harvest dashboard (udp_harvest_dashboard)
     "/dashboard/harvest": [page("/dashboard/harvest", rule=nobody, seer="editor", kinds=SOURCE)],
     "/dashboard/harvest/<id>": [get("/dashboard/harvest/{id}", rule=nobody, seer="editor", kinds=SOURCE)],
-    "/dashboard/harvest/new": [page("/dashboard/harvest/new", rule=nobody, seer="editor", kinds=SOURCE,
-                                    detect="status")],
-    "/dashboard/harvest/<id>/run": [post("/dashboard/harvest/{id}/run", {}, "udp_harvest_run_now",
-                                         role="editor", kinds=SOURCE)],
+    "/dashboard/harvest/new": [
+        page("/dashboard/harvest/new", rule=nobody, seer="editor", kinds=SOURCE, detect="status")
+    ],
+    "/dashboard/harvest/<id>/run": [
+        post("/dashboard/harvest/{id}/run", {}, "udp_harvest_run_now", role="editor", kinds=SOURCE)
+    ],
     # xloader's pages of a table (its editors only)
     "/dataset/<id>/resource_data/<resource_id>": [
-        editor_page(DS + "/resource_data/{table_id}", "xloader_status", where=hand_made)],
+        editor_page(DS + "/resource_data/{table_id}", "xloader_status", where=hand_made)
+    ],
     "/dataset/<id>/delete-datastore/<resource_id>": [
-        post(DS + "/delete-datastore/{table_id}", {}, "datastore_delete", where=hand_made)],
+        post(DS + "/delete-datastore/{table_id}", {}, "datastore_delete", where=hand_made)
+    ],
     "/harvest/<id>": [get("/harvest/{name}", rule=members_only, exact=True, kinds=SOURCE)],
     "/harvest/about/<id>": [get("/harvest/about/{name}", rule=members_only, exact=True, kinds=SOURCE)],
     "/harvest/admin/<id>": [get("/harvest/admin/{name}", rule=nobody, seer="editor", kinds=SOURCE)],
     "/harvest/<source>/job": [get("/harvest/{name}/job", rule=nobody, seer="editor", kinds=SOURCE)],
-    "/harvest/<source>/job/<id>": [get("/harvest/{name}/job/{job_id}", rule=nobody, seer="editor",
-                                       kinds=SOURCE)],
+    "/harvest/<source>/job/<id>": [get("/harvest/{name}/job/{job_id}", rule=nobody, seer="editor", kinds=SOURCE)],
     "/harvest/<source>/job/last": [get("/harvest/{name}/job/last", rule=nobody, seer="editor", kinds=SOURCE)],
-    "/harvest/<source>/job/<id>/abort": [editor_page("/harvest/{name}/job/{job_id}/abort", "harvest_job_abort",
-                                                     kinds=SOURCE)],
-    "/harvest/object/<id>": [get("/harvest/object/{harvest_object_id}", rule=members_only, exact=True,
-                                 kinds=HARVESTED)],
-    "/harvest/edit/<id>": [editor_page("/harvest/edit/{name}", "harvest_source_update", kinds=SOURCE),
-                           post("/harvest/edit/{name}", {"title": "x", "save": "1"}, "harvest_source_update",
-                                role="admin", kinds=SOURCE)],
-    "/harvest/delete/<id>": [editor_page("/harvest/delete/{name}", "harvest_source_delete", kinds=SOURCE),
-                             post("/harvest/delete/{name}", {"delete": "1"}, "harvest_source_delete",
-                                  role="admin", kinds=SOURCE)],
-    "/harvest/clear/<id>": [post("/harvest/clear/{name}", {}, "harvest_source_clear", role="admin",
-                                 kinds=SOURCE)],
-    "/harvest/refresh/<id>": [post("/harvest/refresh/{name}", {}, "harvest_job_create", role="admin",
-                                   kinds=SOURCE)],
-    "/harvest/resources/<id>": [editor_page("/harvest/resources/{name}", "harvest_source_update",
-                                            kinds=SOURCE)],
+    "/harvest/<source>/job/<id>/abort": [
+        editor_page("/harvest/{name}/job/{job_id}/abort", "harvest_job_abort", kinds=SOURCE)
+    ],
+    "/harvest/object/<id>": [
+        get("/harvest/object/{harvest_object_id}", rule=members_only, exact=True, kinds=HARVESTED)
+    ],
+    "/harvest/edit/<id>": [
+        editor_page("/harvest/edit/{name}", "harvest_source_update", kinds=SOURCE),
+        post("/harvest/edit/{name}", {"title": "x", "save": "1"}, "harvest_source_update", role="admin", kinds=SOURCE),
+    ],
+    "/harvest/delete/<id>": [
+        editor_page("/harvest/delete/{name}", "harvest_source_delete", kinds=SOURCE),
+        post("/harvest/delete/{name}", {"delete": "1"}, "harvest_source_delete", role="admin", kinds=SOURCE),
+    ],
+    "/harvest/clear/<id>": [post("/harvest/clear/{name}", {}, "harvest_source_clear", role="admin", kinds=SOURCE)],
+    "/harvest/refresh/<id>": [post("/harvest/refresh/{name}", {}, "harvest_job_create", role="admin", kinds=SOURCE)],
+    "/harvest/resources/<id>": [editor_page("/harvest/resources/{name}", "harvest_source_update", kinds=SOURCE)],
     "/harvest/groups/<id>": [get("/harvest/groups/{name}", rule=members_only, kinds=SOURCE)],
     "/harvest/followers/<id>": [get("/harvest/followers/{name}", rule=nobody, seer="sysadmin", kinds=SOURCE)],
-    "/harvest/follow/<id>": [Probe(url="/harvest/follow/{name}", method="POST", rule=members_only,
-                                   detect="status", kinds=SOURCE)],
-    "/harvest/unfollow/<id>": [Probe(url="/harvest/unfollow/{name}", method="POST", rule=members_only,
-                                     detect="status", kinds=SOURCE)],
+    "/harvest/follow/<id>": [
+        Probe(url="/harvest/follow/{name}", method="POST", rule=members_only, detect="status", kinds=SOURCE)
+    ],
+    "/harvest/unfollow/<id>": [
+        Probe(url="/harvest/unfollow/{name}", method="POST", rule=members_only, detect="status", kinds=SOURCE)
+    ],
     # the dataset-type routes of the harvest type, asked for ordinary datasets
     "/harvest/<id>/resource/<resource_id>": [get(HRES)],
     "/harvest/<id>/resource/<resource_id>/download": [get(HRES + "/download")],
     "/harvest/<id>/resource/<resource_id>/download/<filename>": [get(HRES + "/download/x.csv")],
     "/harvest/<id>/resource/<resource_id>/view": [get(HRES + "/view")],
-    "/harvest/<id>/resource/<resource_id>/view/<view_id>": [get("/harvest/{name}/resource/{table_id}/view/"
-                                                                "{view_id}", where=hand_made)],
+    "/harvest/<id>/resource/<resource_id>/view/<view_id>": [
+        get("/harvest/{name}/resource/{table_id}/view/{view_id}", where=hand_made)
+    ],
     "/harvest/<id>/resource/<resource_id>/views": [editor_page(HRES + "/views", "resource_view_create")],
     "/harvest/<id>/resource/<resource_id>/edit": [editor_page(HRES + "/edit", "resource_update")],
     "/harvest/<id>/resource/<resource_id>/delete": [editor_page(HRES + "/delete", "resource_delete")],
-    "/harvest/<id>/resource/<resource_id>/new_view": [editor_page(HRES + "/new_view?view_type=image_view",
-                                                                  "resource_view_create")],
+    "/harvest/<id>/resource/<resource_id>/new_view": [
+        editor_page(HRES + "/new_view?view_type=image_view", "resource_view_create")
+    ],
     "/harvest/<id>/resource/<resource_id>/edit_view/<view_id>": [
-        editor_page("/harvest/{name}/resource/{table_id}/edit_view/{view_id}", "resource_view_update",
-                    where=hand_made)],
+        editor_page("/harvest/{name}/resource/{table_id}/edit_view/{view_id}", "resource_view_update", where=hand_made)
+    ],
     "/harvest/<id>/resource/new": [editor_page("/harvest/{name}/resource/new", "resource_create")],
 }
 
 _STATIC = "static files (CSS, JavaScript, images) of CKAN and the plugins"
 _USERS = "pages about users, their accounts and tokens; no dataset (a user's datasets: /user/<id>, exercised)"
-_GROUP_ADMIN = ("administration of a group or organization (its admins only): members, settings; "
-                "no dataset")
+_GROUP_ADMIN = "administration of a group or organization (its admins only): members, settings; no dataset"
 EXEMPT_ROUTES: dict[str, str] = {
     "/<path:filename>": _STATIC,
     "/webassets/<path:path>": _STATIC,
@@ -651,23 +813,28 @@ EXEMPT_ROUTES: dict[str, str] = {
     "/api/<int(min=1, max=3):ver>": "the API's version number",
     "/api/<int(min=1, max=2):ver>/i18n/<lang>": "translations of the JavaScript strings",
     "/api/i18n/<lang>": "translations of the JavaScript strings",
-    "/api/<int(min=3, max=3):ver>/action/<logic_function>": ("the action API: every action is exercised "
-                                                             "through it (the action table)"),
+    "/api/<int(min=3, max=3):ver>/action/<logic_function>": (
+        "the action API: every action is exercised through it (the action table)"
+    ),
     "/api/<int(min=1, max=2):ver>/util/group/autocomplete": "names of groups",
     "/api/util/group/autocomplete": "names of groups",
     "/api/<int(min=1, max=2):ver>/util/organization/autocomplete": "names of organizations",
     "/api/util/organization/autocomplete": "names of organizations",
     "/api/<int(min=1, max=2):ver>/util/resource/format_autocomplete": "formats (closed vocabulary), see "
-                                                                      "format_autocomplete",
+    "format_autocomplete",
     "/api/util/resource/format_autocomplete": "formats (closed vocabulary), see format_autocomplete",
     "/api/<int(min=1, max=2):ver>/util/user/autocomplete": "names of users (tests/security: no 500)",
     "/api/util/user/autocomplete": "names of users (tests/security: no 500)",
-    "/api/udp/sensors/<source>/uplink": ("the sensor webhook: takes uplinks of a configured source with its "
-                                         "secret and answers a count"),
+    "/api/udp/sensors/<source>/uplink": (
+        "the sensor webhook: takes uplinks of a configured source with its secret and answers a count"
+    ),
     "/util/redirect": "redirects to a local URL named in the request",
-    "/no/": "redirects an old locale URL", "/no/<path:path>": "redirects an old locale URL",
-    "/zh_CN/": "redirects an old locale URL", "/zh_CN/<path:path>": "redirects an old locale URL",
-    "/zh_TW/": "redirects an old locale URL", "/zh_TW/<path:path>": "redirects an old locale URL",
+    "/no/": "redirects an old locale URL",
+    "/no/<path:path>": "redirects an old locale URL",
+    "/zh_CN/": "redirects an old locale URL",
+    "/zh_CN/<path:path>": "redirects an old locale URL",
+    "/zh_TW/": "redirects an old locale URL",
+    "/zh_TW/<path:path>": "redirects an old locale URL",
     "/testing/custom_form_fields": "exists only with testing = true (CKAN's test pages)",
     "/testing/dashboard": "exists only with testing = true (CKAN's test pages)",
     "/testing/primer": "exists only with testing = true (CKAN's test pages)",
@@ -681,13 +848,46 @@ EXEMPT_ROUTES: dict[str, str] = {
     "/file/download/<id>": "CKAN's file API (see file_create)",
     "/file/public-download/<storage_name>/<path:location>": "CKAN's file API (see file_create)",
     "/file/trusted-download/<token>": "CKAN's file API (see file_create)",
-    **{rule: _USERS for rule in (
-        "/user/<id>/api-tokens", "/user/<id>/api-tokens/revoke", "/user/<id>/groups",
-        "/user/<id>/organizations", "/user/_logout", "/user/logged_out_redirect", "/user/login", "/user/me",
-        "/user/register", "/user/reset", "/user/reset/<id>", "/user/sysadmin", "/user/delete/<id>",
-        "/user/edit", "/user/edit/<id>", "/user/follow/<id>", "/user/unfollow/<id>", "/user/followers/<id>")},
-    **{f"/{kind}/{page}": _GROUP_ADMIN for kind in ("group", "organization") for page in (
-        "admins/<id>", "delete/<id>", "edit/<id>", "follow/<id>", "followers/<id>", "manage_members/<id>",
-        "member_delete/<id>", "member_dump/<id>", "member_new/<id>", "members/<id>", "new", "unfollow/<id>")},
+    **{
+        rule: _USERS
+        for rule in (
+            "/user/<id>/api-tokens",
+            "/user/<id>/api-tokens/revoke",
+            "/user/<id>/groups",
+            "/user/<id>/organizations",
+            "/user/_logout",
+            "/user/logged_out_redirect",
+            "/user/login",
+            "/user/me",
+            "/user/register",
+            "/user/reset",
+            "/user/reset/<id>",
+            "/user/sysadmin",
+            "/user/delete/<id>",
+            "/user/edit",
+            "/user/edit/<id>",
+            "/user/follow/<id>",
+            "/user/unfollow/<id>",
+            "/user/followers/<id>",
+        )
+    },
+    **{
+        f"/{kind}/{page}": _GROUP_ADMIN
+        for kind in ("group", "organization")
+        for page in (
+            "admins/<id>",
+            "delete/<id>",
+            "edit/<id>",
+            "follow/<id>",
+            "followers/<id>",
+            "manage_members/<id>",
+            "member_delete/<id>",
+            "member_dump/<id>",
+            "member_new/<id>",
+            "members/<id>",
+            "new",
+            "unfollow/<id>",
+        )
+    },
     "/group/bulk_process/<id>": "bulk changes exist for organizations only (exercised there)",
 }

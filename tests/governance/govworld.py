@@ -1,13 +1,14 @@
 """Shared helpers of the udp_governance tests: one organization with every
 role, a second organization, and a helper that calls actions as a given user;
 the ``world`` and ``call`` fixtures, which conftest modules import."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
-
-import pytest
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 
 
@@ -29,17 +30,17 @@ class World:
         self.reviewer = factories.User(email="reviewer@example.org")
         self.member = factories.User(email="member@example.org")
         self.outsider = factories.User(email="outsider@example.org")
-        self.org = factories.Organization(users=[
-            {"name": self.admin["name"], "capacity": "admin"},
-            {"name": self.editor["name"], "capacity": "editor"},
-            {"name": self.editor2["name"], "capacity": "editor"},
-            {"name": self.reviewer["name"], "capacity": "editor"},
-            {"name": self.member["name"], "capacity": "member"},
-        ])
-        self.other_org = factories.Organization(users=[
-            {"name": self.outsider["name"], "capacity": "editor"}])
-        act(self.admin, "udp_reviewer_add", organization_id=self.org["id"],
-            user=self.reviewer["name"])
+        self.org = factories.Organization(
+            users=[
+                {"name": self.admin["name"], "capacity": "admin"},
+                {"name": self.editor["name"], "capacity": "editor"},
+                {"name": self.editor2["name"], "capacity": "editor"},
+                {"name": self.reviewer["name"], "capacity": "editor"},
+                {"name": self.member["name"], "capacity": "member"},
+            ]
+        )
+        self.other_org = factories.Organization(users=[{"name": self.outsider["name"], "capacity": "editor"}])
+        act(self.admin, "udp_reviewer_add", organization_id=self.org["id"], user=self.reviewer["name"])
 
     def dataset(self, by: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         return factories.Dataset(owner_org=self.org["id"], user=by or self.editor, **kw)

@@ -9,6 +9,7 @@ contain (its id, name, a marker in its title, resource/view/tag/harvest
 object ids). A response shows an item when it contains one of them that the
 request did not contain itself (so a 403 echoing the id asked for is no leak).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,12 +17,11 @@ import itertools
 import json
 import re
 import secrets
-from typing import Any, Optional
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories, helpers
-
 from govworld import World, act
 
 STATES = ("draft", "in_review", "published", "archived", "withdrawn")
@@ -35,11 +35,11 @@ SECRET = "PENDINGSECRET"
 
 @dataclasses.dataclass
 class Item:
-    key: str                      # "draft/open", "harvested draft/open", "harvest source"
-    kind: str                     # dataset | harvested | source
-    state: Optional[str]
-    access: Optional[str]
-    vars: dict[str, Any]          # template values: id, name, resource_id, ...
+    key: str  # "draft/open", "harvested draft/open", "harvest source"
+    kind: str  # dataset | harvested | source
+    state: str | None
+    access: str | None
+    vars: dict[str, Any]  # template values: id, name, resource_id, ...
     tells: set[str]
 
     @property
@@ -58,7 +58,8 @@ def may_see(viewer: str, item: Item) -> bool:
     if viewer == "anonymous":
         return False
     return (item.state == "published" and item.access == "internal") or (
-        item.state == "archived" and item.access in ("open", "internal"))
+        item.state == "archived" and item.access in ("open", "internal")
+    )
 
 
 def public_only(viewer: str, item: Item) -> bool:
@@ -108,15 +109,22 @@ class LeakWorld:
         self.w = World()
         self.rdf_server = rdf_server
         self.plain = factories.User(email="plain@example.org")
-        self.users: dict[str, Optional[dict[str, Any]]] = {
-            "anonymous": None, "plain": self.plain, "outsider": self.w.outsider, "member": self.w.member,
-            "editor": self.w.editor, "admin": self.w.admin, "sysadmin": self.w.sysadmin}
-        self.tokens: dict[str, Optional[str]] = {
-            v: (factories.APIToken(user=u["name"])["token"] if u else None) for v, u in self.users.items()}
+        self.users: dict[str, dict[str, Any] | None] = {
+            "anonymous": None,
+            "plain": self.plain,
+            "outsider": self.w.outsider,
+            "member": self.w.member,
+            "editor": self.w.editor,
+            "admin": self.w.admin,
+            "sysadmin": self.w.sysadmin,
+        }
+        self.tokens: dict[str, str | None] = {
+            v: (factories.APIToken(user=u["name"])["token"] if u else None) for v, u in self.users.items()
+        }
         self.items: list[Item] = []
         self.group = factories.Group(user=self.w.sysadmin)
         self.globals: dict[str, Any] = {}
-        self._pattern: Optional[re.Pattern[str]] = None
+        self._pattern: re.Pattern[str] | None = None
         self._owner: dict[str, str] = {}
 
     # --- building ------------------------------------------------------------------
@@ -156,32 +164,76 @@ class LeakWorld:
             self._decorate(item)
         self._follow_everything()
         self.globals.update(
-            org=w.org["name"], org_id=w.org["id"], group=self.group["name"], editor=w.editor["name"],
-            reviewer=w.reviewer["name"], anchor=self.anchor["name"], anchor_id=self.anchor["id"],
-            source_id=self.source["id"], source_name=self.source["name"], source_url=self.source["url"],
-            job_id=self.job_id, other_org=w.other_org["id"])
+            org=w.org["name"],
+            org_id=w.org["id"],
+            group=self.group["name"],
+            editor=w.editor["name"],
+            reviewer=w.reviewer["name"],
+            anchor=self.anchor["name"],
+            anchor_id=self.anchor["id"],
+            source_id=self.source["id"],
+            source_name=self.source["name"],
+            source_url=self.source["url"],
+            job_id=self.job_id,
+            other_org=w.other_org["id"],
+        )
 
     def _hand_made(self, state: str, access: str) -> Item:
         w = self.w
         marker, tag = _marker(), "tag" + secrets.token_hex(4)
         name = f"leak-{state.replace('_', '-')}-{access}"
-        pkg = w.dataset(name=name, title=f"Leak {marker}", notes=f"Beschreibung {marker}",
-                        tags=[{"name": tag}],
-                        resources=[{"url": f"http://example.invalid/{name}.csv", "name": f"download {marker}"}])
-        table = helpers.call_action("datastore_create", context=self._sys(),
-                                    resource={"package_id": pkg["id"], "name": f"table {marker}"},
-                                    fields=[{"id": "value", "type": "int"}], records=[{"value": 1}], force=True)
-        view = act(w.editor, "resource_view_create", resource_id=table["resource_id"],
-                   view_type="datatables_view", title=f"Ansicht {marker}")
+        pkg = w.dataset(
+            name=name,
+            title=f"Leak {marker}",
+            notes=f"Beschreibung {marker}",
+            tags=[{"name": tag}],
+            resources=[{"url": f"http://example.invalid/{name}.csv", "name": f"download {marker}"}],
+        )
+        table = helpers.call_action(
+            "datastore_create",
+            context=self._sys(),
+            resource={"package_id": pkg["id"], "name": f"table {marker}"},
+            fields=[{"id": "value", "type": "int"}],
+            records=[{"value": 1}],
+            force=True,
+        )
+        view = act(
+            w.editor,
+            "resource_view_create",
+            resource_id=table["resource_id"],
+            view_type="datatables_view",
+            title=f"Ansicht {marker}",
+        )
         pkg = act(w.sysadmin, "package_show", id=pkg["id"])
-        helpers.call_action("task_status_update", context=self._sys(), entity_id=table["resource_id"],
-                            entity_type="resource", task_type="udp_probe", key="probe", value=f"Status {marker}",
-                            state="done", last_updated="2024-01-01T00:00:00")
+        helpers.call_action(
+            "task_status_update",
+            context=self._sys(),
+            entity_id=table["resource_id"],
+            entity_type="resource",
+            task_type="udp_probe",
+            key="probe",
+            value=f"Status {marker}",
+            state="done",
+            last_updated="2024-01-01T00:00:00",
+        )
         download = next(r["id"] for r in pkg["resources"] if r["name"].startswith("download"))
-        return Item(key=f"{state}/{access}", kind="dataset", state=state, access=access, vars={
-            "id": pkg["id"], "name": name, "resource_id": download, "table_id": table["resource_id"],
-            "view_id": view["id"], "tag": tag, "tag_prefix": tag[:-2], "marker": marker},
-            tells={pkg["id"], name, marker, download, table["resource_id"], view["id"], tag})
+        return Item(
+            key=f"{state}/{access}",
+            kind="dataset",
+            state=state,
+            access=access,
+            vars={
+                "id": pkg["id"],
+                "name": name,
+                "resource_id": download,
+                "table_id": table["resource_id"],
+                "view_id": view["id"],
+                "tag": tag,
+                "tag_prefix": tag[:-2],
+                "marker": marker,
+            },
+            tells={pkg["id"], name, marker, download, table["resource_id"], view["id"], tag},
+        )
 
     def _sensor_series(self, made: list[Item]) -> None:
         """A sensor series (DataStore table + resource) on each hand-made dataset."""
@@ -192,10 +244,18 @@ class LeakWorld:
         from ckanext.udp.sensors.logic.series import ensure_all
         from ckanext.udp.sensors.logic.sources import load_sources
 
-        doc = {"sources": [{
-            "name": "leak", "title": "Leckprobe", "flavour": "tts", "topics": ["leak/+/up"],
-            "columns": [{"field": "value", "name": "wert", "type": "numeric"}],
-            "devices": [{"id": f"dev-{i.vars['name']}", "dataset": i.vars["name"]} for i in made]}]}
+        doc = {
+            "sources": [
+                {
+                    "name": "leak",
+                    "title": "Leckprobe",
+                    "flavour": "tts",
+                    "topics": ["leak/+/up"],
+                    "columns": [{"field": "value", "name": "wert", "type": "numeric"}],
+                    "devices": [{"id": f"dev-{i.vars['name']}", "dataset": i.vars["name"]} for i in made],
+                }
+            ]
+        }
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             yaml.safe_dump(doc, f)
         ensure_all(load_sources(f.name))
@@ -213,9 +273,16 @@ class LeakWorld:
         # (ckanext-harvest shows them on public harvested datasets); its URL and
         # config are the organization's: the marker is in the URL
         source_marker = _marker()
-        self.source = act(w.admin, "harvest_source_create", name="leak-source", title="Quelle",
-                          url=f"{self.rdf_server.url}/{source_marker}.ttl", source_type="dcat_rdf",
-                          owner_org=w.org["id"], config=json.dumps({"rdf_format": "turtle"}))
+        self.source = act(
+            w.admin,
+            "harvest_source_create",
+            name="leak-source",
+            title="Quelle",
+            url=f"{self.rdf_server.url}/{source_marker}.ttl",
+            source_type="dcat_rdf",
+            owner_org=w.org["id"],
+            config=json.dumps({"rdf_format": "turtle"}),
+        )
         from ckanext.dcat.harvesters import DCATRDFHarvester
         from ckanext.harvest.model import HarvestJob, HarvestObject
         from ckanext.harvest.tests.lib import run_harvest_job
@@ -235,39 +302,74 @@ class LeakWorld:
             state, access = key
             self._move(pkg["id"], state, access, markers[key])
             resource = pkg["resources"][0]["id"]
-            items.append(Item(key=f"harvested {state}/{access}", kind="harvested", state=state, access=access,
-                              vars={"id": pkg["id"], "name": pkg["name"], "resource_id": resource,
-                                    "tag": tags[key], "tag_prefix": tags[key][:-2], "harvest_object_id": obj.id,
-                                    "marker": markers[key]},
-                              tells={pkg["id"], pkg["name"], markers[key], resource, tags[key], obj.id}))
+            items.append(
+                Item(
+                    key=f"harvested {state}/{access}",
+                    kind="harvested",
+                    state=state,
+                    access=access,
+                    vars={
+                        "id": pkg["id"],
+                        "name": pkg["name"],
+                        "resource_id": resource,
+                        "tag": tags[key],
+                        "tag_prefix": tags[key][:-2],
+                        "harvest_object_id": obj.id,
+                        "marker": markers[key],
+                    },
+                    tells={pkg["id"], pkg["name"], markers[key], resource, tags[key], obj.id},
+                )
+            )
         source = model.Package.get(self.source["id"])
         assert source is not None
-        items.append(Item(key="harvest source", kind="source", state=None, access=None,
-                          vars={"id": self.source["id"], "name": self.source["name"]},
-                          tells={source_marker}))
+        items.append(
+            Item(
+                key="harvest source",
+                kind="source",
+                state=None,
+                access=None,
+                vars={"id": self.source["id"], "name": self.source["name"]},
+                tells={source_marker},
+            )
+        )
         return items
 
     def _decorate(self, item: Item) -> None:
         """Group membership, a relationship from the public anchor, activity ids."""
         if item.kind == "source":
             return
-        helpers.call_action("member_create", context=self._sys(), id=self.group["id"], object=item.vars["id"],
-                            object_type="package", capacity="public")
+        helpers.call_action(
+            "member_create",
+            context=self._sys(),
+            id=self.group["id"],
+            object=item.vars["id"],
+            object_type="package",
+            capacity="public",
+        )
         rel_marker = _marker()
-        helpers.call_action("package_relationship_create", context=self._sys(), subject=self.anchor["id"],
-                            object=item.vars["id"], type="links_to", comment=f"Beziehung {rel_marker}")
+        helpers.call_action(
+            "package_relationship_create",
+            context=self._sys(),
+            subject=self.anchor["id"],
+            object=item.vars["id"],
+            type="links_to",
+            comment=f"Beziehung {rel_marker}",
+        )
         item.tells.add(rel_marker)
-        activities = helpers.call_action("package_activity_list", context=self._sys(), id=item.vars["id"],
-                                         include_hidden_activity=True, limit=100)
+        activities = helpers.call_action(
+            "package_activity_list", context=self._sys(), id=item.vars["id"], include_hidden_activity=True, limit=100
+        )
         ids = [a["id"] for a in activities]
         # the probes ask for the newest, the oldest (from the draft) and every non-dataset activity
-        asked = dict.fromkeys([ids[0], ids[-1], *(a["id"] for a in activities
-                                                  if not a["activity_type"].endswith("package"))])
+        asked = dict.fromkeys(
+            [ids[0], ids[-1], *(a["id"] for a in activities if not a["activity_type"].endswith("package"))]
+        )
         item.vars.update(activity_id=list(asked), newest_activity_id=ids[0], oldest_activity_id=ids[-1])
         # activities of the site user (harvests) are hidden from every stream (CKAN's
         # ckan.hide_activity_from_users): a harvested draft has none to show
-        item.vars["shown_activities"] = len(helpers.call_action(
-            "package_activity_list", context=self._sys(), id=item.vars["id"], limit=100))
+        item.vars["shown_activities"] = len(
+            helpers.call_action("package_activity_list", context=self._sys(), id=item.vars["id"], limit=100)
+        )
         item.tells.update(ids)
 
     def _follow_everything(self) -> None:
@@ -276,8 +378,9 @@ class LeakWorld:
             assert user is not None
             for item in self.items:
                 if item.kind != "source":
-                    helpers.call_action("follow_dataset", context={"user": user["name"], "ignore_auth": True},
-                                        id=item.vars["id"])
+                    helpers.call_action(
+                        "follow_dataset", context={"user": user["name"], "ignore_auth": True}, id=item.vars["id"]
+                    )
 
     # --- observing -------------------------------------------------------------------
     def shown(self, request_text: str, response_text: str) -> set[str]:
@@ -286,9 +389,23 @@ class LeakWorld:
             self._owner = {tell: item.key for item in self.items for tell in item.tells}
             alternatives = "|".join(re.escape(t) for t in sorted(self._owner, key=len, reverse=True))
             self._pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
-        return {self._owner[m.group(0)] for m in self._pattern.finditer(response_text)
-                if m.group(0) not in request_text}
+        return {
+            self._owner[m.group(0)] for m in self._pattern.finditer(response_text) if m.group(0) not in request_text
+        }
 
 
-__all__ = ["LeakWorld", "Item", "STATES", "ACCESS", "VIEWERS", "OUTSIDE_VIEWERS", "SECRET", "may_see",
-           "public_only", "members_only", "nobody", "logged_in_may_see", "tk"]
+__all__ = [
+    "LeakWorld",
+    "Item",
+    "STATES",
+    "ACCESS",
+    "VIEWERS",
+    "OUTSIDE_VIEWERS",
+    "SECRET",
+    "may_see",
+    "public_only",
+    "members_only",
+    "nobody",
+    "logged_in_may_see",
+    "tk",
+]

@@ -1,17 +1,16 @@
 """The audit trail: recorded for every transition and published change,
 visible to organization members, exported as CSV, not editable."""
+
 from __future__ import annotations
 
 import csv
 import io
 
-import pytest
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
-
 from govworld import World, act
 
 
@@ -73,9 +72,13 @@ class TestAuditTrail:
     def test_csv_export_neutralises_formulas(self, world: World):
         # a comment that a spreadsheet would run as a formula (CSV injection)
         pkg = world.dataset()
-        reasons = {"submit": '=HYPERLINK("http://evil.invalid","klick")', "reject": "+1+2",
-                   "approve": "@SUM(1+1)*cmd|' /C calc'!A0", "withdraw": "-2+3",
-                   "restore": "\t=1+1"}
+        reasons = {
+            "submit": '=HYPERLINK("http://evil.invalid","klick")',
+            "reject": "+1+2",
+            "approve": "@SUM(1+1)*cmd|' /C calc'!A0",
+            "withdraw": "-2+3",
+            "restore": "\t=1+1",
+        }
         act(world.editor, "udp_submit", id=pkg["id"], reason=reasons["submit"])
         act(world.reviewer, "udp_reject", id=pkg["id"], reason=reasons["reject"])
         act(world.editor, "udp_submit", id=pkg["id"])
@@ -100,8 +103,7 @@ class TestAuditTrail:
 
     def test_the_database_refuses_changes(self, world: World):
         pkg = world.dataset()
-        for statement in ("UPDATE udp_governance_audit SET comment = 'forged'",
-                          "DELETE FROM udp_governance_audit"):
+        for statement in ("UPDATE udp_governance_audit SET comment = 'forged'", "DELETE FROM udp_governance_audit"):
             with pytest.raises(sa.exc.InternalError, match="append-only"):
                 model.Session.execute(sa.text(statement))
             model.Session.rollback()

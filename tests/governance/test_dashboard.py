@@ -1,11 +1,10 @@
 """Steward queues (action and dashboard page) and the German workflow UI."""
+
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from govworld import World, act
 
 
@@ -75,8 +74,7 @@ class TestDatasetPage:
         act(world.editor, "udp_submit", id=pkg["id"])
         password = "Correct-Horse-4711"
         reviewer = factories.User(password=password)
-        act(world.admin, "organization_member_create", id=world.org["id"], username=reviewer["name"],
-            role="editor")
+        act(world.admin, "organization_member_create", id=world.org["id"], username=reviewer["name"], role="editor")
         act(world.admin, "udp_reviewer_add", organization_id=world.org["id"], user=reviewer["name"])
         # a real browser session: login form, CSRF token, form post
         app.post("/user/login", data={"login": reviewer["name"], "password": password})

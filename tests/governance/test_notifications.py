@@ -1,16 +1,15 @@
 """Workflow e-mails through CKAN's mailer to a real local SMTP server (aiosmtpd)."""
+
 from __future__ import annotations
 
 import email
 import email.header
 import socket
-from typing import Iterator
-
-import pytest
-from aiosmtpd.controller import Controller
+from collections.abc import Iterator
 
 import ckan.plugins.toolkit as tk
-
+import pytest
+from aiosmtpd.controller import Controller
 from govworld import World, act
 from udp_testing import run_jobs
 
@@ -64,7 +63,8 @@ class TestNotifications:
         run_jobs()
         # one mail per reviewer (the admin, the designated reviewer)
         assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == sorted(
-            [world.admin["email"], world.reviewer["email"]])
+            [world.admin["email"], world.reviewer["email"]]
+        )
 
     def test_reviewers_are_mailed_on_submission(self, world: World, inbox: Inbox):
         pkg = world.dataset(title="Baumkataster 2026")
@@ -104,15 +104,16 @@ class TestNotifications:
         assert "Radwege" in _subject(inbox.to(world.admin["email"])[0])
 
     def test_an_unreachable_mail_server_does_not_undo_the_transition(
-            self, world: World, monkeypatch: pytest.MonkeyPatch):
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ):
         monkeypatch.setitem(tk.config, "smtp.server", f"127.0.0.1:{_free_port()}")
         pkg = world.dataset()
         act(world.editor, "udp_submit", id=pkg["id"])
         assert world.state(pkg) == "in_review"
-        from rq.registry import FailedJobRegistry
         from ckan.lib.jobs import get_queue
+        from rq.registry import FailedJobRegistry
+
         run_jobs()  # the worker's mail jobs fail and are kept as failed; nothing is undone
         failed = FailedJobRegistry(queue=get_queue())
-        assert sum("mail" in (get_queue().fetch_job(i).meta.get("title") or "")
-                   for i in failed.get_job_ids()) == 2
+        assert sum("mail" in (get_queue().fetch_job(i).meta.get("title") or "") for i in failed.get_job_ids()) == 2
         assert world.state(pkg) == "in_review"

@@ -1,19 +1,18 @@
 """Edits to a published dataset wait for review; the published version stays live."""
+
 from __future__ import annotations
 
 import io
 import json
 import pathlib
 
-import pytest
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories, helpers
+from govworld import World, act
 
 from ckanext.udp.governance.model import AuditEntry
-
-from govworld import World, act
 
 
 class TestPendingEdits:
@@ -33,7 +32,8 @@ class TestPendingEdits:
         site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
         added = tk.get_action("resource_create")(
             {"user": site["name"], "ignore_auth": True},
-            {"package_id": pkg["id"], "url": "https://x.invalid/messwerte.csv", "name": "Messwerte"})
+            {"package_id": pkg["id"], "url": "https://x.invalid/messwerte.csv", "name": "Messwerte"},
+        )
         act(world.reviewer, "udp_approve", id=pkg["id"])
         live = act(None, "package_show", id=pkg["id"])
         assert live["title"] == "Neu"
@@ -42,8 +42,13 @@ class TestPendingEdits:
     def test_new_datastore_table_on_a_live_dataset_is_refused_clearly(self, world: World):
         pkg = world.published()
         with pytest.raises(tk.ValidationError) as raised:
-            act(world.editor, "datastore_create", resource={"package_id": pkg["id"], "name": "Tabelle"},
-                fields=[{"id": "a", "type": "text"}], records=[{"a": "x"}])
+            act(
+                world.editor,
+                "datastore_create",
+                resource={"package_id": pkg["id"], "name": "Tabelle"},
+                fields=[{"id": "a", "type": "text"}],
+                records=[{"a": "x"}],
+            )
         assert "resource" in raised.value.error_dict
         assert act(None, "package_show", id=pkg["id"])["resources"] == pkg["resources"]
 
@@ -69,8 +74,11 @@ class TestPendingEdits:
         live["resources"].append({"url": "http://example.invalid/c.csv", "name": "C"})
         act(world.editor, "package_update", **live)
         diff = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])["diff"]
-        assert {"field": "resources[0].url", "old": "http://example.invalid/a.csv",
-                "new": "http://example.invalid/b.csv"} in diff
+        assert {
+            "field": "resources[0].url",
+            "old": "http://example.invalid/a.csv",
+            "new": "http://example.invalid/b.csv",
+        } in diff
         assert {"field": "resources[1]", "old": None, "new": "C"} in diff
         assert len(act(None, "package_show", id=pkg["id"])["resources"]) == 1
         act(world.admin, "udp_approve", id=pkg["id"])
@@ -81,8 +89,9 @@ class TestPendingEdits:
         act(world.editor, "package_patch", id=pkg["id"], notes="Neue Beschreibung")
         # meanwhile a harvest (a system write) changes the live dataset
         site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-        tk.get_action("package_patch")({"user": site["name"], "ignore_auth": True},
-                                       {"id": pkg["id"], "title": "Luftqualität (geerntet)"})
+        tk.get_action("package_patch")(
+            {"user": site["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Luftqualität (geerntet)"}
+        )
         shown = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])
         assert [c["field"] for c in shown["changed_since_proposal"]] == ["title"]
         with pytest.raises(tk.ValidationError) as refused:
@@ -99,20 +108,26 @@ class TestPendingEdits:
         pkg = world.published()
         act(world.editor, "package_patch", id=pkg["id"], notes="Vorschlag")
         site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-        tk.get_action("package_patch")({"user": site["name"], "ignore_auth": True},
-                                       {"id": pkg["id"], "title": "Geerntet"})
+        tk.get_action("package_patch")(
+            {"user": site["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Geerntet"}
+        )
         reviewer = {"Authorization": factories.APIToken(user=world.reviewer["name"])["token"]}
         body = app.get(f"/dataset/{pkg['name']}", headers=reviewer).body
         assert "seit dem Vorschlag geändert (title)" in body
 
     def test_datastore_flags_set_since_the_proposal_survive_its_approval(self, world: World):
         # a table declared live (as sensor series are): the only kind that takes writes while published
-        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T",
-                                          "udp_live_table": True}])
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T", "udp_live_table": True}])
         rid = pkg["resources"][0]["id"]
         act(world.editor, "package_patch", id=pkg["id"], title="Neuer Titel")
-        helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
-                            resource_id=rid, fields=[{"id": "v", "type": "int"}], records=[{"v": 1}], force=True)
+        helpers.call_action(
+            "datastore_create",
+            context={"user": world.editor["name"], "ignore_auth": False},
+            resource_id=rid,
+            fields=[{"id": "v", "type": "int"}],
+            records=[{"v": 1}],
+            force=True,
+        )
         act(world.reviewer, "udp_approve", id=pkg["id"])
         live = act(None, "package_show", id=pkg["id"])
         assert live["title"] == "Neuer Titel"
@@ -155,11 +170,16 @@ class TestPendingEdits:
 
     def test_datastore_flag_is_not_an_edit(self, world: World):
         # a table declared live: the only kind that takes writes while published
-        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T",
-                                          "udp_live_table": True}])
+        pkg = world.published(resources=[{"url": "http://example.invalid/t.csv", "name": "T", "udp_live_table": True}])
         rid = pkg["resources"][0]["id"]
-        helpers.call_action("datastore_create", context={"user": world.editor["name"], "ignore_auth": False},
-                            resource_id=rid, fields=[{"id": "v", "type": "int"}], records=[{"v": 1}], force=True)
+        helpers.call_action(
+            "datastore_create",
+            context={"user": world.editor["name"], "ignore_auth": False},
+            resource_id=rid,
+            fields=[{"id": "v", "type": "int"}],
+            records=[{"v": 1}],
+            force=True,
+        )
         assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
         assert act(None, "resource_show", id=rid)["datastore_active"] is True
 
@@ -179,8 +199,9 @@ class TestPendingEdits:
 class TestResourcesOfPublishedDatasets:
     def test_resource_create_becomes_a_pending_edit(self, world: World):
         pkg = world.published()
-        out = act(world.editor, "resource_create", package_id=pkg["id"],
-                  url="http://example.invalid/neu.csv", name="Neu")
+        out = act(
+            world.editor, "resource_create", package_id=pkg["id"], url="http://example.invalid/neu.csv", name="Neu"
+        )
         assert out["udp_pending_edit"] is True and "id" not in out
         assert act(None, "package_show", id=pkg["id"])["resources"] == []
         diff = act(world.reviewer, "udp_pending_edit_show", id=pkg["id"])["diff"]
@@ -203,19 +224,19 @@ class TestResourcesOfPublishedDatasets:
         token = {"Authorization": factories.APIToken(user=world.editor["name"])["token"]}
         storage = tk.config.get("ckan.storage_path")
         files_before = sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file())
-        for action, fields in [("resource_create", {"package_id": pkg["id"], "name": "Neu"}),
-                               ("resource_update", {"id": rid, "name": "A"}),
-                               ("resource_patch", {"id": rid})]:
+        for action, fields in [
+            ("resource_create", {"package_id": pkg["id"], "name": "Neu"}),
+            ("resource_update", {"id": rid, "name": "A"}),
+            ("resource_patch", {"id": rid}),
+        ]:
             data = dict(fields, upload=(io.BytesIO(b"a,b\n1,2\n"), "daten.csv"))
-            resp = app.post(f"/api/3/action/{action}", data=data, headers=token,
-                            content_type="multipart/form-data")
+            resp = app.post(f"/api/3/action/{action}", data=data, headers=token, content_type="multipart/form-data")
             assert resp.status_code == 409, (action, resp.body[:300])
             error = json.loads(resp.body)["error"]
             assert "hochgeladen" in " ".join(error["upload"]), action
         assert act(world.editor, "udp_governance_show", id=pkg["id"])["pending_edit"] is False
         assert act(None, "package_show", id=pkg["id"])["resources"] == pkg["resources"]
-        assert sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file()) \
-            == files_before
+        assert sorted(p.name for p in pathlib.Path(storage).rglob("*") if p.is_file()) == files_before
 
 
 class TestPendingEditsAndTransitions:
@@ -242,6 +263,10 @@ class TestPendingEditsAndTransitions:
         act(world.admin, "udp_withdraw", id=pkg["id"], reason="Veraltet")
         act(world.admin, "package_delete", id=pkg["name"])
         # the trail outlives the dataset (udp_audit_list answers only for live datasets)
-        actions = [a for (a,) in model.Session.query(AuditEntry.action)
-                   .filter(AuditEntry.package_id == pkg["id"]).order_by(AuditEntry.id)]
+        actions = [
+            a
+            for (a,) in model.Session.query(AuditEntry.action)
+            .filter(AuditEntry.package_id == pkg["id"])
+            .order_by(AuditEntry.id)
+        ]
         assert actions == ["create", "submit", "approve", "withdraw", "delete"]

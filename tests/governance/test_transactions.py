@@ -2,31 +2,32 @@
 governance row, the index follows after the commit, and what Solr missed is
 repaired. Run against the real PostgreSQL and the real Solr, whose test core
 is unloaded ("stopped") and loaded again in between."""
+
 from __future__ import annotations
 
 import contextlib
 import random
 import threading
 import urllib.request
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlencode
-
-import pytest
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.cli.cli import ckan as ckan_cli
+from govworld import World, act
+from udp_testing import run_jobs
 
 from ckanext.udp.governance import workflow as wf
 from ckanext.udp.governance.model import AuditEntry, DatasetGovernance, IndexPending
-
-from govworld import World, act
-from udp_testing import run_jobs
 
 TRANSITION_ACTIONS = {"submit", "approve", "reject", "withdraw", "archive", "restore"}
 
 
 # --- Solr's test core, stopped and started --------------------------------------
+
 
 def _core_admin(**params: str) -> None:
     base, _core = tk.config["solr_url"].rstrip("/").rsplit("/", 1)
@@ -43,11 +44,13 @@ def solr_core_stopped() -> Iterator[None]:
     try:
         yield
     finally:
-        _core_admin(action="CREATE", name=core, instanceDir=core, config="solrconfig.xml",
-                    schema="schema.xml", dataDir="data")
+        _core_admin(
+            action="CREATE", name=core, instanceDir=core, config="solrconfig.xml", schema="schema.xml", dataDir="data"
+        )
 
 
 # --- what the database and the index say -----------------------------------------
+
 
 def _fresh() -> None:
     model.Session.rollback()
@@ -56,15 +59,15 @@ def _fresh() -> None:
 
 def indexed(pkg_id: str) -> dict[str, Any]:
     """The dataset as Solr holds it (the dict stored at index time)."""
-    found = tk.get_action("package_search")(
-        {"ignore_auth": True}, {"fq": f'id:"{pkg_id}"', "include_private": True})["results"]
+    found = tk.get_action("package_search")({"ignore_auth": True}, {"fq": f'id:"{pkg_id}"', "include_private": True})[
+        "results"
+    ]
     assert len(found) == 1
     return found[0]
 
 
 def publicly_found(pkg_id: str) -> bool:
-    return tk.get_action("package_search")(
-        {"user": "", "auth_user_obj": None}, {"fq": f'id:"{pkg_id}"'})["count"] == 1
+    return tk.get_action("package_search")({"user": "", "auth_user_obj": None}, {"fq": f'id:"{pkg_id}"'})["count"] == 1
 
 
 def assert_consistent(pkg_id: str) -> DatasetGovernance:
@@ -75,16 +78,20 @@ def assert_consistent(pkg_id: str) -> DatasetGovernance:
     assert pkg.private == wf.private_flag(status), "private flag and state disagree in the database"
     doc = indexed(pkg_id)
     assert (doc["udp_workflow_state"], doc["udp_access_class"], doc["private"]) == (
-        row.state, row.access_class, pkg.private), "the index disagrees with the database"
+        row.state,
+        row.access_class,
+        pkg.private,
+    ), "the index disagrees with the database"
     assert publicly_found(pkg_id) == wf.is_public(status)
     # the audit trail is one chain: every transition starts where the last one ended
-    trail = (model.Session.query(AuditEntry).filter(AuditEntry.package_id == pkg_id)
-             .order_by(AuditEntry.id).all())
+    trail = model.Session.query(AuditEntry).filter(AuditEntry.package_id == pkg_id).order_by(AuditEntry.id).all()
     states = [e.to_state for e in trail if e.action == "create"]
     for entry in trail:
         if entry.action in TRANSITION_ACTIONS:
-            assert entry.from_state == states[-1], f"{entry.action} from {entry.from_state}, " \
+            assert entry.from_state == states[-1], (
+                f"{entry.action} from {entry.from_state}, "
                 f"but the dataset was {states[-1]}: two transitions decided on the same state"
+            )
             states.append(entry.to_state)
     assert states[-1] == row.state
     return row
@@ -96,6 +103,7 @@ def markers() -> set[str]:
 
 
 # --- concurrent callers -----------------------------------------------------------
+
 
 def in_threads(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run each call in its own thread (its own database session); return
@@ -140,16 +148,16 @@ class Rendezvous:
 
 @pytest.fixture
 def rendezvous(monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
-    from ckanext.udp.governance.logic import action
+    from ckanext.udp.governance import trail
 
     meeting = Rendezvous()
-    original = action.audit
+    original = trail.record
 
     def audit(*args: Any, **kwargs: Any) -> None:
         meeting.meet()
         original(*args, **kwargs)
 
-    monkeypatch.setattr(action, "audit", audit)
+    monkeypatch.setattr(trail, "record", audit)
     return meeting
 
 
@@ -158,24 +166,29 @@ class TestConcurrentTransitions:
         pkg = world.dataset()
         act(world.editor, "udp_submit", id=pkg["id"])
         rendezvous.armed = True
-        results = in_threads([
-            lambda: act(world.reviewer, "udp_approve", id=pkg["id"]),
-            lambda: act(world.admin, "udp_reject", id=pkg["id"], reason="Zu früh"),
-        ])
+        results = in_threads(
+            [
+                lambda: act(world.reviewer, "udp_approve", id=pkg["id"]),
+                lambda: act(world.admin, "udp_reject", id=pkg["id"], reason="Zu früh"),
+            ]
+        )
         errors = [r for r in results if isinstance(r, Exception)]
         assert len(errors) == 1 and isinstance(errors[0], tk.ValidationError), results
         assert_consistent(pkg["id"])
 
     def test_withdraw_and_opening_at_once_never_make_a_withdrawn_dataset_public(
-            self, world: World, rendezvous: Rendezvous):
+        self, world: World, rendezvous: Rendezvous
+    ):
         # without the lock: withdraw commits private=True, the access-class
         # change (decided on "published") commits private=False after it
         pkg = world.published(access_class="restricted")
         rendezvous.armed = True
-        results = in_threads([
-            lambda: act(world.editor, "udp_withdraw", id=pkg["id"], reason="Datenschutz"),
-            lambda: act(world.admin, "udp_set_access_class", id=pkg["id"], access_class="open"),
-        ])
+        results = in_threads(
+            [
+                lambda: act(world.editor, "udp_withdraw", id=pkg["id"], reason="Datenschutz"),
+                lambda: act(world.admin, "udp_set_access_class", id=pkg["id"], access_class="open"),
+            ]
+        )
         assert not any(isinstance(r, Exception) for r in results), results
         row = assert_consistent(pkg["id"])
         assert row.state == "withdrawn" and not publicly_found(pkg["id"])
@@ -204,6 +217,7 @@ class TestConcurrentTransitions:
                     except (tk.ValidationError, tk.NotAuthorized):
                         pass  # not possible in the state another thread left
                 return done
+
             return run
 
         results = in_threads([worker(seed) for seed in range(4)])
@@ -222,10 +236,12 @@ class TestSolrDown:
         act(world.editor, "package_patch", id=edited["id"], title="Neuer Titel")
         with solr_core_stopped():
             # two at once, a third after: all commit, none needs Solr to do so
-            results = in_threads([
-                lambda: act(world.reviewer, "udp_approve", id=review["id"]),
-                lambda: act(world.editor, "udp_withdraw", id=live["id"], reason="Fehler in den Daten"),
-            ])
+            results = in_threads(
+                [
+                    lambda: act(world.reviewer, "udp_approve", id=review["id"]),
+                    lambda: act(world.editor, "udp_withdraw", id=live["id"], reason="Fehler in den Daten"),
+                ]
+            )
             assert not any(isinstance(r, Exception) for r in results), results
             act(world.reviewer, "udp_approve", id=edited["id"])
             assert markers() == {review["id"], live["id"], edited["id"]}
@@ -233,7 +249,7 @@ class TestSolrDown:
         assert indexed(review["id"])["udp_workflow_state"] == "in_review"
         assert publicly_found(live["id"]) and indexed(edited["id"])["title"] == "Alter Titel"
 
-        result = cli.invoke(ckan_cli, ["udp-governance", "reindex-pending"])
+        result = cli.invoke(ckan_cli, ["udp", "governance", "reindex-pending"])
         assert result.exit_code == 0, result.output
         assert "3 datasets re-indexed" in result.output
         assert markers() == set()
@@ -266,4 +282,3 @@ class TestSolrDown:
         assert markers() == set()
         assert_consistent(stale["id"])
         assert_consistent(other["id"])
-

@@ -1,15 +1,38 @@
 """States, transitions and per-role authorization of udp_governance."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
+from govworld import World, act
 
 from ckanext.udp.governance import workflow as wf
+from ckanext.udp.governance.logic import action, auth
 
-from govworld import World, act
+
+class TestTransitionTable:
+    """The actions and auth functions of the transitions come from one table."""
+
+    def test_each_transition_of_the_table_has_its_action_and_auth_function(self):
+        actions, auths = action.get_actions(), auth.get_auth_functions()
+        for name in wf.ACTIONS:
+            assert f"udp_{name}" in actions and f"udp_{name}" in auths
+            # four-eyes transitions hold for sysadmins too
+            assert bool(getattr(auths[f"udp_{name}"], "auth_sysadmins_check", False)) is wf.four_eyes_applies(name)
+        reasons = {t.action for t in wf.TRANSITIONS if t.reason_required}
+        for name in wf.ACTIONS:
+            with pytest.raises(tk.ValidationError) as e:
+                actions[f"udp_{name}"]({"user": ""}, {"id": "", "reason": ""})
+            assert ("reason" in e.value.error_dict) is (name in reasons)
+
+    def test_the_plugin_registers_its_own_actions_and_chained_core_actions_only(self):
+        actions, auths = action.get_actions(), auth.get_auth_functions()
+        own = {name for name in actions if name.startswith("udp_")}
+        assert own == set(auths)  # every action of its own has its auth function
+        for name in set(actions) - own:
+            assert getattr(actions[name], "chained_action", False), name
 
 
 class TestCreate:
@@ -26,8 +49,13 @@ class TestCreate:
 
     def test_state_cannot_be_set_on_create(self, world: World):
         with pytest.raises(tk.ValidationError) as e:
-            act(world.editor, "package_create", name="versuch", owner_org=world.org["id"],
-                udp_workflow_state="published")
+            act(
+                world.editor,
+                "package_create",
+                name="versuch",
+                owner_org=world.org["id"],
+                udp_workflow_state="published",
+            )
         assert "udp_workflow_state" in e.value.error_dict
         assert "udp_submit" in e.value.error_dict["udp_workflow_state"][0]
 
@@ -99,10 +127,16 @@ class TestTransitions:
             act(world.editor, "udp_withdraw", id=pkg["id"], reason="")
         assert world.state(pkg) == "published"
 
-    @pytest.mark.parametrize("action,state", [
-        ("approve", "draft"), ("archive", "draft"), ("restore", "draft"), ("withdraw", "draft"),
-        ("reject", "draft"),
-    ])
+    @pytest.mark.parametrize(
+        "action,state",
+        [
+            ("approve", "draft"),
+            ("archive", "draft"),
+            ("restore", "draft"),
+            ("withdraw", "draft"),
+            ("reject", "draft"),
+        ],
+    )
     def test_transition_from_a_wrong_state_is_refused(self, world: World, action: str, state: str):
         pkg = world.dataset()
         with pytest.raises(tk.ValidationError) as e:
@@ -220,21 +254,20 @@ class TestFourEyes:
         pkg = world.dataset(by=world.reviewer)
         act(world.reviewer, "udp_submit", id=pkg["id"])
         token = factories.APIToken(user=world.reviewer["name"])["token"]
-        res = app.post("/api/3/action/udp_approve", json={"id": pkg["id"]},
-                       headers={"Authorization": token}, status=403)
+        res = app.post(
+            "/api/3/action/udp_approve", json={"id": pkg["id"]}, headers={"Authorization": token}, status=403
+        )
         assert "Vier-Augen-Prinzip" in res.json["error"]["message"]
 
 
 class TestReviewers:
     def test_designated_reviewer_must_be_member(self, world: World):
         with pytest.raises(tk.ValidationError):
-            act(world.admin, "udp_reviewer_add", organization_id=world.org["id"],
-                user=world.outsider["name"])
+            act(world.admin, "udp_reviewer_add", organization_id=world.org["id"], user=world.outsider["name"])
 
     def test_only_admins_manage_reviewers(self, world: World):
         with pytest.raises(tk.NotAuthorized):
-            act(world.editor, "udp_reviewer_add", organization_id=world.org["id"],
-                user=world.editor2["name"])
+            act(world.editor, "udp_reviewer_add", organization_id=world.org["id"], user=world.editor2["name"])
 
     def test_list_and_remove(self, world: World):
         listed = act(world.member, "udp_reviewer_list", organization_id=world.org["id"])
@@ -253,10 +286,12 @@ class TestReviewers:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 def test_an_invented_dataset_type_cannot_bypass_review(app):
     from ckan.tests import factories as f
+
     editor = f.User()
     org = f.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
     with pytest.raises(tk.ValidationError) as raised:
-        tk.get_action("package_create")({"user": editor["name"]},
-                                        {"name": "umgehung", "type": "x", "owner_org": org["id"], "private": False})
+        tk.get_action("package_create")(
+            {"user": editor["name"]}, {"name": "umgehung", "type": "x", "owner_org": org["id"], "private": False}
+        )
     assert "type" in raised.value.error_dict
     assert tk.get_action("package_search")({}, {"q": "name:umgehung"})["count"] == 0

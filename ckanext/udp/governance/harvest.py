@@ -15,16 +15,19 @@ when a dataset of type ``harvest`` is written, and by ``apply_source_state``,
 which every harvester of the portal calls (ckanext-dcat's RDF harvester
 through the plugin's IDCATRDFHarvester hook, ckanext-udp's harvesters through
 ``IUdpHarvest`` in ``ckanext.udp.harvest.interfaces``)."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
+from ckanext.udp.governance import trail
 from ckanext.udp.governance import workflow as wf
 from ckanext.udp.governance.model import ACCESS_CLASSES, DRAFT, IN_REVIEW, PUBLISHED, AuditEntry
 
@@ -67,7 +70,7 @@ def settings_of(data: dict[str, Any]) -> tuple[str, str | None]:
     return state, access
 
 
-def fingerprint(url: Optional[str], config: Any) -> str:
+def fingerprint(url: str | None, config: Any) -> str:
     canonical = json.dumps({"url": url or "", "config": _config_dict(config)}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -76,11 +79,11 @@ def _publishes(config: Any) -> bool:
     return source_settings(config if isinstance(config, str) else json.dumps(_config_dict(config)))[0] == PUBLISHED
 
 
-def _may_approve(user: Optional[model.User], org_id: Optional[str]) -> bool:
+def _may_approve(user: model.User | None, org_id: str | None) -> bool:
     return user is not None and bool(org_id) and wf.is_reviewer(user, org_id)  # type: ignore[arg-type]
 
 
-def check_source(context: Any, data_dict: dict[str, Any], pkg: Optional[model.Package]) -> None:
+def check_source(context: Context, data_dict: dict[str, Any], pkg: model.Package | None) -> None:
     """Before a harvest source is written: a source that publishes is the
     reviewers' to configure."""
     if context.get("ignore_auth") or not _publishes(data_dict.get("config")):
@@ -88,12 +91,19 @@ def check_source(context: Any, data_dict: dict[str, Any], pkg: Optional[model.Pa
     org_id = data_dict.get("owner_org") or (pkg.owner_org if pkg is not None else None)
     group = model.Group.get(org_id) if org_id else None
     if not _may_approve(wf.user_obj_of(context), group.id if group is not None else None):
-        raise tk.ValidationError({"config": [tk._(
-            "Only reviewers of the organization may configure a harvest source that publishes without "
-            "review (udp_workflow_state: published), or change such a source. Use draft or in_review.")]})
+        raise tk.ValidationError(
+            {
+                "config": [
+                    tk._(
+                        "Only reviewers of the organization may configure a harvest source that publishes without "
+                        "review (udp_workflow_state: published), or change such a source. Use draft or in_review."
+                    )
+                ]
+            }
+        )
 
 
-def record_approval(context: Any, pkg: Optional[model.Package]) -> None:
+def record_approval(context: Context, pkg: model.Package | None) -> None:
     """After a harvest source was written: a publishing configuration is
     recorded as approved by whoever wrote it (check_source let them)."""
     if pkg is None or pkg.type != SOURCE_TYPE:
@@ -101,10 +111,19 @@ def record_approval(context: Any, pkg: Optional[model.Package]) -> None:
     source = _source_row(pkg.id)
     if source is None or not _publishes(source.config):
         return
-    from ckanext.udp.governance.logic.action import audit
-    audit(pkg.id, wf.user_obj_of(context), APPROVAL, None, None, None, {
-        "fingerprint": fingerprint(source.url, source.config), "url": source.url,
-        "config": _config_dict(source.config)})
+    trail.record(
+        pkg.id,
+        wf.user_obj_of(context),
+        APPROVAL,
+        None,
+        None,
+        None,
+        {
+            "fingerprint": fingerprint(source.url, source.config),
+            "url": source.url,
+            "config": _config_dict(source.config),
+        },
+    )
     model.repo.commit()
 
 
@@ -116,15 +135,18 @@ def _source_row(source_id: str) -> Any:
     return HarvestSource.get(source_id)
 
 
-def approval(source: Any) -> Optional[AuditEntry]:
+def approval(source: Any) -> AuditEntry | None:
     """The approval that covers the source as it is now, if any."""
     org_id = None
     pkg = model.Package.get(source.id)
     if pkg is not None:
         org_id = pkg.owner_org
-    entry = (model.Session.query(AuditEntry)
-             .filter(AuditEntry.package_id == source.id, AuditEntry.action == APPROVAL)
-             .order_by(AuditEntry.created.desc(), AuditEntry.id.desc()).first())
+    entry = (
+        model.Session.query(AuditEntry)
+        .filter(AuditEntry.package_id == source.id, AuditEntry.action == APPROVAL)
+        .order_by(AuditEntry.created.desc(), AuditEntry.id.desc())
+        .first()
+    )
     if entry is None:
         return None
     details = json.loads(entry.details) if entry.details else {}
@@ -137,8 +159,7 @@ def approval(source: Any) -> Optional[AuditEntry]:
 
 
 def apply_source_state(harvest_object: Any, dataset_dict: dict[str, Any]) -> None:
-    source = getattr(getattr(harvest_object, "job", None), "source", None) or getattr(
-        harvest_object, "source", None)
+    source = getattr(getattr(harvest_object, "job", None), "source", None) or getattr(harvest_object, "source", None)
     apply_settings(source, source_settings(getattr(source, "config", None)), dataset_dict)
 
 
@@ -149,12 +170,17 @@ def apply_settings(source: Any, settings: tuple[str, str | None], dataset_dict: 
     if state == PUBLISHED:
         entry = approval(source) if source is not None else None
         if entry is None:
-            log.warning("harvest source %s publishes without a current reviewer's approval: drafts instead",
-                        getattr(source, "id", None))
+            log.warning(
+                "harvest source %s publishes without a current reviewer's approval: drafts instead",
+                getattr(source, "id", None),
+            )
             state = DRAFT
         else:
-            dataset_dict[APPROVAL_KEY] = {"harvest_source": source.id, "approved_by": entry.actor_name,
-                                          "approved_at": entry.created.isoformat()}
+            dataset_dict[APPROVAL_KEY] = {
+                "harvest_source": source.id,
+                "approved_by": entry.actor_name,
+                "approved_at": entry.created.isoformat(),
+            }
     dataset_dict[wf.STATE_KEY] = state
     if access:
         dataset_dict[wf.ACCESS_KEY] = access

@@ -1,18 +1,19 @@
 """Template helpers of udp_governance."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ckanext.udp import dates
 from ckanext.udp.governance import workflow as wf
-from ckanext.udp.governance.logic.action import last_rejections
+from ckanext.udp.governance.logic.queues import last_rejections
 from ckanext.udp.governance.model import LIVE_STATES, PendingEdit
 
 
-def udp_governance_state_label(state: Optional[str]) -> str:
+def udp_governance_state_label(state: str | None) -> str:
     return {
         "draft": tk._("Draft"),
         "in_review": tk._("In review"),
@@ -22,7 +23,7 @@ def udp_governance_state_label(state: Optional[str]) -> str:
     }.get(state or "", state or "")
 
 
-def udp_governance_action_label(action: Optional[str]) -> str:
+def udp_governance_action_label(action: str | None) -> str:
     """German (translated) name of an audit trail action."""
     return {
         "create": tk._("Created"),
@@ -47,7 +48,7 @@ def udp_governance_datetime(value: Any) -> str:
     return dates.display_datetime(value, "short")
 
 
-def udp_governance_rejection(pkg_id: str) -> Optional[dict[str, Any]]:
+def udp_governance_rejection(pkg_id: str) -> dict[str, Any] | None:
     """Reason, reviewer and time of the rejection that sent the dataset back
     to draft, if that was its latest transition (members only)."""
     try:
@@ -57,7 +58,7 @@ def udp_governance_rejection(pkg_id: str) -> Optional[dict[str, Any]]:
     return last_rejections([pkg_id]).get(pkg_id)
 
 
-def udp_governance_access_label(access_class: Optional[str]) -> str:
+def udp_governance_access_label(access_class: str | None) -> str:
     return {
         "open": tk._("Open"),
         "internal": tk._("Internal (city staff)"),
@@ -85,7 +86,7 @@ def udp_governance_actions(pkg_id: str) -> list[str]:
     return allowed
 
 
-def udp_governance_audit(pkg_id: str) -> Optional[list[dict[str, Any]]]:
+def udp_governance_audit(pkg_id: str) -> list[dict[str, Any]] | None:
     """The audit trail for organization members, None for everyone else."""
     try:
         return tk.get_action("udp_audit_list")({"user": tk.current_user.name}, {"id": pkg_id})
@@ -93,7 +94,7 @@ def udp_governance_audit(pkg_id: str) -> Optional[list[dict[str, Any]]]:
         return None
 
 
-def udp_governance_pending(pkg_id: str) -> Optional[dict[str, Any]]:
+def udp_governance_pending(pkg_id: str) -> dict[str, Any] | None:
     try:
         return tk.get_action("udp_pending_edit_show")({"user": tk.current_user.name}, {"id": pkg_id})
     except (tk.NotAuthorized, tk.ObjectNotFound):

@@ -5,26 +5,25 @@ entry and an *index marker* in one transaction. After the commit the dataset
 is re-indexed and its marker removed. If Solr is down or refuses, the marker
 stays: a background job retries once Solr answers, every later successful
 index after a transition repairs a few markers left over, and
-``ckan udp-governance reindex-pending`` (cron) repairs them all. The database
+``ckan udp governance reindex-pending`` (cron) repairs them all. The database
 is the truth; the index follows it, never the other way round.
 
 A marker carries a token: an index run removes the marker only if no newer
 transition has marked the dataset again in the meantime (that one's own run,
 or the repair, indexes the newer state).
 """
+
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Optional
-
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
-from ckan.lib import search
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 
+from ckanext.udp import compat
 from ckanext.udp.governance.model import IndexPending, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,14 +35,16 @@ PIGGYBACK = 20
 def mark(package_id: str) -> None:
     """Record, inside the transition's transaction, that the dataset's index
     entry must follow what this transaction commits."""
-    stmt = insert(IndexPending).values(
-        package_id=package_id, token=uuid.uuid4().hex, marked_at=utcnow(), attempts=0)
-    model.Session.execute(stmt.on_conflict_do_update(
-        index_elements=[IndexPending.package_id],
-        set_={"token": stmt.excluded.token, "marked_at": stmt.excluded.marked_at}))
+    stmt = insert(IndexPending).values(package_id=package_id, token=uuid.uuid4().hex, marked_at=utcnow(), attempts=0)
+    model.Session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[IndexPending.package_id],
+            set_={"token": stmt.excluded.token, "marked_at": stmt.excluded.marked_at},
+        )
+    )
 
 
-def pending_ids(limit: Optional[int] = None) -> list[str]:
+def pending_ids(limit: int | None = None) -> list[str]:
     query = model.Session.query(IndexPending.package_id).order_by(IndexPending.marked_at)
     if limit:
         query = query.limit(limit)
@@ -53,26 +54,25 @@ def pending_ids(limit: Optional[int] = None) -> list[str]:
 def sync(package_id: str) -> bool:
     """Index the dataset as the database has it now and drop its marker.
     Returns False (marker kept, error noted) if Solr failed."""
-    token = model.Session.execute(
-        sa.select(IndexPending.token).where(IndexPending.package_id == package_id)).scalar()
+    token = model.Session.execute(sa.select(IndexPending.token).where(IndexPending.package_id == package_id)).scalar()
     if token is None:
         return True
     model.Session.commit()  # index what is committed, from a fresh transaction
     try:
-        if model.Package.get(package_id) is None:
-            search.index_for(model.Package).remove_dict({"id": package_id})
-        else:
-            search.rebuild(package_id)
+        compat.index_dataset(package_id)
     except Exception as e:  # SearchIndexError, connection errors: Solr's trouble, not ours
         model.Session.rollback()
         log.warning("udp_governance: index of %s failed, marked for repair: %s", package_id, e)
         model.Session.execute(
-            sa.update(IndexPending).where(IndexPending.package_id == package_id).values(
-                attempts=IndexPending.attempts + 1, last_error=str(e)[:1000]))
+            sa.update(IndexPending)
+            .where(IndexPending.package_id == package_id)
+            .values(attempts=IndexPending.attempts + 1, last_error=str(e)[:1000])
+        )
         model.Session.commit()
         return False
-    model.Session.execute(sa.delete(IndexPending).where(
-        IndexPending.package_id == package_id, IndexPending.token == token))
+    model.Session.execute(
+        sa.delete(IndexPending).where(IndexPending.package_id == package_id, IndexPending.token == token)
+    )
     model.Session.commit()
     return True
 
@@ -92,7 +92,7 @@ def after_commit(package_id: str) -> bool:
 def retry(package_id: str) -> None:
     """Background job: index a dataset whose index after a transition failed.
     Raises while Solr still fails, so the job shows as failed and the marker
-    waits for ``ckan udp-governance reindex-pending``."""
+    waits for ``ckan udp governance reindex-pending``."""
     if not sync(package_id):
         raise RuntimeError(f"index of dataset {package_id} still failing; marker kept for repair")
 

@@ -2,17 +2,17 @@
 ``ckanext/udp/migration/udp_governance``). They have their own MetaData, so
 ``ckan db init`` does not create them, and they share CKAN's session, so a
 state change and the dataset change it belongs to commit together."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Optional
+from typing import Any
 
+import ckan.model as model
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-import ckan.model as model
 
 DRAFT = "draft"
 IN_REVIEW = "in_review"
@@ -44,29 +44,30 @@ class DatasetGovernance(Base):
     package_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
     state: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
     access_class: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
-    submitted_by: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
-    submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime)
-    last_editor: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
-    published_at: Mapped[Optional[dt.datetime]] = mapped_column(sa.DateTime)
+    submitted_by: Mapped[str | None] = mapped_column(sa.UnicodeText)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+    last_editor: Mapped[str | None] = mapped_column(sa.UnicodeText)
+    published_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
     created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
     modified: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
 
     @classmethod
-    def get(cls, package_id: str) -> Optional["DatasetGovernance"]:
+    def get(cls, package_id: str) -> DatasetGovernance | None:
         return model.Session.get(cls, package_id)
 
     @classmethod
-    def lock(cls, package_id: str, state: str, access_class: str) -> "DatasetGovernance":
+    def lock(cls, package_id: str, state: str, access_class: str) -> DatasetGovernance:
         """The row, read fresh and locked (``SELECT ... FOR UPDATE``) until the
         transaction ends; created with ``state``/``access_class`` if missing."""
-        query = (model.Session.query(cls).filter(cls.package_id == package_id)
-                 .with_for_update().populate_existing())
+        query = model.Session.query(cls).filter(cls.package_id == package_id).with_for_update().populate_existing()
         row = query.one_or_none()
         if row is None:
             now = utcnow()
-            model.Session.execute(insert(cls).values(
-                package_id=package_id, state=state, access_class=access_class, created=now,
-                modified=now).on_conflict_do_nothing(index_elements=[cls.package_id]))
+            model.Session.execute(
+                insert(cls)
+                .values(package_id=package_id, state=state, access_class=access_class, created=now, modified=now)
+                .on_conflict_do_nothing(index_elements=[cls.package_id])
+            )
             row = query.one()
         return row
 
@@ -91,13 +92,13 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
     package_id: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
     created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
-    actor_id: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
-    actor_name: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    actor_id: Mapped[str | None] = mapped_column(sa.UnicodeText)
+    actor_name: Mapped[str | None] = mapped_column(sa.UnicodeText)
     action: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
-    from_state: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
-    to_state: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
-    comment: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
-    details: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    from_state: Mapped[str | None] = mapped_column(sa.UnicodeText)
+    to_state: Mapped[str | None] = mapped_column(sa.UnicodeText)
+    comment: Mapped[str | None] = mapped_column(sa.UnicodeText)
+    details: Mapped[str | None] = mapped_column(sa.UnicodeText)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,13 +137,13 @@ class PendingEdit(Base):
     package_id: Mapped[str] = mapped_column(sa.UnicodeText, primary_key=True)
     proposed: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
     proposed_by: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
-    base_modified: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    base_modified: Mapped[str | None] = mapped_column(sa.UnicodeText)
     #: the live dataset the change was proposed against (JSON), for the staleness check
-    base: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    base: Mapped[str | None] = mapped_column(sa.UnicodeText)
     created: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
 
     @classmethod
-    def get(cls, package_id: str) -> Optional["PendingEdit"]:
+    def get(cls, package_id: str) -> PendingEdit | None:
         return model.Session.get(cls, package_id)
 
     @property
@@ -150,7 +151,7 @@ class PendingEdit(Base):
         return json.loads(self.proposed)
 
     @property
-    def base_dict(self) -> Optional[dict[str, Any]]:
+    def base_dict(self) -> dict[str, Any] | None:
         return json.loads(self.base) if self.base else None
 
 
@@ -164,8 +165,8 @@ class IndexPending(Base):
     token: Mapped[str] = mapped_column(sa.UnicodeText, nullable=False)
     marked_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    last_error: Mapped[Optional[str]] = mapped_column(sa.UnicodeText)
+    last_error: Mapped[str | None] = mapped_column(sa.UnicodeText)
 
 
-def _iso(value: Optional[dt.datetime]) -> Optional[str]:
+def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None

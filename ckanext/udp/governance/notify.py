@@ -5,11 +5,12 @@ after the transition committed; the job worker sends it with CKAN's mailer,
 so a slow or unreachable mail server never holds up or undoes a request.
 A mail that cannot be sent fails its job (logged, kept in RQ's failed job
 registry); the audit trail, not the mail, is the record."""
+
 from __future__ import annotations
 
 import logging
 import socket
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
@@ -42,8 +43,7 @@ def deliver(user_id: str, subject: str, body: str) -> None:
         socket.setdefaulttimeout(previous)
 
 
-def send(users: Iterable[model.User], subject: str, body: str,
-         exclude: Optional[str] = None) -> int:
+def send(users: Iterable[model.User], subject: str, body: str, exclude: str | None = None) -> int:
     """Queue a mail to each user with an address (not ``exclude``, a user id);
     returns the count queued."""
     queued = 0
@@ -64,13 +64,11 @@ def _title(pkg: model.Package) -> str:
     return pkg.title or pkg.name
 
 
-def submitted(pkg: model.Package, reviewers: list[model.User], actor: model.User,
-              reason: Optional[str]) -> int:
+def submitted(pkg: model.Package, reviewers: list[model.User], actor: model.User, reason: str | None) -> int:
     subject = tk._("Review requested: {title}").format(title=_title(pkg))
-    body = tk._(
-        "{actor} submitted the dataset \"{title}\" for review.\n\n"
-        "Please review it: {url}\n"
-    ).format(actor=actor.display_name, title=_title(pkg), url=dataset_url(pkg))
+    body = tk._('{actor} submitted the dataset "{title}" for review.\n\nPlease review it: {url}\n').format(
+        actor=actor.display_name, title=_title(pkg), url=dataset_url(pkg)
+    )
     if reason:
         body += "\n" + tk._("Comment: {comment}").format(comment=reason) + "\n"
     return send(reviewers, subject, body, exclude=actor.id)
@@ -79,22 +77,23 @@ def submitted(pkg: model.Package, reviewers: list[model.User], actor: model.User
 def edit_proposed(pkg: model.Package, reviewers: list[model.User], actor: model.User) -> int:
     subject = tk._("Change to review: {title}").format(title=_title(pkg))
     body = tk._(
-        "{actor} proposed a change to the published dataset \"{title}\". The published "
+        '{actor} proposed a change to the published dataset "{title}". The published '
         "version stays online until the change is approved.\n\nPlease review it: {url}\n"
     ).format(actor=actor.display_name, title=_title(pkg), url=dataset_url(pkg))
     return send(reviewers, subject, body, exclude=actor.id)
 
 
-def decided(pkg: model.Package, author: Optional[model.User], actor: model.User,
-            approved: bool, reason: Optional[str]) -> int:
+def decided(
+    pkg: model.Package, author: model.User | None, actor: model.User, approved: bool, reason: str | None
+) -> int:
     if author is None:
         return 0
     if approved:
         subject = tk._("Approved: {title}").format(title=_title(pkg))
-        body = tk._("{actor} approved the dataset \"{title}\".\n\n{url}\n")
+        body = tk._('{actor} approved the dataset "{title}".\n\n{url}\n')
     else:
         subject = tk._("Rejected: {title}").format(title=_title(pkg))
-        body = tk._("{actor} rejected the dataset \"{title}\".\n\n{url}\n")
+        body = tk._('{actor} rejected the dataset "{title}".\n\n{url}\n')
     body = body.format(actor=actor.display_name, title=_title(pkg), url=dataset_url(pkg))
     if reason:
         body += "\n" + tk._("Reason: {reason}").format(reason=reason) + "\n"

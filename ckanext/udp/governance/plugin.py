@@ -3,6 +3,7 @@ published -> archived/withdrawn) with the four-eyes principle, access classes
 through CKAN's permission labels, pending edits of published datasets, audit
 trail, notifications and the steward dashboard. Logic lives in ``logic/``,
 ``workflow.py`` and ``model.py``; this class only wires CKAN's interfaces."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,26 +11,26 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckan.lib.plugins import DefaultPermissionLabels
+from ckan.types import Context
 
 from ckanext.dcat.interfaces import IDCATRDFHarvester
-from ckanext.udp.harvest.interfaces import IUdpHarvest
-
-from ckanext.udp.governance import harvest, helpers, views, workflow as wf
+from ckanext.udp import compat
+from ckanext.udp.governance import cli, harvest, helpers, trail, views
+from ckanext.udp.governance import workflow as wf
+from ckanext.udp.governance.logic import action, auth
 from ckanext.udp.governance.model import (
-    PUBLISHED, DatasetGovernance, PendingEdit, utcnow,
+    PUBLISHED,
+    DatasetGovernance,
+    PendingEdit,
+    utcnow,
 )
-
-
-def _actions() -> dict[str, Any]:
-    from ckanext.udp.governance.logic import action, guards
-    return {**{name: getattr(action, name) for name in action.__all__}, **guards.ACTIONS}
+from ckanext.udp.harvest.interfaces import IUdpHarvest
 
 
 @tk.blanket.config_declarations
-@tk.blanket.cli
-@tk.blanket.actions(_actions)
-@tk.blanket.auth_functions
+@tk.blanket.cli(cli.get_commands)
+@tk.blanket.actions(action.get_actions)
+@tk.blanket.auth_functions(auth.get_auth_functions)
 @tk.blanket.helpers(helpers)
 @tk.blanket.blueprints(views)
 class GovernancePlugin(p.SingletonPlugin):
@@ -48,8 +49,9 @@ class GovernancePlugin(p.SingletonPlugin):
     def udp_harvest_validate_source_config(self, config: dict[str, Any]) -> dict[str, str]:
         return harvest.validate_config(config)
 
-    def udp_harvest_before_create(self, source_config: dict[str, Any], dataset_dict: dict[str, Any],
-                                  source: Any = None) -> None:
+    def udp_harvest_before_create(
+        self, source_config: dict[str, Any], dataset_dict: dict[str, Any], source: Any = None
+    ) -> None:
         harvest.apply_settings(source, harvest.settings_of(source_config), dataset_dict)
 
     def udp_harvest_new_dataset_state(self, source_config: dict[str, Any]) -> str | None:
@@ -64,31 +66,37 @@ class GovernancePlugin(p.SingletonPlugin):
         return wf.dataset_labels(dataset_obj)
 
     def get_user_dataset_labels(self, user_obj: model.User) -> list[str]:
-        return wf.user_labels(DefaultPermissionLabels().get_user_dataset_labels(user_obj), user_obj)
+        return wf.user_labels(compat.default_user_labels(user_obj), user_obj)
 
     # IPackageController
-    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_create(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         if "udp_governance_new" not in context:
             return  # not a governed dataset type
         state, access, approval = context.pop("udp_governance_new")
         if not pkg_dict.get("id") or DatasetGovernance.get(pkg_dict["id"]) is not None:
             return
-        from ckanext.udp.governance.logic.action import audit
         state = state or wf.DRAFT
         access = access or wf.default_access_class()
         user = wf.user_obj_of(context)
         now = utcnow()
-        model.Session.add(DatasetGovernance(
-            package_id=pkg_dict["id"], state=state, access_class=access,
-            last_editor=user.id if user else None, created=now, modified=now,
-            published_at=now if state == PUBLISHED else None))
+        model.Session.add(
+            DatasetGovernance(
+                package_id=pkg_dict["id"],
+                state=state,
+                access_class=access,
+                last_editor=user.id if user else None,
+                created=now,
+                modified=now,
+                published_at=now if state == PUBLISHED else None,
+            )
+        )
         details: dict[str, Any] = {"access_class": access}
         if approval:  # published by a harvest source a reviewer configured
             details["harvest"] = approval
-        audit(pkg_dict["id"], user, "create", None, state, None, details)
+        trail.record(pkg_dict["id"], user, "create", None, state, None, details)
         model.Session.flush()
 
-    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_update(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         if not pkg_dict.get("id"):
             return
         if context.get(wf.INTERNAL_CALL):
@@ -99,14 +107,13 @@ class GovernancePlugin(p.SingletonPlugin):
             row.last_editor = user.id
             row.modified = utcnow()
 
-    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         row = DatasetGovernance.get(pkg.id) if pkg is not None else None
         if row is not None and not context.get(wf.INTERNAL_CALL):
-            from ckanext.udp.governance.logic.action import audit
-            audit(row.package_id, wf.user_obj_of(context), "delete", row.state, row.state)
+            trail.record(row.package_id, wf.user_obj_of(context), "delete", row.state, row.state)
 
-    def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_show(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is None or not wf.governed(pkg.type):
             return

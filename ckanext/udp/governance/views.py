@@ -1,19 +1,20 @@
 """Web pages of udp_governance: workflow buttons on the dataset page, the
 audit CSV download and the steward dashboard."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
-
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
+from flask import Blueprint, Response
 
 from ckanext.udp.governance import workflow as wf
 
 governance = Blueprint("udp_governance", __name__)
 
 
-def _context() -> dict[str, Any]:
+def _context() -> Context:
     return {"user": tk.current_user.name, "auth_user_obj": tk.current_user}
 
 
@@ -26,9 +27,13 @@ def transition(id: str, action: str) -> Any:
         data.pop("reason")
     try:
         tk.get_action(f"udp_{action}")(_context(), data)
-        tk.h.flash_success(tk._("Done: {state}").format(
-            state=tk.h.udp_governance_state_label(
-                tk.get_action("udp_governance_show")(_context(), {"id": id})["state"])))
+        tk.h.flash_success(
+            tk._("Done: {state}").format(
+                state=tk.h.udp_governance_state_label(
+                    tk.get_action("udp_governance_show")(_context(), {"id": id})["state"]
+                )
+            )
+        )
     except tk.NotAuthorized as e:
         tk.h.flash_error(str(e) or tk._("Not authorized"))
     except tk.ValidationError as e:
@@ -46,8 +51,11 @@ def audit_csv(id: str) -> Any:
         return tk.abort(403, tk._("Only members of the organization may see this."))
     except tk.ObjectNotFound:
         return tk.abort(404, tk._("Dataset not found"))
-    return Response(out["csv"], content_type=out["content_type"], headers={
-        "Content-Disposition": f'attachment; filename="{out["filename"]}"'})
+    return Response(
+        out["csv"],
+        content_type=out["content_type"],
+        headers={"Content-Disposition": f'attachment; filename="{out["filename"]}"'},
+    )
 
 
 @governance.route("/dashboard/governance")
@@ -56,8 +64,7 @@ def dashboard() -> Any:
         queues = tk.get_action("udp_steward_queues")(_context(), {})
     except tk.NotAuthorized:
         return tk.abort(403, tk._("You must be logged in."))
-    return tk.render("udp_governance/dashboard.html", {
-        "queues": queues, "user_dict": {"name": tk.current_user.name}})
+    return tk.render("udp_governance/dashboard.html", {"queues": queues, "user_dict": {"name": tk.current_user.name}})
 
 
 __all__ = ["governance"]

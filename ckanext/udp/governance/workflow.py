@@ -6,18 +6,29 @@ indexes in Solr and checks in ``package_show`` auth, and CKAN's own
 ``private`` flag, which is kept True unless the dataset is published + open so
 that every channel that looks only at ``private`` agrees.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
 
-import ckan.authz as authz
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
+from ckanext.udp import compat
 from ckanext.udp.governance.model import (
-    ACCESS_CLASSES, ARCHIVED, DRAFT, IN_REVIEW, INTERNAL, OPEN, PUBLISHED, STATES, WITHDRAWN,
-    DatasetGovernance, OrgSetting, Reviewer,
+    ACCESS_CLASSES,
+    ARCHIVED,
+    DRAFT,
+    IN_REVIEW,
+    INTERNAL,
+    OPEN,
+    PUBLISHED,
+    STATES,
+    WITHDRAWN,
+    DatasetGovernance,
+    OrgSetting,
+    Reviewer,
 )
 
 # keys under which the state shows in dataset dicts and the Solr index
@@ -40,7 +51,7 @@ class Transition:
     action: str
     sources: tuple[str, ...]
     target: str
-    role: str              # who may do it: EDITOR or REVIEWER (sysadmins may do all)
+    role: str  # who may do it: EDITOR or REVIEWER (sysadmins may do all)
     reason_required: bool
     four_eyes: bool = False
 
@@ -58,14 +69,19 @@ TRANSITIONS: tuple[Transition, ...] = (
 ACTIONS = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 
 
-def transition_for(action: str, state: str) -> Optional[Transition]:
+def transition_for(action: str, state: str) -> Transition | None:
     for t in TRANSITIONS:
         if t.action == action and state in t.sources:
             return t
     return None
 
 
-def governed(package_type: Optional[str]) -> bool:
+def four_eyes_applies(action: str) -> bool:
+    """Whether the four-eyes rule holds for the action (the table's flag)."""
+    return any(t.four_eyes for t in TRANSITIONS if t.action == action)
+
+
+def governed(package_type: str | None) -> bool:
     """Whether datasets of this type go through the workflow (harvest sources,
     showcases etc. keep CKAN's own rules)."""
     types = tk.aslist(tk.config.get("ckanext.udp.governance.dataset_types"))
@@ -104,8 +120,7 @@ def private_flag(status: Status) -> bool:
 
 def dataset_labels(pkg: model.Package) -> list[str]:
     if not governed(pkg.type):
-        from ckan.lib.plugins import DefaultPermissionLabels
-        return DefaultPermissionLabels().get_dataset_labels(pkg)
+        return compat.default_dataset_labels(pkg)
     if not pkg.owner_org or pkg.state != "active":
         # unowned or CKAN-draft/deleted: CKAN's own rules (no public label for
         # non-active datasets there either)
@@ -127,7 +142,7 @@ def dataset_labels(pkg: model.Package) -> list[str]:
     return [member]
 
 
-def user_labels(base: list[str], user_obj: Optional[model.User]) -> list[str]:
+def user_labels(base: list[str], user_obj: model.User | None) -> list[str]:
     labels = list(base)
     if user_obj is not None and not user_obj.is_anonymous and user_obj.state == "active":
         labels.append(INTERNAL_LABEL)
@@ -136,7 +151,8 @@ def user_labels(base: list[str], user_obj: Optional[model.User]) -> list[str]:
 
 # --- roles -------------------------------------------------------------------
 
-def user_obj_of(context: dict[str, Any]) -> Optional[model.User]:
+
+def user_obj_of(context: Context) -> model.User | None:
     obj = context.get("auth_user_obj")
     if isinstance(obj, model.User):
         return obj
@@ -144,27 +160,26 @@ def user_obj_of(context: dict[str, Any]) -> Optional[model.User]:
     return model.User.get(name) if name else None
 
 
-def is_sysadmin(user: Optional[model.User]) -> bool:
+def is_sysadmin(user: model.User | None) -> bool:
     return bool(user is not None and user.sysadmin and user.state == "active")
 
 
-def is_org_admin(user: Optional[model.User], org_id: str) -> bool:
+def is_org_admin(user: model.User | None, org_id: str) -> bool:
     if user is None:
         return False
-    return authz.users_role_for_group_or_org(org_id, user.name) == "admin"
+    return compat.org_role(org_id, user.name) == "admin"
 
 
-def is_org_member(user: Optional[model.User], org_id: str) -> bool:
+def is_org_member(user: model.User | None, org_id: str) -> bool:
     if user is None:
         return False
-    return is_sysadmin(user) or authz.users_role_for_group_or_org(org_id, user.name) is not None
+    return is_sysadmin(user) or compat.org_role(org_id, user.name) is not None
 
 
-def is_editor(user: Optional[model.User], org_id: str) -> bool:
+def is_editor(user: model.User | None, org_id: str) -> bool:
     if user is None:
         return False
-    return is_sysadmin(user) or authz.has_user_permission_for_group_or_org(
-        org_id, user.name, "update_dataset")
+    return is_sysadmin(user) or compat.has_org_permission(org_id, user.name, "update_dataset")
 
 
 def designated_reviewer_ids(org_id: str) -> list[str]:
@@ -172,7 +187,7 @@ def designated_reviewer_ids(org_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def is_reviewer(user: Optional[model.User], org_id: str) -> bool:
+def is_reviewer(user: model.User | None, org_id: str) -> bool:
     if user is None:
         return False
     if is_sysadmin(user) or is_org_admin(user, org_id):
@@ -184,8 +199,11 @@ def reviewers_of(org_id: str) -> list[model.User]:
     """Organization admins and designated reviewers (active users)."""
     ids = set(designated_reviewer_ids(org_id))
     admins = model.Session.query(model.Member.table_id).filter(
-        model.Member.group_id == org_id, model.Member.table_name == "user",
-        model.Member.capacity == "admin", model.Member.state == "active")
+        model.Member.group_id == org_id,
+        model.Member.table_name == "user",
+        model.Member.capacity == "admin",
+        model.Member.state == "active",
+    )
     ids.update(r[0] for r in admins)
     users = model.Session.query(model.User).filter(model.User.id.in_(ids)) if ids else []
     return [u for u in users if u.state == "active" and is_reviewer(u, org_id)]
@@ -199,6 +217,15 @@ def four_eyes_enabled(org_id: str) -> bool:
 
 
 __all__ = [
-    "ACCESS_CLASSES", "ACTIONS", "ARCHIVED", "DRAFT", "IN_REVIEW", "PUBLISHED", "STATES", "WITHDRAWN",
-    "TRANSITIONS", "Transition", "Status",
+    "ACCESS_CLASSES",
+    "ACTIONS",
+    "ARCHIVED",
+    "DRAFT",
+    "IN_REVIEW",
+    "PUBLISHED",
+    "STATES",
+    "WITHDRAWN",
+    "TRANSITIONS",
+    "Transition",
+    "Status",
 ]

@@ -1,52 +1,71 @@
-"""Input schemas of the udp_governance actions."""
+"""Input schemas of the udp_governance actions (``@validator_args``: CKAN hands
+each schema its validators by name)."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Schema, Validator
 
 from ckanext.udp.governance.model import ACCESS_CLASSES
 
 
-def _v(name: str) -> Any:
-    return tk.get_validator(name)
+@tk.validator_args
+def transition(ignore_missing: Validator, not_empty: Validator, unicode_safe: Validator) -> Schema:
+    """A workflow transition whose reason is optional."""
+    return {"id": [not_empty, unicode_safe], "reason": [ignore_missing, unicode_safe]}
 
 
-def transition(reason_required: bool = False) -> dict[str, Any]:
-    reason = [_v("not_empty"), _v("unicode_safe")] if reason_required else [
-        _v("ignore_missing"), _v("unicode_safe")]
-    return {"id": [_v("not_empty"), _v("unicode_safe")], "reason": reason}
+@tk.validator_args
+def transition_with_reason(not_empty: Validator, unicode_safe: Validator) -> Schema:
+    """A workflow transition that needs a reason (reject, withdraw)."""
+    return {"id": [not_empty, unicode_safe], "reason": [not_empty, unicode_safe]}
 
 
-def set_access_class() -> dict[str, Any]:
+@tk.validator_args
+def set_access_class(ignore_missing: Validator, not_empty: Validator, one_of: Any, unicode_safe: Validator) -> Schema:
     return {
-        "id": [_v("not_empty"), _v("unicode_safe")],
-        "access_class": [_v("not_empty"), _v("unicode_safe"), _v("one_of")(list(ACCESS_CLASSES))],
-        "reason": [_v("ignore_missing"), _v("unicode_safe")],
+        "id": [not_empty, unicode_safe],
+        "access_class": [not_empty, unicode_safe, one_of(list(ACCESS_CLASSES))],
+        "reason": [ignore_missing, unicode_safe],
     }
 
 
-def dataset_id() -> dict[str, Any]:
-    return {"id": [_v("not_empty"), _v("unicode_safe")]}
+@tk.validator_args
+def dataset_id(not_empty: Validator, unicode_safe: Validator) -> Schema:
+    return {"id": [not_empty, unicode_safe]}
 
 
-def reviewer() -> dict[str, Any]:
+@tk.validator_args
+def reviewer(
+    not_empty: Validator, unicode_safe: Validator, group_id_or_name_exists: Validator, user_id_or_name_exists: Validator
+) -> Schema:
     return {
-        "organization_id": [_v("not_empty"), _v("unicode_safe"), _v("group_id_or_name_exists")],
-        "user": [_v("not_empty"), _v("unicode_safe"), _v("user_id_or_name_exists")],
+        "organization_id": [not_empty, unicode_safe, group_id_or_name_exists],
+        "user": [not_empty, unicode_safe, user_id_or_name_exists],
     }
 
 
-def organization() -> dict[str, Any]:
-    return {"organization_id": [_v("not_empty"), _v("unicode_safe"), _v("group_id_or_name_exists")]}
+@tk.validator_args
+def organization(not_empty: Validator, unicode_safe: Validator, group_id_or_name_exists: Validator) -> Schema:
+    return {"organization_id": [not_empty, unicode_safe, group_id_or_name_exists]}
 
 
-def org_settings() -> dict[str, Any]:
+@tk.validator_args
+def org_settings(
+    not_empty: Validator,
+    not_missing: Validator,
+    unicode_safe: Validator,
+    group_id_or_name_exists: Validator,
+    boolean_validator: Validator,
+) -> Schema:
     return {
-        "organization_id": [_v("not_empty"), _v("unicode_safe"), _v("group_id_or_name_exists")],
-        "four_eyes": [_v("not_missing"), _v("boolean_validator")],
+        "organization_id": [not_empty, unicode_safe, group_id_or_name_exists],
+        "four_eyes": [not_missing, boolean_validator],
     }
 
 
-def queues() -> dict[str, Any]:
-    return {"limit": [_v("default")(20), _v("natural_number_validator")]}
+@tk.validator_args
+def queues(default: Any, natural_number_validator: Validator) -> Schema:
+    return {"limit": [default(20), natural_number_validator]}

@@ -4,8 +4,9 @@ Revision ID: a1c0f4e2b7d1
 Revises:
 Create Date: 2026-11-26
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "a1c0f4e2b7d1"
 down_revision = None
@@ -27,10 +28,11 @@ def upgrade():
         sa.Column("modified", sa.DateTime, nullable=False),
         sa.CheckConstraint(
             "state IN ('draft', 'in_review', 'published', 'archived', 'withdrawn')",
-            name="udp_governance_dataset_state_check"),
+            name="udp_governance_dataset_state_check",
+        ),
         sa.CheckConstraint(
-            "access_class IN ('open', 'internal', 'restricted')",
-            name="udp_governance_dataset_access_class_check"),
+            "access_class IN ('open', 'internal', 'restricted')", name="udp_governance_dataset_access_class_check"
+        ),
     )
     op.create_index("udp_governance_dataset_state_idx", "udp_governance_dataset", ["state"])
 
@@ -47,8 +49,7 @@ def upgrade():
         sa.Column("comment", sa.UnicodeText),
         sa.Column("details", sa.UnicodeText),
     )
-    op.create_index("udp_governance_audit_package_idx", "udp_governance_audit",
-                    ["package_id", "created"])
+    op.create_index("udp_governance_audit_package_idx", "udp_governance_audit", ["package_id", "created"])
     # The audit trail is append-only: no row can be changed or removed, not even
     # by code that bypasses the API (TRUNCATE by an operator stays possible).
     op.execute("""

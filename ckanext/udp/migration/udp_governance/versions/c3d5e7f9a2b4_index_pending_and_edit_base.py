@@ -4,8 +4,9 @@ Revision ID: c3d5e7f9a2b4
 Revises: a1c0f4e2b7d1
 Create Date: 2026-11-30
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "c3d5e7f9a2b4"
 down_revision = "a1c0f4e2b7d1"
