@@ -17,6 +17,7 @@ milliseconds per validation, the ratio, and whether the findings are equal.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import statistics
 import sys
@@ -26,8 +27,13 @@ import rdflib
 
 from ckanext.udp.dcatde import validation
 
+# the reference data as the stack passes it (UDP_SHARED_DIR), else beside the checkout
+SHARED = pathlib.Path(os.environ.get("UDP_SHARED_DIR") or pathlib.Path(__file__).resolve().parents[2] / "shared")
 
-def median_ms(graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int) -> tuple[float, object]:
+
+def median_ms(
+    graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int
+) -> tuple[float, validation.Report]:
     report = validation.validate(graph, shapes_directory=shapes, full_inference=full)  # warm-up
     times = []
     for _ in range(repeat):
@@ -39,7 +45,7 @@ def median_ms(graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=str(validation.REPO.parent / "shared" / "dcat-ap-de"))
+    parser.add_argument("--shapes", default=str(SHARED / "dcat-ap-de"))
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     shapes = pathlib.Path(args.shapes)

@@ -49,13 +49,3 @@ def fetch_consumer() -> None:
 
     harvestqueue.consume("fetch")
 
-
-def _add_validate() -> None:
-    # `ckan udp validate` is `ckan dcatde validate` (udp_dcatde's command),
-    # under the name the stewards' docs use
-    from ckanext.udp.dcatde.cli import validate
-
-    udp.add_command(validate, "validate")
-
-
-_add_validate()

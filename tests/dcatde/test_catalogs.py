@@ -5,9 +5,7 @@ import json
 import re
 
 import pytest
-
 from ckan.tests import factories
-
 from dcatde_testlib import error_text, parse, validate
 
 # dcat:Dataset subjects in each file (Brandenburg: 116 typings in the XML of

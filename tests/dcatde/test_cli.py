@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import rdflib
+from ckan.tests import factories
 from click.testing import CliRunner
 from rdflib.namespace import RDF
-
-from ckan.tests import factories
 from udp_testing import public_dataset
 
 from ckanext.udp.dcatde import cli, validation
@@ -62,3 +61,15 @@ class TestValidateCommand:
     def test_needs_exactly_one_target(self, run):
         assert run().exit_code == 2
         assert run("x", "--all").exit_code == 2
+
+
+def test_registered_once_as_ckan_udp_dcatde_validate():
+    """``ckan udp dcatde validate``: the plugin adds its group to the shared
+    ``ckan udp`` group; no second ``validate`` directly under ``ckan udp``."""
+    from ckanext.udp.commands import udp
+    from ckanext.udp.dcatde.plugin import UdpDcatdePlugin
+
+    assert UdpDcatdePlugin().get_commands() == [udp]
+    assert udp.commands["dcatde"] is cli.dcatde_commands
+    assert cli.dcatde_commands.commands["validate"] is cli.validate
+    assert "validate" not in udp.commands

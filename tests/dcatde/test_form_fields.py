@@ -9,12 +9,12 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 
 from ckanext.udp.dcatde import districts
+
 
 def schema() -> dict[str, Any]:
     return tk.get_action("scheming_dataset_schema_show")({}, {"type": "dataset"})

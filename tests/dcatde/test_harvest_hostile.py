@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 from ckanext.dcat.harvesters import DCATRDFHarvester
 from ckanext.harvest.model import HarvestGatherError, HarvestObject

@@ -4,16 +4,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 import pytest
 import rdflib
-from rdflib import URIRef
-from rdflib.namespace import RDF
-
-import ckan.plugins.toolkit as tk
 from ckan.tests import factories
-
 from dcatde_testlib import parse, schema_fields, to_turtle, validate
 from full_dataset import full_dataset
+from rdflib import URIRef
+from rdflib.namespace import RDF
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")

@@ -1,9 +1,8 @@
 """The DCAT-AP.de schema: defaults from organization and config, stored values."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 from udp_testing import public_dataset
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import collections
 from urllib.parse import urlsplit
 
+import ckan.plugins.toolkit as tk
 import pytest
 import rdflib
-
-import ckan.plugins.toolkit as tk
 from ckan.tests import factories
+from dcatde_testlib import to_turtle
+from full_dataset import full_dataset
 
 from ckanext.udp import demo
 from ckanext.udp.dcatde import validation
-
-from dcatde_testlib import to_turtle
-from full_dataset import full_dataset
 
 
 @pytest.fixture

@@ -58,8 +58,10 @@ def test_missing_shapes_directory_is_a_clear_error(tmp_path):
 def test_shapes_dir_comes_from_config(ckan_config, monkeypatch, tmp_path):
     monkeypatch.setitem(ckan_config, "ckanext.udp.dcatde.shapes_dir", str(tmp_path))
     assert validation.shapes_dir() == tmp_path.resolve()
+    # never relative to the checkout: a relative path is an error naming the option
     monkeypatch.setitem(ckan_config, "ckanext.udp.dcatde.shapes_dir", "../shared/dcat-ap-de")
-    assert validation.shapes_dir() == (validation.REPO.parent / "shared" / "dcat-ap-de").resolve()
+    with pytest.raises(validation.ShapesNotFound, match="ckanext.udp.dcatde.shapes_dir must be an absolute path"):
+        validation.shapes_dir()
 
 
 # --- official test cases -----------------------------------------------------

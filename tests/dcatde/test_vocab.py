@@ -213,3 +213,24 @@ def test_status_concepts_get_one_membership():
     data.add((rdflib.URIRef("http://example.org/d"), rdflib.URIRef("http://www.w3.org/ns/adms#status"), completed))
     out = vocab.in_scheme_triples(data)
     assert list(out.objects(completed, SKOS.inScheme)) == [rdflib.URIRef(EU + "distribution-status")]
+
+
+def test_licence_data_file_is_the_official_licence_list(shared_dir: pathlib.Path):
+    """``vocabularies/license.csv`` row by row against the official file: one
+    row per concept, the code is its ``dc:identifier``, ``open`` is GovData's
+    ``isOpenLicense``."""
+    import csv
+    from importlib import resources
+
+    g = rdflib.Graph().parse(shared_dir / "dcat-ap-de" / "dashboard" / "dcat-ap-de-licenses-open.rdf")
+    text = resources.files("ckanext.udp.dcatde").joinpath("vocabularies", "license.csv").read_text("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    concepts = set(g.subjects(SKOS.inScheme, rdflib.URIRef(LIC.rstrip("/"))))
+    assert {rdflib.URIRef(LIC + r["code"]) for r in rows} == concepts
+    assert len(rows) == len(concepts)
+    identifier = rdflib.URIRef("http://purl.org/dc/elements/1.1/identifier")
+    for row in rows:
+        concept = rdflib.URIRef(LIC + row["code"])
+        assert str(g.value(concept, identifier)) == row["code"]
+        assert row["open"] == ("yes" if str(g.value(concept, GOVDATA.isOpenLicense)) == "true" else "no"), row
+        assert row["attribution_required"] in ("yes", "no")

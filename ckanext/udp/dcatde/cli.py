@@ -1,23 +1,23 @@
-"""``validate``: check datasets' DCAT-AP.de RDF offline against the official shapes.
+"""``ckan udp dcatde validate``: check datasets' DCAT-AP.de RDF offline against the official shapes.
 
 The RDF comes from ckanext-dcat's ``RDFSerializer`` with the profiles the site
 configures (``ckanext.dcat.rdf.profiles``: ``euro_dcat_ap_3`` today,
 ``dcatap_de`` once that profile is active), so it is exactly what the catalog
 endpoint publishes. Output is German, for data stewards and operators.
 
-Exported: the click group :data:`dcatde_commands` and the command
-:func:`validate` (to be added to the ``ckan udp`` group by the plugin).
+Exported: the click group :data:`dcatde_commands`, which the plugin adds to
+the shared ``ckan udp`` group (``ckan udp dcatde validate``).
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
-
-import click
-import rdflib
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+import click
+import rdflib
 
 from ckanext.udp.dcatde import validation
 
@@ -96,6 +96,7 @@ def validate(dataset: str | None, whole: bool, dashboard: bool, verbose: bool) -
         raise click.ClickException(f"Shapes nicht gefunden: {exc}") from None
     click.echo(f"Shapes aus {shapes.directory} geladen in {shapes.load_seconds:.2f} s")
 
+    found: Iterable[dict[str, Any]]
     if dataset:
         try:
             found = [tk.get_action("package_show")({"ignore_auth": True}, {"id": dataset})]

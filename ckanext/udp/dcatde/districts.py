@@ -11,8 +11,8 @@ The choice is stored twice on the dataset:
   ``dct:spatial`` see the area. It is recomputed on every save.
 
 The district list is read from ``stadtteile.csv`` (``nummer,stadtteil,lat,lon``)
-in ``ckanext.udp.dcatde.districts_dir`` (default ``../shared/karlsruhe``
-beside the checkout), once per process and file version. The centroids are
+in ``ckanext.udp.dcatde.districts_dir`` (an absolute path; empty: the
+``karlsruhe/`` folder of ``UDP_SHARED_DIR``), once per process and file version. The centroids are
 approximate (about 1 km), so every geometry derived here is schematic; the
 city's official district boundaries can replace the file in production.
 """
@@ -22,15 +22,15 @@ import csv
 import functools
 import json
 import pathlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 from shapely.geometry import MultiPoint
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_DIR = "../shared/karlsruhe"
-FILE_NAME = "stadtteile.csv"
+from ckanext.udp.dcatde import reference
+
 SOURCE = "stadtteile"
 # half the extent given to one district around its centroid (about 1.1 km)
 MARGIN_LAT = 0.01
@@ -54,9 +54,11 @@ class District:
 
 
 def districts_file() -> pathlib.Path:
-    configured = tk.config.get("ckanext.udp.dcatde.districts_dir") or DEFAULT_DIR
-    path = pathlib.Path(str(configured))
-    return ((path if path.is_absolute() else REPO / path) / FILE_NAME).resolve()
+    """``stadtteile.csv`` in the configured directory (see :mod:`.reference`)."""
+    try:
+        return reference.directory(reference.DISTRICTS) / reference.DISTRICTS_FILE
+    except reference.ReferenceDataError as e:
+        raise DistrictsNotFound(str(e)) from None
 
 
 @functools.lru_cache(maxsize=4)

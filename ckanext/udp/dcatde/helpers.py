@@ -9,7 +9,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import districts, terms, vocab
+from ckanext.udp.dcatde import districts, geo, terms, vocab
 
 # the form's sections, in order; "main" is always open, the others are
 # collapsed unless they hold an error; "portal" is shown to sysadmins only
@@ -211,25 +211,11 @@ def udp_area_map_options() -> str:
 def udp_geometry_bbox(value: Any) -> str:
     """A short German description of a GeoJSON area ("8.38–8.42° O, 49.00–49.02° N")."""
     try:
-        geometry = json.loads(value) if isinstance(value, str) else value
-        coords: list[Any] = []
-
-        def walk(c: Any) -> None:
-            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
-                coords.append(c)
-            elif isinstance(c, (list, tuple)):
-                for x in c:
-                    walk(x)
-
-        walk(geometry["coordinates"])
-        xs = [c[0] for c in coords]
-        ys = [c[1] for c in coords]
-    except (ValueError, TypeError, KeyError, IndexError):
+        west, south, east, north = geo.geometry(value).bounds
+    except ValueError:
         return ""
-    if not xs:
-        return ""
-    lon = f"{min(xs):.3f}" if min(xs) == max(xs) else f"{min(xs):.3f}–{max(xs):.3f}"
-    lat = f"{min(ys):.3f}" if min(ys) == max(ys) else f"{min(ys):.3f}–{max(ys):.3f}"
+    lon = f"{west:.3f}" if west == east else f"{west:.3f}–{east:.3f}"
+    lat = f"{south:.3f}" if south == north else f"{south:.3f}–{north:.3f}"
     return tk._("{lon}° E, {lat}° N").format(lon=lon, lat=lat)
 
 

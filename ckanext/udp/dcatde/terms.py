@@ -28,7 +28,7 @@ _URL_UNSAFE = '<>"{}|\\^`'
 def quote_url(url: str) -> str:
     """Percent-encode the characters a URI must not contain (``<>"{}|\\^```)."""
     for char in _URL_UNSAFE:
-        url = url.replace(char, "%{:02X}".format(ord(char)))
+        url = url.replace(char, f"%{ord(char):02X}")
     return url
 
 # Property URIs of every DCAT-AP.de version seen in real catalogs:

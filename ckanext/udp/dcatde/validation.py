@@ -1,7 +1,8 @@
 """Offline SHACL validation against the official DCAT-AP.de 3.0 shapes.
 
-The shapes come from a directory laid out like ``../shared/dcat-ap-de`` (config
-``ckanext.udp.dcatde.shapes_dir``):
+The shapes come from the directory ``ckanext.udp.dcatde.shapes_dir`` names (an
+absolute path checked at start-up, see :mod:`.reference`), laid out like the
+project's reference data ``dcat-ap-de/``:
 
 - ``shapes-3.0/``: the five DCAT-AP.de files the official validator loads and
   the SEMIC DCAT-AP 3.0.0 base shapes they patch;
@@ -32,43 +33,42 @@ tables it imports.
 
 :func:`parse_untrusted` is the only way RDF from outside should be parsed: it
 refuses documents over a size cap and XML with a DOCTYPE (XXE, entity
-expansion), and JSON-LD that would make rdflib fetch remote contexts or that is nested
+expansion; checked with defusedxml), and JSON-LD that would make rdflib fetch remote contexts or that is nested
 deeper than :data:`ckanext.udp.jsonlimits.DEFAULT_MAX_DEPTH` levels.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import pathlib
 import threading
 import time
-import xml.parsers.expat
+import xml.sax
+import xml.sax.handler
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
+import defusedxml
 import rdflib
+from defusedxml import expatreader as defused_expatreader
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
 
 from ckanext.udp import jsonlimits
-from ckanext.udp.dcatde import vocab
+from ckanext.udp.dcatde import reference, vocab
+from ckanext.udp.dcatde.reference import (
+    CONTRIBUTORS_FILE,
+    DASHBOARD_SHAPES,
+    LICENSES_FILE,
+    ONTOLOGY_FILES,
+    SHAPE_FILES,
+)
 
 log = logging.getLogger(__name__)
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_SHAPES_DIR = "../shared/dcat-ap-de"
 DEFAULT_MAX_RDF_BYTES = 20 * 1024 * 1024
-
-SHAPE_FILES = (
-    "semic-dcat-ap-3.0.0-shacl.ttl",
-    "dcat-ap-SHACL-DE.ttl",
-    "dcat-ap-de-deprecated.ttl",
-    "dcat-ap-spec-german-additions.ttl",
-    "dcat-ap-de-controlledvocabularies.ttl",
-)
-ONTOLOGY_FILES = ("foaf_0_1.rdf", "vcard.ttl", "org.ttl")
-DASHBOARD_SHAPES = "db-shapes.ttl"
-CONTRIBUTORS_FILE = "dcat-ap-de-contributors.rdf"
-LICENSES_FILE = "dcat-ap-de-licenses-open.rdf"
 
 WRONG_DCATAP = "http://data.europa.eu/r5r#"
 DCATAP = "http://data.europa.eu/r5r/"
@@ -96,10 +96,11 @@ def _config(key: str, default: Any) -> Any:
 
 
 def shapes_dir() -> pathlib.Path:
-    """The configured shapes directory; a relative path is taken relative to
-    the checkout (``../shared/dcat-ap-de`` = beside it)."""
-    path = pathlib.Path(str(_config("ckanext.udp.dcatde.shapes_dir", DEFAULT_SHAPES_DIR)))
-    return (path if path.is_absolute() else (REPO / path)).resolve()
+    """The configured shapes directory (absolute; see :mod:`.reference`)."""
+    try:
+        return reference.directory(reference.SHAPES)
+    except reference.ReferenceDataError as e:
+        raise ShapesNotFound(str(e)) from None
 
 
 def max_rdf_bytes() -> int:
@@ -118,24 +119,22 @@ _FORMATS = {
 
 
 def _refuse_doctype(data: bytes) -> None:
-    """Scan XML with expat and stop at any DOCTYPE or entity declaration.
+    """Scan XML with defusedxml's SAX parser and stop at any DOCTYPE or entity
+    declaration; no tree is built, nothing is expanded or fetched.
 
     expat detects the document's encoding itself, so a DOCTYPE hidden in
-    UTF-16 is caught, too. Nothing is expanded: the handler raises first.
+    UTF-16 is caught, too.
     """
-    def refuse(*_args: Any) -> None:
+    parser = defused_expatreader.create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser.setContentHandler(xml.sax.handler.ContentHandler())
+    try:
+        parser.parse(io.BytesIO(data))
+    except defusedxml.DefusedXmlException:
         raise UntrustedRDFError(
             "RDF/XML with a DOCTYPE or ENTITY declaration is refused "
-            "(external entities and entity expansion are not allowed)")
-
-    parser = xml.parsers.expat.ParserCreate()
-    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = lambda *a: refuse()
-    try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as exc:
+            "(external entities and entity expansion are not allowed)"
+        ) from None
+    except xml.sax.SAXParseException as exc:
         raise UntrustedRDFError(f"not well-formed XML: {exc}") from None
 
 
@@ -225,7 +224,9 @@ class Shapes:
     vocabularies: rdflib.Graph
     dashboard: bool
     load_seconds: float
-    entailment: "Entailment"
+    entailment: Entailment
+    #: a digest of every file read: changes when the reference data do
+    version: str = ""
 
 
 class Entailment:
@@ -326,11 +327,12 @@ def _fix_namespace(graph: rdflib.Graph) -> int:
     return len(wrong)
 
 
-def _parse_file(path: pathlib.Path, into: rdflib.Graph) -> None:
+def _parse_file(path: pathlib.Path, into: rdflib.Graph, digest: Any) -> None:
     if not path.is_file():
         raise ShapesNotFound(f"missing {path} (config ckanext.udp.dcatde.shapes_dir)")
-    fmt = "xml" if path.suffix == ".rdf" else "turtle"
-    into.parse(path, format=fmt)
+    data = path.read_bytes()
+    digest.update(path.name.encode() + b"\0" + data)
+    into.parse(data=data, format="xml" if path.suffix == ".rdf" else "turtle", publicID=path.as_uri())
 
 
 def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool = False) -> Shapes:
@@ -342,23 +344,37 @@ def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool 
         if cached is not None:
             return cached
         started = time.perf_counter()
+        digest = hashlib.sha256()
         shapes = rdflib.Graph()
         for name in SHAPE_FILES:
-            _parse_file(base / "shapes-3.0" / name, shapes)
+            _parse_file(base / "shapes-3.0" / name, shapes, digest)
         ontologies = rdflib.Graph()
         for name in ONTOLOGY_FILES:
-            _parse_file(base / "ontologies" / name, ontologies)
+            _parse_file(base / "ontologies" / name, ontologies, digest)
         vocabularies = rdflib.Graph()
-        _parse_file(base / "dashboard" / CONTRIBUTORS_FILE, vocabularies)
+        _parse_file(base / "dashboard" / CONTRIBUTORS_FILE, vocabularies, digest)
         if dashboard:
-            _parse_file(base / "dashboard" / DASHBOARD_SHAPES, shapes)
-            _parse_file(base / "dashboard" / LICENSES_FILE, vocabularies)
+            _parse_file(base / "dashboard" / DASHBOARD_SHAPES, shapes, digest)
+            _parse_file(base / "dashboard" / LICENSES_FILE, vocabularies, digest)
         fixed = _fix_namespace(shapes)
         entailment = Entailment(ontologies)
-        loaded = Shapes(base, shapes, ontologies, vocabularies, dashboard,
-                        time.perf_counter() - started, entailment)
-        log.info("DCAT-AP.de shapes loaded from %s in %.2f s (%d triples, %d r5r# IRIs repaired)",
-                 base, loaded.load_seconds, len(shapes), fixed)
+        loaded = Shapes(
+            base,
+            shapes,
+            ontologies,
+            vocabularies,
+            dashboard,
+            time.perf_counter() - started,
+            entailment,
+            digest.hexdigest()[:16],
+        )
+        log.info(
+            "DCAT-AP.de shapes loaded from %s in %.2f s (%d triples, %d r5r# IRIs repaired)",
+            base,
+            loaded.load_seconds,
+            len(shapes),
+            fixed,
+        )
         _CACHE[key] = loaded
         return loaded
 

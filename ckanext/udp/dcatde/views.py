@@ -2,7 +2,7 @@
 dataset form's second stage.
 
 The quality view checks a dataset's DCAT-AP.de RDF against the official SHACL
-shapes, with the findings in German: those the steward can act on for the
+shapes (``quality.py``, cached per dataset state in Redis), with the findings in German: those the steward can act on for the
 dataset's editors, those about values the portal sets (``findings.py``) for
 sysadmins only.
 
@@ -12,18 +12,18 @@ Stage 2 of a new dataset ("add data") is CKAN's resource form. CKAN lets
 neither a file nor a link, on a dataset that has no resource yet, answers
 the form again with a clear error and leaves the dataset a draft. This
 subclasses CKAN's resource CreateView (``ckan.views.resource``), the one CKAN
-internal this module reaches.
+internal this module reaches (through :mod:`ckanext.udp.compat`).
 """
 from __future__ import annotations
 
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 from flask import Blueprint, request
 
-import ckan.plugins.toolkit as tk
-from ckan.views.resource import CreateView
-
-from ckanext.udp.dcatde import cli, findings, validation
+from ckanext.udp import compat
+from ckanext.udp.dcatde import quality as quality_check
+from ckanext.udp.dcatde import validation
 
 quality_bp = Blueprint("udp_dcatde", __name__)
 
@@ -39,12 +39,10 @@ def quality(id: str) -> str:
         tk.abort(404, tk._("Dataset not found"))
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only the dataset's editors can see its quality check."))
-    graph = cli.dataset_graph(pkg)
     try:
-        report = validation.validate(graph)
+        checked = quality_check.check(pkg)
     except validation.ShapesNotFound as e:
         tk.abort(503, tk._("The validation shapes are not installed: {error}").format(error=e))
-    mine, portal = findings.split(report, graph)
     try:
         tk.check_access("sysadmin", {})
         sysadmin = True
@@ -52,8 +50,8 @@ def quality(id: str) -> str:
         sysadmin = False
     # findings about values the portal sets reach sysadmins only
     return tk.render("udp_dcatde/quality.html", {
-        "pkg_dict": pkg, "pkg": pkg, "report": report, "mine": mine,
-        "portal": portal if sysadmin else None, "portal_count": len(portal.results)})
+        "pkg_dict": pkg, "pkg": pkg, "report": checked.report, "mine": checked.mine,
+        "portal": checked.portal if sysadmin else None, "portal_count": len(checked.portal.results)})
 
 
 def _data_provided() -> bool:
@@ -66,7 +64,7 @@ def _data_provided() -> bool:
     return any(f.filename for f in request.files.values())
 
 
-class ResourceCreateView(CreateView):
+class ResourceCreateView(compat.ResourceCreateView):
     """CKAN's resource form; "finish" needs at least one file or link."""
 
     def post(self, package_type: str, id: str) -> Any:

@@ -20,7 +20,8 @@ import json
 import logging
 import re
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 from dateutil.parser import parse as parse_date
@@ -363,8 +364,8 @@ class DcatApDeProfile(RDFProfile):
         self._clean_dates(d)
         periods = []
         for period in d.get("temporal_coverage") or []:
-            clean = {k: self._date(period.get(k)) for k in ("start", "end")}
-            clean = {k: v for k, v in clean.items() if v}
+            dates = {k: self._date(period.get(k)) for k in ("start", "end")}
+            clean: dict[str, str] = {k: v for k, v in dates.items() if v}
             if clean.get("start") and clean.get("end") and clean["end"][:10] < clean["start"][:10]:
                 clean["start"], clean["end"] = clean["end"], clean["start"]
             if clean:
@@ -377,7 +378,7 @@ class DcatApDeProfile(RDFProfile):
             d["identifier"] = " ".join(str(d["identifier"]).split())
         if not (d.get("notes") or "").strip() and d.get("title"):
             d["notes"] = d["title"]  # the schema requires a description
-        tags = []
+        tags: list[dict[str, str]] = []
         for tag in d.get("tags") or []:
             name = " ".join(_TAG_BAD.sub(" ", tag.get("name", "")).split())[:100]
             if len(name) >= 2 and name not in [t["name"] for t in tags]:
@@ -447,9 +448,9 @@ class DcatApDeProfile(RDFProfile):
             d["license_id"] = sorted(counts, key=lambda uri: (-counts[uri], uri))[0]
         else:
             d.pop("license_id", None)
-        texts = {r.get("license_attribution_by_text") for r in d.get("resources", [])} - {None, ""}
-        if len(texts) == 1:
-            d["license_attribution_by_text"] = texts.pop()
+        attributions = {r.get("license_attribution_by_text") for r in d.get("resources", [])} - {None, ""}
+        if len(attributions) == 1:
+            d["license_attribution_by_text"] = attributions.pop()
         for resource in d.get("resources", []):
             if resource.get("license") and resource["license"] == d.get("license_id"):
                 resource.pop("license")
