@@ -14,6 +14,7 @@ milliseconds per validation, the ratio, and whether the findings are equal.
     make bench            # or:
     .venv/bin/python bench/quality_check.py --repeat 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,7 @@ from ckanext.udp.dcatde import validation
 SHARED = pathlib.Path(os.environ.get("UDP_SHARED_DIR") or pathlib.Path(__file__).resolve().parents[2] / "shared")
 
 
-def median_ms(
-    graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int
-) -> tuple[float, validation.Report]:
+def median_ms(graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int) -> tuple[float, validation.Report]:
     report = validation.validate(graph, shapes_directory=shapes, full_inference=full)  # warm-up
     times = []
     for _ in range(repeat):
@@ -59,8 +58,10 @@ def main() -> int:
         stock_ms, stock = median_ms(graph, shapes, True, args.repeat)
         same = (udp.violations, udp.warnings, udp.infos) == (stock.violations, stock.warnings, stock.infos)
         same_everywhere &= same
-        print(f"{name:<11} {len(graph):>4} triples  udp {udp_ms:7.0f} ms  stock {stock_ms:7.0f} ms  "
-              f"ratio {stock_ms / udp_ms:5.1f}x  findings {'equal' if same else 'DIFFER'}")
+        print(
+            f"{name:<11} {len(graph):>4} triples  udp {udp_ms:7.0f} ms  stock {stock_ms:7.0f} ms  "
+            f"ratio {stock_ms / udp_ms:5.1f}x  findings {'equal' if same else 'DIFFER'}"
+        )
     return 0 if same_everywhere else 1
 
 

@@ -1,4 +1,5 @@
 """``validate``: datasets' RDF (configured ckanext-dcat profiles) against the shapes."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,6 +24,7 @@ def run(app, shapes_config):
     def invoke(*args: str):
         with app.flask_app.test_request_context():
             return CliRunner().invoke(cli.dcatde_commands, ["validate", *args], catch_exceptions=False)
+
     return invoke
 
 

@@ -1,4 +1,5 @@
 """The steward form (scheming) stores a DCAT-AP.de dataset and shows German errors."""
+
 from __future__ import annotations
 
 import ckan.plugins.toolkit as tk

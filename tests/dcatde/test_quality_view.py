@@ -1,4 +1,5 @@
 """The stewards' quality view: /dataset/{id}/qualitaet."""
+
 from __future__ import annotations
 
 import pathlib
@@ -28,8 +29,12 @@ def world():
     org = factories.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
     pkg = factories.Dataset(owner_org=org["id"], title="Luftqualität", notes="Messwerte")
     # a checksum without its algorithm: a violation the steward fixes in the resource form
-    fixable = factories.Dataset(owner_org=org["id"], title="Lärmkarte", notes="Pegel", resources=[
-        {"url": "http://example.org/laerm.csv", "name": "Lärm", "hash": "abc123"}])
+    fixable = factories.Dataset(
+        owner_org=org["id"],
+        title="Lärmkarte",
+        notes="Pegel",
+        resources=[{"url": "http://example.org/laerm.csv", "name": "Lärm", "hash": "abc123"}],
+    )
     return {"editor": editor, "outsider": outsider, "sysadmin": sysadmin, "pkg": pkg, "fixable": fixable}
 
 
@@ -73,12 +78,14 @@ class TestQualityView:
         # a dataset that fails only on a portal-set value: the editor learns
         # there is nothing to fix, and not which value it is
         from ckanext.udp.dcatde import validation
+
         real = validation.validate
 
         def failing_on_portal(graph, **kw):
             report = real(graph, **kw)
             portal = tuple(r for r in report.warnings if "politicalGeocodingURI" in (r.path or ""))
             return validation.Report(violations=portal, warnings=(), infos=())
+
         monkeypatch.setattr(validation, "validate", failing_on_portal)
         body = _get(app, f"/dataset/{world['pkg']['name']}/qualitaet", world["editor"]).body
         assert "nur wegen Werten, die das Portal setzt" in body
@@ -113,12 +120,14 @@ class TestQualityCache:
     @pytest.fixture
     def count_checks(self, monkeypatch):
         from ckanext.udp.dcatde import validation
+
         real = validation.validate
         calls: list[int] = []
 
         def counting(graph, **kw):
             calls.append(1)
             return real(graph, **kw)
+
         monkeypatch.setattr(validation, "validate", counting)
         return calls
 
@@ -140,8 +149,8 @@ class TestQualityCache:
         # the steward adds a file with a checksum but no algorithm: a new violation
         tk.get_action("resource_create")(
             {"user": world["sysadmin"]["name"]},
-            {"package_id": world["pkg"]["id"], "url": "http://example.org/luft.csv", "name": "Luft",
-             "hash": "abc123"})
+            {"package_id": world["pkg"]["id"], "url": "http://example.org/luft.csv", "name": "Luft", "hash": "abc123"},
+        )
         body = _get(app, url, world["editor"]).body
         assert "Nicht konform: 1 Verstoß." in body
         assert "spdx.org/rdf/terms#algorithm" in body
@@ -149,7 +158,8 @@ class TestQualityCache:
         # and back: the finding goes once the dataset is fixed
         pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": world["pkg"]["id"]})
         tk.get_action("resource_patch")(
-            {"user": world["sysadmin"]["name"]}, {"id": pkg["resources"][0]["id"], "hash": ""})
+            {"user": world["sysadmin"]["name"]}, {"id": pkg["resources"][0]["id"], "hash": ""}
+        )
         assert "Konform: keine Verstöße." in _get(app, url, world["editor"]).body
         assert count_checks == [1, 1, 1]
 

@@ -54,14 +54,18 @@ def test_missing_files_are_named(good, tmp_path):
 
 def _ckan(ini: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
     ckan = pathlib.Path(sys.executable).with_name("ckan")
-    return subprocess.run([str(ckan), "-c", str(ini), *args], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ), cwd=REPO)
+    return subprocess.run(
+        [str(ckan), "-c", str(ini), *args], capture_output=True, text=True, timeout=300, env=dict(os.environ), cwd=REPO
+    )
 
 
-@pytest.mark.parametrize("value,message", [
-    ("../shared/dcat-ap-de", f"{SHAPES} must be an absolute path"),
-    ("/nonexistent/dcat-ap-de", f"{SHAPES}: /nonexistent/dcat-ap-de lacks shapes-3.0/"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("../shared/dcat-ap-de", f"{SHAPES} must be an absolute path"),
+        ("/nonexistent/dcat-ap-de", f"{SHAPES}: /nonexistent/dcat-ap-de lacks shapes-3.0/"),
+    ],
+)
 def test_ckan_does_not_start_with_a_bad_path(request, tmp_path, value, message):
     """A real start-up (``ckan -c … config-tool`` loads the plugins) stops with the message."""
     base = pathlib.Path(request.config.getoption("ckan_ini")).resolve()
@@ -78,8 +82,23 @@ def test_ckan_does_not_start_with_a_bad_path(request, tmp_path, value, message):
 
 def test_vocabularies_and_schemas_are_package_data(tmp_path):
     """A normal (non-editable) install carries the data files: the wheel has them."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path), str(REPO)], check=True, timeout=300, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("ckanext_udp-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     data = REPO / "ckanext" / "udp" / "dcatde" / "vocabularies"

@@ -8,6 +8,7 @@ endpoint publishes. Output is German, for data stewards and operators.
 Exported: the click group :data:`dcatde_commands`, which the plugin adds to
 the shared ``ckan udp`` group (``ckan udp dcatde validate``).
 """
+
 from __future__ import annotations
 
 import time
@@ -54,9 +55,10 @@ def public_datasets() -> Iterator[dict[str, Any]]:
     search = tk.get_action("package_search")
     start = 0
     while True:
-        page = search({"ignore_auth": True},
-                      {"q": "*:*", "rows": PAGE, "start": start, "sort": "id asc",
-                       "include_private": False})
+        page = search(
+            {"ignore_auth": True},
+            {"q": "*:*", "rows": PAGE, "start": start, "sort": "id asc", "include_private": False},
+        )
         yield from page["results"]
         start += PAGE
         if start >= page["count"] or not page["results"]:
@@ -125,8 +127,10 @@ def validate(dataset: str | None, whole: bool, dashboard: bool, verbose: bool) -
     violations = sum(len(c.report.violations) for c in checked)
     warnings = sum(len(c.report.warnings) for c in checked)
     per = elapsed / len(checked) if checked else 0.0
-    click.echo(f"Geprüft: {len(checked)}, davon nicht konform: {len(failing)}; "
-               f"{violations} Verstöße, {warnings} Warnungen; {elapsed:.1f} s ({per:.2f} s je Prüfung)")
+    click.echo(
+        f"Geprüft: {len(checked)}, davon nicht konform: {len(failing)}; "
+        f"{violations} Verstöße, {warnings} Warnungen; {elapsed:.1f} s ({per:.2f} s je Prüfung)"
+    )
     if failing:
         raise SystemExit(1)
 

@@ -16,6 +16,7 @@ in ``ckanext.udp.dcatde.districts_dir`` (an absolute path; empty: the
 approximate (about 1 km), so every geometry derived here is schematic; the
 city's official district boundaries can replace the file in production.
 """
+
 from __future__ import annotations
 
 import csv
@@ -93,7 +94,7 @@ def normalise(value: Any) -> str | None:
         number = text.lstrip("0").zfill(2)
         return number if number in known else None
     if text.endswith(")") and "(" in text:
-        return normalise(text[text.rindex("(") + 1:-1])
+        return normalise(text[text.rindex("(") + 1 : -1])
     folded = text.casefold()
     for d in known.values():
         if d.name.casefold() == folded:
@@ -123,7 +124,8 @@ def coverage(numbers: list[str]) -> dict[str, Any] | None:
         "source": SOURCE,
         # stored data, in German whatever the steward's interface language
         "text": "{city}, Stadtteile: {names} (schematische Ausdehnung)".format(
-            city=tk.config.get("ckanext.udp.city_name") or "Karlsruhe", names=", ".join(d.name for d in chosen)),
+            city=tk.config.get("ckanext.udp.city_name") or "Karlsruhe", names=", ".join(d.name for d in chosen)
+        ),
         "bbox": _json({"type": "Polygon", "coordinates": [[[round(x, 5), round(y, 5)] for x, y in ring]]}),
         "centroid": _json({"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]}),
     }
@@ -136,8 +138,7 @@ def map_data() -> dict[str, Any]:
     hull = MultiPoint([(d.lon, d.lat) for d in points]).convex_hull.buffer(MARGIN_LON, quad_segs=2)
     return {
         "districts": [{"number": d.number, "name": d.name, "lat": d.lat, "lon": d.lon} for d in points],
-        "outline": {"type": "Polygon",
-                    "coordinates": [[[round(x, 4), round(y, 4)] for x, y in hull.exterior.coords]]},
+        "outline": {"type": "Polygon", "coordinates": [[[round(x, 4), round(y, 4)] for x, y in hull.exterior.coords]]},
     }
 
 

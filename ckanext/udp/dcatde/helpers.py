@@ -1,6 +1,7 @@
 """Template helpers of ``udp_dcatde``: select lists from the vocabularies,
 the sections and error summary of the dataset and resource forms, the city
 districts and the form's map."""
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,15 @@ def udp_form_sections(fields: list[dict[str, Any]], errors: dict[str, Any] | Non
         if not members:
             continue
         count = sum(1 for f in members if _has_error(errors.get(f["field_name"])))
-        out.append({"id": key, "label": labels.get(key, key), "fields": members,
-                    "open": key == "main" or count > 0, "errors": count})
+        out.append(
+            {
+                "id": key,
+                "label": labels.get(key, key),
+                "fields": members,
+                "open": key == "main" or count > 0,
+                "errors": count,
+            }
+        )
     return out
 
 
@@ -115,9 +123,13 @@ def udp_form_error_items(errors: dict[str, Any] | None, fields: list[dict[str, A
             for index, row in enumerate(value):
                 for sub, messages in (row or {}).items():
                     if _has_error(messages):
-                        items.append({"anchor": f"field-{name}-{index}-{sub}",
-                                      "label": f"{label}: {sub_labels.get(sub, sub)}",
-                                      "message": _first(messages)})
+                        items.append(
+                            {
+                                "anchor": f"field-{name}-{index}-{sub}",
+                                "label": f"{label}: {sub_labels.get(sub, sub)}",
+                                "message": _first(messages),
+                            }
+                        )
             continue
         anchor = ANCHORS.get(name, f"field-{name}")
         items.append({"anchor": anchor, "label": label, "message": _first(value)})
@@ -129,8 +141,11 @@ def udp_form_error_items(errors: dict[str, Any] | None, fields: list[dict[str, A
 
 def udp_form_summary_items(error_summary: dict[str, Any] | None) -> list[dict[str, str]]:
     """Errors that belong to no field (CKAN's error_summary), for the summary."""
-    return [{"anchor": "", "label": str(label), "message": _first(message)}
-            for label, message in (error_summary or {}).items() if message]
+    return [
+        {"anchor": "", "label": str(label), "message": _first(message)}
+        for label, message in (error_summary or {}).items()
+        if message
+    ]
 
 
 def _first(messages: Any) -> str:
@@ -175,7 +190,7 @@ def udp_form_rows(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     prefix = name + "-"
     for key, item in data.items():
         if isinstance(key, str) and key.startswith(prefix) and key.count("-") >= 2:
-            index, sub = key[len(prefix):].split("-", 1)
+            index, sub = key[len(prefix) :].split("-", 1)
             if index.isdigit():
                 rows.setdefault(int(index), {})[sub] = item
     return [rows[i] for i in sorted(rows)]

@@ -3,6 +3,7 @@ form helpers, the stewards' quality view and the ``ckan udp dcatde validate``
 command. The RDF profile
 ``dcatap_de`` is a ckanext-dcat profile entry point
 (``ckanext/udp/dcatde/profiles/dcatap_de.py``), not part of the plugin."""
+
 from __future__ import annotations
 
 from typing import Any

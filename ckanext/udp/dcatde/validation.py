@@ -36,6 +36,7 @@ refuses documents over a size cap and XML with a DOCTYPE (XXE, entity
 expansion; checked with defusedxml), and JSON-LD that would make rdflib fetch remote contexts or that is nested
 deeper than :data:`ckanext.udp.jsonlimits.DEFAULT_MAX_DEPTH` levels.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,6 +86,7 @@ class UntrustedRDFError(ValueError):
 
 # --- configuration -----------------------------------------------------------
 
+
 def _config(key: str, default: Any) -> Any:
     try:
         import ckan.plugins.toolkit as tk
@@ -110,11 +112,23 @@ def max_rdf_bytes() -> int:
 # --- hostile input -----------------------------------------------------------
 
 _FORMATS = {
-    "xml": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "application/rdf+xml": "xml",
-    "turtle": "turtle", "ttl": "turtle", "text/turtle": "turtle",
-    "nt": "nt", "ntriples": "nt", "n-triples": "nt", "application/n-triples": "nt",
-    "n3": "n3", "text/n3": "n3",
-    "json-ld": "json-ld", "jsonld": "json-ld", "application/ld+json": "json-ld",
+    "xml": "xml",
+    "rdf": "xml",
+    "rdfxml": "xml",
+    "rdf/xml": "xml",
+    "application/rdf+xml": "xml",
+    "turtle": "turtle",
+    "ttl": "turtle",
+    "text/turtle": "turtle",
+    "nt": "nt",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "application/n-triples": "nt",
+    "n3": "n3",
+    "text/n3": "n3",
+    "json-ld": "json-ld",
+    "jsonld": "json-ld",
+    "application/ld+json": "json-ld",
 }
 
 
@@ -189,8 +203,9 @@ def refuse_hostile(data: bytes, format: str, *, max_bytes: int | None = None) ->
     return rdf_format
 
 
-def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
-                    publicID: str | None = None) -> rdflib.Graph:
+def parse_untrusted(
+    data: bytes, format: str, *, max_bytes: int | None = None, publicID: str | None = None
+) -> rdflib.Graph:
     """Parse RDF from an untrusted source, refusing hostile documents first.
 
     ``format``: ``xml``/``application/rdf+xml``, ``turtle``/``text/turtle``,
@@ -211,6 +226,7 @@ def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
 
 
 # --- shapes ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Shapes:
@@ -315,9 +331,10 @@ _LOCK = threading.Lock()
 
 def _fix_namespace(graph: rdflib.Graph) -> int:
     """Rewrite IRIs in the wrong ``r5r#`` namespace to ``r5r/``; returns the count."""
+
     def fix(node: Any) -> Any:
         if isinstance(node, rdflib.URIRef) and str(node).startswith(WRONG_DCATAP):
-            return rdflib.URIRef(DCATAP + str(node)[len(WRONG_DCATAP):])
+            return rdflib.URIRef(DCATAP + str(node)[len(WRONG_DCATAP) :])
         return node
 
     wrong = [t for t in graph if any(fix(n) is not n for n in t)]
@@ -381,6 +398,7 @@ def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool 
 
 # --- report ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Result:
     """One SHACL validation result."""
@@ -417,8 +435,7 @@ class Report:
     def summary_de(self) -> str:
         """One German line: the counts."""
         state = "konform" if self.conforms else "nicht konform"
-        return (f"{state}: {len(self.violations)} Verstöße, {len(self.warnings)} Warnungen, "
-                f"{len(self.infos)} Hinweise")
+        return f"{state}: {len(self.violations)} Verstöße, {len(self.warnings)} Warnungen, {len(self.infos)} Hinweise"
 
 
 def _label(node: Any) -> str:
@@ -463,9 +480,13 @@ def _shape_messages(shapes: rdflib.Graph, shape: Any) -> list[rdflib.Literal]:
     return [m for m in shapes.objects(shape, SH.message) if isinstance(m, rdflib.Literal)]
 
 
-def validate(data: rdflib.Graph, *, dashboard: bool = False,
-             shapes_directory: pathlib.Path | str | None = None,
-             full_inference: bool = False) -> Report:
+def validate(
+    data: rdflib.Graph,
+    *,
+    dashboard: bool = False,
+    shapes_directory: pathlib.Path | str | None = None,
+    full_inference: bool = False,
+) -> Report:
     """Validate ``data`` against DCAT-AP.de 3.0 (+ SEMIC 3.0.0 base shapes,
     ontologies with RDFS inference; GovData's dashboard rules if asked).
 
@@ -508,18 +529,21 @@ def validate(data: rdflib.Graph, *, dashboard: bool = False,
         bucket, severity = _bucket(results.value(node, SH.resultSeverity))
         shape = results.value(node, SH.sourceShape)
         messages = _shape_messages(loaded.shapes, shape) or [
-            m for m in results.objects(node, SH.resultMessage) if isinstance(m, rdflib.Literal)]
+            m for m in results.objects(node, SH.resultMessage) if isinstance(m, rdflib.Literal)
+        ]
         value = results.value(node, SH.value)
         constraint = results.value(node, SH.sourceConstraintComponent)
-        buckets[bucket].add(Result(
-            focus_node=_label(results.value(node, SH.focusNode)),
-            path=_path(results, results.value(node, SH.resultPath)),
-            message=_message(messages),
-            severity=severity,
-            shape=_label(shape),
-            value=None if value is None else _label(value),
-            constraint=None if constraint is None else str(constraint).rsplit("#", 1)[-1],
-        ))
+        buckets[bucket].add(
+            Result(
+                focus_node=_label(results.value(node, SH.focusNode)),
+                path=_path(results, results.value(node, SH.resultPath)),
+                message=_message(messages),
+                severity=severity,
+                shape=_label(shape),
+                value=None if value is None else _label(value),
+                constraint=None if constraint is None else str(constraint).rsplit("#", 1)[-1],
+            )
+        )
     order = lambda r: (r.focus_node, r.path or "", r.message)  # noqa: E731
     return Report(
         violations=tuple(sorted(buckets["violations"], key=order)),
@@ -531,6 +555,14 @@ def validate(data: rdflib.Graph, *, dashboard: bool = False,
 
 
 __all__ = [
-    "Report", "Result", "Shapes", "ShapesNotFound", "UntrustedRDFError",
-    "load_shapes", "parse_untrusted", "shapes_dir", "max_rdf_bytes", "validate",
+    "Report",
+    "Result",
+    "Shapes",
+    "ShapesNotFound",
+    "UntrustedRDFError",
+    "load_shapes",
+    "parse_untrusted",
+    "shapes_dir",
+    "max_rdf_bytes",
+    "validate",
 ]

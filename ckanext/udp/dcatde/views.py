@@ -2,9 +2,9 @@
 dataset form's second stage.
 
 The quality view checks a dataset's DCAT-AP.de RDF against the official SHACL
-shapes (``quality.py``, cached per dataset state in Redis), with the findings in German: those the steward can act on for the
-dataset's editors, those about values the portal sets (``findings.py``) for
-sysadmins only.
+shapes (``quality.py``, cached per dataset state in Redis), with the findings
+in German: those the steward can act on for the dataset's editors, those about
+values the portal sets (``findings.py``) for sysadmins only.
 
 Stage 2 of a new dataset ("add data") is CKAN's resource form. CKAN lets
 "finish" complete a dataset without any resource although
@@ -14,6 +14,7 @@ the form again with a clear error and leaves the dataset a draft. This
 subclasses CKAN's resource CreateView (``ckan.views.resource``), the one CKAN
 internal this module reaches (through :mod:`ckanext.udp.compat`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,9 +50,17 @@ def quality(id: str) -> str:
     except tk.NotAuthorized:
         sysadmin = False
     # findings about values the portal sets reach sysadmins only
-    return tk.render("udp_dcatde/quality.html", {
-        "pkg_dict": pkg, "pkg": pkg, "report": checked.report, "mine": checked.mine,
-        "portal": checked.portal if sysadmin else None, "portal_count": len(checked.portal.results)})
+    return tk.render(
+        "udp_dcatde/quality.html",
+        {
+            "pkg_dict": pkg,
+            "pkg": pkg,
+            "report": checked.report,
+            "mine": checked.mine,
+            "portal": checked.portal if sysadmin else None,
+            "portal_count": len(checked.portal.results),
+        },
+    )
 
 
 def _data_provided() -> bool:
@@ -74,16 +83,26 @@ class ResourceCreateView(compat.ResourceCreateView):
             except (tk.ObjectNotFound, tk.NotAuthorized):
                 pkg = None
             if pkg is not None and not pkg.get("resources"):
-                return self.get(package_type, id, data={}, errors={}, error_summary={
-                    tk._("File or link"): tk._(
-                        "Please add a file or a link: a dataset cannot be finished without data."),
-                })
+                return self.get(
+                    package_type,
+                    id,
+                    data={},
+                    errors={},
+                    error_summary={
+                        tk._("File or link"): tk._(
+                            "Please add a file or a link: a dataset cannot be finished without data."
+                        ),
+                    },
+                )
         return super().post(package_type, id)
 
 
 quality_bp.add_url_rule("/dataset/<id>/qualitaet", view_func=quality, endpoint="quality")
 # the same URL as CKAN's dataset_resource.new, registered first, so it wins
-quality_bp.add_url_rule("/dataset/<id>/resource/new", view_func=ResourceCreateView.as_view("resource_new"),
-                        defaults={"package_type": "dataset"})
+quality_bp.add_url_rule(
+    "/dataset/<id>/resource/new",
+    view_func=ResourceCreateView.as_view("resource_new"),
+    defaults={"package_type": "dataset"},
+)
 
 __all__ = ["quality_bp"]

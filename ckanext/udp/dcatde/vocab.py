@@ -83,9 +83,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 _MANIFEST: dict[str, Any] = json.loads(_text("vocabularies.json"))
-_TABLES: dict[str, list[dict[str, str]]] = {
-    entry["file"]: _rows(entry["file"]) for entry in _MANIFEST["vocabularies"]
-}
+_TABLES: dict[str, list[dict[str, str]]] = {entry["file"]: _rows(entry["file"]) for entry in _MANIFEST["vocabularies"]}
 
 VOCABULARIES: dict[str, Vocabulary] = {
     entry["name"]: Vocabulary(
@@ -142,7 +140,7 @@ def _canonical_uri(value: str) -> str:
     low = value.lower()
     for old, new in _URI_REWRITES:
         if low.startswith(old.lower()):
-            value = new + value[len(old):]
+            value = new + value[len(old) :]
             break
     return value.rstrip("/") if "://" in value else value
 
@@ -169,9 +167,7 @@ def _build_index(vocab: Vocabulary) -> dict[str, str]:
 
 
 _INDEX: dict[str, dict[str, str]] = {name: _build_index(v) for name, v in VOCABULARIES.items()}
-_CONCEPTS: dict[str, dict[str, Concept]] = {
-    name: {c.uri: c for c in v.concepts} for name, v in VOCABULARIES.items()
-}
+_CONCEPTS: dict[str, dict[str, Concept]] = {name: {c.uri: c for c in v.concepts} for name, v in VOCABULARIES.items()}
 _BY_URI: dict[str, list[Vocabulary]] = {}
 for _v in VOCABULARIES.values():
     for _c in _v.concepts:
@@ -232,7 +228,7 @@ def normalise(name: str, value: str) -> str | None:
     # A URI in the vocabulary's own (or a legacy) namespace with a variant code.
     vocab = VOCABULARIES[name]
     prefixes = (vocab.scheme_uri + "/",) + _LEGACY_PREFIXES.get(name, ())
-    code = next((canon[len(p):] for p in prefixes if canon.lower().startswith(p.lower())), canon)
+    code = next((canon[len(p) :] for p in prefixes if canon.lower().startswith(p.lower())), canon)
     for candidate in (code, code.replace("_", "."), re.sub(r"(\d)_(\d)", r"\1.\2", code)):
         hit = index.get(candidate.lower())
         if hit:
@@ -281,6 +277,14 @@ def in_scheme_triples(graph: rdflib.Graph) -> rdflib.Graph:
 
 
 __all__ = [
-    "Concept", "Vocabulary", "VOCABULARIES", "get", "choices", "label", "normalise",
-    "requires_attribution", "is_open_license", "in_scheme_triples",
+    "Concept",
+    "Vocabulary",
+    "VOCABULARIES",
+    "get",
+    "choices",
+    "label",
+    "normalise",
+    "requires_attribution",
+    "is_open_license",
+    "in_scheme_triples",
 ]

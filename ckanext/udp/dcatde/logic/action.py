@@ -1,6 +1,7 @@
 """Chained actions: DCAT-AP.de defaults before CKAN validates a dataset; a
 harvest source of ckanext-dcat's RDF harvester (``dcat_rdf``) whose URL the
 fetch policy refuses (not http(s), a private or loopback address) is not saved."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

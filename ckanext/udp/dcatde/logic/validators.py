@@ -5,6 +5,7 @@ Error messages are English msgids translated to German in
 stores a clean, canonical value or reports an error; nothing is stored half
 because CKAN writes nothing when any field has an error.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,9 +63,9 @@ def _as_list(value: Any) -> list[str]:
 
 def _vocabulary_error(value: str, name: str) -> tk.Invalid:
     return tk.Invalid(
-        tk._('"{value}" is not a value of the controlled vocabulary ({vocabulary}). Choose a value from the list.').format(
-            value=value, vocabulary=name
-        )
+        tk._(
+            '"{value}" is not a value of the controlled vocabulary ({vocabulary}). Choose a value from the list.'
+        ).format(value=value, vocabulary=name)
     )
 
 
@@ -162,13 +163,15 @@ def dcatde_email(value: Any) -> Any:
         raise tk.Invalid(tk._("Please enter a valid e-mail address."))
     text = value.strip()
     if text.lower().startswith("mailto:"):
-        text = text[len("mailto:"):]
+        text = text[len("mailto:") :]
     if not _EMAIL.match(text):
         raise tk.Invalid(tk._("Please enter a valid e-mail address."))
     return text
 
 
-def dcatde_contact_reachable(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
+def dcatde_contact_reachable(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> None:
     """K01: a contact point needs an e-mail address or a URL (contact form)."""
     base = key[:-1]
     email = data.get(base + ("email",))
@@ -178,9 +181,7 @@ def dcatde_contact_reachable(key: FlattenKey, data: FlattenDataDict, errors: Fla
     if all(_empty(v) for v in (email, url, name, uri)):
         return  # an empty form row
     if _empty(email) and _empty(url):
-        errors[key].append(
-            tk._("A contact point needs an e-mail address or a web address of a contact form (K01).")
-        )
+        errors[key].append(tk._("A contact point needs an e-mail address or a web address of a contact form (K01)."))
 
 
 def dcatde_temporal_end(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
@@ -218,9 +219,11 @@ def dcatde_contributor_id(value: Any) -> Any:
     """K12/K13: exactly one contributor ID from http://dcat-ap.de/def/contributors/."""
     if _empty(value):
         return value
-    items = _as_list(value) if isinstance(value, (list, tuple)) or str(value).strip().startswith("[") else [
-        str(value).strip()
-    ]
+    items = (
+        _as_list(value)
+        if isinstance(value, (list, tuple)) or str(value).strip().startswith("[")
+        else [str(value).strip()]
+    )
     if len(items) != 1:
         raise tk.Invalid(tk._("Exactly one contributor ID is allowed (K12/K13)."))
     uri = terms.canonical_dcatapde_uri(items[0])
@@ -282,7 +285,9 @@ def dcatde_geojson(value: Any) -> Any:
     return json.dumps(geometry, separators=(", ", ": "))
 
 
-def dcatde_license_attribution(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
+def dcatde_license_attribution(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> None:
     """K35: the attribution text is required where the licence demands it.
 
     On the dataset it is checked against the dataset's licence; on a
@@ -388,8 +393,11 @@ def dcatde_stadtteile(value: Any) -> Any:
     for item in _as_list(value):
         number = districts.normalise(item)
         if number is None:
-            raise tk.Invalid(tk._('"{value}" is not a district of {city}.').format(
-                value=item, city=tk.config.get("ckanext.udp.city_name", "Karlsruhe")))
+            raise tk.Invalid(
+                tk._('"{value}" is not a district of {city}.').format(
+                    value=item, city=tk.config.get("ckanext.udp.city_name", "Karlsruhe")
+                )
+            )
         if number not in numbers:
             numbers.append(number)
     return json.dumps(sorted(numbers))

@@ -14,6 +14,7 @@ normalised to their canonical URIs (``vocab.normalise``), licences to
 dcat-ap.de licence URIs, values that cannot be represented dropped (and
 logged), keywords made valid CKAN tags.
 """
+
 from __future__ import annotations
 
 import json
@@ -199,7 +200,9 @@ class DcatApDeProfile(RDFProfile):
         d["extras"] = extras
 
     def _parse_dcatde(self, d: dict[str, Any], ref: Any) -> None:
-        contributors = sorted({terms.canonical_dcatapde_uri(str(o)) for o in self._dcatde_objects(ref, "contributorID")})
+        contributors = sorted(
+            {terms.canonical_dcatapde_uri(str(o)) for o in self._dcatde_objects(ref, "contributorID")}
+        )
         contributors = [c for c in contributors if c.startswith(terms.CONTRIBUTORS) and c != terms.CONTRIBUTORS]
         if contributors:
             own = tk.config.get("ckanext.udp.dcatde.contributor_id")
@@ -210,13 +213,21 @@ class DcatApDeProfile(RDFProfile):
         geocoding = []
         for obj in self._dcatde_objects(ref, "politicalGeocodingURI"):
             uri = terms.canonical_dcatapde_uri(str(obj))
-            if uri.startswith(terms.GEOCODING) and not uri.startswith(terms.GEOCODING + "Level/") and uri not in geocoding:
+            if (
+                uri.startswith(terms.GEOCODING)
+                and not uri.startswith(terms.GEOCODING + "Level/")
+                and uri not in geocoding
+            ):
                 geocoding.append(uri)
         # DCAT-AP.de 3.0 deprecates dcatde:politicalGeocodingURI in favour of
         # the same URI in dct:spatial: read it from there, too
         for obj in self.g.objects(ref, DCT.spatial):
             uri = terms.canonical_dcatapde_uri(str(obj)) if isinstance(obj, URIRef) else ""
-            if uri.startswith(terms.GEOCODING) and not uri.startswith(terms.GEOCODING + "Level/") and uri not in geocoding:
+            if (
+                uri.startswith(terms.GEOCODING)
+                and not uri.startswith(terms.GEOCODING + "Level/")
+                and uri not in geocoding
+            ):
                 geocoding.append(uri)
         if geocoding:
             d["political_geocoding_uri"] = geocoding
@@ -392,7 +403,11 @@ class DcatApDeProfile(RDFProfile):
         licences: list[str] = []
         for resource in d.get("resources", []):
             dist_ref = resource.pop("distribution_ref", None)
-            dist = URIRef(dist_ref) if dist_ref and _HTTP.match(dist_ref) else self._find_distribution(dataset_ref, dist_ref)
+            dist = (
+                URIRef(dist_ref)
+                if dist_ref and _HTTP.match(dist_ref)
+                else self._find_distribution(dataset_ref, dist_ref)
+            )
             licence = vocab.normalise("license", resource["license"]) if resource.get("license") else None
             resource.pop("license", None)
             if licence:
@@ -454,9 +469,10 @@ class DcatApDeProfile(RDFProfile):
         for resource in d.get("resources", []):
             if resource.get("license") and resource["license"] == d.get("license_id"):
                 resource.pop("license")
-            if d.get("license_attribution_by_text") and resource.get("license_attribution_by_text") == d[
-                "license_attribution_by_text"
-            ]:
+            if (
+                d.get("license_attribution_by_text")
+                and resource.get("license_attribution_by_text") == d["license_attribution_by_text"]
+            ):
                 resource.pop("license_attribution_by_text")
         self._attribution_fallback(d)
 
@@ -467,8 +483,10 @@ class DcatApDeProfile(RDFProfile):
         publisher = agent.get("name") or self._catalog_publisher_name() or agent.get("uri")
         if not publisher:
             return
-        if d.get("license_id") and vocab.requires_attribution(d["license_id"]) and not d.get(
-            "license_attribution_by_text"
+        if (
+            d.get("license_id")
+            and vocab.requires_attribution(d["license_id"])
+            and not d.get("license_attribution_by_text")
         ):
             d["license_attribution_by_text"] = publisher
         for resource in d.get("resources", []):
