@@ -369,3 +369,21 @@ def test_real_catalog_parses_within_the_default_cap(shapes):
     data = (shapes / "catalogs" / "rostock-catalog-2021.rdf").read_bytes()
     g = parse_untrusted(data, "xml")
     assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 100
+
+
+def test_shapes_version_is_a_digest_of_the_files(shapes, tmp_path):
+    """The quality view's cache key: the loaded shapes' version, known without
+    parsing; another file content gives another version."""
+    import shutil
+
+    assert validation.shapes_version(shapes) == validation.load_shapes(shapes).version
+    copy = tmp_path / "dcat-ap-de"
+    for folder in ("shapes-3.0", "ontologies", "dashboard"):
+        shutil.copytree(shapes / folder, copy / folder)
+    assert validation.shapes_version(copy) == validation.shapes_version(shapes)
+    changed = tmp_path / "changed"
+    shutil.copytree(copy, changed)
+    with (changed / "shapes-3.0" / "dcat-ap-SHACL-DE.ttl").open("a", encoding="utf-8") as f:
+        f.write("\n# a new rule\n")
+    assert validation.shapes_version(changed) != validation.shapes_version(shapes)
+    assert validation.load_shapes(changed).version == validation.shapes_version(changed)

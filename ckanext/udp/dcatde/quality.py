@@ -50,8 +50,7 @@ class Check:
 def check(pkg: dict[str, Any]) -> Check:
     """The (cached) quality check of ``pkg``, a ``package_show`` result.
     Raises :class:`validation.ShapesNotFound` without the shapes."""
-    shapes = validation.load_shapes()
-    key = _key(pkg, shapes.version)
+    key = _key(pkg, validation.shapes_version())
     cached = _read(key)
     if cached is not None:
         return cached

@@ -352,6 +352,38 @@ def _parse_file(path: pathlib.Path, into: rdflib.Graph, digest: Any) -> None:
     into.parse(data=data, format="xml" if path.suffix == ".rdf" else "turtle", publicID=path.as_uri())
 
 
+def _files(base: pathlib.Path, dashboard: bool) -> list[tuple[pathlib.Path, str]]:
+    """(file, graph) in the order they are read: ``shapes``, ``ontologies`` or ``vocabularies``."""
+    files = [(base / "shapes-3.0" / name, "shapes") for name in SHAPE_FILES]
+    files += [(base / "ontologies" / name, "ontologies") for name in ONTOLOGY_FILES]
+    files.append((base / "dashboard" / CONTRIBUTORS_FILE, "vocabularies"))
+    if dashboard:
+        files.append((base / "dashboard" / DASHBOARD_SHAPES, "shapes"))
+        files.append((base / "dashboard" / LICENSES_FILE, "vocabularies"))
+    return files
+
+
+_VERSIONS: dict[tuple[pathlib.Path, bool], str] = {}
+
+
+def shapes_version(directory: pathlib.Path | str | None = None, *, dashboard: bool = False) -> str:
+    """The :attr:`Shapes.version` of the files :func:`load_shapes` reads,
+    without parsing them (once per process and directory)."""
+    base = pathlib.Path(directory).resolve() if directory else shapes_dir()
+    key = (base, dashboard)
+    loaded = _CACHE.get(key)
+    if loaded is not None:
+        return loaded.version
+    if key not in _VERSIONS:
+        digest = hashlib.sha256()
+        for path, _graph in _files(base, dashboard):
+            if not path.is_file():
+                raise ShapesNotFound(f"missing {path} (config ckanext.udp.dcatde.shapes_dir)")
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _VERSIONS[key] = digest.hexdigest()[:16]
+    return _VERSIONS[key]
+
+
 def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool = False) -> Shapes:
     """The shapes, ontologies and vocabulary data, cached per process."""
     base = pathlib.Path(directory).resolve() if directory else shapes_dir()
@@ -362,17 +394,10 @@ def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool 
             return cached
         started = time.perf_counter()
         digest = hashlib.sha256()
-        shapes = rdflib.Graph()
-        for name in SHAPE_FILES:
-            _parse_file(base / "shapes-3.0" / name, shapes, digest)
-        ontologies = rdflib.Graph()
-        for name in ONTOLOGY_FILES:
-            _parse_file(base / "ontologies" / name, ontologies, digest)
-        vocabularies = rdflib.Graph()
-        _parse_file(base / "dashboard" / CONTRIBUTORS_FILE, vocabularies, digest)
-        if dashboard:
-            _parse_file(base / "dashboard" / DASHBOARD_SHAPES, shapes, digest)
-            _parse_file(base / "dashboard" / LICENSES_FILE, vocabularies, digest)
+        graphs = {"shapes": rdflib.Graph(), "ontologies": rdflib.Graph(), "vocabularies": rdflib.Graph()}
+        for path, graph in _files(base, dashboard):
+            _parse_file(path, graphs[graph], digest)
+        shapes, ontologies, vocabularies = graphs["shapes"], graphs["ontologies"], graphs["vocabularies"]
         fixed = _fix_namespace(shapes)
         entailment = Entailment(ontologies)
         loaded = Shapes(
