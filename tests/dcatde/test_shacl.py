@@ -13,8 +13,8 @@ from ckan.tests import factories
 from dcatde_testlib import to_turtle
 from full_dataset import full_dataset
 
-from ckanext.udp import demo
 from ckanext.udp.dcatde import validation
+from ckanext.udp.portal import demo
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ internal this module reaches (through :mod:`ckanext.udp.compat`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ckan.plugins.toolkit as tk
 from flask import Blueprint, request
@@ -73,7 +73,13 @@ def _data_provided() -> bool:
     return any(f.filename for f in request.files.values())
 
 
-class ResourceCreateView(compat.ResourceCreateView):
+if TYPE_CHECKING:
+    from ckan.views.resource import CreateView as _CreateView
+else:
+    _CreateView = compat.resource_create_view()
+
+
+class ResourceCreateView(_CreateView):
     """CKAN's resource form; "finish" needs at least one file or link."""
 
     def post(self, package_type: str, id: str) -> Any:
