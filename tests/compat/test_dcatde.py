@@ -22,10 +22,9 @@ def test_munge_title_to_name_is_ckans_slug_rule():
 
 
 def test_resource_create_view_is_ckans_resource_form():
-    from ckan.views import resource
-
+    # (compared by name: CKAN's test fixtures may import ckan.views modules afresh)
     view = compat.resource_create_view()
-    assert view is resource.CreateView
+    assert (view.__module__, view.__name__) == ("ckan.views.resource", "CreateView")
     # udp_dcatde's subclass calls these with these arguments
     assert list(inspect.signature(view.post).parameters) == ["self", "package_type", "id"]
     get = inspect.signature(view.get).parameters
@@ -40,4 +39,4 @@ def test_resource_form_route_is_udp_dcatde_subclass(app):
     endpoints = [r.endpoint for r in rules]
     assert "udp_dcatde.resource_new" in endpoints
     view = app.flask_app.view_functions["udp_dcatde.resource_new"]
-    assert issubclass(view.view_class, compat.resource_create_view())
+    assert ("ckan.views.resource", "CreateView") in {(c.__module__, c.__name__) for c in view.view_class.__mro__}
