@@ -14,9 +14,11 @@ milliseconds per validation, the ratio, and whether the findings are equal.
     make bench            # or:
     .venv/bin/python bench/quality_check.py --repeat 5
 """
+
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import statistics
 import sys
@@ -26,8 +28,11 @@ import rdflib
 
 from ckanext.udp.dcatde import validation
 
+# the reference data as the stack passes it (UDP_SHARED_DIR), else beside the checkout
+SHARED = pathlib.Path(os.environ.get("UDP_SHARED_DIR") or pathlib.Path(__file__).resolve().parents[2] / "shared")
 
-def median_ms(graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int) -> tuple[float, object]:
+
+def median_ms(graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int) -> tuple[float, validation.Report]:
     report = validation.validate(graph, shapes_directory=shapes, full_inference=full)  # warm-up
     times = []
     for _ in range(repeat):
@@ -39,7 +44,7 @@ def median_ms(graph: rdflib.Graph, shapes: pathlib.Path, full: bool, repeat: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=str(validation.REPO.parent / "shared" / "dcat-ap-de"))
+    parser.add_argument("--shapes", default=str(SHARED / "dcat-ap-de"))
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     shapes = pathlib.Path(args.shapes)
@@ -53,8 +58,10 @@ def main() -> int:
         stock_ms, stock = median_ms(graph, shapes, True, args.repeat)
         same = (udp.violations, udp.warnings, udp.infos) == (stock.violations, stock.warnings, stock.infos)
         same_everywhere &= same
-        print(f"{name:<11} {len(graph):>4} triples  udp {udp_ms:7.0f} ms  stock {stock_ms:7.0f} ms  "
-              f"ratio {stock_ms / udp_ms:5.1f}x  findings {'equal' if same else 'DIFFER'}")
+        print(
+            f"{name:<11} {len(graph):>4} triples  udp {udp_ms:7.0f} ms  stock {stock_ms:7.0f} ms  "
+            f"ratio {stock_ms / udp_ms:5.1f}x  findings {'equal' if same else 'DIFFER'}"
+        )
     return 0 if same_everywhere else 1
 
 

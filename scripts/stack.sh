@@ -14,6 +14,11 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export UDP_STATE=${UDP_STATE:-$REPO/.udp}
+# reference data (DCAT-AP.de shapes, districts ...) as an absolute path: udp_dcatde's
+# empty shapes_dir/districts_dir options default to folders of it
+UDP_SHARED_DIR=${UDP_SHARED_DIR:-$REPO/../shared}
+[ -d "$UDP_SHARED_DIR" ] && UDP_SHARED_DIR=$(cd "$UDP_SHARED_DIR" && pwd)
+export UDP_SHARED_DIR
 VENV=${UDP_VENV:-$REPO/.venv}
 PY=$VENV/bin/python
 CKAN=$VENV/bin/ckan
@@ -246,6 +251,8 @@ ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0
 ckanext.udp.catalog.redis_url = redis://127.0.0.1:$REDIS_PORT/2
 ckanext.udp.mqtt.url = mqtt://127.0.0.1:$MQTT_PORT
 ckanext.udp.sensors.sources = $REPO/ckanext/udp/sensors/demo/sources.yaml
+ckanext.udp.dcatde.shapes_dir = $UDP_SHARED_DIR/dcat-ap-de
+ckanext.udp.dcatde.districts_dir = $UDP_SHARED_DIR/karlsruhe
 ckanext.udp.sensors.client_id = udp-sensors-demo
 ckanext.udp.sensors.pseudonym_secret = $(secret sensors-pseudonym)
 ckan.storage_path = $UDP_STATE/storage

@@ -20,6 +20,9 @@ import ckan.model as model
 MIGRATED_PLUGINS = ("activity", "harvest", "udp_governance", "udp_sensors", "udp_api")
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+# udp_dcatde's reference-data options default to folders of UDP_SHARED_DIR
+# (scripts/stack.sh exports it; this covers pytest called directly)
+os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
 
 
 @pytest.fixture(scope="session")

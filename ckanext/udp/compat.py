@@ -315,3 +315,24 @@ def relabel_activities(package_id: str, labels: list[str]) -> int:
         .filter(Activity.object_id == package_id)
         .update({Activity.permission_labels: labels}, synchronize_session=False)
     )
+
+
+# --- dcatde ---
+# udp_dcatde: CKAN's slug rule for dataset names (ckan.lib.munge, not in the
+# toolkit) and the resource form's view class it extends (ckan.views.resource).
+
+
+def munge_title_to_name(title: str) -> str:
+    """A dataset name (URL slug) from a title, as CKAN's forms make it
+    (``ckan.lib.munge.munge_title_to_name``)."""
+    from ckan.lib.munge import munge_title_to_name as munge
+
+    return munge(title)
+
+
+def resource_create_view() -> Any:
+    """CKAN's resource form view class (``ckan.views.resource.CreateView``),
+    which udp_dcatde subclasses to guard the form's "finish"."""
+    from ckan.views.resource import CreateView
+
+    return CreateView

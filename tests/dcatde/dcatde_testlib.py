@@ -1,4 +1,5 @@
 """Helpers of the DCAT-AP.de tests: RDF round trips and schema validation."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """A dataset dict that uses every field of the DCAT-AP.de schema."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,25 +21,34 @@ def full_dataset(owner_org: str) -> dict[str, Any]:
             {"name": "Gartenbauamt", "email": "gba@demo.udp-karlsruhe.invalid"},
             {"name": "Bürgerservice", "url": "https://www.karlsruhe.de/kontakt"},
         ],
-        "publisher": [{
-            "name": "Stadt Karlsruhe, Gartenbauamt",
-            "type": "http://purl.org/adms/publishertype/LocalAuthority",
-            "url": "https://www.karlsruhe.de/gartenbauamt",
-            "email": "gba@demo.udp-karlsruhe.invalid",
-            "uri": "https://demo.udp-karlsruhe.invalid/organization/gartenbauamt",
-        }],
-        "dcatde_maintainer": [{"name": "Gartenbauamt, Baumpflege", "email": "baumpflege@demo.udp-karlsruhe.invalid",
-                               "type": "http://purl.org/adms/publishertype/LocalAuthority"}],
+        "publisher": [
+            {
+                "name": "Stadt Karlsruhe, Gartenbauamt",
+                "type": "http://purl.org/adms/publishertype/LocalAuthority",
+                "url": "https://www.karlsruhe.de/gartenbauamt",
+                "email": "gba@demo.udp-karlsruhe.invalid",
+                "uri": "https://demo.udp-karlsruhe.invalid/organization/gartenbauamt",
+            }
+        ],
+        "dcatde_maintainer": [
+            {
+                "name": "Gartenbauamt, Baumpflege",
+                "email": "baumpflege@demo.udp-karlsruhe.invalid",
+                "type": "http://purl.org/adms/publishertype/LocalAuthority",
+            }
+        ],
         "dcatde_originator": [{"name": "Vermessungs- und Liegenschaftsamt", "url": "https://www.karlsruhe.de/vla"}],
         "contributor_id": "http://dcat-ap.de/def/contributors/stadtKarlsruhe",
         "political_geocoding_level_uri": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality",
         "political_geocoding_uri": ["http://dcat-ap.de/def/politicalGeocoding/regionalKey/082120000000"],
         "geocoding_description": "Karlsruhe",
-        "spatial_coverage": [{
-            "text": "Stadtgebiet Karlsruhe",
-            "bbox": '{"type": "Polygon", "coordinates": [[[8.277, 48.94], [8.277, 49.09], [8.541, 49.09], '
-                    '[8.541, 48.94], [8.277, 48.94]]]}',
-        }],
+        "spatial_coverage": [
+            {
+                "text": "Stadtgebiet Karlsruhe",
+                "bbox": '{"type": "Polygon", "coordinates": [[[8.277, 48.94], [8.277, 49.09], [8.541, 49.09], '
+                "[8.541, 48.94], [8.277, 48.94]]]}",
+            }
+        ],
         "temporal_coverage": [{"start": "2010-01-01", "end": "2025-12-31"}],
         "frequency": EU + "frequency/MONTHLY",
         "issued": "2024-03-01",
@@ -51,8 +61,10 @@ def full_dataset(owner_org: str) -> dict[str, Any]:
         "conforms_to": ["https://www.karlsruhe.de/baumkataster/schema"],
         "version": "2.1",
         "hvd_category": ["http://data.europa.eu/bna/c_dd313021"],
-        "applicable_legislation": ["http://data.europa.eu/eli/reg_impl/2023/138/oj",
-                                   "http://data.europa.eu/eli/dir/2019/1024/oj"],
+        "applicable_legislation": [
+            "http://data.europa.eu/eli/reg_impl/2023/138/oj",
+            "http://data.europa.eu/eli/dir/2019/1024/oj",
+        ],
         "resources": [
             {
                 "name": "Baumkataster (CSV)",

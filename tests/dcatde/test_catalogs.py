@@ -1,13 +1,12 @@
 """The four real DCAT-AP.de catalogs parse into datasets that pass the schema."""
+
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-
 from ckan.tests import factories
-
 from dcatde_testlib import error_text, parse, validate
 
 # dcat:Dataset subjects in each file (Brandenburg: 116 typings in the XML of
@@ -68,11 +67,14 @@ class TestRealCatalogs:
         assert all(d.get("political_geocoding_level_uri") for d in datasets)
         assert sum(1 for d in datasets if d.get("political_geocoding_uri")) == 99
         assert all(d.get("dcatde_maintainer") for d in datasets)
-        assert any(d.get("license_attribution_by_text") or any(
-            r.get("license_attribution_by_text") for r in d["resources"]) for d in datasets)
+        assert any(
+            d.get("license_attribution_by_text") or any(r.get("license_attribution_by_text") for r in d["resources"])
+            for d in datasets
+        )
 
     def test_some_are_stored_for_real(self, parsed):
         import ckan.plugins.toolkit as tk
+
         sysadmin = factories.Sysadmin()
         org = factories.Organization()
         for name, datasets in parsed.items():

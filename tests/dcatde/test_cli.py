@@ -1,12 +1,12 @@
 """``validate``: datasets' RDF (configured ckanext-dcat profiles) against the shapes."""
+
 from __future__ import annotations
 
 import pytest
 import rdflib
+from ckan.tests import factories
 from click.testing import CliRunner
 from rdflib.namespace import RDF
-
-from ckan.tests import factories
 from udp_testing import public_dataset
 
 from ckanext.udp.dcatde import cli, validation
@@ -24,6 +24,7 @@ def run(app, shapes_config):
     def invoke(*args: str):
         with app.flask_app.test_request_context():
             return CliRunner().invoke(cli.dcatde_commands, ["validate", *args], catch_exceptions=False)
+
     return invoke
 
 
@@ -62,3 +63,15 @@ class TestValidateCommand:
     def test_needs_exactly_one_target(self, run):
         assert run().exit_code == 2
         assert run("x", "--all").exit_code == 2
+
+
+def test_registered_once_as_ckan_udp_dcatde_validate():
+    """``ckan udp dcatde validate``: the plugin adds its group to the shared
+    ``ckan udp`` group; no second ``validate`` directly under ``ckan udp``."""
+    from ckanext.udp.commands import udp
+    from ckanext.udp.dcatde.plugin import UdpDcatdePlugin
+
+    assert UdpDcatdePlugin().get_commands() == [udp]
+    assert udp.commands["dcatde"] is cli.dcatde_commands
+    assert cli.dcatde_commands.commands["validate"] is cli.validate
+    assert "validate" not in udp.commands

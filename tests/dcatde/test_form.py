@@ -1,9 +1,9 @@
 """The steward form (scheming) stores a DCAT-AP.de dataset and shows German errors."""
+
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 
 EU = "http://publications.europa.eu/resource/authority/"

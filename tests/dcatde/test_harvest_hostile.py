@@ -1,13 +1,13 @@
 """Hostile or oversized RDF from a harvest source is refused before parsing,
 and a refused harvest changes nothing that was there: a real DCAT RDF harvest
 (ckanext-dcat's harvester) from a local HTTP server."""
+
 from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 from ckanext.dcat.harvesters import DCATRDFHarvester
 from ckanext.harvest.model import HarvestGatherError, HarvestObject
@@ -80,16 +80,21 @@ def _harvested(source_id: str) -> list[dict]:
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestHostileHarvest:
-    @pytest.mark.parametrize("body,reason,config", [
-        (XXE, "DOCTYPE", {"rdf_format": "xml"}),
-        (LAUGHS, "DOCTYPE", {"rdf_format": "xml"}),
-        ("\ufeff" + XXE, "DOCTYPE", {}),  # a byte-order mark must not hide the XML
-        (DEEP_JSONLD, "nested", {}),  # recognised as JSON-LD by its first byte
-    ], ids=["xxe", "billion-laughs", "bom-xxe", "deep-jsonld"])
+    @pytest.mark.parametrize(
+        "body,reason,config",
+        [
+            (XXE, "DOCTYPE", {"rdf_format": "xml"}),
+            (LAUGHS, "DOCTYPE", {"rdf_format": "xml"}),
+            ("\ufeff" + XXE, "DOCTYPE", {}),  # a byte-order mark must not hide the XML
+            (DEEP_JSONLD, "nested", {}),  # recognised as JSON-LD by its first byte
+        ],
+        ids=["xxe", "billion-laughs", "bom-xxe", "deep-jsonld"],
+    )
     def test_hostile_document_is_refused_and_nothing_changes(self, rdf_server, body, reason, config):
         org = factories.Organization()
-        source = HarvestSourceObj(url=rdf_server, source_type="dcat_rdf", owner_org=org["id"],
-                                  config=json.dumps(config))
+        source = HarvestSourceObj(
+            url=rdf_server, source_type="dcat_rdf", owner_org=org["id"], config=json.dumps(config)
+        )
         results, errors = _run(source)
         assert errors == [] and len(results) == 1
         (before,) = _harvested(source.id)

@@ -1,19 +1,18 @@
 """The dcatap_de profile: DCAT-AP.de RDF out, the same dataset back in."""
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 import pytest
 import rdflib
-from rdflib import URIRef
-from rdflib.namespace import RDF
-
-import ckan.plugins.toolkit as tk
 from ckan.tests import factories
-
 from dcatde_testlib import parse, schema_fields, to_turtle, validate
 from full_dataset import full_dataset
+from rdflib import URIRef
+from rdflib.namespace import RDF
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
@@ -89,7 +88,9 @@ class TestSerialisation:
 
     def test_minimal_dataset_has_the_german_properties(self):
         org = factories.Organization(title="Tiefbauamt")
-        dataset = factories.Dataset(owner_org=org["id"], resources=[{"url": "https://x.invalid/a.csv", "format": "CSV"}])
+        dataset = factories.Dataset(
+            owner_org=org["id"], resources=[{"url": "https://x.invalid/a.csv", "format": "CSV"}]
+        )
         g = self._graph(dataset)
         ref = next(g.subjects(RDF.type, DCAT.Dataset))
         assert (ref, DCATDE.contributorID, URIRef("http://dcat-ap.de/def/contributors/stadtKarlsruhe")) in g
@@ -108,8 +109,10 @@ class TestSerialisation:
 
     def test_download_only_file_gets_its_url_as_access_url(self):
         org = factories.Organization()
-        dataset = factories.Dataset(owner_org=org["id"], resources=[
-            {"url": "https://x.invalid/a.csv", "download_url": "https://x.invalid/a.csv"}])
+        dataset = factories.Dataset(
+            owner_org=org["id"],
+            resources=[{"url": "https://x.invalid/a.csv", "download_url": "https://x.invalid/a.csv"}],
+        )
         assert dataset["resources"][0]["access_url"] == "https://x.invalid/a.csv"  # K39 in the dict
         g = self._graph(dataset)
         dist = next(g.subjects(RDF.type, DCAT.Distribution))
@@ -120,8 +123,10 @@ class TestSerialisation:
         g = self._graph(stored)
         licences = {}
         for dist in g.subjects(RDF.type, DCAT.Distribution):
-            licences[str(g.value(dist, DCT.title))] = (str(g.value(dist, DCT.license)),
-                                                       str(g.value(dist, DCATDE.licenseAttributionByText)))
+            licences[str(g.value(dist, DCT.title))] = (
+                str(g.value(dist, DCT.license)),
+                str(g.value(dist, DCATDE.licenseAttributionByText)),
+            )
         assert licences == {
             "Baumkataster (CSV)": ("http://dcat-ap.de/def/licenses/dl-by-de/2.0", "Stadt Karlsruhe, Gartenbauamt"),
             "Baumkataster (GeoJSON)": ("http://dcat-ap.de/def/licenses/cc-by/4.0", "Stadt Karlsruhe"),
@@ -138,9 +143,12 @@ class TestSerialisation:
         catalog = serializer.graph_from_catalog()
         g = serializer.g
         assert list(g.objects(catalog, DCT.language)) == [
-            URIRef("http://publications.europa.eu/resource/authority/language/DEU")]
+            URIRef("http://publications.europa.eu/resource/authority/language/DEU")
+        ]
         assert g.value(catalog, FOAF.homepage) == URIRef(tk.config["ckan.site_url"])
-        assert g.value(catalog, DCAT.themeTaxonomy) == URIRef("http://publications.europa.eu/resource/authority/data-theme")
+        assert g.value(catalog, DCAT.themeTaxonomy) == URIRef(
+            "http://publications.europa.eu/resource/authority/data-theme"
+        )
         publisher = g.value(catalog, DCT.publisher)
         assert str(g.value(publisher, FOAF.name)) == "Stadt Karlsruhe"
         assert (publisher, RDF.type, FOAF.Agent) in g
@@ -179,7 +187,8 @@ class TestParsingVariants:
         assert d["license_attribution_by_text"] == "Hanse- und Universitätsstadt Rostock"
         assert d["language"] == ["http://publications.europa.eu/resource/authority/language/DEU"]
         assert d["resources"][0]["availability"] == (
-            "http://publications.europa.eu/resource/authority/planned-availability/STABLE")
+            "http://publications.europa.eu/resource/authority/planned-availability/STABLE"
+        )
         assert "spatial_coverage" not in d  # the geocoding mirror is not a separate area
 
     def test_parsed_variant_passes_the_schema(self):

@@ -1,11 +1,11 @@
 """The stewards' quality view: /dataset/{id}/qualitaet."""
+
 from __future__ import annotations
 
 import pathlib
 
 import pytest
 import yaml
-
 from ckan.tests import factories
 
 from ckanext.udp.dcatde import findings
@@ -29,8 +29,12 @@ def world():
     org = factories.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
     pkg = factories.Dataset(owner_org=org["id"], title="Luftqualität", notes="Messwerte")
     # a checksum without its algorithm: a violation the steward fixes in the resource form
-    fixable = factories.Dataset(owner_org=org["id"], title="Lärmkarte", notes="Pegel", resources=[
-        {"url": "http://example.org/laerm.csv", "name": "Lärm", "hash": "abc123"}])
+    fixable = factories.Dataset(
+        owner_org=org["id"],
+        title="Lärmkarte",
+        notes="Pegel",
+        resources=[{"url": "http://example.org/laerm.csv", "name": "Lärm", "hash": "abc123"}],
+    )
     return {"editor": editor, "outsider": outsider, "sysadmin": sysadmin, "pkg": pkg, "fixable": fixable}
 
 
@@ -74,12 +78,14 @@ class TestQualityView:
         # a dataset that fails only on a portal-set value: the editor learns
         # there is nothing to fix, and not which value it is
         from ckanext.udp.dcatde import validation
+
         real = validation.validate
 
         def failing_on_portal(graph, **kw):
             report = real(graph, **kw)
             portal = tuple(r for r in report.warnings if "politicalGeocodingURI" in (r.path or ""))
             return validation.Report(violations=portal, warnings=(), infos=())
+
         monkeypatch.setattr(validation, "validate", failing_on_portal)
         body = _get(app, f"/dataset/{world['pkg']['name']}/qualitaet", world["editor"]).body
         assert "nur wegen Werten, die das Portal setzt" in body
@@ -105,3 +111,61 @@ def test_portal_properties_are_the_schemas_portal_section():
     schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
     portal = {f["field_name"] for f in schema["dataset_fields"] if f.get("form_section") == "portal"}
     assert portal == set(findings.PORTAL_PROPERTIES)
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "shapes")
+class TestQualityCache:
+    """The check is cached per dataset state; an edit shows the new findings."""
+
+    @pytest.fixture
+    def count_checks(self, monkeypatch):
+        from ckanext.udp.dcatde import validation
+
+        real = validation.validate
+        calls: list[int] = []
+
+        def counting(graph, **kw):
+            calls.append(1)
+            return real(graph, **kw)
+
+        monkeypatch.setattr(validation, "validate", counting)
+        return calls
+
+    def test_a_repeated_view_is_served_from_the_cache(self, app, world, count_checks):
+        url = f"/dataset/{world['fixable']['name']}/qualitaet"
+        first = _get(app, url, world["editor"]).body
+        second = _get(app, url, world["editor"]).body
+        assert count_checks == [1]
+        assert "Nicht konform: 1 Verstoß." in first and "Nicht konform: 1 Verstoß." in second
+        # the sysadmin's view (portal findings) comes from the same entry
+        assert "Vom Portal gesetzte Werte" in _get(app, url, world["sysadmin"]).body
+        assert count_checks == [1]
+
+    def test_an_edit_shows_the_new_finding(self, app, world, count_checks):
+        from ckan.plugins import toolkit as tk
+
+        url = f"/dataset/{world['pkg']['name']}/qualitaet"
+        assert "Konform: keine Verstöße." in _get(app, url, world["editor"]).body
+        # the steward adds a file with a checksum but no algorithm: a new violation
+        tk.get_action("resource_create")(
+            {"user": world["sysadmin"]["name"]},
+            {"package_id": world["pkg"]["id"], "url": "http://example.org/luft.csv", "name": "Luft", "hash": "abc123"},
+        )
+        body = _get(app, url, world["editor"]).body
+        assert "Nicht konform: 1 Verstoß." in body
+        assert "spdx.org/rdf/terms#algorithm" in body
+        assert count_checks == [1, 1]
+        # and back: the finding goes once the dataset is fixed
+        pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": world["pkg"]["id"]})
+        tk.get_action("resource_patch")(
+            {"user": world["sysadmin"]["name"]}, {"id": pkg["resources"][0]["id"], "hash": ""}
+        )
+        assert "Konform: keine Verstöße." in _get(app, url, world["editor"]).body
+        assert count_checks == [1, 1, 1]
+
+    def test_without_redis_the_view_still_answers(self, app, world, count_checks, ckan_config, monkeypatch):
+        monkeypatch.setitem(ckan_config, "ckan.redis.url", "redis://127.0.0.1:1/0")
+        url = f"/dataset/{world['fixable']['name']}/qualitaet"
+        assert "Nicht konform: 1 Verstoß." in _get(app, url, world["editor"]).body
+        assert "Nicht konform: 1 Verstoß." in _get(app, url, world["editor"]).body
+        assert count_checks == [1, 1]

@@ -1,9 +1,9 @@
 """The DCAT-AP.de schema: defaults from organization and config, stored values."""
+
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 from udp_testing import public_dataset
 
@@ -26,8 +26,7 @@ class TestDefaults:
         assert publisher["url"] == "https://www.karlsruhe.de"
 
 
-BBOX = ('{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], '
-        '[8.3, 48.95]]]}')
+BBOX = '{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}'
 
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
@@ -52,7 +51,8 @@ class TestDatasetPage:
     def test_page_shows_german_vocabulary_labels(self, app):
         org = factories.Organization()
         public_dataset(
-            owner_org=org["id"], name="mit-themen",
+            owner_org=org["id"],
+            name="mit-themen",
             theme=["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
             frequency="http://publications.europa.eu/resource/authority/frequency/MONTHLY",
             resources=[{"url": "https://x.invalid/a.csv", "format": "CSV"}],

@@ -1,21 +1,20 @@
 """Every demo dataset's DCAT-AP.de RDF has 0 violations against the official
 DCAT-AP.de 3.0 shapes (+ SEMIC DCAT-AP 3.0.0 base shapes)."""
+
 from __future__ import annotations
 
 import collections
 from urllib.parse import urlsplit
 
+import ckan.plugins.toolkit as tk
 import pytest
 import rdflib
-
-import ckan.plugins.toolkit as tk
 from ckan.tests import factories
-
-from ckanext.udp.portal import demo
-from ckanext.udp.dcatde import validation
-
 from dcatde_testlib import to_turtle
 from full_dataset import full_dataset
+
+from ckanext.udp.dcatde import validation
+from ckanext.udp.portal import demo
 
 
 @pytest.fixture
@@ -86,11 +85,14 @@ def test_catalog_with_demo_datasets_conforms(capsys):
     from ckanext.dcat.processors import RDFSerializer
 
     demo.load()
-    datasets = [tk.get_action("package_show")({}, {"id": d["name"]})
-                for d in tk.get_action("package_search")({}, {"rows": 1000})["results"]]
+    datasets = [
+        tk.get_action("package_show")({}, {"id": d["name"]})
+        for d in tk.get_action("package_search")({}, {"rows": 1000})["results"]
+    ]
     serializer = RDFSerializer(profiles=["euro_dcat_ap_3", "dcatap_de"])
-    graph = rdflib.Graph().parse(data=serializer.serialize_catalog({}, dataset_dicts=datasets, _format="turtle"),
-                                 format="turtle")
+    graph = rdflib.Graph().parse(
+        data=serializer.serialize_catalog({}, dataset_dicts=datasets, _format="turtle"), format="turtle"
+    )
     report = validation.validate(graph)
     assert not report.violations, _violations(report)
     with capsys.disabled():
@@ -107,8 +109,9 @@ def test_catalog_pages_as_served_conform(app, fmt, rdflib_format):
     from rdflib.namespace import DCAT, RDF
 
     demo.load()
-    public = {d["id"] for d in tk.get_action("package_search")(
-        {"user": "", "auth_user_obj": None}, {"rows": 1000})["results"]}
+    public = {
+        d["id"] for d in tk.get_action("package_search")({"user": "", "auth_user_obj": None}, {"rows": 1000})["results"]
+    }
     hydra_next = rdflib.URIRef("http://www.w3.org/ns/hydra/core#next")
     seen: set[str] = set()  # dataset URIs
     url: str | None = f"/catalog.{fmt}?limit=5"

@@ -1,4 +1,5 @@
 """Offline SHACL validation against the official DCAT-AP.de 3.0 artefacts."""
+
 from __future__ import annotations
 
 import pathlib
@@ -36,6 +37,7 @@ def paths(results) -> set[str | None]:
 
 # --- shapes loading ----------------------------------------------------------
 
+
 def test_shapes_are_loaded_once_and_repaired(shapes):
     first = validation.load_shapes(shapes)
     assert validation.load_shapes(shapes) is first
@@ -58,11 +60,14 @@ def test_missing_shapes_directory_is_a_clear_error(tmp_path):
 def test_shapes_dir_comes_from_config(ckan_config, monkeypatch, tmp_path):
     monkeypatch.setitem(ckan_config, "ckanext.udp.dcatde.shapes_dir", str(tmp_path))
     assert validation.shapes_dir() == tmp_path.resolve()
+    # never relative to the checkout: a relative path is an error naming the option
     monkeypatch.setitem(ckan_config, "ckanext.udp.dcatde.shapes_dir", "../shared/dcat-ap-de")
-    assert validation.shapes_dir() == (validation.REPO.parent / "shared" / "dcat-ap-de").resolve()
+    with pytest.raises(validation.ShapesNotFound, match="ckanext.udp.dcatde.shapes_dir must be an absolute path"):
+        validation.shapes_dir()
 
 
 # --- official test cases -----------------------------------------------------
+
 
 def test_official_positive_testcase_conforms_without_findings(quicktest, shapes):
     report = validate(quicktest, shapes_directory=shapes)
@@ -76,10 +81,23 @@ def test_official_deprecated_testcase_warns_for_each_deprecated_property(shapes)
     report = validate(g, shapes_directory=shapes)
     assert report.conforms
     deprecated = {r.path for r in report.warnings if r.message.startswith("Deprecated")}
-    expected = {str(DCATDE[p]) for p in ("politicalGeocodingURI", "geocodingDescription", "legalBasis",
-                                         "qualityProcessURI", "originator", "maintainer")}
-    expected |= {str(DCT.hasVersion), str(DCT.isVersionOf), "http://www.w3.org/2002/07/owl#versionInfo",
-                 "http://spdx.org/rdf/terms#algorithm"}
+    expected = {
+        str(DCATDE[p])
+        for p in (
+            "politicalGeocodingURI",
+            "geocodingDescription",
+            "legalBasis",
+            "qualityProcessURI",
+            "originator",
+            "maintainer",
+        )
+    }
+    expected |= {
+        str(DCT.hasVersion),
+        str(DCT.isVersionOf),
+        "http://www.w3.org/2002/07/owl#versionInfo",
+        "http://spdx.org/rdf/terms#algorithm",
+    }
     assert deprecated == expected
 
 
@@ -87,8 +105,9 @@ def test_property_testcases_fail_where_named_F(shapes):
     """testcases/distribution-licenseAttributionByText.ttl: nodes named -F- break the rule."""
     g = rdflib.Graph().parse(shapes / "testcases" / "distribution-licenseAttributionByText.ttl")
     report = validate(g, shapes_directory=shapes)
-    failing = {r.focus_node.rsplit("/", 1)[-1] for r in report.violations
-               if r.path == str(DCATDE.licenseAttributionByText)}
+    failing = {
+        r.focus_node.rsplit("/", 1)[-1] for r in report.violations if r.path == str(DCATDE.licenseAttributionByText)
+    }
     assert failing == {"04-F-wrong_typ"}
     assert any("MUSS ein Literal sein" in r.message for r in report.violations)
 
@@ -102,7 +121,9 @@ def test_spec_example_dataset_und_distribution(shapes):
     g = rdflib.Graph().parse(shapes / "examples-3.0" / "Dataset-und-Distribution.ttl")
     report = validate(g, shapes_directory=shapes)
     assert {r.path for r in report.violations} == {
-        "http://www.w3.org/ns/locn#geometry", "http://www.w3.org/2004/02/skos/core#inScheme"}
+        "http://www.w3.org/ns/locn#geometry",
+        "http://www.w3.org/2004/02/skos/core#inScheme",
+    }
     assert any("adms:status" in r.message for r in report.violations)
     assert str(DCAT.mediaType) not in paths(report.results)
 
@@ -119,6 +140,7 @@ def test_spec_example_dataset_und_distribution(shapes):
 
 
 # --- negative cases derived from the positive one ----------------------------
+
 
 def test_missing_title_is_a_violation(quicktest, shapes):
     quicktest.remove((QT.dataset, DCT.title, None))
@@ -152,8 +174,7 @@ def test_byte_size_must_be_a_non_negative_integer(quicktest, shapes):
     quicktest.add((QT.distribution, DCAT.byteSize, rdflib.Literal("1234")))
     report = validate(quicktest, shapes_directory=shapes)
     assert str(DCAT.byteSize) in paths(report.violations)
-    quicktest.set((QT.distribution, DCAT.byteSize,
-                   rdflib.Literal("1234", datatype=rdflib.XSD.nonNegativeInteger)))
+    quicktest.set((QT.distribution, DCAT.byteSize, rdflib.Literal("1234", datatype=rdflib.XSD.nonNegativeInteger)))
     assert validate(quicktest, shapes_directory=shapes).conforms
 
 
@@ -197,8 +218,7 @@ def test_schema_the_data_bring_along_counts(quicktest, shapes):
     like those of the shipped ontologies."""
     report = validate(_own_format_property(quicktest), shapes_directory=shapes)
     assert not report.conforms
-    assert {(r.path, r.constraint) for r in report.violations} >= {
-        (str(DCT["format"]), "NodeKindConstraintComponent")}
+    assert {(r.path, r.constraint) for r in report.violations} >= {(str(DCT["format"]), "NodeKindConstraintComponent")}
 
 
 def test_input_graph_is_not_modified(quicktest, shapes):
@@ -208,6 +228,7 @@ def test_input_graph_is_not_modified(quicktest, shapes):
 
 
 # --- GovData dashboard rules ---------------------------------------------------
+
 
 def test_dashboard_licence_rules(shapes):
     g = rdflib.Graph().parse(shapes / "testcases" / "dashboard" / "db-tests_licenses.ttl")
@@ -222,8 +243,11 @@ def test_dashboard_licence_rules(shapes):
     assert {"no_license_from_list", "no_open_license_from_list"} <= by_node["http://www.apache.org/licenses"]
     assert {"no_license_from_list", "no_open_license_from_list"} <= by_node["apache"]
     tests = {k.rsplit("/", 1)[-1]: v for k, v in by_node.items() if "-TEST-" in k}
-    assert tests == {"I-TEST-01": {"no_license"}, "I-TEST-02": {"multiple_licenses"},
-                     "I-TEST-03": {"multiple_licenses"}}
+    assert tests == {
+        "I-TEST-01": {"no_license"},
+        "I-TEST-02": {"multiple_licenses"},
+        "I-TEST-03": {"multiple_licenses"},
+    }
     # the counting rules are infos, not findings
     assert {r.severity for r in report.infos} == {"count_Distributions", "count_Distributions_Licenses"}
 
@@ -327,12 +351,15 @@ def test_wellformed_documents_parse():
     assert len(parse_untrusted(jsonld, "json-ld")) == 1
 
 
-@pytest.mark.parametrize("data,fmt,match", [
-    (b"<rdf:RDF", "xml", "not well-formed"),
-    (b"<http://example.org/d> <http://x> .", "turtle", "could not parse"),
-    (b"{", "json-ld", "not valid JSON"),
-    (b"", "rdfa", "unsupported RDF format"),
-])
+@pytest.mark.parametrize(
+    "data,fmt,match",
+    [
+        (b"<rdf:RDF", "xml", "not well-formed"),
+        (b"<http://example.org/d> <http://x> .", "turtle", "could not parse"),
+        (b"{", "json-ld", "not valid JSON"),
+        (b"", "rdfa", "unsupported RDF format"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(data, fmt, match):
     with pytest.raises(UntrustedRDFError, match=match):
         parse_untrusted(data, fmt)
@@ -342,3 +369,21 @@ def test_real_catalog_parses_within_the_default_cap(shapes):
     data = (shapes / "catalogs" / "rostock-catalog-2021.rdf").read_bytes()
     g = parse_untrusted(data, "xml")
     assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 100
+
+
+def test_shapes_version_is_a_digest_of_the_files(shapes, tmp_path):
+    """The quality view's cache key: the loaded shapes' version, known without
+    parsing; another file content gives another version."""
+    import shutil
+
+    assert validation.shapes_version(shapes) == validation.load_shapes(shapes).version
+    copy = tmp_path / "dcat-ap-de"
+    for folder in ("shapes-3.0", "ontologies", "dashboard"):
+        shutil.copytree(shapes / folder, copy / folder)
+    assert validation.shapes_version(copy) == validation.shapes_version(shapes)
+    changed = tmp_path / "changed"
+    shutil.copytree(copy, changed)
+    with (changed / "shapes-3.0" / "dcat-ap-SHACL-DE.ttl").open("a", encoding="utf-8") as f:
+        f.write("\n# a new rule\n")
+    assert validation.shapes_version(changed) != validation.shapes_version(shapes)
+    assert validation.load_shapes(changed).version == validation.shapes_version(changed)

@@ -1,4 +1,5 @@
 """The DCAT-AP.de vocabulary module, checked against the official artefacts."""
+
 from __future__ import annotations
 
 import pathlib
@@ -20,8 +21,21 @@ def test_public_api_shapes():
     assert isinstance(theme, vocab.Vocabulary)
     assert theme.scheme_uri == EU + "data-theme"
     codes = {c.code for c in theme.concepts}
-    assert {"AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST",
-            "REGI", "SOCI", "TECH", "TRAN"} <= codes
+    assert {
+        "AGRI",
+        "ECON",
+        "EDUC",
+        "ENER",
+        "ENVI",
+        "GOVE",
+        "HEAL",
+        "INTR",
+        "JUST",
+        "REGI",
+        "SOCI",
+        "TECH",
+        "TRAN",
+    } <= codes
     for c in theme.concepts:
         assert c.uri == EU + "data-theme/" + c.code
         assert c.label_de and c.label_en
@@ -48,22 +62,66 @@ def test_required_members_present():
     def codes(name):
         return {c.code for c in vocab.get(name).concepts}
 
-    assert {"CSV", "JSON", "GEOJSON", "XML", "RDF_XML", "RDF_TURTLE", "JSON_LD", "PDF", "XLSX",
-            "XLS", "ODS", "ZIP", "SHP", "GML", "KML", "WMS_SRVC", "WFS_SRVC", "HTML", "TXT"} <= codes("file-type")
+    assert {
+        "CSV",
+        "JSON",
+        "GEOJSON",
+        "XML",
+        "RDF_XML",
+        "RDF_TURTLE",
+        "JSON_LD",
+        "PDF",
+        "XLSX",
+        "XLS",
+        "ODS",
+        "ZIP",
+        "SHP",
+        "GML",
+        "KML",
+        "WMS_SRVC",
+        "WFS_SRVC",
+        "HTML",
+        "TXT",
+    } <= codes("file-type")
     assert len(codes("file-type")) >= 40
-    eu24 = {"BUL", "CES", "DAN", "DEU", "ELL", "ENG", "EST", "FIN", "FRA", "GLE", "HRV", "HUN",
-            "ITA", "LAV", "LIT", "MLT", "NLD", "POL", "POR", "RON", "SLK", "SLV", "SPA", "SWE"}
+    eu24 = {
+        "BUL",
+        "CES",
+        "DAN",
+        "DEU",
+        "ELL",
+        "ENG",
+        "EST",
+        "FIN",
+        "FRA",
+        "GLE",
+        "HRV",
+        "HUN",
+        "ITA",
+        "LAV",
+        "LIT",
+        "MLT",
+        "NLD",
+        "POL",
+        "POR",
+        "RON",
+        "SLK",
+        "SLV",
+        "SPA",
+        "SWE",
+    }
     assert eu24 <= codes("language")
-    assert {"CONT", "DAILY", "WEEKLY", "MONTHLY", "ANNUAL", "IRREG", "UNKNOWN", "NEVER",
-            "UPDATE_CONT"} <= codes("frequency")
+    assert {"CONT", "DAILY", "WEEKLY", "MONTHLY", "ANNUAL", "IRREG", "UNKNOWN", "NEVER", "UPDATE_CONT"} <= codes(
+        "frequency"
+    )
     assert codes("access-right") == {"PUBLIC", "RESTRICTED", "NON_PUBLIC"}
     assert codes("planned-availability") == {"EXPERIMENTAL", "TEMPORARY", "AVAILABLE", "STABLE"}
     assert codes("distribution-status") == {"COMPLETED", "DEPRECATED", "DEVELOP", "WITHDRAWN"}
     assert codes("dataset-status") == codes("distribution-status")
-    assert {"c_ac64a52d", "c_dd313021", "c_164e0bf5", "c_e1da4e07", "c_a9135398",
-            "c_b79e35eb"} <= codes("hvd-category")
+    assert {"c_ac64a52d", "c_dd313021", "c_164e0bf5", "c_e1da4e07", "c_a9135398", "c_b79e35eb"} <= codes("hvd-category")
     assert "http://data.europa.eu/eli/reg_impl/2023/138/oj" in {
-        c.uri for c in vocab.get("applicable-legislation").concepts}
+        c.uri for c in vocab.get("applicable-legislation").concepts
+    }
     assert "municipality" in codes("political-geocoding-level")
 
 
@@ -71,10 +129,8 @@ def test_schemes_match_the_official_vocabulary_shapes(shared_dir: pathlib.Path):
     """Every scheme the DCAT-AP.de vocabulary shapes require via
     ``skos:inScheme`` is the scheme of one of our vocabularies (the
     contributor IDs excepted: validation loads the official list file)."""
-    shapes = rdflib.Graph().parse(
-        shared_dir / "dcat-ap-de" / "shapes-3.0" / "dcat-ap-de-controlledvocabularies.ttl")
-    required = {str(o) for s, o in shapes.subject_objects(SH.hasValue)
-                if (s, SH.path, SKOS.inScheme) in shapes}
+    shapes = rdflib.Graph().parse(shared_dir / "dcat-ap-de" / "shapes-3.0" / "dcat-ap-de-controlledvocabularies.ttl")
+    required = {str(o) for s, o in shapes.subject_objects(SH.hasValue) if (s, SH.path, SKOS.inScheme) in shapes}
     ours = {v.scheme_uri for v in vocab.VOCABULARIES.values()}
     assert required - ours == {"http://dcat-ap.de/def/contributors"}
 
@@ -88,7 +144,8 @@ def test_licences_match_the_dcat_ap_de_licence_vocabulary(shared_dir: pathlib.Pa
         is_open = g.value(rdflib.URIRef(uri), GOVDATA.isOpenLicense)
         assert vocab.is_open_license(uri) == (str(is_open) == "true"), uri
     assert vocab.label("license", LIC + "dl-by-de/2.0") == str(
-        g.value(rdflib.URIRef(LIC + "dl-by-de/2.0"), SKOS.prefLabel))
+        g.value(rdflib.URIRef(LIC + "dl-by-de/2.0"), SKOS.prefLabel)
+    )
 
 
 def test_concepts_in_official_positive_examples_are_known(shared_dir: pathlib.Path):
@@ -103,51 +160,70 @@ def test_concepts_in_official_positive_examples_are_known(shared_dir: pathlib.Pa
     assert checked >= 5
 
 
-@pytest.mark.parametrize("name,value,expected", [
-    ("license", "https://www.dcat-ap.de/def/licenses/cc-zero", LIC + "cc-zero"),
-    ("license", "https://www.dcat-ap.de/def/licenses/odbl", LIC + "odbl"),
-    ("license", "http://dcat-ap.de/def/licenses/dl-by-de/2_0", LIC + "dl-by-de/2.0"),
-    ("license", "http://dcat-ap.de/def/licenses/cc-by-nc-de/4_0", LIC + "cc-by-nc/4.0"),
-    ("license", "dl-by-de/2.0", LIC + "dl-by-de/2.0"),
-    ("license", "dl-de-by-2.0", LIC + "dl-by-de/2.0"),
-    ("license", "dl-de-zero-2.0", LIC + "dl-zero-de/2.0"),
-    ("license", "https://creativecommons.org/licenses/by/4.0/", LIC + "cc-by/4.0"),
-    ("license", "https://creativecommons.org/licenses/by/4.0/deed.de", None),
-    ("license", EU + "licence/CC_BY_4_0", LIC + "cc-by/4.0"),
-    ("license", "https://www.govdata.de/dl-de/by-2-0", LIC + "dl-by-de/2.0"),
-    ("file-type", "CSV", EU + "file-type/CSV"),
-    ("file-type", "csv", EU + "file-type/CSV"),
-    ("file-type", " GeoJSON ", EU + "file-type/GEOJSON"),
-    ("file-type", EU + "file-type/WMS", EU + "file-type/WMS_SRVC"),
-    ("file-type", "https://publications.europa.eu/resource/authority/file-type/XLSX/", EU + "file-type/XLSX"),
-    ("file-type", "text/csv", EU + "file-type/CSV"),
-    ("file-type", "https://www.iana.org/assignments/media-types/application/vnd.geo+json", EU + "file-type/GEOJSON"),
-    ("file-type", "WORD-PERFECT", None),
-    ("language", "de", EU + "language/DEU"),
-    ("language", "ger", EU + "language/DEU"),
-    ("language", EU + "language/GER", EU + "language/DEU"),
-    ("language", "Englisch", EU + "language/ENG"),
-    ("language", "xx", None),
-    ("data-theme", "ECON", EU + "data-theme/ECON"),
-    ("data-theme", "econ", EU + "data-theme/ECON"),
-    ("data-theme", "Umwelt", EU + "data-theme/ENVI"),
-    ("data-theme", EU + "data-theme/Landwirtschaft", None),
-    ("frequency", EU + "frequency/IRREGULAR", EU + "frequency/IRREG"),
-    ("frequency", "daily", EU + "frequency/DAILY"),
-    ("planned-availability", "https://www.dcat-ap.de/def/plannedAvailability/stable",
-     EU + "planned-availability/STABLE"),
-    ("planned-availability", "http://dcat-ap.de/def/plannedAvailability/temporary",
-     EU + "planned-availability/TEMPORARY"),
-    ("political-geocoding-level", "https://www.dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict",
-     "http://dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict"),
-    ("political-geocoding-level", "municipality", "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"),
-    ("access-right", "public", EU + "access-right/PUBLIC"),
-    ("hvd-category", "https://data.europa.eu/bna/c_ac64a52d", "http://data.europa.eu/bna/c_ac64a52d"),
-    ("applicable-legislation", "http://data.europa.eu/eli/reg_impl/2023/138/oj/",
-     "http://data.europa.eu/eli/reg_impl/2023/138/oj"),
-    ("data-theme", "", None),
-    ("data-theme", "   ", None),
-])
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("license", "https://www.dcat-ap.de/def/licenses/cc-zero", LIC + "cc-zero"),
+        ("license", "https://www.dcat-ap.de/def/licenses/odbl", LIC + "odbl"),
+        ("license", "http://dcat-ap.de/def/licenses/dl-by-de/2_0", LIC + "dl-by-de/2.0"),
+        ("license", "http://dcat-ap.de/def/licenses/cc-by-nc-de/4_0", LIC + "cc-by-nc/4.0"),
+        ("license", "dl-by-de/2.0", LIC + "dl-by-de/2.0"),
+        ("license", "dl-de-by-2.0", LIC + "dl-by-de/2.0"),
+        ("license", "dl-de-zero-2.0", LIC + "dl-zero-de/2.0"),
+        ("license", "https://creativecommons.org/licenses/by/4.0/", LIC + "cc-by/4.0"),
+        ("license", "https://creativecommons.org/licenses/by/4.0/deed.de", None),
+        ("license", EU + "licence/CC_BY_4_0", LIC + "cc-by/4.0"),
+        ("license", "https://www.govdata.de/dl-de/by-2-0", LIC + "dl-by-de/2.0"),
+        ("file-type", "CSV", EU + "file-type/CSV"),
+        ("file-type", "csv", EU + "file-type/CSV"),
+        ("file-type", " GeoJSON ", EU + "file-type/GEOJSON"),
+        ("file-type", EU + "file-type/WMS", EU + "file-type/WMS_SRVC"),
+        ("file-type", "https://publications.europa.eu/resource/authority/file-type/XLSX/", EU + "file-type/XLSX"),
+        ("file-type", "text/csv", EU + "file-type/CSV"),
+        (
+            "file-type",
+            "https://www.iana.org/assignments/media-types/application/vnd.geo+json",
+            EU + "file-type/GEOJSON",
+        ),
+        ("file-type", "WORD-PERFECT", None),
+        ("language", "de", EU + "language/DEU"),
+        ("language", "ger", EU + "language/DEU"),
+        ("language", EU + "language/GER", EU + "language/DEU"),
+        ("language", "Englisch", EU + "language/ENG"),
+        ("language", "xx", None),
+        ("data-theme", "ECON", EU + "data-theme/ECON"),
+        ("data-theme", "econ", EU + "data-theme/ECON"),
+        ("data-theme", "Umwelt", EU + "data-theme/ENVI"),
+        ("data-theme", EU + "data-theme/Landwirtschaft", None),
+        ("frequency", EU + "frequency/IRREGULAR", EU + "frequency/IRREG"),
+        ("frequency", "daily", EU + "frequency/DAILY"),
+        (
+            "planned-availability",
+            "https://www.dcat-ap.de/def/plannedAvailability/stable",
+            EU + "planned-availability/STABLE",
+        ),
+        (
+            "planned-availability",
+            "http://dcat-ap.de/def/plannedAvailability/temporary",
+            EU + "planned-availability/TEMPORARY",
+        ),
+        (
+            "political-geocoding-level",
+            "https://www.dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict",
+            "http://dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict",
+        ),
+        ("political-geocoding-level", "municipality", "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"),
+        ("access-right", "public", EU + "access-right/PUBLIC"),
+        ("hvd-category", "https://data.europa.eu/bna/c_ac64a52d", "http://data.europa.eu/bna/c_ac64a52d"),
+        (
+            "applicable-legislation",
+            "http://data.europa.eu/eli/reg_impl/2023/138/oj/",
+            "http://data.europa.eu/eli/reg_impl/2023/138/oj",
+        ),
+        ("data-theme", "", None),
+        ("data-theme", "   ", None),
+    ],
+)
 def test_normalise(name, value, expected):
     assert vocab.normalise(name, value) == expected
 
@@ -190,8 +266,13 @@ def test_in_scheme_triples():
     data.add((ds, dct.language, rdflib.URIRef(EU + "language/DEU")))
     # a variant spelling gets no membership: the data must be canonical
     data.add((ds, dct.license, rdflib.URIRef("https://www.dcat-ap.de/def/licenses/cc-zero")))
-    data.add((ds, rdflib.URIRef("http://data.europa.eu/r5r/applicableLegislation"),
-              rdflib.URIRef("http://data.europa.eu/eli/reg_impl/2023/138/oj")))
+    data.add(
+        (
+            ds,
+            rdflib.URIRef("http://data.europa.eu/r5r/applicableLegislation"),
+            rdflib.URIRef("http://data.europa.eu/eli/reg_impl/2023/138/oj"),
+        )
+    )
     data.add((ds, dct.title, rdflib.Literal(EU + "data-theme/TRAN")))
     out = vocab.in_scheme_triples(data)
     econ = rdflib.URIRef(EU + "data-theme/ECON")
@@ -213,3 +294,24 @@ def test_status_concepts_get_one_membership():
     data.add((rdflib.URIRef("http://example.org/d"), rdflib.URIRef("http://www.w3.org/ns/adms#status"), completed))
     out = vocab.in_scheme_triples(data)
     assert list(out.objects(completed, SKOS.inScheme)) == [rdflib.URIRef(EU + "distribution-status")]
+
+
+def test_licence_data_file_is_the_official_licence_list(shared_dir: pathlib.Path):
+    """``vocabularies/license.csv`` row by row against the official file: one
+    row per concept, the code is its ``dc:identifier``, ``open`` is GovData's
+    ``isOpenLicense``."""
+    import csv
+    from importlib import resources
+
+    g = rdflib.Graph().parse(shared_dir / "dcat-ap-de" / "dashboard" / "dcat-ap-de-licenses-open.rdf")
+    text = resources.files("ckanext.udp.dcatde").joinpath("vocabularies", "license.csv").read_text("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    concepts = set(g.subjects(SKOS.inScheme, rdflib.URIRef(LIC.rstrip("/"))))
+    assert {rdflib.URIRef(LIC + r["code"]) for r in rows} == concepts
+    assert len(rows) == len(concepts)
+    identifier = rdflib.URIRef("http://purl.org/dc/elements/1.1/identifier")
+    for row in rows:
+        concept = rdflib.URIRef(LIC + row["code"])
+        assert str(g.value(concept, identifier)) == row["code"]
+        assert row["open"] == ("yes" if str(g.value(concept, GOVDATA.isOpenLicense)) == "true" else "no"), row
+        assert row["attribution_required"] in ("yes", "no")

@@ -1,23 +1,24 @@
-"""``validate``: check datasets' DCAT-AP.de RDF offline against the official shapes.
+"""``ckan udp dcatde validate``: check datasets' DCAT-AP.de RDF offline against the official shapes.
 
 The RDF comes from ckanext-dcat's ``RDFSerializer`` with the profiles the site
 configures (``ckanext.dcat.rdf.profiles``: ``euro_dcat_ap_3`` today,
 ``dcatap_de`` once that profile is active), so it is exactly what the catalog
 endpoint publishes. Output is German, for data stewards and operators.
 
-Exported: the click group :data:`dcatde_commands` and the command
-:func:`validate` (to be added to the ``ckan udp`` group by the plugin).
+Exported: the click group :data:`dcatde_commands`, which the plugin adds to
+the shared ``ckan udp`` group (``ckan udp dcatde validate``).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
-
-import click
-import rdflib
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+import click
+import rdflib
 
 from ckanext.udp.dcatde import validation
 
@@ -54,9 +55,10 @@ def public_datasets() -> Iterator[dict[str, Any]]:
     search = tk.get_action("package_search")
     start = 0
     while True:
-        page = search({"ignore_auth": True},
-                      {"q": "*:*", "rows": PAGE, "start": start, "sort": "id asc",
-                       "include_private": False})
+        page = search(
+            {"ignore_auth": True},
+            {"q": "*:*", "rows": PAGE, "start": start, "sort": "id asc", "include_private": False},
+        )
         yield from page["results"]
         start += PAGE
         if start >= page["count"] or not page["results"]:
@@ -96,6 +98,7 @@ def validate(dataset: str | None, whole: bool, dashboard: bool, verbose: bool) -
         raise click.ClickException(f"Shapes nicht gefunden: {exc}") from None
     click.echo(f"Shapes aus {shapes.directory} geladen in {shapes.load_seconds:.2f} s")
 
+    found: Iterable[dict[str, Any]]
     if dataset:
         try:
             found = [tk.get_action("package_show")({"ignore_auth": True}, {"id": dataset})]
@@ -124,8 +127,10 @@ def validate(dataset: str | None, whole: bool, dashboard: bool, verbose: bool) -
     violations = sum(len(c.report.violations) for c in checked)
     warnings = sum(len(c.report.warnings) for c in checked)
     per = elapsed / len(checked) if checked else 0.0
-    click.echo(f"Geprüft: {len(checked)}, davon nicht konform: {len(failing)}; "
-               f"{violations} Verstöße, {warnings} Warnungen; {elapsed:.1f} s ({per:.2f} s je Prüfung)")
+    click.echo(
+        f"Geprüft: {len(checked)}, davon nicht konform: {len(failing)}; "
+        f"{violations} Verstöße, {warnings} Warnungen; {elapsed:.1f} s ({per:.2f} s je Prüfung)"
+    )
     if failing:
         raise SystemExit(1)
 

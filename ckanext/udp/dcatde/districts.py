@@ -11,26 +11,27 @@ The choice is stored twice on the dataset:
   ``dct:spatial`` see the area. It is recomputed on every save.
 
 The district list is read from ``stadtteile.csv`` (``nummer,stadtteil,lat,lon``)
-in ``ckanext.udp.dcatde.districts_dir`` (default ``../shared/karlsruhe``
-beside the checkout), once per process and file version. The centroids are
+in ``ckanext.udp.dcatde.districts_dir`` (an absolute path; empty: the
+``karlsruhe/`` folder of ``UDP_SHARED_DIR``), once per process and file version. The centroids are
 approximate (about 1 km), so every geometry derived here is schematic; the
 city's official district boundaries can replace the file in production.
 """
+
 from __future__ import annotations
 
 import csv
 import functools
 import json
 import pathlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 from shapely.geometry import MultiPoint
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_DIR = "../shared/karlsruhe"
-FILE_NAME = "stadtteile.csv"
+from ckanext.udp.dcatde import reference
+
 SOURCE = "stadtteile"
 # half the extent given to one district around its centroid (about 1.1 km)
 MARGIN_LAT = 0.01
@@ -54,9 +55,11 @@ class District:
 
 
 def districts_file() -> pathlib.Path:
-    configured = tk.config.get("ckanext.udp.dcatde.districts_dir") or DEFAULT_DIR
-    path = pathlib.Path(str(configured))
-    return ((path if path.is_absolute() else REPO / path) / FILE_NAME).resolve()
+    """``stadtteile.csv`` in the configured directory (see :mod:`.reference`)."""
+    try:
+        return reference.directory(reference.DISTRICTS) / reference.DISTRICTS_FILE
+    except reference.ReferenceDataError as e:
+        raise DistrictsNotFound(str(e)) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -91,7 +94,7 @@ def normalise(value: Any) -> str | None:
         number = text.lstrip("0").zfill(2)
         return number if number in known else None
     if text.endswith(")") and "(" in text:
-        return normalise(text[text.rindex("(") + 1:-1])
+        return normalise(text[text.rindex("(") + 1 : -1])
     folded = text.casefold()
     for d in known.values():
         if d.name.casefold() == folded:
@@ -121,7 +124,8 @@ def coverage(numbers: list[str]) -> dict[str, Any] | None:
         "source": SOURCE,
         # stored data, in German whatever the steward's interface language
         "text": "{city}, Stadtteile: {names} (schematische Ausdehnung)".format(
-            city=tk.config.get("ckanext.udp.city_name") or "Karlsruhe", names=", ".join(d.name for d in chosen)),
+            city=tk.config.get("ckanext.udp.city_name") or "Karlsruhe", names=", ".join(d.name for d in chosen)
+        ),
         "bbox": _json({"type": "Polygon", "coordinates": [[[round(x, 5), round(y, 5)] for x, y in ring]]}),
         "centroid": _json({"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]}),
     }
@@ -134,8 +138,7 @@ def map_data() -> dict[str, Any]:
     hull = MultiPoint([(d.lon, d.lat) for d in points]).convex_hull.buffer(MARGIN_LON, quad_segs=2)
     return {
         "districts": [{"number": d.number, "name": d.name, "lat": d.lat, "lon": d.lon} for d in points],
-        "outline": {"type": "Polygon",
-                    "coordinates": [[[round(x, 4), round(y, 4)] for x, y in hull.exterior.coords]]},
+        "outline": {"type": "Polygon", "coordinates": [[[round(x, 4), round(y, 4)] for x, y in hull.exterior.coords]]},
     }
 
 

@@ -8,6 +8,7 @@ value brings into the RDF (the ``dct:Location`` of a political geocoding URI
 mirrored into ``dct:spatial``), is the portal administrators' to fix; the
 quality view shows it to sysadmins only.
 """
+
 from __future__ import annotations
 
 import rdflib
@@ -28,8 +29,7 @@ PORTAL_PROPERTIES: dict[str, rdflib.URIRef] = {
 
 
 def _portal_values(graph: rdflib.Graph) -> set[str]:
-    return {str(o) for p in PORTAL_PROPERTIES.values() for o in graph.objects(None, p)
-            if isinstance(o, rdflib.URIRef)}
+    return {str(o) for p in PORTAL_PROPERTIES.values() for o in graph.objects(None, p) if isinstance(o, rdflib.URIRef)}
 
 
 def is_portal_set(result: Result, portal_values: set[str]) -> bool:
@@ -47,8 +47,14 @@ def split(report: Report, graph: rdflib.Graph) -> tuple[Report, Report]:
     def part(portal: bool) -> Report:
         def keep(results: tuple[Result, ...]) -> tuple[Result, ...]:
             return tuple(r for r in results if is_portal_set(r, values) == portal)
-        return Report(violations=keep(report.violations), warnings=keep(report.warnings),
-                      infos=keep(report.infos), seconds=report.seconds, triples=report.triples)
+
+        return Report(
+            violations=keep(report.violations),
+            warnings=keep(report.warnings),
+            infos=keep(report.infos),
+            seconds=report.seconds,
+            triples=report.triples,
+        )
 
     return part(False), part(True)
 

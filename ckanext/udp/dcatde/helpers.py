@@ -1,6 +1,7 @@
 """Template helpers of ``udp_dcatde``: select lists from the vocabularies,
 the sections and error summary of the dataset and resource forms, the city
 districts and the form's map."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import districts, terms, vocab
+from ckanext.udp.dcatde import districts, geo, terms, vocab
 
 # the form's sections, in order; "main" is always open, the others are
 # collapsed unless they hold an error; "portal" is shown to sysadmins only
@@ -90,8 +91,15 @@ def udp_form_sections(fields: list[dict[str, Any]], errors: dict[str, Any] | Non
         if not members:
             continue
         count = sum(1 for f in members if _has_error(errors.get(f["field_name"])))
-        out.append({"id": key, "label": labels.get(key, key), "fields": members,
-                    "open": key == "main" or count > 0, "errors": count})
+        out.append(
+            {
+                "id": key,
+                "label": labels.get(key, key),
+                "fields": members,
+                "open": key == "main" or count > 0,
+                "errors": count,
+            }
+        )
     return out
 
 
@@ -115,9 +123,13 @@ def udp_form_error_items(errors: dict[str, Any] | None, fields: list[dict[str, A
             for index, row in enumerate(value):
                 for sub, messages in (row or {}).items():
                     if _has_error(messages):
-                        items.append({"anchor": f"field-{name}-{index}-{sub}",
-                                      "label": f"{label}: {sub_labels.get(sub, sub)}",
-                                      "message": _first(messages)})
+                        items.append(
+                            {
+                                "anchor": f"field-{name}-{index}-{sub}",
+                                "label": f"{label}: {sub_labels.get(sub, sub)}",
+                                "message": _first(messages),
+                            }
+                        )
             continue
         anchor = ANCHORS.get(name, f"field-{name}")
         items.append({"anchor": anchor, "label": label, "message": _first(value)})
@@ -129,8 +141,11 @@ def udp_form_error_items(errors: dict[str, Any] | None, fields: list[dict[str, A
 
 def udp_form_summary_items(error_summary: dict[str, Any] | None) -> list[dict[str, str]]:
     """Errors that belong to no field (CKAN's error_summary), for the summary."""
-    return [{"anchor": "", "label": str(label), "message": _first(message)}
-            for label, message in (error_summary or {}).items() if message]
+    return [
+        {"anchor": "", "label": str(label), "message": _first(message)}
+        for label, message in (error_summary or {}).items()
+        if message
+    ]
 
 
 def _first(messages: Any) -> str:
@@ -175,7 +190,7 @@ def udp_form_rows(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     prefix = name + "-"
     for key, item in data.items():
         if isinstance(key, str) and key.startswith(prefix) and key.count("-") >= 2:
-            index, sub = key[len(prefix):].split("-", 1)
+            index, sub = key[len(prefix) :].split("-", 1)
             if index.isdigit():
                 rows.setdefault(int(index), {})[sub] = item
     return [rows[i] for i in sorted(rows)]
@@ -211,25 +226,11 @@ def udp_area_map_options() -> str:
 def udp_geometry_bbox(value: Any) -> str:
     """A short German description of a GeoJSON area ("8.38–8.42° O, 49.00–49.02° N")."""
     try:
-        geometry = json.loads(value) if isinstance(value, str) else value
-        coords: list[Any] = []
-
-        def walk(c: Any) -> None:
-            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
-                coords.append(c)
-            elif isinstance(c, (list, tuple)):
-                for x in c:
-                    walk(x)
-
-        walk(geometry["coordinates"])
-        xs = [c[0] for c in coords]
-        ys = [c[1] for c in coords]
-    except (ValueError, TypeError, KeyError, IndexError):
+        west, south, east, north = geo.geometry(value).bounds
+    except ValueError:
         return ""
-    if not xs:
-        return ""
-    lon = f"{min(xs):.3f}" if min(xs) == max(xs) else f"{min(xs):.3f}–{max(xs):.3f}"
-    lat = f"{min(ys):.3f}" if min(ys) == max(ys) else f"{min(ys):.3f}–{max(ys):.3f}"
+    lon = f"{west:.3f}" if west == east else f"{west:.3f}–{east:.3f}"
+    lat = f"{south:.3f}" if south == north else f"{south:.3f}–{north:.3f}"
     return tk._("{lon}° E, {lat}° N").format(lon=lon, lat=lat)
 
 

@@ -1,7 +1,9 @@
 """The ``udp_dcatde`` plugin: DCAT-AP.de 3.0 schema, validators, defaults,
-form helpers and the ``ckan dcatde validate`` command. The RDF profile
+form helpers, the stewards' quality view and the ``ckan udp dcatde validate``
+command. The RDF profile
 ``dcatap_de`` is a ckanext-dcat profile entry point
 (``ckanext/udp/dcatde/profiles/dcatap_de.py``), not part of the plugin."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,13 +13,13 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.dcat.interfaces import IDCATRDFHarvester
 from ckanext.udp import fetch
-from ckanext.udp.dcatde import cli, helpers, validation
+from ckanext.udp.commands import register
+from ckanext.udp.dcatde import cli, helpers, reference, validation
 from ckanext.udp.dcatde.logic import action, index, validators
 
 
 @tk.blanket.config_declarations
 @tk.blanket.blueprints
-@tk.blanket.cli([cli.dcatde_commands])
 @tk.blanket.helpers(helpers.get_helpers)
 @tk.blanket.validators(validators.get_validators)
 @tk.blanket.actions(action.get_actions)
@@ -25,11 +27,22 @@ class UdpDcatdePlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
     p.implements(IDCATRDFHarvester, inherit=True)
     p.implements(p.IConfigurer)
+    p.implements(p.IConfigurable)
+    p.implements(p.IClick)
 
     # IConfigurer: the dataset forms (templates, assets) and the quality view
     def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
         tk.add_resource("assets", "udp_dcatde")
+
+    # IConfigurable: the reference data (shapes, districts) must be where the
+    # config says, as absolute paths; otherwise CKAN does not start
+    def configure(self, config: Any) -> None:
+        reference.check(config)
+
+    # IClick: ``ckan udp dcatde …`` under the shared ``ckan udp`` group
+    def get_commands(self) -> list[Any]:
+        return register(cli.dcatde_commands)
 
     # IDCATRDFHarvester: no page from a URL the fetch policy refuses (file:, private
     # and loopback addresses unless allow-listed; the stock harvester would read a

@@ -1,5 +1,6 @@
 """Namespaces, fixed URIs and small URI helpers of DCAT-AP.de shared by the
 validators, the defaults and the RDF profile."""
+
 from __future__ import annotations
 
 import re
@@ -28,17 +29,16 @@ _URL_UNSAFE = '<>"{}|\\^`'
 def quote_url(url: str) -> str:
     """Percent-encode the characters a URI must not contain (``<>"{}|\\^```)."""
     for char in _URL_UNSAFE:
-        url = url.replace(char, "%{:02X}".format(ord(char)))
+        url = url.replace(char, f"%{ord(char):02X}")
     return url
+
 
 # Property URIs of every DCAT-AP.de version seen in real catalogs:
 #   http://dcat-ap.de/def/dcatde/contributorID          (2.0, 3.0)
 #   http://dcat-ap.de/def/dcatde/1.0/contributorID      (1.0), .../1.0.1/..., .../1.1/...
 #   https://www.dcat-ap.de/def/dcatde/1.1/contributorID (Rostock)
 #   http://dcat-ap.de/def/dcatde/1_0contributorID       (Brandenburg: prefix without slash)
-_DCATDE_PROPERTY = re.compile(
-    r"^https?://(?:www\.)?dcat-ap\.de/def/dcatde/(?:\d+(?:[._]\d+)*/?)?(?P<local>[A-Za-z]+)$"
-)
+_DCATDE_PROPERTY = re.compile(r"^https?://(?:www\.)?dcat-ap\.de/def/dcatde/(?:\d+(?:[._]\d+)*/?)?(?P<local>[A-Za-z]+)$")
 _DCATAPDE_URI = re.compile(r"^https?://(?:www\.)?dcat-ap\.de/def/(?P<rest>.+)$")
 
 CHECKSUM_ALGORITHMS = ("sha1", "sha224", "sha256", "sha384", "sha512", "md5")
@@ -76,4 +76,4 @@ def checksum_algorithm_uri(name: str) -> str:
 
 
 def checksum_algorithm_name(uri: str) -> str:
-    return uri[len(SPDX_ALGORITHM):] if uri.startswith(SPDX_ALGORITHM) else uri
+    return uri[len(SPDX_ALGORITHM) :] if uri.startswith(SPDX_ALGORITHM) else uri

@@ -1,7 +1,8 @@
 """Offline SHACL validation against the official DCAT-AP.de 3.0 shapes.
 
-The shapes come from a directory laid out like ``../shared/dcat-ap-de`` (config
-``ckanext.udp.dcatde.shapes_dir``):
+The shapes come from the directory ``ckanext.udp.dcatde.shapes_dir`` names (an
+absolute path checked at start-up, see :mod:`.reference`), laid out like the
+project's reference data ``dcat-ap-de/``:
 
 - ``shapes-3.0/``: the five DCAT-AP.de files the official validator loads and
   the SEMIC DCAT-AP 3.0.0 base shapes they patch;
@@ -32,43 +33,43 @@ tables it imports.
 
 :func:`parse_untrusted` is the only way RDF from outside should be parsed: it
 refuses documents over a size cap and XML with a DOCTYPE (XXE, entity
-expansion), and JSON-LD that would make rdflib fetch remote contexts or that is nested
+expansion; checked with defusedxml), and JSON-LD that would make rdflib fetch remote contexts or that is nested
 deeper than :data:`ckanext.udp.jsonlimits.DEFAULT_MAX_DEPTH` levels.
 """
+
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import pathlib
 import threading
 import time
-import xml.parsers.expat
+import xml.sax
+import xml.sax.handler
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
+import defusedxml
 import rdflib
+from defusedxml import expatreader as defused_expatreader
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
 
 from ckanext.udp import jsonlimits
-from ckanext.udp.dcatde import vocab
+from ckanext.udp.dcatde import reference, vocab
+from ckanext.udp.dcatde.reference import (
+    CONTRIBUTORS_FILE,
+    DASHBOARD_SHAPES,
+    LICENSES_FILE,
+    ONTOLOGY_FILES,
+    SHAPE_FILES,
+)
 
 log = logging.getLogger(__name__)
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-DEFAULT_SHAPES_DIR = "../shared/dcat-ap-de"
 DEFAULT_MAX_RDF_BYTES = 20 * 1024 * 1024
-
-SHAPE_FILES = (
-    "semic-dcat-ap-3.0.0-shacl.ttl",
-    "dcat-ap-SHACL-DE.ttl",
-    "dcat-ap-de-deprecated.ttl",
-    "dcat-ap-spec-german-additions.ttl",
-    "dcat-ap-de-controlledvocabularies.ttl",
-)
-ONTOLOGY_FILES = ("foaf_0_1.rdf", "vcard.ttl", "org.ttl")
-DASHBOARD_SHAPES = "db-shapes.ttl"
-CONTRIBUTORS_FILE = "dcat-ap-de-contributors.rdf"
-LICENSES_FILE = "dcat-ap-de-licenses-open.rdf"
 
 WRONG_DCATAP = "http://data.europa.eu/r5r#"
 DCATAP = "http://data.europa.eu/r5r/"
@@ -85,6 +86,7 @@ class UntrustedRDFError(ValueError):
 
 # --- configuration -----------------------------------------------------------
 
+
 def _config(key: str, default: Any) -> Any:
     try:
         import ckan.plugins.toolkit as tk
@@ -96,10 +98,11 @@ def _config(key: str, default: Any) -> Any:
 
 
 def shapes_dir() -> pathlib.Path:
-    """The configured shapes directory; a relative path is taken relative to
-    the checkout (``../shared/dcat-ap-de`` = beside it)."""
-    path = pathlib.Path(str(_config("ckanext.udp.dcatde.shapes_dir", DEFAULT_SHAPES_DIR)))
-    return (path if path.is_absolute() else (REPO / path)).resolve()
+    """The configured shapes directory (absolute; see :mod:`.reference`)."""
+    try:
+        return reference.directory(reference.SHAPES)
+    except reference.ReferenceDataError as e:
+        raise ShapesNotFound(str(e)) from None
 
 
 def max_rdf_bytes() -> int:
@@ -109,33 +112,43 @@ def max_rdf_bytes() -> int:
 # --- hostile input -----------------------------------------------------------
 
 _FORMATS = {
-    "xml": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "application/rdf+xml": "xml",
-    "turtle": "turtle", "ttl": "turtle", "text/turtle": "turtle",
-    "nt": "nt", "ntriples": "nt", "n-triples": "nt", "application/n-triples": "nt",
-    "n3": "n3", "text/n3": "n3",
-    "json-ld": "json-ld", "jsonld": "json-ld", "application/ld+json": "json-ld",
+    "xml": "xml",
+    "rdf": "xml",
+    "rdfxml": "xml",
+    "rdf/xml": "xml",
+    "application/rdf+xml": "xml",
+    "turtle": "turtle",
+    "ttl": "turtle",
+    "text/turtle": "turtle",
+    "nt": "nt",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "application/n-triples": "nt",
+    "n3": "n3",
+    "text/n3": "n3",
+    "json-ld": "json-ld",
+    "jsonld": "json-ld",
+    "application/ld+json": "json-ld",
 }
 
 
 def _refuse_doctype(data: bytes) -> None:
-    """Scan XML with expat and stop at any DOCTYPE or entity declaration.
+    """Scan XML with defusedxml's SAX parser and stop at any DOCTYPE or entity
+    declaration; no tree is built, nothing is expanded or fetched.
 
     expat detects the document's encoding itself, so a DOCTYPE hidden in
-    UTF-16 is caught, too. Nothing is expanded: the handler raises first.
+    UTF-16 is caught, too.
     """
-    def refuse(*_args: Any) -> None:
+    parser = defused_expatreader.create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser.setContentHandler(xml.sax.handler.ContentHandler())
+    try:
+        parser.parse(io.BytesIO(data))
+    except defusedxml.DefusedXmlException:
         raise UntrustedRDFError(
             "RDF/XML with a DOCTYPE or ENTITY declaration is refused "
-            "(external entities and entity expansion are not allowed)")
-
-    parser = xml.parsers.expat.ParserCreate()
-    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = lambda *a: refuse()
-    try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as exc:
+            "(external entities and entity expansion are not allowed)"
+        ) from None
+    except xml.sax.SAXParseException as exc:
         raise UntrustedRDFError(f"not well-formed XML: {exc}") from None
 
 
@@ -190,8 +203,9 @@ def refuse_hostile(data: bytes, format: str, *, max_bytes: int | None = None) ->
     return rdf_format
 
 
-def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
-                    publicID: str | None = None) -> rdflib.Graph:
+def parse_untrusted(
+    data: bytes, format: str, *, max_bytes: int | None = None, publicID: str | None = None
+) -> rdflib.Graph:
     """Parse RDF from an untrusted source, refusing hostile documents first.
 
     ``format``: ``xml``/``application/rdf+xml``, ``turtle``/``text/turtle``,
@@ -213,6 +227,7 @@ def parse_untrusted(data: bytes, format: str, *, max_bytes: int | None = None,
 
 # --- shapes ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Shapes:
     """Everything loaded once per process and shapes directory."""
@@ -225,7 +240,9 @@ class Shapes:
     vocabularies: rdflib.Graph
     dashboard: bool
     load_seconds: float
-    entailment: "Entailment"
+    entailment: Entailment
+    #: a digest of every file read: changes when the reference data do
+    version: str = ""
 
 
 class Entailment:
@@ -314,9 +331,10 @@ _LOCK = threading.Lock()
 
 def _fix_namespace(graph: rdflib.Graph) -> int:
     """Rewrite IRIs in the wrong ``r5r#`` namespace to ``r5r/``; returns the count."""
+
     def fix(node: Any) -> Any:
         if isinstance(node, rdflib.URIRef) and str(node).startswith(WRONG_DCATAP):
-            return rdflib.URIRef(DCATAP + str(node)[len(WRONG_DCATAP):])
+            return rdflib.URIRef(DCATAP + str(node)[len(WRONG_DCATAP) :])
         return node
 
     wrong = [t for t in graph if any(fix(n) is not n for n in t)]
@@ -326,11 +344,44 @@ def _fix_namespace(graph: rdflib.Graph) -> int:
     return len(wrong)
 
 
-def _parse_file(path: pathlib.Path, into: rdflib.Graph) -> None:
+def _parse_file(path: pathlib.Path, into: rdflib.Graph, digest: Any) -> None:
     if not path.is_file():
         raise ShapesNotFound(f"missing {path} (config ckanext.udp.dcatde.shapes_dir)")
-    fmt = "xml" if path.suffix == ".rdf" else "turtle"
-    into.parse(path, format=fmt)
+    data = path.read_bytes()
+    digest.update(path.name.encode() + b"\0" + data)
+    into.parse(data=data, format="xml" if path.suffix == ".rdf" else "turtle", publicID=path.as_uri())
+
+
+def _files(base: pathlib.Path, dashboard: bool) -> list[tuple[pathlib.Path, str]]:
+    """(file, graph) in the order they are read: ``shapes``, ``ontologies`` or ``vocabularies``."""
+    files = [(base / "shapes-3.0" / name, "shapes") for name in SHAPE_FILES]
+    files += [(base / "ontologies" / name, "ontologies") for name in ONTOLOGY_FILES]
+    files.append((base / "dashboard" / CONTRIBUTORS_FILE, "vocabularies"))
+    if dashboard:
+        files.append((base / "dashboard" / DASHBOARD_SHAPES, "shapes"))
+        files.append((base / "dashboard" / LICENSES_FILE, "vocabularies"))
+    return files
+
+
+_VERSIONS: dict[tuple[pathlib.Path, bool], str] = {}
+
+
+def shapes_version(directory: pathlib.Path | str | None = None, *, dashboard: bool = False) -> str:
+    """The :attr:`Shapes.version` of the files :func:`load_shapes` reads,
+    without parsing them (once per process and directory)."""
+    base = pathlib.Path(directory).resolve() if directory else shapes_dir()
+    key = (base, dashboard)
+    loaded = _CACHE.get(key)
+    if loaded is not None:
+        return loaded.version
+    if key not in _VERSIONS:
+        digest = hashlib.sha256()
+        for path, _graph in _files(base, dashboard):
+            if not path.is_file():
+                raise ShapesNotFound(f"missing {path} (config ckanext.udp.dcatde.shapes_dir)")
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _VERSIONS[key] = digest.hexdigest()[:16]
+    return _VERSIONS[key]
 
 
 def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool = False) -> Shapes:
@@ -342,28 +393,36 @@ def load_shapes(directory: pathlib.Path | str | None = None, *, dashboard: bool 
         if cached is not None:
             return cached
         started = time.perf_counter()
-        shapes = rdflib.Graph()
-        for name in SHAPE_FILES:
-            _parse_file(base / "shapes-3.0" / name, shapes)
-        ontologies = rdflib.Graph()
-        for name in ONTOLOGY_FILES:
-            _parse_file(base / "ontologies" / name, ontologies)
-        vocabularies = rdflib.Graph()
-        _parse_file(base / "dashboard" / CONTRIBUTORS_FILE, vocabularies)
-        if dashboard:
-            _parse_file(base / "dashboard" / DASHBOARD_SHAPES, shapes)
-            _parse_file(base / "dashboard" / LICENSES_FILE, vocabularies)
+        digest = hashlib.sha256()
+        graphs = {"shapes": rdflib.Graph(), "ontologies": rdflib.Graph(), "vocabularies": rdflib.Graph()}
+        for path, graph in _files(base, dashboard):
+            _parse_file(path, graphs[graph], digest)
+        shapes, ontologies, vocabularies = graphs["shapes"], graphs["ontologies"], graphs["vocabularies"]
         fixed = _fix_namespace(shapes)
         entailment = Entailment(ontologies)
-        loaded = Shapes(base, shapes, ontologies, vocabularies, dashboard,
-                        time.perf_counter() - started, entailment)
-        log.info("DCAT-AP.de shapes loaded from %s in %.2f s (%d triples, %d r5r# IRIs repaired)",
-                 base, loaded.load_seconds, len(shapes), fixed)
+        loaded = Shapes(
+            base,
+            shapes,
+            ontologies,
+            vocabularies,
+            dashboard,
+            time.perf_counter() - started,
+            entailment,
+            digest.hexdigest()[:16],
+        )
+        log.info(
+            "DCAT-AP.de shapes loaded from %s in %.2f s (%d triples, %d r5r# IRIs repaired)",
+            base,
+            loaded.load_seconds,
+            len(shapes),
+            fixed,
+        )
         _CACHE[key] = loaded
         return loaded
 
 
 # --- report ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Result:
@@ -401,8 +460,7 @@ class Report:
     def summary_de(self) -> str:
         """One German line: the counts."""
         state = "konform" if self.conforms else "nicht konform"
-        return (f"{state}: {len(self.violations)} Verstöße, {len(self.warnings)} Warnungen, "
-                f"{len(self.infos)} Hinweise")
+        return f"{state}: {len(self.violations)} Verstöße, {len(self.warnings)} Warnungen, {len(self.infos)} Hinweise"
 
 
 def _label(node: Any) -> str:
@@ -447,9 +505,13 @@ def _shape_messages(shapes: rdflib.Graph, shape: Any) -> list[rdflib.Literal]:
     return [m for m in shapes.objects(shape, SH.message) if isinstance(m, rdflib.Literal)]
 
 
-def validate(data: rdflib.Graph, *, dashboard: bool = False,
-             shapes_directory: pathlib.Path | str | None = None,
-             full_inference: bool = False) -> Report:
+def validate(
+    data: rdflib.Graph,
+    *,
+    dashboard: bool = False,
+    shapes_directory: pathlib.Path | str | None = None,
+    full_inference: bool = False,
+) -> Report:
     """Validate ``data`` against DCAT-AP.de 3.0 (+ SEMIC 3.0.0 base shapes,
     ontologies with RDFS inference; GovData's dashboard rules if asked).
 
@@ -492,18 +554,21 @@ def validate(data: rdflib.Graph, *, dashboard: bool = False,
         bucket, severity = _bucket(results.value(node, SH.resultSeverity))
         shape = results.value(node, SH.sourceShape)
         messages = _shape_messages(loaded.shapes, shape) or [
-            m for m in results.objects(node, SH.resultMessage) if isinstance(m, rdflib.Literal)]
+            m for m in results.objects(node, SH.resultMessage) if isinstance(m, rdflib.Literal)
+        ]
         value = results.value(node, SH.value)
         constraint = results.value(node, SH.sourceConstraintComponent)
-        buckets[bucket].add(Result(
-            focus_node=_label(results.value(node, SH.focusNode)),
-            path=_path(results, results.value(node, SH.resultPath)),
-            message=_message(messages),
-            severity=severity,
-            shape=_label(shape),
-            value=None if value is None else _label(value),
-            constraint=None if constraint is None else str(constraint).rsplit("#", 1)[-1],
-        ))
+        buckets[bucket].add(
+            Result(
+                focus_node=_label(results.value(node, SH.focusNode)),
+                path=_path(results, results.value(node, SH.resultPath)),
+                message=_message(messages),
+                severity=severity,
+                shape=_label(shape),
+                value=None if value is None else _label(value),
+                constraint=None if constraint is None else str(constraint).rsplit("#", 1)[-1],
+            )
+        )
     order = lambda r: (r.focus_node, r.path or "", r.message)  # noqa: E731
     return Report(
         violations=tuple(sorted(buckets["violations"], key=order)),
@@ -515,6 +580,14 @@ def validate(data: rdflib.Graph, *, dashboard: bool = False,
 
 
 __all__ = [
-    "Report", "Result", "Shapes", "ShapesNotFound", "UntrustedRDFError",
-    "load_shapes", "parse_untrusted", "shapes_dir", "max_rdf_bytes", "validate",
+    "Report",
+    "Result",
+    "Shapes",
+    "ShapesNotFound",
+    "UntrustedRDFError",
+    "load_shapes",
+    "parse_untrusted",
+    "shapes_dir",
+    "max_rdf_bytes",
+    "validate",
 ]

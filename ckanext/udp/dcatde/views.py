@@ -2,9 +2,9 @@
 dataset form's second stage.
 
 The quality view checks a dataset's DCAT-AP.de RDF against the official SHACL
-shapes, with the findings in German: those the steward can act on for the
-dataset's editors, those about values the portal sets (``findings.py``) for
-sysadmins only.
+shapes (``quality.py``, cached per dataset state in Redis), with the findings
+in German: those the steward can act on for the dataset's editors, those about
+values the portal sets (``findings.py``) for sysadmins only.
 
 Stage 2 of a new dataset ("add data") is CKAN's resource form. CKAN lets
 "finish" complete a dataset without any resource although
@@ -12,18 +12,19 @@ Stage 2 of a new dataset ("add data") is CKAN's resource form. CKAN lets
 neither a file nor a link, on a dataset that has no resource yet, answers
 the form again with a clear error and leaves the dataset a draft. This
 subclasses CKAN's resource CreateView (``ckan.views.resource``), the one CKAN
-internal this module reaches.
+internal this module reaches (through :mod:`ckanext.udp.compat`).
 """
+
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, request
+from typing import TYPE_CHECKING, Any
 
 import ckan.plugins.toolkit as tk
-from ckan.views.resource import CreateView
+from flask import Blueprint, request
 
-from ckanext.udp.dcatde import cli, findings, validation
+from ckanext.udp import compat
+from ckanext.udp.dcatde import quality as quality_check
+from ckanext.udp.dcatde import validation
 
 quality_bp = Blueprint("udp_dcatde", __name__)
 
@@ -39,21 +40,27 @@ def quality(id: str) -> str:
         tk.abort(404, tk._("Dataset not found"))
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only the dataset's editors can see its quality check."))
-    graph = cli.dataset_graph(pkg)
     try:
-        report = validation.validate(graph)
+        checked = quality_check.check(pkg)
     except validation.ShapesNotFound as e:
         tk.abort(503, tk._("The validation shapes are not installed: {error}").format(error=e))
-    mine, portal = findings.split(report, graph)
     try:
         tk.check_access("sysadmin", {})
         sysadmin = True
     except tk.NotAuthorized:
         sysadmin = False
     # findings about values the portal sets reach sysadmins only
-    return tk.render("udp_dcatde/quality.html", {
-        "pkg_dict": pkg, "pkg": pkg, "report": report, "mine": mine,
-        "portal": portal if sysadmin else None, "portal_count": len(portal.results)})
+    return tk.render(
+        "udp_dcatde/quality.html",
+        {
+            "pkg_dict": pkg,
+            "pkg": pkg,
+            "report": checked.report,
+            "mine": checked.mine,
+            "portal": checked.portal if sysadmin else None,
+            "portal_count": len(checked.portal.results),
+        },
+    )
 
 
 def _data_provided() -> bool:
@@ -66,7 +73,13 @@ def _data_provided() -> bool:
     return any(f.filename for f in request.files.values())
 
 
-class ResourceCreateView(CreateView):
+if TYPE_CHECKING:
+    from ckan.views.resource import CreateView as _CreateView
+else:
+    _CreateView = compat.resource_create_view()
+
+
+class ResourceCreateView(_CreateView):
     """CKAN's resource form; "finish" needs at least one file or link."""
 
     def post(self, package_type: str, id: str) -> Any:
@@ -76,16 +89,26 @@ class ResourceCreateView(CreateView):
             except (tk.ObjectNotFound, tk.NotAuthorized):
                 pkg = None
             if pkg is not None and not pkg.get("resources"):
-                return self.get(package_type, id, data={}, errors={}, error_summary={
-                    tk._("File or link"): tk._(
-                        "Please add a file or a link: a dataset cannot be finished without data."),
-                })
+                return self.get(
+                    package_type,
+                    id,
+                    data={},
+                    errors={},
+                    error_summary={
+                        tk._("File or link"): tk._(
+                            "Please add a file or a link: a dataset cannot be finished without data."
+                        ),
+                    },
+                )
         return super().post(package_type, id)
 
 
 quality_bp.add_url_rule("/dataset/<id>/qualitaet", view_func=quality, endpoint="quality")
 # the same URL as CKAN's dataset_resource.new, registered first, so it wins
-quality_bp.add_url_rule("/dataset/<id>/resource/new", view_func=ResourceCreateView.as_view("resource_new"),
-                        defaults={"package_type": "dataset"})
+quality_bp.add_url_rule(
+    "/dataset/<id>/resource/new",
+    view_func=ResourceCreateView.as_view("resource_new"),
+    defaults={"package_type": "dataset"},
+)
 
 __all__ = ["quality_bp"]

@@ -6,6 +6,7 @@ them: a dataset created with only a title and an organization is valid
 DCAT-AP.de (publisher, contributor ID, political geocoding, language,
 licence).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,14 @@ def publisher_from_organization(org_id: str) -> dict[str, str] | None:
     try:
         org = tk.get_action("organization_show")(
             {"ignore_auth": True},
-            {"id": org_id, "include_datasets": False, "include_users": False,
-             "include_groups": False, "include_extras": True, "include_followers": False},
+            {
+                "id": org_id,
+                "include_datasets": False,
+                "include_users": False,
+                "include_groups": False,
+                "include_extras": True,
+                "include_followers": False,
+            },
         )
     except tk.ObjectNotFound:
         return None
@@ -109,8 +116,9 @@ def _drop_empty_rows(data_dict: dict[str, Any]) -> None:
     for field in REPEATING:
         rows = _form_rows(data_dict, field)
         if isinstance(rows, list):
-            data_dict[field] = [r for r in rows if not isinstance(r, dict) or any(
-                v not in (None, "", [], {}) for v in r.values())]
+            data_dict[field] = [
+                r for r in rows if not isinstance(r, dict) or any(v not in (None, "", [], {}) for v in r.values())
+            ]
 
 
 def _form_rows(data_dict: dict[str, Any], field: str) -> Any:
@@ -141,15 +149,20 @@ def _district_coverage(data_dict: dict[str, Any]) -> None:
         return
     if not isinstance(coverage, list):
         coverage = [] if coverage is None else [coverage]
-    kept = [a for a in coverage if not isinstance(a, dict) or (
-        a.get("source") != districts.SOURCE and any(v for k, v in a.items() if k != "source"))]
+    kept = [
+        a
+        for a in coverage
+        if not isinstance(a, dict)
+        or (a.get("source") != districts.SOURCE and any(v for k, v in a.items() if k != "source"))
+    ]
     raw = data_dict.get("stadtteile")
     if isinstance(raw, str):
         try:
             raw = json.loads(raw) if raw.strip().startswith("[") else [raw]
         except ValueError:
             raw = []
-    numbers = [n for n in (districts.normalise(v) for v in (raw or []) if not isinstance(v, (dict, list)))
-               if n is not None]
+    numbers = [
+        n for n in (districts.normalise(v) for v in (raw or []) if not isinstance(v, (dict, list))) if n is not None
+    ]
     entry = districts.coverage(sorted(set(numbers)))
     data_dict["spatial_coverage"] = ([entry] if entry else []) + kept

@@ -1,5 +1,6 @@
 """Search index: the schema's spatial coverage feeds ckanext-spatial's map
 search; the city districts are indexed by name for a search facet."""
+
 from __future__ import annotations
 
 import json

@@ -5,18 +5,21 @@ Error messages are English msgids translated to German in
 stores a clean, canonical value or reports an error; nothing is stored half
 because CKAN writes nothing when any field has an error.
 """
+
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import ckan.plugins.toolkit as tk
-from ckanext.scheming.validation import scheming_validator
+from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
 
-from ckanext.udp.dcatde import districts, terms, vocab
+from ckanext.scheming.validation import scheming_validator
+from ckanext.udp import compat
+from ckanext.udp.dcatde import districts, geo, terms, vocab
 from ckanext.udp.security.urls import url_problem  # the portal's one URL rule
 
 Validator = Callable[..., Any]
@@ -42,7 +45,7 @@ def _as_list(value: Any) -> list[str]:
             try:
                 value = json.loads(text)
             except ValueError:
-                raise tk.Invalid(tk._("Not a valid list of values."))
+                raise tk.Invalid(tk._("Not a valid list of values.")) from None
         else:
             # a text area holds one value per line
             value = text.splitlines() if text else []
@@ -60,9 +63,9 @@ def _as_list(value: Any) -> list[str]:
 
 def _vocabulary_error(value: str, name: str) -> tk.Invalid:
     return tk.Invalid(
-        tk._('"{value}" is not a value of the controlled vocabulary ({vocabulary}). Choose a value from the list.').format(
-            value=value, vocabulary=name
-        )
+        tk._(
+            '"{value}" is not a value of the controlled vocabulary ({vocabulary}). Choose a value from the list.'
+        ).format(value=value, vocabulary=name)
     )
 
 
@@ -160,13 +163,15 @@ def dcatde_email(value: Any) -> Any:
         raise tk.Invalid(tk._("Please enter a valid e-mail address."))
     text = value.strip()
     if text.lower().startswith("mailto:"):
-        text = text[len("mailto:"):]
+        text = text[len("mailto:") :]
     if not _EMAIL.match(text):
         raise tk.Invalid(tk._("Please enter a valid e-mail address."))
     return text
 
 
-def dcatde_contact_reachable(key: tuple, data: dict, errors: dict, context: dict) -> None:
+def dcatde_contact_reachable(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> None:
     """K01: a contact point needs an e-mail address or a URL (contact form)."""
     base = key[:-1]
     email = data.get(base + ("email",))
@@ -176,12 +181,10 @@ def dcatde_contact_reachable(key: tuple, data: dict, errors: dict, context: dict
     if all(_empty(v) for v in (email, url, name, uri)):
         return  # an empty form row
     if _empty(email) and _empty(url):
-        errors[key].append(
-            tk._("A contact point needs an e-mail address or a web address of a contact form (K01).")
-        )
+        errors[key].append(tk._("A contact point needs an e-mail address or a web address of a contact form (K01)."))
 
 
-def dcatde_temporal_end(key: tuple, data: dict, errors: dict, context: dict) -> None:
+def dcatde_temporal_end(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
     """The end of a temporal coverage must not lie before its start."""
     end = data.get(key)
     start = data.get(key[:-1] + ("start",))
@@ -216,9 +219,11 @@ def dcatde_contributor_id(value: Any) -> Any:
     """K12/K13: exactly one contributor ID from http://dcat-ap.de/def/contributors/."""
     if _empty(value):
         return value
-    items = _as_list(value) if isinstance(value, (list, tuple)) or str(value).strip().startswith("[") else [
-        str(value).strip()
-    ]
+    items = (
+        _as_list(value)
+        if isinstance(value, (list, tuple)) or str(value).strip().startswith("[")
+        else [str(value).strip()]
+    )
     if len(items) != 1:
         raise tk.Invalid(tk._("Exactly one contributor ID is allowed (K12/K13)."))
     uri = terms.canonical_dcatapde_uri(items[0])
@@ -266,26 +271,23 @@ def dcatde_media_type(value: Any) -> Any:
     return text.lower()
 
 
-_GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
-                  "GeometryCollection"}
-
-
 def dcatde_geojson(value: Any) -> Any:
     """A GeoJSON geometry (WGS 84 longitude/latitude), stored as compact JSON."""
     if _empty(value):
         return value
     try:
-        geometry = json.loads(value) if isinstance(value, str) else value
+        geo.geometry(value)
     except ValueError:
-        geometry = None
-    if not isinstance(geometry, dict) or geometry.get("type") not in _GEOJSON_TYPES or not (
-        geometry.get("coordinates") or geometry.get("geometries")
-    ):
-        raise tk.Invalid(tk._('Please enter a GeoJSON geometry, e.g. {"type": "Point", "coordinates": [8.40, 49.01]}.'))
+        raise tk.Invalid(
+            tk._('Please enter a GeoJSON geometry, e.g. {"type": "Point", "coordinates": [8.40, 49.01]}.')
+        ) from None
+    geometry = json.loads(value) if isinstance(value, str) else value
     return json.dumps(geometry, separators=(", ", ": "))
 
 
-def dcatde_license_attribution(key: tuple, data: dict, errors: dict, context: dict) -> None:
+def dcatde_license_attribution(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> None:
     """K35: the attribution text is required where the licence demands it.
 
     On the dataset it is checked against the dataset's licence; on a
@@ -303,25 +305,25 @@ def dcatde_license_attribution(key: tuple, data: dict, errors: dict, context: di
             return
     else:
         license_uri = data.get(("license_id",))
-    if not _empty(license_uri) and vocab.requires_attribution(license_uri):
+    if not _empty(license_uri) and vocab.requires_attribution(str(license_uri)):
         errors[key].append(
             tk._("The licence {license} requires an attribution text (K35).").format(
-                license=vocab.label("license", vocab.normalise("license", license_uri)) or license_uri
+                license=vocab.label("license", str(license_uri)) or license_uri
             )
         )
 
 
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+# German transliteration (CKAN's munge writes "ä" as "a")
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 
 
 def _slug(title: str) -> str:
-    """A web address from a German title: "Bäume in Grünwinkel" -> "baeume-in-gruenwinkel"."""
-    text = unicodedata.normalize("NFKD", title.lower().translate(_UMLAUTS))
-    text = text.encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:90].strip("-")
+    """A web address from a German title: "Bäume in Grünwinkel" -> "baeume-in-gruenwinkel"
+    (CKAN's ``munge_title_to_name`` after the German transliteration)."""
+    return compat.munge_title_to_name(title.translate(_UMLAUTS)).strip("_-")
 
 
-def dcatde_name_from_title(key: tuple, data: dict, errors: dict, context: dict) -> None:
+def dcatde_name_from_title(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
     """An empty web address (the form's URL field, usually filled by its
     script) is derived from the title, made unique with a number. Without a
     title the address gets no error of its own: the missing title is the one
@@ -349,7 +351,7 @@ def dcatde_name_from_title(key: tuple, data: dict, errors: dict, context: dict) 
     data[key] = candidate
 
 
-def dcatde_format_from_url(key: tuple, data: dict, errors: dict, context: dict) -> None:
+def dcatde_format_from_url(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
     """An empty file format is taken from the file name or link ending
     (``daten.csv`` -> the EU file type CSV), as CKAN's own resource schema
     guesses it; this is also what lets the DataStore loader pick up a table
@@ -366,7 +368,7 @@ def dcatde_format_from_url(key: tuple, data: dict, errors: dict, context: dict) 
         data[key] = guessed
 
 
-def dcatde_name_from_url(key: tuple, data: dict, errors: dict, context: dict) -> None:
+def dcatde_name_from_url(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
     """An empty distribution name is the file name of its upload or link
     ("baumarten.csv"), or the link's host: better than CKAN showing the id."""
     if not _empty(data.get(key)):
@@ -391,8 +393,11 @@ def dcatde_stadtteile(value: Any) -> Any:
     for item in _as_list(value):
         number = districts.normalise(item)
         if number is None:
-            raise tk.Invalid(tk._('"{value}" is not a district of {city}.').format(
-                value=item, city=tk.config.get("ckanext.udp.city_name", "Karlsruhe")))
+            raise tk.Invalid(
+                tk._('"{value}" is not a district of {city}.').format(
+                    value=item, city=tk.config.get("ckanext.udp.city_name", "Karlsruhe")
+                )
+            )
         if number not in numbers:
             numbers.append(number)
     return json.dumps(sorted(numbers))

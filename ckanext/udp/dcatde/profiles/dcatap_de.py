@@ -14,13 +14,15 @@ normalised to their canonical URIs (``vocab.normalise``), licences to
 dcat-ap.de licence URIs, values that cannot be represented dropped (and
 logged), keywords made valid CKAN tags.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 from dateutil.parser import parse as parse_date
@@ -198,7 +200,9 @@ class DcatApDeProfile(RDFProfile):
         d["extras"] = extras
 
     def _parse_dcatde(self, d: dict[str, Any], ref: Any) -> None:
-        contributors = sorted({terms.canonical_dcatapde_uri(str(o)) for o in self._dcatde_objects(ref, "contributorID")})
+        contributors = sorted(
+            {terms.canonical_dcatapde_uri(str(o)) for o in self._dcatde_objects(ref, "contributorID")}
+        )
         contributors = [c for c in contributors if c.startswith(terms.CONTRIBUTORS) and c != terms.CONTRIBUTORS]
         if contributors:
             own = tk.config.get("ckanext.udp.dcatde.contributor_id")
@@ -209,13 +213,21 @@ class DcatApDeProfile(RDFProfile):
         geocoding = []
         for obj in self._dcatde_objects(ref, "politicalGeocodingURI"):
             uri = terms.canonical_dcatapde_uri(str(obj))
-            if uri.startswith(terms.GEOCODING) and not uri.startswith(terms.GEOCODING + "Level/") and uri not in geocoding:
+            if (
+                uri.startswith(terms.GEOCODING)
+                and not uri.startswith(terms.GEOCODING + "Level/")
+                and uri not in geocoding
+            ):
                 geocoding.append(uri)
         # DCAT-AP.de 3.0 deprecates dcatde:politicalGeocodingURI in favour of
         # the same URI in dct:spatial: read it from there, too
         for obj in self.g.objects(ref, DCT.spatial):
             uri = terms.canonical_dcatapde_uri(str(obj)) if isinstance(obj, URIRef) else ""
-            if uri.startswith(terms.GEOCODING) and not uri.startswith(terms.GEOCODING + "Level/") and uri not in geocoding:
+            if (
+                uri.startswith(terms.GEOCODING)
+                and not uri.startswith(terms.GEOCODING + "Level/")
+                and uri not in geocoding
+            ):
                 geocoding.append(uri)
         if geocoding:
             d["political_geocoding_uri"] = geocoding
@@ -363,8 +375,8 @@ class DcatApDeProfile(RDFProfile):
         self._clean_dates(d)
         periods = []
         for period in d.get("temporal_coverage") or []:
-            clean = {k: self._date(period.get(k)) for k in ("start", "end")}
-            clean = {k: v for k, v in clean.items() if v}
+            dates = {k: self._date(period.get(k)) for k in ("start", "end")}
+            clean: dict[str, str] = {k: v for k, v in dates.items() if v}
             if clean.get("start") and clean.get("end") and clean["end"][:10] < clean["start"][:10]:
                 clean["start"], clean["end"] = clean["end"], clean["start"]
             if clean:
@@ -377,7 +389,7 @@ class DcatApDeProfile(RDFProfile):
             d["identifier"] = " ".join(str(d["identifier"]).split())
         if not (d.get("notes") or "").strip() and d.get("title"):
             d["notes"] = d["title"]  # the schema requires a description
-        tags = []
+        tags: list[dict[str, str]] = []
         for tag in d.get("tags") or []:
             name = " ".join(_TAG_BAD.sub(" ", tag.get("name", "")).split())[:100]
             if len(name) >= 2 and name not in [t["name"] for t in tags]:
@@ -391,7 +403,11 @@ class DcatApDeProfile(RDFProfile):
         licences: list[str] = []
         for resource in d.get("resources", []):
             dist_ref = resource.pop("distribution_ref", None)
-            dist = URIRef(dist_ref) if dist_ref and _HTTP.match(dist_ref) else self._find_distribution(dataset_ref, dist_ref)
+            dist = (
+                URIRef(dist_ref)
+                if dist_ref and _HTTP.match(dist_ref)
+                else self._find_distribution(dataset_ref, dist_ref)
+            )
             licence = vocab.normalise("license", resource["license"]) if resource.get("license") else None
             resource.pop("license", None)
             if licence:
@@ -447,15 +463,16 @@ class DcatApDeProfile(RDFProfile):
             d["license_id"] = sorted(counts, key=lambda uri: (-counts[uri], uri))[0]
         else:
             d.pop("license_id", None)
-        texts = {r.get("license_attribution_by_text") for r in d.get("resources", [])} - {None, ""}
-        if len(texts) == 1:
-            d["license_attribution_by_text"] = texts.pop()
+        attributions = {r.get("license_attribution_by_text") for r in d.get("resources", [])} - {None, ""}
+        if len(attributions) == 1:
+            d["license_attribution_by_text"] = attributions.pop()
         for resource in d.get("resources", []):
             if resource.get("license") and resource["license"] == d.get("license_id"):
                 resource.pop("license")
-            if d.get("license_attribution_by_text") and resource.get("license_attribution_by_text") == d[
-                "license_attribution_by_text"
-            ]:
+            if (
+                d.get("license_attribution_by_text")
+                and resource.get("license_attribution_by_text") == d["license_attribution_by_text"]
+            ):
                 resource.pop("license_attribution_by_text")
         self._attribution_fallback(d)
 
@@ -466,8 +483,10 @@ class DcatApDeProfile(RDFProfile):
         publisher = agent.get("name") or self._catalog_publisher_name() or agent.get("uri")
         if not publisher:
             return
-        if d.get("license_id") and vocab.requires_attribution(d["license_id"]) and not d.get(
-            "license_attribution_by_text"
+        if (
+            d.get("license_id")
+            and vocab.requires_attribution(d["license_id"])
+            and not d.get("license_attribution_by_text")
         ):
             d["license_attribution_by_text"] = publisher
         for resource in d.get("resources", []):
