@@ -254,12 +254,15 @@ def test_the_token_is_never_logged(hub, remote):
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("ckanext.udp.transparency")
+    logger = logging.getLogger("ckanext.udp.transparency.sync")
     logger.addHandler(handler)
+    # the test run's logging set-up may have switched loggers created before it off
+    disabled, logger.disabled = logger.disabled, False
     try:
         assert sync.deliver(Portal("http://127.0.0.1:9", secret, timeout=2)).failed == 1
     finally:
         logger.removeHandler(handler)
+        logger.disabled = disabled
     bad = Portal(remote.url, secret, timeout=5)
     with pytest.raises(PortalError) as err:
         bad.call("organization_create", name="x")
