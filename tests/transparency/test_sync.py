@@ -306,3 +306,23 @@ def test_report_lists_missing_and_extra(hub, remote, client):
     model.Session.commit()
     found = {(f["dataset"], f["kind"]) for f in sync.report(client)}
     assert (pkg["name"], "fehlt") in found and (other["name"], "fehlt") in found
+
+
+def test_cli_sync_all_reports_in_german_and_requeues(hub, remote, client, cli, ckan_config):
+    from ckanext.udp.transparency.cli import transparency
+
+    pkg = published(hub)
+    drain(client)
+    gone = published(hub)
+    drain(client)
+    remote.action("package_patch", id=pkg["id"], title="Von Hand geändert")
+    # a copy that should not be there: withdrawn on the hub, the removal not yet delivered
+    act(hub.editor, "udp_withdraw", id=gone["id"], reason="Zurückgezogen")
+    result = cli.invoke(transparency, ["sync", "--all", "--report-only"])
+    assert result.exit_code == 1, result.output
+    assert f"{pkg['name']}: title im Portal manuell geändert" in result.output
+    assert f"{gone['name']}: im Transparenzportal, aber nicht öffentlich im Hub" in result.output
+    drain(client)
+    result = cli.invoke(transparency, ["sync", "--all"])
+    assert "Datensätze zur Übertragung vorgemerkt" in result.output
+    assert queued(pkg["id"]) == 1

@@ -57,7 +57,7 @@ def test_worker_killed_mid_delivery_loses_and_duplicates_nothing(hub, remote, tm
         try:
             # SIGKILL as soon as the worker is part-way through: pushes done, others pending
             wait_for(
-                lambda t=threshold: len({p for p in sync.live_ids()}) >= n - t or worker.poll() is not None,
+                lambda t=threshold, w=worker: len(sync.live_ids()) >= n - t or w.poll() is not None,
                 180,
                 "the worker to deliver part of the outbox",
             )
