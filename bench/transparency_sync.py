@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import resource
 import subprocess
@@ -64,6 +65,11 @@ def main() -> None:
     model.Session.execute(outbox_table.delete())
     model.Session.execute(mapping.delete())
     model.Session.commit()
+    stale = model.Group.get("bench-transparenz")
+    if stale is not None:  # left by an interrupted run
+        for pkg in model.Session.query(model.Package).filter_by(owner_org=stale.id).all():
+            tk.get_action("dataset_purge")(dict(ctx), {"id": pkg.id})
+        tk.get_action("organization_purge")(dict(ctx), {"id": stale.id})
     org = tk.get_action("organization_create")(dict(ctx), {"name": "bench-transparenz", "title": "Bench"})
     ids = []
     start = time.perf_counter()
@@ -76,9 +82,10 @@ def main() -> None:
                 "notes": "Bench-Datensatz.",
                 "owner_org": org["id"],
                 "license_id": "cc-by",
+                "license_attribution_by_text": "Stadt Karlsruhe, Stadtkämmerei",
                 "private": False,
                 "tags": [{"name": "Haushalt"}],
-                "extras": [{"key": "frequency", "value": "annual"}],
+                "frequency": "http://publications.europa.eu/resource/authority/frequency/ANNUAL",
                 "resources": [{"url": f"https://www.karlsruhe.de/bench/{i}.csv", "name": "Daten", "format": "CSV"}],
             },
         )
@@ -112,6 +119,7 @@ def main() -> None:
     done = subprocess.run(
         [str(ckanapi), "load", "datasets", "-I", f.name, "-r", remote.url, "-a", remote.token, "-p", "1", "-q"],
         capture_output=True,
+        env=dict(os.environ, PATH=f"{ckanapi.parent}:{os.environ.get('PATH', '')}"),
         text=True,
     )
     stock_s = time.perf_counter() - start
