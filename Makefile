@@ -31,6 +31,7 @@ bench:
 	@scripts/stack.sh test-setup >/dev/null
 	.venv/bin/python bench/harvest.py --ini "$$(scripts/stack.sh test-ini)" --n 1000 --n-stock 200
 	.venv/bin/python bench/quality_check.py --repeat 5
+	.venv/bin/python bench/transparency_sync.py --ini "$$(scripts/stack.sh test-ini)" -n 200
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
 

@@ -387,6 +387,9 @@ start_web() {
         "$CKAN" -c "$INI" udp harvest fetch-consumer
     start_daemon "sensor consumer (MQTT)" "$RUN/sensors.pid" "$LOG/sensors.log" \
         "$CKAN" -c "$INI" udp sensors consume
+    # the transparency portal's outbox (idles while ckanext.udp.transparency.url is unset)
+    start_daemon "transparency worker" "$RUN/transparency.pid" "$LOG/transparency.log" \
+        "$CKAN" -c "$INI" udp transparency worker
     local i
     for ((i = 0; i < 600; i++)); do
         curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/api/3/action/status_show" 2>/dev/null && return 0
@@ -491,6 +494,7 @@ cmd_stop() {
     stop_pidfile "harvest gather consumer" "$RUN/harvest-gather.pid"
     stop_pidfile "harvest fetch consumer" "$RUN/harvest-fetch.pid"
     stop_pidfile "sensor consumer" "$RUN/sensors.pid"
+    stop_pidfile "transparency worker" "$RUN/transparency.pid"
     stop_pidfile "second CKAN" "$RUN/second-ckan.pid"  # scripts/second_ckan.sh (tests)
     stop_pidfile pycsw "$RUN/pycsw.pid"                # scripts/pycsw.sh (tests)
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
@@ -509,7 +513,7 @@ cmd_clean() {
 
 cmd_status() {
     local n
-    for n in ckan worker harvest-gather harvest-fetch sensors second-ckan pycsw solr mosquitto redis; do
+    for n in ckan worker harvest-gather harvest-fetch sensors transparency second-ckan pycsw solr mosquitto redis; do
         if pid_alive "$RUN/$n.pid"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if [ -f "$UDP_STATE/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" status >/dev/null 2>&1; then

@@ -1,0 +1,1 @@
+"""udp_transparency: push published open datasets to the city's Transparenzportal."""

@@ -1,0 +1,85 @@
+"""The transparency portal's Action API, called like any remote CKAN: JSON over
+HTTP with the sysadmin token of the portal, a timeout on every call. The token
+comes from the config or the environment and never appears in a log line or an
+error message."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+
+TOKEN_ENV = "UDP_TRANSPARENCY_TOKEN"
+
+
+class PortalError(Exception):
+    """A call that failed: ``status`` is the HTTP status (0: not reached)."""
+
+    def __init__(self, action: str, status: int, error: Any) -> None:
+        super().__init__(f"{action}: {'HTTP ' + str(status) if status else 'nicht erreichbar'}: {error}")
+        self.action = action
+        self.status = status
+        self.error = error
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+
+class Portal:
+    def __init__(self, url: str, token: str, timeout: float = 20.0) -> None:
+        self.url = url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never the token
+        return f"Portal({self.url!r})"
+
+    @classmethod
+    def from_config(cls) -> Portal | None:
+        url = tk.config.get("ckanext.udp.transparency.url")
+        if not url:
+            return None
+        token = os.environ.get(TOKEN_ENV) or tk.config.get("ckanext.udp.transparency.token") or ""
+        return cls(url, token, float(tk.config.get("ckanext.udp.transparency.timeout") or 20))
+
+    def call(self, action: str, **data: Any) -> Any:
+        headers = {"Content-Type": "application/json", "User-Agent": "ckanext-udp transparency sync"}
+        if self._token:
+            headers["Authorization"] = self._token
+        request = urllib.request.Request(
+            f"{self.url}/api/3/action/{action}", data=json.dumps(data).encode(), method="POST", headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as res:  # noqa: S310 (configured URL)
+                return json.loads(res.read())["result"]
+        except urllib.error.HTTPError as err:
+            try:
+                error = json.loads(err.read()).get("error")
+            except ValueError:
+                error = None
+            raise PortalError(action, err.code, error) from None
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise PortalError(action, 0, type(err).__name__) from None
+
+    def show(self, id_or_name: str) -> dict[str, Any] | None:
+        """The portal's dataset (deleted ones too, for its sysadmin), or None."""
+        try:
+            return self.call("package_show", id=id_or_name)
+        except PortalError as err:
+            if err.not_found:
+                return None
+            raise
+
+    def organization(self, name: str, title: str, description: str = "") -> str:
+        """The portal organization's name, created when missing."""
+        try:
+            return self.call("organization_show", id=name)["name"]
+        except PortalError as err:
+            if not err.not_found:
+                raise
+        return self.call("organization_create", name=name, title=title, description=description)["name"]
