@@ -51,6 +51,8 @@ import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 import yaml
 
+from ckanext.udp import compat
+
 FIXTURE = pathlib.Path(__file__).resolve().parent.parent / "tests" / "sensors" / "fixtures" / "tts_uplink.json"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 META = {"title": "Benchmark Sensoren", "notes": "Benchmark-Datensatz, wird am Ende gelöscht."}
@@ -109,7 +111,8 @@ def _consumer_child(config: str, sources: str, dataset: str, url: str, client_id
         import ckan.model as model
 
         from ckanext.udp.sensors.logic.consumer import Consumer
-        from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+        from ckanext.udp.datastore_sql import write_engine
+        from ckanext.udp.sensors.logic.ingest import Ingester
         from ckanext.udp.sensors.logic.series import ensure_series
         from ckanext.udp.sensors.logic.sources import load_sources
 
@@ -204,9 +207,10 @@ def run(args: argparse.Namespace) -> None:
     import ckan.model as model
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors import lorawan
     from ckanext.udp.sensors.logic.consumer import Consumer
-    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.series import ensure_all
     from ckanext.udp.sensors.logic.sources import load_sources, row_for
 
@@ -238,7 +242,7 @@ def run(args: argparse.Namespace) -> None:
     model.Session.remove()
     if args.no_fulltext:
         with write_engine().begin() as conn:
-            conn.execute(sa.text(f'ALTER TABLE "{series[ours_ds["name"]].observations}" DISABLE TRIGGER zfulltext'))
+            compat.datastore_set_fulltext(conn, series[ours_ds["name"]].observations, False)
     read = sa.create_engine(tk.config["ckan.datastore.read_url"])
     url = tk.config["ckanext.udp.mqtt.url"]
     print(f"broker {url}; {args.n} uplinks (udp_sensors), {args.n_stock} (stock datastore_upsert per message), "
@@ -323,7 +327,7 @@ def stock_mqtt(srcs, ser, name: str, tag: str, url: str, read, n: int, rate: flo
     0.1 s of waiting for more, as the consumer does)."""
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors import lorawan
     from ckanext.udp.sensors.logic.sources import row_for
 
     src = srcs.by_name(name)
@@ -379,8 +383,9 @@ def write_path(srcs, series, others, ours_ds, n: int, tag: str, ctx) -> None:
     import ckan.model as model
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.harvesters import lorawan
-    from ckanext.udp.sensors.logic.ingest import Ingester, Message, write_engine
+    from ckanext.udp.sensors import lorawan
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester, Message
     from ckanext.udp.sensors.logic.sources import row_for
 
     now = dt.datetime.now(dt.timezone.utc)
@@ -422,18 +427,16 @@ def load_big(write: sa.engine.Engine, table: str, n: int) -> None:
     with write.begin() as conn:
         # bulk load for the benchmark only: the DataStore's full-text trigger is off while loading,
         # then as udp_sensors set it (ckanext.udp.sensors.observations_fulltext, off by default)
-        state = conn.execute(sa.text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'zfulltext' "
-                                     "AND tgrelid = CAST(:t AS regclass)"), {"t": f'"{table}"'}).scalar()
-        conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER zfulltext'))
+        enabled = compat.datastore_fulltext_state(conn, table)
+        compat.datastore_set_fulltext(conn, table, False)
         conn.execute(sa.text(
             f'INSERT INTO "{table}" (time, device, f_cnt, bodenfeuchte, bodentemperatur, batterie) '
             f"SELECT timestamp '2025-01-01' + (i * interval '5 minutes'), 'bench-' || lpad(d::text, 3, '0'), i, "
             f"20 + (i % 97) / 10.0, 15 + i % 13, 3.6 "
             f"FROM generate_series(0, {per_device - 1}) i, generate_series(0, {devices - 1}) d"))
-        if state != "D":
-            conn.execute(sa.text(f'ALTER TABLE "{table}" ENABLE TRIGGER zfulltext'))
-        conn.execute(sa.text("UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', to_jsonb(:n)) "
-                             "WHERE resource_id = :t AND stats ? 'rows'"), {"n": per_device * devices, "t": table})
+        if enabled:
+            compat.datastore_set_fulltext(conn, table, True)
+        compat.datastore_add_row_count(conn, table, per_device * devices)  # the table was empty
     with write.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text(f'VACUUM ANALYZE "{table}"'))
     # flush the bulk load's ~2 GB of WAL now, so that ingestion does not compete with that

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import ckan.model as model
 
 # Plugins with database migrations of their own (ckan db init does not run them).
-MIGRATED_PLUGINS = ("activity", "harvest", "udp_governance", "udp_sensors", "udp_api")
+MIGRATED_PLUGINS = ("activity", "harvest", "udp_governance", "udp_sensors", "udp_sensorthings", "udp_api")
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

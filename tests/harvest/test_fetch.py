@@ -18,7 +18,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.dcat.harvesters import DCATRDFHarvester
 from ckanext.udp import fetch
 from ckanext.udp.harvesters.dcat import DcatApDeHarvester
-from ckanext.udp.harvesters.sensorthings import SensorThingsHarvester
+from ckanext.udp.sensorthings.harvester import SensorThingsHarvester
 
 from harvestlib import make_source, run_job
 

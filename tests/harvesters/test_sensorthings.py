@@ -16,7 +16,8 @@ from ckan.tests import factories
 from ckanext.harvest.tests.factories import HarvestJobObj, HarvestSourceObj
 from ckanext.harvest.tests.lib import run_harvest_job
 
-from ckanext.udp.harvesters import sensorthings
+from ckanext.udp.sensorthings import client
+from ckanext.udp.sensorthings import harvester as sta_harvester
 
 
 def _thing(base: str, tid: int, name: str, streams: list[tuple[int, str, str, str]]) -> dict:
@@ -98,7 +99,7 @@ class StaServer:
                 doc: dict = {"value": page}
                 if skip + 2 < len(all_things):
                     doc["@iot.nextLink"] = outer.next_link or (
-                        f"{base}/Things?$skip={skip + 2}&$top=2&$expand={sensorthings.EXPAND}")
+                        f"{base}/Things?$skip={skip + 2}&$top=2&$expand={client.EXPAND}")
                 body = json.dumps(doc).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -145,7 +146,7 @@ def sta():
 def harvest(url: str, org: dict, config: str = ""):
     source = HarvestSourceObj(url=url, source_type="sensorthings", owner_org=org["id"], config=config)
     job = HarvestJobObj(source=source, run=False)
-    harvester = sensorthings.SensorThingsHarvester()
+    harvester = sta_harvester.SensorThingsHarvester()
     run_harvest_job(job, harvester)
     return source, job
 
@@ -180,7 +181,7 @@ class TestSensorThingsHarvester:
         first = {p["title"]: p for p in harvested(source)}
         sta.extra_thing = True
         job = HarvestJobObj(source=source, run=False)
-        run_harvest_job(job, sensorthings.SensorThingsHarvester())
+        run_harvest_job(job, sta_harvester.SensorThingsHarvester())
         second = {p["title"]: p for p in harvested(source)}
         assert sorted(second) == ["Durlach Turmberg", "Friedrichsplatz Nord", "Marktplatz", "Schlossgarten Süd"]
         for title, pkg in first.items():
@@ -208,7 +209,7 @@ class TestSensorThingsHarvester:
             ("2026-06-15T08:00", 55, None), ("2026-06-15T09:00", None, "n/a")]
 
         sta.observations[11] += [(1105, "2026-06-15T13:00:00.000Z", 30.0), (1106, "2026-06-15T14:00:00.000Z", 31.0)]
-        run_harvest_job(HarvestJobObj(source=source, run=False), sensorthings.SensorThingsHarvester())
+        run_harvest_job(HarvestJobObj(source=source, run=False), sta_harvester.SensorThingsHarvester())
         again = {r["name"]: r for r in harvested(source)[0]["resources"]}
         assert again["Beobachtungen: Lufttemperatur"]["id"] == temp["id"]  # kept across the update
         second = rows(temp)
@@ -255,7 +256,7 @@ def _state(pkg_id: str) -> str:
 
 def _rerun(source):
     job = HarvestJobObj(source=source, run=False)
-    run_harvest_job(job, sensorthings.SensorThingsHarvester())
+    run_harvest_job(job, sta_harvester.SensorThingsHarvester())
     return job
 
 
@@ -274,7 +275,7 @@ class TestVanishedThings:
         assert _anonymous_titles(source) == ["Friedrichsplatz Nord", "Schlossgarten Süd"]
         assert _state(markt["id"]) == "archived"  # kept, not deleted
         trail = tk.get_action("udp_audit_list")({"ignore_auth": True}, {"id": markt["id"]})
-        assert trail[-1]["action"] == "archive" and trail[-1]["comment"].startswith(sensorthings.VANISHED)
+        assert trail[-1]["action"] == "archive" and trail[-1]["comment"].startswith(sta_harvester.VANISHED)
 
         sta.hidden = set()
         _rerun(source)
@@ -332,13 +333,13 @@ class _Trickle(BaseHTTPRequestHandler):
 
 def test_a_trickling_server_is_stopped_by_the_deadline(monkeypatch):
     """Every read brings a byte in time, so only a deadline for the whole response stops it."""
-    monkeypatch.setattr(sensorthings, "TIMEOUT", 3)
+    monkeypatch.setattr(client, "TIMEOUT", 3)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/v1.1/Things"
-        with pytest.raises(sensorthings.StaError, match="no complete answer within 3 s"):
-            sensorthings.fetch_json(url, ("http", f"127.0.0.1:{httpd.server_address[1]}"))
+        with pytest.raises(client.StaError, match="no complete answer within 3 s"):
+            client.fetch_json(url, ("http", f"127.0.0.1:{httpd.server_address[1]}"))
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -350,7 +351,7 @@ def test_a_trickling_server_is_stopped_by_the_deadline(monkeypatch):
     ("[]", False), ('{"max_pages": 0}', False), ('{"tags": "Klima"}', False), ("{nope", False),
 ])
 def test_validate_config(config, ok):
-    h = sensorthings.SensorThingsHarvester()
+    h = sta_harvester.SensorThingsHarvester()
     if ok:
         assert h.validate_config(config) == config
     else:
@@ -359,12 +360,12 @@ def test_validate_config(config, ok):
 
 
 def test_only_http_is_fetched():
-    with pytest.raises(sensorthings.StaError, match="only http"):
-        sensorthings.fetch_json("file:///etc/passwd", ("file", ""))
+    with pytest.raises(client.StaError, match="only http"):
+        client.fetch_json("file:///etc/passwd", ("file", ""))
 
 
 def test_slug():
-    assert sensorthings.slug("sta-Schloßgarten Süd (Nr. 3)") == "sta-schlossgarten-sued-nr-3"
+    assert sta_harvester.slug("sta-Schloßgarten Süd (Nr. 3)") == "sta-schlossgarten-sued-nr-3"
 
 
 def test_hostile_nesting_is_a_clear_error_not_a_crash(monkeypatch):
@@ -386,8 +387,8 @@ def test_hostile_nesting_is_a_clear_error_not_a_crash(monkeypatch):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         host = f"127.0.0.1:{httpd.server_address[1]}"
-        with pytest.raises(sensorthings.StaError, match="not JSON"):
-            sensorthings.fetch_json(f"http://{host}/v1.1/Things", ("http", host))
+        with pytest.raises(client.StaError, match="not JSON"):
+            client.fetch_json(f"http://{host}/v1.1/Things", ("http", host))
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -18,7 +18,8 @@ from ckanext.harvest.tests.factories import HarvestJobObj, HarvestSourceObj
 from ckanext.harvest.tests.lib import run_harvest_job
 
 from ckanext.udp.dcatde.logic.index import spatial_for_index
-from ckanext.udp.harvesters import sensorthings
+from ckanext.udp.sensorthings import client
+from ckanext.udp.sensorthings import harvester as sta_harvester
 
 KARLSRUHE = "8.3,48.9,8.5,49.1"
 BERLIN = "13.3,52.4,13.5,52.6"
@@ -79,7 +80,7 @@ def harvest(url: str) -> tuple[Any, Any]:
     org = factories.Organization()
     source = HarvestSourceObj(url=url, source_type="sensorthings", owner_org=org["id"])
     job = HarvestJobObj(source=source, run=False)
-    run_harvest_job(job, sensorthings.SensorThingsHarvester())
+    run_harvest_job(job, sta_harvester.SensorThingsHarvester())
     return source, job
 
 
@@ -202,24 +203,24 @@ class TestLocationsInMapSearch:
     ("Schlossplatz", None),
 ])
 def test_location_geometry(location, expected):
-    assert sensorthings.location_geometry(location) == expected
+    assert sta_harvester.location_geometry(location) == expected
 
 
 def test_mixed_geometries_become_a_collection_and_one_box():
     line = {"type": "LineString", "coordinates": [[8.38, 49.0], [8.42, 49.02]]}
     thing = {"@iot.id": 1, "Locations": [_location(1, _point(DURLACH)), _location(2, line),
                                          _location(3, "{broken")]}
-    area, = sensorthings.spatial_coverage(thing)
+    area, = sta_harvester.spatial_coverage(thing)
     assert json.loads(area["geom"]) == {"type": "GeometryCollection", "geometries": [_point(DURLACH), line]}
     ring = json.loads(area["bbox"])["coordinates"][0]
-    assert sensorthings.BBOX_MARGIN == 0.0005
+    assert sta_harvester.BBOX_MARGIN == 0.0005
     assert ring == [[8.3795, 48.998], [8.4726, 48.998], [8.4726, 49.0205], [8.3795, 49.0205], [8.3795, 48.998]]
-    assert sensorthings.spatial_coverage({"@iot.id": 2, "Locations": [_location(1, "{broken")]}) == []
-    assert sensorthings.spatial_coverage({"@iot.id": 3}) == []
+    assert sta_harvester.spatial_coverage({"@iot.id": 2, "Locations": [_location(1, "{broken")]}) == []
+    assert sta_harvester.spatial_coverage({"@iot.id": 3}) == []
 
 
 def test_the_box_stays_inside_wgs84():
-    area, = sensorthings.spatial_coverage({"Locations": [_location(1, _point([180, -90]))]})
+    area, = sta_harvester.spatial_coverage({"Locations": [_location(1, _point([180, -90]))]})
     ring = json.loads(area["bbox"])["coordinates"][0]
     assert all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in ring)
 

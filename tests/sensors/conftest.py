@@ -13,7 +13,8 @@ import ckan.model as model
 from ckan.tests import factories
 from udp_testing import public_dataset
 
-from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+from ckanext.udp.datastore_sql import write_engine
+from ckanext.udp.sensors.logic.ingest import Ingester
 from ckanext.udp.sensors.logic.series import ensure_all
 from ckanext.udp.sensors.logic.sources import SourceSet, load_sources
 

@@ -44,7 +44,7 @@ def test_demo_uplinks_are_valid_deterministic_and_repeat_exactly():
     a later run repeats the earlier ones byte for byte (so the consumer drops them as duplicates)."""
     import datetime as dt
 
-    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors import lorawan
     from ckanext.udp.sensors.logic import demo
 
     now = dt.datetime(2026, 11, 26, 12, 7, tzinfo=dt.timezone.utc)

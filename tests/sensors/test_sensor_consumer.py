@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic.consumer import Consumer
 
 from uplinks import SECRET, T0, chirpstack, consuming, tts
@@ -441,7 +441,8 @@ def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
 def test_two_consumers_on_a_shared_subscription_split_the_stream(sensor_env, tmp_path):
     """$share/<group>/...: each uplink goes to one of the two consumers; together they store
     every uplink once, and the hourly values stay exact (both write the same hours)."""
-    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.series import ensure_all
 
     e = sensor_env

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.harvesters import lorawan
-from ckanext.udp.sensors.logic.consumer import REJECTED, process_safely
+from ckanext.udp.sensors import lorawan
+from ckanext.udp.sensors.logic.ingest import REJECTED, process_safely
 from ckanext.udp.sensors.logic.series import ensure_all
 
 from uplinks import T0, chirpstack, msg, tts
@@ -49,7 +49,7 @@ def test_setup_creates_three_datastore_resources_idempotently(sensor_env, ingest
 
 
 def trigger_state(table: str) -> str:
-    from ckanext.udp.sensors.logic.ingest import write_engine
+    from ckanext.udp.datastore_sql import write_engine
 
     engine = write_engine()
     with engine.connect() as conn:

@@ -9,7 +9,7 @@ import pathlib
 import pytest
 import yaml
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic import sources as s
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"

@@ -13,7 +13,7 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic import runtime
 
 from uplinks import SECRET, T0, chirpstack, msg, tts

@@ -1,6 +1,5 @@
-"""Harvesters of ckanext-udp: parsers and clients for external sources.
+"""Harvester classes of ckanext-udp (ckanext-harvest ``IHarvester`` plugins).
 
-``lorawan`` parses The Things Stack v3 and ChirpStack v4 uplinks (pure functions,
-no CKAN imports); the ``udp_sensors`` plugin (``ckanext.udp.sensors``) stores
-what they return.
+The SensorThings harvester is a plugin of its own (``ckanext.udp.sensorthings``);
+the LoRaWAN uplink parsers belong to ``udp_sensors`` (``ckanext.udp.sensors.lorawan``).
 """

@@ -99,7 +99,8 @@ def consume(path: str | None, client_id: str | None, url: str | None, batch_size
 def _ingester(srcs, series):
     import ckan.model as model
 
-    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.sources import Limits
 
     return Ingester(srcs, series, write_engine(), model.meta.engine, Limits.from_config())

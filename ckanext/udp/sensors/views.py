@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, request, stream_with_context
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
 from ckanext.udp.sensors.logic import export, runtime
-from ckanext.udp.sensors.logic.consumer import process_safely
-from ckanext.udp.sensors.logic.ingest import Message
+from ckanext.udp.sensors.logic.ingest import Message, process_safely
 from ckanext.udp.sensors.logic.series import KINDS, series_for_package
 
 __all__ = ["sensors"]
@@ -217,13 +217,13 @@ def download(id: str, kind: str, fmt: str) -> Response:
     if kind not in KINDS:
         return _error(fmt, 404, tk._("Not found"))
     anonymous = not tk.current_user.is_authenticated
-    context = {"user": "" if anonymous else tk.current_user.name}
+    context: Context = {"user": "" if anonymous else tk.current_user.name}
     try:
-        pkg = tk.get_action("package_show")(dict(context), {"id": id})
+        pkg = tk.get_action("package_show")(context.copy(), {"id": id})
         rid = series_for_package(pkg["id"]).get(kind)
         if not rid or rid not in {r["id"] for r in pkg.get("resources", [])}:
             return _error(fmt, 404, tk._("This dataset has no sensor series"))
-        tk.check_access("datastore_search", dict(context), {"resource_id": rid})
+        tk.check_access("datastore_search", context.copy(), {"resource_id": rid})
     except tk.ObjectNotFound:
         return _error(fmt, 404, tk._("Dataset not found"))
     except tk.NotAuthorized:

@@ -30,40 +30,15 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ckanext.udp.sensors.logic import deadletters
-from ckanext.udp.sensors.logic.ingest import (PROCESSING_ERROR, REDELIVERED_TOO_OFTEN, REJECTED, BatchResult,
-                                              DeadLetter, Ingester, Message)
+from ckanext.udp.sensors.logic.ingest import (REDELIVERED_TOO_OFTEN, BatchResult, DeadLetter, Ingester, Message,
+                                              process_safely)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Consumer", "REJECTED", "process_safely"]
-
-
-def process_safely(ingester: Ingester, messages: list[Message]) -> BatchResult:
-    """Store a batch; whatever fails for a message (PostgreSQL refusing a value,
-    any exception) is isolated by bisection and dead-lettered instead of blocking
-    the stream. Only an outage (a database that does not answer) is raised, for
-    the caller to retry."""
-    try:
-        return ingester.process(messages)
-    except Exception as err:  # noqa: BLE001
-        if isinstance(err, OperationalError) and not ingester.reachable():
-            raise  # connection trouble: the caller retries the whole batch
-        if len(messages) == 1:
-            reason = REJECTED if isinstance(err, DBAPIError) else PROCESSING_ERROR
-            log.warning("message on %s dead-lettered (%s): %s", messages[0].topic, reason, err,
-                        exc_info=reason == PROCESSING_ERROR)
-            detail = (str(err).splitlines() or [""])[0][:500] or type(err).__name__
-            dead = DeadLetter(messages[0], reason, detail, ingester.source_name(messages[0]))
-            ingester.write_dead_letters([dead])
-            return BatchResult(received=1, dead=[dead])
-        mid = len(messages) // 2
-        a = process_safely(ingester, messages[:mid])
-        b = process_safely(ingester, messages[mid:])
-        return BatchResult(a.received + b.received, a.inserted + b.inserted,
-                           a.duplicates + b.duplicates, a.dead + b.dead)
+__all__ = ["Consumer"]
 
 
 class Consumer:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ckanext.udp.sensors.logic.ingest import DeadLetter, Ingester, Message
+from ckanext.udp.sensors.logic.ingest import DeadLetter, Ingester, Message, process_safely
 
 
 def message_key(msg: Message) -> bytes:
@@ -137,8 +137,6 @@ def replay(ingester: Ingester, flt: Filter, batch: int = 500, dry_run: bool = Fa
     configuration. Stored or already stored: the dead letter is deleted. Failing
     again: it stays, with the new reason and detail. ``dry_run`` parses and
     maps only (nothing written, nothing deleted)."""
-    from ckanext.udp.sensors.logic.consumer import process_safely
-
     out = Replayed()
     where, params = flt.where()
     with ingester.dead_engine.connect() as conn:

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+from ckanext.udp.datastore_sql import write_engine
+from ckanext.udp.sensors.logic.ingest import Ingester
 from ckanext.udp.sensors.logic.series import ensure_series
 from ckanext.udp.sensors.logic.sources import Limits, SourceSet, load_sources
 

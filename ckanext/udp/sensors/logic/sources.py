@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 
 # DataStore column types a decoded field may be stored as
 COLUMN_TYPES = ("numeric", "int", "float8", "text", "bool", "timestamp", "json")

@@ -24,6 +24,8 @@ import json
 import re
 from typing import Any, Literal, Mapping
 
+from ckanext.udp import timestamps
+
 Flavour = Literal["tts", "chirpstack"]
 FLAVOURS: tuple[Flavour, ...] = ("tts", "chirpstack")
 
@@ -99,16 +101,11 @@ def parse_time(value: Any, field: str) -> dt.datetime:
     if not isinstance(value, str) or not value:
         raise PayloadError(MISSING_FIELD if value in (None, "") else INVALID_FIELD,
                            f"{field} must be an RFC 3339 timestamp")
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", value.strip())
-    if not m:
-        raise PayloadError(INVALID_FIELD, f"{field} is not an RFC 3339 timestamp: {value[:40]!r}")
-    base, frac, zone = m.groups()
-    micro = (frac or "0")[:6].ljust(6, "0")
     try:
-        parsed = dt.datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
-        # 9999-12-31T23:59:59-01:00 is year 10000 in UTC: OverflowError
-        return parsed.astimezone(dt.timezone.utc)
-    except (ValueError, OverflowError) as err:
+        return timestamps.parse_utc(value)
+    except timestamps.NotRfc3339 as err:
+        raise PayloadError(INVALID_FIELD, f"{field} is not an RFC 3339 timestamp: {value[:40]!r}") from err
+    except timestamps.NotAValidTime as err:
         raise PayloadError(INVALID_FIELD, f"{field} is not a valid time: {value[:40]!r}") from err
 
 

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "sensors" / "fixtures"
 TTS_TOPIC = "v3/bodenfeuchte@karlsruhe/devices/soil-fp-01/up"
