@@ -110,8 +110,8 @@ def _consumer_child(config: str, sources: str, dataset: str, url: str, client_id
     with app._wsgi_app.test_request_context():
         import ckan.model as model
 
-        from ckanext.udp.sensors.logic.consumer import Consumer
         from ckanext.udp.datastore_sql import write_engine
+        from ckanext.udp.sensors.logic.consumer import Consumer
         from ckanext.udp.sensors.logic.ingest import Ingester
         from ckanext.udp.sensors.logic.series import ensure_series
         from ckanext.udp.sensors.logic.sources import load_sources
@@ -207,12 +207,11 @@ def run(args: argparse.Namespace) -> None:
     import ckan.model as model
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.sensors import lorawan
-    from ckanext.udp.sensors.logic.consumer import Consumer
     from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.consumer import Consumer
     from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.series import ensure_all
-    from ckanext.udp.sensors.logic.sources import load_sources, row_for
+    from ckanext.udp.sensors.logic.sources import load_sources
 
     tag = uuid.uuid4().hex[:8]
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
@@ -383,8 +382,8 @@ def write_path(srcs, series, others, ours_ds, n: int, tag: str, ctx) -> None:
     import ckan.model as model
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.sensors import lorawan
     from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors import lorawan
     from ckanext.udp.sensors.logic.ingest import Ingester, Message
     from ckanext.udp.sensors.logic.sources import row_for
 

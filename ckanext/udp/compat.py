@@ -3,7 +3,8 @@ offer goes through a function here, each named in docs/architecture.md and cover
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from psycopg2 import sql

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+
 class NotRfc3339(ValueError):
     """Not in RFC 3339 form."""
 

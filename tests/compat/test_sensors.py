@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
-import sqlalchemy as sa
-from psycopg2 import sql
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
+from psycopg2 import sql
 from udp_testing import public_dataset
 
 from ckanext.udp import compat

@@ -8,17 +8,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 import pytest
 import rdflib
-
-import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 from ckanext.dcat.processors import RDFSerializer
 from ckanext.harvest.tests.factories import HarvestJobObj, HarvestSourceObj
 from ckanext.harvest.tests.lib import run_harvest_job
 
 from ckanext.udp.dcatde.logic.index import spatial_for_index
-from ckanext.udp.sensorthings import client
 from ckanext.udp.sensorthings import harvester as sta_harvester
 
 KARLSRUHE = "8.3,48.9,8.5,49.1"

@@ -1,12 +1,10 @@
 """``ckan udp sensors setup`` and ``dead-letters``."""
 from __future__ import annotations
 
+import ckan.plugins.toolkit as tk
 import pytest
 import yaml
-
-import ckan.plugins.toolkit as tk
 from ckan.cli.cli import ckan as ckan_cli
-
 from uplinks import msg, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
@@ -60,9 +58,8 @@ def test_demo_uplinks_are_valid_deterministic_and_repeat_exactly():
 
 
 def _dead() -> list[tuple]:
-    import sqlalchemy as sa
-
     import ckan.model as model
+    import sqlalchemy as sa
 
     model.Session.remove()
     return [tuple(r) for r in model.Session.execute(sa.text(
@@ -102,9 +99,8 @@ def test_dead_letters_replay_after_a_configuration_fix(cli, sensor_env, ingester
 
 
 def test_dead_letters_are_pruned_by_age_and_count(cli, sensor_env, ingester):
-    import sqlalchemy as sa
-
     import ckan.model as model
+    import sqlalchemy as sa
 
     ingester.process([msg(sensor_env.tts_topic("soil-zz-01"), tts("soil-zz-01", f_cnt=i)) for i in range(5)])
     model.Session.execute(sa.text(
@@ -124,8 +120,9 @@ def test_demo_publish_sends_only_what_is_missing_and_waits_for_the_consumer(cli,
                                                                             ckan_config, monkeypatch):
     """`make run` publishes the demo uplinks the series lacks (not all 772 every time) and fails
     when no consumer stores them."""
-    from ckanext.udp.sensors.logic import runtime
     from uplinks import consuming
+
+    from ckanext.udp.sensors.logic import runtime
 
     e = sensor_env
     monkeypatch.setitem(ckan_config, "ckanext.udp.sensors.sources", str(e.path))
@@ -154,9 +151,9 @@ def test_pseudonyms_rename_moves_stored_series_to_the_keyed_names(cli, sensor_en
     import datetime as dt
 
     import sqlalchemy as sa
+    from uplinks import T0
 
     from ckanext.udp.sensors.logic.sources import legacy_pseudonym, pseudonym
-    from uplinks import T0
 
     e = sensor_env
     doc = yaml.safe_load(e.path.read_text())

@@ -16,17 +16,15 @@ import time
 import uuid
 from urllib.parse import urlparse
 
+import ckan.model as model
+import ckan.plugins.toolkit as tk
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
-
-import ckan.model as model
-import ckan.plugins.toolkit as tk
+from uplinks import SECRET, T0, chirpstack, consuming, tts
 
 from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic.consumer import Consumer
-
-from uplinks import SECRET, T0, chirpstack, consuming, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 

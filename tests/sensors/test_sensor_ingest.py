@@ -4,17 +4,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
+from uplinks import T0, chirpstack, msg, tts
 
 from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic.ingest import REJECTED, process_safely
 from ckanext.udp.sensors.logic.series import ensure_all
-
-from uplinks import T0, chirpstack, msg, tts
 
 
 def search(resource_id: str, **kw) -> dict:

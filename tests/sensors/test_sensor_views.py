@@ -6,17 +6,15 @@ import datetime as dt
 import io
 import json
 
-import pytest
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
+from uplinks import SECRET, T0, chirpstack, msg, tts
 
 from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic import runtime
-
-from uplinks import SECRET, T0, chirpstack, msg, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 

@@ -10,7 +10,7 @@ import json
 import pathlib
 import threading
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 from ckanext.udp.sensors.logic.ingest import Ingester, Message
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import click
-
 import ckan.plugins.toolkit as tk
+import click
 
 __all__ = ["sensors"]
 
@@ -120,9 +119,8 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
 @click.option("--summary", is_flag=True, help="Counts per reason and source instead.")
 def dead_letters_list(limit: int, summary: bool = False) -> None:
     """The newest dead letters with reason, source, topic and detail."""
-    import sqlalchemy as sa
-
     import ckan.model as model
+    import sqlalchemy as sa
 
     from ckanext.udp.sensors.logic import deadletters
 
@@ -213,8 +211,8 @@ def pseudonyms_rename(from_unkeyed: bool, old_secret_file: str | None, path: str
         with open(old_secret_file, encoding="utf-8") as f:
             secret = f.read().strip()
 
-        def old(source: str, key: str) -> str:
-            return pseudonym(source, key, secret)
+        def old(source_name: str, key: str) -> str:
+            return pseudonym(source_name, key, secret)
     else:
         old = legacy_pseudonym
     srcs = _sources(path)

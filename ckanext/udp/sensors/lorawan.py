@@ -22,7 +22,8 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from ckanext.udp import timestamps
 
@@ -200,7 +201,9 @@ def parse_tts(topic: str, payload: bytes | str) -> Uplink:
     gateways = []
     for rx in up.get("rx_metadata") or []:
         if isinstance(rx, dict):
-            gw_ids = rx.get("gateway_ids") if isinstance(rx.get("gateway_ids"), dict) else {}
+            gw_ids = rx.get("gateway_ids")
+            if not isinstance(gw_ids, dict):
+                gw_ids = {}
             gateways.append(Gateway(gw_ids.get("gateway_id"), _num(rx.get("rssi")), _num(rx.get("snr"))))
     corr = [c for c in doc.get("correlation_ids") or [] if isinstance(c, str)]
     uplink_id = next((c for c in corr if c.startswith("as:up:")), corr[0] if corr else None)

@@ -11,13 +11,12 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+import ckan.plugins.toolkit as tk
 import psycopg2
 import psycopg2.errors
 import sqlalchemy as sa
-from flask import Blueprint, Response, request, stream_with_context
-
-import ckan.plugins.toolkit as tk
 from ckan.types import Context
+from flask import Blueprint, Response, request, stream_with_context
 
 from ckanext.udp.sensors.logic import export, runtime
 from ckanext.udp.sensors.logic.ingest import Message, process_safely
@@ -44,8 +43,7 @@ def webhook(source: str) -> Response:
     src = runtime.sources().by_name(source)
     given = request.headers.get(SECRET_HEADER, "")
     # unknown source, disabled webhook and wrong secret answer alike
-    expected = src.webhook_secret if src and src.webhook_secret else None
-    if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
+    if src is None or not src.webhook_secret or not hmac.compare_digest(given.encode(), src.webhook_secret.encode()):
         return _json(403, error="unknown source or wrong secret")
     if src.flavour == "chirpstack" and request.args.get("event", "up") != "up":
         return _json(204)  # join, status, ack ... events are not observations
@@ -146,11 +144,11 @@ def _query(kind: str, anonymous: bool) -> Query:
             now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             moved = now.replace(minute=0, second=0, microsecond=0)
             start = moved - span
-        elif start is None:
+        elif end is not None and start is None:
             start = _shift(end, -span)
-        elif end is None:
+        elif start is not None and end is None:
             end = _shift(start, span)
-        elif end - start > span:
+        elif start is not None and end is not None and end - start > span:
             raise BadRequest("to", tk._("At most {days} days per download without login; ask for the next days "
                                         "in another request").format(days=max_days))
     return Query(start, end, device, after, limit, moved)
@@ -244,7 +242,7 @@ def download(id: str, kind: str, fmt: str) -> Response:
         if last is not None:
             headers["Last-Modified"] = _http_date(last)
         upto = after = None
-        order = None
+        order: tuple[str, ...] | None = None
         if kind == "observations":
             if q.after is not None:
                 after = q.after
@@ -266,7 +264,7 @@ def download(id: str, kind: str, fmt: str) -> Response:
         if fmt == "csv":
             body = snap.stream(export.copy_sql(select, "csv"), "csv")
         else:
-            head = {"fields": [{"id": f["id"], "type": f["type"]} for f in fields]}
+            head: dict[str, Any] = {"fields": [{"id": f["id"], "type": f["type"]} for f in fields]}
             if upto is not None:
                 head["next_after"] = headers["X-Udp-Next-After"]
             text = json.dumps(head, ensure_ascii=False)

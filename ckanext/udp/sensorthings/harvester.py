@@ -32,10 +32,10 @@ import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.types import Context
+
 from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.interfaces import IHarvester
 from ckanext.harvest.model import HarvestObject
-
 from ckanext.udp import compat, fetch
 from ckanext.udp.harvest.base import source_guard_actions
 from ckanext.udp.harvest.interfaces import IUdpHarvest
@@ -183,8 +183,9 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
     for ds in streams:
         unit = ds.get("unitOfMeasurement") or {}
         prop = ds.get("ObservedProperty") or {}
-        if prop.get("name") and _tag(str(prop["name"])):
-            tags.add(_tag(str(prop["name"])))
+        tag = _tag(str(prop["name"])) if prop.get("name") else None
+        if tag:
+            tags.add(tag)
         self_link = ds.get("@iot.selfLink") or f"{base}/Datastreams({ds.get('@iot.id')})"
         desc = [str(ds.get("description") or "")]
         if prop.get("name"):

@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-import sqlalchemy as sa
-from psycopg2 import sql
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
 from ckan.types import Context
+from psycopg2 import sql
 
 from ckanext.udp import timestamps
 from ckanext.udp.datastore_sql import insert_rows, text, write_engine
@@ -26,7 +25,7 @@ from ckanext.udp.sensorthings.client import StaError, fetch_json
 
 TABLE = "udp_sta_mirror"
 
-MIRROR_FIELDS = [
+MIRROR_FIELDS: list[dict[str, Any]] = [
     {"id": "observation_id", "type": "text"},
     {"id": "phenomenon_time", "type": "timestamp", "info": {"label": "Zeitpunkt der Beobachtung (UTC)"}},
     {"id": "result_time", "type": "timestamp"},
@@ -76,7 +75,7 @@ def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, ma
     stream = str(datastream["@iot.id"])
     pkg = tk.get_action("package_show")(context.copy(), {"id": package_id})
     rid = mirrors(package_id).get(stream)
-    if rid not in {r["id"] for r in pkg["resources"]}:
+    if rid is None or rid not in {r["id"] for r in pkg["resources"]}:
         rid = _create(package_id, stream, datastream, context)
     engine = write_engine()
     try:
@@ -85,9 +84,10 @@ def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, ma
                 sql.Identifier(rid)))).scalar()
         parsed = urlparse(base)
         link = datastream.get("@iot.selfLink") or f"{base.rstrip('/')}/Datastreams({datastream['@iot.id']})"
-        url: str | None = f"{link}/Observations?$orderby=phenomenonTime asc&$top=1000"
+        first = f"{link}/Observations?$orderby=phenomenonTime asc&$top=1000"
         if since is not None:
-            url += f"&$filter=phenomenonTime ge {since.isoformat()}Z"
+            first += f"&$filter=phenomenonTime ge {since.isoformat()}Z"
+        url: str | None = first
         new, pages = 0, 0
         while url:
             pages += 1

@@ -11,7 +11,7 @@ config = context.config
 if config.config_file_name:
     fileConfig(config.config_file_name)
 
-VERSION_TABLE = "{}_alembic_version".format(os.path.basename(os.path.dirname(__file__)))
+VERSION_TABLE = f"{os.path.basename(os.path.dirname(__file__))}_alembic_version"
 
 
 def run_offline() -> None:

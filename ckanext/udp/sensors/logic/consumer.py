@@ -24,7 +24,8 @@ import queue
 import signal
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -33,8 +34,14 @@ from paho.mqtt.properties import Properties
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ckanext.udp.sensors.logic import deadletters
-from ckanext.udp.sensors.logic.ingest import (REDELIVERED_TOO_OFTEN, BatchResult, DeadLetter, Ingester, Message,
-                                              process_safely)
+from ckanext.udp.sensors.logic.ingest import (
+    REDELIVERED_TOO_OFTEN,
+    BatchResult,
+    DeadLetter,
+    Ingester,
+    Message,
+    process_safely,
+)
 
 log = logging.getLogger(__name__)
 

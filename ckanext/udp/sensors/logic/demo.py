@@ -10,7 +10,8 @@ import datetime as dt
 import json
 import math
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -21,7 +21,8 @@ import logging
 import queue
 import re
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg2
 from psycopg2 import sql
@@ -79,7 +80,7 @@ class Snapshot:
     def _all(self, query: str | sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
         cur = self.raw.cursor()
         cur.execute(query, params)
-        return cur.fetchall()
+        return list(cur.fetchall())
 
     def fields(self, table: str) -> list[dict[str, str]]:
         """The public columns of a DataStore table with the DataStore's type names
@@ -119,7 +120,7 @@ class Snapshot:
             return found[0][0], True
         return max(after, self.last_arrival(table)), False
 
-    def stream(self, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"") -> "Body":
+    def stream(self, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"") -> Body:
         """Run ``copy`` in a thread on this transaction; the returned iterable owns
         the connection from then on. Waits for the first chunk: a query that fails
         at once raises here, before the response has sent a byte."""
@@ -266,7 +267,9 @@ class _Export:
         if not finished:  # the client went away: stop the query, unblock the worker
             self.sink.cancelled.set()
             try:
-                self.raw.driver_connection.cancel()
+                driver = self.raw.driver_connection
+                if driver is not None:
+                    driver.cancel()
             except Exception:  # noqa: BLE001 - best effort
                 pass
             while self.worker.is_alive():
@@ -282,7 +285,7 @@ class _Export:
 
 
 def stream(engine: Engine, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"",
-           timeout_s: float = 0) -> "Body":
+           timeout_s: float = 0) -> Body:
     """Start ``copy`` on ``engine`` in a snapshot of its own; see ``Snapshot.stream``."""
     snap = Snapshot(engine, timeout_s)
     try:
@@ -303,7 +306,7 @@ class Body:
         self.tail = tail
         self.finished = False
 
-    def __iter__(self) -> "Body":
+    def __iter__(self) -> Body:
         return self
 
     def __next__(self) -> bytes:

@@ -10,7 +10,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from psycopg2 import sql

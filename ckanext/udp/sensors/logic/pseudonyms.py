@@ -11,7 +11,7 @@ dataset under the dataset's write lock.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from psycopg2 import sql

@@ -6,11 +6,10 @@ import os
 import threading
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from ckanext.udp.datastore_sql import write_engine
 from ckanext.udp.sensors.logic.ingest import Ingester

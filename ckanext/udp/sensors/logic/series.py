@@ -13,12 +13,11 @@ import dataclasses
 import logging
 from typing import Any
 
-import sqlalchemy as sa
-from psycopg2 import sql
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
 from ckan.types import Context
+from psycopg2 import sql
 
 from ckanext.udp import compat
 from ckanext.udp.datastore_sql import render, text, write_engine
@@ -137,7 +136,7 @@ def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None
     ids: dict[str, str] = {}
     for kind in KINDS:
         rid = stored.get(kind)
-        if rid not in live:
+        if rid is None or rid not in live:
             res = tk.get_action("resource_create")(context.copy(), {
                 "package_id": pkg["id"],
                 "name": RESOURCE_NAMES[kind],
@@ -228,10 +227,10 @@ def upgrade_tables(ids: dict[str, str]) -> list[str]:
                 done.append("version table: full-text trigger dropped")
             for kind, table in ids.items():
                 name = render(conn, sql.Identifier(table))
-                types = dict(conn.execute(sa.text(
+                types: dict[str, str] = {r[0]: r[1] for r in conn.execute(sa.text(
                     "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                     "WHERE a.attrelid = CAST(:t AS regclass) AND a.attname IN ('_id', 'f_cnt') "
-                    "AND NOT a.attisdropped"), {"t": name}).fetchall())
+                    "AND NOT a.attisdropped"), {"t": name})}
                 alter = []
                 if types.get("f_cnt") == "int4":
                     alter.append("ALTER COLUMN f_cnt TYPE bigint")

@@ -14,7 +14,8 @@ import hmac
 import json
 import os
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import yaml
 
@@ -46,7 +47,7 @@ class Limits:
     id_chars: int = 200         # uplink ids and gateway ids
 
     @classmethod
-    def from_config(cls) -> "Limits":
+    def from_config(cls) -> Limits:
         import ckan.plugins.toolkit as tk
 
         return cls(extra_bytes=tk.config.get("ckanext.udp.sensors.max_extra_bytes"))
@@ -227,7 +228,7 @@ def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str],
     if len(problems) > before:
         return None
     return Source(
-        name=name, flavour=flavour, topics=tuple(topics), columns=tuple(columns), devices=tuple(devices),
+        name=name, flavour=cast(lorawan.Flavour, flavour), topics=tuple(topics), columns=tuple(columns), devices=tuple(devices),
         drop_device_ids=drop_ids, drop_radio_metadata=drop_radio, webhook_secret=secret,
         pseudonym_secret=pseudonym_secret or None,
     )
