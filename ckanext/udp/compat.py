@@ -93,7 +93,9 @@ def datastore_drop_fulltext(conn: Connection, table: str) -> bool:
         return False
     _execute(
         conn,
-        sql.SQL("DROP TRIGGER {g} ON {t}").format(g=sql.Identifier(DATASTORE_FULLTEXT_TRIGGER), t=sql.Identifier(table)),
+        sql.SQL("DROP TRIGGER {g} ON {t}").format(
+            g=sql.Identifier(DATASTORE_FULLTEXT_TRIGGER), t=sql.Identifier(table)
+        ),
     )
     return True
 

@@ -83,8 +83,9 @@ def insert_sql(table: str, fields: Sequence[Field], key: Sequence[str]) -> sql.C
     )
 
 
-def insert_rows(conn: Connection, table: str, fields: Sequence[Field], key: Sequence[str],
-                rows: list[dict[str, Any]]) -> list[sa.Row[Any]]:
+def insert_rows(
+    conn: Connection, table: str, fields: Sequence[Field], key: Sequence[str], rows: list[dict[str, Any]]
+) -> list[sa.Row[Any]]:
     """Insert a batch (one statement), keep the DataStore's cached row count right;
     returns the keys of the new rows."""
     new = list(conn.execute(text(conn, insert_sql(table, fields, key)), {"rows": dumps(rows)}).fetchall())

@@ -1,6 +1,7 @@
 """The CKAN (extension) internals udp_sensors and udp_sensorthings use, through
 ``ckanext.udp.compat`` (block "sensors"): each checked on the real stack, so that
 an upgrade of ckanext-datastore or ckanext-harvest that changes one fails here."""
+
 from __future__ import annotations
 
 import inspect
@@ -24,9 +25,16 @@ def table():
     org = factories.Organization()
     pkg = public_dataset(owner_org=org["id"], resources=[{"url": "", "format": "CSV", "udp_live_table": True}])
     rid = pkg["resources"][0]["id"]
-    tk.get_action("datastore_create")({"user": factories.Sysadmin()["name"]}, {
-        "resource_id": rid, "force": True, "primary_key": ["nr"], "fields": FIELDS,
-        "records": [{"nr": "1", "doc": {"a": 1}}]})
+    tk.get_action("datastore_create")(
+        {"user": factories.Sysadmin()["name"]},
+        {
+            "resource_id": rid,
+            "force": True,
+            "primary_key": ["nr"],
+            "fields": FIELDS,
+            "records": [{"nr": "1", "doc": {"a": 1}}],
+        },
+    )
     engine = write_engine()
     yield engine, rid
     engine.dispose()
@@ -44,18 +52,36 @@ class TestDatastoreInternals:
         and through datastore_json_read."""
         engine, rid = table
         with engine.begin() as conn:
-            typ = conn.execute(sa.text(
-                "SELECT t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                "WHERE a.attrelid = to_regclass(:t) AND a.attname = 'doc'"), {"t": render(conn, sql.Identifier(rid))}
+            typ = conn.execute(
+                sa.text(
+                    "SELECT t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                    "WHERE a.attrelid = to_regclass(:t) AND a.attname = 'doc'"
+                ),
+                {"t": render(conn, sql.Identifier(rid))},
             ).scalar()
             assert typ == compat.DATASTORE_JSON_TYPE and compat.datastore_type_name(typ) == "json"
-            attrs = [r[0] for r in conn.execute(sa.text(
-                "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.typrelid = a.attrelid "
-                "WHERE t.typname = :n AND a.attnum > 0 ORDER BY a.attnum"), {"n": compat.DATASTORE_JSON_TYPE})]
+            attrs = [
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.typrelid = a.attrelid "
+                        "WHERE t.typname = :n AND a.attnum > 0 ORDER BY a.attnum"
+                    ),
+                    {"n": compat.DATASTORE_JSON_TYPE},
+                )
+            ]
             assert attrs == ["json", "extra"]
             insert_rows(conn, rid, FIELDS, ["nr"], [{"nr": "2", "doc": {"b": [1, 2]}}, {"nr": "3", "doc": None}])
-            read = conn.execute(sa.text(render(conn, sql.SQL("SELECT {} FROM {} WHERE nr = '2'").format(
-                compat.datastore_json_read(sql.Identifier("doc")), sql.Identifier(rid))))).scalar()
+            read = conn.execute(
+                sa.text(
+                    render(
+                        conn,
+                        sql.SQL("SELECT {} FROM {} WHERE nr = '2'").format(
+                            compat.datastore_json_read(sql.Identifier("doc")), sql.Identifier(rid)
+                        ),
+                    )
+                )
+            ).scalar()
         assert read == {"b": [1, 2]}
         assert [r["doc"] for r in search(rid)["records"]] == [{"a": 1}, {"b": [1, 2]}, None]
 
@@ -66,11 +92,13 @@ class TestDatastoreInternals:
         engine, rid = table
         assert search(rid)["total"] == 1  # fills the cache
         with engine.begin() as conn:
-            cached = conn.execute(sa.text(f'SELECT stats FROM "{compat.DATASTORE_STATS_TABLE}" WHERE resource_id = :t'),
-                                  {"t": rid}).scalar()
+            cached = conn.execute(
+                sa.text(f'SELECT stats FROM "{compat.DATASTORE_STATS_TABLE}" WHERE resource_id = :t'), {"t": rid}
+            ).scalar()
             assert cached is not None and cached["rows"] == 1
-            conn.execute(sa.text(render(conn, sql.SQL("INSERT INTO {} (nr) VALUES ('2'), ('3')").format(
-                sql.Identifier(rid)))))
+            conn.execute(
+                sa.text(render(conn, sql.SQL("INSERT INTO {} (nr) VALUES ('2'), ('3')").format(sql.Identifier(rid))))
+            )
         assert search(rid)["total"] == 1  # stale without our help: the cache is real
         with engine.begin() as conn:
             compat.datastore_add_row_count(conn, rid, 2)
@@ -117,10 +145,10 @@ def test_harvest_object_package_constraint_is_deferrable():
     """ckanext-harvest's foreign key from a harvest object to its dataset has the name
     compat defers, and is deferrable: a harvest object may name a dataset created
     later in the same transaction."""
-    row = model.Session.execute(sa.text(
-        "SELECT condeferrable FROM pg_constraint WHERE conname = :n AND conrelid = 'harvest_object'::regclass"),
-        {"n": compat.HARVEST_OBJECT_PACKAGE_FKEY}).fetchone()
+    row = model.Session.execute(
+        sa.text("SELECT condeferrable FROM pg_constraint WHERE conname = :n AND conrelid = 'harvest_object'::regclass"),
+        {"n": compat.HARVEST_OBJECT_PACKAGE_FKEY},
+    ).fetchone()
     assert row is not None and row[0] is True
     compat.harvest_defer_object_package_check(model.Session)  # raises if the name were unknown
     model.Session.rollback()
-

@@ -1,5 +1,6 @@
 """udp_sensorthings stands on its own: nothing of udp_sensors is imported (not even
 inside a function), and none of udp_sensors' tables is read or written."""
+
 from __future__ import annotations
 
 import ast

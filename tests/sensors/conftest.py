@@ -1,5 +1,6 @@
 """Fixtures for the sensor tests: two datasets, a sources file pointing at
 them with topics unique to the test, and an ingester on them."""
+
 from __future__ import annotations
 
 import dataclasses

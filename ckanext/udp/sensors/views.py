@@ -1,5 +1,6 @@
 """Blueprints of udp_sensors: the webhook for The Things Stack / ChirpStack
 HTTP integrations and the stable CSV/JSON download URLs of a dataset's series."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,8 +53,9 @@ def webhook(source: str) -> Response:
     body = request.stream.read(MAX_BODY + 1)  # never more than the cap into memory
     if len(body) > MAX_BODY:
         return _json(413, error=f"body larger than {MAX_BODY} bytes")
-    msg = Message(topic=f"webhook/{src.name}", payload=body,
-                  received_at=dt.datetime.now(dt.timezone.utc), source=src.name)
+    msg = Message(
+        topic=f"webhook/{src.name}", payload=body, received_at=dt.datetime.now(dt.timezone.utc), source=src.name
+    )
     try:
         result = process_safely(runtime.ingester(), [msg])
     except sa.exc.SQLAlchemyError as err:  # the database does not answer: the network server retries
@@ -78,8 +80,7 @@ def _error(fmt: str, status: int, message: str, fields: dict[str, list[str]] | N
         body: dict[str, Any] = {"error": message}
         if fields:
             body["fields"] = fields
-        return Response(json.dumps(body, ensure_ascii=False), status=status,
-                        mimetype="application/json")
+        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
     lines = [message] + [f"{k}: {m}" for k, msgs in (fields or {}).items() for m in msgs]
     return Response("\n".join(lines) + "\n", status=status, content_type="text/plain; charset=utf-8")
 
@@ -107,8 +108,8 @@ class Query:
     start: dt.datetime | None
     end: dt.datetime | None
     device: str | None
-    after: int | None           # arrival cursor (observations only)
-    limit: int                  # rows per cursor page
+    after: int | None  # arrival cursor (observations only)
+    limit: int  # rows per cursor page
     window_moved: dt.datetime | None  # the default window's start changed at this time
 
 
@@ -149,8 +150,12 @@ def _query(kind: str, anonymous: bool) -> Query:
         elif start is not None and end is None:
             end = _shift(start, span)
         elif start is not None and end is not None and end - start > span:
-            raise BadRequest("to", tk._("At most {days} days per download without login; ask for the next days "
-                                        "in another request").format(days=max_days))
+            raise BadRequest(
+                "to",
+                tk._("At most {days} days per download without login; ask for the next days in another request").format(
+                    days=max_days
+                ),
+            )
     return Query(start, end, device, after, limit, moved)
 
 
@@ -174,8 +179,9 @@ def _http_date(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
-def _validators(rid: str, kind: str, fmt: str, q: Query,
-                state: tuple[int, dt.datetime | None] | None) -> tuple[str | None, dt.datetime | None]:
+def _validators(
+    rid: str, kind: str, fmt: str, q: Query, state: tuple[int, dt.datetime | None] | None
+) -> tuple[str | None, dt.datetime | None]:
     """ETag and Last-Modified of a download. The ETag names the table's write
     version and everything that selects the rows (the default window included).
     Last-Modified is given only once it is more than 2 s old: a write in the
@@ -259,8 +265,7 @@ def download(id: str, kind: str, fmt: str) -> Response:
         ctype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"
         if request.method == "HEAD":
             return Response(b"", headers=headers, content_type=ctype)
-        select = export.select_sql(rid, fields, time_col, q.start, q.end, q.device, after=after, upto=upto,
-                                   order=order)
+        select = export.select_sql(rid, fields, time_col, q.start, q.end, q.device, after=after, upto=upto, order=order)
         if fmt == "csv":
             body = snap.stream(export.copy_sql(select, "csv"), "csv")
         else:
@@ -268,8 +273,9 @@ def download(id: str, kind: str, fmt: str) -> Response:
             if upto is not None:
                 head["next_after"] = headers["X-Udp-Next-After"]
             text = json.dumps(head, ensure_ascii=False)
-            body = snap.stream(export.copy_sql(select, "json"), "json",
-                               head=(text[:-1] + ', "records": [\n').encode(), tail=b"]}\n")
+            body = snap.stream(
+                export.copy_sql(select, "json"), "json", head=(text[:-1] + ', "records": [\n').encode(), tail=b"]}\n"
+            )
     except (sa.exc.SQLAlchemyError, psycopg2.Error) as err:
         log.error("download of %s (%s) failed: %s", rid, kind, str(err).splitlines()[0] if str(err) else err)
         if isinstance(err, psycopg2.errors.QueryCanceled):

@@ -30,9 +30,13 @@ def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
         raise StaError(f"{url} leaves the source ({allowed[0]}://{allowed[1]})")
     try:
         # no redirects: a redirect could lead the harvester off the source's host
-        body = fetch.fetch(url, policy=fetch.policy_from_config(
-            deadline=TIMEOUT, read_timeout=TIMEOUT, max_bytes=MAX_BYTES, max_redirects=0),
-            headers={"Accept": "application/json"}).content
+        body = fetch.fetch(
+            url,
+            policy=fetch.policy_from_config(
+                deadline=TIMEOUT, read_timeout=TIMEOUT, max_bytes=MAX_BYTES, max_redirects=0
+            ),
+            headers={"Accept": "application/json"},
+        ).content
     except fetch.FetchError as err:
         raise StaError(str(err)) from err
     try:
@@ -62,7 +66,6 @@ def things(base: str, max_pages: int = 50) -> list[dict[str, Any]]:
         out += [t for t in value if isinstance(t, dict) and "@iot.id" in t]
         url = doc.get("@iot.nextLink")
     return out
-
 
 
 def thing_id_path(thing: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ Source configuration (JSON, optional): ``{"license_id": "<licence>",
 each Datastream's Observations are copied into a DataStore table of their own
 (``mirror``).
 """
+
 from __future__ import annotations
 
 import json
@@ -145,8 +146,11 @@ def spatial_coverage(thing: dict[str, Any]) -> list[dict[str, str]]:
     for location in thing.get("Locations") or []:
         geometry = location_geometry(location)
         if geometry is None:
-            log.warning("SensorThings Thing %s: Location %s is not usable GeoJSON, left out of the spatial coverage",
-                        thing.get("@iot.id"), location.get("@iot.id") if isinstance(location, dict) else location)
+            log.warning(
+                "SensorThings Thing %s: Location %s is not usable GeoJSON, left out of the spatial coverage",
+                thing.get("@iot.id"),
+                location.get("@iot.id") if isinstance(location, dict) else location,
+            )
             continue
         geometries.append(geometry)
         if location.get("name"):
@@ -165,8 +169,10 @@ def spatial_coverage(thing: dict[str, Any]) -> list[dict[str, str]]:
     east = round(min(180.0, max(p[0] for p in positions) + BBOX_MARGIN), 7)
     south = round(max(-90.0, min(p[1] for p in positions) - BBOX_MARGIN), 7)
     north = round(min(90.0, max(p[1] for p in positions) + BBOX_MARGIN), 7)
-    bbox = {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                [west, south]]]}
+    bbox = {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
     area = {"geom": json.dumps(geom), "bbox": json.dumps(bbox)}
     if names:
         area["text"] = ", ".join(dict.fromkeys(names))[:500]
@@ -189,18 +195,31 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
         self_link = ds.get("@iot.selfLink") or f"{base}/Datastreams({ds.get('@iot.id')})"
         desc = [str(ds.get("description") or "")]
         if prop.get("name"):
-            desc.append(f"Beobachtete Größe: {prop['name']}" + (f" ({prop['definition']})" if prop.get("definition") else ""))
+            desc.append(
+                f"Beobachtete Größe: {prop['name']}" + (f" ({prop['definition']})" if prop.get("definition") else "")
+            )
         if unit.get("name") or unit.get("symbol"):
-            desc.append(f"Einheit: {unit.get('name') or ''} {('[' + unit['symbol'] + ']') if unit.get('symbol') else ''}".strip())
-        resources.append({
-            "name": str(ds.get("name") or f"Datastream {ds.get('@iot.id')}"),
-            "description": "\n\n".join(d for d in desc if d),
-            "url": f"{self_link}/Observations",
-            "format": "JSON",
-        })
+            desc.append(
+                f"Einheit: {unit.get('name') or ''} {('[' + unit['symbol'] + ']') if unit.get('symbol') else ''}".strip()
+            )
+        resources.append(
+            {
+                "name": str(ds.get("name") or f"Datastream {ds.get('@iot.id')}"),
+                "description": "\n\n".join(d for d in desc if d),
+                "url": f"{self_link}/Observations",
+                "format": "JSON",
+            }
+        )
     thing_link = thing.get("@iot.selfLink") or f"{base}/{thing_id_path(thing)}"
-    resources.insert(0, {"name": "SensorThings: Thing", "url": thing_link, "format": "JSON",
-                         "description": "Die Thing-Entität mit Datastreams und Standorten (OGC SensorThings API)."})
+    resources.insert(
+        0,
+        {
+            "name": "SensorThings: Thing",
+            "url": thing_link,
+            "format": "JSON",
+            "description": "Die Thing-Entität mit Datastreams und Standorten (OGC SensorThings API).",
+        },
+    )
     notes = str(thing.get("description") or title)
     notes += f"\n\nÜbernommen aus der OGC SensorThings API {base}."
     pkg: dict[str, Any] = {
@@ -234,8 +253,11 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
         fetch.declare_options(declaration, key)
 
     def info(self) -> dict[str, str]:
-        return {"name": "sensorthings", "title": "OGC SensorThings API",
-                "description": "Things and Datastreams of a SensorThings API service (e.g. FROST-Server)"}
+        return {
+            "name": "sensorthings",
+            "title": "OGC SensorThings API",
+            "description": "Things and Datastreams of a SensorThings API service (e.g. FROST-Server)",
+        }
 
     def validate_config(self, config: str | None) -> str | None:
         if not config:
@@ -284,9 +306,15 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
         if not p.plugin_loaded("udp_governance"):
             return
         context: Context = {"user": self._get_user_name(), "ignore_auth": True}
-        current = model.Session.query(HarvestObject).filter(
-            HarvestObject.harvest_source_id == harvest_job.source.id,
-            HarvestObject.current == True, HarvestObject.package_id != None).all()  # noqa: E711,E712
+        current = (
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.harvest_source_id == harvest_job.source.id,
+                HarvestObject.current == True,
+                HarvestObject.package_id != None,
+            )
+            .all()
+        )  # noqa: E711,E712
         for obj in current:
             if obj.guid in served:
                 continue
@@ -294,12 +322,14 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 pkg = tk.get_action("package_show")(context.copy(), {"id": obj.package_id})
                 if pkg.get("udp_workflow_state") != "published":
                     continue
-                tk.get_action("udp_archive")(context.copy(), {
-                    "id": obj.package_id, "reason": f"{VANISHED} ({obj.guid})"})
+                tk.get_action("udp_archive")(
+                    context.copy(), {"id": obj.package_id, "reason": f"{VANISHED} ({obj.guid})"}
+                )
                 log.info("archived %s: %s is no longer served", pkg["name"], obj.guid)
             except (tk.ObjectNotFound, tk.ValidationError) as err:
-                self._save_gather_error(f"{obj.guid} is no longer served; its dataset could not be "
-                                        f"archived: {err}", harvest_job)
+                self._save_gather_error(
+                    f"{obj.guid} is no longer served; its dataset could not be archived: {err}", harvest_job
+                )
 
     def _restore_if_archived_by_us(self, pkg: dict[str, Any], context: Context) -> None:
         """A Thing served again: undo our own archiving (not a steward's)."""
@@ -321,14 +351,19 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
         context: Context = {"user": self._get_user_name(), "ignore_auth": True}
         src_pkg = tk.get_action("package_show")(context.copy(), {"id": source.id})
         pkg = package_dict(source.url, thing, src_pkg["owner_org"], config)
-        previous = model.Session.query(HarvestObject).filter(
-            HarvestObject.guid == harvest_object.guid, HarvestObject.current == True,  # noqa: E712
-            HarvestObject.package_id != None).first()  # noqa: E711
+        previous = (
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.guid == harvest_object.guid,
+                HarvestObject.current == True,  # noqa: E712
+                HarvestObject.package_id != None,
+            )
+            .first()
+        )  # noqa: E711
         package_id = previous.package_id if previous is not None else str(uuid.uuid4())
         # The harvest plugin indexes a dataset's harvest source from its current
         # harvest object: link the object before the dataset is written.
-        model.Session.query(HarvestObject).filter(HarvestObject.guid == harvest_object.guid).update(
-            {"current": False})
+        model.Session.query(HarvestObject).filter(HarvestObject.guid == harvest_object.guid).update({"current": False})
         harvest_object.package_id = package_id
         harvest_object.current = True
         model.Session.add(harvest_object)
@@ -343,8 +378,9 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                         res["id"] = by_url[res["url"]]
                 mirrored = set(mirrors(package_id).values())
                 pkg["resources"] += [r for r in existing["resources"] if r["id"] in mirrored]
-                updated = tk.get_action("package_update")(context.copy(), dict(pkg, id=package_id,
-                                                                              name=existing["name"]))
+                updated = tk.get_action("package_update")(
+                    context.copy(), dict(pkg, id=package_id, name=existing["name"])
+                )
                 self._restore_if_archived_by_us(updated, context)
             else:
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
@@ -359,8 +395,9 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             if previous is not None:
                 previous.current = True
                 previous.save()
-            self._save_object_error(f"invalid dataset for {harvest_object.guid}: {err.error_dict}",
-                                    harvest_object, "Import")
+            self._save_object_error(
+                f"invalid dataset for {harvest_object.guid}: {err.error_dict}", harvest_object, "Import"
+            )
             return False
         if config.get("mirror_observations"):
             for ds in thing.get("Datastreams") or []:
@@ -369,8 +406,7 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 try:
                     mirror_datastream(package_id, ds, source.url, int(config.get("max_pages", 50)), context)
                 except StaError as err:
-                    self._save_object_error(f"Observations of Datastream {ds['@iot.id']} not mirrored: {err}",
-                                            harvest_object, "Import")
+                    self._save_object_error(
+                        f"Observations of Datastream {ds['@iot.id']} not mirrored: {err}", harvest_object, "Import"
+                    )
         return True
-
-

@@ -52,25 +52,27 @@ def observation_rows(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         result = obs.get("result")
         numeric = isinstance(result, (int, float)) and not isinstance(result, bool)
-        rows.append({
-            "observation_id": str(obs["@iot.id"]),
-            "phenomenon_time": when,
-            "result_time": _utc(obs.get("resultTime")),
-            "result": result if numeric else None,
-            "result_json": None if numeric or result is None else result,
-        })
+        rows.append(
+            {
+                "observation_id": str(obs["@iot.id"]),
+                "phenomenon_time": when,
+                "result_time": _utc(obs.get("resultTime")),
+                "result": result if numeric else None,
+                "result_json": None if numeric or result is None else result,
+            }
+        )
     return rows
 
 
 def mirrors(package_id: str) -> dict[str, str]:
     """Datastream id -> resource id of a dataset's mirrors."""
     rows = model.Session.execute(
-        sa.text(f"SELECT datastream, resource_id FROM {TABLE} WHERE package_id = :p"), {"p": package_id})
+        sa.text(f"SELECT datastream, resource_id FROM {TABLE} WHERE package_id = :p"), {"p": package_id}
+    )
     return {r[0]: r[1] for r in rows}
 
 
-def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, max_pages: int,
-                      context: Context) -> int:
+def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, max_pages: int, context: Context) -> int:
     """Create/extend the DataStore table of one Datastream's Observations; returns new rows."""
     stream = str(datastream["@iot.id"])
     pkg = tk.get_action("package_show")(context.copy(), {"id": package_id})
@@ -80,8 +82,9 @@ def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, ma
     engine = write_engine()
     try:
         with engine.connect() as conn:
-            since = conn.execute(text(conn, sql.SQL("SELECT max(phenomenon_time) FROM {}").format(
-                sql.Identifier(rid)))).scalar()
+            since = conn.execute(
+                text(conn, sql.SQL("SELECT max(phenomenon_time) FROM {}").format(sql.Identifier(rid)))
+            ).scalar()
         parsed = urlparse(base)
         link = datastream.get("@iot.selfLink") or f"{base.rstrip('/')}/Datastreams({datastream['@iot.id']})"
         first = f"{link}/Observations?$orderby=phenomenonTime asc&$top=1000"
@@ -106,20 +109,38 @@ def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, ma
 
 def _create(package_id: str, stream: str, datastream: dict[str, Any], context: Context) -> str:
     """The resource and DataStore table of a Datastream's mirror, recorded in ``udp_sta_mirror``."""
-    res = tk.get_action("resource_create")(context.copy(), {
-        "package_id": package_id, "name": f"Beobachtungen: {datastream.get('name') or f'sta:{stream}'}",
-        "format": "CSV", "url": "",
-        "description": "Kopie der Observations dieses Datastreams in der DataStore-Datenbank."})
+    res = tk.get_action("resource_create")(
+        context.copy(),
+        {
+            "package_id": package_id,
+            "name": f"Beobachtungen: {datastream.get('name') or f'sta:{stream}'}",
+            "format": "CSV",
+            "url": "",
+            "description": "Kopie der Observations dieses Datastreams in der DataStore-Datenbank.",
+        },
+    )
     rid: str = res["id"]
-    tk.get_action("datastore_create")(context.copy(), {
-        "resource_id": rid, "force": True, "fields": MIRROR_FIELDS, "primary_key": ["observation_id"],
-        "indexes": ["phenomenon_time"], "records": []})
-    tk.get_action("resource_patch")(context.copy(), {
-        "id": rid, "url": tk.url_for("datastore.dump", resource_id=rid, qualified=True)})
-    model.Session.execute(sa.text(
-        f"INSERT INTO {TABLE} (package_id, datastream, resource_id) VALUES (:p, :d, :r) "
-        "ON CONFLICT (package_id, datastream) DO UPDATE SET resource_id = EXCLUDED.resource_id"),
-        {"p": package_id, "d": stream, "r": rid})
+    tk.get_action("datastore_create")(
+        context.copy(),
+        {
+            "resource_id": rid,
+            "force": True,
+            "fields": MIRROR_FIELDS,
+            "primary_key": ["observation_id"],
+            "indexes": ["phenomenon_time"],
+            "records": [],
+        },
+    )
+    tk.get_action("resource_patch")(
+        context.copy(), {"id": rid, "url": tk.url_for("datastore.dump", resource_id=rid, qualified=True)}
+    )
+    model.Session.execute(
+        sa.text(
+            f"INSERT INTO {TABLE} (package_id, datastream, resource_id) VALUES (:p, :d, :r) "
+            "ON CONFLICT (package_id, datastream) DO UPDATE SET resource_id = EXCLUDED.resource_id"
+        ),
+        {"p": package_id, "d": stream, "r": rid},
+    )
     model.Session.commit()
     return rid
 

@@ -16,6 +16,7 @@ with the DUP flag; such redeliveries are counted in the database before each
 attempt, and after ``max_deliveries`` attempts the message is dead-lettered
 unseen, so a crash loop ends.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,12 +50,22 @@ __all__ = ["Consumer"]
 
 
 class Consumer:
-    def __init__(self, ingester: Ingester, url: str, client_id: str, topics: tuple[str, ...],
-                 batch_size: int = 500, batch_wait: float = 0.2, session_expiry: int = 604800,
-                 on_batch: Callable[[BatchResult], None] | None = None,
-                 on_ready: Callable[[], None] | None = None, shared_group: str | None = None,
-                 max_deliveries: int = 5, dead_letter_retention_days: int = 30,
-                 dead_letter_max_rows: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        ingester: Ingester,
+        url: str,
+        client_id: str,
+        topics: tuple[str, ...],
+        batch_size: int = 500,
+        batch_wait: float = 0.2,
+        session_expiry: int = 604800,
+        on_batch: Callable[[BatchResult], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
+        shared_group: str | None = None,
+        max_deliveries: int = 5,
+        dead_letter_retention_days: int = 30,
+        dead_letter_max_rows: int = 1_000_000,
+    ) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"unsupported broker URL {url!r} (mqtt:// or mqtts://)")
@@ -94,8 +105,13 @@ class Consumer:
         if reason.is_failure:
             log.error("broker refused the connection: %s", reason)
             return
-        log.info("connected to %s:%s as %s (session present: %s)", self.host, self.port, self.client_id,
-                 flags.session_present)
+        log.info(
+            "connected to %s:%s as %s (session present: %s)",
+            self.host,
+            self.port,
+            self.client_id,
+            flags.session_present,
+        )
         client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.filters])
         self.connected.set()
 
@@ -119,8 +135,7 @@ class Consumer:
         self.inbox.put(msg)
 
     def client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTv5)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
         client.manual_ack_set(True)
         client.reconnect_delay_set(min_delay=1, max_delay=60)
         if self.username:
@@ -186,8 +201,9 @@ class Consumer:
         for m in batch:  # PUBACKs in the order received, after the commit
             client.ack(m.mid, m.qos)
 
-    def _handle(self, client: mqtt.Client, batch: list[mqtt.MQTTMessage], messages: list[Message],
-                routed: Any) -> BatchResult:
+    def _handle(
+        self, client: mqtt.Client, batch: list[mqtt.MQTTMessage], messages: list[Message], routed: Any
+    ) -> BatchResult:
         """Store a batch and acknowledge it. Redelivered messages (DUP flag) are
         counted first: on their first redelivery (a restart) the batch goes as
         usual; a message delivered more often is tried alone, in order, and after
@@ -212,9 +228,12 @@ class Consumer:
                 i = part[0]
                 n = self._retrying(lambda: self.deliveries.bump([keys[i]]))[keys[i]]
                 if n > self.max_deliveries:
-                    dead = DeadLetter(messages[i], REDELIVERED_TOO_OFTEN,
-                                      f"delivered {n} times, tried {n - 1} times without being stored",
-                                      self.ingester.source_name(messages[i]))
+                    dead = DeadLetter(
+                        messages[i],
+                        REDELIVERED_TOO_OFTEN,
+                        f"delivered {n} times, tried {n - 1} times without being stored",
+                        self.ingester.source_name(messages[i]),
+                    )
                     self._retrying(lambda: self.ingester.write_dead_letters([dead]))
                     result = BatchResult(received=1, dead=[dead])
                     log.error("message on %s dead-lettered after %d deliveries", messages[i].topic, n)
@@ -316,8 +335,13 @@ class Consumer:
         t.inserted += result.inserted
         t.duplicates += result.duplicates
         t.dead = (t.dead + result.dead)[-100:]
-        log.info("batch: %d received, %d new, %d duplicates, %d dead letters",
-                 result.received, result.inserted, result.duplicates, len(result.dead))
+        log.info(
+            "batch: %d received, %d new, %d duplicates, %d dead letters",
+            result.received,
+            result.inserted,
+            result.duplicates,
+            len(result.dead),
+        )
         if self.on_batch:
             self.on_batch(result)
 

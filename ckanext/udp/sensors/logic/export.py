@@ -12,6 +12,7 @@ COPY runs in a thread on the same connection and fills a small bounded queue
 that the response empties. Version, bound and rows come from one snapshot. A
 client that goes away cancels the query.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,7 +56,7 @@ def decode_cursor(token: str) -> int:
     except (binascii.Error, ValueError) as err:
         raise CursorError(token) from err
     m = _TOKEN.match(raw)
-    if not m or int(m.group(1)) >= 2 ** 63:
+    if not m or int(m.group(1)) >= 2**63:
         raise CursorError(token)
     return int(m.group(1))
 
@@ -88,9 +89,10 @@ class Snapshot:
         rows = self._all(
             "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
             "WHERE a.attrelid = CAST(%s AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum", (sql.Identifier(table).as_string(self.raw.cursor()),))
-        return [{"id": name, "type": compat.datastore_type_name(typ)}
-                for name, typ in rows if not name.startswith("_")]
+            "ORDER BY a.attnum",
+            (sql.Identifier(table).as_string(self.raw.cursor()),),
+        )
+        return [{"id": name, "type": compat.datastore_type_name(typ)} for name, typ in rows if not name.startswith("_")]
 
     def version(self, table: str) -> tuple[int, dt.datetime | None] | None:
         """How often the table was written (statement trigger) and when last; (0, None) if
@@ -98,8 +100,10 @@ class Snapshot:
         cur = self.raw.cursor()
         cur.execute("SAVEPOINT udp_version")
         try:
-            cur.execute(sql.SQL("SELECT version, modified FROM {} WHERE table_name = %s").format(
-                sql.Identifier(VERSION_TABLE)), (table,))
+            cur.execute(
+                sql.SQL("SELECT version, modified FROM {} WHERE table_name = %s").format(sql.Identifier(VERSION_TABLE)),
+                (table,),
+            )
             rows = cur.fetchall()
         except psycopg2.Error as err:  # e.g. a read-only user without SELECT on it
             cur.execute("ROLLBACK TO SAVEPOINT udp_version")
@@ -114,8 +118,11 @@ class Snapshot:
         """The arrival position that ends a page of ``rows`` rows after ``after``
         (matching ``where``), and whether the page is full (more may follow)."""
         cond = sql.SQL(" AND ").join([sql.SQL('"_id" > {}').format(sql.Literal(int(after))), *where])
-        found = self._all(sql.SQL('SELECT "_id" FROM {} WHERE {} ORDER BY "_id" OFFSET {} LIMIT 1').format(
-            sql.Identifier(table), cond, sql.Literal(int(rows) - 1)))
+        found = self._all(
+            sql.SQL('SELECT "_id" FROM {} WHERE {} ORDER BY "_id" OFFSET {} LIMIT 1').format(
+                sql.Identifier(table), cond, sql.Literal(int(rows) - 1)
+            )
+        )
         if found:
             return found[0][0], True
         return max(after, self.last_arrival(table)), False
@@ -150,9 +157,18 @@ def table_fields(engine: Engine, table: str) -> list[dict[str, str]]:
         snap.close()
 
 
-def select_sql(table: str, fields: Sequence[dict[str, Any]], time_col: str, start: dt.datetime | None,
-               end: dt.datetime | None, device: str | None, *, after: int | None = None,
-               upto: int | None = None, order: Sequence[str] | None = None) -> sql.Composable:
+def select_sql(
+    table: str,
+    fields: Sequence[dict[str, Any]],
+    time_col: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    device: str | None,
+    *,
+    after: int | None = None,
+    upto: int | None = None,
+    order: Sequence[str] | None = None,
+) -> sql.Composable:
     """The rows of a series in download form: timestamps as ISO 8601 UTC with
     ``Z``, DataStore ``json`` columns as their JSON, ordered by time and device
     (or as given: ``("_id",)`` is arrival order); ``after``/``upto`` bound the
@@ -178,16 +194,19 @@ def select_sql(table: str, fields: Sequence[dict[str, Any]], time_col: str, star
     return query + sql.SQL(" ORDER BY ") + sql.SQL(", ").join(sql.Identifier(c) for c in order)
 
 
-def filters(time_col: str, start: dt.datetime | None, end: dt.datetime | None,
-            device: str | None) -> list[sql.Composable]:
+def filters(
+    time_col: str, start: dt.datetime | None, end: dt.datetime | None, device: str | None
+) -> list[sql.Composable]:
     """Conditions of a time range and a device (literals: COPY takes no bind parameters)."""
     where: list[sql.Composable] = []
     if start:
-        where.append(sql.SQL("{} >= CAST({} AS timestamp)").format(sql.Identifier(time_col),
-                                                                  sql.Literal(start.isoformat())))
+        where.append(
+            sql.SQL("{} >= CAST({} AS timestamp)").format(sql.Identifier(time_col), sql.Literal(start.isoformat()))
+        )
     if end:
-        where.append(sql.SQL("{} < CAST({} AS timestamp)").format(sql.Identifier(time_col),
-                                                                 sql.Literal(end.isoformat())))
+        where.append(
+            sql.SQL("{} < CAST({} AS timestamp)").format(sql.Identifier(time_col), sql.Literal(end.isoformat()))
+        )
     if device is not None:
         where.append(sql.SQL('"device" = {}').format(sql.Literal(device)))
     return where
@@ -200,8 +219,9 @@ def copy_sql(select: str | sql.Composable, fmt: str) -> sql.Composable:
         return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
     # one JSON object per line; with these (never occurring) delimiter and quote
     # characters COPY's CSV mode passes the JSON text through unchanged
-    return sql.SQL("COPY (SELECT row_to_json(t) FROM ({}) t) TO STDOUT "
-                   "WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')").format(query)
+    return sql.SQL(
+        "COPY (SELECT row_to_json(t) FROM ({}) t) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+    ).format(query)
 
 
 class _Sink:
@@ -284,8 +304,9 @@ class _Export:
             self.raw.close()
 
 
-def stream(engine: Engine, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"",
-           timeout_s: float = 0) -> Body:
+def stream(
+    engine: Engine, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"", timeout_s: float = 0
+) -> Body:
     """Start ``copy`` on ``engine`` in a snapshot of its own; see ``Snapshot.stream``."""
     snap = Snapshot(engine, timeout_s)
     try:

@@ -4,6 +4,7 @@ and the hourly aggregates of the hours touched, all in one transaction on the
 DataStore write URL. Messages that cannot be stored go to the dead-letter
 table with their reason. No action is called per message.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,8 +28,8 @@ from ckanext.udp.sensors.logic.sources import Limits, Source, SourceSet, row_for
 log = logging.getLogger(__name__)
 
 # dead-letter reasons of the ingester (the parser's are in lorawan)
-PROCESSING_ERROR = "processing_error"            # any other exception while handling the message
-REJECTED = "rejected_by_database"                # PostgreSQL refused the row
+PROCESSING_ERROR = "processing_error"  # any other exception while handling the message
+REJECTED = "rejected_by_database"  # PostgreSQL refused the row
 REDELIVERED_TOO_OFTEN = "redelivered_too_often"  # the broker delivered it max_deliveries times
 
 
@@ -37,7 +38,7 @@ class Message:
     topic: str
     payload: bytes
     received_at: dt.datetime
-    source: str | None = None      # set by the webhook (the source is in the URL)
+    source: str | None = None  # set by the webhook (the source is in the URL)
 
 
 @dataclasses.dataclass
@@ -64,8 +65,11 @@ def hourly_sql(ser: Series) -> sql.Composable:
     aggs: list[sql.Composable] = [sql.SQL("count(*)")]
     for c in ser.numeric_columns:
         col = sql.Identifier("o", c.name)
-        aggs += [sql.SQL("min({})").format(col), sql.SQL("trim_scale(CAST(avg({}) AS numeric))").format(col),
-                 sql.SQL("max({})").format(col)]
+        aggs += [
+            sql.SQL("min({})").format(col),
+            sql.SQL("trim_scale(CAST(avg({}) AS numeric))").format(col),
+            sql.SQL("max({})").format(col),
+        ]
     return sql.SQL(
         "INSERT INTO {hourly} ({hcols}) "
         "SELECT o.device, date_trunc('hour', o.time), {aggs} "
@@ -74,8 +78,13 @@ def hourly_sql(ser: Series) -> sql.Composable:
         "JOIN {obs} o ON o.device = k.device AND o.time >= k.hour AND o.time < k.hour + interval '1 hour' "
         "GROUP BY o.device, date_trunc('hour', o.time) "
         "ON CONFLICT (device, hour) DO UPDATE SET {sets}"
-    ).format(hourly=sql.Identifier(ser.hourly), hcols=ident(*(f["id"] for f in hf)), aggs=sql.SQL(", ").join(aggs),
-             obs=sql.Identifier(ser.observations), sets=excluded(f["id"] for f in hf if f["id"] not in ("device", "hour")))
+    ).format(
+        hourly=sql.Identifier(ser.hourly),
+        hcols=ident(*(f["id"] for f in hf)),
+        aggs=sql.SQL(", ").join(aggs),
+        obs=sql.Identifier(ser.observations),
+        sets=excluded(f["id"] for f in hf if f["id"] not in ("device", "hour")),
+    )
 
 
 def latest_sql(ser: Series) -> sql.Composable:
@@ -89,8 +98,13 @@ def latest_sql(ser: Series) -> sql.Composable:
         "ORDER BY r.device, r.time DESC, r.f_cnt DESC "
         "ON CONFLICT (device) DO UPDATE SET {sets} "
         "WHERE ({table}.time, {table}.f_cnt) < (EXCLUDED.time, EXCLUDED.f_cnt)"
-    ).format(table=table, cols=ident(*(f["id"] for f in lat)), select=select_list(lat), recordset=recordset(lat),
-             sets=excluded(f["id"] for f in lat if f["id"] != "device"))
+    ).format(
+        table=table,
+        cols=ident(*(f["id"] for f in lat)),
+        select=select_list(lat),
+        recordset=recordset(lat),
+        sets=excluded(f["id"] for f in lat if f["id"] != "device"),
+    )
 
 
 def write_lock(conn: Connection, ser: Series) -> None:
@@ -115,8 +129,13 @@ def process_safely(ingester: Ingester, messages: list[Message]) -> BatchResult:
             raise  # connection trouble: the caller retries the whole batch
         if len(messages) == 1:
             reason = REJECTED if isinstance(err, DBAPIError) else PROCESSING_ERROR
-            log.warning("message on %s dead-lettered (%s): %s", messages[0].topic, reason, err,
-                        exc_info=reason == PROCESSING_ERROR)
+            log.warning(
+                "message on %s dead-lettered (%s): %s",
+                messages[0].topic,
+                reason,
+                err,
+                exc_info=reason == PROCESSING_ERROR,
+            )
             detail = (str(err).splitlines() or [""])[0][:500] or type(err).__name__
             dead = DeadLetter(messages[0], reason, detail, ingester.source_name(messages[0]))
             ingester.write_dead_letters([dead])
@@ -124,13 +143,20 @@ def process_safely(ingester: Ingester, messages: list[Message]) -> BatchResult:
         mid = len(messages) // 2
         a = process_safely(ingester, messages[:mid])
         b = process_safely(ingester, messages[mid:])
-        return BatchResult(a.received + b.received, a.inserted + b.inserted,
-                           a.duplicates + b.duplicates, a.dead + b.dead)
+        return BatchResult(
+            a.received + b.received, a.inserted + b.inserted, a.duplicates + b.duplicates, a.dead + b.dead
+        )
 
 
 class Ingester:
-    def __init__(self, sources: SourceSet, series: dict[str, Series], write_engine: Engine,
-                 dead_letter_engine: Engine, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        sources: SourceSet,
+        series: dict[str, Series],
+        write_engine: Engine,
+        dead_letter_engine: Engine,
+        limits: Limits | None = None,
+    ) -> None:
         self.sources = sources
         self.series = series
         self.engine = write_engine
@@ -161,15 +187,21 @@ class Ingester:
             try:
                 src = self.source_of(msg)
                 if src is None:
-                    result.dead.append(DeadLetter(msg, lorawan.UNKNOWN_SOURCE, f"no source for topic {msg.topic!r}",
-                                                  None))
+                    result.dead.append(
+                        DeadLetter(msg, lorawan.UNKNOWN_SOURCE, f"no source for topic {msg.topic!r}", None)
+                    )
                     continue
                 uplink = lorawan.parse(src.flavour, msg.topic, msg.payload)
                 dev = src.device(uplink)
                 if dev is None or dev.dataset not in self.series:
-                    result.dead.append(DeadLetter(
-                        msg, lorawan.UNKNOWN_DEVICE,
-                        f"device {uplink.device_id!r} is not mapped in source {src.name!r}", src.name))
+                    result.dead.append(
+                        DeadLetter(
+                            msg,
+                            lorawan.UNKNOWN_DEVICE,
+                            f"device {uplink.device_id!r} is not mapped in source {src.name!r}",
+                            src.name,
+                        )
+                    )
                     continue
                 ser = self.series[dev.dataset]
                 row = row_for(src, ser.columns, uplink, dev, ser.radio, ser.eui, self.limits)
@@ -177,8 +209,11 @@ class Ingester:
                 result.dead.append(DeadLetter(msg, err.reason, err.message, src.name if src else msg.source))
             except Exception as err:  # noqa: BLE001 - one message must never stop the stream
                 log.warning("message on %s could not be handled", msg.topic, exc_info=True)
-                result.dead.append(DeadLetter(msg, PROCESSING_ERROR, f"{type(err).__name__}: {err}"[:500],
-                                              src.name if src else msg.source))
+                result.dead.append(
+                    DeadLetter(
+                        msg, PROCESSING_ERROR, f"{type(err).__name__}: {err}"[:500], src.name if src else msg.source
+                    )
+                )
             else:
                 rows.setdefault(dev.dataset, []).append(row)
         return rows, result
@@ -219,11 +254,23 @@ class Ingester:
         if not dead:
             return
         with self.dead_engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO udp_sensor_dead_letter (received_at, source, topic, reason, detail, payload) "
-                "VALUES (:received_at, :source, :topic, :reason, :detail, :payload)"
-            ), [{"received_at": d.message.received_at, "source": d.source, "topic": _text(d.message.topic, 1000),
-                 "reason": d.reason, "detail": _text(d.detail, 2000), "payload": d.message.payload} for d in dead])
+            conn.execute(
+                sa.text(
+                    "INSERT INTO udp_sensor_dead_letter (received_at, source, topic, reason, detail, payload) "
+                    "VALUES (:received_at, :source, :topic, :reason, :detail, :payload)"
+                ),
+                [
+                    {
+                        "received_at": d.message.received_at,
+                        "source": d.source,
+                        "topic": _text(d.message.topic, 1000),
+                        "reason": d.reason,
+                        "detail": _text(d.detail, 2000),
+                        "payload": d.message.payload,
+                    }
+                    for d in dead
+                ],
+            )
 
     def reachable(self) -> bool:
         """Whether both databases answer (an outage, not a message, made a write fail)."""

@@ -8,6 +8,7 @@ ones: observations renamed (a row that already exists under the new name
 wins), latest and hourly values recomputed from them, one transaction per
 dataset under the dataset's write lock.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,11 +43,16 @@ def rename(sources: SourceSet, series: dict[str, Series], old: Callable[[str, st
         for dataset, pairs in renames(sources, old).items():
             ser = series[dataset]
             lat = [f["id"] for f in latest_fields(ser.columns)]
-            ids = {"obs": sql.Identifier(ser.observations), "latest": sql.Identifier(ser.latest),
-                   "hourly": sql.Identifier(ser.hourly), "cols": ident(*lat),
-                   "sets": excluded(c for c in lat if c != "device")}
+            ids = {
+                "obs": sql.Identifier(ser.observations),
+                "latest": sql.Identifier(ser.latest),
+                "hourly": sql.Identifier(ser.hourly),
+                "cols": ident(*lat),
+                "sets": excluded(c for c in lat if c != "device"),
+            }
             n = 0
             with engine.begin() as conn:
+
                 def q(template: str) -> sa.TextClause:
                     return text(conn, sql.SQL(template).format(**ids))
 
@@ -54,18 +60,29 @@ def rename(sources: SourceSet, series: dict[str, Series], old: Callable[[str, st
                 hourly = text(conn, hourly_sql(ser))
                 for before, after in pairs:
                     p = {"old": before, "new": after}
-                    conn.execute(q("DELETE FROM {obs} o WHERE o.device = :old AND EXISTS (SELECT 1 FROM {obs} n "
-                                   "WHERE n.device = :new AND n.time = o.time AND n.f_cnt = o.f_cnt)"), p)
+                    conn.execute(
+                        q(
+                            "DELETE FROM {obs} o WHERE o.device = :old AND EXISTS (SELECT 1 FROM {obs} n "
+                            "WHERE n.device = :new AND n.time = o.time AND n.f_cnt = o.f_cnt)"
+                        ),
+                        p,
+                    )
                     moved = conn.execute(q("UPDATE {obs} SET device = :new WHERE device = :old"), p).rowcount
                     if not moved:
                         continue
                     n += 1
                     conn.execute(q("DELETE FROM {latest} WHERE device IN (:old, :new)"), p)
-                    conn.execute(q("INSERT INTO {latest} ({cols}) SELECT {cols} FROM {obs} WHERE device = :new "
-                                   "ORDER BY time DESC, f_cnt DESC LIMIT 1 ON CONFLICT (device) DO UPDATE SET {sets}"), p)
+                    conn.execute(
+                        q(
+                            "INSERT INTO {latest} ({cols}) SELECT {cols} FROM {obs} WHERE device = :new "
+                            "ORDER BY time DESC, f_cnt DESC LIMIT 1 ON CONFLICT (device) DO UPDATE SET {sets}"
+                        ),
+                        p,
+                    )
                     conn.execute(q("DELETE FROM {hourly} WHERE device IN (:old, :new)"), p)
-                    hours = conn.execute(q(
-                        "SELECT DISTINCT date_trunc('hour', time) FROM {obs} WHERE device = :new"), p).fetchall()
+                    hours = conn.execute(
+                        q("SELECT DISTINCT date_trunc('hour', time) FROM {obs} WHERE device = :new"), p
+                    ).fetchall()
                     keys = json.dumps([{"device": after, "hour": h[0].isoformat()} for h in hours])
                     conn.execute(hourly, {"keys": keys})
                 compat.datastore_forget_row_counts(conn, [ser.observations, ser.latest, ser.hourly])
