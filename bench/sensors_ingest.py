@@ -252,7 +252,6 @@ def run(args: argparse.Namespace) -> None:
         )
         for name in ("stock", "upsert", "insert", "wp-ours", "wp-upsert", "wp-insert")
     }
-    stock_ds = others["stock"]
     cols = [
         {"field": "soil_moisture", "name": "bodenfeuchte", "type": "numeric", "unit": "%"},
         {"field": "soil_temperature", "name": "bodentemperatur", "type": "numeric", "unit": "°C"},

@@ -305,8 +305,9 @@ def test_tables_of_earlier_versions_are_upgraded_to_bigint(sensor_env, ingester)
                 (r[0], r[1]): r[2]
                 for r in conn.execute(
                     sa.text(
-                        "SELECT c.relname, a.attname, t.typname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-                        "JOIN pg_type t ON t.oid = a.atttypid WHERE c.relname = ANY(:t) AND a.attname IN ('f_cnt', '_id')"
+                        "SELECT c.relname, a.attname, t.typname FROM pg_attribute a "
+                        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid "
+                        "WHERE c.relname = ANY(:t) AND a.attname IN ('f_cnt', '_id')"
                     ),
                     {"t": [soil.observations, soil.latest]},
                 ).fetchall()

@@ -98,7 +98,7 @@ def _parse_bound(name: str) -> dt.datetime | None:
         # 0001-01-01T00:00:00+01:00 is before year 1 in UTC: OverflowError
         return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError):
-        raise BadRequest(name, tk._("Not an ISO 8601 date or time between the years 1 and 9999 (UTC)"))
+        raise BadRequest(name, tk._("Not an ISO 8601 date or time between the years 1 and 9999 (UTC)")) from None
 
 
 @dataclasses.dataclass
@@ -128,7 +128,7 @@ def _query(kind: str, anonymous: bool) -> Query:
         try:
             after = export.decode_cursor(token)
         except export.CursorError:
-            raise BadRequest("after", tk._("Not a cursor of this series (take it from the last response)"))
+            raise BadRequest("after", tk._("Not a cursor of this series (take it from the last response)")) from None
     page = tk.config.get("ckanext.udp.sensors.download_page_rows")
     limit = page
     if request.args.get("limit") is not None:

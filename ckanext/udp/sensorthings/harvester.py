@@ -199,9 +199,8 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
                 f"Beobachtete Größe: {prop['name']}" + (f" ({prop['definition']})" if prop.get("definition") else "")
             )
         if unit.get("name") or unit.get("symbol"):
-            desc.append(
-                f"Einheit: {unit.get('name') or ''} {('[' + unit['symbol'] + ']') if unit.get('symbol') else ''}".strip()
-            )
+            symbol = f"[{unit['symbol']}]" if unit.get("symbol") else ""
+            desc.append(f"Einheit: {unit.get('name') or ''} {symbol}".strip())
         resources.append(
             {
                 "name": str(ds.get("name") or f"Datastream {ds.get('@iot.id')}"),
@@ -310,8 +309,8 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             model.Session.query(HarvestObject)
             .filter(
                 HarvestObject.harvest_source_id == harvest_job.source.id,
-                HarvestObject.current == True,
-                HarvestObject.package_id != None,
+                HarvestObject.current.is_(True),
+                HarvestObject.package_id.isnot(None),
             )
             .all()
         )  # noqa: E711,E712
@@ -355,8 +354,8 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             model.Session.query(HarvestObject)
             .filter(
                 HarvestObject.guid == harvest_object.guid,
-                HarvestObject.current == True,  # noqa: E712
-                HarvestObject.package_id != None,
+                HarvestObject.current.is_(True),
+                HarvestObject.package_id.isnot(None),
             )
             .first()
         )  # noqa: E711

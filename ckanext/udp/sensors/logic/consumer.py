@@ -226,7 +226,8 @@ class Consumer:
         for part in _runs(len(batch), set(again)):
             if len(part) == 1 and part[0] in keys:
                 i = part[0]
-                n = self._retrying(lambda: self.deliveries.bump([keys[i]]))[keys[i]]
+                key = keys[i]
+                n = self._retrying(lambda: self.deliveries.bump([key]))[key]  # noqa: B023 - called at once
                 if n > self.max_deliveries:
                     dead = DeadLetter(
                         messages[i],
@@ -234,12 +235,12 @@ class Consumer:
                         f"delivered {n} times, tried {n - 1} times without being stored",
                         self.ingester.source_name(messages[i]),
                     )
-                    self._retrying(lambda: self.ingester.write_dead_letters([dead]))
+                    self._retrying(lambda: self.ingester.write_dead_letters([dead]))  # noqa: B023 - called at once
                     result = BatchResult(received=1, dead=[dead])
                     log.error("message on %s dead-lettered after %d deliveries", messages[i].topic, n)
                 else:
                     result = self._store([messages[i]], self.ingester.route([messages[i]]))
-                self._retrying(lambda: self.deliveries.forget([keys[i]]))
+                self._retrying(lambda: self.deliveries.forget([key]))  # noqa: B023 - called at once
             else:
                 part_msgs = [messages[j] for j in part]
                 result = self._store(part_msgs, self.ingester.route(part_msgs))

@@ -11,11 +11,13 @@ dataset under the dataset's write lock.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
 import sqlalchemy as sa
 from psycopg2 import sql
+from sqlalchemy.engine import Connection
 
 from ckanext.udp import compat
 from ckanext.udp.datastore_sql import excluded, ident, text, write_engine
@@ -52,9 +54,7 @@ def rename(sources: SourceSet, series: dict[str, Series], old: Callable[[str, st
             }
             n = 0
             with engine.begin() as conn:
-
-                def q(template: str) -> sa.TextClause:
-                    return text(conn, sql.SQL(template).format(**ids))
+                q = functools.partial(_statement, conn, ids)
 
                 write_lock(conn, ser)
                 hourly = text(conn, hourly_sql(ser))
@@ -90,3 +90,8 @@ def rename(sources: SourceSet, series: dict[str, Series], old: Callable[[str, st
     finally:
         engine.dispose()
     return done
+
+
+def _statement(conn: Connection, names: dict[str, sql.Composable], template: str) -> sa.TextClause:
+    """``template`` with the dataset's quoted table and column names filled in."""
+    return text(conn, sql.SQL(template).format(**names))
