@@ -15,6 +15,7 @@ its own. Prints datasets/second, peak RSS, and ratios against stock paged.
     make bench            # or:
     .venv/bin/python bench/catalog_serialisation.py --ini test.ini -n 10000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,18 @@ PAGE = 100
 def synthetic_datasets(n: int) -> list[dict]:
     base = dt.datetime(2024, 1, 1)
     orgs = [
-        {"id": str(uuid.UUID(int=i + 1)), "name": f"amt-{i}", "title": f"Amt {i} für Stadtentwicklung",
-         "description": "", "is_organization": True, "type": "organization", "state": "active",
-         "image_url": "", "approval_status": "approved", "created": "2024-01-01T00:00:00"}
+        {
+            "id": str(uuid.UUID(int=i + 1)),
+            "name": f"amt-{i}",
+            "title": f"Amt {i} für Stadtentwicklung",
+            "description": "",
+            "is_organization": True,
+            "type": "organization",
+            "state": "active",
+            "image_url": "",
+            "approval_status": "approved",
+            "created": "2024-01-01T00:00:00",
+        }
         for i in range(8)
     ]
     out = []
@@ -43,28 +53,61 @@ def synthetic_datasets(n: int) -> list[dict]:
         created = (base + dt.timedelta(minutes=i)).isoformat()
         pid = str(uuid.UUID(int=10_000_000 + i))
         org = orgs[i % len(orgs)]
-        out.append({
-            "id": pid, "name": f"datensatz-{i}", "title": f"Datensatz {i}: Bäume und Straßen im Stadtteil {i % 27 + 1}",
-            "notes": f"Beschreibung {i} mit Umlauten äöü ß und \"Zeichen\" & <Sonderzeichen>.\nZweite Zeile.",
-            "type": "dataset", "state": "active", "private": False, "version": "1.0",
-            "url": f"https://www.karlsruhe.de/daten/{i}", "license_id": "cc-by",
-            "license_title": "Creative Commons Attribution", "license_url": "http://www.opendefinition.org/licenses/cc-by",
-            "author": "Stadt Karlsruhe", "author_email": "opendata@karlsruhe.de",
-            "maintainer": "Amt für Stadtentwicklung", "maintainer_email": "afsta@karlsruhe.de",
-            "metadata_created": created, "metadata_modified": created,
-            "owner_org": org["id"], "organization": org,
-            "tags": [{"name": t, "display_name": t, "state": "active"} for t in ("Umwelt", "Klima", f"tag{i % 50}")],
-            "groups": [], "relationships_as_object": [], "relationships_as_subject": [],
-            "extras": [{"key": "frequency", "value": "http://publications.europa.eu/resource/authority/frequency/ANNUAL"}],
-            "num_resources": 3, "num_tags": 3,
-            "resources": [
-                {"id": str(uuid.UUID(int=20_000_000 + 3 * i + r)), "package_id": pid, "position": r,
-                 "name": f"Ressource {r}", "description": f"Teil {r}", "format": fmt, "mimetype": mime,
-                 "url": f"https://www.karlsruhe.de/daten/{i}/{r}.{fmt.lower()}", "size": 1000 * (r + 1) + i,
-                 "created": created, "last_modified": created, "state": "active", "url_type": None}
-                for r, (fmt, mime) in enumerate([("CSV", "text/csv"), ("JSON", "application/json"), ("PDF", "application/pdf")])
-            ],
-        })
+        out.append(
+            {
+                "id": pid,
+                "name": f"datensatz-{i}",
+                "title": f"Datensatz {i}: Bäume und Straßen im Stadtteil {i % 27 + 1}",
+                "notes": f'Beschreibung {i} mit Umlauten äöü ß und "Zeichen" & <Sonderzeichen>.\nZweite Zeile.',
+                "type": "dataset",
+                "state": "active",
+                "private": False,
+                "version": "1.0",
+                "url": f"https://www.karlsruhe.de/daten/{i}",
+                "license_id": "cc-by",
+                "license_title": "Creative Commons Attribution",
+                "license_url": "http://www.opendefinition.org/licenses/cc-by",
+                "author": "Stadt Karlsruhe",
+                "author_email": "opendata@karlsruhe.de",
+                "maintainer": "Amt für Stadtentwicklung",
+                "maintainer_email": "afsta@karlsruhe.de",
+                "metadata_created": created,
+                "metadata_modified": created,
+                "owner_org": org["id"],
+                "organization": org,
+                "tags": [
+                    {"name": t, "display_name": t, "state": "active"} for t in ("Umwelt", "Klima", f"tag{i % 50}")
+                ],
+                "groups": [],
+                "relationships_as_object": [],
+                "relationships_as_subject": [],
+                "extras": [
+                    {"key": "frequency", "value": "http://publications.europa.eu/resource/authority/frequency/ANNUAL"}
+                ],
+                "num_resources": 3,
+                "num_tags": 3,
+                "resources": [
+                    {
+                        "id": str(uuid.UUID(int=20_000_000 + 3 * i + r)),
+                        "package_id": pid,
+                        "position": r,
+                        "name": f"Ressource {r}",
+                        "description": f"Teil {r}",
+                        "format": fmt,
+                        "mimetype": mime,
+                        "url": f"https://www.karlsruhe.de/daten/{i}/{r}.{fmt.lower()}",
+                        "size": 1000 * (r + 1) + i,
+                        "created": created,
+                        "last_modified": created,
+                        "state": "active",
+                        "url_type": None,
+                    }
+                    for r, (fmt, mime) in enumerate(
+                        [("CSV", "text/csv"), ("JSON", "application/json"), ("PDF", "application/pdf")]
+                    )
+                ],
+            }
+        )
     return out
 
 
@@ -82,7 +125,7 @@ def _setup(ini: str):
 def run_variant(ini: str, variant: str, fmt: str, n: int) -> dict:
     _setup(ini)
     datasets = synthetic_datasets(n)
-    pages = [datasets[i:i + PAGE] for i in range(0, n, PAGE)]
+    pages = [datasets[i : i + PAGE] for i in range(0, n, PAGE)]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     size = 0
     t0 = time.perf_counter()
@@ -95,12 +138,20 @@ def run_variant(ini: str, variant: str, fmt: str, n: int) -> dict:
             conn = connect_to_redis()
             keys = list(conn.scan_iter("udp:catalog:fragment:*", count=10000))
             for i in range(0, len(keys), 1000):
-                conn.delete(*keys[i:i + 1000])
+                conn.delete(*keys[i : i + 1000])
             t0 = time.perf_counter()
         after = None
         for k, page in enumerate(pages):
-            body = views.render_page(fmt, page, total=n, limit=PAGE, after=after,
-                                     more=k < len(pages) - 1, version="bench", modified="2024-06-01T00:00:00")
+            body = views.render_page(
+                fmt,
+                page,
+                total=n,
+                limit=PAGE,
+                after=after,
+                more=k < len(pages) - 1,
+                version="bench",
+                modified="2024-06-01T00:00:00",
+            )
             size += len(body)
             after = Cursor.of(page[-1])
     else:
@@ -109,14 +160,25 @@ def run_variant(ini: str, variant: str, fmt: str, n: int) -> dict:
         batches = pages if variant == "stock-paged" else [datasets]
         for k, page in enumerate(batches):
             serializer = RDFSerializer(profiles=["euro_dcat_ap_3"])
-            body = serializer.serialize_catalog({}, page, _format="turtle" if fmt == "ttl" else "xml",
-                                                pagination_info={"count": n, "items_per_page": PAGE,
-                                                                 "current": f"http://x/catalog.{fmt}?page={k + 1}"})
+            body = serializer.serialize_catalog(
+                {},
+                page,
+                _format="turtle" if fmt == "ttl" else "xml",
+                pagination_info={"count": n, "items_per_page": PAGE, "current": f"http://x/catalog.{fmt}?page={k + 1}"},
+            )
             size += len(body)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"variant": variant, "fmt": fmt, "n": n, "seconds": seconds, "per_second": n / seconds,
-            "peak_rss_mb": peak / 1024, "rss_growth_mb": (peak - rss_before) / 1024, "bytes": size}
+    return {
+        "variant": variant,
+        "fmt": fmt,
+        "n": n,
+        "seconds": seconds,
+        "per_second": n / seconds,
+        "peak_rss_mb": peak / 1024,
+        "rss_growth_mb": (peak - rss_before) / 1024,
+        "bytes": size,
+    }
 
 
 def main() -> None:
@@ -124,8 +186,9 @@ def main() -> None:
     ap.add_argument("--ini", default="test.ini")
     ap.add_argument("-n", type=int, default=10_000)
     ap.add_argument("--formats", nargs="+", default=["ttl", "rdf"])
-    ap.add_argument("--stock-whole-max", type=int, default=1000,
-                    help="run 'stock whole' (quadratic) only up to this many datasets")
+    ap.add_argument(
+        "--stock-whole-max", type=int, default=1000, help="run 'stock whole' (quadratic) only up to this many datasets"
+    )
     ap.add_argument("--variant", help=argparse.SUPPRESS)
     ap.add_argument("--fmt", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -145,21 +208,28 @@ def main() -> None:
             out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=os.getcwd()).stdout
             res = json.loads(out.strip().splitlines()[-1])
             results.append(res)
-            print(f"{fmt:6} {variant:12} n={n:6}  {res['per_second']:9.1f} datasets/s  "
-                  f"{res['seconds']:8.1f} s  peak RSS {res['peak_rss_mb']:7.1f} MB  "
-                  f"(+{res['rss_growth_mb']:.1f} MB while serialising)", flush=True)
+            print(
+                f"{fmt:6} {variant:12} n={n:6}  {res['per_second']:9.1f} datasets/s  "
+                f"{res['seconds']:8.1f} s  peak RSS {res['peak_rss_mb']:7.1f} MB  "
+                f"(+{res['rss_growth_mb']:.1f} MB while serialising)",
+                flush=True,
+            )
     print()
     for fmt in args.formats:
         by = {(r["variant"], r["n"]): r for r in results if r["fmt"] == fmt}
         stock = by[("stock-paged", args.n)]
         for v in ("udp-cold", "udp-warm"):
             r = by[(v, args.n)]
-            print(f"{fmt}: {v} / stock paged = {r['per_second'] / stock['per_second']:.1f}x throughput, "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB vs {stock['peak_rss_mb']:.0f} MB")
+            print(
+                f"{fmt}: {v} / stock paged = {r['per_second'] / stock['per_second']:.1f}x throughput, "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB vs {stock['peak_rss_mb']:.0f} MB"
+            )
         whole = sorted((n, r) for (v, n), r in by.items() if v == "stock-whole")
         for n, r in whole:
-            print(f"{fmt}: stock whole-catalog at n={n}: {r['per_second']:.1f} datasets/s, "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+            print(
+                f"{fmt}: stock whole-catalog at n={n}: {r['per_second']:.1f} datasets/s, "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

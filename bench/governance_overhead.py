@@ -1,7 +1,8 @@
 """Overhead of udp_governance on the read path, side by side with the stock anchor.
 
 Runs the same workload twice in fresh processes against the databases of the
-ini it is given (``make bench``: the demo portal's; nothing is left behind): once with the portal's plugins (udp_governance included), once
+ini it is given (``make bench``: the demo portal's; nothing is left behind):
+once with the portal's plugins (udp_governance included), once
 with udp_governance removed from ckan.plugins (the stock anchor). Workload:
 create N public datasets, then time package_show (anonymous, by id),
 package_search (anonymous) and package_show as an organization member.
@@ -9,6 +10,7 @@ Prints medians (of the per-run medians, runs alternating) and the ratio governan
 
     .venv/bin/python bench/governance_overhead.py --ini .udp/ckan.ini [-n 30] [--rounds 200] [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,30 +38,46 @@ def worker(ini: str, n: int, rounds: int) -> dict[str, float]:
         site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
         ctx = {"user": site["name"], "ignore_auth": True, "udp_initial_state": "published"}
         tag = f"bench{os.getpid()}"
-        member = tk.get_action("user_create")(dict(ctx), {
-            "name": f"{tag}-member", "email": f"{tag}@example.invalid", "password": "Bench-Passwort-1"})
-        org = tk.get_action("organization_create")(dict(ctx), {
-            "name": f"{tag}-org", "users": [{"name": member["name"], "capacity": "member"}]})
-        ids = [tk.get_action("package_create")(dict(ctx), {
-            "name": f"{tag}-{i}", "title": f"Bench {i}", "notes": f"Datensatz {i} des Benchmarks, wird danach gelöscht.",
-            "owner_org": org["id"], "private": False,
-        })["id"] for i in range(n)]
+        member = tk.get_action("user_create")(
+            dict(ctx), {"name": f"{tag}-member", "email": f"{tag}@example.invalid", "password": "Bench-Passwort-1"}
+        )
+        org = tk.get_action("organization_create")(
+            dict(ctx), {"name": f"{tag}-org", "users": [{"name": member["name"], "capacity": "member"}]}
+        )
+        ids = [
+            tk.get_action("package_create")(
+                dict(ctx),
+                {
+                    "name": f"{tag}-{i}",
+                    "title": f"Bench {i}",
+                    "notes": f"Datensatz {i} des Benchmarks, wird danach gelöscht.",
+                    "owner_org": org["id"],
+                    "private": False,
+                },
+            )["id"]
+            for i in range(n)
+        ]
         try:
-            timings: dict[str, list[float]] = {"package_show_anon": [], "package_search_anon": [],
-                                                "package_show_member": []}
+            timings: dict[str, list[float]] = {
+                "package_show_anon": [],
+                "package_search_anon": [],
+                "package_show_member": [],
+            }
             for r in range(rounds):
                 pid = ids[r % n]
                 for key, action, context, data in (
-                        ("package_show_anon", "package_show", {"user": ""}, {"id": pid}),
-                        ("package_search_anon", "package_search", {"user": ""}, {"q": "Bench", "rows": 20}),
-                        ("package_show_member", "package_show", {"user": member["name"]}, {"id": pid})):
+                    ("package_show_anon", "package_show", {"user": ""}, {"id": pid}),
+                    ("package_search_anon", "package_search", {"user": ""}, {"q": "Bench", "rows": 20}),
+                    ("package_show_member", "package_show", {"user": member["name"]}, {"id": pid}),
+                ):
                     t0 = time.perf_counter()
                     tk.get_action(action)(context, data)
                     timings[key].append((time.perf_counter() - t0) * 1000)
             out = {k: statistics.median(v) for k, v in timings.items()}
             # both runs must do the same work: every bench dataset public
-            out["search_count"] = float(tk.get_action("package_search")(
-                {"user": ""}, {"q": "Bench", "rows": 0})["count"])
+            out["search_count"] = float(
+                tk.get_action("package_search")({"user": ""}, {"q": "Bench", "rows": 0})["count"]
+            )
             out["governance_loaded"] = float(p.plugin_loaded("udp_governance"))
             return out
         finally:
@@ -82,14 +100,19 @@ def main() -> None:
         return
 
     from ckan.cli import load_config
+
     portal_plugins = load_config(args.ini)["ckan.plugins"]
     stock = " ".join(x for x in portal_plugins.split() if x != "udp_governance")
     runs: dict[str, list[dict[str, float]]] = {"stock": [], "governance": []}
     # alternate the two, so warm caches (Solr, PostgreSQL) favour neither
     for label, plugins in (("stock", stock), ("governance", portal_plugins)) * args.repeat:
         env = dict(os.environ, UDP_BENCH_PLUGINS=plugins)
-        proc = subprocess.run([sys.executable, __file__, "--worker", "--ini", args.ini, "-n", str(args.n),
-                               "--rounds", str(args.rounds)], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", "--ini", args.ini, "-n", str(args.n), "--rounds", str(args.rounds)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             sys.exit(proc.stderr[-3000:])
         runs[label].append(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -131,7 +131,7 @@ install_node_modules() {
 
 compile_translations() {
     local po mo
-    for po in "$REPO"/ckanext/udp/i18n/*/LC_MESSAGES/*.po "$REPO"/ckanext/udp/*/i18n/*/LC_MESSAGES/*.po; do
+    for po in "$REPO"/ckanext/udp/*/i18n/*/LC_MESSAGES/*.po; do
         [ -f "$po" ] || continue
         mo=${po%.po}.mo
         if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then

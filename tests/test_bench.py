@@ -1,4 +1,5 @@
 """`make bench` runs every benchmark under bench/, so none rots unnoticed."""
+
 from __future__ import annotations
 
 import pathlib

@@ -1,11 +1,10 @@
 """The DataStore works on its own database with a read-only user."""
+
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from udp_testing import public_dataset
 
 
@@ -28,7 +27,11 @@ class TestDatastore:
                 "resource_id": resource["id"],
                 "force": True,
                 "primary_key": ["nr"],
-                "fields": [{"id": "nr", "type": "text"}, {"id": "stadtteil", "type": "text"}, {"id": "einwohner", "type": "int"}],
+                "fields": [
+                    {"id": "nr", "type": "text"},
+                    {"id": "stadtteil", "type": "text"},
+                    {"id": "einwohner", "type": "int"},
+                ],
                 "records": [
                     {"nr": "01", "stadtteil": "Innenstadt-Ost", "einwohner": 6500},
                     {"nr": "19", "stadtteil": "Durlach", "einwohner": 31000},
@@ -53,8 +56,12 @@ class TestDatastore:
     def test_upsert_replaces_by_primary_key(self, table):
         tk.get_action("datastore_upsert")(
             {"ignore_auth": True},
-            {"resource_id": table, "method": "upsert", "force": True,
-             "records": [{"nr": "19", "stadtteil": "Durlach", "einwohner": 31500}]},
+            {
+                "resource_id": table,
+                "method": "upsert",
+                "force": True,
+                "records": [{"nr": "19", "stadtteil": "Durlach", "einwohner": 31500}],
+            },
         )
         result = tk.get_action("datastore_search")({}, {"resource_id": table, "filters": {"nr": "19"}})
         assert result["records"][0]["einwohner"] == 31500
@@ -65,7 +72,5 @@ class TestDatastore:
         result = tk.get_action("datastore_search_sql")({"ignore_auth": True}, {"sql": sql})
         assert result["records"][0]["s"] == 47500
         with pytest.raises((tk.ValidationError, tk.NotAuthorized)):
-            tk.get_action("datastore_search_sql")(
-                {"ignore_auth": True}, {"sql": f'DELETE FROM "{table}" RETURNING *'}
-            )
+            tk.get_action("datastore_search_sql")({"ignore_auth": True}, {"sql": f'DELETE FROM "{table}" RETURNING *'})
         assert tk.get_action("datastore_search")({}, {"resource_id": table})["total"] == 3

@@ -1,17 +1,17 @@
 """Dates and times on our pages: the portal's time zone, the visitor's
 language, converted once (``ckanext.udp.dates``)."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 
 from ckanext.udp import dates
 
-WINTER = dt.datetime(2026, 11, 30, 13, 5)        # UTC, 14:05 in Karlsruhe
-NEW_YEAR = dt.datetime(2025, 12, 30, 23, 30)     # UTC, 00:30 on 31 December
+WINTER = dt.datetime(2026, 11, 30, 13, 5)  # UTC, 14:05 in Karlsruhe
+NEW_YEAR = dt.datetime(2025, 12, 30, 23, 30)  # UTC, 00:30 on 31 December
 
 
 @pytest.mark.usefixtures("with_plugins")

@@ -1,13 +1,14 @@
 """The demo loader builds a Karlsruhe-like portal and is idempotent."""
+
 from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-from ckanext.udp import demo
+
+from ckanext.udp.portal import demo
 
 
 def _snapshot() -> dict[str, str]:
@@ -60,8 +61,9 @@ class TestDemoLoader:
         sysadmin = factories.Sysadmin()
         # a user's edit of a published dataset waits for review (udp_governance);
         # this one is forced live, as a system call
-        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
-                                       {"id": "spielplaetze", "title": "kaputt"})
+        tk.get_action("package_patch")(
+            {"user": sysadmin["name"], "ignore_auth": True}, {"id": "spielplaetze", "title": "kaputt"}
+        )
         stats = demo.load()
         assert stats["updated"] == 1
         assert tk.get_action("package_show")({}, {"id": "spielplaetze"})["title"] == "Spielplätze"

@@ -1,16 +1,15 @@
 """Bad input that CKAN core answers with a 500 gets a clear 4xx, in the format
-asked for (ckanext/udp/guard.py); anything unexpected under /api/ answers a
+asked for (ckanext/udp/portal/guard.py); anything unexpected under /api/ answers a
 JSON 500 without internals."""
+
 from __future__ import annotations
 
 import json
 
-import pytest
-
 import ckan.logic as logic
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from udp_testing import public_dataset
 
 # no clean_db: nothing here counts what is in the database, and each test
@@ -70,10 +69,21 @@ class TestActionParameters:
     def test_no_read_action_answers_500_to_bad_parameters(self, app):
         # every side-effect-free action (the ones that read the query string)
         crashed = []
-        for query in ("id=a&id=b", "name=a&name=b", "q=a&q=b", "limit=1&limit=2", "rows=1&rows=2",
-                      "id=x&include_datasets=maybe", "all_fields=maybe", "include_extras=vielleicht"):
-            crashed += [f"{name}?{query}" for name in _side_effect_free()
-                        if app.get(f"/api/3/action/{name}?{query}").status_code >= 500]
+        for query in (
+            "id=a&id=b",
+            "name=a&name=b",
+            "q=a&q=b",
+            "limit=1&limit=2",
+            "rows=1&rows=2",
+            "id=x&include_datasets=maybe",
+            "all_fields=maybe",
+            "include_extras=vielleicht",
+        ):
+            crashed += [
+                f"{name}?{query}"
+                for name in _side_effect_free()
+                if app.get(f"/api/3/action/{name}?{query}").status_code >= 500
+            ]
         assert crashed == []
 
 
@@ -81,8 +91,9 @@ class TestNestedJson:
     def test_deep_json_is_a_400(self, app):
         for depth in (100_000, 5_000, 500):
             for action in ("package_show", "package_create"):
-                resp = app.post(f"/api/3/action/{action}", data=_nested(depth),
-                                headers={"Content-Type": "application/json"})
+                resp = app.post(
+                    f"/api/3/action/{action}", data=_nested(depth), headers={"Content-Type": "application/json"}
+                )
                 assert "verschachtelt" in _api_error(resp, 400)["message"], (depth, action)
 
     def test_deep_json_in_a_form_field_is_a_400(self, app):
@@ -92,15 +103,15 @@ class TestNestedJson:
 
     def test_every_action_refuses_it(self, app):
         body = _nested(5_000)
-        answers = {name: app.post(f"/api/3/action/{name}", data=body,
-                                  headers={"Content-Type": "application/json"}).status_code
-                   for name in _actions()}
+        answers = {
+            name: app.post(f"/api/3/action/{name}", data=body, headers={"Content-Type": "application/json"}).status_code
+            for name in _actions()
+        }
         assert {name: code for name, code in answers.items() if code != 400} == {}
 
     def test_moderate_nesting_still_reaches_the_action(self, app, org):
         pkg = public_dataset(owner_org=org["id"])
-        resp = app.post("/api/3/action/package_show",
-                        json={"id": pkg["id"], "context": {"a": [[[[{"b": 1}]]]]}})
+        resp = app.post("/api/3/action/package_show", json={"id": pkg["id"], "context": {"a": [[[[{"b": 1}]]]]}})
         assert resp.status_code == 200
 
 
@@ -111,9 +122,13 @@ class TestDatastore:
         resource_id = pkg["resources"][0]["id"]
         tk.get_action("datastore_create")(
             {"user": factories.Sysadmin()["name"]},
-            {"resource_id": resource_id, "force": True,
-             "fields": [{"id": "stadtteil", "type": "text"}, {"id": "einwohner", "type": "int"}],
-             "records": [{"stadtteil": "Durlach", "einwohner": 31000}]})
+            {
+                "resource_id": resource_id,
+                "force": True,
+                "fields": [{"id": "stadtteil", "type": "text"}, {"id": "einwohner", "type": "int"}],
+                "records": [{"stadtteil": "Durlach", "einwohner": 31000}],
+            },
+        )
         return resource_id
 
     def test_sql_errors_are_a_409_with_the_reason(self, app, table):
@@ -128,8 +143,7 @@ class TestDatastore:
             assert message in " ".join(error["sql"]), sql
             assert "blah" not in resp.body  # nothing of CKAN's wrapping query
         assert "sql" in _api_error(app.get("/api/3/action/datastore_search_sql"), 409)
-        resp = app.get("/api/3/action/datastore_search_sql",
-                       query_string={"sql": f'SELECT stadtteil FROM "{table}"'})
+        resp = app.get("/api/3/action/datastore_search_sql", query_string={"sql": f'SELECT stadtteil FROM "{table}"'})
         assert json.loads(resp.body)["result"]["records"] == [{"stadtteil": "Durlach"}]
 
     def test_bad_dump_parameters_are_a_plain_400(self, app, table):

@@ -1,15 +1,27 @@
 """The ``udp`` plugin and the community extensions it builds on load and work."""
+
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from udp_testing import public_dataset
 
-STACK = ("udp", "datastore", "scheming_datasets", "dcat", "dcat_rdf_harvester", "harvest", "spatial_metadata", "spatial_query", "activity")
+STACK = (
+    "udp",
+    "datastore",
+    "scheming_datasets",
+    "dcat",
+    "dcat_rdf_harvester",
+    "harvest",
+    "spatial_metadata",
+    "spatial_query",
+    "activity",
+)
 
 
 @pytest.mark.usefixtures("with_plugins")
@@ -25,6 +37,19 @@ class TestPluginsLoad:
 
     def test_german_is_the_default_locale(self):
         assert tk.config.get("ckan.locale_default") == "de"
+
+    def test_one_udp_command_group_with_a_subgroup_per_plugin(self, cli):
+        from ckan.cli.cli import ckan as ckan_cli
+
+        top = cli.invoke(ckan_cli, ["--help"]).output
+        assert "udp-catalog" not in top  # the old top-level group is gone
+        udp = cli.invoke(ckan_cli, ["udp", "--help"])
+        assert udp.exit_code == 0, udp.output
+        subgroups = {line.split()[0] for line in udp.output.split("Commands:")[1].splitlines() if line.strip()}
+        assert {"demo", "catalog"} <= subgroups
+        assert "validate" not in subgroups  # `ckan udp dcatde validate`, registered once by udp_dcatde
+        assert cli.invoke(ckan_cli, ["udp", "demo", "load", "--help"]).exit_code == 0
+        assert cli.invoke(ckan_cli, ["udp", "catalog", "warm", "--help"]).exit_code == 0
 
     def test_helpers_are_registered(self):
         assert tk.h.udp_city_name() == "Karlsruhe"
@@ -85,7 +110,9 @@ class TestCommunityExtensionsBasics:
 
     def test_spatial_bbox_search_through_solr(self):
         org = factories.Organization()
-        geom = '{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}'
+        geom = (
+            '{"type": "Polygon", "coordinates": [[[8.3, 48.95], [8.5, 48.95], [8.5, 49.1], [8.3, 49.1], [8.3, 48.95]]]}'
+        )
         inside = public_dataset(owner_org=org["id"], extras=[{"key": "spatial", "value": geom}])
         public_dataset(owner_org=org["id"])  # no extent: never in a bbox result
         found = tk.get_action("package_search")({}, {"extras": {"ext_bbox": "8.35,48.98,8.45,49.05"}})
@@ -104,3 +131,46 @@ def test_home_page_shows_the_portal_in_numbers(app):
     assert "Das Portal in Zahlen" in body
     assert "placeholder-420x220" not in body
     assert tk.h.udp_portal_counts() == {"datasets": 2, "organizations": 1}
+
+
+def test_the_udp_plugin_does_not_import_rdflib_or_pyshacl():
+    """The portal plugin (theme, guard, demo commands) needs no RDF: importing it
+    and building its commands leaves rdflib and pyshacl unloaded."""
+    code = (
+        "import sys\n"
+        "from ckanext.udp.portal import plugin, cli\n"
+        "cli.get_commands()\n"
+        "print(sorted(m for m in ('rdflib', 'pyshacl') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+SHARED = {"ckanext.udp.commands", "ckanext.udp.compat", "ckanext.udp.dates", "ckanext.udp.jsonlimits"}
+
+
+@pytest.mark.parametrize("package", ["portal", "api", "catalog", "tables"])
+def test_a_plugin_package_imports_only_itself_and_the_shared_modules(package):
+    """The udp, udp_api, udp_catalog and udp_tables plugins each stand alone:
+    no import of another plugin's package, only of the neutral shared modules."""
+    import ast
+    import pathlib
+
+    import ckanext.udp
+
+    root = pathlib.Path(ckanext.udp.__file__).parent
+    own = f"ckanext.udp.{package}"
+    foreign = []
+    for path in sorted((root / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+                names = [node.module] if node.module != "ckanext.udp" else names[1:]
+            for name in names:
+                if name.startswith("ckanext.udp") and not (name == own or name.startswith(own + ".")):
+                    if name not in SHARED:
+                        foreign.append(f"{path.relative_to(root)}: {name}")
+    assert foreign == []

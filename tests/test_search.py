@@ -1,11 +1,10 @@
 """Search runs on the real Solr core with German analysis."""
+
 from __future__ import annotations
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-
 from udp_testing import public_dataset
 
 

@@ -1,14 +1,14 @@
 """Redis and the MQTT broker are the real ones the stack started."""
+
 from __future__ import annotations
 
 import threading
 import uuid
 from urllib.parse import urlparse
 
+import ckan.plugins.toolkit as tk
 import paho.mqtt.client as mqtt
 import pytest
-
-import ckan.plugins.toolkit as tk
 from ckan.lib.redis import connect_to_redis, is_redis_available
 
 

@@ -1,17 +1,17 @@
 """Every UI string of our templates and code has a German translation, ours
 or CKAN's (German is the default locale: an untranslated msgid shows English)."""
+
 from __future__ import annotations
 
 import ast
 import pathlib
 import re
 
+import ckan
 from babel.messages.pofile import read_po
 
-import ckan
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "ckanext" / "udp"
-OURS = ROOT / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp.po"
+OURS = ROOT / "portal" / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp.po"
 # the harvesters and their dashboard translate in their own domain
 HARVEST = ROOT / "harvest" / "i18n" / "de" / "LC_MESSAGES" / "ckanext-udp-harvest.po"
 CORE = pathlib.Path(ckan.__file__).parent / "i18n" / "de" / "LC_MESSAGES" / "ckan.po"

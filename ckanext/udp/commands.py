@@ -4,6 +4,7 @@ Every plugin adds its own subgroup (``ckan udp sensors …``, ``ckan udp catalog
 from its ``get_commands`` with :func:`register`, without touching another plugin's
 commands. CKAN adds a command by name, so all plugins hand back the same group object.
 """
+
 from __future__ import annotations
 
 import click

@@ -7,9 +7,10 @@ English-ordered pattern ``"MMMM d, YYYY, HH:mm (z)"`` whatever the locale
 ("November 30, 2026, 04:35 (MEZ)" on the German UI; ``YYYY`` is even the
 week-based year, wrong in the last days of December). Templates of our
 plugins use :func:`display_datetime` (through each plugin's own helper)
-instead. Shared by the plugins like ``serving`` and ``jsonlimits``: no
-plugin's internals.
+instead. A neutral module shared by the plugins, like ``jsonlimits`` and
+``commands``: it imports no plugin package.
 """
+
 from __future__ import annotations
 
 import datetime as dt

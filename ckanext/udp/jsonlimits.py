@@ -11,9 +11,11 @@ callers that already handle malformed JSON handle this too.
 A neutral module: the ``udp`` plugin's request guard and ``udp_dcatde``'s
 hostile-RDF guard both use it; it imports nothing of CKAN.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 #: deep enough for any real request or catalog, far below the recursion limit
@@ -31,6 +33,7 @@ def depth(value: Any) -> int:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, level = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

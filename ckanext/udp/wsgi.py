@@ -2,15 +2,15 @@
 tests and production alike): ``CKAN_INI=/path/ckan.ini gunicorn -c
 config/gunicorn.conf.py``. The ini's logging sections configure logging, as
 they do for the ``ckan`` command."""
+
 from __future__ import annotations
 
 import logging
 import os
 
-from ckan.cli import load_config
-from ckan.config.middleware import make_app
+from ckanext.udp import compat
 
-application = make_app(load_config(os.environ.get("CKAN_INI")))
+application = compat.make_wsgi_app(os.environ.get("CKAN_INI"))
 
 # the ini's logging configuration disables loggers it does not name, gunicorn's
 # access and error logs among them: keep them (the access log has the request id)

@@ -1,6 +1,7 @@
 """Helpers of the udp_api tests: an organization with an editor and a
 designated reviewer, datasets taken through the governance workflow the way
 stewards do it (actions as those users)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,11 +21,13 @@ class Stewards:
         self.admin = factories.User()
         self.editor = factories.User()
         self.reviewer = factories.User()
-        self.org = factories.Organization(users=[
-            {"name": self.admin["name"], "capacity": "admin"},
-            {"name": self.editor["name"], "capacity": "editor"},
-            {"name": self.reviewer["name"], "capacity": "editor"},
-        ])
+        self.org = factories.Organization(
+            users=[
+                {"name": self.admin["name"], "capacity": "admin"},
+                {"name": self.editor["name"], "capacity": "editor"},
+                {"name": self.reviewer["name"], "capacity": "editor"},
+            ]
+        )
         act(self.admin, "udp_reviewer_add", organization_id=self.org["id"], user=self.reviewer["name"])
 
     def draft(self, **kw: Any) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Fixtures of the udp_api tests."""
+
 from __future__ import annotations
 
 import pytest
-
 from apiworld import Stewards
 
 

@@ -1,5 +1,6 @@
 """``udp_changes``: the public catalog's change feed, read as a mirroring
 client reads it (anonymous GETs on the Action API, page by page)."""
+
 from __future__ import annotations
 
 import base64
@@ -7,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-
 from apiworld import Stewards, act
 
 # in these tests a change is handed out as soon as it is recorded
@@ -161,7 +161,7 @@ BAD_PARAMS = [
     {"since": _token({"v": 2, "s": 1})},
     {"since": _token([1, 2])},
     {"since": _token({"v": 1, "s": True})},
-    {"since": _token({"v": 1, "s": 10 ** 30})},  # beyond PostgreSQL's bigint
+    {"since": _token({"v": 1, "s": 10**30})},  # beyond PostgreSQL's bigint
     {"limit": "0"},
     {"limit": "-5"},
     {"limit": "abc"},

@@ -2,16 +2,16 @@
 another origin; nothing answers a write to another origin; never with
 credentials. The test walks every URL rule of the app, so a new endpoint is
 either classified here or the test fails."""
+
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
+from apiworld import Stewards
 from ckan.tests import factories
 
-from apiworld import Stewards
 from ckanext.udp.api import cors
 
 ORIGIN = "http://app.example.org:8080"
@@ -25,9 +25,13 @@ READ_CHANNELS = {
     "dataset_resource.download": "resource downloads (dataset type route)",
     "file.download": "files of resources (CKAN file storage)",
     "file.public_download": "public files",
-    "feeds.general": "Atom feed", "feeds.custom": "Atom feed", "feeds.group": "Atom feed",
-    "feeds.organization": "Atom feed", "feeds.tag": "Atom feed",
-    "udp_catalog.catalog": "DCAT catalog", "udp_catalog.dataset": "dataset RDF",
+    "feeds.general": "Atom feed",
+    "feeds.custom": "Atom feed",
+    "feeds.group": "Atom feed",
+    "feeds.organization": "Atom feed",
+    "feeds.tag": "Atom feed",
+    "udp_catalog.catalog": "DCAT catalog",
+    "udp_catalog.dataset": "dataset RDF",
     "udp_sensors.download": "sensor series downloads",
     "udp_api.openapi": "OpenAPI description of the plugin endpoints",
 }
@@ -35,24 +39,50 @@ READ_CHANNELS = {
 # Everything else, with the reason it is no read channel for other origins.
 PAGES = "HTML pages and forms for people in the browser"
 NOT_READ_BLUEPRINTS = {
-    "home": PAGES, "dataset": PAGES, "group": PAGES, "organization": PAGES, "user": PAGES,
-    "dashboard": PAGES, "admin": PAGES, "activity": PAGES, "util": PAGES, "harvest": PAGES,
-    "harvester": PAGES, "harvest_resource": PAGES, "udp_governance": PAGES + " (stewards only)",
-    "udp_dcatde": PAGES, "static": "the portal's own static files", "webassets": "the portal's own assets",
+    "home": PAGES,
+    "dataset": PAGES,
+    "group": PAGES,
+    "organization": PAGES,
+    "user": PAGES,
+    "dashboard": PAGES,
+    "admin": PAGES,
+    "activity": PAGES,
+    "util": PAGES,
+    "harvest": PAGES,
+    "harvester": PAGES,
+    "harvest_resource": PAGES,
+    "udp_governance": PAGES + " (stewards only)",
+    "udp_dcatde": PAGES,
+    "static": "the portal's own static files",
+    "webassets": "the portal's own assets",
     "datatablesview": "POST-only helper of the table preview",
-    "udp_harvest": PAGES + " (harvest dashboard, sysadmins)", "xloader": PAGES + " (upload status, stewards)",
+    "udp_harvest": PAGES + " (harvest dashboard, sysadmins)",
+    "xloader": PAGES + " (upload status, stewards)",
 }
 NOT_READ_ENDPOINTS = {
     "api.i18n_js_translations": "translations of the portal's own scripts",
-    "api.dataset_autocomplete": "form helper", "api.format_autocomplete": "form helper",
-    "api.group_autocomplete": "form helper", "api.organization_autocomplete": "form helper",
-    "api.tag_autocomplete": "form helper", "api.user_autocomplete": "form helper (logged in)",
-    "resource.read": PAGES, "resource.view": PAGES, "resource.views": PAGES, "resource.new": PAGES,
-    "resource.edit": PAGES, "resource.edit_view": PAGES, "resource.delete": PAGES,
-    "dataset_resource.read": PAGES, "dataset_resource.view": PAGES, "dataset_resource.views": PAGES,
-    "dataset_resource.new": PAGES, "dataset_resource.edit": PAGES, "dataset_resource.edit_view": PAGES,
+    "api.dataset_autocomplete": "form helper",
+    "api.format_autocomplete": "form helper",
+    "api.group_autocomplete": "form helper",
+    "api.organization_autocomplete": "form helper",
+    "api.tag_autocomplete": "form helper",
+    "api.user_autocomplete": "form helper (logged in)",
+    "resource.read": PAGES,
+    "resource.view": PAGES,
+    "resource.views": PAGES,
+    "resource.new": PAGES,
+    "resource.edit": PAGES,
+    "resource.edit_view": PAGES,
+    "resource.delete": PAGES,
+    "dataset_resource.read": PAGES,
+    "dataset_resource.view": PAGES,
+    "dataset_resource.views": PAGES,
+    "dataset_resource.new": PAGES,
+    "dataset_resource.edit": PAGES,
+    "dataset_resource.edit_view": PAGES,
     "dataset_resource.delete": PAGES,
-    "datastore.api_info": PAGES, "datastore.dictionary": PAGES + " (data dictionary form)",
+    "datastore.api_info": PAGES,
+    "datastore.dictionary": PAGES + " (data dictionary form)",
     "file.trusted_download": "signed one-off links",
     "udp_sensors.webhook": "write: sensor uplinks (shared secret)",
 }
@@ -75,15 +105,37 @@ def rules(app: Any) -> list[Any]:
 @pytest.fixture
 def sample(stewards: Stewards) -> dict[str, Any]:
     pkg = stewards.draft(title="CORS-Probe", tags=[{"name": "probe"}])
-    res = tk.get_action("datastore_create")({"user": stewards.sysadmin["name"]}, {
-        "resource": {"package_id": pkg["id"], "name": "Tabelle"},
-        "fields": [{"id": "a", "type": "int"}], "records": [{"a": 1}], "force": True})
+    res = tk.get_action("datastore_create")(
+        {"user": stewards.sysadmin["name"]},
+        {
+            "resource": {"package_id": pkg["id"], "name": "Tabelle"},
+            "fields": [{"id": "a", "type": "int"}],
+            "records": [{"a": 1}],
+            "force": True,
+        },
+    )
     stewards.publish(pkg)
-    return {"ver": 3, "logic_function": "package_search", "id": pkg["name"], "_id": pkg["name"],
-            "resource_id": res["resource_id"], "_format": "ttl", "kind": "observations", "fmt": "csv",
-            "filename": "tabelle.csv", "lang": "de", "storage_name": "default", "location": "x.csv",
-            "token": "x", "view_id": "x", "activity_id": "x", "resource_view_id": "x", "path": "x",
-            "source": "x", "action": "x"}
+    return {
+        "ver": 3,
+        "logic_function": "package_search",
+        "id": pkg["name"],
+        "_id": pkg["name"],
+        "resource_id": res["resource_id"],
+        "_format": "ttl",
+        "kind": "observations",
+        "fmt": "csv",
+        "filename": "tabelle.csv",
+        "lang": "de",
+        "storage_name": "default",
+        "location": "x.csv",
+        "token": "x",
+        "view_id": "x",
+        "activity_id": "x",
+        "resource_view_id": "x",
+        "path": "x",
+        "source": "x",
+        "action": "x",
+    }
 
 
 def build(rule: Any, values: dict[str, Any]) -> str:
@@ -118,8 +170,14 @@ def test_read_channels_answer_other_origins(app, sample):
             assert res.headers.get("Access-Control-Allow-Origin") == "*", (method, url, res.status_code)
             assert "ETag" in res.headers["Access-Control-Expose-Headers"]
             _no_credentials(res)
-        pre = app.options(url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
-                                        "Access-Control-Request-Headers": "if-none-match"})
+        pre = app.options(
+            url,
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "if-none-match",
+            },
+        )
         assert pre.status_code < 300, (url, pre.status_code)
         assert pre.headers.get("Access-Control-Allow-Origin") == "*", url
         methods = {m.strip() for m in pre.headers["Access-Control-Allow-Methods"].split(",")}
@@ -129,8 +187,14 @@ def test_read_channels_answer_other_origins(app, sample):
         # credentials in a header (API token, Authorization) are not allowed across origins
         token = tk.config.get("apitoken_header_name")
         for header in ("Authorization", token, "Cookie"):
-            pre = app.options(url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
-                                            "Access-Control-Request-Headers": header})
+            pre = app.options(
+                url,
+                headers={
+                    "Origin": ORIGIN,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": header,
+                },
+            )
             assert "Access-Control-Allow-Origin" not in pre.headers, (url, header)
         checked.add(rule.endpoint)
     assert checked == set(READ_CHANNELS)
@@ -143,8 +207,9 @@ def test_the_data_is_what_anonymous_visitors_see(app, sample, stewards: Stewards
     ids = {d["id"] for d in res.json["result"]["results"]}
     assert hidden["id"] not in ids and len(ids) == 1
     # a token-authenticated read is possible from servers, not granted to browsers
-    res = app.get(f"/api/3/action/package_show?id={hidden['id']}",
-                  headers={"Origin": ORIGIN, "Authorization": sysadmin["token"]})
+    res = app.get(
+        f"/api/3/action/package_show?id={hidden['id']}", headers={"Origin": ORIGIN, "Authorization": sysadmin["token"]}
+    )
     assert res.status_code == 200 and res.headers["Access-Control-Allow-Origin"] == "*"
     _no_credentials(res)  # a browser refuses it to a page: credentials need Allow-Credentials
 
@@ -159,12 +224,25 @@ def test_writes_get_no_cors_allowance(app, sample, monkeypatch):
             continue
         url = build(rule, {**sample, "logic_function": "package_create"})
         for method in sorted(methods):
-            pre = app.options(url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": method,
-                                            "Access-Control-Request-Headers": "content-type"})
+            pre = app.options(
+                url,
+                headers={
+                    "Origin": ORIGIN,
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": "content-type",
+                },
+            )
             assert not any(h.startswith("Access-Control-Allow") for h in pre.headers.keys()), (method, url)
             # a "simple" cross-origin POST with a session cookie: the answer is not readable
-            res = app.post(url, data="x=1", headers={"Origin": ORIGIN, "Cookie": "ckan=forged",
-                                                     "Content-Type": "application/x-www-form-urlencoded"})
+            res = app.post(
+                url,
+                data="x=1",
+                headers={
+                    "Origin": ORIGIN,
+                    "Cookie": "ckan=forged",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
             assert not any(h.startswith("Access-Control-Allow") for h in res.headers.keys()), (method, url)
             checked += 1
     assert checked >= 30

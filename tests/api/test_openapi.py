@@ -1,5 +1,6 @@
 """``/api/udp/openapi.json``: a valid OpenAPI 3 document whose every path is
 a URL rule of the app, readable from other origins."""
+
 from __future__ import annotations
 
 import re
@@ -28,6 +29,7 @@ def test_openapi_document_is_valid_and_matches_the_app(app, with_plugins):
 def test_an_invalid_document_is_refused():
     import pytest
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
     from ckanext.udp.api import openapi
 
     spec = openapi.document("http://x", "1")

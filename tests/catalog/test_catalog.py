@@ -1,4 +1,5 @@
 """The public DCAT catalog: /catalog.{ttl,rdf,jsonld}."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,17 +8,16 @@ import math
 import time
 from urllib.parse import urlsplit
 
-import pytest
-from rdflib import Graph, URIRef
-from rdflib.namespace import DCAT, RDF
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
-from ckanext.udp.catalog.cursor import SORT
 from ckanext.dcat.processors import RDFParser
-
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCAT, RDF
 from udp_testing import public_dataset
+
+from ckanext.udp.catalog.cursor import SORT
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDFLIB = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
@@ -93,9 +93,11 @@ class Churn:
         self.created: list[str] = []
 
     def _all_in_order(self) -> list[str]:
-        rows = model.Session.query(model.Package.id).filter(
-            model.Package.id.in_(self.public + self.hidden)).order_by(
-            model.Package.metadata_created, model.Package.id)
+        rows = (
+            model.Session.query(model.Package.id)
+            .filter(model.Package.id.in_(self.public + self.hidden))
+            .order_by(model.Package.metadata_created, model.Package.id)
+        )
         return [r[0] for r in rows]
 
     def __call__(self, seen_so_far: int) -> None:
@@ -114,8 +116,9 @@ class Churn:
         else:
             before = [h for h in self.hidden if self.order[h] < cursor and h not in self.inserted_before_cursor]
             if before:
-                tk.get_action("udp_set_access_class")({"user": self.sysadmin["name"]},
-                                                     {"id": before[0], "access_class": "open"})
+                tk.get_action("udp_set_access_class")(
+                    {"user": self.sysadmin["name"]}, {"id": before[0], "access_class": "open"}
+                )
                 self.inserted_before_cursor.append(before[0])
         self.created.append(public_dataset(owner_org=self.org["id"])["id"])
 
@@ -188,7 +191,8 @@ class TestCatalog:
         while True:
             page = tk.get_action("package_search")(
                 {"user": "", "auth_user_obj": None},
-                {"fq": "+dataset_type:(dataset)", "sort": SORT, "rows": 3, "start": start})["results"]
+                {"fq": "+dataset_type:(dataset)", "sort": SORT, "rows": 3, "start": start},
+            )["results"]
             if not page:
                 break
             seen += [d["id"] for d in page]
@@ -223,7 +227,9 @@ class TestConditionalRequests:
         again = app.get("/catalog.ttl", headers={"If-None-Match": etag})
         assert again.status_code == 304
         assert again.body == ""
-        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Neu"})
+        tk.get_action("package_patch")(
+            {"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Neu"}
+        )
         changed = app.get("/catalog.ttl", headers={"If-None-Match": etag})
         assert changed.status_code == 200
         assert changed.headers["ETag"] != etag
@@ -256,8 +262,9 @@ class TestConditionalRequests:
         earlier = email.utils.format_datetime(_http_date(lm) - dt.timedelta(seconds=1), usegmt=True)
         assert app.get("/catalog.rdf", headers={"If-Modified-Since": earlier}).status_code == 200
         _next_second()
-        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
-                                       {"id": pkg["id"], "title": "Geändert"})
+        tk.get_action("package_patch")(
+            {"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Geändert"}
+        )
         assert app.get("/catalog.rdf", headers={"If-Modified-Since": lm}).status_code == 200
 
 
@@ -266,8 +273,13 @@ class TestBadRequests:
     @pytest.mark.parametrize("fmt", ["ttl", "rdf", "jsonld"])
     def test_parameter_errors_answer_in_the_rdf_format_asked_for(self, app, fmt):
         # an RDF client gets a 400 it can parse (a hydra:Error), never an HTML page
-        for query, says in [("after=bm9uc2Vuc2U", "after"), ("after=%%%", "after"),
-                            ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=zehn", "limit")]:
+        for query, says in [
+            ("after=bm9uc2Vuc2U", "after"),
+            ("after=%%%", "after"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("limit=zehn", "limit"),
+        ]:
             resp = app.get(f"/catalog.{fmt}?{query}")
             assert resp.status_code == 400, query
             assert resp.headers["Content-Type"].split(";")[0] == CONTENT_TYPE[fmt], query
@@ -305,8 +317,24 @@ class TestFragmentCache:
         keys = [k.decode() for k in cache.connect().scan_iter("udp:catalog:fragment:*")]
         assert len(keys) == 1 and pub["id"] in keys[0]
 
+    def test_ckan_udp_catalog_warm_fills_the_cache(self, cli, org):
+        from ckan.cli.cli import ckan as ckan_cli
+
+        from ckanext.udp.catalog import cache
+
+        pub = public_dataset(owner_org=org["id"])
+        factories.Dataset(owner_org=org["id"], private=True)
+        result = cli.invoke(ckan_cli, ["udp", "catalog", "warm"])
+        assert result.exit_code == 0, result.output
+        assert "1 public datasets, 1 serialised, 0 already cached" in result.output
+        keys = [k.decode() for k in cache.connect().scan_iter("udp:catalog:fragment:*")]
+        assert len(keys) == 1 and pub["id"] in keys[0]
+        again = cli.invoke(ckan_cli, ["udp", "catalog", "warm"])
+        assert "1 public datasets, 0 serialised, 1 already cached" in again.output
+
     def test_the_cache_lives_in_its_own_redis_database(self, app, org):
         from ckan.lib.redis import connect_to_redis
+
         from ckanext.udp.catalog import cache
 
         public_dataset(owner_org=org["id"])
@@ -323,8 +351,9 @@ class TestFragmentCache:
         pkg = public_dataset(owner_org=org["id"], title="Version 0")
         assert "Version 0" in app.get("/catalog.ttl").body
         for i in range(1, 4):
-            tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True},
-                                           {"id": pkg["id"], "title": f"Version {i}"})
+            tk.get_action("package_patch")(
+                {"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"], "title": f"Version {i}"}
+            )
             assert f"Version {i}" in app.get("/catalog.ttl").body
         conn = cache.connect()
         keys = [k for k in conn.scan_iter("udp:catalog:fragment:*") if pkg["id"].encode() in k]
@@ -336,7 +365,9 @@ class TestFragmentCache:
     def test_an_edit_is_served_at_once_despite_the_cache(self, app, org, sysadmin):
         pkg = public_dataset(owner_org=org["id"], title="Alt")
         assert "Alt" in app.get("/catalog.ttl").body
-        tk.get_action("package_patch")({"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Neu"})
+        tk.get_action("package_patch")(
+            {"user": sysadmin["name"], "ignore_auth": True}, {"id": pkg["id"], "title": "Neu"}
+        )
         body = app.get("/catalog.ttl").body
         assert "Neu" in body and '"Alt"' not in body
 

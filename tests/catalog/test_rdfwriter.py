@@ -1,11 +1,12 @@
 """Fragments written by rdfwriter hold exactly the triples the profiles made."""
+
 from __future__ import annotations
 
 import pytest
+from ckan.tests import factories
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from ckan.tests import factories
 from ckanext.udp.catalog import rdfwriter
 from ckanext.udp.catalog.fragments import FragmentBuilder
 
@@ -31,10 +32,16 @@ def tricky_dataset():
         url="https://example.org/a?b=1&c=<2>",
         version="1.0",
     )
-    factories.Resource(package_id=pkg["id"], url="https://example.org/x.csv?a=1&b=2", format="CSV",
-                       name="Tabelle ü & ß", description="<b>fett</b>")
+    factories.Resource(
+        package_id=pkg["id"],
+        url="https://example.org/x.csv?a=1&b=2",
+        format="CSV",
+        name="Tabelle ü & ß",
+        description="<b>fett</b>",
+    )
     factories.Resource(package_id=pkg["id"], url="https://example.org/y.json", format="JSON")
     from ckan.plugins import toolkit as tk
+
     return tk.get_action("package_show")({"ignore_auth": True}, {"id": pkg["id"]})
 
 

@@ -11,7 +11,7 @@ import rdflib
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 
-from ckanext.udp import demo
+from ckanext.udp.portal import demo
 from ckanext.udp.dcatde import validation
 
 from dcatde_testlib import to_turtle

@@ -17,18 +17,19 @@ after every hook). A reader only takes rows older than a short settling time
 (``ckanext.udp.api.changes_settle_seconds``), so the index has caught up with
 a row before a client's cursor passes it.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
-
-import sqlalchemy as sa
-from sqlalchemy import event
+from typing import Any
 
 import ckan.model as model
+import sqlalchemy as sa
+from sqlalchemy import event
 
 _PENDING = "udp_api_pending_changes"
 
@@ -85,6 +86,7 @@ def listen() -> None:
 
 # --- reading -------------------------------------------------------------------
 
+
 class CursorError(ValueError):
     """A malformed ``since`` token."""
 
@@ -98,15 +100,14 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "Cursor":
+    def decode(cls, token: str) -> Cursor:
         try:
             if len(token) > 200:
                 raise ValueError("too long")
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             data = json.loads(raw)
             seq = data["s"]
-            if (data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool)
-                    or not 0 <= seq < 2 ** 63):
+            if data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
                 raise ValueError("bad token")
         except (binascii.Error, ValueError, TypeError, KeyError, AttributeError) as e:
             raise CursorError("invalid cursor") from e
@@ -124,11 +125,14 @@ class Row:
 
 def read(after: int, limit: int, settle_seconds: float) -> list[Row]:
     """Up to ``limit`` rows after ``after`` in feed order."""
-    result = model.Session.execute(sa.text("""
+    result = model.Session.execute(
+        sa.text("""
         SELECT package_id, seq, was_public, public_since,
                changed <= clock_timestamp() - make_interval(secs => :settle) AS settled
         FROM udp_api_change WHERE seq > :after ORDER BY seq LIMIT :limit
-    """), {"after": after, "limit": limit, "settle": settle_seconds})
+    """),
+        {"after": after, "limit": limit, "settle": settle_seconds},
+    )
     return [Row(*r) for r in result]
 
 
@@ -136,6 +140,7 @@ def mark_public(package_ids: list[str]) -> None:
     """Seen in public view by a reader: a later tombstone may name it."""
     if package_ids:
         with model.meta.engine.begin() as conn:
-            conn.execute(sa.text(
-                "UPDATE udp_api_change SET was_public = true WHERE package_id = ANY(:ids) AND NOT was_public"
-            ), {"ids": package_ids})
+            conn.execute(
+                sa.text("UPDATE udp_api_change SET was_public = true WHERE package_id = ANY(:ids) AND NOT was_public"),
+                {"ids": package_ids},
+            )

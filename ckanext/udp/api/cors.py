@@ -16,10 +16,10 @@ Which URL rules are read channels is decided by endpoint name
 is classified or the test fails. CKAN's own ``ckan.cors.*`` settings stay off:
 they would allow every method on every URL.
 """
+
 from __future__ import annotations
 
 import fnmatch
-from typing import Optional
 
 import ckan.plugins.toolkit as tk
 from flask import Response, request
@@ -36,11 +36,13 @@ def _patterns() -> list[str]:
     return tk.aslist(tk.config.get("ckanext.udp.api.cors_endpoints"))
 
 
-def is_read_channel(endpoint: Optional[str]) -> bool:
-    return bool(endpoint) and any(fnmatch.fnmatchcase(endpoint, p) for p in _patterns())
+def is_read_channel(endpoint: str | None) -> bool:
+    if not endpoint:
+        return False
+    return any(fnmatch.fnmatchcase(endpoint, p) for p in _patterns())
 
 
-def _readable_action(name: Optional[str]) -> bool:
+def _readable_action(name: str | None) -> bool:
     """A GET of the Action API is a read only for side-effect-free actions,
     and not for those CKAN marks so although they change things."""
     if not name or name in tk.aslist(tk.config.get("ckanext.udp.api.cors_write_actions")):
@@ -52,7 +54,7 @@ def _readable_action(name: Optional[str]) -> bool:
     return bool(getattr(action, "side_effect_free", False))
 
 
-def _allowed_origin(origin: Optional[str]) -> Optional[str]:
+def _allowed_origin(origin: str | None) -> str | None:
     origins = tk.aslist(tk.config.get("ckanext.udp.api.cors_origins"))
     if "*" in origins:
         return "*"
@@ -71,8 +73,9 @@ def add_headers(response: Response) -> Response:
     if preflight:
         if request.headers["Access-Control-Request-Method"].upper() not in READ_METHODS:
             return response  # a write: no allowance
-        asked = [h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")
-                 if h.strip()]
+        asked = [
+            h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()
+        ]
         if any(h not in ALLOW_HEADERS for h in asked):
             return response  # e.g. Authorization or a token header: no credentials across origins
     elif method not in READ_METHODS:

@@ -2,6 +2,7 @@
 API is described by CKAN's ``help_show`` and its docs). Served at
 ``/api/udp/openapi.json``; ``tests/api/test_openapi.py`` validates it and
 checks that every path is a URL rule of the app."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,10 +10,16 @@ from typing import Any
 ERROR_JSON = {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
 
 
-def _param(name: str, where: str, description: str, schema: dict[str, Any] | None = None,
-           required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required or where == "path",
-            "description": description, "schema": schema or {"type": "string"}}
+def _param(
+    name: str, where: str, description: str, schema: dict[str, Any] | None = None, required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def _text(media: str, description: str) -> dict[str, Any]:
@@ -34,90 +41,151 @@ def document(site_url: str, version: str) -> dict[str, Any]:
             "title": "Urbane Datenplattform Karlsruhe: Schnittstellen von ckanext-udp",
             "version": version,
             "description": "DCAT-Katalog, Sensordaten-Downloads und Änderungs-Feed. Alle Endpunkte sind "
-                           "öffentlich lesbar und per CORS (GET, HEAD) von anderen Origins nutzbar; "
-                           "sie liefern, was anonyme Besucher sehen.",
+            "öffentlich lesbar und per CORS (GET, HEAD) von anderen Origins nutzbar; "
+            "sie liefern, was anonyme Besucher sehen.",
         },
         "servers": [{"url": site_url or "/"}],
         "paths": {
-            "/api/3/action/udp_changes": {"get": {
-                "summary": "Änderungen des öffentlichen Katalogs seit einem Cursor",
-                "operationId": "udp_changes",
-                "parameters": [
-                    _param("since", "query", "Der Wert 'next' der vorigen Antwort; ohne: von Anfang an."),
-                    _param("limit", "query", "Höchstens so viele Einträge (1 bis 1000, Standard 100).",
-                           {"type": "integer", "minimum": 1, "maximum": 1000}),
-                ],
-                "responses": {
-                    "200": {"description": "Eine Seite des Feeds", "content": {"application/json": {"schema": {
-                        "type": "object", "properties": {
-                            "success": {"type": "boolean"},
-                            "result": {"type": "object", "required": ["changes", "next", "more"], "properties": {
-                                "next": {"type": "string"}, "more": {"type": "boolean"},
-                                "changes": {"type": "array", "items": {"type": "object",
-                                            "required": ["type", "id"], "properties": {
-                                                "type": {"type": "string",
-                                                         "enum": ["created", "updated", "removed"]},
-                                                "id": {"type": "string"},
-                                                "metadata_modified": {"type": "string"},
-                                                "dataset": {"type": "object"}}}}}}}}}}},
-                    "400": {"description": "Ungültiger Parameter",
-                            "content": {"application/json": {"schema": {"type": "object"}}}},
-                },
-            }},
-            "/catalog.{format}": {"get": {
-                "summary": "Der öffentliche DCAT-AP.de-Katalog, seitenweise (Keyset)",
-                "operationId": "catalog",
-                "parameters": [
-                    _param("format", "path", "ttl, rdf oder jsonld", {"type": "string",
-                                                                      "enum": ["ttl", "rdf", "jsonld"]}),
-                    _param("after", "query", "Fortsetzungs-Token aus dem hydra:next-Link"),
-                    _param("limit", "query", "Datensätze pro Seite", {"type": "integer", "minimum": 1}),
-                ],
-                "responses": {
-                    "200": {"description": "Eine Katalogseite", "headers": VALIDATORS, "content": rdf_content},
-                    "304": {"description": "Unverändert"},
-                    "400": {"description": "Ungültiger Parameter", "content": rdf_content},
-                },
-            }},
-            "/dataset/{id}.{format}": {"get": {
-                "summary": "Ein Datensatz als DCAT-AP.de",
-                "operationId": "dataset_rdf",
-                "parameters": [
-                    _param("id", "path", "Name oder ID des Datensatzes"),
-                    _param("format", "path", "ttl, rdf oder jsonld", {"type": "string",
-                                                                      "enum": ["ttl", "rdf", "jsonld"]}),
-                ],
-                "responses": {
-                    "200": {"description": "Der Datensatz", "headers": VALIDATORS, "content": rdf_content},
-                    "304": {"description": "Unverändert"},
-                    "404": {"description": "Nicht gefunden oder nicht öffentlich"},
-                },
-            }},
-            "/dataset/{id}/sensors/{kind}.{fmt}": {"get": {
-                "summary": "Eine Sensor-Zeitreihe als CSV oder JSON",
-                "operationId": "sensor_download",
-                "parameters": [
-                    _param("id", "path", "Name oder ID des Datensatzes"),
-                    _param("kind", "path", "observations, latest oder hourly",
-                           {"type": "string", "enum": ["observations", "latest", "hourly"]}),
-                    _param("fmt", "path", "csv oder json", {"type": "string", "enum": ["csv", "json"]}),
-                    _param("from", "query", "Beginn (ISO 8601, UTC)", {"type": "string", "format": "date-time"}),
-                    _param("to", "query", "Ende, exklusiv (ISO 8601, UTC)",
-                           {"type": "string", "format": "date-time"}),
-                    _param("device", "query", "Nur dieses Gerät"),
-                    _param("after", "query", "Ankunfts-Cursor (nur observations), aus der letzten Antwort"),
-                    _param("limit", "query", "Zeilen pro Seite, nur mit after", {"type": "integer", "minimum": 1}),
-                ],
-                "responses": {
-                    "200": {"description": "Die Zeitreihe", "headers": VALIDATORS, "content": {
-                        "text/csv": {"schema": {"type": "string"}},
-                        "application/json": {"schema": {"type": "object"}}}},
-                    "304": {"description": "Unverändert"},
-                    "400": {"description": "Ungültiger Parameter", "content": {
-                        "text/csv": {"schema": {"type": "string"}},
-                        "application/json": {"schema": ERROR_JSON}}},
-                    "404": {"description": "Keine Zeitreihe oder nicht öffentlich"},
-                },
-            }},
+            "/api/3/action/udp_changes": {
+                "get": {
+                    "summary": "Änderungen des öffentlichen Katalogs seit einem Cursor",
+                    "operationId": "udp_changes",
+                    "parameters": [
+                        _param("since", "query", "Der Wert 'next' der vorigen Antwort; ohne: von Anfang an."),
+                        _param(
+                            "limit",
+                            "query",
+                            "Höchstens so viele Einträge (1 bis 1000, Standard 100).",
+                            {"type": "integer", "minimum": 1, "maximum": 1000},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Eine Seite des Feeds",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "success": {"type": "boolean"},
+                                            "result": {
+                                                "type": "object",
+                                                "required": ["changes", "next", "more"],
+                                                "properties": {
+                                                    "next": {"type": "string"},
+                                                    "more": {"type": "boolean"},
+                                                    "changes": {
+                                                        "type": "array",
+                                                        "items": {
+                                                            "type": "object",
+                                                            "required": ["type", "id"],
+                                                            "properties": {
+                                                                "type": {
+                                                                    "type": "string",
+                                                                    "enum": ["created", "updated", "removed"],
+                                                                },
+                                                                "id": {"type": "string"},
+                                                                "metadata_modified": {"type": "string"},
+                                                                "dataset": {"type": "object"},
+                                                            },
+                                                        },
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": {
+                            "description": "Ungültiger Parameter",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                    },
+                }
+            },
+            "/catalog.{format}": {
+                "get": {
+                    "summary": "Der öffentliche DCAT-AP.de-Katalog, seitenweise (Keyset)",
+                    "operationId": "catalog",
+                    "parameters": [
+                        _param(
+                            "format",
+                            "path",
+                            "ttl, rdf oder jsonld",
+                            {"type": "string", "enum": ["ttl", "rdf", "jsonld"]},
+                        ),
+                        _param("after", "query", "Fortsetzungs-Token aus dem hydra:next-Link"),
+                        _param("limit", "query", "Datensätze pro Seite", {"type": "integer", "minimum": 1}),
+                    ],
+                    "responses": {
+                        "200": {"description": "Eine Katalogseite", "headers": VALIDATORS, "content": rdf_content},
+                        "304": {"description": "Unverändert"},
+                        "400": {"description": "Ungültiger Parameter", "content": rdf_content},
+                    },
+                }
+            },
+            "/dataset/{id}.{format}": {
+                "get": {
+                    "summary": "Ein Datensatz als DCAT-AP.de",
+                    "operationId": "dataset_rdf",
+                    "parameters": [
+                        _param("id", "path", "Name oder ID des Datensatzes"),
+                        _param(
+                            "format",
+                            "path",
+                            "ttl, rdf oder jsonld",
+                            {"type": "string", "enum": ["ttl", "rdf", "jsonld"]},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {"description": "Der Datensatz", "headers": VALIDATORS, "content": rdf_content},
+                        "304": {"description": "Unverändert"},
+                        "404": {"description": "Nicht gefunden oder nicht öffentlich"},
+                    },
+                }
+            },
+            "/dataset/{id}/sensors/{kind}.{fmt}": {
+                "get": {
+                    "summary": "Eine Sensor-Zeitreihe als CSV oder JSON",
+                    "operationId": "sensor_download",
+                    "parameters": [
+                        _param("id", "path", "Name oder ID des Datensatzes"),
+                        _param(
+                            "kind",
+                            "path",
+                            "observations, latest oder hourly",
+                            {"type": "string", "enum": ["observations", "latest", "hourly"]},
+                        ),
+                        _param("fmt", "path", "csv oder json", {"type": "string", "enum": ["csv", "json"]}),
+                        _param("from", "query", "Beginn (ISO 8601, UTC)", {"type": "string", "format": "date-time"}),
+                        _param(
+                            "to", "query", "Ende, exklusiv (ISO 8601, UTC)", {"type": "string", "format": "date-time"}
+                        ),
+                        _param("device", "query", "Nur dieses Gerät"),
+                        _param("after", "query", "Ankunfts-Cursor (nur observations), aus der letzten Antwort"),
+                        _param("limit", "query", "Zeilen pro Seite, nur mit after", {"type": "integer", "minimum": 1}),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Die Zeitreihe",
+                            "headers": VALIDATORS,
+                            "content": {
+                                "text/csv": {"schema": {"type": "string"}},
+                                "application/json": {"schema": {"type": "object"}},
+                            },
+                        },
+                        "304": {"description": "Unverändert"},
+                        "400": {
+                            "description": "Ungültiger Parameter",
+                            "content": {
+                                "text/csv": {"schema": {"type": "string"}},
+                                "application/json": {"schema": ERROR_JSON},
+                            },
+                        },
+                        "404": {"description": "Keine Zeitreihe oder nicht öffentlich"},
+                    },
+                }
+            },
         },
     }

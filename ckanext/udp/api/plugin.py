@@ -9,6 +9,7 @@ Usable alone: visibility comes from CKAN's permission labels (which the
 governance plugin provides, when enabled), the same ones an anonymous
 ``package_search`` filters on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,12 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.common import CKANConfig
+from ckan.types import Context
 
-from . import changes, cors, internals
+from ckanext.udp import compat
+
+from . import changes, cors
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +38,16 @@ class UdpApiPlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
 
     # IConfigurable
-    def configure(self, config: Any) -> None:
+    def configure(self, config: CKANConfig) -> None:
         changes.listen()
         if tk.asbool(config.get("ckan.cors.origin_allow_all")):
-            log.warning("ckan.cors.origin_allow_all is on: CKAN then allows every method on every URL; "
-                        "udp_api's CORS for read channels needs it off")
+            log.warning(
+                "ckan.cors.origin_allow_all is on: CKAN then allows every method on every URL; "
+                "udp_api's CORS for read channels needs it off"
+            )
 
     # IMiddleware: the Flask app's after_request
-    def make_middleware(self, app: Any, config: Any) -> Any:
+    def make_middleware(self, app: Any, config: CKANConfig) -> Any:
         if hasattr(app, "after_request"):
             app.after_request(cors.add_headers)
         return app
@@ -49,14 +56,14 @@ class UdpApiPlugin(p.SingletonPlugin):
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
-            changes.record(pkg.id, internals.is_public(pkg))
+            changes.record(pkg.id, compat.is_public(pkg))
         return pkg_dict
 
-    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
             # still as it was: if it was public until now, the feed may name it
-            changes.record(pkg.id, False, was_public=internals.is_public(pkg))
+            changes.record(pkg.id, False, was_public=compat.is_public(pkg))
 
 
 __all__ = ["UdpApiPlugin"]

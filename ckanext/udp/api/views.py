@@ -1,17 +1,18 @@
 """Blueprint of ``udp_api``: the OpenAPI description."""
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
 import ckan.plugins.toolkit as tk
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from . import openapi
 
 api_bp = Blueprint("udp_api", __name__)
 
 
-def openapi_json():  # type: ignore[no-untyped-def]
+def openapi_json() -> Response:
     try:
         release = version("ckanext-udp")
     except PackageNotFoundError:

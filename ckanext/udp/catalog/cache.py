@@ -5,13 +5,13 @@ Redis database of its own (``ckanext.udp.catalog.redis_url``), never in the one
 of CKAN's job and harvest queues: a cache can be flushed, evicted or put on a
 Redis with an eviction policy without touching queued work.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
-
 import ckan.plugins.toolkit as tk
+import redis
 
 _POOLS: dict[str, redis.ConnectionPool] = {}
 

@@ -1,6 +1,7 @@
 """When did the public catalog last change? One key in the catalog's Redis
 database, bumped by the plugin's IPackageController hooks on every create,
 update and delete."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,6 +28,7 @@ def last_change() -> tuple[dt.datetime, str]:
         # is conservative (clients revalidate once)
         bump()
         value = conn.get(_KEY)
+    assert isinstance(value, bytes)  # set just now; the connection answers bytes
     stamp = value.decode()
     when = dt.datetime.strptime(stamp.split("|", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
     return when, stamp

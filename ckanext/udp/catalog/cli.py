@@ -1,19 +1,21 @@
-"""``ckan udp-catalog ...``: maintenance of the catalog's RDF cache."""
+"""``ckan udp catalog ...``: maintenance of the catalog's RDF cache."""
+
 from __future__ import annotations
 
+import ckan.plugins.toolkit as tk
 import click
 
-import ckan.plugins.toolkit as tk
+from ckanext.udp.commands import register
 
-__all__ = ["udp_catalog"]
+__all__ = ["catalog", "get_commands"]
 
 
-@click.group("udp-catalog", short_help="The public DCAT catalog (ckanext-udp)")
-def udp_catalog() -> None:
+@click.group("catalog", short_help="The public DCAT catalog")
+def catalog() -> None:
     """The public DCAT catalog."""
 
 
-@udp_catalog.command("warm")
+@catalog.command("warm")
 def warm() -> None:
     """Serialise every public dataset into the fragment cache."""
     from ckanext.udp.catalog import fragments
@@ -30,3 +32,8 @@ def warm() -> None:
             break
     built = fragments.warm(ids)
     click.secho(f"{len(ids)} public datasets, {built} serialised, {len(ids) - built} already cached", fg="green")
+
+
+def get_commands() -> list[click.Command]:
+    """``IClick.get_commands``: ``catalog`` under the shared ``ckan udp`` group."""
+    return register(catalog)

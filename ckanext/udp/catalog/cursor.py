@@ -8,6 +8,7 @@ throughout exactly once: edits do not move a dataset (its key never changes),
 new datasets sort after existing ones (creation time), and deletions only
 remove themselves. Offsets (``page=N``) have neither property.
 """
+
 from __future__ import annotations
 
 import base64
@@ -36,7 +37,7 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "Cursor":
+    def decode(cls, token: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             created, id_ = json.loads(raw)
@@ -48,7 +49,7 @@ class Cursor:
         return cls(created, id_)
 
     @classmethod
-    def of(cls, dataset: dict) -> "Cursor":
+    def of(cls, dataset: dict) -> Cursor:
         return cls(solr_date(dataset["metadata_created"]), dataset["id"])
 
     def fq(self) -> str:

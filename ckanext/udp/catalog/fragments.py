@@ -6,20 +6,23 @@ cached in the catalog's Redis database (cache.py), one hash per (profiles,
 base URI, dataset id) holding all formats and the ``metadata_modified`` they
 were built from: a read checks that version, a write replaces the previous
 version (none is left behind to wait for its TTL), a deletion removes it. A
-page costs one Redis round trip for the datasets already seen. Each dataset gets a graph of its own, so memory is bounded by
-the page, not the catalog (ckanext-dcat's stock catalog builds one graph for
-all datasets of a page and scans it per dataset).
+page costs one Redis round trip for the datasets already seen. Each dataset
+gets a graph of its own, so memory is bounded by the page, not the catalog
+(ckanext-dcat's stock catalog builds one graph for all datasets of a page and
+scans it per dataset).
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
-
-from rdflib import Graph
+from collections.abc import Sequence
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+from rdflib import Graph
+
 from ckanext.dcat.processors import RDFSerializer
-from ckanext.dcat.utils import catalog_uri
+from ckanext.udp import compat
 
 from . import rdfwriter
 from .cache import connect as connect_to_redis
@@ -35,7 +38,7 @@ def _profiles() -> list[str]:
 
 def config_key() -> str:
     """Changes when anything that shapes every fragment changes."""
-    raw = "|".join([" ".join(_profiles()), catalog_uri()])
+    raw = "|".join([" ".join(_profiles()), compat.dcat_catalog_uri()])
     return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
 
@@ -83,7 +86,7 @@ def forget(dataset_id: str) -> None:
 
 def warm(dataset_ids: Sequence[str]) -> int:
     """Build and cache the fragments of these datasets as the public sees them
-    (a background job after each write, and ``ckan udp-catalog warm``).
+    (a background job after each write, and ``ckan udp catalog warm``).
     Returns how many were built."""
     ttl = tk.config.get("ckanext.udp.catalog.cache_ttl")
     if ttl <= 0:
@@ -99,7 +102,7 @@ def warm(dataset_ids: Sequence[str]) -> int:
             continue  # not public: never in the catalog
         key = _key(conf, dataset["id"])
         cached = redis.hget(key, _VERSION)
-        if cached is not None and cached.decode() == dataset["metadata_modified"]:
+        if isinstance(cached, bytes) and cached.decode() == dataset["metadata_modified"]:
             continue
         builder = builder or FragmentBuilder()
         _write(redis, key, dataset, builder.build(dataset), ttl)
@@ -123,9 +126,8 @@ def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[st
     refs: list[str] = []
     store = redis.pipeline(transaction=True)
     stored = False
-    for key, dataset, (version, body, ref) in zip(keys, datasets, cached):
-        if body is None or ref is None or version is None \
-                or version.decode() != dataset["metadata_modified"]:
+    for key, dataset, (version, body, ref) in zip(keys, datasets, cached, strict=True):
+        if body is None or ref is None or version is None or version.decode() != dataset["metadata_modified"]:
             builder = builder or FragmentBuilder()
             built = builder.build(dataset)
             if ttl > 0:

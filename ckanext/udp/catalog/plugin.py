@@ -2,14 +2,16 @@
 cached per-dataset fragments, conditional requests) and the per-dataset RDF
 endpoint. It replaces ckanext-dcat's endpoints: config/portal.ini sets
 ``ckanext.dcat.enable_rdf_endpoints = false``."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
 
-from . import changes, fragments
+from . import changes, cli, fragments
 
 
 @tk.chained_helper
@@ -26,7 +28,7 @@ def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
 
 @tk.blanket.config_declarations
 @tk.blanket.blueprints
-@tk.blanket.cli
+@tk.blanket.cli(cli.get_commands)
 class UdpCatalogPlugin(p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.ITemplateHelpers)
@@ -42,14 +44,14 @@ class UdpCatalogPlugin(p.SingletonPlugin):
         changes.bump()
         return pkg_dict
 
-    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         changes.bump()
         if pkg_dict.get("id"):
             fragments.forget(pkg_dict["id"])
 
     # the job worker serialises the dataset ahead of the next catalog request
-    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_create(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         _enqueue_warm(pkg_dict)
 
-    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+    def after_dataset_update(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         _enqueue_warm(pkg_dict)

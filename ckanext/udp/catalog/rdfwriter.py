@@ -14,11 +14,12 @@ valid inside the page document of its format:
 Blank nodes are relabelled with a per-fragment prefix so that labels from
 different fragments never collide.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -83,8 +84,8 @@ def turtle(graph: Graph, bnode_prefix: str) -> str:
 def _split(iri: str) -> tuple[str, str]:
     for sep in ("#", "/"):
         i = iri.rfind(sep)
-        if i != -1 and _NCNAME.match(iri[i + 1:]):
-            return iri[: i + 1], iri[i + 1:]
+        if i != -1 and _NCNAME.match(iri[i + 1 :]):
+            return iri[: i + 1], iri[i + 1 :]
     raise ValueError(f"predicate {iri} cannot be written as an RDF/XML element name")
 
 
@@ -168,7 +169,9 @@ def jsonld_nodes(graph: Graph, bnode_prefix: str) -> list[dict]:
 
 def jsonld(graph: Graph, bnode_prefix: str) -> str:
     """Node objects as the comma-separated inside of a JSON array."""
-    return ",\n".join(json.dumps(n, ensure_ascii=False, separators=(",", ":")) for n in jsonld_nodes(graph, bnode_prefix))
+    return ",\n".join(
+        json.dumps(n, ensure_ascii=False, separators=(",", ":")) for n in jsonld_nodes(graph, bnode_prefix)
+    )
 
 
 def jsonld_document(fragments: Iterable[str]) -> Iterable[str]:

@@ -5,22 +5,24 @@ it is the channel federal portals harvest. Pages are keyset-paged (see
 cursor.py), assembled from cached per-dataset fragments (fragments.py), and
 answered with ETag/Last-Modified and 304 on revalidation.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
+import ckan.plugins.toolkit as tk
 from flask import Blueprint, Response, request
 from rdflib import BNode, Graph, Literal, URIRef
-from werkzeug.http import HTTP_STATUS_CODES
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD, Namespace
+from werkzeug.http import HTTP_STATUS_CODES
 
-import ckan.plugins.toolkit as tk
-from ckanext.dcat import utils as dcat_utils
 from ckanext.dcat.processors import RDFSerializer
+from ckanext.udp import compat
 
 from . import changes, fragments, rdfwriter
 from .cursor import SORT, Cursor, CursorError
@@ -82,8 +84,7 @@ def error_response(fmt: str | None, status: int, message: str) -> Response:
     g.add((node, HYDRA.statusCode, Literal(status, datatype=XSD.integer)))
     g.add((node, HYDRA.title, Literal(HTTP_STATUS_CODES.get(status, "Error"))))
     g.add((node, HYDRA.description, Literal(message)))
-    return Response(g.serialize(format=RDFLIB_FORMATS[fmt]), status=status,
-                    content_type=CONTENT_TYPES[fmt])
+    return Response(g.serialize(format=RDFLIB_FORMATS[fmt]), status=status, content_type=CONTENT_TYPES[fmt])
 
 
 def _page_url(fmt: str, after: Cursor | None, limit: int) -> str:
@@ -105,8 +106,9 @@ def _catalog_node(version: str, config_key: str) -> tuple[Graph, URIRef]:
     return serializer.g, ref
 
 
-def _head(fmt: str, refs: list[str], total: int, limit: int, current: str, next_url: str | None,
-          version: str, modified: str) -> Graph:
+def _head(
+    fmt: str, refs: list[str], total: int, limit: int, current: str, next_url: str | None, version: str, modified: str
+) -> Graph:
     """The catalog node, its datasets on this page, the paging."""
     node, catalog_ref = _catalog_node(version, fragments.config_key())
     g = Graph()
@@ -158,8 +160,9 @@ def catalog(_format: str) -> Response:
         after = Cursor.decode(token) if token else None
         limit = _page_size()
     except CursorError:
-        return error_response(fmt, 400, tk._(
-            "The paging token (after) is invalid: follow the hydra:next links of the catalog."))
+        return error_response(
+            fmt, 400, tk._("The paging token (after) is invalid: follow the hydra:next links of the catalog.")
+        )
     except BadRequest as e:
         return error_response(fmt, 400, str(e))
 
@@ -183,13 +186,30 @@ def catalog(_format: str) -> Response:
     }
     if _not_modified(etag, when):
         return Response(status=304, headers=headers)
-    body = render_page(fmt, datasets, total=total, limit=limit, after=after, more=more,
-                       version=version, modified=when.strftime("%Y-%m-%dT%H:%M:%S"))
+    body = render_page(
+        fmt,
+        datasets,
+        total=total,
+        limit=limit,
+        after=after,
+        more=more,
+        version=version,
+        modified=when.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
     return Response(body, headers=headers, content_type=CONTENT_TYPES[fmt])
 
 
-def render_page(fmt: str, datasets: list[dict[str, Any]], *, total: int, limit: int,
-                after: Cursor | None, more: bool, version: str, modified: str) -> str:
+def render_page(
+    fmt: str,
+    datasets: list[dict[str, Any]],
+    *,
+    total: int,
+    limit: int,
+    after: Cursor | None,
+    more: bool,
+    version: str,
+    modified: str,
+) -> str:
     """One catalog page as a document: the endpoint's whole serialisation path."""
     next_url = _page_url(fmt, Cursor.of(datasets[-1]), limit) if more else None
     parts, refs = fragments.fragments_for(datasets, fmt)
@@ -200,7 +220,7 @@ def render_page(fmt: str, datasets: list[dict[str, Any]], *, total: int, limit: 
 def dataset(_id: str, _format: str) -> Response:
     if _format not in ALIASES:
         return error_response(None, 404, tk._("Unknown catalog format: {fmt}").format(fmt=_format))
-    return dcat_utils.read_dataset_page(_id, _format)
+    return compat.dcat_read_dataset_page(_id, _format)
 
 
 catalog_bp.add_url_rule("/catalog.<_format>", view_func=catalog, endpoint="catalog")

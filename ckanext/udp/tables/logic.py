@@ -1,15 +1,18 @@
 """Logic of ``udp_tables``: the loader's API token and the German load state."""
+
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
-from typing import Any, Callable
-
-import flask
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
-from ckan.lib.api_token import get_user_from_token
+import flask
+from ckan.types import Context
+
+from ckanext.udp import compat
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,7 @@ def _ensure_token() -> None:
     if configured and configured != "NOT_SET" and configured != _auto_token.get("token"):
         return  # the operator's own token
     token = _auto_token.get("token")
-    if token and get_user_from_token(token, update_access_time=False) is not None:
+    if token and compat.user_from_api_token(token) is not None:
         return
     token = _new_token()
     _auto_token["token"] = token
@@ -39,10 +42,10 @@ def _new_token() -> str:
     ``api_token_create`` commits: on the caller's session that raised
     IllegalStateChangeError and failed the resource save. A thread has its
     own scoped session, so the token is committed on its own connection."""
-    import ckan.model as model  # the session registry: the one internal here
+    import ckan.model as model  # the session registry
 
     result: dict[str, Any] = {}
-    app = flask.current_app._get_current_object() if flask.has_app_context() else None
+    app = flask.current_app._get_current_object() if flask.has_app_context() else None  # type: ignore[attr-defined]
 
     def work() -> None:
         with app.app_context() if app is not None else contextlib.nullcontext():
@@ -66,7 +69,7 @@ def _new_token() -> str:
 
 
 @tk.chained_action
-def xloader_submit(up: Callable[..., Any], context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+def xloader_submit(up: Callable[..., Any], context: Context, data_dict: dict[str, Any]) -> Any:
     _ensure_token()
     return up(context, data_dict)
 
@@ -77,6 +80,7 @@ def get_actions() -> dict[str, Any]:
 
 # --- the load state on the resource page -------------------------------------
 
+
 def _reason(error: Any) -> str:
     """A German reason for an xloader error (its messages are English)."""
     text = error.get("message", "") if isinstance(error, dict) else str(error or "")
@@ -85,8 +89,10 @@ def _reason(error: Any) -> str:
         code = error.get("status_code") or error.get("code")
     low = text.lower()
     if "could not be read as a table" in low or "could not be loaded" in low or "tabulator" in low:
-        return tk._("the file could not be read as a table. Please check that the first row has a "
-                    "heading for every column and that the file really is in the format its name says.")
+        return tk._(
+            "the file could not be read as a table. Please check that the first row has a "
+            "heading for every column and that the file really is in the format its name says."
+        )
     if "too large" in low or "datatoobig" in low:
         return tk._("the file is larger than the DataStore accepts.")
     if "timed out" in low or "timeout" in low:
@@ -116,11 +122,12 @@ def udp_table_status(res: dict[str, Any]) -> dict[str, str] | None:
     if state == "running":
         return {"state": "running", "text": tk._("Data are being loaded …")}
     if state == "complete":
-        return {"state": "complete",
-                "text": tk._("The table is loaded: preview and DataStore API are available.")}
+        return {"state": "complete", "text": tk._("The table is loaded: preview and DataStore API are available.")}
     if state == "error":
-        return {"state": "error",
-                "text": tk._("The file could not be read: {reason}").format(reason=_reason(status.get("error")))}
+        return {
+            "state": "error",
+            "text": tk._("The file could not be read: {reason}").format(reason=_reason(status.get("error"))),
+        }
     return None
 
 

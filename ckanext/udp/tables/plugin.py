@@ -13,13 +13,14 @@ preview and the DataStore API. This plugin is the glue:
   who can edit the dataset ("Daten werden geladen", "Datei konnte nicht
   gelesen werden: ...").
 """
+
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.common import CKANConfig
 
 from ckanext.udp.tables import logic
 from ckanext.xloader.interfaces import IXloader
@@ -34,7 +35,7 @@ class UdpTablesPlugin(p.SingletonPlugin):
     p.implements(IXloader, inherit=True)
 
     # IConfigurer
-    def update_config(self, config: Any) -> None:
+    def update_config(self, config: CKANConfig) -> None:
         tk.add_template_directory(config, "templates")
 
     # IXloader

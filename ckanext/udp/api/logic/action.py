@@ -1,22 +1,25 @@
 """Actions of ``udp_api``."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
+
+from ckanext.udp import compat
 
 from .. import changes as log
-from ..internals import DataError
 from . import schema
 
 
-def _fail(message: str) -> DataError:
+def _fail(message: str) -> Exception:
     # the Action API answers DataError with 400 (ValidationError would be 409)
-    return DataError(message)
+    return compat.data_error(message)
 
 
 @tk.side_effect_free
-def udp_changes(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+def udp_changes(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     """The public catalog's changes since a cursor, oldest first.
 
     :param since: the ``next`` token of the previous answer; without it the
@@ -43,12 +46,12 @@ def udp_changes(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
     try:
         after = log.Cursor.decode(data["since"]).seq if data.get("since") else 0
     except log.CursorError:
-        raise _fail("since: not a cursor of this feed (use the 'next' value of an earlier answer)")
+        raise _fail("since: not a cursor of this feed (use the 'next' value of an earlier answer)") from None
 
     settle = float(tk.config.get("ckanext.udp.api.changes_settle_seconds"))
     rows = log.read(after, data["limit"] + 1, settle)
     more = len(rows) > data["limit"]
-    rows = rows[:data["limit"]]
+    rows = rows[: data["limit"]]
     settled = []
     for row in rows:
         if not row.settled:
@@ -63,8 +66,14 @@ def udp_changes(context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
         dataset = visible.get(row.package_id)
         if dataset is not None:
             created = row.public_since is not None and row.public_since > after
-            out.append({"type": "created" if created else "updated", "id": row.package_id,
-                        "metadata_modified": dataset.get("metadata_modified"), "dataset": dataset})
+            out.append(
+                {
+                    "type": "created" if created else "updated",
+                    "id": row.package_id,
+                    "metadata_modified": dataset.get("metadata_modified"),
+                    "dataset": dataset,
+                }
+            )
         elif row.was_public:
             out.append({"type": "removed", "id": row.package_id})
         # never public: never named, but the cursor moves past it

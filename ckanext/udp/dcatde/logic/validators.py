@@ -1,7 +1,7 @@
 """Validators of the DCAT-AP.de schema (forms and Action API alike).
 
 Error messages are English msgids translated to German in
-``ckanext/udp/i18n/de/LC_MESSAGES/ckanext-udp.po``. Each validator either
+``ckanext/udp/portal/i18n/de/LC_MESSAGES/ckanext-udp.po``. Each validator either
 stores a clean, canonical value or reports an error; nothing is stored half
 because CKAN writes nothing when any field has an error.
 """

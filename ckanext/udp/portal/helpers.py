@@ -1,21 +1,35 @@
 """Template helpers of the ``udp`` plugin (registered by ``tk.blanket.helpers``)."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 from werkzeug.exceptions import default_exceptions
 
-from ckanext.udp import dates, serving
+from ckanext.udp import dates
+from ckanext.udp.portal import serving
 
-__all__ = ["render_datetime", "udp_city_name", "udp_error_text", "udp_footer_links", "udp_portal_counts",
-           "udp_request_id"]
+__all__ = [
+    "render_datetime",
+    "udp_city_name",
+    "udp_error_text",
+    "udp_footer_links",
+    "udp_portal_counts",
+    "udp_request_id",
+]
 
 
 @tk.chained_helper
-def render_datetime(next_helper: Callable[..., str], datetime_: Any, date_format: Optional[str] = None,
-                    with_hours: bool = False, with_seconds: bool = False) -> str:
+def render_datetime(
+    next_helper: Callable[..., str],
+    datetime_: Any,
+    date_format: str | None = None,
+    with_hours: bool = False,
+    with_seconds: bool = False,
+) -> str:
     """CKAN's helper, but a date with hours in the visitor's language
     ("30. November 2026, 04:35", not CKAN's fixed "November 30, 2026, 04:35
     (MEZ)") on the pages of CKAN and its extensions (API tokens, activity)."""

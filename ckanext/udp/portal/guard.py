@@ -16,31 +16,46 @@ Known 500s of CKAN 2.12 closed here (tests in ``tests/test_guard.py``):
 - a PostgreSQL error other than a syntax error in ``datastore_search_sql``
   (``SELECT 1/0``): the chained action below.
 
-This is the one module that reaches into CKAN's request handling and the
-DataStore blueprint for that purpose.
+This is the one module that reaches into CKAN's request handling for that
+purpose; the DataStore dump view's formats and schema come through
+``ckanext.udp.compat``.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import ckan.plugins.toolkit as tk
+from ckan.types import Context
 from flask import Flask, Response, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-import ckan.plugins.toolkit as tk
-
-from ckanext.udp import jsonlimits
+from ckanext.udp import compat, jsonlimits
 
 log = logging.getLogger(__name__)
 
 #: parameters every action takes as one value: a repeated query parameter
 #: (which CKAN turns into a list) is refused for them
-SINGLE_VALUED = frozenset({
-    "id", "name", "q", "fq", "sql", "resource_id", "package_id", "user_id",
-    "limit", "offset", "rows", "start",
-})
+SINGLE_VALUED = frozenset(
+    {
+        "id",
+        "name",
+        "q",
+        "fq",
+        "sql",
+        "resource_id",
+        "package_id",
+        "user_id",
+        "limit",
+        "offset",
+        "rows",
+        "start",
+    }
+)
 #: identifiers: a string (or a number), never a list or an object
 IDENTIFIERS = frozenset({"id", "name", "resource_id", "package_id", "user_id", "sql"})
 #: boolean parameters besides every ``include_*``
@@ -55,25 +70,26 @@ def max_json_depth() -> int:
 
 # --- answers ---------------------------------------------------------------------
 
-def _json(status: int, error: dict[str, Any], action: Optional[str] = None) -> Response:
+
+def _json(status: int, error: dict[str, Any], action: str | None = None) -> Response:
     body: dict[str, Any] = {"success": False, "error": error}
     if action:
-        body["help"] = tk.url_for("api.action", logic_function="help_show", ver=3, name=action,
-                                  _external=True)
-    return Response(json.dumps(body, ensure_ascii=False), status=status,
-                    content_type="application/json;charset=utf-8")
+        body["help"] = tk.url_for("api.action", logic_function="help_show", ver=3, name=action, _external=True)
+    return Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json;charset=utf-8")
 
 
-def _bad_request(message: str, field: Optional[str] = None, action: Optional[str] = None) -> Response:
+def _bad_request(message: str, field: str | None = None, action: str | None = None) -> Response:
     error: dict[str, Any] = {"__type": "Bad Request", "message": message}
     if field:
         error[field] = [message]
     return _json(400, error, action)
 
 
-def _too_deep(action: Optional[str]) -> Response:
-    return _bad_request(tk._("The JSON is nested too deeply: at most {max} levels are allowed").format(
-        max=max_json_depth()), action=action)
+def _too_deep(action: str | None) -> Response:
+    return _bad_request(
+        tk._("The JSON is nested too deeply: at most {max} levels are allowed").format(max=max_json_depth()),
+        action=action,
+    )
 
 
 def _plain(status: int, message: str) -> Response:
@@ -86,7 +102,8 @@ def _is_api() -> bool:
 
 # --- the action API --------------------------------------------------------------
 
-def _repeated(multi: MultiDict) -> Iterable[str]:
+
+def _repeated(multi: MultiDict) -> Iterator[str]:
     return (key for key, values in multi.lists() if len(values) > 1 and key in SINGLE_VALUED)
 
 
@@ -100,7 +117,7 @@ def _bad_boolean(value: Any) -> bool:
     return not (isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE)
 
 
-def _check_values(data: dict[str, Any]) -> Optional[tuple[str, str]]:
+def _check_values(data: dict[str, Any]) -> tuple[str, str] | None:
     """(field, message) for the first value CKAN's actions would crash on."""
     for key, value in data.items():
         if key in IDENTIFIERS and isinstance(value, (list, dict)):
@@ -110,7 +127,7 @@ def _check_values(data: dict[str, Any]) -> Optional[tuple[str, str]]:
     return None
 
 
-def _action_data() -> tuple[Optional[dict[str, Any]], Optional[Response]]:
+def _action_data() -> tuple[dict[str, Any] | None, Response | None]:
     """The request's data as CKAN's action view will read it (query string,
     form, or JSON body), or an answer refusing it. ``(None, None)``: leave the
     request to CKAN (it answers malformed JSON with a 400 itself)."""
@@ -142,11 +159,12 @@ def _action_data() -> tuple[Optional[dict[str, Any]], Optional[Response]]:
     repeated = next(_repeated(multi), None)
     if repeated:
         return None, _bad_request(
-            tk._("The parameter {field} may be given only once").format(field=repeated), repeated, action)
+            tk._("The parameter {field} may be given only once").format(field=repeated), repeated, action
+        )
     return {key: values[0] for key, values in multi.lists()}, None
 
 
-def _guard_action() -> Optional[Response]:
+def _guard_action() -> Response | None:
     data, refusal = _action_data()
     if refusal is not None or not data:
         return refusal
@@ -159,18 +177,17 @@ def _guard_action() -> Optional[Response]:
 
 # --- DataStore dumps -------------------------------------------------------------
 
-def _guard_dump() -> Optional[Response]:
+
+def _guard_dump() -> Response | None:
     """CKAN validates the dump's parameters itself, but its message for an
     unknown ``format`` raises a TypeError: check them first, with the same
     schema and a working ``format`` check, and answer in plain text."""
-    from ckanext.datastore import blueprint as ds_blueprint
-
-    formats = ds_blueprint.DUMP_FORMATS
+    formats = compat.datastore_dump_formats()
     args = request.args.to_dict()
     fmt = args.get("format")
     if fmt is not None and fmt not in formats:
         return _plain(400, tk._("format: must be one of {formats}").format(formats=", ".join(formats)))
-    schema = dict(ds_blueprint.dump_schema())
+    schema = compat.datastore_dump_schema()
     schema.pop("format")
     args.pop("format", None)
     _, errors = tk.navl_validate(args, schema, {})
@@ -187,7 +204,7 @@ _SERVER_SIDE = ("08", "53", "57", "58", "XX")
 
 @tk.chained_action
 @tk.side_effect_free
-def datastore_search_sql(up: Any, context: Any, data_dict: dict[str, Any]) -> Any:
+def datastore_search_sql(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     """CKAN answers a syntax error with a validation error but lets every other
     error of the query through as a 500 (``SELECT 1/0``, a bad cast, an overflow)."""
     import sqlalchemy.exc
@@ -202,7 +219,7 @@ def datastore_search_sql(up: Any, context: Any, data_dict: dict[str, Any]) -> An
             raise
         diag = getattr(e.orig, "diag", None)
         message = getattr(diag, "message_primary", None) or str(e.orig).splitlines()[0]
-        raise tk.ValidationError({"sql": [tk._("The query failed: {error}").format(error=message)]})
+        raise tk.ValidationError({"sql": [tk._("The query failed: {error}").format(error=message)]}) from e
 
 
 def actions() -> dict[str, Any]:
@@ -214,30 +231,33 @@ def actions() -> dict[str, Any]:
 
 # --- wiring ------------------------------------------------------------------------
 
-GUARDS: dict[str, Callable[[], Optional[Response]]] = {
+GUARDS: dict[str, Callable[[], Response | None]] = {
     "api.action": _guard_action,
     "datastore.dump": _guard_dump,
 }
 
 
-def before_request() -> Optional[Response]:
+def before_request() -> Response | None:
     guard = GUARDS.get(request.endpoint or "")
     return guard() if guard else None
 
 
-def _api_error_handler(previous: Optional[Callable[[Exception], Any]]) -> Callable[[Exception], Any]:
+def _api_error_handler(previous: Callable[[Exception], Any] | None) -> Callable[[Exception], Any]:
     def handle(error: Exception) -> Any:
         if _is_api() and not isinstance(error, HTTPException):
             # the last line of defence: logged in full, answered without internals
             log.error("unexpected error in %s %s", request.method, request.path, exc_info=error)
-            return _json(500, {"__type": "Internal Server Error",
-                               "message": tk._("Internal Server Error")},
-                         (request.view_args or {}).get("logic_function"))
+            return _json(
+                500,
+                {"__type": "Internal Server Error", "message": tk._("Internal Server Error")},
+                (request.view_args or {}).get("logic_function"),
+            )
         if _is_api() and isinstance(error, HTTPException) and error.code:
             return _json(error.code, {"__type": error.name, "message": error.description})
         if previous is not None:
             return previous(error)
         raise error
+
     return handle
 
 

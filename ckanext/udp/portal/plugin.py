@@ -1,20 +1,22 @@
-"""The ``udp`` plugin: theme, German default locale, shared configuration and
-the ``ckan udp`` command group (demo data). It owns no data of its own."""
+"""The ``udp`` plugin: theme, German default locale with the portal's
+translations, portal-wide configuration, the request guard and the
+``ckan udp demo`` commands. It owns no data of its own."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
-
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
+from flask import Flask
 
-from ckanext.udp import guard, helpers, serving
+from ckanext.udp.portal import cli, guard, helpers, serving
 
 
 @tk.blanket.config_declarations
-@tk.blanket.cli
+@tk.blanket.cli(cli.get_commands)
 @tk.blanket.helpers
 class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
@@ -23,12 +25,13 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IActions)
 
     # IConfigurer
-    def update_config(self, config: Any) -> None:
+    def update_config(self, config: CKANConfig) -> None:
         tk.add_template_directory(config, "templates")
-        tk.add_public_directory(config, "public")
         tk.add_resource("assets", "udp")
 
-    # ITranslation: DefaultTranslation looks for ``i18n/`` beside this module
+    # ITranslation: DefaultTranslation (a documented plugin base class) looks
+    # for ``i18n/`` beside this module; the catalogue holds the strings of
+    # every ckanext-udp plugin except the harvesters'
     def i18n_domain(self) -> str:
         return "ckanext-udp"
 
@@ -36,7 +39,7 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
     # that CKAN core answers with a 500 gets a clear 4xx (guard.py); then
     # request ids, German error pages for any unexpected error (JSON with the
     # request id under /api/) and the session clean-up (serving.py)
-    def make_middleware(self, app: Any, config: Any) -> Any:
+    def make_middleware(self, app: Any, config: CKANConfig) -> Any:
         if isinstance(app, Flask):
             guard.install(app)
             serving.install(app)

@@ -5,6 +5,7 @@ and a dozen datasets, some with DataStore tables.
 from the JSON file and leaves everything else untouched (a second run changes
 nothing, not even ``metadata_modified``).
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,11 @@ def _differs(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:
         return True
     want = [(r.get("name", ""), r.get("format", "")) for r in wanted.get("resources", [])]
     # resources the demo file does not name (e.g. the sensor series of udp_sensors) are not compared
-    have = [(r.get("name", ""), r.get("format", "")) for r in existing.get("resources", [])
-            if r.get("name", "") in {w[0] for w in want}]
+    have = [
+        (r.get("name", ""), r.get("format", ""))
+        for r in existing.get("resources", [])
+        if r.get("name", "") in {w[0] for w in want}
+    ]
     return have != want
 
 

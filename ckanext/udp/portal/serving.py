@@ -15,13 +15,15 @@
 This is the one module of the plugin that touches CKAN's SQLAlchemy session
 (``ckan.model.Session``); there is no toolkit API for it.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
@@ -104,12 +106,15 @@ def handle_server_error(error: Exception) -> tuple[Any, int]:
     if request.path.startswith("/api/"):
         return _json_error(rid), 500
     try:
-        page = tk.render("error_document_template.html", {
-            "code": 500,
-            "name": tk._("Internal Server Error"),
-            "content": tk._("Something went wrong on our side. Please try again in a few minutes."),
-            "request_id": rid,
-        })
+        page = tk.render(
+            "error_document_template.html",
+            {
+                "code": 500,
+                "name": tk._("Internal Server Error"),
+                "content": tk._("Something went wrong on our side. Please try again in a few minutes."),
+                "request_id": rid,
+            },
+        )
         return page, 500
     except Exception:
         log.error("the error page could not be rendered", exc_info=True)
