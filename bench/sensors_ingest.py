@@ -31,6 +31,7 @@ to ``datastore_search_sql`` with the same condition.
 It creates an organization and datasets named ``bench-sensors-*`` in the
 portal it points at and deletes them at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,8 @@ import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 import yaml
 
+from ckanext.udp import compat
+
 FIXTURE = pathlib.Path(__file__).resolve().parent.parent / "tests" / "sensors" / "fixtures" / "tts_uplink.json"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 META = {"title": "Benchmark Sensoren", "notes": "Benchmark-Datensatz, wird am Ende gelöscht."}
@@ -66,7 +69,10 @@ def uplinks(app_name: str, n: int, devices: int = 50) -> list[tuple[str, bytes]]
         base["uplink_message"]["f_cnt"] = i + 1
         base["correlation_ids"][1] = f"as:up:{uuid.uuid4().hex}"
         base["uplink_message"]["decoded_payload"] = {
-            "soil_moisture": round(20 + (i % 97) / 10, 1), "soil_temperature": 15 + (i % 13), "battery": 3.6}
+            "soil_moisture": round(20 + (i % 97) / 10, 1),
+            "soil_temperature": 15 + (i % 13),
+            "battery": 3.6,
+        }
         out.append((f"v3/{app_name}@karlsruhe/devices/{dev}/up", json.dumps(base).encode()))
     return out
 
@@ -87,8 +93,10 @@ class Poller(threading.Thread):
             last = conn.execute(sa.text(f'SELECT coalesce(max(_id), 0) FROM "{self.table}"')).scalar()
             conn.commit()
             while len(self.seen) < self.expect and not self.done.is_set():
-                rows = conn.execute(sa.text(f'SELECT _id, f_cnt FROM "{self.table}" WHERE _id > :l ORDER BY _id'),
-                                    {"l": last - self.margin}).fetchall()
+                rows = conn.execute(
+                    sa.text(f'SELECT _id, f_cnt FROM "{self.table}" WHERE _id > :l ORDER BY _id'),
+                    {"l": last - self.margin},
+                ).fetchall()
                 conn.commit()
                 now = time.monotonic()
                 for _id, f_cnt in rows:
@@ -98,8 +106,9 @@ class Poller(threading.Thread):
         self.done.set()
 
 
-def _consumer_child(config: str, sources: str, dataset: str, url: str, client_id: str, group: str,
-                    ready, stop, out) -> None:
+def _consumer_child(
+    config: str, sources: str, dataset: str, url: str, client_id: str, group: str, ready, stop, out
+) -> None:
     """One consumer process of a shared subscription (``--consumers N``)."""
     from ckan.cli import load_config
     from ckan.config.middleware import make_app
@@ -108,17 +117,26 @@ def _consumer_child(config: str, sources: str, dataset: str, url: str, client_id
     with app._wsgi_app.test_request_context():
         import ckan.model as model
 
+        from ckanext.udp.datastore_sql import write_engine
         from ckanext.udp.sensors.logic.consumer import Consumer
-        from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+        from ckanext.udp.sensors.logic.ingest import Ingester
         from ckanext.udp.sensors.logic.series import ensure_series
         from ckanext.udp.sensors.logic.sources import load_sources
 
         srcs = load_sources(pathlib.Path(sources))
         series = {dataset: ensure_series(srcs, dataset)}
         model.Session.remove()
-        consumer = Consumer(Ingester(srcs, series, write_engine(), model.meta.engine), url, client_id,
-                            srcs.by_name("ours").topics, batch_size=1000, batch_wait=0.1, session_expiry=300,
-                            shared_group=group, on_ready=ready.set)
+        consumer = Consumer(
+            Ingester(srcs, series, write_engine(), model.meta.engine),
+            url,
+            client_id,
+            srcs.by_name("ours").topics,
+            batch_size=1000,
+            batch_wait=0.1,
+            session_expiry=300,
+            shared_group=group,
+            on_ready=ready.set,
+        )
         threading.Thread(target=lambda: (stop.wait(), consumer.stop.set()), daemon=True).start()
         consumer.run()
         out.put((consumer.totals.received, consumer.seconds_parsing, consumer.seconds_storing))
@@ -172,8 +190,10 @@ def report(name: str, sent: dict[int, float], seen: dict[int, float]) -> float:
     span = max(seen.values()) - min(sent.values())
     rate = len(lat) / span
     p95 = lat[int(0.95 * (len(lat) - 1))]
-    print(f"{name:<12} {len(lat):>7} uplinks in {span:7.2f} s = {rate:9.1f} uplinks/s   "
-          f"p50 {statistics.median(lat):6.3f} s   p95 {p95:6.3f} s   missing {missing}")
+    print(
+        f"{name:<12} {len(lat):>7} uplinks in {span:7.2f} s = {rate:9.1f} uplinks/s   "
+        f"p50 {statistics.median(lat):6.3f} s   p95 {p95:6.3f} s   missing {missing}"
+    )
     return rate
 
 
@@ -186,10 +206,17 @@ def main() -> None:
     ap.add_argument("--write-path", type=int, default=50000, help="uplinks per variant of the write path (0: skip)")
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--big-rows", type=int, default=0)
-    ap.add_argument("--consumers", type=int, default=1,
-                    help="consumer processes on a shared subscription (default 1: one, in this process)")
-    ap.add_argument("--no-fulltext", action="store_true",
-                    help="disable the DataStore's full-text trigger on the udp_sensors table (to see its cost)")
+    ap.add_argument(
+        "--consumers",
+        type=int,
+        default=1,
+        help="consumer processes on a shared subscription (default 1: one, in this process)",
+    )
+    ap.add_argument(
+        "--no-fulltext",
+        action="store_true",
+        help="disable the DataStore's full-text trigger on the udp_sensors table (to see its cost)",
+    )
     args = ap.parse_args()
 
     from ckan.cli import load_config
@@ -204,11 +231,11 @@ def run(args: argparse.Namespace) -> None:
     import ckan.model as model
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.datastore_sql import write_engine
     from ckanext.udp.sensors.logic.consumer import Consumer
-    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.series import ensure_all
-    from ckanext.udp.sensors.logic.sources import load_sources, row_for
+    from ckanext.udp.sensors.logic.sources import load_sources
 
     tag = uuid.uuid4().hex[:8]
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
@@ -216,45 +243,72 @@ def run(args: argparse.Namespace) -> None:
     org = tk.get_action("organization_create")(ctx(), {"name": f"bench-sensors-{tag}"})
     # published (public) datasets, as a harvester makes them: the query part reads them anonymously over HTTP
     pub = lambda: {**ctx(), "udp_initial_state": "published"}  # noqa: E731
-    ours_ds = tk.get_action("package_create")(pub(), {"name": f"bench-sensors-{tag}-ours", "owner_org": org["id"], **META})
-    others = {name: tk.get_action("package_create")(pub(), {
-        "name": f"bench-sensors-{tag}-{name}", "owner_org": org["id"], **META})
-        for name in ("stock", "upsert", "insert", "wp-ours", "wp-upsert", "wp-insert")}
-    stock_ds = others["stock"]
-    cols = [{"field": "soil_moisture", "name": "bodenfeuchte", "type": "numeric", "unit": "%"},
-            {"field": "soil_temperature", "name": "bodentemperatur", "type": "numeric", "unit": "°C"},
-            {"field": "battery", "name": "batterie", "type": "numeric", "unit": "V"}]
+    ours_ds = tk.get_action("package_create")(
+        pub(), {"name": f"bench-sensors-{tag}-ours", "owner_org": org["id"], **META}
+    )
+    others = {
+        name: tk.get_action("package_create")(
+            pub(), {"name": f"bench-sensors-{tag}-{name}", "owner_org": org["id"], **META}
+        )
+        for name in ("stock", "upsert", "insert", "wp-ours", "wp-upsert", "wp-insert")
+    }
+    cols = [
+        {"field": "soil_moisture", "name": "bodenfeuchte", "type": "numeric", "unit": "%"},
+        {"field": "soil_temperature", "name": "bodentemperatur", "type": "numeric", "unit": "°C"},
+        {"field": "battery", "name": "batterie", "type": "numeric", "unit": "V"},
+    ]
     devices = [f"bench-{i:03d}" for i in range(100)]
 
     def source(name: str, ds: str) -> dict:
-        return {"name": name, "flavour": "tts", "topics": [f"v3/{name}-{tag}@karlsruhe/devices/+/up"],
-                "columns": cols, "devices": [{"id": d, "dataset": ds} for d in devices]}
+        return {
+            "name": name,
+            "flavour": "tts",
+            "topics": [f"v3/{name}-{tag}@karlsruhe/devices/+/up"],
+            "columns": cols,
+            "devices": [{"id": d, "dataset": ds} for d in devices],
+        }
 
     tmp = pathlib.Path(tempfile.mkdtemp())
-    (tmp / "sources.yaml").write_text(yaml.safe_dump({"sources": [
-        source("ours", ours_ds["name"])] + [source(name, ds["name"]) for name, ds in others.items()]}))
+    (tmp / "sources.yaml").write_text(
+        yaml.safe_dump(
+            {"sources": [source("ours", ours_ds["name"])] + [source(name, ds["name"]) for name, ds in others.items()]}
+        )
+    )
     srcs = load_sources(tmp / "sources.yaml")
     series = ensure_all(srcs)
     model.Session.remove()
     if args.no_fulltext:
         with write_engine().begin() as conn:
-            conn.execute(sa.text(f'ALTER TABLE "{series[ours_ds["name"]].observations}" DISABLE TRIGGER zfulltext'))
+            compat.datastore_set_fulltext(conn, series[ours_ds["name"]].observations, False)
     read = sa.create_engine(tk.config["ckan.datastore.read_url"])
     url = tk.config["ckanext.udp.mqtt.url"]
-    print(f"broker {url}; {args.n} uplinks (udp_sensors), {args.n_stock} (stock datastore_upsert per message), "
-          f"{args.n_batched} (stock datastore_upsert, 1,000 per call, each method); "
-          f"publisher rate {'max' if not args.rate else args.rate}")
+    print(
+        f"broker {url}; {args.n} uplinks (udp_sensors), {args.n_stock} (stock datastore_upsert per message), "
+        f"{args.n_batched} (stock datastore_upsert, 1,000 per call, each method); "
+        f"publisher rate {'max' if not args.rate else args.rate}"
+    )
 
     try:
         if args.big_rows:  # ingestion then runs against a large table, as in production after a year
             load_big(write_engine(), series[ours_ds["name"]].observations, args.big_rows)
         # --- udp_sensors --------------------------------------------------
-        poller = Poller(read, series[ours_ds["name"]].observations, args.n,
-                        margin=0 if args.consumers == 1 else 3000 * args.consumers)
+        poller = Poller(
+            read,
+            series[ours_ds["name"]].observations,
+            args.n,
+            margin=0 if args.consumers == 1 else 3000 * args.consumers,
+        )
         if args.consumers == 1:
             ours = Ingester(srcs, {ours_ds["name"]: series[ours_ds["name"]]}, write_engine(), model.meta.engine)
-            consumer = Consumer(ours, url, f"bench-ours-{tag}", srcs.by_name("ours").topics, batch_size=1000,
-                                batch_wait=0.1, session_expiry=300)
+            consumer = Consumer(
+                ours,
+                url,
+                f"bench-ours-{tag}",
+                srcs.by_name("ours").topics,
+                batch_size=1000,
+                batch_wait=0.1,
+                session_expiry=300,
+            )
             th = threading.Thread(target=consumer.run, daemon=True)
             th.start()
             consumer.subscribed.wait(20)
@@ -264,16 +318,32 @@ def run(args: argparse.Namespace) -> None:
             consumer.stop.set()
             th.join(30)
             rate_ours = report("udp_sensors", sent, poller.seen)
-            print(f"             consumer: {consumer.seconds_parsing:.2f} s parsing, {consumer.seconds_storing:.2f} s "
-                  f"storing and acknowledging, {consumer.totals.received} received")
+            print(
+                f"             consumer: {consumer.seconds_parsing:.2f} s parsing, {consumer.seconds_storing:.2f} s "
+                f"storing and acknowledging, {consumer.totals.received} received"
+            )
         else:
             # several consumer processes on a shared subscription ($share/<group>/...)
             mp = multiprocessing.get_context("spawn")
             stop, out = mp.Event(), mp.Queue()
             readies = [mp.Event() for _ in range(args.consumers)]
-            procs = [mp.Process(target=_consumer_child, args=(
-                args.config, str(tmp / "sources.yaml"), ours_ds["name"], url, f"bench-ours-{tag}-{k}",
-                f"bench-{tag}", readies[k], stop, out)) for k in range(args.consumers)]
+            procs = [
+                mp.Process(
+                    target=_consumer_child,
+                    args=(
+                        args.config,
+                        str(tmp / "sources.yaml"),
+                        ours_ds["name"],
+                        url,
+                        f"bench-ours-{tag}-{k}",
+                        f"bench-{tag}",
+                        readies[k],
+                        stop,
+                        out,
+                    ),
+                )
+                for k in range(args.consumers)
+            ]
             for proc in procs:
                 proc.start()
             for ready in readies:
@@ -286,25 +356,39 @@ def run(args: argparse.Namespace) -> None:
             for proc in procs:
                 proc.join(30)
             rate_ours = report(f"udp_sensors x{args.consumers}", sent, poller.seen)
-            print("             consumers received " + ", ".join(str(g[0]) for g in got)
-                  + "; storing " + ", ".join(f"{g[2]:.1f} s" for g in got))
+            print(
+                "             consumers received "
+                + ", ".join(str(g[0]) for g in got)
+                + "; storing "
+                + ", ".join(f"{g[2]:.1f} s" for g in got)
+            )
 
         # --- stock: datastore_upsert per message, and batched ---------------
         rates = {}
-        for name, method, size, n in (("stock", "upsert", 1, args.n_stock), ("upsert", "upsert", 1000, args.n_batched),
-                                      ("insert", "insert", 1000, args.n_batched)):
+        for name, method, size, n in (
+            ("stock", "upsert", 1, args.n_stock),
+            ("upsert", "upsert", 1000, args.n_batched),
+            ("insert", "insert", 1000, args.n_batched),
+        ):
             if n:
-                rates[name] = stock_mqtt(srcs, series[others[name]["name"]], name, tag, url, read, n, args.rate,
-                                         method, size, ctx)
-        print(f"ratio        udp_sensors / stock per message {rate_ours / rates['stock']:.1f}x"
-              + "".join(f"; / stock {m} x1000 {rate_ours / rates[m]:.2f}x" for m in ("upsert", "insert") if m in rates)
-              + " (uplinks/s, end to end through the broker)")
+                rates[name] = stock_mqtt(
+                    srcs, series[others[name]["name"]], name, tag, url, read, n, args.rate, method, size, ctx
+                )
+        print(
+            f"ratio        udp_sensors / stock per message {rate_ours / rates['stock']:.1f}x"
+            + "".join(f"; / stock {m} x1000 {rate_ours / rates[m]:.2f}x" for m in ("upsert", "insert") if m in rates)
+            + " (uplinks/s, end to end through the broker)"
+        )
         if args.write_path:
             write_path(srcs, series, others, ours_ds, args.write_path, tag, ctx)
 
         if args.big_rows:
-            big_query(series[ours_ds["name"]].observations, args.big_rows,
-                      tk.config["ckan.site_url"].rstrip("/"), ours_ds["name"])
+            big_query(
+                series[ours_ds["name"]].observations,
+                args.big_rows,
+                tk.config["ckan.site_url"].rstrip("/"),
+                ours_ds["name"],
+            )
     finally:
         for ds in (ours_ds, *others.values()):
             for res in tk.get_action("package_show")(ctx(), {"id": ds["id"]})["resources"]:
@@ -316,14 +400,15 @@ def run(args: argparse.Namespace) -> None:
         tk.get_action("organization_purge")(ctx(), {"id": org["id"]})
 
 
-def stock_mqtt(srcs, ser, name: str, tag: str, url: str, read, n: int, rate: float, method: str, size: int,
-               ctx) -> float:
+def stock_mqtt(
+    srcs, ser, name: str, tag: str, url: str, read, n: int, rate: float, method: str, size: int, ctx
+) -> float:
     """The stock way through the broker: a paho subscriber that parses and maps each uplink
     like the consumer and calls ``datastore_upsert`` with ``size`` records (after at most
     0.1 s of waiting for more, as the consumer does)."""
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors import lorawan
     from ckanext.udp.sensors.logic.sources import row_for
 
     src = srcs.by_name(name)
@@ -360,8 +445,9 @@ def stock_mqtt(srcs, ser, name: str, tag: str, url: str, read, n: int, rate: flo
         for msg in batch:
             up = lorawan.parse("tts", msg.topic, msg.payload)
             rows.append(row_for(src, ser.columns, up, src.device(up), ser.radio, ser.eui))
-        tk.get_action("datastore_upsert")(ctx(), {"resource_id": ser.observations, "method": method,
-                                                  "force": True, "records": rows})
+        tk.get_action("datastore_upsert")(
+            ctx(), {"resource_id": ser.observations, "method": method, "force": True, "records": rows}
+        )
         handled += len(batch)
     pt.join()
     poller.join(600)
@@ -379,8 +465,9 @@ def write_path(srcs, series, others, ours_ds, n: int, tag: str, ctx) -> None:
     import ckan.model as model
     import ckan.plugins.toolkit as tk
 
-    from ckanext.udp.harvesters import lorawan
-    from ckanext.udp.sensors.logic.ingest import Ingester, Message, write_engine
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors import lorawan
+    from ckanext.udp.sensors.logic.ingest import Ingester, Message
     from ckanext.udp.sensors.logic.sources import row_for
 
     now = dt.datetime.now(dt.timezone.utc)
@@ -395,23 +482,26 @@ def write_path(srcs, series, others, ours_ds, n: int, tag: str, ctx) -> None:
             engine = write_engine()
             ing = Ingester(srcs, {ds: ser}, engine, model.meta.engine)
             for k in range(0, n, 1000):
-                ing.process(msgs[k:k + 1000])
+                ing.process(msgs[k : k + 1000])
             engine.dispose()
         else:
             method = name.split("-")[1]
             for k in range(0, n, 1000):
                 rows = []
-                for m in msgs[k:k + 1000]:
+                for m in msgs[k : k + 1000]:
                     up = lorawan.parse("tts", m.topic, m.payload)
                     rows.append(row_for(src, ser.columns, up, src.device(up), ser.radio, ser.eui))
-                tk.get_action("datastore_upsert")(ctx(), {"resource_id": ser.observations, "method": method,
-                                                          "force": True, "records": rows})
+                tk.get_action("datastore_upsert")(
+                    ctx(), {"resource_id": ser.observations, "method": method, "force": True, "records": rows}
+                )
         timings[name] = time.monotonic() - t0
         print(f"write path   {name:<10} {n:>7} uplinks in {timings[name]:6.2f} s = {n / timings[name]:8.0f} uplinks/s")
     ours = timings["wp-ours"]
-    print(f"ratio        write path, udp_sensors (observations + latest + hourly) / stock datastore_upsert "
-          f"x1000 (observations only): upsert {timings['wp-upsert'] / ours:.2f}x, "
-          f"insert {timings['wp-insert'] / ours:.2f}x")
+    print(
+        f"ratio        write path, udp_sensors (observations + latest + hourly) / stock datastore_upsert "
+        f"x1000 (observations only): upsert {timings['wp-upsert'] / ours:.2f}x, "
+        f"insert {timings['wp-insert'] / ours:.2f}x"
+    )
 
 
 def load_big(write: sa.engine.Engine, table: str, n: int) -> None:
@@ -422,28 +512,37 @@ def load_big(write: sa.engine.Engine, table: str, n: int) -> None:
     with write.begin() as conn:
         # bulk load for the benchmark only: the DataStore's full-text trigger is off while loading,
         # then as udp_sensors set it (ckanext.udp.sensors.observations_fulltext, off by default)
-        state = conn.execute(sa.text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'zfulltext' "
-                                     "AND tgrelid = CAST(:t AS regclass)"), {"t": f'"{table}"'}).scalar()
-        conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER zfulltext'))
-        conn.execute(sa.text(
-            f'INSERT INTO "{table}" (time, device, f_cnt, bodenfeuchte, bodentemperatur, batterie) '
-            f"SELECT timestamp '2025-01-01' + (i * interval '5 minutes'), 'bench-' || lpad(d::text, 3, '0'), i, "
-            f"20 + (i % 97) / 10.0, 15 + i % 13, 3.6 "
-            f"FROM generate_series(0, {per_device - 1}) i, generate_series(0, {devices - 1}) d"))
-        if state != "D":
-            conn.execute(sa.text(f'ALTER TABLE "{table}" ENABLE TRIGGER zfulltext'))
-        conn.execute(sa.text("UPDATE \"_table_stats\" SET stats = jsonb_set(stats, '{rows}', to_jsonb(:n)) "
-                             "WHERE resource_id = :t AND stats ? 'rows'"), {"n": per_device * devices, "t": table})
+        enabled = compat.datastore_fulltext_state(conn, table)
+        compat.datastore_set_fulltext(conn, table, False)
+        conn.execute(
+            sa.text(
+                f'INSERT INTO "{table}" (time, device, f_cnt, bodenfeuchte, bodentemperatur, batterie) '
+                f"SELECT timestamp '2025-01-01' + (i * interval '5 minutes'), 'bench-' || lpad(d::text, 3, '0'), i, "
+                f"20 + (i % 97) / 10.0, 15 + i % 13, 3.6 "
+                f"FROM generate_series(0, {per_device - 1}) i, generate_series(0, {devices - 1}) d"
+            )
+        )
+        if enabled:
+            compat.datastore_set_fulltext(conn, table, True)
+        compat.datastore_add_row_count(conn, table, per_device * devices)  # the table was empty
     with write.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text(f'VACUUM ANALYZE "{table}"'))
     # flush the bulk load's ~2 GB of WAL now, so that ingestion does not compete with that
     # checkpoint (a year of real uplinks arrives slowly); CHECKPOINT needs the superuser
     stack = pathlib.Path(__file__).resolve().parent.parent / "scripts" / "stack.sh"
     done = subprocess.run([str(stack), "psql", "-d", "postgres", "-c", "CHECKPOINT"], capture_output=True)
-    print("checkpoint   " + ("done" if done.returncode == 0 else
-                             "not possible (" + done.stderr.decode(errors="replace").strip()[:200] + ")"))
-    print(f"big series   {per_device * devices} rows loaded in {time.monotonic() - t:.1f} s "
-          f"({per_device} per device, {per_device * 5 / 60 / 24:.0f} days of 2025); the ingestion below adds to it")
+    print(
+        "checkpoint   "
+        + (
+            "done"
+            if done.returncode == 0
+            else "not possible (" + done.stderr.decode(errors="replace").strip()[:200] + ")"
+        )
+    )
+    print(
+        f"big series   {per_device * devices} rows loaded in {time.monotonic() - t:.1f} s "
+        f"({per_device} per device, {per_device * 5 / 60 / 24:.0f} days of 2025); the ingestion below adds to it"
+    )
 
 
 def big_query(table: str, n: int, site: str, dataset: str) -> None:
@@ -468,6 +567,7 @@ def big_query(table: str, n: int, site: str, dataset: str) -> None:
             r = http.get(f"{site}/dataset/{dataset}/sensors/observations.{fmt}", params=params)
             r.raise_for_status()
             return r.text.count("\n") - (1 if fmt == "csv" else 2)
+
         return get
 
     def stock(device: str | None):
@@ -479,6 +579,7 @@ def big_query(table: str, n: int, site: str, dataset: str) -> None:
             r = http.post(f"{site}/api/3/action/datastore_search_sql", json={"sql": sql})
             r.raise_for_status()
             return len(r.json()["result"]["records"])
+
         return get
 
     def timed(get) -> tuple[int, float, float]:
@@ -492,12 +593,16 @@ def big_query(table: str, n: int, site: str, dataset: str) -> None:
 
     for label, device in (("all devices", None), ("one device", "bench-042")):
         rows_s, med_s, max_s = timed(stock(device))
-        print(f"query        {label}, one day, stock datastore_search_sql (JSON): {rows_s} rows, "
-              f"median {med_s:.1f} ms, max {max_s:.1f} ms")
+        print(
+            f"query        {label}, one day, stock datastore_search_sql (JSON): {rows_s} rows, "
+            f"median {med_s:.1f} ms, max {max_s:.1f} ms"
+        )
         for fmt in ("csv", "json"):
             rows_o, med_o, max_o = timed(ours(fmt, device))
-            print(f"query        {label}, one day, udp_sensors download .{fmt}: {rows_o} rows, "
-                  f"median {med_o:.1f} ms, max {max_o:.1f} ms, {med_s / med_o:.1f}x faster than stock")
+            print(
+                f"query        {label}, one day, udp_sensors download .{fmt}: {rows_o} rows, "
+                f"median {med_o:.1f} ms, max {max_o:.1f} ms, {med_s / med_o:.1f}x faster than stock"
+            )
 
 
 if __name__ == "__main__":

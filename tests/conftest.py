@@ -3,21 +3,29 @@
 Tests run against the real services that ``make test`` starts (PostgreSQL,
 Solr core ``ckan_test``, Redis DB 1, Mosquitto); nothing is mocked.
 """
+
 from __future__ import annotations
 
 import http.server
 import os
 import pathlib
 import threading
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
+import ckan.model as model
 import pytest
 import sqlalchemy as sa
 
-import ckan.model as model
-
 # Plugins with database migrations of their own (ckan db init does not run them).
-MIGRATED_PLUGINS = ("activity", "harvest", "udp_governance", "udp_sensors", "udp_api", "udp_transparency")
+MIGRATED_PLUGINS = (
+    "activity",
+    "harvest",
+    "udp_governance",
+    "udp_sensors",
+    "udp_sensorthings",
+    "udp_api",
+    "udp_transparency",
+)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # udp_dcatde's reference-data options default to folders of UDP_SHARED_DIR
@@ -48,8 +56,7 @@ def reset_db(reset_db, migrate_db_for):
         engine = model.meta.engine
         with engine.begin() as conn:
             names = [
-                n for n in sa.inspect(conn).get_table_names()
-                if n not in core and not n.endswith("alembic_version")
+                n for n in sa.inspect(conn).get_table_names() if n not in core and not n.endswith("alembic_version")
             ]
             if names:
                 conn.execute(sa.text("TRUNCATE {} CASCADE".format(", ".join(f'"{n}"' for n in names))))

@@ -16,7 +16,8 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 
-from ckanext.udp.sensors.logic.ingest import Ingester, Message, write_engine
+from ckanext.udp.datastore_sql import write_engine
+from ckanext.udp.sensors.logic.ingest import Ingester, Message
 from ckanext.udp.sensors.logic.series import ensure_all
 from ckanext.udp.sensors.logic.sources import load_sources
 

@@ -19,7 +19,7 @@ from harvestlib import make_source, run_job
 
 from ckanext.udp import fetch
 from ckanext.udp.harvesters.dcat import DcatApDeHarvester
-from ckanext.udp.harvesters.sensorthings import SensorThingsHarvester
+from ckanext.udp.sensorthings.harvester import SensorThingsHarvester
 
 LOCAL = fetch.Policy(allowed_networks=fetch.parse_networks("127.0.0.1"))
 TURTLE = """@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .

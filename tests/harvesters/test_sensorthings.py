@@ -1,5 +1,6 @@
 """The SensorThings harvester against a local HTTP server that serves
 SensorThings JSON in the standard's shape (paging via @iot.nextLink)."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 from ckanext.harvest.tests.factories import HarvestJobObj, HarvestSourceObj
 from ckanext.harvest.tests.lib import run_harvest_job
 
-from ckanext.udp.harvesters import sensorthings
+from ckanext.udp.sensorthings import client
+from ckanext.udp.sensorthings import harvester as sta_harvester
 
 
 def _thing(base: str, tid: int, name: str, streams: list[tuple[int, str, str, str]]) -> dict:
@@ -26,25 +27,45 @@ def _thing(base: str, tid: int, name: str, streams: list[tuple[int, str, str, st
         "name": name,
         "description": f"Messstation {name} (Demodaten)",
         "properties": {"betreiber": "Umwelt- und Arbeitsschutz"},
-        "Locations": [{
-            "@iot.id": tid * 10, "name": name, "description": "Standort", "encodingType": "application/geo+json",
-            "location": {"type": "Point", "coordinates": [8.4037, 49.0089]},
-        }],
+        "Locations": [
+            {
+                "@iot.id": tid * 10,
+                "name": name,
+                "description": "Standort",
+                "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": [8.4037, 49.0089]},
+            }
+        ],
         "Datastreams@iot.navigationLink": f"{base}/Things({tid})/Datastreams",
-        "Datastreams": [{
-            "@iot.id": did,
-            "@iot.selfLink": f"{base}/Datastreams({did})",
-            "name": dname,
-            "description": f"{dname} an {name}",
-            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-            "unitOfMeasurement": {"name": uname, "symbol": usym,
-                                  "definition": "http://unitsofmeasure.org/ucum.html"},
-            "Observations@iot.navigationLink": f"{base}/Datastreams({did})/Observations",
-            "ObservedProperty": {"@iot.id": did + 100, "name": dname,
-                                 "definition": f"https://example.invalid/def/{did}", "description": dname},
-            "Sensor": {"@iot.id": 7, "name": "SHT31", "encodingType": "application/pdf",
-                       "metadata": "https://example.invalid/sht31.pdf", "description": "Sensor"},
-        } for did, dname, uname, usym in streams],
+        "Datastreams": [
+            {
+                "@iot.id": did,
+                "@iot.selfLink": f"{base}/Datastreams({did})",
+                "name": dname,
+                "description": f"{dname} an {name}",
+                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                "unitOfMeasurement": {
+                    "name": uname,
+                    "symbol": usym,
+                    "definition": "http://unitsofmeasure.org/ucum.html",
+                },
+                "Observations@iot.navigationLink": f"{base}/Datastreams({did})/Observations",
+                "ObservedProperty": {
+                    "@iot.id": did + 100,
+                    "name": dname,
+                    "definition": f"https://example.invalid/def/{did}",
+                    "description": dname,
+                },
+                "Sensor": {
+                    "@iot.id": 7,
+                    "name": "SHT31",
+                    "encodingType": "application/pdf",
+                    "metadata": "https://example.invalid/sht31.pdf",
+                    "description": "Sensor",
+                },
+            }
+            for did, dname, uname, usym in streams
+        ],
     }
 
 
@@ -82,8 +103,12 @@ class StaServer:
                 base = outer.base
                 skip = int(q.get("$skip", ["0"])[0])
                 all_things = [
-                    _thing(base, 1, "Friedrichsplatz Nord", [(11, "Lufttemperatur", "Grad Celsius", "°C"),
-                                                             (12, "Relative Luftfeuchte", "Prozent", "%")]),
+                    _thing(
+                        base,
+                        1,
+                        "Friedrichsplatz Nord",
+                        [(11, "Lufttemperatur", "Grad Celsius", "°C"), (12, "Relative Luftfeuchte", "Prozent", "%")],
+                    ),
                     _thing(base, 2, "Marktplatz", [(21, "Lufttemperatur", "Grad Celsius", "°C")]),
                     _thing(base, 3, "Schlossgarten Süd", [(31, "Bodenfeuchte", "Prozent", "%")]),
                 ]
@@ -94,11 +119,12 @@ class StaServer:
                     self.send_response(500)
                     self.end_headers()
                     return
-                page = all_things[skip:skip + 2]
+                page = all_things[skip : skip + 2]
                 doc: dict = {"value": page}
                 if skip + 2 < len(all_things):
                     doc["@iot.nextLink"] = outer.next_link or (
-                        f"{base}/Things?$skip={skip + 2}&$top=2&$expand={sensorthings.EXPAND}")
+                        f"{base}/Things?$skip={skip + 2}&$top=2&$expand={client.EXPAND}"
+                    )
                 body = json.dumps(doc).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -112,8 +138,12 @@ class StaServer:
                     bound = q["$filter"][0].split(" ge ")[1].replace("Z", "")
                     rows = [r for r in rows if r[1].split("/")[0].replace("Z", "").replace(".000", "") >= bound]
                 skip, top = int(q.get("$skip", ["0"])[0]), 3  # the server pages at 3, whatever $top says
-                doc = {"value": [{"@iot.id": i, "phenomenonTime": t, "resultTime": None, "result": r}
-                                 for i, t, r in rows[skip:skip + top]]}
+                doc = {
+                    "value": [
+                        {"@iot.id": i, "phenomenonTime": t, "resultTime": None, "result": r}
+                        for i, t, r in rows[skip : skip + top]
+                    ]
+                }
                 if skip + top < len(rows):
                     filt = f"&$filter={q['$filter'][0]}" if "$filter" in q else ""
                     doc["@iot.nextLink"] = f"{outer.base}/Datastreams({did})/Observations?$skip={skip + top}{filt}"
@@ -145,14 +175,15 @@ def sta():
 def harvest(url: str, org: dict, config: str = ""):
     source = HarvestSourceObj(url=url, source_type="sensorthings", owner_org=org["id"], config=config)
     job = HarvestJobObj(source=source, run=False)
-    harvester = sensorthings.SensorThingsHarvester()
+    harvester = sta_harvester.SensorThingsHarvester()
     run_harvest_job(job, harvester)
     return source, job
 
 
 def harvested(source) -> list[dict]:
-    result = tk.get_action("package_search")({"ignore_auth": True}, {
-        "fq": f'harvest_source_id:"{source.id}"', "rows": 100, "include_private": True})
+    result = tk.get_action("package_search")(
+        {"ignore_auth": True}, {"fq": f'harvest_source_id:"{source.id}"', "rows": 100, "include_private": True}
+    )
     return sorted(result["results"], key=lambda p: p["title"])
 
 
@@ -168,8 +199,11 @@ class TestSensorThingsHarvester:
         assert fp["owner_org"] == org["id"]
         assert fp["name"].startswith("sta-") and "friedrichsplatz-nord" in fp["name"]
         urls = [r["url"] for r in fp["resources"]]
-        assert urls == [f"{sta.base}/Things(1)", f"{sta.base}/Datastreams(11)/Observations",
-                        f"{sta.base}/Datastreams(12)/Observations"]
+        assert urls == [
+            f"{sta.base}/Things(1)",
+            f"{sta.base}/Datastreams(11)/Observations",
+            f"{sta.base}/Datastreams(12)/Observations",
+        ]
         assert "Einheit: Grad Celsius [°C]" in fp["resources"][1]["description"]
         assert {t["name"] for t in fp["tags"]} >= {"Lufttemperatur", "Relative Luftfeuchte", "SensorThings"}
         assert "Friedrichsplatz Nord (Demodaten)" in fp["notes"]
@@ -180,7 +214,7 @@ class TestSensorThingsHarvester:
         first = {p["title"]: p for p in harvested(source)}
         sta.extra_thing = True
         job = HarvestJobObj(source=source, run=False)
-        run_harvest_job(job, sensorthings.SensorThingsHarvester())
+        run_harvest_job(job, sta_harvester.SensorThingsHarvester())
         second = {p["title"]: p for p in harvested(source)}
         assert sorted(second) == ["Durlach Turmberg", "Friedrichsplatz Nord", "Marktplatz", "Schlossgarten Süd"]
         for title, pkg in first.items():
@@ -197,26 +231,31 @@ class TestSensorThingsHarvester:
         assert temp["datastore_active"] and "/datastore/dump/" in temp["url"]
 
         def rows(res):
-            return tk.get_action("datastore_search")({"ignore_auth": True}, {
-                "resource_id": res["id"], "sort": "phenomenon_time", "limit": 100})
+            return tk.get_action("datastore_search")(
+                {"ignore_auth": True}, {"resource_id": res["id"], "sort": "phenomenon_time", "limit": 100}
+            )
 
         first = rows(temp)
         assert first["total"] == 5
         assert [r["result"] for r in first["records"]] == [18.5, 19.5, 20.5, 21.5, 22.5]
         hum = rows(mirrors["Beobachtungen: Relative Luftfeuchte"])["records"]
         assert [(r["phenomenon_time"][:16], r["result"], r["result_json"]) for r in hum] == [
-            ("2026-06-15T08:00", 55, None), ("2026-06-15T09:00", None, "n/a")]
+            ("2026-06-15T08:00", 55, None),
+            ("2026-06-15T09:00", None, "n/a"),
+        ]
 
         sta.observations[11] += [(1105, "2026-06-15T13:00:00.000Z", 30.0), (1106, "2026-06-15T14:00:00.000Z", 31.0)]
-        run_harvest_job(HarvestJobObj(source=source, run=False), sensorthings.SensorThingsHarvester())
+        run_harvest_job(HarvestJobObj(source=source, run=False), sta_harvester.SensorThingsHarvester())
         again = {r["name"]: r for r in harvested(source)[0]["resources"]}
         assert again["Beobachtungen: Lufttemperatur"]["id"] == temp["id"]  # kept across the update
         second = rows(temp)
         assert second["total"] == 7
         assert [r["result"] for r in second["records"]][-2:] == [30.0, 31.0]
         # the second run asked only for what is new
-        assert any("phenomenonTime%20ge%202026-06-15T12:00:00Z" in r or "phenomenonTime ge 2026-06-15T12:00:00Z" in r
-                   for r in sta.requests)
+        assert any(
+            "phenomenonTime%20ge%202026-06-15T12:00:00Z" in r or "phenomenonTime ge 2026-06-15T12:00:00Z" in r
+            for r in sta.requests
+        )
 
     def test_a_licence_needing_attribution_without_one_is_an_import_error(self, sta):
         org = factories.Organization()
@@ -224,8 +263,13 @@ class TestSensorThingsHarvester:
         source, job = harvest(sta.base, org, config=json.dumps({"license_id": lic}))
         assert harvested(source) == []
         assert all("attribution" in o.errors[0].message for o in job.objects)
-        source2, _ = harvest(sta.base + "/", org, config=json.dumps(
-            {"license_id": lic, "license_attribution_by_text": "Stadt Karlsruhe, Umwelt- und Arbeitsschutz"}))
+        source2, _ = harvest(
+            sta.base + "/",
+            org,
+            config=json.dumps(
+                {"license_id": lic, "license_attribution_by_text": "Stadt Karlsruhe, Umwelt- und Arbeitsschutz"}
+            ),
+        )
         pkgs = harvested(source2)
         assert len(pkgs) == 3 and pkgs[0]["license_attribution_by_text"].startswith("Stadt Karlsruhe")
 
@@ -255,7 +299,7 @@ def _state(pkg_id: str) -> str:
 
 def _rerun(source):
     job = HarvestJobObj(source=source, run=False)
-    run_harvest_job(job, sensorthings.SensorThingsHarvester())
+    run_harvest_job(job, sta_harvester.SensorThingsHarvester())
     return job
 
 
@@ -274,7 +318,7 @@ class TestVanishedThings:
         assert _anonymous_titles(source) == ["Friedrichsplatz Nord", "Schlossgarten Süd"]
         assert _state(markt["id"]) == "archived"  # kept, not deleted
         trail = tk.get_action("udp_audit_list")({"ignore_auth": True}, {"id": markt["id"]})
-        assert trail[-1]["action"] == "archive" and trail[-1]["comment"].startswith(sensorthings.VANISHED)
+        assert trail[-1]["action"] == "archive" and trail[-1]["comment"].startswith(sta_harvester.VANISHED)
 
         sta.hidden = set()
         _rerun(source)
@@ -297,8 +341,9 @@ class TestVanishedThings:
         source, _ = harvest(sta.base, org, config=self.PUBLISHED)
         markt = next(p for p in harvested(source) if p["title"] == "Marktplatz")
         site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
-        tk.get_action("udp_archive")({"user": site_user, "ignore_auth": True},
-                                     {"id": markt["id"], "reason": "Standort wird umgebaut"})
+        tk.get_action("udp_archive")(
+            {"user": site_user, "ignore_auth": True}, {"id": markt["id"], "reason": "Standort wird umgebaut"}
+        )
         _rerun(source)
         assert _state(markt["id"]) == "archived"
 
@@ -323,7 +368,7 @@ class _Trickle(BaseHTTPRequestHandler):
         self.end_headers()
         for i in range(len(body)):
             try:
-                self.wfile.write(body[i:i + 1])
+                self.wfile.write(body[i : i + 1])
                 self.wfile.flush()
             except OSError:
                 return
@@ -332,25 +377,33 @@ class _Trickle(BaseHTTPRequestHandler):
 
 def test_a_trickling_server_is_stopped_by_the_deadline(monkeypatch):
     """Every read brings a byte in time, so only a deadline for the whole response stops it."""
-    monkeypatch.setattr(sensorthings, "TIMEOUT", 3)
+    monkeypatch.setattr(client, "TIMEOUT", 3)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/v1.1/Things"
-        with pytest.raises(sensorthings.StaError, match="no complete answer within 3 s"):
-            sensorthings.fetch_json(url, ("http", f"127.0.0.1:{httpd.server_address[1]}"))
+        with pytest.raises(client.StaError, match="no complete answer within 3 s"):
+            client.fetch_json(url, ("http", f"127.0.0.1:{httpd.server_address[1]}"))
     finally:
         httpd.shutdown()
         httpd.server_close()
 
 
-@pytest.mark.parametrize("config,ok", [
-    ("", True), ('{"max_pages": 3, "tags": ["Klima"]}', True),
-    ('{"mirror_observations": true}', True), ('{"mirror_observations": "ja"}', False),
-    ("[]", False), ('{"max_pages": 0}', False), ('{"tags": "Klima"}', False), ("{nope", False),
-])
+@pytest.mark.parametrize(
+    "config,ok",
+    [
+        ("", True),
+        ('{"max_pages": 3, "tags": ["Klima"]}', True),
+        ('{"mirror_observations": true}', True),
+        ('{"mirror_observations": "ja"}', False),
+        ("[]", False),
+        ('{"max_pages": 0}', False),
+        ('{"tags": "Klima"}', False),
+        ("{nope", False),
+    ],
+)
 def test_validate_config(config, ok):
-    h = sensorthings.SensorThingsHarvester()
+    h = sta_harvester.SensorThingsHarvester()
     if ok:
         assert h.validate_config(config) == config
     else:
@@ -359,12 +412,12 @@ def test_validate_config(config, ok):
 
 
 def test_only_http_is_fetched():
-    with pytest.raises(sensorthings.StaError, match="only http"):
-        sensorthings.fetch_json("file:///etc/passwd", ("file", ""))
+    with pytest.raises(client.StaError, match="only http"):
+        client.fetch_json("file:///etc/passwd", ("file", ""))
 
 
 def test_slug():
-    assert sensorthings.slug("sta-Schloßgarten Süd (Nr. 3)") == "sta-schlossgarten-sued-nr-3"
+    assert sta_harvester.slug("sta-Schloßgarten Süd (Nr. 3)") == "sta-schlossgarten-sued-nr-3"
 
 
 def test_hostile_nesting_is_a_clear_error_not_a_crash(monkeypatch):
@@ -386,8 +439,8 @@ def test_hostile_nesting_is_a_clear_error_not_a_crash(monkeypatch):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         host = f"127.0.0.1:{httpd.server_address[1]}"
-        with pytest.raises(sensorthings.StaError, match="not JSON"):
-            sensorthings.fetch_json(f"http://{host}/v1.1/Things", ("http", host))
+        with pytest.raises(client.StaError, match="not JSON"):
+            client.fetch_json(f"http://{host}/v1.1/Things", ("http", host))
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -1,6 +1,7 @@
 """A Thing's Locations become the dataset's spatial coverage: harvested from a
 local HTTP server serving SensorThings JSON, indexed in the real Solr and
 found by ckanext-spatial's map search (``ext_bbox``)."""
+
 from __future__ import annotations
 
 import json
@@ -8,17 +9,16 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 import pytest
 import rdflib
-
-import ckan.plugins.toolkit as tk
 from ckan.tests import factories
 from ckanext.dcat.processors import RDFSerializer
 from ckanext.harvest.tests.factories import HarvestJobObj, HarvestSourceObj
 from ckanext.harvest.tests.lib import run_harvest_job
 
 from ckanext.udp.dcatde.logic.index import spatial_for_index
-from ckanext.udp.harvesters import sensorthings
+from ckanext.udp.sensorthings import harvester as sta_harvester
 
 KARLSRUHE = "8.3,48.9,8.5,49.1"
 BERLIN = "13.3,52.4,13.5,52.6"
@@ -62,8 +62,16 @@ class Server:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def thing(self, tid: int, name: str, locations: list[Any]) -> None:
-        self.things.append({"@iot.id": tid, "@iot.selfLink": f"{self.base}/Things({tid})", "name": name,
-                            "description": f"Messstation {name}", "Locations": locations, "Datastreams": []})
+        self.things.append(
+            {
+                "@iot.id": tid,
+                "@iot.selfLink": f"{self.base}/Things({tid})",
+                "name": name,
+                "description": f"Messstation {name}",
+                "Locations": locations,
+                "Datastreams": [],
+            }
+        )
 
 
 @pytest.fixture
@@ -79,7 +87,7 @@ def harvest(url: str) -> tuple[Any, Any]:
     org = factories.Organization()
     source = HarvestSourceObj(url=url, source_type="sensorthings", owner_org=org["id"])
     job = HarvestJobObj(source=source, run=False)
-    run_harvest_job(job, sensorthings.SensorThingsHarvester())
+    run_harvest_job(job, sta_harvester.SensorThingsHarvester())
     return source, job
 
 
@@ -90,8 +98,10 @@ def search(user: dict[str, Any] | None, bbox: str, **extra: Any) -> list[str]:
 
 
 def by_title(source: Any) -> dict[str, dict[str, Any]]:
-    result = tk.get_action("package_search")({"ignore_auth": True}, {
-        "fq": f'harvest_source_id:"{source.id}"', "rows": 100, "include_private": True, "include_drafts": True})
+    result = tk.get_action("package_search")(
+        {"ignore_auth": True},
+        {"fq": f'harvest_source_id:"{source.id}"', "rows": 100, "include_private": True, "include_drafts": True},
+    )
     return {p["title"]: p for p in result["results"]}
 
 
@@ -103,10 +113,11 @@ class TestLocationsInMapSearch:
         source, job = harvest(sta.base)
         pkgs = by_title(source)
         assert sorted(pkgs) == ["Ohne Standort", "Schlossplatz"]
-        area, = pkgs["Schlossplatz"]["spatial_coverage"]
+        (area,) = pkgs["Schlossplatz"]["spatial_coverage"]
         assert json.loads(area["geom"]) == _point(SCHLOSS)
-        assert json.loads(area["bbox"])["coordinates"] == [[[8.4032, 49.0084], [8.4042, 49.0084], [8.4042, 49.0094],
-                                                            [8.4032, 49.0094], [8.4032, 49.0084]]]
+        assert json.loads(area["bbox"])["coordinates"] == [
+            [[8.4032, 49.0084], [8.4042, 49.0084], [8.4042, 49.0094], [8.4032, 49.0094], [8.4032, 49.0084]]
+        ]
         assert area["text"] == "Standort 10"
         assert not pkgs["Ohne Standort"].get("spatial_coverage")
 
@@ -125,13 +136,19 @@ class TestLocationsInMapSearch:
         assert search(None, "8.45,48.95,8.5,49.0") == []  # elsewhere in Karlsruhe
 
     def test_two_locations_make_one_area_with_both(self, sta):
-        sta.thing(1, "Zwei Standorte", [_location(10, _point(SCHLOSS)),
-                                        _location(11, {"type": "Feature", "properties": {},
-                                                       "geometry": _point(DURLACH)},
-                                                  "application/vnd.geo+json")])
+        sta.thing(
+            1,
+            "Zwei Standorte",
+            [
+                _location(10, _point(SCHLOSS)),
+                _location(
+                    11, {"type": "Feature", "properties": {}, "geometry": _point(DURLACH)}, "application/vnd.geo+json"
+                ),
+            ],
+        )
         source, _ = harvest(sta.base)
         pkg = by_title(source)["Zwei Standorte"]
-        area, = pkg["spatial_coverage"]
+        (area,) = pkg["spatial_coverage"]
         assert json.loads(area["geom"]) == {"type": "MultiPoint", "coordinates": [SCHLOSS, DURLACH]}
         assert area["text"] == "Standort 10, Standort 11"
         ring = json.loads(area["bbox"])["coordinates"][0]
@@ -150,7 +167,7 @@ class TestLocationsInMapSearch:
         assert sorted(pkgs) == ["Falsche Kodierung", "Halb", "Kaputt"]
         assert not pkgs["Kaputt"].get("spatial_coverage")
         assert not pkgs["Falsche Kodierung"].get("spatial_coverage")
-        area, = pkgs["Halb"]["spatial_coverage"]
+        (area,) = pkgs["Halb"]["spatial_coverage"]
         assert json.loads(area["geom"]) == _point(DURLACH)
         assert not any(o.errors for o in job.objects)
         sysadmin = factories.Sysadmin()
@@ -176,50 +193,55 @@ class TestLocationsInMapSearch:
 
 # -- the pure parts --
 
-@pytest.mark.parametrize("location,expected", [
-    (_location(1, _point(SCHLOSS)), _point(SCHLOSS)),
-    (_location(1, json.dumps(_point(SCHLOSS))), _point(SCHLOSS)),  # a JSON string
-    (_location(1, _point(SCHLOSS), "application/vnd.geo+json"), _point(SCHLOSS)),
-    (_location(1, _point(SCHLOSS), "Application/GEO+JSON; charset=utf-8"), _point(SCHLOSS)),
-    (_location(1, {"type": "Feature", "geometry": _point(SCHLOSS), "properties": None}), _point(SCHLOSS)),
-    (_location(1, {"type": "Polygon", "coordinates": [[[8, 49], [9, 49], [9, 50], [8, 49]]], "crs": "x"}),
-     {"type": "Polygon", "coordinates": [[[8, 49], [9, 49], [9, 50], [8, 49]]]}),
-    (_location(1, _point([8.4, 49.0, 115.0])), _point([8.4, 49.0, 115.0])),  # with height
-    (_location(1, _point(SCHLOSS), "text/plain"), None),
-    (_location(1, _point(SCHLOSS), ""), None),
-    (_location(1, "{nope"), None),
-    (_location(1, _point([8.4, 91.0])), None),
-    (_location(1, _point([181.0, 49.0])), None),
-    (_location(1, _point(["8.4", 49.0])), None),
-    (_location(1, _point([8.4])), None),
-    (_location(1, {"type": "Point", "coordinates": [[8.4, 49.0]]}), None),
-    (_location(1, {"type": "Polygon", "coordinates": [[[8, 49], [9, 49], [9, 50], [8, 50]]]}), None),  # open
-    (_location(1, {"type": "LineString", "coordinates": [[8, 49]]}), None),
-    (_location(1, {"type": "Feature", "geometry": None}), None),
-    (_location(1, {"type": "Circle", "coordinates": [8, 49]}), None),
-    (_location(1, {"type": "GeometryCollection", "geometries": []}), None),
-    (_location(1, [8.4, 49.0]), None),
-    ("Schlossplatz", None),
-])
+
+@pytest.mark.parametrize(
+    "location,expected",
+    [
+        (_location(1, _point(SCHLOSS)), _point(SCHLOSS)),
+        (_location(1, json.dumps(_point(SCHLOSS))), _point(SCHLOSS)),  # a JSON string
+        (_location(1, _point(SCHLOSS), "application/vnd.geo+json"), _point(SCHLOSS)),
+        (_location(1, _point(SCHLOSS), "Application/GEO+JSON; charset=utf-8"), _point(SCHLOSS)),
+        (_location(1, {"type": "Feature", "geometry": _point(SCHLOSS), "properties": None}), _point(SCHLOSS)),
+        (
+            _location(1, {"type": "Polygon", "coordinates": [[[8, 49], [9, 49], [9, 50], [8, 49]]], "crs": "x"}),
+            {"type": "Polygon", "coordinates": [[[8, 49], [9, 49], [9, 50], [8, 49]]]},
+        ),
+        (_location(1, _point([8.4, 49.0, 115.0])), _point([8.4, 49.0, 115.0])),  # with height
+        (_location(1, _point(SCHLOSS), "text/plain"), None),
+        (_location(1, _point(SCHLOSS), ""), None),
+        (_location(1, "{nope"), None),
+        (_location(1, _point([8.4, 91.0])), None),
+        (_location(1, _point([181.0, 49.0])), None),
+        (_location(1, _point(["8.4", 49.0])), None),
+        (_location(1, _point([8.4])), None),
+        (_location(1, {"type": "Point", "coordinates": [[8.4, 49.0]]}), None),
+        (_location(1, {"type": "Polygon", "coordinates": [[[8, 49], [9, 49], [9, 50], [8, 50]]]}), None),  # open
+        (_location(1, {"type": "LineString", "coordinates": [[8, 49]]}), None),
+        (_location(1, {"type": "Feature", "geometry": None}), None),
+        (_location(1, {"type": "Circle", "coordinates": [8, 49]}), None),
+        (_location(1, {"type": "GeometryCollection", "geometries": []}), None),
+        (_location(1, [8.4, 49.0]), None),
+        ("Schlossplatz", None),
+    ],
+)
 def test_location_geometry(location, expected):
-    assert sensorthings.location_geometry(location) == expected
+    assert sta_harvester.location_geometry(location) == expected
 
 
 def test_mixed_geometries_become_a_collection_and_one_box():
     line = {"type": "LineString", "coordinates": [[8.38, 49.0], [8.42, 49.02]]}
-    thing = {"@iot.id": 1, "Locations": [_location(1, _point(DURLACH)), _location(2, line),
-                                         _location(3, "{broken")]}
-    area, = sensorthings.spatial_coverage(thing)
+    thing = {"@iot.id": 1, "Locations": [_location(1, _point(DURLACH)), _location(2, line), _location(3, "{broken")]}
+    (area,) = sta_harvester.spatial_coverage(thing)
     assert json.loads(area["geom"]) == {"type": "GeometryCollection", "geometries": [_point(DURLACH), line]}
     ring = json.loads(area["bbox"])["coordinates"][0]
-    assert sensorthings.BBOX_MARGIN == 0.0005
+    assert sta_harvester.BBOX_MARGIN == 0.0005
     assert ring == [[8.3795, 48.998], [8.4726, 48.998], [8.4726, 49.0205], [8.3795, 49.0205], [8.3795, 48.998]]
-    assert sensorthings.spatial_coverage({"@iot.id": 2, "Locations": [_location(1, "{broken")]}) == []
-    assert sensorthings.spatial_coverage({"@iot.id": 3}) == []
+    assert sta_harvester.spatial_coverage({"@iot.id": 2, "Locations": [_location(1, "{broken")]}) == []
+    assert sta_harvester.spatial_coverage({"@iot.id": 3}) == []
 
 
 def test_the_box_stays_inside_wgs84():
-    area, = sensorthings.spatial_coverage({"Locations": [_location(1, _point([180, -90]))]})
+    (area,) = sta_harvester.spatial_coverage({"Locations": [_location(1, _point([180, -90]))]})
     ring = json.loads(area["bbox"])["coordinates"][0]
     assert all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in ring)
 

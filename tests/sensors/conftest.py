@@ -1,23 +1,23 @@
 """Fixtures for the sensor tests: two datasets, a sources file pointing at
 them with topics unique to the test, and an ingester on them."""
+
 from __future__ import annotations
 
 import dataclasses
 import pathlib
 import uuid
 
+import ckan.model as model
 import pytest
 import yaml
-
-import ckan.model as model
 from ckan.tests import factories
 from udp_testing import public_dataset
+from uplinks import SECRET
 
-from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+from ckanext.udp.datastore_sql import write_engine
+from ckanext.udp.sensors.logic.ingest import Ingester
 from ckanext.udp.sensors.logic.series import ensure_all
 from ckanext.udp.sensors.logic.sources import SourceSet, load_sources
-
-from uplinks import SECRET
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 

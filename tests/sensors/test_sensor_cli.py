@@ -1,12 +1,11 @@
 """``ckan udp sensors setup`` and ``dead-letters``."""
+
 from __future__ import annotations
 
+import ckan.plugins.toolkit as tk
 import pytest
 import yaml
-
-import ckan.plugins.toolkit as tk
 from ckan.cli.cli import ckan as ckan_cli
-
 from uplinks import msg, tts
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
@@ -44,7 +43,7 @@ def test_demo_uplinks_are_valid_deterministic_and_repeat_exactly():
     a later run repeats the earlier ones byte for byte (so the consumer drops them as duplicates)."""
     import datetime as dt
 
-    from ckanext.udp.harvesters import lorawan
+    from ckanext.udp.sensors import lorawan
     from ckanext.udp.sensors.logic import demo
 
     now = dt.datetime(2026, 11, 26, 12, 7, tzinfo=dt.timezone.utc)
@@ -54,19 +53,23 @@ def test_demo_uplinks_are_valid_deterministic_and_repeat_exactly():
     assert len({(u.device_id, u.f_cnt) for u in ups}) == len(ups)  # one key per uplink
     assert ups[-1].time == dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
     assert all(set(u.values) == {"soil_moisture", "soil_temperature", "battery"} for u in ups)
-    later = list(demo.uplinks(["soil-fp-01", "soil-fp-02"], "bodenfeuchte", "karlsruhe", 1,
-                              now + dt.timedelta(hours=1)))
+    later = list(
+        demo.uplinks(["soil-fp-01", "soil-fp-02"], "bodenfeuchte", "karlsruhe", 1, now + dt.timedelta(hours=1))
+    )
     assert set(first) & set(later) == set(first[8:])  # the first two hours drop out, the rest repeats
 
 
 def _dead() -> list[tuple]:
+    import ckan.model as model
     import sqlalchemy as sa
 
-    import ckan.model as model
-
     model.Session.remove()
-    return [tuple(r) for r in model.Session.execute(sa.text(
-        "SELECT reason, source FROM udp_sensor_dead_letter ORDER BY id")).fetchall()]
+    return [
+        tuple(r)
+        for r in model.Session.execute(
+            sa.text("SELECT reason, source FROM udp_sensor_dead_letter ORDER BY id")
+        ).fetchall()
+    ]
 
 
 def test_dead_letters_replay_after_a_configuration_fix(cli, sensor_env, ingester):
@@ -78,8 +81,10 @@ def test_dead_letters_replay_after_a_configuration_fix(cli, sensor_env, ingester
     from uplinks import T0
 
     e = sensor_env
-    ingester.process([msg(e.tts_topic("soil-fp-03"), tts("soil-fp-03", f_cnt=i, t=T0 + dt.timedelta(minutes=i)))
-                      for i in (1, 2)] + [msg(e.tts_topic(), b"{kaputt")])
+    ingester.process(
+        [msg(e.tts_topic("soil-fp-03"), tts("soil-fp-03", f_cnt=i, t=T0 + dt.timedelta(minutes=i))) for i in (1, 2)]
+        + [msg(e.tts_topic(), b"{kaputt")]
+    )
     assert _dead() == [("unknown_device", "friedrichsplatz")] * 2 + [("malformed_json", "friedrichsplatz")]
     fixed = e.path.parent / "fixed.yaml"
     doc = yaml.safe_load(e.path.read_text())
@@ -102,14 +107,16 @@ def test_dead_letters_replay_after_a_configuration_fix(cli, sensor_env, ingester
 
 
 def test_dead_letters_are_pruned_by_age_and_count(cli, sensor_env, ingester):
+    import ckan.model as model
     import sqlalchemy as sa
 
-    import ckan.model as model
-
     ingester.process([msg(sensor_env.tts_topic("soil-zz-01"), tts("soil-zz-01", f_cnt=i)) for i in range(5)])
-    model.Session.execute(sa.text(
-        "UPDATE udp_sensor_dead_letter SET received_at = now() - interval '40 days' "
-        "WHERE id = (SELECT min(id) FROM udp_sensor_dead_letter)"))
+    model.Session.execute(
+        sa.text(
+            "UPDATE udp_sensor_dead_letter SET received_at = now() - interval '40 days' "
+            "WHERE id = (SELECT min(id) FROM udp_sensor_dead_letter)"
+        )
+    )
     model.Session.commit()
     result = cli.invoke(ckan_cli, ["udp", "sensors", "dead-letters", "prune"])  # 30 days by default
     assert result.exit_code == 0 and "deleted 1 dead letters" in result.output, result.output
@@ -120,12 +127,14 @@ def test_dead_letters_are_pruned_by_age_and_count(cli, sensor_env, ingester):
     assert "unknown_device" in summary.output and "friedrichsplatz" in summary.output
 
 
-def test_demo_publish_sends_only_what_is_missing_and_waits_for_the_consumer(cli, sensor_env, ingester,
-                                                                            ckan_config, monkeypatch):
+def test_demo_publish_sends_only_what_is_missing_and_waits_for_the_consumer(
+    cli, sensor_env, ingester, ckan_config, monkeypatch
+):
     """`make run` publishes the demo uplinks the series lacks (not all 772 every time) and fails
     when no consumer stores them."""
-    from ckanext.udp.sensors.logic import runtime
     from uplinks import consuming
+
+    from ckanext.udp.sensors.logic import runtime
 
     e = sensor_env
     monkeypatch.setitem(ckan_config, "ckanext.udp.sensors.sources", str(e.path))
@@ -154,9 +163,9 @@ def test_pseudonyms_rename_moves_stored_series_to_the_keyed_names(cli, sensor_en
     import datetime as dt
 
     import sqlalchemy as sa
+    from uplinks import T0
 
     from ckanext.udp.sensors.logic.sources import legacy_pseudonym, pseudonym
-    from uplinks import T0
 
     e = sensor_env
     doc = yaml.safe_load(e.path.read_text())
@@ -169,19 +178,27 @@ def test_pseudonyms_rename_moves_stored_series_to_the_keyed_names(cli, sensor_en
     new = pseudonym("luft", "A81758FFFE0412C3", tk.config["ckanext.udp.sensors.pseudonym_secret"])
     with ingester.engine.begin() as conn:  # as stored by an earlier version
         for i in range(3):
-            conn.execute(sa.text(f'INSERT INTO "{air.observations}" (time, device, f_cnt, co2) '
-                                 "VALUES (:t, :d, :n, 400 + :n)"),
-                         {"t": (T0 + dt.timedelta(minutes=20 * i)).replace(tzinfo=None), "d": old, "n": i})
-        conn.execute(sa.text(f'INSERT INTO "{air.latest}" (device, time, f_cnt, co2) VALUES (:d, :t, 2, 402)'),
-                     {"d": old, "t": T0.replace(tzinfo=None)})
-    result = cli.invoke(ckan_cli, ["udp", "sensors", "pseudonyms", "rename", "--from-unkeyed",
-                                   "--sources", str(e.path)])
+            conn.execute(
+                sa.text(f'INSERT INTO "{air.observations}" (time, device, f_cnt, co2) VALUES (:t, :d, :n, 400 + :n)'),
+                {"t": (T0 + dt.timedelta(minutes=20 * i)).replace(tzinfo=None), "d": old, "n": i},
+            )
+        conn.execute(
+            sa.text(f'INSERT INTO "{air.latest}" (device, time, f_cnt, co2) VALUES (:d, :t, 2, 402)'),
+            {"d": old, "t": T0.replace(tzinfo=None)},
+        )
+    result = cli.invoke(
+        ckan_cli, ["udp", "sensors", "pseudonyms", "rename", "--from-unkeyed", "--sources", str(e.path)]
+    )
     assert result.exit_code == 0, result.output
     assert f"{e.air['name']}: 1 devices renamed" in result.output
 
     def devices(rid: str) -> list:
-        return [(r["device"], r.get("f_cnt", r.get("n"))) for r in tk.get_action("datastore_search")(
-            {"ignore_auth": True}, {"resource_id": rid, "sort": "_id"})["records"]]
+        return [
+            (r["device"], r.get("f_cnt", r.get("n")))
+            for r in tk.get_action("datastore_search")({"ignore_auth": True}, {"resource_id": rid, "sort": "_id"})[
+                "records"
+            ]
+        ]
 
     assert devices(air.observations) == [(new, 0), (new, 1), (new, 2)]
     assert devices(air.latest) == [(new, 2)]

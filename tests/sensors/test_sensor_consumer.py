@@ -2,6 +2,7 @@
 in TTS and ChirpStack shapes (duplicates, out of order, malformed, unknown
 device) are read back through datastore_search; a consumer killed mid-stream
 and restarted loses nothing and duplicates nothing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,17 +17,15 @@ import time
 import uuid
 from urllib.parse import urlparse
 
+import ckan.model as model
+import ckan.plugins.toolkit as tk
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
-
-import ckan.model as model
-import ckan.plugins.toolkit as tk
-
-from ckanext.udp.harvesters import lorawan
-from ckanext.udp.sensors.logic.consumer import Consumer
-
 from uplinks import SECRET, T0, chirpstack, consuming, tts
+
+from ckanext.udp.sensors import lorawan
+from ckanext.udp.sensors.logic.consumer import Consumer
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 
@@ -62,8 +61,9 @@ def total(resource_id: str) -> int:
 
 
 def records(resource_id: str, **kw) -> list[dict]:
-    return tk.get_action("datastore_search")(
-        {"ignore_auth": True}, {"resource_id": resource_id, "limit": 32000, **kw})["records"]
+    return tk.get_action("datastore_search")({"ignore_auth": True}, {"resource_id": resource_id, "limit": 32000, **kw})[
+        "records"
+    ]
 
 
 def wait_for(pred, timeout: float = 60.0, what: str = "condition") -> None:
@@ -77,8 +77,10 @@ def wait_for(pred, timeout: float = 60.0, what: str = "condition") -> None:
 
 def dead_reasons() -> list[str]:
     model.Session.remove()
-    return [r[0] for r in model.Session.execute(sa.text(
-        "SELECT reason FROM udp_sensor_dead_letter ORDER BY reason")).fetchall()]
+    return [
+        r[0]
+        for r in model.Session.execute(sa.text("SELECT reason FROM udp_sensor_dead_letter ORDER BY reason")).fetchall()
+    ]
 
 
 def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env, ingester):
@@ -87,15 +89,15 @@ def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env
         m = dt.timedelta(minutes=1)
         dup = tts(f_cnt=5, t=T0 + 5 * m, soil_moisture=31.0)
         items = [
-            (e.tts_topic(), tts(f_cnt=10, t=T0 + 10 * m, soil_moisture=33.0)),   # newest first
+            (e.tts_topic(), tts(f_cnt=10, t=T0 + 10 * m, soil_moisture=33.0)),  # newest first
             (e.tts_topic(), dup),
-            (e.tts_topic(), dup),                                                 # broker-level duplicate
-            (e.tts_topic(), tts(f_cnt=1, t=T0 + 1 * m, soil_moisture=30.0)),     # out of order
+            (e.tts_topic(), dup),  # broker-level duplicate
+            (e.tts_topic(), tts(f_cnt=1, t=T0 + 1 * m, soil_moisture=30.0)),  # out of order
             (e.tts_topic("soil-fp-02"), tts("soil-fp-02", f_cnt=2, t=T0, soil_moisture=12.5)),
             (e.cs_topic(), chirpstack(f_cnt=77, t=T0, temperature=19.0, co2=455)),
             (e.cs_topic(), chirpstack(f_cnt=77, t=T0, temperature=19.0, co2=455)),  # same uplink, new dedup id
             (e.cs_topic("0000000000000bad"), chirpstack("0000000000000bad", f_cnt=1)),  # unknown device
-            (e.tts_topic(), b"\x00\x01 not json"),                                 # malformed
+            (e.tts_topic(), b"\x00\x01 not json"),  # malformed
             (e.tts_topic(), tts(f_cnt=11).replace(b"decoded_payload", b"frm_payload_x")),  # undecoded
         ]
         publish_once(items)
@@ -105,7 +107,11 @@ def test_consumer_stores_both_flavours_once_and_dead_letters_the_rest(sensor_env
     assert not thread.is_alive()
     rows = records(soil.observations, sort="device, time")
     assert [(r["device"], r["f_cnt"]) for r in rows] == [
-        ("soil-fp-01", 1), ("soil-fp-01", 5), ("soil-fp-01", 10), ("soil-fp-02", 2)]
+        ("soil-fp-01", 1),
+        ("soil-fp-01", 5),
+        ("soil-fp-01", 10),
+        ("soil-fp-02", 2),
+    ]
     latest = {r["device"]: r["f_cnt"] for r in records(soil.latest)}
     assert latest == {"soil-fp-01": 10, "soil-fp-02": 2}
     assert [(r["device"], r["co2"]) for r in records(air.observations)] == [("Kaiserstraße 3", 455)]
@@ -117,9 +123,24 @@ def _start(ini: str, sources: pathlib.Path, client_id: str, log: pathlib.Path, *
     ckan = pathlib.Path(sys.executable).parent / "ckan"
     before = log.read_text(errors="replace").count("subscribed") if log.exists() else 0
     proc = subprocess.Popen(
-        [str(ckan), "-c", ini, "udp", "sensors", "consume", "--sources", str(sources), "--client-id", client_id,
-         "--batch-size", "100", *args],
-        stdout=subprocess.DEVNULL, stderr=open(log, "ab"), start_new_session=True,
+        [
+            str(ckan),
+            "-c",
+            ini,
+            "udp",
+            "sensors",
+            "consume",
+            "--sources",
+            str(sources),
+            "--client-id",
+            client_id,
+            "--batch-size",
+            "100",
+            *args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),
+        start_new_session=True,
         env={**os.environ, "UDP_TEST_LUFT_SECRET": SECRET},
     )
     end = time.monotonic() + 90
@@ -197,8 +218,8 @@ class AckGate:
                 return out
             if len(buf) < i + length:
                 return out
-            out.append(bytes(buf[:i + length]))
-            del buf[:i + length]
+            out.append(bytes(buf[: i + length]))
+            del buf[: i + length]
         return out
 
     def _pump(self, src, dst, upstream: bool) -> None:
@@ -247,8 +268,10 @@ def test_killed_consumer_loses_nothing_and_duplicates_nothing(sensor_env, ingest
     ini = tk.config["__file__"]
     client_id = f"test-kill-{e.tag}"
     n1, n2 = 250, 150  # n1 within the consumer's receive window (3 batches of 100)
-    items = [(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=float(i % 50)))
-             for i in range(1, n1 + n2 + 1)]
+    items = [
+        (e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=float(i % 50)))
+        for i in range(1, n1 + n2 + 1)
+    ]
     url = urlparse(tk.config["ckanext.udp.mqtt.url"])
     gate = AckGate((url.hostname, url.port))
     log1, log2 = tmp_path / "first.log", tmp_path / "second.log"
@@ -293,13 +316,15 @@ def test_poison_messages_do_not_stop_the_consumer(sensor_env, ingester):
     with consuming(ingester, f"test-poison-{e.tag}") as (consumer, thread):
         future = json.loads(tts(f_cnt=1))
         future["received_at"] = "9999-12-31T23:59:59-01:00"
-        publish_once([
-            (e.tts_topic(), json.dumps(future).encode()),
-            (e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0)),
-            (e.tts_topic(), tts(f_cnt=3).replace(b'"f_cnt": 3', b'"f_cnt": ' + b"9" * 5000)),
-            (e.tts_topic(), b"[" * 100_000),
-            (e.tts_topic(), tts(f_cnt=4, t=T0 + dt.timedelta(minutes=1), soil_moisture=4.0)),
-        ])
+        publish_once(
+            [
+                (e.tts_topic(), json.dumps(future).encode()),
+                (e.tts_topic(), tts(f_cnt=2, soil_moisture=2.0)),
+                (e.tts_topic(), tts(f_cnt=3).replace(b'"f_cnt": 3', b'"f_cnt": ' + b"9" * 5000)),
+                (e.tts_topic(), b"[" * 100_000),
+                (e.tts_topic(), tts(f_cnt=4, t=T0 + dt.timedelta(minutes=1), soil_moisture=4.0)),
+            ]
+        )
         soil = ingester.series[e.soil["name"]]
         wait_for(lambda: total(soil.observations) == 2, timeout=30, what="the canaries")
         wait_for(lambda: consumer.totals.received == 5, timeout=10, what="all five handled")
@@ -327,14 +352,18 @@ def test_a_message_that_kills_the_consumer_is_dead_lettered_after_max_deliveries
 
     def waiting() -> bool:
         with ingester.engine.connect() as conn:
-            return bool(conn.execute(sa.text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar())
+            return bool(
+                conn.execute(
+                    sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                ).scalar()
+            )
 
     def end_orphans() -> None:
         # the killed consumer's server process would wait on the lock until it is free
         with ingester.engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_locks "
-                                 "WHERE locktype = 'advisory' AND NOT granted"))
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
         wait_for(lambda: not waiting(), timeout=10, what="the orphaned wait to end")
 
     proc = None
@@ -347,8 +376,11 @@ def test_a_message_that_kills_the_consumer_is_dead_lettered_after_max_deliveries
             end_orphans()
             proc = _start(ini, e.path, client_id, log, "--max-deliveries", "2")
         # third delivery: dead-lettered without a try, so the lock does not matter any more
-        wait_for(lambda: dead_reasons() == [REDELIVERED_TOO_OFTEN], timeout=30,
-                 what=f"the dead letter; consumer log: {log.read_text()[-1500:]}")
+        wait_for(
+            lambda: dead_reasons() == [REDELIVERED_TOO_OFTEN],
+            timeout=30,
+            what=f"the dead letter; consumer log: {log.read_text()[-1500:]}",
+        )
         blocker.execute(sa.text("SELECT pg_advisory_unlock_all()"))
         blocker.commit()
         publish_once([(e.tts_topic(), tts(f_cnt=2, t=T0 + dt.timedelta(minutes=1), soil_moisture=2.0))])
@@ -401,8 +433,10 @@ def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
     e = sensor_env
     port = _free_port()
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                    f"persistence_location {tmp_path}/\n" + ("user root\n" if os.getuid() == 0 else ""))
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        f"persistence_location {tmp_path}/\n" + ("user root\n" if os.getuid() == 0 else "")
+    )
     broker = _mosquitto(conf, port)
     url = f"mqtt://127.0.0.1:{port}"
     consumer = Consumer(ingester, url, f"test-outage-{e.tag}", ingester.sources.topics, batch_size=50)
@@ -414,8 +448,13 @@ def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         pub.connect("127.0.0.1", port)
         pub.loop_start()
-        publish_all(pub, [(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=1.0))
-                          for i in range(first, last + 1)])
+        publish_all(
+            pub,
+            [
+                (e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=1.0))
+                for i in range(first, last + 1)
+            ],
+        )
         pub.loop_stop()
         pub.disconnect()
 
@@ -441,7 +480,8 @@ def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
 def test_two_consumers_on_a_shared_subscription_split_the_stream(sensor_env, tmp_path):
     """$share/<group>/...: each uplink goes to one of the two consumers; together they store
     every uplink once, and the hourly values stay exact (both write the same hours)."""
-    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.series import ensure_all
 
     e = sensor_env
@@ -449,18 +489,31 @@ def test_two_consumers_on_a_shared_subscription_split_the_stream(sensor_env, tmp
     series = ensure_all(srcs)
     model.Session.remove()
     engines = [write_engine(), write_engine()]
-    consumers = [Consumer(Ingester(srcs, series, eng, model.meta.engine), tk.config["ckanext.udp.mqtt.url"],
-                          f"test-{e.tag}-{k}", srcs.topics, batch_size=20, batch_wait=0.05,
-                          shared_group=f"g{e.tag}") for k, eng in enumerate(engines)]
+    consumers = [
+        Consumer(
+            Ingester(srcs, series, eng, model.meta.engine),
+            tk.config["ckanext.udp.mqtt.url"],
+            f"test-{e.tag}-{k}",
+            srcs.topics,
+            batch_size=20,
+            batch_wait=0.05,
+            shared_group=f"g{e.tag}",
+        )
+        for k, eng in enumerate(engines)
+    ]
     threads = [threading.Thread(target=c.run, daemon=True) for c in consumers]
     for t in threads:
         t.start()
     try:
         assert all(c.subscribed.wait(20) for c in consumers)
         n = 300
-        items = [(e.tts_topic(f"soil-fp-0{1 + i % 2}"),
-                  tts(f"soil-fp-0{1 + i % 2}", f_cnt=i, t=T0 + dt.timedelta(seconds=10 * i), soil_moisture=float(i)))
-                 for i in range(n)]
+        items = [
+            (
+                e.tts_topic(f"soil-fp-0{1 + i % 2}"),
+                tts(f"soil-fp-0{1 + i % 2}", f_cnt=i, t=T0 + dt.timedelta(seconds=10 * i), soil_moisture=float(i)),
+            )
+            for i in range(n)
+        ]
         publish_once(items)
         wait_for(lambda: sum(c.totals.received for c in consumers) >= n, what="all uplinks consumed")
     finally:

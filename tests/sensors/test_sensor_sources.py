@@ -1,4 +1,5 @@
 """Sensor source configuration: validation and the row mapping."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,7 @@ import pathlib
 import pytest
 import yaml
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic import sources as s
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
@@ -19,8 +20,9 @@ KEY = "pseudonym-test-secret"
 def load(**replace) -> s.SourceSet:
     text = (FIXTURES / "sources.yaml").read_text()
     text = text.replace("DATASET_SOIL", "soil").replace("DATASET_AIR", "air")
-    return s.parse_sources(yaml.safe_load(text), env={"UDP_TEST_LUFT_SECRET": "x" * 20, **replace},
-                           pseudonym_secret=KEY)
+    return s.parse_sources(
+        yaml.safe_load(text), env={"UDP_TEST_LUFT_SECRET": "x" * 20, **replace}, pseudonym_secret=KEY
+    )
 
 
 def test_load_the_fixture():
@@ -82,16 +84,22 @@ def test_pseudonym_without_label_is_stable_and_not_the_id():
     assert name == src.public_device_name(dev, up)
 
 
-@pytest.mark.parametrize("mutate,problem", [
-    (lambda d: d["sources"][0].update(flavour="ttn"), "flavour"),
-    (lambda d: d["sources"][0].update(devices=[]), "at least one device"),
-    (lambda d: d["sources"][0]["columns"].append({"field": "x", "name": "time"}), "must be a lower-case identifier"),
-    (lambda d: d["sources"][0]["columns"].append({"field": "x", "type": "varchar"}), "type must be one of"),
-    (lambda d: d["sources"][1].update(name="friedrichsplatz"), "unique"),
-    (lambda d: d["sources"][0].update(drop_device_ids="ja"), "true or false"),
-    (lambda d: d["sources"][0].update(topic="x"), "unknown keys"),
-    (lambda d: d["sources"][1]["devices"].append({"id": "x", "dataset": "soil"}), "has types numeric and int"),
-])
+@pytest.mark.parametrize(
+    "mutate,problem",
+    [
+        (lambda d: d["sources"][0].update(flavour="ttn"), "flavour"),
+        (lambda d: d["sources"][0].update(devices=[]), "at least one device"),
+        (
+            lambda d: d["sources"][0]["columns"].append({"field": "x", "name": "time"}),
+            "must be a lower-case identifier",
+        ),
+        (lambda d: d["sources"][0]["columns"].append({"field": "x", "type": "varchar"}), "type must be one of"),
+        (lambda d: d["sources"][1].update(name="friedrichsplatz"), "unique"),
+        (lambda d: d["sources"][0].update(drop_device_ids="ja"), "true or false"),
+        (lambda d: d["sources"][0].update(topic="x"), "unknown keys"),
+        (lambda d: d["sources"][1]["devices"].append({"id": "x", "dataset": "soil"}), "has types numeric and int"),
+    ],
+)
 def test_invalid_configuration_lists_the_problem(mutate, problem):
     doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
     mutate(doc)
@@ -133,8 +141,10 @@ def test_same_label_is_fine_in_another_dataset_or_with_ids_kept():
     doc = yaml.safe_load((FIXTURES / "sources.yaml").read_text())
     _luft_devices(doc).append({"id": "air-2", "dataset": "OTHER", "label": "Kaiserstraße 3"})
     # friedrichsplatz keeps its device ids: labels there are not the series key
-    doc["sources"][0]["devices"] = [{"id": "soil-fp-01", "dataset": "DATASET_SOIL", "label": "A"},
-                                    {"id": "soil-fp-02", "dataset": "DATASET_SOIL", "label": "A"}]
+    doc["sources"][0]["devices"] = [
+        {"id": "soil-fp-01", "dataset": "DATASET_SOIL", "label": "A"},
+        {"id": "soil-fp-02", "dataset": "DATASET_SOIL", "label": "A"},
+    ]
     srcs = s.parse_sources(doc, env={})
     assert srcs.by_name("luft").devices[-1].dataset == "OTHER"
 
@@ -146,9 +156,9 @@ def test_label_equal_to_another_devices_pseudonym_is_refused_across_sources():
     doc["sources"].append(second)
     # a device without label in luft gets a pseudonym; luft2 labels another device with exactly that name
     _luft_devices(doc).append({"id": "air-nolabel", "dataset": "DATASET_AIR"})
-    pseudonym = s.Source("luft", lorawan.FLAVOURS[0], (), (), (), drop_device_ids=True,
-                         pseudonym_secret=KEY).public_device_name(
-        s.Device("air-nolabel", "DATASET_AIR"), None)  # type: ignore[arg-type]
+    pseudonym = s.Source(
+        "luft", lorawan.FLAVOURS[0], (), (), (), drop_device_ids=True, pseudonym_secret=KEY
+    ).public_device_name(s.Device("air-nolabel", "DATASET_AIR"), None)  # type: ignore[arg-type]
     second["devices"] = [{"id": "air-x", "dataset": "DATASET_AIR", "label": pseudonym}]
     with pytest.raises(s.SourceConfigError) as err:
         s.parse_sources(doc, env={}, pseudonym_secret=KEY)
@@ -172,7 +182,9 @@ def test_pseudonyms_are_keyed_with_the_portal_secret():
     _luft_devices(doc)[:] = [{"id": "air-nolabel", "dataset": "DATASET_AIR"}]
     dev = s.Device("air-nolabel", "DATASET_AIR")
     name = s.parse_sources(doc, env={}, pseudonym_secret=KEY).by_name("luft").public_device_name(dev, None)
-    other = s.parse_sources(doc, env={}, pseudonym_secret="another-secret").by_name("luft").public_device_name(dev, None)
+    other = (
+        s.parse_sources(doc, env={}, pseudonym_secret="another-secret").by_name("luft").public_device_name(dev, None)
+    )
     guessed = "dev-" + hashlib.sha256(b"luft:air-nolabel").hexdigest()[:12]  # what anybody could compute
     assert name.startswith("dev-") and name != other
     assert name != guessed and not guessed.startswith(name) and s.legacy_pseudonym("luft", "air-nolabel") == guessed

@@ -1,4 +1,5 @@
 """The webhook endpoint and the stable CSV/JSON download URLs."""
+
 from __future__ import annotations
 
 import csv
@@ -6,17 +7,15 @@ import datetime as dt
 import io
 import json
 
-import pytest
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
-
-from ckanext.udp.harvesters import lorawan
-from ckanext.udp.sensors.logic import runtime
-
 from uplinks import SECRET, T0, chirpstack, msg, tts
+
+from ckanext.udp.sensors import lorawan
+from ckanext.udp.sensors.logic import runtime
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 
@@ -35,8 +34,11 @@ def admin() -> dict:
 
 
 def post(app, source, body, secret=SECRET, query=""):
-    return app.post(f"/api/udp/sensors/{source}/uplink{query}", data=body,
-                    headers={"X-Udp-Webhook-Secret": secret, "Content-Type": "application/json"})
+    return app.post(
+        f"/api/udp/sensors/{source}/uplink{query}",
+        data=body,
+        headers={"X-Udp-Webhook-Secret": secret, "Content-Type": "application/json"},
+    )
 
 
 def obs(env, name="air"):
@@ -72,7 +74,9 @@ def test_webhook_dead_letters_bad_input_and_ignores_other_events(app, configured
     assert res.status_code == 422 and res.json["reason"] == lorawan.UNKNOWN_DEVICE
     assert post(app, "luft", b'{"deviceInfo": {}}', query="?event=join").status_code == 204
     assert post(app, "luft", b"x" * (70 * 1024)).status_code == 413
-    rows = model.Session.execute(sa.text("SELECT reason, source, payload FROM udp_sensor_dead_letter ORDER BY id")).fetchall()
+    rows = model.Session.execute(
+        sa.text("SELECT reason, source, payload FROM udp_sensor_dead_letter ORDER BY id")
+    ).fetchall()
     assert [(r[0], r[1]) for r in rows] == [(lorawan.MALFORMED_JSON, "luft"), (lorawan.UNKNOWN_DEVICE, "luft")]
     assert bytes(rows[0][2]) == b"{broken"
 
@@ -81,10 +85,13 @@ def test_webhook_dead_letters_bad_input_and_ignores_other_events(app, configured
 def filled(configured):
     ing = runtime.ingester()
     e = configured
-    batch = [msg(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(hours=i), soil_moisture=10.0 + i, status="ok"))
-             for i in range(6)]
-    batch.append(msg(e.tts_topic("soil-fp-02"), tts("soil-fp-02", f_cnt=1, t=T0 + dt.timedelta(hours=2),
-                                                     soil_moisture=50.0)))
+    batch = [
+        msg(e.tts_topic(), tts(f_cnt=i, t=T0 + dt.timedelta(hours=i), soil_moisture=10.0 + i, status="ok"))
+        for i in range(6)
+    ]
+    batch.append(
+        msg(e.tts_topic("soil-fp-02"), tts("soil-fp-02", f_cnt=1, t=T0 + dt.timedelta(hours=2), soil_moisture=50.0))
+    )
     assert ing.process(batch).inserted == 7
     return e
 
@@ -120,8 +127,11 @@ def test_json_download_and_device_filter(app, filled):
     june = {"from": "2026-06-15", "to": "2026-06-16"}
     hourly = json.loads(app.get(f"/dataset/{filled.soil['name']}/sensors/hourly.json", query_string=june).body)
     assert len(hourly["records"]) == 7 and hourly["records"][0]["bodenfeuchte_mean"] == 10.0
-    rows = list(csv.DictReader(io.StringIO(app.get(f"/dataset/{filled.soil['name']}/sensors/hourly.csv",
-                                                   query_string=june).body)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(app.get(f"/dataset/{filled.soil['name']}/sensors/hourly.csv", query_string=june).body)
+        )
+    )
     assert (rows[0]["bodenfeuchte_min"], rows[0]["bodenfeuchte_mean"]) == ("10.0", "10")  # no 10.0000000000000000
 
 
@@ -137,8 +147,7 @@ def test_downloads_keep_quotes_backslashes_and_newlines(app, filled):
     """PostgreSQL formats the CSV and the JSON (COPY): awkward characters survive both."""
     tricky = 'a "b", c\\d\nzweite Zeile; ä€\t'
     ing = runtime.ingester()
-    ing.process([msg(filled.tts_topic(), tts(f_cnt=99, t=T0 + dt.timedelta(days=2), soil_moisture=1.5,
-                                             status=tricky))])
+    ing.process([msg(filled.tts_topic(), tts(f_cnt=99, t=T0 + dt.timedelta(days=2), soil_moisture=1.5, status=tricky))])
     base = f"/dataset/{filled.soil['name']}/sensors/observations"
     q = {"from": "2026-06-17", "to": "2026-06-18"}
     rows = list(csv.DictReader(io.StringIO(app.get(base + ".csv", query_string=q).body, newline="")))
@@ -157,14 +166,16 @@ def test_download_of_a_private_dataset_needs_permission(app, filled):
     user = factories.User()
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
     # withdrawn (taken offline by governance): only its organization and sysadmins see it
-    tk.get_action("udp_withdraw")({"user": site_user, "ignore_auth": True},
-                                  {"id": filled.soil["id"], "reason": "Sensor falsch kalibriert"})
+    tk.get_action("udp_withdraw")(
+        {"user": site_user, "ignore_auth": True}, {"id": filled.soil["id"], "reason": "Sensor falsch kalibriert"}
+    )
     base = f"/dataset/{filled.soil['name']}/sensors/observations"
     for fmt in ("csv", "json"):
         res = app.get(f"{base}.{fmt}")
         assert res.status_code in (403, 404) and not res.body.lstrip().startswith("<"), res.body[:200]
-        assert app.get(f"{base}.{fmt}", headers={"Authorization": factories.APIToken(user=user["name"])["token"]}
-                       ).status_code in (403, 404)
+        assert app.get(
+            f"{base}.{fmt}", headers={"Authorization": factories.APIToken(user=user["name"])["token"]}
+        ).status_code in (403, 404)
         # no 304 (nor the version behind it) for those who may not see the series
         assert app.get(f"{base}.{fmt}", headers={"If-None-Match": "*"}).status_code in (403, 404)
     sysadmin = factories.SysadminWithToken()
@@ -185,8 +196,11 @@ def test_export_stream_closed_early_cancels_and_returns_the_connection(filled):
     assert first.startswith(b"i,pad\r\n1,")
     body.close()
     with engine.connect() as conn:  # the pool still works, nothing left running
-        running = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT generate_series(1, 500000000)%'")).scalar()
+        running = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT generate_series(1, 500000000)%'"
+            )
+        ).scalar()
         assert running == 0
         assert conn.execute(sa.text(f'SELECT count(*) FROM "{series.observations}"')).scalar() == 7
 
@@ -230,6 +244,7 @@ def test_export_many_rows_across_chunks_is_valid_csv_and_json(filled):
 
 # --- issue 11 / 14: no 500s, errors in the format asked for, limits, cursor, validators ---
 
+
 def test_webhook_answers_poison_payloads_with_a_clear_4xx(app, configured):
     """A time beyond year 9999 in UTC (OverflowError) and a 5,000-digit number (ValueError)
     used to answer 500; they are dead letters like any other broken uplink."""
@@ -253,11 +268,17 @@ def _is_format(res, fmt: str) -> bool:
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_download_errors_answer_in_the_format_asked_for(app, filled, fmt):
     base = f"/dataset/{filled.soil['name']}/sensors"
-    for args in ({"from": "0001-01-01T00:00:00+01:00"}, {"from": "9999-12-31T23:59:59-01:00"},
-                 {"to": "9999-12-31T23:59:59-01:00"}, {"from": "gestern"},
-                 {"from": "2026-06-16", "to": "2026-06-15T23:00:00Z"},   # to before from
-                 {"after": "kein-cursor"}, {"after": "dWRwMTotMQ"},         # not a token; udp1:-1
-                 {"limit": "5"}, {"device": "a\x00b"}):
+    for args in (
+        {"from": "0001-01-01T00:00:00+01:00"},
+        {"from": "9999-12-31T23:59:59-01:00"},
+        {"to": "9999-12-31T23:59:59-01:00"},
+        {"from": "gestern"},
+        {"from": "2026-06-16", "to": "2026-06-15T23:00:00Z"},  # to before from
+        {"after": "kein-cursor"},
+        {"after": "dWRwMTotMQ"},  # not a token; udp1:-1
+        {"limit": "5"},
+        {"device": "a\x00b"},
+    ):
         res = app.get(f"{base}/observations.{fmt}", query_string=args)
         assert res.status_code == 400, (args, res.status_code, res.body[:300])
         assert _is_format(res, fmt), (args, res.headers["Content-Type"], res.body[:300])
@@ -281,9 +302,17 @@ def test_anonymous_downloads_are_limited_to_a_time_range(app, configured, ckan_c
     e = configured
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     old, recent = now - dt.timedelta(days=40), now - dt.timedelta(days=2)
-    assert runtime.ingester().process([
-        msg(e.tts_topic(), tts(f_cnt=1, t=old, soil_moisture=1.0)),
-        msg(e.tts_topic(), tts(f_cnt=2, t=recent, soil_moisture=2.0))]).inserted == 2
+    assert (
+        runtime.ingester()
+        .process(
+            [
+                msg(e.tts_topic(), tts(f_cnt=1, t=old, soil_moisture=1.0)),
+                msg(e.tts_topic(), tts(f_cnt=2, t=recent, soil_moisture=2.0)),
+            ]
+        )
+        .inserted
+        == 2
+    )
     base = f"/dataset/{e.soil['name']}/sensors"
 
     def f_cnts(path: str, **kw) -> list[str]:
@@ -294,7 +323,7 @@ def test_anonymous_downloads_are_limited_to_a_time_range(app, configured, ckan_c
     assert f_cnts("observations.csv") == ["2"]
     day = dt.timedelta(days=1)
     assert f_cnts("observations.csv", query_string={"from": (old - day).isoformat()}) == ["1"]  # from + 31 days
-    assert f_cnts("observations.csv", query_string={"to": (old + day).isoformat()}) == ["1"]    # to - 31 days
+    assert f_cnts("observations.csv", query_string={"to": (old + day).isoformat()}) == ["1"]  # to - 31 days
     res = app.get(f"{base}/observations.csv", query_string={"from": (old - day).isoformat(), "to": now.isoformat()})
     assert res.status_code == 400 and "31" in res.body
     # the window stays inside the calendar at its ends
@@ -314,10 +343,13 @@ def test_a_download_that_takes_too_long_is_cut_off(app, filled, ckan_config, mon
     read in a millisecond, so the query is cancelled and the client gets a clear 503."""
     series = runtime.ingester().series[filled.soil["name"]]
     with runtime.ingester().engine.begin() as conn:
-        conn.execute(sa.text(
-            f'INSERT INTO "{series.observations}" (time, device, f_cnt) '
-            "SELECT timestamp '2026-06-20' + i * interval '1 second', 'soil-fp-01', 1000 + i "
-            "FROM generate_series(1, 200000) i"))
+        conn.execute(
+            sa.text(
+                f'INSERT INTO "{series.observations}" (time, device, f_cnt) '
+                "SELECT timestamp '2026-06-20' + i * interval '1 second', 'soil-fp-01', 1000 + i "
+                "FROM generate_series(1, 200000) i"
+            )
+        )
     url = f"/dataset/{filled.soil['name']}/sensors/observations.csv"
     monkeypatch.setitem(ckan_config, "ckanext.udp.sensors.download_timeout", 0.001)
     res = app.get(url, headers=admin())
@@ -333,8 +365,9 @@ def test_a_huge_valid_uplink_keeps_the_csv_readable(app, configured):
     big = tts(f_cnt=1, t=T0, soil_moisture=12.5, note="x" * 1_000_000, status="ok")
     assert len(big) > 1_000_000
     assert runtime.ingester().process([msg(e.tts_topic(), big)]).inserted == 1
-    body = app.get(f"/dataset/{e.soil['name']}/sensors/observations.csv",
-                   query_string={"from": "2026-06-15", "to": "2026-06-16"}).body
+    body = app.get(
+        f"/dataset/{e.soil['name']}/sensors/observations.csv", query_string={"from": "2026-06-15", "to": "2026-06-16"}
+    ).body
     rows = list(csv.DictReader(io.StringIO(body, newline="")))  # csv.field_size_limit() untouched
     assert len(rows) == 1 and rows[0]["bodenfeuchte"] == "12.5"
     extra = json.loads(rows[0]["extra"])
@@ -357,8 +390,12 @@ def test_polling_by_arrival_cursor_never_misses_a_late_uplink(app, configured):
     token = doc["next_after"]
     assert first.headers["X-Udp-Next-After"] == token and "after=" in first.headers["Link"]
     # f_cnt 4 was measured at 01:30 but reaches the portal only now (a gateway's backlog), with f_cnt 5
-    ing.process([msg(e.tts_topic(), tts(f_cnt=4, t=T0 + 1.5 * h, soil_moisture=4.0)),
-                 msg(e.tts_topic(), tts(f_cnt=5, t=T0 + 4 * h, soil_moisture=5.0))])
+    ing.process(
+        [
+            msg(e.tts_topic(), tts(f_cnt=4, t=T0 + 1.5 * h, soil_moisture=4.0)),
+            msg(e.tts_topic(), tts(f_cnt=5, t=T0 + 4 * h, soil_moisture=5.0)),
+        ]
+    )
     by_time = json.loads(app.get(url, query_string={"from": newest_seen}).body)["records"]
     assert [r["f_cnt"] for r in by_time if r["time"] > newest_seen] == [5]  # 4 is missed
     page = json.loads(app.get(url, query_string={"after": token}).body)
@@ -390,8 +427,12 @@ def test_downloads_answer_304_until_the_series_changes(app, filled):
     # the last write was a minute ago: Last-Modified, and If-Modified-Since answers 304
     series = runtime.ingester().series[e.soil["name"]]
     with runtime.ingester().engine.begin() as conn:
-        conn.execute(sa.text("UPDATE _udp_sensor_table_version SET modified = modified - interval '1 minute' "
-                             "WHERE table_name = :t"), {"t": series.observations})
+        conn.execute(
+            sa.text(
+                "UPDATE _udp_sensor_table_version SET modified = modified - interval '1 minute' WHERE table_name = :t"
+            ),
+            {"t": series.observations},
+        )
     res = app.get(url, query_string=june)
     last = res.headers["Last-Modified"]
     assert res.status_code == 200 and res.headers["ETag"] == etag and res.body
@@ -403,8 +444,9 @@ def test_downloads_answer_304_until_the_series_changes(app, filled):
     assert app.get(url, query_string=june, headers={"If-Modified-Since": last}).body
     # a write through the DataStore API counts as well (statement trigger)
     etag = res.headers["ETag"]
-    tk.get_action("datastore_delete")({"ignore_auth": True}, {"resource_id": series.observations, "force": True,
-                                                              "filters": {"f_cnt": 40}})
+    tk.get_action("datastore_delete")(
+        {"ignore_auth": True}, {"resource_id": series.observations, "force": True, "filters": {"f_cnt": 40}}
+    )
     assert app.get(url, query_string=june, headers={"If-None-Match": etag}).body.count("\r\n") == 8
 
 
@@ -413,8 +455,12 @@ def test_head_request_starts_no_query(app, filled):
     res = app.test_client().head(url, query_string={"from": "2026-06-15"})
     assert res.status_code == 200 and res.headers["ETag"] and res.body == ""
     with runtime.read_engine().connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' "
-                                    "AND state <> 'idle'")).scalar() == 0
+        assert (
+            conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND state <> 'idle'")
+            ).scalar()
+            == 0
+        )
 
 
 def test_without_the_write_count_a_download_has_no_validators(app, filled):

@@ -1,6 +1,7 @@
 """Uplink payload builders for the sensor tests (official shapes, from the
 hand-written fixtures), the webhook secret the tests configure, and a consumer
 running in a thread."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +11,7 @@ import json
 import pathlib
 import threading
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 from ckanext.udp.sensors.logic.ingest import Ingester, Message
 
@@ -58,8 +59,13 @@ def consuming(ingester: Ingester, client_id: str, **kw) -> Iterator[tuple]:
 
     from ckanext.udp.sensors.logic.consumer import Consumer
 
-    consumer = Consumer(ingester, tk.config["ckanext.udp.mqtt.url"], client_id, ingester.sources.topics,
-                        **{"batch_size": 50, "batch_wait": 0.1, **kw})
+    consumer = Consumer(
+        ingester,
+        tk.config["ckanext.udp.mqtt.url"],
+        client_id,
+        ingester.sources.topics,
+        **{"batch_size": 50, "batch_wait": 0.1, **kw},
+    )
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     try:

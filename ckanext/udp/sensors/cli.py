@@ -1,12 +1,12 @@
 """``ckan udp sensors ...``: set up the series, run the MQTT consumer, inspect,
 prune and replay dead letters, rename pseudonymised devices, publish demo uplinks."""
+
 from __future__ import annotations
 
 import logging
 
-import click
-
 import ckan.plugins.toolkit as tk
+import click
 
 __all__ = ["sensors"]
 
@@ -18,7 +18,8 @@ def _series(srcs):
         return ensure_all(srcs)
     except tk.ObjectNotFound as err:
         raise click.ClickException(
-            f"a dataset named in the sensor sources does not exist ({err}); create it first") from err
+            f"a dataset named in the sensor sources does not exist ({err}); create it first"
+        ) from err
 
 
 def _sources(path: str | None):
@@ -36,8 +37,13 @@ def sensors() -> None:
 
 
 @sensors.command("setup")
-@click.option("--sources", "path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Sources file (default: ckanext.udp.sensors.sources).")
+@click.option(
+    "--sources",
+    "path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Sources file (default: ckanext.udp.sensors.sources).",
+)
 def setup(path: str | None) -> None:
     """Create the DataStore resources of every configured dataset (idempotent)."""
     srcs = _sources(path)
@@ -46,22 +52,39 @@ def setup(path: str | None) -> None:
 
 
 @sensors.command("consume")
-@click.option("--sources", "path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Sources file (default: ckanext.udp.sensors.sources).")
+@click.option(
+    "--sources",
+    "path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Sources file (default: ckanext.udp.sensors.sources).",
+)
 @click.option("--client-id", default=None, help="MQTT client id (default: ckanext.udp.sensors.client_id).")
 @click.option("--url", default=None, help="Broker URL (default: ckanext.udp.mqtt.url).")
 @click.option("--batch-size", type=int, default=None, help="Default: ckanext.udp.sensors.batch_size.")
-@click.option("--instance", type=click.IntRange(min=1), default=None,
-              help="Number of this consumer when several share the load (shared subscription, "
-                   "ckanext.udp.sensors.shared_group): the client id gets '-<instance>'. Keep it stable per process.")
-@click.option("--max-deliveries", type=click.IntRange(min=1), default=None,
-              help="Default: ckanext.udp.sensors.max_deliveries.")
-def consume(path: str | None, client_id: str | None, url: str | None, batch_size: int | None,
-            instance: int | None, max_deliveries: int | None) -> None:
+@click.option(
+    "--instance",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of this consumer when several share the load (shared subscription, "
+    "ckanext.udp.sensors.shared_group): the client id gets '-<instance>'. Keep it stable per process.",
+)
+@click.option(
+    "--max-deliveries", type=click.IntRange(min=1), default=None, help="Default: ckanext.udp.sensors.max_deliveries."
+)
+def consume(
+    path: str | None,
+    client_id: str | None,
+    url: str | None,
+    batch_size: int | None,
+    instance: int | None,
+    max_deliveries: int | None,
+) -> None:
     """Subscribe to the sources' topics and write uplinks into the DataStore (runs until SIGTERM)."""
     import ckan.model as model
 
     from ckanext.udp.sensors.logic.consumer import Consumer
+
     logging.getLogger("ckanext.udp.sensors").setLevel(logging.INFO)
     srcs = _sources(path)
     if not srcs.topics:
@@ -90,8 +113,7 @@ def consume(path: str | None, client_id: str | None, url: str | None, batch_size
     consumer.install_signal_handlers()
     click.echo(f"consuming {', '.join(srcs.topics)} for {', '.join(series)}", err=True)
     totals = consumer.run()
-    click.echo(f"stopped: {totals.received} received, {totals.inserted} new, {totals.duplicates} duplicates",
-               err=True)
+    click.echo(f"stopped: {totals.received} received, {totals.inserted} new, {totals.duplicates} duplicates", err=True)
     if consumer.failed:
         raise SystemExit(1)  # a supervisor restarts it
 
@@ -99,7 +121,8 @@ def consume(path: str | None, client_id: str | None, url: str | None, batch_size
 def _ingester(srcs, series):
     import ckan.model as model
 
-    from ckanext.udp.sensors.logic.ingest import Ingester, write_engine
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester
     from ckanext.udp.sensors.logic.sources import Limits
 
     return Ingester(srcs, series, write_engine(), model.meta.engine, Limits.from_config())
@@ -119,9 +142,8 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
 @click.option("--summary", is_flag=True, help="Counts per reason and source instead.")
 def dead_letters_list(limit: int, summary: bool = False) -> None:
     """The newest dead letters with reason, source, topic and detail."""
-    import sqlalchemy as sa
-
     import ckan.model as model
+    import sqlalchemy as sa
 
     from ckanext.udp.sensors.logic import deadletters
 
@@ -129,9 +151,13 @@ def dead_letters_list(limit: int, summary: bool = False) -> None:
         for reason, source, count, newest in deadletters.summary(model.meta.engine):
             click.echo(f"{count:>8}  {reason:<22} {source or '-':<20} newest {newest:%Y-%m-%dT%H:%M:%S%z}")
         return
-    rows = model.Session.execute(sa.text(
-        "SELECT id, received_at, source, topic, reason, detail FROM udp_sensor_dead_letter "
-        "ORDER BY id DESC LIMIT :n"), {"n": limit}).fetchall()
+    rows = model.Session.execute(
+        sa.text(
+            "SELECT id, received_at, source, topic, reason, detail FROM udp_sensor_dead_letter "
+            "ORDER BY id DESC LIMIT :n"
+        ),
+        {"n": limit},
+    ).fetchall()
     for r in rows:
         click.echo(f"#{r[0]}  {r[1]:%Y-%m-%dT%H:%M:%S%z}  {r[4]:<20} {r[2] or '-'} {r[3]}  {r[5]}")
 
@@ -143,10 +169,22 @@ def dead_letters_list(limit: int, summary: bool = False) -> None:
 @click.option("--since", type=click.DateTime(), default=None, help="Only dead letters received since (UTC).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many (oldest first).")
 @click.option("--dry-run", is_flag=True, help="Only parse and map; write and delete nothing.")
-@click.option("--sources", "path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Sources file (default: ckanext.udp.sensors.sources).")
-def dead_letters_replay(ids: tuple[int, ...], reason: str | None, source: str | None, since, limit: int | None,
-                        dry_run: bool, path: str | None) -> None:
+@click.option(
+    "--sources",
+    "path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Sources file (default: ckanext.udp.sensors.sources).",
+)
+def dead_letters_replay(
+    ids: tuple[int, ...],
+    reason: str | None,
+    source: str | None,
+    since,
+    limit: int | None,
+    dry_run: bool,
+    path: str | None,
+) -> None:
     """Send dead letters through the ingester again (after fixing the sources file, a
     dataset or a payload formatter). Stored or already stored: deleted from the dead
     letters. Failing again: kept, with the new reason."""
@@ -160,20 +198,28 @@ def dead_letters_replay(ids: tuple[int, ...], reason: str | None, source: str | 
     srcs = _sources(path)
     series = _series(srcs)
     model.Session.remove()
-    flt = deadletters.Filter(ids=ids, reason=reason, source=source, limit=limit,
-                             since=since.replace(tzinfo=dt.timezone.utc) if since else None)
+    flt = deadletters.Filter(
+        ids=ids,
+        reason=reason,
+        source=source,
+        limit=limit,
+        since=since.replace(tzinfo=dt.timezone.utc) if since else None,
+    )
     out = deadletters.replay(_ingester(srcs, series), flt, dry_run=dry_run)
     still = ", ".join(f"{n} {r}" for r, n in sorted(out.still_dead.items())) or "none"
     verb = "would be stored" if dry_run else "stored"
-    click.echo(f"replayed {out.tried} dead letters: {out.stored} {verb}, {out.duplicates} already stored; "
-               f"still dead: {still}")
+    click.echo(
+        f"replayed {out.tried} dead letters: {out.stored} {verb}, {out.duplicates} already stored; still dead: {still}"
+    )
 
 
 @dead_letters.command("prune")
-@click.option("--days", type=click.IntRange(min=0), default=None,
-              help="Default: ckanext.udp.sensors.dead_letter_retention_days.")
-@click.option("--max-rows", type=click.IntRange(min=0), default=None,
-              help="Default: ckanext.udp.sensors.dead_letter_max_rows.")
+@click.option(
+    "--days", type=click.IntRange(min=0), default=None, help="Default: ckanext.udp.sensors.dead_letter_retention_days."
+)
+@click.option(
+    "--max-rows", type=click.IntRange(min=0), default=None, help="Default: ckanext.udp.sensors.dead_letter_max_rows."
+)
 def dead_letters_prune(days: int | None, max_rows: int | None) -> None:
     """Delete dead letters beyond the retention (the consumer does this hourly)."""
     import ckan.model as model
@@ -183,7 +229,8 @@ def dead_letters_prune(days: int | None, max_rows: int | None) -> None:
     done = deadletters.prune(
         model.meta.engine,
         tk.config.get("ckanext.udp.sensors.dead_letter_retention_days") if days is None else days,
-        tk.config.get("ckanext.udp.sensors.dead_letter_max_rows") if max_rows is None else max_rows)
+        tk.config.get("ckanext.udp.sensors.dead_letter_max_rows") if max_rows is None else max_rows,
+    )
     click.echo(f"deleted {done.dead_letters} dead letters and {done.deliveries} delivery counts")
 
 
@@ -193,13 +240,23 @@ def pseudonyms() -> None:
 
 
 @pseudonyms.command("rename")
-@click.option("--from-unkeyed", is_flag=True,
-              help="The stored series use the unkeyed SHA-256 pseudonyms of earlier versions.")
-@click.option("--old-secret-file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="The stored series use HMAC pseudonyms under the secret in this file (after a change of "
-                   "ckanext.udp.sensors.pseudonym_secret).")
-@click.option("--sources", "path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Sources file (default: ckanext.udp.sensors.sources).")
+@click.option(
+    "--from-unkeyed", is_flag=True, help="The stored series use the unkeyed SHA-256 pseudonyms of earlier versions."
+)
+@click.option(
+    "--old-secret-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The stored series use HMAC pseudonyms under the secret in this file (after a change of "
+    "ckanext.udp.sensors.pseudonym_secret).",
+)
+@click.option(
+    "--sources",
+    "path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Sources file (default: ckanext.udp.sensors.sources).",
+)
 def pseudonyms_rename(from_unkeyed: bool, old_secret_file: str | None, path: str | None) -> None:
     """Rename the devices of stored series from old pseudonyms to the current ones
     (observations, latest values and hourly values, in one transaction per dataset)."""
@@ -212,8 +269,8 @@ def pseudonyms_rename(from_unkeyed: bool, old_secret_file: str | None, path: str
         with open(old_secret_file, encoding="utf-8") as f:
             secret = f.read().strip()
 
-        def old(source: str, key: str) -> str:
-            return pseudonym(source, key, secret)
+        def old(source_name: str, key: str) -> str:
+            return pseudonym(source_name, key, secret)
     else:
         old = legacy_pseudonym
     srcs = _sources(path)
@@ -224,8 +281,13 @@ def pseudonyms_rename(from_unkeyed: bool, old_secret_file: str | None, path: str
 
 @sensors.command("demo-publish")
 @click.option("--days", type=float, default=2, show_default=True, help="How far back, in days.")
-@click.option("--wait", type=click.IntRange(min=0), default=120, show_default=True,
-              help="Seconds to wait until the consumer has stored them (0: do not wait).")
+@click.option(
+    "--wait",
+    type=click.IntRange(min=0),
+    default=120,
+    show_default=True,
+    help="Seconds to wait until the consumer has stored them (0: do not wait).",
+)
 def demo_publish(days: float, wait: int) -> None:
     """Publish the demo uplinks (every 15 minutes) the demo series does not hold yet, and
     wait until the consumer has stored them (exit status 1 if it does not)."""
@@ -255,8 +317,10 @@ def demo_publish(days: float, wait: int) -> None:
     have = demo.stored(engine, table, since)
     todo = [item for item in items if demo.key(item) not in have]
     sent = demo.publish(tk.config.get("ckanext.udp.mqtt.url"), todo) if todo else 0
-    click.echo(f"published {sent} of {len(items)} demo uplinks for {', '.join(devices)} "
-               f"({len(items) - len(todo)} already stored)")
+    click.echo(
+        f"published {sent} of {len(items)} demo uplinks for {', '.join(devices)} "
+        f"({len(items) - len(todo)} already stored)"
+    )
     if sent != len(todo):
         raise click.ClickException("the broker did not take every demo uplink")
     want = {demo.key(item) for item in todo}
@@ -266,8 +330,10 @@ def demo_publish(days: float, wait: int) -> None:
         if not want:
             break
         if time.monotonic() > end:
-            raise click.ClickException(f"the sensor consumer has not stored {len(want)} of the {len(todo)} demo "
-                                       f"uplinks within {wait} s (is it running? see its log)")
+            raise click.ClickException(
+                f"the sensor consumer has not stored {len(want)} of the {len(todo)} demo "
+                f"uplinks within {wait} s (is it running? see its log)"
+            )
         time.sleep(0.5)
     if todo and wait:
         click.echo(f"the consumer stored all {len(todo)}")

@@ -1,6 +1,7 @@
 """The ``udp_sensors`` plugin: LoRaWAN uplinks from MQTT (``ckan udp sensors
 consume``) and webhooks into DataStore time series per dataset, with stable
-CSV/JSON download URLs. Parsing is in ``ckanext.udp.harvesters.lorawan``."""
+CSV/JSON download URLs. Parsing is in ``ckanext.udp.sensors.lorawan``."""
+
 from __future__ import annotations
 
 from typing import Any

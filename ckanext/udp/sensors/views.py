@@ -1,5 +1,6 @@
 """Blueprints of udp_sensors: the webhook for The Things Stack / ChirpStack
 HTTP integrations and the stable CSV/JSON download URLs of a dataset's series."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,16 +12,15 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+import ckan.plugins.toolkit as tk
 import psycopg2
 import psycopg2.errors
 import sqlalchemy as sa
+from ckan.types import Context
 from flask import Blueprint, Response, request, stream_with_context
 
-import ckan.plugins.toolkit as tk
-
 from ckanext.udp.sensors.logic import export, runtime
-from ckanext.udp.sensors.logic.consumer import process_safely
-from ckanext.udp.sensors.logic.ingest import Message
+from ckanext.udp.sensors.logic.ingest import Message, process_safely
 from ckanext.udp.sensors.logic.series import KINDS, series_for_package
 
 __all__ = ["sensors"]
@@ -44,8 +44,7 @@ def webhook(source: str) -> Response:
     src = runtime.sources().by_name(source)
     given = request.headers.get(SECRET_HEADER, "")
     # unknown source, disabled webhook and wrong secret answer alike
-    expected = src.webhook_secret if src and src.webhook_secret else None
-    if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
+    if src is None or not src.webhook_secret or not hmac.compare_digest(given.encode(), src.webhook_secret.encode()):
         return _json(403, error="unknown source or wrong secret")
     if src.flavour == "chirpstack" and request.args.get("event", "up") != "up":
         return _json(204)  # join, status, ack ... events are not observations
@@ -54,8 +53,9 @@ def webhook(source: str) -> Response:
     body = request.stream.read(MAX_BODY + 1)  # never more than the cap into memory
     if len(body) > MAX_BODY:
         return _json(413, error=f"body larger than {MAX_BODY} bytes")
-    msg = Message(topic=f"webhook/{src.name}", payload=body,
-                  received_at=dt.datetime.now(dt.timezone.utc), source=src.name)
+    msg = Message(
+        topic=f"webhook/{src.name}", payload=body, received_at=dt.datetime.now(dt.timezone.utc), source=src.name
+    )
     try:
         result = process_safely(runtime.ingester(), [msg])
     except sa.exc.SQLAlchemyError as err:  # the database does not answer: the network server retries
@@ -80,8 +80,7 @@ def _error(fmt: str, status: int, message: str, fields: dict[str, list[str]] | N
         body: dict[str, Any] = {"error": message}
         if fields:
             body["fields"] = fields
-        return Response(json.dumps(body, ensure_ascii=False), status=status,
-                        mimetype="application/json")
+        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
     lines = [message] + [f"{k}: {m}" for k, msgs in (fields or {}).items() for m in msgs]
     return Response("\n".join(lines) + "\n", status=status, content_type="text/plain; charset=utf-8")
 
@@ -99,7 +98,7 @@ def _parse_bound(name: str) -> dt.datetime | None:
         # 0001-01-01T00:00:00+01:00 is before year 1 in UTC: OverflowError
         return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError):
-        raise BadRequest(name, tk._("Not an ISO 8601 date or time between the years 1 and 9999 (UTC)"))
+        raise BadRequest(name, tk._("Not an ISO 8601 date or time between the years 1 and 9999 (UTC)")) from None
 
 
 @dataclasses.dataclass
@@ -109,8 +108,8 @@ class Query:
     start: dt.datetime | None
     end: dt.datetime | None
     device: str | None
-    after: int | None           # arrival cursor (observations only)
-    limit: int                  # rows per cursor page
+    after: int | None  # arrival cursor (observations only)
+    limit: int  # rows per cursor page
     window_moved: dt.datetime | None  # the default window's start changed at this time
 
 
@@ -129,7 +128,7 @@ def _query(kind: str, anonymous: bool) -> Query:
         try:
             after = export.decode_cursor(token)
         except export.CursorError:
-            raise BadRequest("after", tk._("Not a cursor of this series (take it from the last response)"))
+            raise BadRequest("after", tk._("Not a cursor of this series (take it from the last response)")) from None
     page = tk.config.get("ckanext.udp.sensors.download_page_rows")
     limit = page
     if request.args.get("limit") is not None:
@@ -146,13 +145,17 @@ def _query(kind: str, anonymous: bool) -> Query:
             now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             moved = now.replace(minute=0, second=0, microsecond=0)
             start = moved - span
-        elif start is None:
+        elif end is not None and start is None:
             start = _shift(end, -span)
-        elif end is None:
+        elif start is not None and end is None:
             end = _shift(start, span)
-        elif end - start > span:
-            raise BadRequest("to", tk._("At most {days} days per download without login; ask for the next days "
-                                        "in another request").format(days=max_days))
+        elif start is not None and end is not None and end - start > span:
+            raise BadRequest(
+                "to",
+                tk._("At most {days} days per download without login; ask for the next days in another request").format(
+                    days=max_days
+                ),
+            )
     return Query(start, end, device, after, limit, moved)
 
 
@@ -176,8 +179,9 @@ def _http_date(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
-def _validators(rid: str, kind: str, fmt: str, q: Query,
-                state: tuple[int, dt.datetime | None] | None) -> tuple[str | None, dt.datetime | None]:
+def _validators(
+    rid: str, kind: str, fmt: str, q: Query, state: tuple[int, dt.datetime | None] | None
+) -> tuple[str | None, dt.datetime | None]:
     """ETag and Last-Modified of a download. The ETag names the table's write
     version and everything that selects the rows (the default window included).
     Last-Modified is given only once it is more than 2 s old: a write in the
@@ -217,13 +221,13 @@ def download(id: str, kind: str, fmt: str) -> Response:
     if kind not in KINDS:
         return _error(fmt, 404, tk._("Not found"))
     anonymous = not tk.current_user.is_authenticated
-    context = {"user": "" if anonymous else tk.current_user.name}
+    context: Context = {"user": "" if anonymous else tk.current_user.name}
     try:
-        pkg = tk.get_action("package_show")(dict(context), {"id": id})
+        pkg = tk.get_action("package_show")(context.copy(), {"id": id})
         rid = series_for_package(pkg["id"]).get(kind)
         if not rid or rid not in {r["id"] for r in pkg.get("resources", [])}:
             return _error(fmt, 404, tk._("This dataset has no sensor series"))
-        tk.check_access("datastore_search", dict(context), {"resource_id": rid})
+        tk.check_access("datastore_search", context.copy(), {"resource_id": rid})
     except tk.ObjectNotFound:
         return _error(fmt, 404, tk._("Dataset not found"))
     except tk.NotAuthorized:
@@ -244,7 +248,7 @@ def download(id: str, kind: str, fmt: str) -> Response:
         if last is not None:
             headers["Last-Modified"] = _http_date(last)
         upto = after = None
-        order = None
+        order: tuple[str, ...] | None = None
         if kind == "observations":
             if q.after is not None:
                 after = q.after
@@ -261,17 +265,17 @@ def download(id: str, kind: str, fmt: str) -> Response:
         ctype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"
         if request.method == "HEAD":
             return Response(b"", headers=headers, content_type=ctype)
-        select = export.select_sql(rid, fields, time_col, q.start, q.end, q.device, after=after, upto=upto,
-                                   order=order)
+        select = export.select_sql(rid, fields, time_col, q.start, q.end, q.device, after=after, upto=upto, order=order)
         if fmt == "csv":
             body = snap.stream(export.copy_sql(select, "csv"), "csv")
         else:
-            head = {"fields": [{"id": f["id"], "type": f["type"]} for f in fields]}
+            head: dict[str, Any] = {"fields": [{"id": f["id"], "type": f["type"]} for f in fields]}
             if upto is not None:
                 head["next_after"] = headers["X-Udp-Next-After"]
             text = json.dumps(head, ensure_ascii=False)
-            body = snap.stream(export.copy_sql(select, "json"), "json",
-                               head=(text[:-1] + ', "records": [\n').encode(), tail=b"]}\n")
+            body = snap.stream(
+                export.copy_sql(select, "json"), "json", head=(text[:-1] + ', "records": [\n').encode(), tail=b"]}\n"
+            )
     except (sa.exc.SQLAlchemyError, psycopg2.Error) as err:
         log.error("download of %s (%s) failed: %s", rid, kind, str(err).splitlines()[0] if str(err) else err)
         if isinstance(err, psycopg2.errors.QueryCanceled):

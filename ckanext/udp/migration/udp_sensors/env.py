@@ -1,4 +1,5 @@
 """Alembic environment of the udp_sensors plugin (own version table)."""
+
 from __future__ import annotations
 
 import os
@@ -11,19 +12,19 @@ config = context.config
 if config.config_file_name:
     fileConfig(config.config_file_name)
 
-VERSION_TABLE = "{}_alembic_version".format(os.path.basename(os.path.dirname(__file__)))
+VERSION_TABLE = f"{os.path.basename(os.path.dirname(__file__))}_alembic_version"
 
 
 def run_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
-                      version_table=VERSION_TABLE)
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True, version_table=VERSION_TABLE)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_online() -> None:
-    engine = engine_from_config(config.get_section(config.config_ini_section) or {},
-                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section) or {}, prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     with engine.connect() as connection:
         context.configure(connection=connection, version_table=VERSION_TABLE)
         with context.begin_transaction():

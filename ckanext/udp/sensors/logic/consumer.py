@@ -16,6 +16,7 @@ with the DUP flag; such redeliveries are counted in the database before each
 attempt, and after ``max_deliveries`` attempts the message is dead-lettered
 unseen, so a crash loop ends.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,55 +25,47 @@ import queue
 import signal
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ckanext.udp.sensors.logic import deadletters
-from ckanext.udp.sensors.logic.ingest import (PROCESSING_ERROR, REDELIVERED_TOO_OFTEN, REJECTED, BatchResult,
-                                              DeadLetter, Ingester, Message)
+from ckanext.udp.sensors.logic.ingest import (
+    REDELIVERED_TOO_OFTEN,
+    BatchResult,
+    DeadLetter,
+    Ingester,
+    Message,
+    process_safely,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Consumer", "REJECTED", "process_safely"]
-
-
-def process_safely(ingester: Ingester, messages: list[Message]) -> BatchResult:
-    """Store a batch; whatever fails for a message (PostgreSQL refusing a value,
-    any exception) is isolated by bisection and dead-lettered instead of blocking
-    the stream. Only an outage (a database that does not answer) is raised, for
-    the caller to retry."""
-    try:
-        return ingester.process(messages)
-    except Exception as err:  # noqa: BLE001
-        if isinstance(err, OperationalError) and not ingester.reachable():
-            raise  # connection trouble: the caller retries the whole batch
-        if len(messages) == 1:
-            reason = REJECTED if isinstance(err, DBAPIError) else PROCESSING_ERROR
-            log.warning("message on %s dead-lettered (%s): %s", messages[0].topic, reason, err,
-                        exc_info=reason == PROCESSING_ERROR)
-            detail = (str(err).splitlines() or [""])[0][:500] or type(err).__name__
-            dead = DeadLetter(messages[0], reason, detail, ingester.source_name(messages[0]))
-            ingester.write_dead_letters([dead])
-            return BatchResult(received=1, dead=[dead])
-        mid = len(messages) // 2
-        a = process_safely(ingester, messages[:mid])
-        b = process_safely(ingester, messages[mid:])
-        return BatchResult(a.received + b.received, a.inserted + b.inserted,
-                           a.duplicates + b.duplicates, a.dead + b.dead)
+__all__ = ["Consumer"]
 
 
 class Consumer:
-    def __init__(self, ingester: Ingester, url: str, client_id: str, topics: tuple[str, ...],
-                 batch_size: int = 500, batch_wait: float = 0.2, session_expiry: int = 604800,
-                 on_batch: Callable[[BatchResult], None] | None = None,
-                 on_ready: Callable[[], None] | None = None, shared_group: str | None = None,
-                 max_deliveries: int = 5, dead_letter_retention_days: int = 30,
-                 dead_letter_max_rows: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        ingester: Ingester,
+        url: str,
+        client_id: str,
+        topics: tuple[str, ...],
+        batch_size: int = 500,
+        batch_wait: float = 0.2,
+        session_expiry: int = 604800,
+        on_batch: Callable[[BatchResult], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
+        shared_group: str | None = None,
+        max_deliveries: int = 5,
+        dead_letter_retention_days: int = 30,
+        dead_letter_max_rows: int = 1_000_000,
+    ) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"unsupported broker URL {url!r} (mqtt:// or mqtts://)")
@@ -112,8 +105,13 @@ class Consumer:
         if reason.is_failure:
             log.error("broker refused the connection: %s", reason)
             return
-        log.info("connected to %s:%s as %s (session present: %s)", self.host, self.port, self.client_id,
-                 flags.session_present)
+        log.info(
+            "connected to %s:%s as %s (session present: %s)",
+            self.host,
+            self.port,
+            self.client_id,
+            flags.session_present,
+        )
         client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.filters])
         self.connected.set()
 
@@ -137,8 +135,7 @@ class Consumer:
         self.inbox.put(msg)
 
     def client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTv5)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
         client.manual_ack_set(True)
         client.reconnect_delay_set(min_delay=1, max_delay=60)
         if self.username:
@@ -204,8 +201,9 @@ class Consumer:
         for m in batch:  # PUBACKs in the order received, after the commit
             client.ack(m.mid, m.qos)
 
-    def _handle(self, client: mqtt.Client, batch: list[mqtt.MQTTMessage], messages: list[Message],
-                routed: Any) -> BatchResult:
+    def _handle(
+        self, client: mqtt.Client, batch: list[mqtt.MQTTMessage], messages: list[Message], routed: Any
+    ) -> BatchResult:
         """Store a batch and acknowledge it. Redelivered messages (DUP flag) are
         counted first: on their first redelivery (a restart) the batch goes as
         usual; a message delivered more often is tried alone, in order, and after
@@ -228,17 +226,21 @@ class Consumer:
         for part in _runs(len(batch), set(again)):
             if len(part) == 1 and part[0] in keys:
                 i = part[0]
-                n = self._retrying(lambda: self.deliveries.bump([keys[i]]))[keys[i]]
+                key = keys[i]
+                n = self._retrying(lambda: self.deliveries.bump([key]))[key]  # noqa: B023 - called at once
                 if n > self.max_deliveries:
-                    dead = DeadLetter(messages[i], REDELIVERED_TOO_OFTEN,
-                                      f"delivered {n} times, tried {n - 1} times without being stored",
-                                      self.ingester.source_name(messages[i]))
-                    self._retrying(lambda: self.ingester.write_dead_letters([dead]))
+                    dead = DeadLetter(
+                        messages[i],
+                        REDELIVERED_TOO_OFTEN,
+                        f"delivered {n} times, tried {n - 1} times without being stored",
+                        self.ingester.source_name(messages[i]),
+                    )
+                    self._retrying(lambda: self.ingester.write_dead_letters([dead]))  # noqa: B023 - called at once
                     result = BatchResult(received=1, dead=[dead])
                     log.error("message on %s dead-lettered after %d deliveries", messages[i].topic, n)
                 else:
                     result = self._store([messages[i]], self.ingester.route([messages[i]]))
-                self._retrying(lambda: self.deliveries.forget([keys[i]]))
+                self._retrying(lambda: self.deliveries.forget([key]))  # noqa: B023 - called at once
             else:
                 part_msgs = [messages[j] for j in part]
                 result = self._store(part_msgs, self.ingester.route(part_msgs))
@@ -334,8 +336,13 @@ class Consumer:
         t.inserted += result.inserted
         t.duplicates += result.duplicates
         t.dead = (t.dead + result.dead)[-100:]
-        log.info("batch: %d received, %d new, %d duplicates, %d dead letters",
-                 result.received, result.inserted, result.duplicates, len(result.dead))
+        log.info(
+            "batch: %d received, %d new, %d duplicates, %d dead letters",
+            result.received,
+            result.inserted,
+            result.duplicates,
+            len(result.dead),
+        )
         if self.on_batch:
             self.on_batch(result)
 

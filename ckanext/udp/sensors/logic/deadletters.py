@@ -9,17 +9,19 @@
   sources file; what is stored (or was already) leaves the table, what fails
   again stays with its new reason.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ckanext.udp.sensors.logic.ingest import DeadLetter, Ingester, Message
+from ckanext.udp.sensors.logic.ingest import DeadLetter, Ingester, Message, process_safely
 
 
 def message_key(msg: Message) -> bytes:
@@ -34,9 +36,10 @@ class Deliveries:
         """Deliveries recorded so far (0: none recorded)."""
         keys = list(dict.fromkeys(keys))
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT message_key, deliveries FROM udp_sensor_delivery WHERE message_key = ANY(:k)"),
-                {"k": keys}).fetchall()
+            rows = conn.execute(
+                sa.text("SELECT message_key, deliveries FROM udp_sensor_delivery WHERE message_key = ANY(:k)"),
+                {"k": keys},
+            ).fetchall()
         found = {bytes(r[0]): r[1] for r in rows}
         return {k: found.get(k, 0) for k in keys}
 
@@ -47,11 +50,15 @@ class Deliveries:
         if not keys:
             return {}
         with self.engine.begin() as conn:
-            rows = conn.execute(sa.text(
-                "INSERT INTO udp_sensor_delivery (message_key, deliveries) "
-                "SELECT k, 2 FROM unnest(CAST(:k AS bytea[])) AS k "
-                "ON CONFLICT (message_key) DO UPDATE SET deliveries = udp_sensor_delivery.deliveries + 1, "
-                "last_seen = now() RETURNING message_key, deliveries"), {"k": keys}).fetchall()
+            rows = conn.execute(
+                sa.text(
+                    "INSERT INTO udp_sensor_delivery (message_key, deliveries) "
+                    "SELECT k, 2 FROM unnest(CAST(:k AS bytea[])) AS k "
+                    "ON CONFLICT (message_key) DO UPDATE SET deliveries = udp_sensor_delivery.deliveries + 1, "
+                    "last_seen = now() RETURNING message_key, deliveries"
+                ),
+                {"k": keys},
+            ).fetchall()
         return {bytes(r[0]): r[1] for r in rows}
 
     def forget(self, keys: Iterable[bytes]) -> None:
@@ -74,17 +81,22 @@ def prune(engine: Engine, retention_days: int, max_rows: int) -> Pruned:
     out = Pruned()
     with engine.begin() as conn:
         if retention_days > 0:
-            out.dead_letters += conn.execute(sa.text(
-                "DELETE FROM udp_sensor_dead_letter WHERE received_at < now() - make_interval(days => :d)"),
-                {"d": retention_days}).rowcount
+            out.dead_letters += conn.execute(
+                sa.text("DELETE FROM udp_sensor_dead_letter WHERE received_at < now() - make_interval(days => :d)"),
+                {"d": retention_days},
+            ).rowcount
         if max_rows > 0:
-            out.dead_letters += conn.execute(sa.text(
-                "DELETE FROM udp_sensor_dead_letter WHERE id <= ("
-                "SELECT id FROM udp_sensor_dead_letter ORDER BY id DESC OFFSET :n LIMIT 1)"),
-                {"n": max_rows}).rowcount
-        out.deliveries = conn.execute(sa.text(
-            "DELETE FROM udp_sensor_delivery WHERE last_seen < now() - make_interval(days => :d)"),
-            {"d": max(retention_days, 1)}).rowcount
+            out.dead_letters += conn.execute(
+                sa.text(
+                    "DELETE FROM udp_sensor_dead_letter WHERE id <= ("
+                    "SELECT id FROM udp_sensor_dead_letter ORDER BY id DESC OFFSET :n LIMIT 1)"
+                ),
+                {"n": max_rows},
+            ).rowcount
+        out.deliveries = conn.execute(
+            sa.text("DELETE FROM udp_sensor_delivery WHERE last_seen < now() - make_interval(days => :d)"),
+            {"d": max(retention_days, 1)},
+        ).rowcount
     return out
 
 
@@ -97,7 +109,8 @@ class Filter:
     limit: int | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        parts, params = [], {}
+        parts: list[str] = []
+        params: dict[str, Any] = {}
         if self.ids:
             parts.append("id = ANY(:ids)")
             params["ids"] = list(self.ids)
@@ -137,21 +150,29 @@ def replay(ingester: Ingester, flt: Filter, batch: int = 500, dry_run: bool = Fa
     configuration. Stored or already stored: the dead letter is deleted. Failing
     again: it stays, with the new reason and detail. ``dry_run`` parses and
     maps only (nothing written, nothing deleted)."""
-    from ckanext.udp.sensors.logic.consumer import process_safely
-
     out = Replayed()
     where, params = flt.where()
     with ingester.dead_engine.connect() as conn:
-        ids = [r[0] for r in conn.execute(sa.text(
-            f"SELECT id FROM udp_sensor_dead_letter{where} ORDER BY id"
-            + (" LIMIT :limit" if flt.limit else "")), {**params, "limit": flt.limit}).fetchall()]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    f"SELECT id FROM udp_sensor_dead_letter{where} ORDER BY id" + (" LIMIT :limit" if flt.limit else "")
+                ),
+                {**params, "limit": flt.limit},
+            ).fetchall()
+        ]
     collecting = _Collecting(ingester)
     for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
+        chunk = ids[start : start + batch]
         with ingester.dead_engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT id, received_at, source, topic, payload FROM udp_sensor_dead_letter "
-                "WHERE id = ANY(:ids) ORDER BY id"), {"ids": chunk}).fetchall()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, received_at, source, topic, payload FROM udp_sensor_dead_letter "
+                    "WHERE id = ANY(:ids) ORDER BY id"
+                ),
+                {"ids": chunk},
+            ).fetchall()
         by_msg: dict[int, int] = {}
         messages = []
         for r in rows:
@@ -181,19 +202,28 @@ def replay(ingester: Ingester, flt: Filter, batch: int = 500, dry_run: bool = Fa
             if done:
                 conn.execute(sa.text("DELETE FROM udp_sensor_dead_letter WHERE id = ANY(:ids)"), {"ids": done})
             for i, d in failed.items():
-                conn.execute(sa.text(
-                    "UPDATE udp_sensor_dead_letter SET reason = :r, detail = :d, source = coalesce(:s, source) "
-                    "WHERE id = :i"), {"r": d.reason, "d": (d.detail or "")[:2000], "s": d.source, "i": i})
+                conn.execute(
+                    sa.text(
+                        "UPDATE udp_sensor_dead_letter SET reason = :r, detail = :d, source = coalesce(:s, source) "
+                        "WHERE id = :i"
+                    ),
+                    {"r": d.reason, "d": (d.detail or "")[:2000], "s": d.source, "i": i},
+                )
     return out
 
 
 def summary(engine: Engine) -> list[tuple[str, str | None, int, dt.datetime]]:
     """(reason, source, count, newest) of the dead letters."""
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(
-            "SELECT reason, source, count(*), max(received_at) FROM udp_sensor_dead_letter "
-            "GROUP BY reason, source ORDER BY count(*) DESC")).fetchall()]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT reason, source, count(*), max(received_at) FROM udp_sensor_dead_letter "
+                    "GROUP BY reason, source ORDER BY count(*) DESC"
+                )
+            ).fetchall()
+        ]
 
 
-__all__ = ["Deliveries", "Filter", "Pruned", "Replayed", "message_key", "prune", "replay",
-           "summary"]
+__all__ = ["Deliveries", "Filter", "Pruned", "Replayed", "message_key", "prune", "replay", "summary"]

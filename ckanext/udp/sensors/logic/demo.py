@@ -4,21 +4,22 @@ dataset has a live-looking series. Deterministic: the frame counter follows
 from the time, so an uplink is identified by device and frame counter;
 ``make run`` publishes only those the series does not hold yet and waits until
 the consumer has stored them. The numbers are demo data."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 STEP = dt.timedelta(minutes=15)
 
 
-def uplinks(devices: list[str], app: str, tenant: str, days: float,
-            now: dt.datetime) -> Iterator[tuple[str, bytes]]:
+def uplinks(devices: list[str], app: str, tenant: str, days: float, now: dt.datetime) -> Iterator[tuple[str, bytes]]:
     """(topic, payload) for every device and quarter hour of the last ``days``."""
     end = EPOCH + STEP * int((now - EPOCH) / STEP)
     start = end - dt.timedelta(days=days)
@@ -33,7 +34,8 @@ def uplinks(devices: list[str], app: str, tenant: str, days: float,
                 "correlation_ids": [f"as:up:demo-{uuid.uuid5(uuid.NAMESPACE_URL, f'{dev}/{n}').hex}"],
                 "received_at": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "uplink_message": {
-                    "f_port": 2, "f_cnt": n,
+                    "f_port": 2,
+                    "f_cnt": n,
                     "decoded_payload": {
                         "soil_moisture": round(28 + 4 * k - 3 * day - (n % 96) / 96 * 2, 1),
                         "soil_temperature": round(12 + 5 * day + k * 0.3, 1),
@@ -56,9 +58,10 @@ def stored(engine: Any, table: str, since: dt.datetime) -> set[tuple[str, int]]:
     import sqlalchemy as sa
 
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            f'SELECT device, f_cnt FROM "{table}" WHERE time >= :t'),
-            {"t": since.astimezone(dt.timezone.utc).replace(tzinfo=None)}).fetchall()
+        rows = conn.execute(
+            sa.text(f'SELECT device, f_cnt FROM "{table}" WHERE time >= :t'),
+            {"t": since.astimezone(dt.timezone.utc).replace(tzinfo=None)},
+        ).fetchall()
     return {(r[0], r[1]) for r in rows}
 
 

@@ -12,6 +12,7 @@ COPY runs in a thread on the same connection and fills a small bounded queue
 that the response empties. Version, bound and rows come from one snapshot. A
 client that goes away cancels the query.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,23 +22,20 @@ import logging
 import queue
 import re
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg2
+from psycopg2 import sql
 from sqlalchemy.engine import Engine
 
-from ckanext.udp.sensors.logic.ingest import _q
+from ckanext.udp import compat
 from ckanext.udp.sensors.logic.series import VERSION_TABLE
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 _DONE = object()
-
-
-def _literal(value: dt.datetime | str) -> str:
-    """A quoted SQL literal (COPY takes no bind parameters)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 class CursorError(ValueError):
@@ -58,7 +56,7 @@ def decode_cursor(token: str) -> int:
     except (binascii.Error, ValueError) as err:
         raise CursorError(token) from err
     m = _TOKEN.match(raw)
-    if not m or int(m.group(1)) >= 2 ** 63:
+    if not m or int(m.group(1)) >= 2**63:
         raise CursorError(token)
     return int(m.group(1))
 
@@ -74,17 +72,16 @@ class Snapshot:
             cur = self.raw.cursor()
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cur.execute("SET LOCAL DateStyle TO ISO")
-            cur.execute("SET LOCAL standard_conforming_strings TO on")  # _literal relies on it
             if timeout_s:
                 cur.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout_s * 1000)}ms",))
         except BaseException:
             self.close()
             raise
 
-    def _all(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    def _all(self, query: str | sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
         cur = self.raw.cursor()
-        cur.execute(sql, params)
-        return cur.fetchall()
+        cur.execute(query, params)
+        return list(cur.fetchall())
 
     def fields(self, table: str) -> list[dict[str, str]]:
         """The public columns of a DataStore table with the DataStore's type names
@@ -92,9 +89,10 @@ class Snapshot:
         rows = self._all(
             "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
             "WHERE a.attrelid = CAST(%s AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum", (_q(table),))
-        return [{"id": name, "type": "json" if typ == "nested" else typ}
-                for name, typ in rows if not name.startswith("_")]
+            "ORDER BY a.attnum",
+            (sql.Identifier(table).as_string(self.raw.cursor()),),
+        )
+        return [{"id": name, "type": compat.datastore_type_name(typ)} for name, typ in rows if not name.startswith("_")]
 
     def version(self, table: str) -> tuple[int, dt.datetime | None] | None:
         """How often the table was written (statement trigger) and when last; (0, None) if
@@ -102,7 +100,10 @@ class Snapshot:
         cur = self.raw.cursor()
         cur.execute("SAVEPOINT udp_version")
         try:
-            cur.execute(f"SELECT version, modified FROM {VERSION_TABLE} WHERE table_name = %s", (table,))
+            cur.execute(
+                sql.SQL("SELECT version, modified FROM {} WHERE table_name = %s").format(sql.Identifier(VERSION_TABLE)),
+                (table,),
+            )
             rows = cur.fetchall()
         except psycopg2.Error as err:  # e.g. a read-only user without SELECT on it
             cur.execute("ROLLBACK TO SAVEPOINT udp_version")
@@ -111,23 +112,26 @@ class Snapshot:
         return (rows[0][0], rows[0][1]) if rows else (0, None)
 
     def last_arrival(self, table: str) -> int:
-        return self._all(f'SELECT coalesce(max("_id"), 0) FROM {_q(table)}')[0][0]
+        return self._all(sql.SQL('SELECT coalesce(max("_id"), 0) FROM {}').format(sql.Identifier(table)))[0][0]
 
-    def page_end(self, table: str, after: int, rows: int, where: Sequence[str] = ()) -> tuple[int, bool]:
+    def page_end(self, table: str, after: int, rows: int, where: Sequence[sql.Composable] = ()) -> tuple[int, bool]:
         """The arrival position that ends a page of ``rows`` rows after ``after``
         (matching ``where``), and whether the page is full (more may follow)."""
-        cond = " AND ".join([f'"_id" > {int(after)}', *where])
-        found = self._all(f'SELECT "_id" FROM {_q(table)} WHERE {cond} ORDER BY "_id" '
-                          f"OFFSET {int(rows) - 1} LIMIT 1")
+        cond = sql.SQL(" AND ").join([sql.SQL('"_id" > {}').format(sql.Literal(int(after))), *where])
+        found = self._all(
+            sql.SQL('SELECT "_id" FROM {} WHERE {} ORDER BY "_id" OFFSET {} LIMIT 1').format(
+                sql.Identifier(table), cond, sql.Literal(int(rows) - 1)
+            )
+        )
         if found:
             return found[0][0], True
         return max(after, self.last_arrival(table)), False
 
-    def stream(self, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"") -> "Body":
+    def stream(self, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"") -> Body:
         """Run ``copy`` in a thread on this transaction; the returned iterable owns
         the connection from then on. Waits for the first chunk: a query that fails
         at once raises here, before the response has sent a byte."""
-        export = _Export(self, copy, fmt)
+        export = _Export(self, copy.as_string(self.raw.cursor()), fmt)
         self.handed_over = True
         first = export.out.get()
         if first is _DONE and export.error:
@@ -153,51 +157,71 @@ def table_fields(engine: Engine, table: str) -> list[dict[str, str]]:
         snap.close()
 
 
-def select_sql(table: str, fields: Sequence[dict[str, Any]], time_col: str, start: dt.datetime | None,
-               end: dt.datetime | None, device: str | None, *, after: int | None = None,
-               upto: int | None = None, order: Sequence[str] | None = None) -> str:
+def select_sql(
+    table: str,
+    fields: Sequence[dict[str, Any]],
+    time_col: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    device: str | None,
+    *,
+    after: int | None = None,
+    upto: int | None = None,
+    order: Sequence[str] | None = None,
+) -> sql.Composable:
     """The rows of a series in download form: timestamps as ISO 8601 UTC with
     ``Z``, DataStore ``json`` columns as their JSON, ordered by time and device
     (or as given: ``("_id",)`` is arrival order); ``after``/``upto`` bound the
     arrival position (``_id``)."""
-    cols = []
+    cols: list[sql.Composable] = []
     for f in fields:
-        name = _q(f["id"])
+        name = sql.Identifier(f["id"])
         if f["type"] == "json":
-            cols.append(f"({name}).json AS {name}")
+            cols.append(sql.SQL("{} AS {}").format(compat.datastore_json_read(name), name))
         elif f["type"].startswith("timestamp"):
-            cols.append(f"replace(CAST({name} AS text), ' ', 'T') || 'Z' AS {name}")
+            cols.append(sql.SQL("replace(CAST({n} AS text), ' ', 'T') || 'Z' AS {n}").format(n=name))
         else:
             cols.append(name)
     where = filters(time_col, start, end, device)
     if after is not None:
-        where.append(f'"_id" > {int(after)}')
+        where.append(sql.SQL('"_id" > {}').format(sql.Literal(int(after))))
     if upto is not None:
-        where.append(f'"_id" <= {int(upto)}')
+        where.append(sql.SQL('"_id" <= {}').format(sql.Literal(int(upto))))
     order = order or (time_col, "device")
-    return (f"SELECT {', '.join(cols)} FROM {_q(table)}"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY " + ", ".join(_q(c) for c in order))
+    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(cols), sql.Identifier(table))
+    if where:
+        query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
+    return query + sql.SQL(" ORDER BY ") + sql.SQL(", ").join(sql.Identifier(c) for c in order)
 
 
-def filters(time_col: str, start: dt.datetime | None, end: dt.datetime | None, device: str | None) -> list[str]:
-    where = []
+def filters(
+    time_col: str, start: dt.datetime | None, end: dt.datetime | None, device: str | None
+) -> list[sql.Composable]:
+    """Conditions of a time range and a device (literals: COPY takes no bind parameters)."""
+    where: list[sql.Composable] = []
     if start:
-        where.append(f"{_q(time_col)} >= CAST({_literal(start.isoformat())} AS timestamp)")
+        where.append(
+            sql.SQL("{} >= CAST({} AS timestamp)").format(sql.Identifier(time_col), sql.Literal(start.isoformat()))
+        )
     if end:
-        where.append(f"{_q(time_col)} < CAST({_literal(end.isoformat())} AS timestamp)")
+        where.append(
+            sql.SQL("{} < CAST({} AS timestamp)").format(sql.Identifier(time_col), sql.Literal(end.isoformat()))
+        )
     if device is not None:
-        where.append(f'"device" = {_literal(device)}')
+        where.append(sql.SQL('"device" = {}').format(sql.Literal(device)))
     return where
 
 
-def copy_sql(select: str, fmt: str) -> str:
+def copy_sql(select: str | sql.Composable, fmt: str) -> sql.Composable:
+    """``select`` as a COPY to the client, CSV with a header or one JSON object per line."""
+    query = sql.SQL(select) if isinstance(select, str) else select
     if fmt == "csv":
-        return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
     # one JSON object per line; with these (never occurring) delimiter and quote
     # characters COPY's CSV mode passes the JSON text through unchanged
-    return (f"COPY (SELECT row_to_json(t) FROM ({select}) t) TO STDOUT "
-            f"WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')")
+    return sql.SQL(
+        "COPY (SELECT row_to_json(t) FROM ({}) t) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+    ).format(query)
 
 
 class _Sink:
@@ -263,7 +287,9 @@ class _Export:
         if not finished:  # the client went away: stop the query, unblock the worker
             self.sink.cancelled.set()
             try:
-                self.raw.driver_connection.cancel()
+                driver = self.raw.driver_connection
+                if driver is not None:
+                    driver.cancel()
             except Exception:  # noqa: BLE001 - best effort
                 pass
             while self.worker.is_alive():
@@ -278,8 +304,9 @@ class _Export:
             self.raw.close()
 
 
-def stream(engine: Engine, copy: str, fmt: str, head: bytes = b"", tail: bytes = b"",
-           timeout_s: float = 0) -> "Body":
+def stream(
+    engine: Engine, copy: sql.Composable, fmt: str, head: bytes = b"", tail: bytes = b"", timeout_s: float = 0
+) -> Body:
     """Start ``copy`` on ``engine`` in a snapshot of its own; see ``Snapshot.stream``."""
     snap = Snapshot(engine, timeout_s)
     try:
@@ -300,7 +327,7 @@ class Body:
         self.tail = tail
         self.finished = False
 
-    def __iter__(self) -> "Body":
+    def __iter__(self) -> Body:
         return self
 
     def __next__(self) -> bytes:

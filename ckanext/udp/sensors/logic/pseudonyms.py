@@ -8,14 +8,20 @@ ones: observations renamed (a row that already exists under the new name
 wins), latest and hourly values recomputed from them, one transaction per
 dataset under the dataset's write lock.
 """
+
 from __future__ import annotations
 
+import functools
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
+from psycopg2 import sql
+from sqlalchemy.engine import Connection
 
-from ckanext.udp.sensors.logic.ingest import _WRITE_LOCK, _q, hourly_sql, write_engine, write_lock_key
+from ckanext.udp import compat
+from ckanext.udp.datastore_sql import excluded, ident, text, write_engine
+from ckanext.udp.sensors.logic.ingest import hourly_sql, write_lock
 from ckanext.udp.sensors.logic.series import Series, latest_fields
 from ckanext.udp.sensors.logic.sources import SourceSet, pseudonym
 
@@ -39,33 +45,53 @@ def rename(sources: SourceSet, series: dict[str, Series], old: Callable[[str, st
         for dataset, pairs in renames(sources, old).items():
             ser = series[dataset]
             lat = [f["id"] for f in latest_fields(ser.columns)]
-            cols = ", ".join(_q(c) for c in lat)
-            sets = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in lat if c != "device")
-            obs, latest, hourly = _q(ser.observations), _q(ser.latest), _q(ser.hourly)
+            ids = {
+                "obs": sql.Identifier(ser.observations),
+                "latest": sql.Identifier(ser.latest),
+                "hourly": sql.Identifier(ser.hourly),
+                "cols": ident(*lat),
+                "sets": excluded(c for c in lat if c != "device"),
+            }
             n = 0
             with engine.begin() as conn:
-                conn.execute(_WRITE_LOCK, {"k": write_lock_key(ser)})
+                q = functools.partial(_statement, conn, ids)
+
+                write_lock(conn, ser)
+                hourly = text(conn, hourly_sql(ser))
                 for before, after in pairs:
                     p = {"old": before, "new": after}
-                    conn.execute(sa.text(
-                        f"DELETE FROM {obs} o WHERE o.device = :old AND EXISTS (SELECT 1 FROM {obs} n "
-                        f"WHERE n.device = :new AND n.time = o.time AND n.f_cnt = o.f_cnt)"), p)
-                    moved = conn.execute(sa.text(f"UPDATE {obs} SET device = :new WHERE device = :old"), p).rowcount
+                    conn.execute(
+                        q(
+                            "DELETE FROM {obs} o WHERE o.device = :old AND EXISTS (SELECT 1 FROM {obs} n "
+                            "WHERE n.device = :new AND n.time = o.time AND n.f_cnt = o.f_cnt)"
+                        ),
+                        p,
+                    )
+                    moved = conn.execute(q("UPDATE {obs} SET device = :new WHERE device = :old"), p).rowcount
                     if not moved:
                         continue
                     n += 1
-                    conn.execute(sa.text(f"DELETE FROM {latest} WHERE device IN (:old, :new)"), p)
-                    conn.execute(sa.text(
-                        f"INSERT INTO {latest} ({cols}) SELECT {cols} FROM {obs} WHERE device = :new "
-                        f"ORDER BY time DESC, f_cnt DESC LIMIT 1 ON CONFLICT (device) DO UPDATE SET {sets}"), p)
-                    conn.execute(sa.text(f"DELETE FROM {hourly} WHERE device IN (:old, :new)"), p)
-                    hours = conn.execute(sa.text(
-                        f"SELECT DISTINCT date_trunc('hour', time) FROM {obs} WHERE device = :new"), p).fetchall()
+                    conn.execute(q("DELETE FROM {latest} WHERE device IN (:old, :new)"), p)
+                    conn.execute(
+                        q(
+                            "INSERT INTO {latest} ({cols}) SELECT {cols} FROM {obs} WHERE device = :new "
+                            "ORDER BY time DESC, f_cnt DESC LIMIT 1 ON CONFLICT (device) DO UPDATE SET {sets}"
+                        ),
+                        p,
+                    )
+                    conn.execute(q("DELETE FROM {hourly} WHERE device IN (:old, :new)"), p)
+                    hours = conn.execute(
+                        q("SELECT DISTINCT date_trunc('hour', time) FROM {obs} WHERE device = :new"), p
+                    ).fetchall()
                     keys = json.dumps([{"device": after, "hour": h[0].isoformat()} for h in hours])
-                    conn.execute(hourly_sql(ser), {"keys": keys})
-                conn.execute(sa.text('DELETE FROM "_table_stats" WHERE resource_id = ANY(:t)'),
-                             {"t": [ser.observations, ser.latest, ser.hourly]})
+                    conn.execute(hourly, {"keys": keys})
+                compat.datastore_forget_row_counts(conn, [ser.observations, ser.latest, ser.hourly])
             done[dataset] = n
     finally:
         engine.dispose()
     return done
+
+
+def _statement(conn: Connection, names: dict[str, sql.Composable], template: str) -> sa.TextClause:
+    """``template`` with the dataset's quoted table and column names filled in."""
+    return text(conn, sql.SQL(template).format(**names))

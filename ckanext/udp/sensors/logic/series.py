@@ -7,17 +7,21 @@ resources "observations", "latest" and "hourly" and their DataStore tables
 is which is kept in the plugin's table ``udp_sensor_series``. Ingestion itself
 never calls an action (see ``ingest``).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import logging
 from typing import Any
 
-import sqlalchemy as sa
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
+from ckan.types import Context
+from psycopg2 import sql
 
+from ckanext.udp import compat
+from ckanext.udp.datastore_sql import render, text, write_engine
 from ckanext.udp.sensors.logic.sources import Column, SourceSet
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,7 @@ RESOURCE_NAMES = {
 }
 RESOURCE_DESCRIPTIONS = {
     "observations": "Alle Messwerte der Sensoren, laufend aus dem LoRaWAN-Netz übernommen. "
-                    "Download als CSV oder JSON mit Zeitfilter (?from=...&to=..., ISO 8601).",
+    "Download als CSV oder JSON mit Zeitfilter (?from=...&to=..., ISO 8601).",
     "latest": "Der jeweils letzte Messwert je Sensor.",
     "hourly": "Stündliche Kennwerte (Anzahl, Minimum, Mittelwert, Maximum) je Sensor.",
 }
@@ -41,9 +45,9 @@ RESOURCE_DESCRIPTIONS = {
 class Series:
     """The tables of one dataset as the ingester writes them."""
 
-    dataset: str                       # name as configured
+    dataset: str  # name as configured
     package_id: str
-    observations: str                  # resource ids = DataStore table names
+    observations: str  # resource ids = DataStore table names
     latest: str
     hourly: str
     columns: tuple[Column, ...]
@@ -76,8 +80,11 @@ def observation_fields(columns: tuple[Column, ...], radio: bool, eui: bool) -> l
     fields += [{"id": c.name, "type": c.type, "info": _info(c.label, c.unit)} for c in columns]
     fields.append({"id": "extra", "type": "json", "info": {"notes": "Weitere Felder der Nutzlast"}})
     if radio:
-        fields += [{"id": "rssi", "type": "numeric"}, {"id": "snr", "type": "numeric"},
-                   {"id": "gateways", "type": "json"}]
+        fields += [
+            {"id": "rssi", "type": "numeric"},
+            {"id": "snr", "type": "numeric"},
+            {"id": "gateways", "type": "json"},
+        ]
     return fields
 
 
@@ -118,8 +125,8 @@ RESOURCE_LIVE_KEY = "udp_live_table"
 def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None) -> Series:
     """Create what is missing for one dataset and return its tables (idempotent)."""
     user = site_user or tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
-    context = {"user": user, "ignore_auth": True}
-    pkg = tk.get_action("package_show")(dict(context), {"id": dataset})
+    context: Context = {"user": user, "ignore_auth": True}
+    pkg = tk.get_action("package_show")(context.copy(), {"id": dataset})
     columns = sources.columns_for(dataset)
     radio, eui = sources.radio_for(dataset), sources.eui_for(dataset)
     stored = _stored(pkg["id"])
@@ -133,28 +140,41 @@ def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None
     ids: dict[str, str] = {}
     for kind in KINDS:
         rid = stored.get(kind)
-        if rid not in live:
-            res = tk.get_action("resource_create")(dict(context), {
-                "package_id": pkg["id"],
-                "name": RESOURCE_NAMES[kind],
-                "description": RESOURCE_DESCRIPTIONS[kind],
-                "format": "CSV",
-                "url": f"{site}/dataset/{pkg['name']}/sensors/{kind}.csv",
-                # the series is written while the dataset is published (udp_governance's
-                # rule for DataStore writes to published tables)
-                RESOURCE_LIVE_KEY: True,
-            })
+        if rid is None or rid not in live:
+            res = tk.get_action("resource_create")(
+                context.copy(),
+                {
+                    "package_id": pkg["id"],
+                    "name": RESOURCE_NAMES[kind],
+                    "description": RESOURCE_DESCRIPTIONS[kind],
+                    "format": "CSV",
+                    "url": f"{site}/dataset/{pkg['name']}/sensors/{kind}.csv",
+                    # the series is written while the dataset is published (udp_governance's
+                    # rule for DataStore writes to published tables)
+                    RESOURCE_LIVE_KEY: True,
+                },
+            )
             rid = res["id"]
-            model.Session.execute(sa.text(
-                "INSERT INTO udp_sensor_series (package_id, kind, resource_id) VALUES (:p, :k, :r) "
-                "ON CONFLICT (package_id, kind) DO UPDATE SET resource_id = EXCLUDED.resource_id"
-            ), {"p": pkg["id"], "k": kind, "r": rid})
+            model.Session.execute(
+                sa.text(
+                    "INSERT INTO udp_sensor_series (package_id, kind, resource_id) VALUES (:p, :k, :r) "
+                    "ON CONFLICT (package_id, kind) DO UPDATE SET resource_id = EXCLUDED.resource_id"
+                ),
+                {"p": pkg["id"], "k": kind, "r": rid},
+            )
             model.Session.commit()
         fields, pk, indexes = specs[kind]
-        tk.get_action("datastore_create")(dict(context), {
-            "resource_id": rid, "force": True, "fields": fields, "primary_key": pk,
-            "indexes": indexes, "records": [],
-        })
+        tk.get_action("datastore_create")(
+            context.copy(),
+            {
+                "resource_id": rid,
+                "force": True,
+                "fields": fields,
+                "primary_key": pk,
+                "indexes": indexes,
+                "records": [],
+            },
+        )
         ids[kind] = rid
     _fulltext(ids["observations"], tk.config.get("ckanext.udp.sensors.observations_fulltext"))
     for change in upgrade_tables(ids):
@@ -163,17 +183,11 @@ def ensure_series(sources: SourceSet, dataset: str, site_user: str | None = None
 
 
 def _fulltext(table: str, enabled: bool) -> None:
-    """Switch the DataStore's full-text trigger ("zfulltext") of a table on or off."""
-    from ckanext.udp.sensors.logic.ingest import write_engine
-
+    """Switch the DataStore's full-text trigger of a table on or off."""
     engine = write_engine()
     try:
         with engine.begin() as conn:
-            state = conn.execute(sa.text(
-                "SELECT tgenabled FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND tgname = 'zfulltext'"
-            ), {"t": '"' + table + '"'}).scalar()
-            if state is not None and (state != "D") != enabled:
-                conn.execute(sa.text(f'ALTER TABLE "{table}" {"ENABLE" if enabled else "DISABLE"} TRIGGER zfulltext'))
+            compat.datastore_set_fulltext(conn, table, enabled)
     finally:
         engine.dispose()
 
@@ -212,57 +226,74 @@ def upgrade_tables(ids: dict[str, str]) -> list[str]:
       ``_udp_sensor_table_version`` (version, time): ETag and Last-Modified of
       the downloads, whoever writes (ingester, DataStore API, a migration).
     """
-    from ckanext.udp.sensors.logic.ingest import write_engine
-
     done: list[str] = []
     engine = write_engine()
     try:
         with engine.begin() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('udp_sensors:upgrade'))"))
-            exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": _quoted(VERSION_TABLE)}).scalar()
+            version = sql.Identifier(VERSION_TABLE)
+            exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": render(conn, version)}).scalar()
             if exists is None and conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": _OLD_VERSION_TABLE}).scalar():
-                conn.execute(sa.text(f"ALTER TABLE {_OLD_VERSION_TABLE} RENAME TO {_quoted(VERSION_TABLE)}"))
+                conn.execute(
+                    text(
+                        conn, sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(_OLD_VERSION_TABLE), version)
+                    )
+                )
                 done.append(f"version table renamed to {VERSION_TABLE}")
             elif exists is None:
                 done.append("version table")
             conn.exec_driver_sql(_VERSION_SETUP)  # idempotent; the function names the table
-            if conn.execute(sa.text(
-                    "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND tgname = 'zfulltext'"),
-                    {"t": _quoted(VERSION_TABLE)}).scalar():
-                conn.execute(sa.text(f"DROP TRIGGER zfulltext ON {_quoted(VERSION_TABLE)}"))
+            if compat.datastore_drop_fulltext(conn, VERSION_TABLE):
                 done.append("version table: full-text trigger dropped")
             for kind, table in ids.items():
-                types = dict(conn.execute(sa.text(
-                    "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                    "WHERE a.attrelid = CAST(:t AS regclass) AND a.attname IN ('_id', 'f_cnt') "
-                    "AND NOT a.attisdropped"), {"t": _quoted(table)}).fetchall())
+                name = render(conn, sql.Identifier(table))
+                types: dict[str, str] = {
+                    r[0]: r[1]
+                    for r in conn.execute(
+                        sa.text(
+                            "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                            "WHERE a.attrelid = CAST(:t AS regclass) AND a.attname IN ('_id', 'f_cnt') "
+                            "AND NOT a.attisdropped"
+                        ),
+                        {"t": name},
+                    )
+                }
                 alter = []
                 if types.get("f_cnt") == "int4":
                     alter.append("ALTER COLUMN f_cnt TYPE bigint")
                 if kind == "observations" and types.get("_id") == "int4":
                     alter.append('ALTER COLUMN "_id" TYPE bigint')
                 if alter:
-                    conn.execute(sa.text(f"ALTER TABLE {_quoted(table)} {', '.join(alter)}"))
+                    conn.execute(
+                        text(
+                            conn, sql.SQL("ALTER TABLE {} {}").format(sql.Identifier(table), sql.SQL(", ".join(alter)))
+                        )
+                    )
                     done.append(f"{kind}: {', '.join(alter)}")
                     if 'ALTER COLUMN "_id" TYPE bigint' in alter:
-                        seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, '_id')"),
-                                           {"t": _quoted(table)}).scalar()
-                        if seq:
+                        seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, '_id')"), {"t": name}).scalar()
+                        if seq:  # already quoted by PostgreSQL
                             conn.execute(sa.text(f"ALTER SEQUENCE {seq} AS bigint"))
-                if not conn.execute(sa.text(
+                if not conn.execute(
+                    sa.text(
                         "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
-                        "AND tgname = 'udp_sensor_version'"), {"t": _quoted(table)}).scalar():
-                    conn.execute(sa.text(
-                        f"CREATE TRIGGER udp_sensor_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                        f"ON {_quoted(table)} FOR EACH STATEMENT EXECUTE FUNCTION udp_sensor_bump_version()"))
+                        "AND tgname = 'udp_sensor_version'"
+                    ),
+                    {"t": name},
+                ).scalar():
+                    conn.execute(
+                        text(
+                            conn,
+                            sql.SQL(
+                                "CREATE TRIGGER udp_sensor_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                                "ON {} FOR EACH STATEMENT EXECUTE FUNCTION udp_sensor_bump_version()"
+                            ).format(sql.Identifier(table)),
+                        )
+                    )
                     done.append(f"{kind}: version trigger")
     finally:
         engine.dispose()
     return done
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def ensure_all(sources: SourceSet) -> dict[str, Series]:

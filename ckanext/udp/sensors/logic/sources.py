@@ -6,6 +6,7 @@ docs/sensors.md for why a file and not harvest-source config). Loading
 validates everything and raises :class:`SourceConfigError` listing every
 problem; the consumer refuses to start on a broken file.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,18 +15,32 @@ import hmac
 import json
 import os
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import yaml
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 
 # DataStore column types a decoded field may be stored as
 COLUMN_TYPES = ("numeric", "int", "float8", "text", "bool", "timestamp", "json")
 NUMERIC_TYPES = ("numeric", "int", "float8")
 # Column names the observation table uses itself
-RESERVED = {"time", "device", "f_cnt", "dev_eui", "uplink_id", "extra", "rssi", "snr", "gateways",
-            "hour", "n", "_id", "_full_text"}
+RESERVED = {
+    "time",
+    "device",
+    "f_cnt",
+    "dev_eui",
+    "uplink_id",
+    "extra",
+    "rssi",
+    "snr",
+    "gateways",
+    "hour",
+    "n",
+    "_id",
+    "_full_text",
+}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -41,12 +56,12 @@ class Limits:
     valid uplink must not produce a field that CSV readers refuse (Python's csv
     module stops at 131,072 characters per field)."""
 
-    extra_bytes: int = 8192     # JSON of the extra column; text/json column values beyond it go to extra
-    gateways: int = 16          # gateways kept per uplink (radio metadata)
-    id_chars: int = 200         # uplink ids and gateway ids
+    extra_bytes: int = 8192  # JSON of the extra column; text/json column values beyond it go to extra
+    gateways: int = 16  # gateways kept per uplink (radio metadata)
+    id_chars: int = 200  # uplink ids and gateway ids
 
     @classmethod
-    def from_config(cls) -> "Limits":
+    def from_config(cls) -> Limits:
         import ckan.plugins.toolkit as tk
 
         return cls(extra_bytes=tk.config.get("ckanext.udp.sensors.max_extra_bytes"))
@@ -57,9 +72,9 @@ TRUNCATED = "_truncated"  # key of the marker in a cut extra
 
 @dataclasses.dataclass(frozen=True)
 class Column:
-    field: str      # key in the decoded payload
-    name: str       # DataStore column
-    type: str       # DataStore type
+    field: str  # key in the decoded payload
+    name: str  # DataStore column
+    type: str  # DataStore type
     unit: str | None = None
     label: str | None = None
 
@@ -70,8 +85,8 @@ class Column:
 
 @dataclasses.dataclass(frozen=True)
 class Device:
-    key: str        # TTS device_id, ChirpStack deviceName or DevEUI (upper case)
-    dataset: str    # dataset name or id
+    key: str  # TTS device_id, ChirpStack deviceName or DevEUI (upper case)
+    dataset: str  # dataset name or id
     label: str | None = None
 
 
@@ -160,8 +175,9 @@ def _bool(val: Any, where: str, problems: list[str]) -> bool:
     return val
 
 
-def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str],
-                  pseudonym_secret: str | None) -> Source | None:
+def _parse_source(
+    i: int, raw: Any, problems: list[str], env: Mapping[str, str], pseudonym_secret: str | None
+) -> Source | None:
     before = len(problems)
     where = f"sources[{i}]"
     if not isinstance(raw, dict):
@@ -172,8 +188,17 @@ def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str],
         problems.append(f"{where}.name must be a lower-case slug")
         name = f"#{i}"
     where = f"source {name!r}"
-    unknown = set(raw) - {"name", "flavour", "topics", "columns", "devices", "drop_device_ids",
-                          "drop_radio_metadata", "webhook_secret_env", "title"}
+    unknown = set(raw) - {
+        "name",
+        "flavour",
+        "topics",
+        "columns",
+        "devices",
+        "drop_device_ids",
+        "drop_radio_metadata",
+        "webhook_secret_env",
+        "title",
+    }
     if unknown:
         problems.append(f"{where}: unknown keys {sorted(unknown)}")
     flavour = raw.get("flavour")
@@ -217,18 +242,28 @@ def _parse_source(i: int, raw: Any, problems: list[str], env: Mapping[str, str],
     if raw.get("webhook_secret_env"):
         secret = env.get(str(raw["webhook_secret_env"])) or None
         if secret is not None and len(secret) < 16:
-            problems.append(f"{where}: the webhook secret in ${raw['webhook_secret_env']} must have 16 characters or more")
+            problems.append(
+                f"{where}: the webhook secret in ${raw['webhook_secret_env']} must have 16 characters or more"
+            )
             secret = None
     drop_ids = _bool(raw.get("drop_device_ids"), f"{where}.drop_device_ids", problems)
     drop_radio = _bool(raw.get("drop_radio_metadata"), f"{where}.drop_radio_metadata", problems)
     if drop_ids and not pseudonym_secret and any(d.label in (None, "") for d in devices):
-        problems.append(f"{where}: drop_device_ids without a label for every device needs a secret for the "
-                        f"pseudonyms (ckanext.udp.sensors.pseudonym_secret)")
+        problems.append(
+            f"{where}: drop_device_ids without a label for every device needs a secret for the "
+            f"pseudonyms (ckanext.udp.sensors.pseudonym_secret)"
+        )
     if len(problems) > before:
         return None
     return Source(
-        name=name, flavour=flavour, topics=tuple(topics), columns=tuple(columns), devices=tuple(devices),
-        drop_device_ids=drop_ids, drop_radio_metadata=drop_radio, webhook_secret=secret,
+        name=name,
+        flavour=cast(lorawan.Flavour, flavour),
+        topics=tuple(topics),
+        columns=tuple(columns),
+        devices=tuple(devices),
+        drop_device_ids=drop_ids,
+        drop_radio_metadata=drop_radio,
+        webhook_secret=secret,
         pseudonym_secret=pseudonym_secret or None,
     )
 
@@ -271,15 +306,19 @@ def _public_name_clashes(sources: Iterable[Source]) -> list[str]:
         if not src.drop_device_ids:
             continue
         for dev in src.devices:
-            name = str(dev.label) if dev.label not in (None, "") else pseudonym(
-                src.name, dev.key, src.pseudonym_secret or "")
+            name = (
+                str(dev.label)
+                if dev.label not in (None, "")
+                else pseudonym(src.name, dev.key, src.pseudonym_secret or "")
+            )
             other = seen.setdefault((dev.dataset, name), (src.name, dev.key))
             if other != (src.name, dev.key):
                 kind = "label" if dev.label not in (None, "") else "pseudonym"
                 problems.append(
                     f"dataset {dev.dataset!r}: devices {other[1]!r} (source {other[0]!r}) and {dev.key!r} "
                     f"(source {src.name!r}) would both be stored as device {name!r} ({kind}; drop_device_ids "
-                    f"is on), so their series would mix: give each device its own label")
+                    f"is on), so their series would mix: give each device its own label"
+                )
     return problems
 
 
@@ -296,8 +335,9 @@ def legacy_pseudonym(source_name: str, key: str) -> str:
     return "dev-" + hashlib.sha256(f"{source_name}:{key}".encode()).hexdigest()[:12]
 
 
-def load_sources(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None,
-                 pseudonym_secret: str | None = None) -> SourceSet:
+def load_sources(
+    path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None, pseudonym_secret: str | None = None
+) -> SourceSet:
     """The sources in a YAML file; no path means no sources. The pseudonym
     secret defaults to ``ckanext.udp.sensors.pseudonym_secret``."""
     if not path:
@@ -316,8 +356,15 @@ def load_sources(path: str | os.PathLike[str] | None, env: Mapping[str, str] | N
     return parse_sources(doc, env, pseudonym_secret)
 
 
-def row_for(source: Source, columns: Iterable[Column], uplink: lorawan.Uplink, dev: Device,
-            radio: bool, eui: bool, limits: Limits = Limits()) -> dict[str, Any]:
+def row_for(
+    source: Source,
+    columns: Iterable[Column],
+    uplink: lorawan.Uplink,
+    dev: Device,
+    radio: bool,
+    eui: bool,
+    limits: Limits = Limits(),
+) -> dict[str, Any]:
     """One observation row: configured fields as columns, the rest under ``extra``
     (cut to ``limits.extra_bytes`` with a marker)."""
     mapped = {c.field: c for c in columns}
@@ -325,7 +372,7 @@ def row_for(source: Source, columns: Iterable[Column], uplink: lorawan.Uplink, d
         "time": uplink.time.isoformat(),
         "device": source.public_device_name(dev, uplink),
         "f_cnt": uplink.f_cnt,
-        "uplink_id": uplink.uplink_id[:limits.id_chars] if uplink.uplink_id else None,
+        "uplink_id": uplink.uplink_id[: limits.id_chars] if uplink.uplink_id else None,
     }
     if eui:
         row["dev_eui"] = None if source.drop_device_ids else uplink.dev_eui
@@ -341,10 +388,10 @@ def row_for(source: Source, columns: Iterable[Column], uplink: lorawan.Uplink, d
         keep = not source.drop_radio_metadata
         row["rssi"] = uplink.best_rssi if keep else None
         row["snr"] = uplink.best_snr if keep else None
-        gws = [g.as_dict() for g in uplink.gateways[:limits.gateways]] if keep else []
+        gws = [g.as_dict() for g in uplink.gateways[: limits.gateways]] if keep else []
         for g in gws:
             if isinstance(g["gateway_id"], str):
-                g["gateway_id"] = g["gateway_id"][:limits.id_chars]
+                g["gateway_id"] = g["gateway_id"][: limits.id_chars]
             else:
                 g["gateway_id"] = None
         row["gateways"] = gws or None

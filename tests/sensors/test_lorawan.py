@@ -1,4 +1,5 @@
 """Parsing The Things Stack v3 and ChirpStack v4 uplinks (pure functions)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,7 @@ import pathlib
 
 import pytest
 
-from ckanext.udp.harvesters import lorawan
+from ckanext.udp.sensors import lorawan
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "sensors" / "fixtures"
 TTS_TOPIC = "v3/bodenfeuchte@karlsruhe/devices/soil-fp-01/up"
@@ -61,7 +62,8 @@ def test_chirpstack_without_device_name_uses_the_eui():
 
 def test_time_with_offset_is_converted_to_utc():
     assert lorawan.parse_time("2026-06-15T10:00:00.5+02:00", "t") == dt.datetime(
-        2026, 6, 15, 8, 0, 0, 500000, tzinfo=dt.timezone.utc)
+        2026, 6, 15, 8, 0, 0, 500000, tzinfo=dt.timezone.utc
+    )
 
 
 def _tts(mutate) -> bytes:
@@ -76,33 +78,52 @@ def _cs(mutate) -> bytes:
     return json.dumps(d).encode()
 
 
-@pytest.mark.parametrize("flavour,topic,payload,reason", [
-    ("tts", TTS_TOPIC, b"{not json", lorawan.MALFORMED_JSON),
-    ("tts", TTS_TOPIC, b"\xff\xfe", lorawan.MALFORMED_JSON),
-    ("tts", TTS_TOPIC, b"[1, 2]", lorawan.MALFORMED_JSON),
-    ("chirpstack", CS_TOPIC, b"", lorawan.MALFORMED_JSON),
-    ("chirpstack", CS_TOPIC, b"[" * 100_000 + b"]" * 100_000, lorawan.MALFORMED_JSON),  # hostile nesting
-    ("tts", TTS_TOPIC, (FIXTURES / "tts_join.json").read_bytes(), lorawan.NOT_AN_UPLINK),
-    ("tts", TTS_TOPIC, _tts(lambda d: d.pop("end_device_ids")), lorawan.MISSING_FIELD),
-    ("tts", TTS_TOPIC, _tts(lambda d: d["end_device_ids"].pop("device_id")), lorawan.MISSING_FIELD),
-    ("tts", TTS_TOPIC, _tts(lambda d: (d.pop("received_at"), d["uplink_message"].pop("received_at"))),
-     lorawan.MISSING_FIELD),
-    ("tts", TTS_TOPIC, _tts(lambda d: d.update(received_at="gestern")), lorawan.INVALID_FIELD),
-    ("tts", TTS_TOPIC, _tts(lambda d: d["uplink_message"].update(f_cnt="7")), lorawan.INVALID_FIELD),
-    ("tts", TTS_TOPIC, _tts(lambda d: d["uplink_message"].pop("decoded_payload")), lorawan.UNDECODED_PAYLOAD),
-    ("tts", TTS_TOPIC, _tts(lambda d: d["uplink_message"].update(decoded_payload="AhsBEgE=")),
-     lorawan.UNDECODED_PAYLOAD),
-    ("tts", "v3/bodenfeuchte@karlsruhe/devices/other/up", (FIXTURES / "tts_uplink.json").read_bytes(),
-     lorawan.INVALID_FIELD),
-    ("chirpstack", CS_TOPIC, _cs(lambda d: d.pop("deviceInfo")), lorawan.MISSING_FIELD),
-    ("chirpstack", CS_TOPIC, _cs(lambda d: d["deviceInfo"].update(devEui="xyz")), lorawan.INVALID_FIELD),
-    ("chirpstack", CS_TOPIC, _cs(lambda d: d.pop("time")), lorawan.MISSING_FIELD),
-    ("chirpstack", CS_TOPIC, _cs(lambda d: d.pop("object")), lorawan.UNDECODED_PAYLOAD),
-    ("chirpstack", CS_TOPIC, _cs(lambda d: d.update(object={})), lorawan.UNDECODED_PAYLOAD),
-    ("chirpstack", CS_TOPIC, _cs(lambda d: d.update(fCnt=-1)), lorawan.INVALID_FIELD),
-    ("chirpstack", "application/x/device/0000000000000001/event/up",
-     (FIXTURES / "chirpstack_up.json").read_bytes(), lorawan.INVALID_FIELD),
-])
+@pytest.mark.parametrize(
+    "flavour,topic,payload,reason",
+    [
+        ("tts", TTS_TOPIC, b"{not json", lorawan.MALFORMED_JSON),
+        ("tts", TTS_TOPIC, b"\xff\xfe", lorawan.MALFORMED_JSON),
+        ("tts", TTS_TOPIC, b"[1, 2]", lorawan.MALFORMED_JSON),
+        ("chirpstack", CS_TOPIC, b"", lorawan.MALFORMED_JSON),
+        ("chirpstack", CS_TOPIC, b"[" * 100_000 + b"]" * 100_000, lorawan.MALFORMED_JSON),  # hostile nesting
+        ("tts", TTS_TOPIC, (FIXTURES / "tts_join.json").read_bytes(), lorawan.NOT_AN_UPLINK),
+        ("tts", TTS_TOPIC, _tts(lambda d: d.pop("end_device_ids")), lorawan.MISSING_FIELD),
+        ("tts", TTS_TOPIC, _tts(lambda d: d["end_device_ids"].pop("device_id")), lorawan.MISSING_FIELD),
+        (
+            "tts",
+            TTS_TOPIC,
+            _tts(lambda d: (d.pop("received_at"), d["uplink_message"].pop("received_at"))),
+            lorawan.MISSING_FIELD,
+        ),
+        ("tts", TTS_TOPIC, _tts(lambda d: d.update(received_at="gestern")), lorawan.INVALID_FIELD),
+        ("tts", TTS_TOPIC, _tts(lambda d: d["uplink_message"].update(f_cnt="7")), lorawan.INVALID_FIELD),
+        ("tts", TTS_TOPIC, _tts(lambda d: d["uplink_message"].pop("decoded_payload")), lorawan.UNDECODED_PAYLOAD),
+        (
+            "tts",
+            TTS_TOPIC,
+            _tts(lambda d: d["uplink_message"].update(decoded_payload="AhsBEgE=")),
+            lorawan.UNDECODED_PAYLOAD,
+        ),
+        (
+            "tts",
+            "v3/bodenfeuchte@karlsruhe/devices/other/up",
+            (FIXTURES / "tts_uplink.json").read_bytes(),
+            lorawan.INVALID_FIELD,
+        ),
+        ("chirpstack", CS_TOPIC, _cs(lambda d: d.pop("deviceInfo")), lorawan.MISSING_FIELD),
+        ("chirpstack", CS_TOPIC, _cs(lambda d: d["deviceInfo"].update(devEui="xyz")), lorawan.INVALID_FIELD),
+        ("chirpstack", CS_TOPIC, _cs(lambda d: d.pop("time")), lorawan.MISSING_FIELD),
+        ("chirpstack", CS_TOPIC, _cs(lambda d: d.pop("object")), lorawan.UNDECODED_PAYLOAD),
+        ("chirpstack", CS_TOPIC, _cs(lambda d: d.update(object={})), lorawan.UNDECODED_PAYLOAD),
+        ("chirpstack", CS_TOPIC, _cs(lambda d: d.update(fCnt=-1)), lorawan.INVALID_FIELD),
+        (
+            "chirpstack",
+            "application/x/device/0000000000000001/event/up",
+            (FIXTURES / "chirpstack_up.json").read_bytes(),
+            lorawan.INVALID_FIELD,
+        ),
+    ],
+)
 def test_bad_input_raises_a_typed_error_with_a_reason(flavour, topic, payload, reason):
     with pytest.raises(lorawan.PayloadError) as err:
         lorawan.parse(flavour, topic, payload)
@@ -115,25 +136,31 @@ def test_unknown_flavour():
         lorawan.parse("lorawan-1.0", TTS_TOPIC, b"{}")
 
 
-@pytest.mark.parametrize("pattern,topic,ok", [
-    ("v3/+/devices/+/up", TTS_TOPIC, True),
-    ("v3/#", TTS_TOPIC, True),
-    ("v3/+/devices/+/up", "v3/a@b/devices/x/join", False),
-    ("application/+/device/+/event/up", CS_TOPIC, True),
-    ("application/+/device/+/event/up", CS_TOPIC + "/x", False),
-])
+@pytest.mark.parametrize(
+    "pattern,topic,ok",
+    [
+        ("v3/+/devices/+/up", TTS_TOPIC, True),
+        ("v3/#", TTS_TOPIC, True),
+        ("v3/+/devices/+/up", "v3/a@b/devices/x/join", False),
+        ("application/+/device/+/event/up", CS_TOPIC, True),
+        ("application/+/device/+/event/up", CS_TOPIC + "/x", False),
+    ],
+)
 def test_topic_matches(pattern, topic, ok):
     assert lorawan.topic_matches(pattern, topic) is ok
 
 
-
 # --- poison messages (issue 11): each must be a PayloadError, never another exception ---
 
-@pytest.mark.parametrize("when", [
-    "9999-12-31T23:59:59-01:00",   # UTC would be year 10000: OverflowError in astimezone
-    "0001-01-01T00:00:00+01:00",   # UTC would be year 0
-    "2026-02-30T00:00:00Z",        # no such day
-])
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "9999-12-31T23:59:59-01:00",  # UTC would be year 10000: OverflowError in astimezone
+        "0001-01-01T00:00:00+01:00",  # UTC would be year 0
+        "2026-02-30T00:00:00Z",  # no such day
+    ],
+)
 def test_times_outside_the_calendar_are_invalid_fields(when):
     d = doc("tts_uplink.json")
     d["received_at"] = when
@@ -142,8 +169,9 @@ def test_times_outside_the_calendar_are_invalid_fields(when):
     assert err.value.reason == lorawan.INVALID_FIELD
 
 
-@pytest.mark.parametrize("literal", ["1" * 5000, "NaN", "Infinity", "-Infinity"],
-                         ids=["5000-digits", "NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    "literal", ["1" * 5000, "NaN", "Infinity", "-Infinity"], ids=["5000-digits", "NaN", "Infinity", "-Infinity"]
+)
 def test_numbers_json_allows_but_nobody_can_store_are_malformed(literal):
     """A 5,000-digit integer (Python refuses it: ValueError) and the non-standard NaN/Infinity."""
     payload = json.dumps(doc("tts_uplink.json")).replace('"battery": 3.61', f'"battery": {literal}')
@@ -155,11 +183,11 @@ def test_numbers_json_allows_but_nobody_can_store_are_malformed(literal):
 
 def test_frame_counter_is_a_32_bit_counter():
     d = doc("tts_uplink.json")
-    d["uplink_message"]["f_cnt"] = 2 ** 31  # valid: LoRaWAN counts 32 bits
-    assert lorawan.parse_tts(TTS_TOPIC, json.dumps(d)).f_cnt == 2 ** 31
-    d["uplink_message"]["f_cnt"] = 2 ** 32 - 1
-    assert lorawan.parse_tts(TTS_TOPIC, json.dumps(d)).f_cnt == 2 ** 32 - 1
-    d["uplink_message"]["f_cnt"] = 2 ** 32
+    d["uplink_message"]["f_cnt"] = 2**31  # valid: LoRaWAN counts 32 bits
+    assert lorawan.parse_tts(TTS_TOPIC, json.dumps(d)).f_cnt == 2**31
+    d["uplink_message"]["f_cnt"] = 2**32 - 1
+    assert lorawan.parse_tts(TTS_TOPIC, json.dumps(d)).f_cnt == 2**32 - 1
+    d["uplink_message"]["f_cnt"] = 2**32
     with pytest.raises(lorawan.PayloadError) as err:
         lorawan.parse_tts(TTS_TOPIC, json.dumps(d))
     assert err.value.reason == lorawan.INVALID_FIELD

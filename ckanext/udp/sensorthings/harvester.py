@@ -9,21 +9,17 @@ distribution pointing at its ``Observations`` endpoint. Datasets are created and
 updated through ``package_create``/``package_update`` (the portal's schema and
 validators), not with a schema of the harvester's own.
 
-Fetching is defensive (``ckanext.udp.fetch``): http(s) only, no private,
-loopback or link-local addresses unless allow-listed (checked when the source is
-saved and on every request), a deadline per response (the body must be
-complete within it; the headers are bounded by the per-read timeout), a size cap
-per response, no redirects, and
-``@iot.nextLink`` must stay on the source's scheme and host. A gather that
-fails part way records an error and hands nothing on (nothing is deleted).
+Fetching is defensive (``client``); the source URL is also checked when the
+source is saved. A gather that fails part way records an error and hands
+nothing on (nothing is deleted).
 
 Source configuration (JSON, optional): ``{"license_id": "<licence>",
 "license_attribution_by_text": "...", "max_pages": 50,
 "tags": ["Sensoren"], "mirror_observations": false}``. With ``mirror_observations``
 each Datastream's Observations are copied into a DataStore table of their own
-(one INSERT per page, primary key = Observation id, incremental from the newest
-stored ``phenomenonTime``).
+(``mirror``).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,76 +28,26 @@ import re
 import unicodedata
 import uuid
 from typing import Any
-from urllib.parse import urlparse
 
-import sqlalchemy as sa
-
+import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.types import Context
+
 from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.interfaces import IHarvester
 from ckanext.harvest.model import HarvestObject
-
-from ckanext.udp import fetch
+from ckanext.udp import compat, fetch
 from ckanext.udp.harvest.base import source_guard_actions
 from ckanext.udp.harvest.interfaces import IUdpHarvest
+from ckanext.udp.sensorthings.client import StaError, thing_id_path, things
+from ckanext.udp.sensorthings.mirror import mirror_datastream, mirrors
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES = 10 * 1024 * 1024
-TIMEOUT = 20
-EXPAND = "Datastreams($expand=ObservedProperty,Sensor),Locations"
 # audit trail comments (data, German like the portal's other workflow reasons)
 VANISHED = "Automatisch archiviert: der SensorThings-Dienst liefert dieses Thing nicht mehr"
 RETURNED = "Automatisch wiederhergestellt: der SensorThings-Dienst liefert dieses Thing wieder"
-
-
-class StaError(Exception):
-    pass
-
-
-def fetch_json(url: str, allowed: tuple[str, str]) -> dict[str, Any]:
-    """One SensorThings response, with the checks above (``ckanext.udp.fetch``:
-    also no private, loopback or link-local addresses unless allow-listed)."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https"):
-        raise StaError(f"only http(s) URLs are harvested, not {parsed.scheme or 'no scheme'!r}")
-    if (parsed.scheme, parsed.netloc) != allowed:
-        raise StaError(f"{url} leaves the source ({allowed[0]}://{allowed[1]})")
-    try:
-        # no redirects: a redirect could lead the harvester off the source's host
-        body = fetch.fetch(url, policy=fetch.policy_from_config(
-            deadline=TIMEOUT, read_timeout=TIMEOUT, max_bytes=MAX_BYTES, max_redirects=0),
-            headers={"Accept": "application/json"}).content
-    except fetch.FetchError as err:
-        raise StaError(str(err)) from err
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as err:  # RecursionError: hostile nesting
-        raise StaError(f"{url}: not JSON ({err})") from err
-    if not isinstance(doc, dict):
-        raise StaError(f"{url}: expected a JSON object")
-    return doc
-
-
-def things(base: str, max_pages: int = 50) -> list[dict[str, Any]]:
-    """All Things of a service, following ``@iot.nextLink``."""
-    parsed = urlparse(base)
-    allowed = (parsed.scheme, parsed.netloc)
-    url: str | None = f"{base.rstrip('/')}/Things?$expand={EXPAND}"
-    out: list[dict[str, Any]] = []
-    pages = 0
-    while url:
-        pages += 1
-        if pages > max_pages:
-            raise StaError(f"more than {max_pages} pages of Things; raise max_pages in the source configuration")
-        doc = fetch_json(url, allowed)
-        value = doc.get("value")
-        if not isinstance(value, list):
-            raise StaError(f"{url}: no 'value' list (not a SensorThings collection)")
-        out += [t for t in value if isinstance(t, dict) and "@iot.id" in t]
-        url = doc.get("@iot.nextLink")
-    return out
 
 
 def slug(text: str) -> str:
@@ -115,11 +61,6 @@ def _tag(text: str) -> str | None:
     cleaned = re.sub(r"[^\w \-.]", " ", text, flags=re.UNICODE).strip()
     cleaned = re.sub(r"\s+", " ", cleaned)[:100]
     return cleaned if len(cleaned) >= 2 else None
-
-
-def thing_id_path(thing: dict[str, Any]) -> str:
-    tid = thing["@iot.id"]
-    return f"Things({json.dumps(tid) if isinstance(tid, str) else tid})".replace('"', "'")
 
 
 # -- Locations -> spatial coverage (dct:spatial) --
@@ -205,8 +146,11 @@ def spatial_coverage(thing: dict[str, Any]) -> list[dict[str, str]]:
     for location in thing.get("Locations") or []:
         geometry = location_geometry(location)
         if geometry is None:
-            log.warning("SensorThings Thing %s: Location %s is not usable GeoJSON, left out of the spatial coverage",
-                        thing.get("@iot.id"), location.get("@iot.id") if isinstance(location, dict) else location)
+            log.warning(
+                "SensorThings Thing %s: Location %s is not usable GeoJSON, left out of the spatial coverage",
+                thing.get("@iot.id"),
+                location.get("@iot.id") if isinstance(location, dict) else location,
+            )
             continue
         geometries.append(geometry)
         if location.get("name"):
@@ -225,8 +169,10 @@ def spatial_coverage(thing: dict[str, Any]) -> list[dict[str, str]]:
     east = round(min(180.0, max(p[0] for p in positions) + BBOX_MARGIN), 7)
     south = round(max(-90.0, min(p[1] for p in positions) - BBOX_MARGIN), 7)
     north = round(min(90.0, max(p[1] for p in positions) + BBOX_MARGIN), 7)
-    bbox = {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                [west, south]]]}
+    bbox = {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
     area = {"geom": json.dumps(geom), "bbox": json.dumps(bbox)}
     if names:
         area["text"] = ", ".join(dict.fromkeys(names))[:500]
@@ -243,23 +189,36 @@ def package_dict(base: str, thing: dict[str, Any], owner_org: str, config: dict[
     for ds in streams:
         unit = ds.get("unitOfMeasurement") or {}
         prop = ds.get("ObservedProperty") or {}
-        if prop.get("name") and _tag(str(prop["name"])):
-            tags.add(_tag(str(prop["name"])))
+        tag = _tag(str(prop["name"])) if prop.get("name") else None
+        if tag:
+            tags.add(tag)
         self_link = ds.get("@iot.selfLink") or f"{base}/Datastreams({ds.get('@iot.id')})"
         desc = [str(ds.get("description") or "")]
         if prop.get("name"):
-            desc.append(f"Beobachtete Größe: {prop['name']}" + (f" ({prop['definition']})" if prop.get("definition") else ""))
+            desc.append(
+                f"Beobachtete Größe: {prop['name']}" + (f" ({prop['definition']})" if prop.get("definition") else "")
+            )
         if unit.get("name") or unit.get("symbol"):
-            desc.append(f"Einheit: {unit.get('name') or ''} {('[' + unit['symbol'] + ']') if unit.get('symbol') else ''}".strip())
-        resources.append({
-            "name": str(ds.get("name") or f"Datastream {ds.get('@iot.id')}"),
-            "description": "\n\n".join(d for d in desc if d),
-            "url": f"{self_link}/Observations",
-            "format": "JSON",
-        })
+            symbol = f"[{unit['symbol']}]" if unit.get("symbol") else ""
+            desc.append(f"Einheit: {unit.get('name') or ''} {symbol}".strip())
+        resources.append(
+            {
+                "name": str(ds.get("name") or f"Datastream {ds.get('@iot.id')}"),
+                "description": "\n\n".join(d for d in desc if d),
+                "url": f"{self_link}/Observations",
+                "format": "JSON",
+            }
+        )
     thing_link = thing.get("@iot.selfLink") or f"{base}/{thing_id_path(thing)}"
-    resources.insert(0, {"name": "SensorThings: Thing", "url": thing_link, "format": "JSON",
-                         "description": "Die Thing-Entität mit Datastreams und Standorten (OGC SensorThings API)."})
+    resources.insert(
+        0,
+        {
+            "name": "SensorThings: Thing",
+            "url": thing_link,
+            "format": "JSON",
+            "description": "Die Thing-Entität mit Datastreams und Standorten (OGC SensorThings API).",
+        },
+    )
     notes = str(thing.get("description") or title)
     notes += f"\n\nÜbernommen aus der OGC SensorThings API {base}."
     pkg: dict[str, Any] = {
@@ -293,8 +252,11 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
         fetch.declare_options(declaration, key)
 
     def info(self) -> dict[str, str]:
-        return {"name": "sensorthings", "title": "OGC SensorThings API",
-                "description": "Things and Datastreams of a SensorThings API service (e.g. FROST-Server)"}
+        return {
+            "name": "sensorthings",
+            "title": "OGC SensorThings API",
+            "description": "Things and Datastreams of a SensorThings API service (e.g. FROST-Server)",
+        }
 
     def validate_config(self, config: str | None) -> str | None:
         if not config:
@@ -340,83 +302,91 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
     def _archive_vanished(self, harvest_job: Any, served: set[str]) -> None:
         """Archive (never delete) the published datasets of Things the service no
         longer serves; they come back to life when their Thing does."""
-        import ckan.model as model
-
         if not p.plugin_loaded("udp_governance"):
             return
-        context = {"user": self._get_user_name(), "ignore_auth": True}
-        current = model.Session.query(HarvestObject).filter(
-            HarvestObject.harvest_source_id == harvest_job.source.id,
-            HarvestObject.current == True, HarvestObject.package_id != None).all()  # noqa: E711,E712
+        context: Context = {"user": self._get_user_name(), "ignore_auth": True}
+        current = (
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.harvest_source_id == harvest_job.source.id,
+                HarvestObject.current.is_(True),
+                HarvestObject.package_id.isnot(None),
+            )
+            .all()
+        )  # noqa: E711,E712
         for obj in current:
             if obj.guid in served:
                 continue
             try:
-                pkg = tk.get_action("package_show")(dict(context), {"id": obj.package_id})
+                pkg = tk.get_action("package_show")(context.copy(), {"id": obj.package_id})
                 if pkg.get("udp_workflow_state") != "published":
                     continue
-                tk.get_action("udp_archive")(dict(context), {
-                    "id": obj.package_id, "reason": f"{VANISHED} ({obj.guid})"})
+                tk.get_action("udp_archive")(
+                    context.copy(), {"id": obj.package_id, "reason": f"{VANISHED} ({obj.guid})"}
+                )
                 log.info("archived %s: %s is no longer served", pkg["name"], obj.guid)
             except (tk.ObjectNotFound, tk.ValidationError) as err:
-                self._save_gather_error(f"{obj.guid} is no longer served; its dataset could not be "
-                                        f"archived: {err}", harvest_job)
+                self._save_gather_error(
+                    f"{obj.guid} is no longer served; its dataset could not be archived: {err}", harvest_job
+                )
 
-    def _restore_if_archived_by_us(self, pkg: dict[str, Any], context: dict[str, Any]) -> None:
+    def _restore_if_archived_by_us(self, pkg: dict[str, Any], context: Context) -> None:
         """A Thing served again: undo our own archiving (not a steward's)."""
         if not p.plugin_loaded("udp_governance") or pkg.get("udp_workflow_state") != "archived":
             return
         package_id = pkg["id"]
-        trail = tk.get_action("udp_audit_list")(dict(context), {"id": package_id})
+        trail = tk.get_action("udp_audit_list")(context.copy(), {"id": package_id})
         last = trail[-1] if trail else {}
         if last.get("action") == "archive" and (last.get("comment") or "").startswith(VANISHED):
-            tk.get_action("udp_restore")(dict(context), {"id": package_id, "reason": RETURNED})
+            tk.get_action("udp_restore")(context.copy(), {"id": package_id, "reason": RETURNED})
 
     def fetch_stage(self, harvest_object: Any) -> bool:
         return True  # the gather stage already has each Thing's document
 
     def import_stage(self, harvest_object: Any) -> bool | str:
-        import ckan.model as model
-
         source = harvest_object.source
         config = self._config(source)
         thing = json.loads(harvest_object.content)
-        context = {"user": self._get_user_name(), "ignore_auth": True}
-        src_pkg = tk.get_action("package_show")(dict(context), {"id": source.id})
+        context: Context = {"user": self._get_user_name(), "ignore_auth": True}
+        src_pkg = tk.get_action("package_show")(context.copy(), {"id": source.id})
         pkg = package_dict(source.url, thing, src_pkg["owner_org"], config)
-        previous = model.Session.query(HarvestObject).filter(
-            HarvestObject.guid == harvest_object.guid, HarvestObject.current == True,  # noqa: E712
-            HarvestObject.package_id != None).first()  # noqa: E711
+        previous = (
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.guid == harvest_object.guid,
+                HarvestObject.current.is_(True),
+                HarvestObject.package_id.isnot(None),
+            )
+            .first()
+        )  # noqa: E711
         package_id = previous.package_id if previous is not None else str(uuid.uuid4())
         # The harvest plugin indexes a dataset's harvest source from its current
         # harvest object: link the object before the dataset is written.
-        model.Session.query(HarvestObject).filter(HarvestObject.guid == harvest_object.guid).update(
-            {"current": False})
+        model.Session.query(HarvestObject).filter(HarvestObject.guid == harvest_object.guid).update({"current": False})
         harvest_object.package_id = package_id
         harvest_object.current = True
         model.Session.add(harvest_object)
-        model.Session.execute(sa.text("SET CONSTRAINTS harvest_object_package_id_fkey DEFERRED"))
+        compat.defer_harvest_object_package_fkey()
         model.Session.flush()
         try:
             if previous is not None:
-                existing = tk.get_action("package_show")(dict(context), {"id": package_id})
+                existing = tk.get_action("package_show")(context.copy(), {"id": package_id})
                 by_url = {r["url"]: r["id"] for r in existing["resources"]}
                 for res in pkg["resources"]:
                     if res["url"] in by_url:
                         res["id"] = by_url[res["url"]]
-                mirrors = {r[0] for r in model.Session.execute(sa.text(
-                    "SELECT resource_id FROM udp_sensor_series WHERE package_id = :p AND kind LIKE 'sta:%'"),
-                    {"p": package_id})}
-                pkg["resources"] += [r for r in existing["resources"] if r["id"] in mirrors]
-                updated = tk.get_action("package_update")(dict(context), dict(pkg, id=package_id,
-                                                                              name=existing["name"]))
+                mirrored = set(mirrors(package_id).values())
+                pkg["resources"] += [r for r in existing["resources"] if r["id"] in mirrored]
+                updated = tk.get_action("package_update")(
+                    context.copy(), dict(pkg, id=package_id, name=existing["name"])
+                )
                 self._restore_if_archived_by_us(updated, context)
             else:
                 name = slug(f"sta-{src_pkg['name']}-{thing['@iot.id']}-{pkg['title']}")[:100]
                 for plugin in p.PluginImplementations(IUdpHarvest):
                     # the workflow state the source is configured for (default: draft)
                     plugin.udp_harvest_before_create(config, pkg, source=source)
-                tk.get_action("package_create")(dict(context), dict(pkg, id=package_id, name=name))
+                tk.get_action("package_create")(context.copy(), dict(pkg, id=package_id, name=name))
         except tk.ValidationError as err:
             harvest_object.current = False
             harvest_object.package_id = previous.package_id if previous is not None else None
@@ -424,8 +394,9 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
             if previous is not None:
                 previous.current = True
                 previous.save()
-            self._save_object_error(f"invalid dataset for {harvest_object.guid}: {err.error_dict}",
-                                    harvest_object, "Import")
+            self._save_object_error(
+                f"invalid dataset for {harvest_object.guid}: {err.error_dict}", harvest_object, "Import"
+            )
             return False
         if config.get("mirror_observations"):
             for ds in thing.get("Datastreams") or []:
@@ -434,107 +405,7 @@ class SensorThingsHarvester(HarvesterBase, p.SingletonPlugin):
                 try:
                     mirror_datastream(package_id, ds, source.url, int(config.get("max_pages", 50)), context)
                 except StaError as err:
-                    self._save_object_error(f"Observations of Datastream {ds['@iot.id']} not mirrored: {err}",
-                                            harvest_object, "Import")
+                    self._save_object_error(
+                        f"Observations of Datastream {ds['@iot.id']} not mirrored: {err}", harvest_object, "Import"
+                    )
         return True
-
-
-
-
-# -- Observations into the DataStore (source config "mirror_observations": true) --
-
-MIRROR_FIELDS = [
-    {"id": "observation_id", "type": "text"},
-    {"id": "phenomenon_time", "type": "timestamp", "info": {"label": "Zeitpunkt der Beobachtung (UTC)"}},
-    {"id": "result_time", "type": "timestamp"},
-    {"id": "result", "type": "numeric", "info": {"label": "Messwert"}},
-    {"id": "result_json", "type": "json", "info": {"notes": "Nicht-numerische Ergebnisse"}},
-]
-
-
-def _utc(value: Any) -> str | None:
-    """An ISO 8601 instant (or the start of an interval ``a/b``) as naive UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    from ckanext.udp.harvesters.lorawan import PayloadError, parse_time
-
-    try:
-        return parse_time(value.split("/")[0], "phenomenonTime").replace(tzinfo=None).isoformat()
-    except PayloadError:
-        return None
-
-
-def observation_rows(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for obs in page:
-        when = _utc(obs.get("phenomenonTime"))
-        if when is None or "@iot.id" not in obs:
-            continue
-        result = obs.get("result")
-        numeric = isinstance(result, (int, float)) and not isinstance(result, bool)
-        rows.append({
-            "observation_id": str(obs["@iot.id"]),
-            "phenomenon_time": when,
-            "result_time": _utc(obs.get("resultTime")),
-            "result": result if numeric else None,
-            "result_json": None if numeric or result is None else result,
-        })
-    return rows
-
-
-def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, max_pages: int,
-                      context: dict[str, Any]) -> int:
-    """Create/extend the DataStore table of one Datastream's Observations; returns new rows."""
-    import ckan.model as model
-
-    from ckanext.udp.sensors.logic.ingest import insert_rows, write_engine
-
-    kind = f"sta:{datastream['@iot.id']}"
-    row = model.Session.execute(sa.text(
-        "SELECT resource_id FROM udp_sensor_series WHERE package_id = :p AND kind = :k"),
-        {"p": package_id, "k": kind}).fetchone()
-    pkg = tk.get_action("package_show")(dict(context), {"id": package_id})
-    rid = row[0] if row and row[0] in {r["id"] for r in pkg["resources"]} else None
-    if rid is None:
-        res = tk.get_action("resource_create")(dict(context), {
-            "package_id": package_id, "name": f"Beobachtungen: {datastream.get('name') or kind}",
-            "format": "CSV", "url": "",
-            "description": "Kopie der Observations dieses Datastreams in der DataStore-Datenbank."})
-        rid = res["id"]
-        tk.get_action("datastore_create")(dict(context), {
-            "resource_id": rid, "force": True, "fields": MIRROR_FIELDS, "primary_key": ["observation_id"],
-            "indexes": ["phenomenon_time"], "records": []})
-        tk.get_action("resource_patch")(dict(context), {
-            "id": rid, "url": tk.url_for("datastore.dump", resource_id=rid, qualified=True)})
-        model.Session.execute(sa.text(
-            "INSERT INTO udp_sensor_series (package_id, kind, resource_id) VALUES (:p, :k, :r) "
-            "ON CONFLICT (package_id, kind) DO UPDATE SET resource_id = EXCLUDED.resource_id"),
-            {"p": package_id, "k": kind, "r": rid})
-        model.Session.commit()
-    engine = write_engine()
-    try:
-        with engine.connect() as conn:
-            since = conn.execute(sa.text(f'SELECT max(phenomenon_time) FROM "{rid}"')).scalar()
-        parsed = urlparse(base)
-        link = datastream.get("@iot.selfLink") or f"{base.rstrip('/')}/Datastreams({datastream['@iot.id']})"
-        url: str | None = f"{link}/Observations?$orderby=phenomenonTime asc&$top=1000"
-        if since is not None:
-            url += f"&$filter=phenomenonTime ge {since.isoformat()}Z"
-        new, pages = 0, 0
-        while url:
-            pages += 1
-            if pages > max_pages:
-                raise StaError(f"more than {max_pages} pages of Observations in {link}")
-            doc = fetch_json(url, (parsed.scheme, parsed.netloc))
-            rows = observation_rows([o for o in doc.get("value") or [] if isinstance(o, dict)])
-            if rows:
-                with engine.begin() as conn:  # one statement per page
-                    new += insert_rows(conn, rid, MIRROR_FIELDS, ["observation_id"], rows)
-            url = doc.get("@iot.nextLink")
-        return new
-    finally:
-        engine.dispose()
-
-
-__all__ = ["SensorThingsHarvester", "StaError", "fetch_json", "mirror_datastream", "observation_rows",
-           "package_dict", "slug", "spatial_coverage", "things"]

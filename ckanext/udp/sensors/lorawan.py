@@ -16,13 +16,17 @@ Shapes (JSON integration formats):
   ``deduplicationId``, ``time``, ``deviceInfo.{devEui,deviceName,applicationId}``,
   ``fCnt``, ``fPort``, ``object`` (only with a codec), ``rxInfo[].{gatewayId,rssi,snr}``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
 import re
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ckanext.udp import timestamps
 
 Flavour = Literal["tts", "chirpstack"]
 FLAVOURS: tuple[Flavour, ...] = ("tts", "chirpstack")
@@ -65,14 +69,14 @@ class Uplink:
     """One uplink, independent of the network server that delivered it."""
 
     flavour: Flavour
-    device_id: str            # TTS device_id; ChirpStack deviceName (falls back to devEui)
-    dev_eui: str | None       # upper-case hex, as both servers print it
+    device_id: str  # TTS device_id; ChirpStack deviceName (falls back to devEui)
+    dev_eui: str | None  # upper-case hex, as both servers print it
     application_id: str | None
-    time: dt.datetime         # UTC, timezone-aware
+    time: dt.datetime  # UTC, timezone-aware
     f_cnt: int
     f_port: int | None
-    uplink_id: str | None     # ChirpStack deduplicationId / TTS "as:up:" correlation id
-    values: dict[str, Any]    # the decoded payload
+    uplink_id: str | None  # ChirpStack deduplicationId / TTS "as:up:" correlation id
+    values: dict[str, Any]  # the decoded payload
     gateways: tuple[Gateway, ...]
 
     @property
@@ -97,18 +101,14 @@ class Uplink:
 def parse_time(value: Any, field: str) -> dt.datetime:
     """RFC 3339 / ISO 8601 timestamp (nanoseconds allowed, ``Z`` or offset) as UTC."""
     if not isinstance(value, str) or not value:
-        raise PayloadError(MISSING_FIELD if value in (None, "") else INVALID_FIELD,
-                           f"{field} must be an RFC 3339 timestamp")
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", value.strip())
-    if not m:
-        raise PayloadError(INVALID_FIELD, f"{field} is not an RFC 3339 timestamp: {value[:40]!r}")
-    base, frac, zone = m.groups()
-    micro = (frac or "0")[:6].ljust(6, "0")
+        raise PayloadError(
+            MISSING_FIELD if value in (None, "") else INVALID_FIELD, f"{field} must be an RFC 3339 timestamp"
+        )
     try:
-        parsed = dt.datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
-        # 9999-12-31T23:59:59-01:00 is year 10000 in UTC: OverflowError
-        return parsed.astimezone(dt.timezone.utc)
-    except (ValueError, OverflowError) as err:
+        return timestamps.parse_utc(value)
+    except timestamps.NotRfc3339 as err:
+        raise PayloadError(INVALID_FIELD, f"{field} is not an RFC 3339 timestamp: {value[:40]!r}") from err
+    except timestamps.NotAValidTime as err:
         raise PayloadError(INVALID_FIELD, f"{field} is not a valid time: {value[:40]!r}") from err
 
 
@@ -156,8 +156,8 @@ def _int(doc: Mapping[str, Any], key: str, where: str, bits: int = 32) -> int | 
     val = doc.get(key)
     if val is None:
         return None
-    if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val < 2 ** bits:
-        raise PayloadError(INVALID_FIELD, f"{where}{key} must be an integer from 0 to {2 ** bits - 1}")
+    if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val < 2**bits:
+        raise PayloadError(INVALID_FIELD, f"{where}{key} must be an integer from 0 to {2**bits - 1}")
     return val
 
 
@@ -198,12 +198,16 @@ def parse_tts(topic: str, payload: bytes | str) -> Uplink:
     assert device_id is not None
     topic_m = _TTS_TOPIC.match(topic) if topic else None
     if topic_m and topic_m.group("device") != device_id:
-        raise PayloadError(INVALID_FIELD, f"topic device {topic_m.group('device')!r} differs from end_device_ids.device_id")
+        raise PayloadError(
+            INVALID_FIELD, f"topic device {topic_m.group('device')!r} differs from end_device_ids.device_id"
+        )
     app = _obj(ids, "application_ids", "end_device_ids.", required=False).get("application_id")
     gateways = []
     for rx in up.get("rx_metadata") or []:
         if isinstance(rx, dict):
-            gw_ids = rx.get("gateway_ids") if isinstance(rx.get("gateway_ids"), dict) else {}
+            gw_ids = rx.get("gateway_ids")
+            if not isinstance(gw_ids, dict):
+                gw_ids = {}
             gateways.append(Gateway(gw_ids.get("gateway_id"), _num(rx.get("rssi")), _num(rx.get("snr"))))
     corr = [c for c in doc.get("correlation_ids") or [] if isinstance(c, str)]
     uplink_id = next((c for c in corr if c.startswith("as:up:")), corr[0] if corr else None)
@@ -270,6 +274,14 @@ def topic_matches(pattern: str, topic: str) -> bool:
 
 
 __all__ = [
-    "Flavour", "FLAVOURS", "Gateway", "PayloadError", "Uplink", "parse", "parse_chirpstack",
-    "parse_time", "parse_tts", "topic_matches",
+    "Flavour",
+    "FLAVOURS",
+    "Gateway",
+    "PayloadError",
+    "Uplink",
+    "parse",
+    "parse_chirpstack",
+    "parse_time",
+    "parse_tts",
+    "topic_matches",
 ]
