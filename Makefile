@@ -37,7 +37,4 @@ bench:
 
 # Lint, format check and type check (also run by make test)
 lint:
-	@scripts/stack.sh venv
-	.venv/bin/ruff check ckanext tests bench
-	.venv/bin/ruff format --check ckanext tests bench
-	.venv/bin/mypy
+	@scripts/stack.sh lint

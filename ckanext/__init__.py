@@ -1,2 +1,2 @@
 # Namespace package shared by all CKAN extensions.
-__path__ = __import__("pkgutil").extend_path(__path__, __name__)  # type: ignore[name-defined]
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)

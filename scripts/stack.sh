@@ -432,6 +432,14 @@ cmd_test_setup() {
     init_test_databases
 }
 
+cmd_lint() {
+    cd "$REPO"
+    echo "+ ruff check, ruff format --check, mypy"
+    "$VENV/bin/ruff" check --quiet ckanext tests bench || die "ruff check failed (make lint)"
+    "$VENV/bin/ruff" format --check --quiet ckanext tests bench || die "ruff format --check failed: run .venv/bin/ruff format"
+    "$VENV/bin/mypy" || die "mypy failed (make lint)"
+}
+
 cmd_test() {
     cmd_test_setup
     local ini
@@ -441,6 +449,8 @@ cmd_test() {
     # PYTEST_ARGS that name test paths replace the default "tests"
     local where=tests a
     for a in "$@"; do case "$a" in tests/*|tests) where= ;; esac; done
+    # the whole suite starts with lint, format and type checks (make lint); a subset skips them
+    [ -n "$where" ] && cmd_lint
     echo "+ pytest --ckan-ini=$ini $where $*"
     exec "$VENV/bin/pytest" --ckan-ini="$ini" $where "$@"
 }
@@ -531,11 +541,12 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         test-setup) cmd_test_setup ;;
         test-ini) test_ini ;;  # the test ini of this stack (for benchmarks that write)
         test) shift; cmd_test "$@" ;;
+        lint) install_venv; cmd_lint ;;
         run) cmd_run ;;
         stop) cmd_stop ;;
         clean) cmd_clean ;;
         status) cmd_status ;;
         psql) shift; psql_su "$@" ;;  # superuser psql on the stack's cluster (maintenance, benchmarks)
-        *) echo "usage: $0 setup|test-setup|test-ini|test [pytest args]|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
+        *) echo "usage: $0 setup|test-setup|test-ini|test [pytest args]|lint|run|stop|clean|status|psql [args]" >&2; exit 2 ;;
     esac
 fi

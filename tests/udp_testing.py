@@ -1,4 +1,5 @@
 """Helpers shared by the test modules."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,8 @@ def run_jobs() -> int:
     """Run the jobs queued in CKAN's default queue, as the job worker would,
     in this process (rq's SimpleWorker: no fork, so the test's configuration
     applies). Returns how many ran."""
-    from rq import SimpleWorker
     from ckan.lib.jobs import get_queue
+    from rq import SimpleWorker
 
     queue = get_queue()
     count = queue.count

@@ -1,5 +1,6 @@
 """Helpers of the browser tests (fixtures are in conftest.py): failure
 screenshots, logging in through the form, axe-core checks."""
+
 from __future__ import annotations
 
 import os
@@ -81,8 +82,7 @@ def axe_results(page: Any) -> dict[str, Any]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
     return page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})",
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         AXE_TAGS,
     )
 
@@ -105,7 +105,5 @@ def axe_check(page: Any, what: str = "") -> None:
     if violations:
         where = f"{what} ({page.url})" if what else page.url
         raise AssertionError(
-            f"axe: {len(violations)} WCAG 2.1 AA rule(s) violated on {where}:\n"
-            + format_violations(violations)
+            f"axe: {len(violations)} WCAG 2.1 AA rule(s) violated on {where}:\n" + format_violations(violations)
         )
-

@@ -27,6 +27,7 @@ The server is a separate process: ``ckan_config`` marks of a test do not reach
 it; it reads the test ini with ``testing = false`` (production error
 handling) and its own ``ckan.site_url``.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -39,20 +40,24 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
-
 from browserlib import ARTIFACTS, REPO, STATE, Steps, axe_check, login, slug
 from ckan.tests import factories
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = os.environ.get("UDP_CHROMIUM", "/usr/bin/chromium")
 # root in a container: no sandbox; no GPU; nothing that phones home
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     "--disable-dev-shm-usage",
 ]
 DESKTOP = {"width": 1280, "height": 900}
@@ -61,6 +66,7 @@ PASSWORD = "Browser-Test-2025"
 
 
 # --- the portal, served by gunicorn ------------------------------------------
+
 
 @dataclass
 class LiveServer:
@@ -116,20 +122,35 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     bin_dir = pathlib.Path(sys.executable).parent
     env = dict(os.environ, CKAN_INI=str(ini), WEB_CONCURRENCY=os.environ.get("UDP_BROWSER_WORKERS", "2"))
     # jobs left in the test queue by other tests are not this server's to run
-    subprocess.run([str(bin_dir / "ckan"), "-c", str(ini), "jobs", "clear"], cwd=REPO, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [str(bin_dir / "ckan"), "-c", str(ini), "jobs", "clear"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     processes = []
     for command, path in (
-        ([str(bin_dir / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
-         log),
+        (
+            [str(bin_dir / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
+            log,
+        ),
         # the job worker runs the DataStore loads (ckanext-xloader) for real
         ([str(bin_dir / "ckan"), "-c", str(ini), "jobs", "worker"], worker_log),
     ):
         with path.open("ab") as out:
-            processes.append(subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+            )
     process, worker = processes
     server = LiveServer(url=url, log=log, ini=ini, process=process, worker_log=worker_log)
     try:
@@ -138,8 +159,9 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.log_text()[-3000:]}")
             if worker.poll() is not None:
-                pytest.fail(f"the job worker exited with {worker.returncode}:\n"
-                            f"{worker_log.read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"the job worker exited with {worker.returncode}:\n{worker_log.read_text(errors='replace')[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/api/3/action/status_show", timeout=5) as answer:
                     if answer.status == 200:
@@ -163,6 +185,7 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 
 
 # --- Chromium ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
@@ -216,8 +239,10 @@ def new_page(browser: Any, live_server: LiveServer, steps: Steps) -> Callable[..
         context = browser.new_context(
             base_url=live_server.url,
             viewport=MOBILE if mobile else DESKTOP,
-            is_mobile=mobile, has_touch=mobile,
-            locale="de-DE", timezone_id="Europe/Berlin",
+            is_mobile=mobile,
+            has_touch=mobile,
+            locale="de-DE",
+            timezone_id="Europe/Berlin",
         )
         context.set_default_timeout(20_000)
         steps.contexts.append(context)
@@ -247,6 +272,7 @@ def viewport(request: pytest.FixtureRequest) -> str:
 
 
 # --- accessibility -----------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def _clean_portal(with_plugins: None, clean_db: None, clean_index: None) -> None:

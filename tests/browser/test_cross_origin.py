@@ -3,6 +3,7 @@ HTTP server fetches the Action API, a sensor series as CSV and the DCAT
 catalog in Chromium and gets data. With the session cookie of a logged-in
 sysadmin in the same browser, a cross-origin write is neither readable nor
 carried out, and a credentialed read is refused by the browser."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,9 @@ import json
 import pathlib
 import uuid
 
-import yaml
-
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import yaml
 from ckan.tests import factories
 
 from ckanext.udp.datastore_sql import write_engine
@@ -68,26 +68,38 @@ def _sensor_dataset(tmp_path: pathlib.Path, pkg: dict) -> None:
             up["correlation_ids"][1] = f"as:up:{uuid.uuid4().hex}"
             up["uplink_message"]["f_cnt"] = i + 1
             up["uplink_message"]["decoded_payload"]["soil_moisture"] = 20.5 + i
-            batch.append(Message(f"v3/bodenfeuchte-{tag}@karlsruhe/devices/soil-fp-01/up",
-                                 json.dumps(up).encode(), dt.datetime.now(dt.timezone.utc)))
+            batch.append(
+                Message(
+                    f"v3/bodenfeuchte-{tag}@karlsruhe/devices/soil-fp-01/up",
+                    json.dumps(up).encode(),
+                    dt.datetime.now(dt.timezone.utc),
+                )
+            )
         assert ingester.process(batch).inserted == 3
     finally:
         engine.dispose()
 
 
-def test_an_app_on_another_origin_reads_api_sensors_and_catalog(new_page, live_server, http_server,
-                                                                  make_user, steps, tmp_path):
+def test_an_app_on_another_origin_reads_api_sensors_and_catalog(
+    new_page, live_server, http_server, make_user, steps, tmp_path
+):
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     org = factories.Organization()
-    pkg = factories.Dataset(context={"user": site_user["name"], "ignore_auth": True,
-                                     "udp_initial_state": "published"},
-                            owner_org=org["id"], title="Bodenfeuchte Friedrichsplatz Probe")
+    pkg = factories.Dataset(
+        context={"user": site_user["name"], "ignore_auth": True, "udp_initial_state": "published"},
+        owner_org=org["id"],
+        title="Bodenfeuchte Friedrichsplatz Probe",
+    )
     _sensor_dataset(tmp_path, pkg)
     evil = f"fremd-{uuid.uuid4().hex[:8]}"
-    html = APP_PAGE % {"portal": json.dumps(live_server.url), "title": json.dumps(pkg["title"]),
-                       "csv": json.dumps(f"/dataset/{pkg['name']}/sensors/observations.csv"
-                                       "?from=2026-06-15T00:00:00Z&to=2026-06-16T00:00:00Z"),
-                       "evil": json.dumps(evil)}
+    html = APP_PAGE % {
+        "portal": json.dumps(live_server.url),
+        "title": json.dumps(pkg["title"]),
+        "csv": json.dumps(
+            f"/dataset/{pkg['name']}/sensors/observations.csv?from=2026-06-15T00:00:00Z&to=2026-06-16T00:00:00Z"
+        ),
+        "evil": json.dumps(evil),
+    }
     http_server.responder = lambda path: (200, "text/html; charset=utf-8", html.encode())
     assert http_server.url.split(":")[-1] != live_server.url.split(":")[-1]  # another origin
 

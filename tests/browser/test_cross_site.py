@@ -6,6 +6,7 @@ endpoints. None may change anything.
 Two attacker origins: ``127.0.0.1`` on another port (same *site* as the
 portal, so the browser sends its SameSite=Lax cookies: the CSRF guard has to
 refuse) and ``localhost`` (another site: the cookies stay home)."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import pytest
-
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 
 ATTACK = """<!doctype html>
@@ -74,16 +74,19 @@ def attacker(http_server: Any) -> Any:
 
 def _draft(editor: dict[str, Any]) -> dict[str, Any]:
     org = factories.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
-    return factories.Dataset(owner_org=org["id"], user=editor, name="ziel-des-angriffs",
-                             title="Unveränderter Titel")
+    return factories.Dataset(owner_org=org["id"], user=editor, name="ziel-des-angriffs", title="Unveränderter Titel")
 
 
 def _prime_ckans_exemption(portal: str, pkg: dict[str, Any]) -> None:
     """CKAN exempts a view from its CSRF check, for the life of the worker,
     once a request without a session reaches it: anonymous posts first, as
     any visitor or API client might have sent (each worker of several)."""
-    paths = [f"/dataset/{pkg['name']}/governance/submit", f"/dataset/edit/{pkg['name']}",
-             "/api/3/action/package_patch", "/api/3/action/udp_submit"]
+    paths = [
+        f"/dataset/{pkg['name']}/governance/submit",
+        f"/dataset/edit/{pkg['name']}",
+        "/api/3/action/package_patch",
+        "/api/3/action/udp_submit",
+    ]
     for _ in range(4):
         for path in paths:
             request = urllib.request.Request(portal + path, data=b"x=1", method="POST")
@@ -95,8 +98,11 @@ def _prime_ckans_exemption(portal: str, pkg: dict[str, Any]) -> None:
 
 def _answers(live_server: Any, since: int, pkg: dict[str, Any]) -> list[int]:
     """Status codes the portal logged for the attacked endpoints since ``since``."""
-    pattern = re.compile(r"\]\s+(\d{3}) (?:/dataset/%s/governance/submit|/dataset/edit/%s|"
-                         r"/api/3/action/(?:package_patch|udp_submit)) render" % (pkg["name"], pkg["name"]))
+    name = pkg["name"]
+    pattern = re.compile(
+        rf"\]\s+(\d{{3}}) (?:/dataset/{name}/governance/submit|/dataset/edit/{name}|"
+        r"/api/3/action/(?:package_patch|udp_submit)) render"
+    )
     deadline = time.monotonic() + 10
     found: list[int] = []
     while time.monotonic() < deadline:

@@ -1,12 +1,12 @@
 """The browser harness itself: axe catches what it should, the portal is served
 by gunicorn, logins and the 375 px viewport work, failures leave screenshots."""
+
 from __future__ import annotations
 
 import pathlib
 import urllib.request
 
 import pytest
-
 from browserlib import Steps, assert_fits, axe_results
 
 BAD_PAGE = """<!doctype html>
@@ -52,8 +52,11 @@ def test_narrow_viewport_and_overflow_check(mobile_page):
     mobile_page.set_content(GOOD_PAGE.replace("<head>", '<head><meta name="viewport" content="width=device-width">'))
     assert mobile_page.evaluate("window.innerWidth") == 375
     assert_fits(mobile_page)
-    mobile_page.set_content(GOOD_PAGE.replace("</main>", '<div style="width:600px">breit</div></main>')
-                            .replace("<head>", '<head><meta name="viewport" content="width=device-width">'))
+    mobile_page.set_content(
+        GOOD_PAGE.replace("</main>", '<div style="width:600px">breit</div></main>').replace(
+            "<head>", '<head><meta name="viewport" content="width=device-width">'
+        )
+    )
     with pytest.raises(AssertionError, match="wider than the screen"):
         assert_fits(mobile_page)
 

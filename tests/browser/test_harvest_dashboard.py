@@ -5,6 +5,7 @@ reason. axe finds nothing, at desktop width and at 375 px.
 The run itself is done by the test process with the consumers' own stage
 functions (``ckanext.udp.harvest.runner``): the test stack runs no gather or
 fetch consumer."""
+
 from __future__ import annotations
 
 import pathlib
@@ -12,11 +13,11 @@ import re
 import sys
 
 import ckan.plugins.toolkit as tk
-from playwright.sync_api import expect
+from browserlib import assert_fits
 from ckan.tests import factories
 from ckanext.harvest.model import HarvestJob
+from playwright.sync_api import expect
 
-from browserlib import assert_fits
 from ckanext.udp.harvest import runner
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
@@ -98,9 +99,17 @@ def test_others_do_not_see_a_source(new_page, make_user):
     org = factories.Organization(users=[{"name": steward["name"], "capacity": "editor"}])
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     with Site() as site:
-        created = tk.get_action("harvest_source_create")({"user": site_user["name"], "ignore_auth": True}, {
-            "name": "fremde-quelle", "title": "Fremde Quelle", "url": site.url("/katalog.ttl"),
-            "source_type": "udp_dcat", "owner_org": org["id"], "frequency": "MANUAL"})
+        created = tk.get_action("harvest_source_create")(
+            {"user": site_user["name"], "ignore_auth": True},
+            {
+                "name": "fremde-quelle",
+                "title": "Fremde Quelle",
+                "url": site.url("/katalog.ttl"),
+                "source_type": "udp_dcat",
+                "owner_org": org["id"],
+                "frequency": "MANUAL",
+            },
+        )
     page = new_page(stranger)
     answer = page.goto(f"/dashboard/harvest/{created['id']}")
     assert answer.status == 403

@@ -14,18 +14,17 @@ axe-core checks every page of the flow (0 violations of any impact), the
 workflow badges are checked for contrast >= 4.5:1, and every page must fit
 the screen at 375 px.
 """
+
 from __future__ import annotations
 
 import re
 import time
 from typing import Any
 
-import pytest
-
 import ckan.plugins.toolkit as tk
-from ckan.tests import factories
-
+import pytest
 from browserlib import assert_fits, axe_check
+from ckan.tests import factories
 
 TITLE = "Bäume in Durlach und der Nordstadt"
 CSV_UPLOAD = "Baumart;Stadtteil;Anzahl\nSpitzahorn;Durlach;128\nWinterlinde;Nordstadt;96\n"
@@ -36,10 +35,13 @@ CSV_LINK = "Jahr,Neupflanzungen\n2023,340\n2024,412\n"
 def people(make_user) -> dict[str, Any]:
     editor = make_user(fullname="Erika Mustermann", email="erika@example.org")
     reviewer = make_user(fullname="Rolf Prüfer", email="rolf@example.org")
-    org = factories.Organization(title="Gartenbauamt", users=[
-        {"name": editor["name"], "capacity": "editor"},
-        {"name": reviewer["name"], "capacity": "admin"},
-    ])
+    org = factories.Organization(
+        title="Gartenbauamt",
+        users=[
+            {"name": editor["name"], "capacity": "editor"},
+            {"name": reviewer["name"], "capacity": "admin"},
+        ],
+    )
     admin = make_user(fullname="Sabine System", sysadmin=True)
     return {"editor": editor, "reviewer": reviewer, "admin": admin, "org": org}
 
@@ -56,6 +58,7 @@ def luminance(rgb: tuple[float, ...]) -> float:
     def channel(c: float) -> float:
         c = c / 255
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (channel(c) for c in rgb[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -96,7 +99,8 @@ def submit(page: Any, button_name: str) -> None:
 def error_at(page: Any, field_id: str) -> str:
     """The error shown next to a field (its form group's error text)."""
     group = page.locator(f"#{field_id}").locator(
-        "xpath=ancestor::*[contains(@class,'form-group') or self::fieldset][1]")
+        "xpath=ancestor::*[contains(@class,'form-group') or self::fieldset][1]"
+    )
     return group.locator(".error-block").inner_text()
 
 
@@ -123,8 +127,10 @@ def dataset(name: str) -> dict[str, Any]:
 def test_publishing_flow(viewport, new_page, people, http_server, tmp_path, steps, live_server):
     mobile = viewport == "mobile"
     http_server.responder = lambda path: (
-        (200, "text/csv; charset=utf-8", CSV_LINK.encode()) if path.startswith("/neupflanzungen.csv")
-        else (404, "text/plain", b""))
+        (200, "text/csv; charset=utf-8", CSV_LINK.encode())
+        if path.startswith("/neupflanzungen.csv")
+        else (404, "text/plain", b"")
+    )
     upload = tmp_path / "baumarten.csv"
     upload.write_text(CSV_UPLOAD, encoding="utf-8")
 
@@ -153,8 +159,10 @@ def test_publishing_flow(viewport, new_page, people, http_server, tmp_path, step
     assert "http" in error_at(editor, "field-url")
     assert editor.get_by_label("Durlach", exact=True).is_checked()  # nothing typed is lost
     editor.locator("#udp-error-summary a[href='#field-title']").click()
-    assert editor.evaluate("document.activeElement.id") == "field-title" or \
-        editor.evaluate("location.hash") == "#field-title"
+    assert (
+        editor.evaluate("document.activeElement.id") == "field-title"
+        or editor.evaluate("location.hash") == "#field-title"
+    )
 
     editor.fill("#field-title", TITLE)
     editor.fill("#field-temporal_coverage-0-end", "2025-12-31")
@@ -167,13 +175,15 @@ def test_publishing_flow(viewport, new_page, people, http_server, tmp_path, step
     assert name == "baeume-in-durlach-und-der-nordstadt"
     check(editor, "stage 2, empty", steps)
     submit(editor, "Fertig: als Entwurf speichern")
-    assert "Ohne Daten kann ein Datensatz nicht fertiggestellt werden" in \
-        editor.locator("#udp-error-summary").inner_text()
+    assert (
+        "Ohne Daten kann ein Datensatz nicht fertiggestellt werden" in editor.locator("#udp-error-summary").inner_text()
+    )
     check(editor, "stage 2, finish without data", steps)
     assert dataset(name)["state"] == "draft"
 
     editor.get_by_role("button", name="Hochladen").click() if editor.locator(
-        "#resource-upload-button").is_visible() else None
+        "#resource-upload-button"
+    ).is_visible() else None
     editor.set_input_files("#field-resource-upload", str(upload))
     submit(editor, "Speichern & weitere hinzufügen")
     assert "/resource/new" in editor.url

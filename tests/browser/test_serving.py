@@ -6,6 +6,7 @@ The failure is provoked for real: a trigger in the test database refuses to
 insert a resource named ``vergiftet`` (as a constraint, a full disk or a
 deadlock would), so the flush inside ``resource_create`` fails in PostgreSQL.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -13,13 +14,13 @@ import json
 import re
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
-
-import pytest
-import sqlalchemy as sa
+from collections.abc import Iterator
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
 
 POISON = "vergiftet"
@@ -36,17 +37,20 @@ LEAKS = re.compile(
 @pytest.fixture
 def poisoned_resource_insert() -> Iterator[None]:
     with model.meta.engine.begin() as conn:
-        conn.execute(sa.text("""
+        conn.execute(
+            sa.text("""
             CREATE OR REPLACE FUNCTION udp_test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'poisoned resource % refused', NEW.name; END $$;
             DROP TRIGGER IF EXISTS udp_test_poison ON resource;
             CREATE TRIGGER udp_test_poison BEFORE INSERT ON resource FOR EACH ROW
                 WHEN (NEW.name = 'vergiftet') EXECUTE FUNCTION udp_test_poison();
-        """))
+        """)
+        )
     yield
     with model.meta.engine.begin() as conn:
-        conn.execute(sa.text("DROP TRIGGER IF EXISTS udp_test_poison ON resource;"
-                             " DROP FUNCTION IF EXISTS udp_test_poison();"))
+        conn.execute(
+            sa.text("DROP TRIGGER IF EXISTS udp_test_poison ON resource; DROP FUNCTION IF EXISTS udp_test_poison();")
+        )
 
 
 @pytest.fixture
@@ -115,7 +119,7 @@ def test_failed_form_save_shows_a_german_page_and_leaves_no_broken_session(
     rid = response.headers["x-request-id"]
     assert rid in text
     leak = LEAKS.search(html)
-    assert not leak, html[max(0, leak.start() - 200):leak.end() + 200]
+    assert not leak, html[max(0, leak.start() - 200) : leak.end() + 200]
     log = live_server.log_text()
     assert f"[request {rid}] failed: POST" in log and "Traceback" in log  # the details are in the log only
     axe_check(page, "500 page")
@@ -129,7 +133,8 @@ def test_failed_api_call_answers_json_with_request_id_and_leaves_no_broken_sessi
     editor, dataset, token = editor_with_dataset
     status, headers, body = http(
         f"{live_server.url}/api/3/action/resource_create",
-        {"package_id": dataset["id"], "name": POISON, "url": "https://example.org/a.csv"}, token,
+        {"package_id": dataset["id"], "name": POISON, "url": "https://example.org/a.csv"},
+        token,
     )
     assert status == 500, body
     answer = json.loads(body)
