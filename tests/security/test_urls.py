@@ -10,7 +10,7 @@ import pytest
 from ckan.tests import factories
 from govworld import World, act
 
-from ckanext.udp.security.urls import url_problem
+from ckanext.udp.urlrule import url_problem
 
 HOSTILE = [
     "javascript:alert(4)",

@@ -52,7 +52,7 @@ from ckan.types import Context
 
 from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
-from ckanext.udp import compat, fetch
+from ckanext.udp import compat, fetch, sourceguard
 from ckanext.udp.harvest.interfaces import (
     DEFAULT_MAX_ARCHIVE,
     MAX_ARCHIVE_KEY,
@@ -607,7 +607,7 @@ class UdpHarvester(HarvesterBase):
 
     # IActions: the source check when a source of this type is saved
     def get_actions(self) -> dict[str, Any]:
-        return source_guard_actions(self.source_type, self.check_source_url)
+        return sourceguard.source_guard_actions(self.source_type, self.check_source_url)
 
     # IConfigDeclaration
     def declare_config_options(self, declaration: Any, key: Any) -> None:
@@ -622,41 +622,6 @@ class UdpHarvester(HarvesterBase):
 
     def i18n_domain(self) -> str:
         return "ckanext-udp-harvest"
-
-
-def source_guard(source_type: str, check: Any) -> Any:
-    """``guard(data_dict)`` raising ValidationError when ``data_dict`` is a
-    harvest source of ``source_type`` whose URL ``check(url)`` rejects (raises
-    ValueError or FetchError)."""
-
-    def guard(data_dict: dict[str, Any]) -> None:
-        if data_dict.get("source_type") != source_type or not data_dict.get("url"):
-            return
-        try:
-            check(str(data_dict["url"]).strip())
-        except (ValueError, fetch.FetchError) as err:
-            message = _("This source cannot be harvested: {reason}").format(reason=err)
-            raise tk.ValidationError({"url": [message]}) from None
-
-    return guard
-
-
-def source_guard_actions(source_type: str, check: Any) -> dict[str, Any]:
-    """Chained ``package_create``/``package_update`` with :func:`source_guard`:
-    the path of the harvest forms, the API and the CLI."""
-    guard = source_guard(source_type, check)
-
-    @tk.chained_action
-    def package_create(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-        guard(data_dict)
-        return up(context, data_dict)
-
-    @tk.chained_action
-    def package_update(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-        guard(data_dict)
-        return up(context, data_dict)
-
-    return {"package_create": package_create, "package_update": package_update}
 
 
 def _context(**extra: Any) -> Context:

@@ -4,48 +4,22 @@ or, where a file can be uploaded, a bare file name. ``javascript:``,
 are control characters and spaces (``java\\tscript:`` is ``javascript:`` to a
 browser).
 
-The rule itself (``url_problem``) is a plain function: ``udp_dcatde`` uses it
-for the dataset and resource fields of its schema; this plugin applies it to
+The rule itself (``url_problem``) is a plain function in the neutral module
+``ckanext.udp.urlrule``: ``udp_dcatde`` uses it for the dataset and resource
+fields of its schema; this plugin applies it to
 the URL fields outside that schema (resource views, organizations, groups,
 users, harvest sources). A harvest source may name a local folder only when its
 harvester confines such URLs itself (``local_folder_urls``)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.types import Context
 
-WEB_SCHEMES = ("http", "https")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f]")
-
-
-def url_problem(value: Any, relative_ok: bool = False) -> str | None:
-    """None when ``value`` is acceptable, else what is wrong (for the message)."""
-    if not isinstance(value, str):
-        return "not a text"
-    text = value.strip()
-    if _CONTROL_OR_SPACE.search(text):
-        return "spaces or control characters"
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "not a URL"
-    if parts.scheme:
-        if parts.scheme.lower() not in WEB_SCHEMES:
-            return f"scheme {parts.scheme}:"
-        if not parts.netloc:
-            return "no host"
-        return None
-    if ":" in text.split("/", 1)[0]:
-        return "not a URL"  # "foo:bar" is a scheme to a browser
-    if not relative_ok or text.startswith("//"):
-        return "not absolute"
-    return None
+from ckanext.udp.urlrule import url_problem
 
 
 def _message() -> str:

@@ -38,10 +38,10 @@ from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.harvest.interfaces import IHarvester
 from ckanext.harvest.model import HarvestObject
 from ckanext.udp import compat, fetch
-from ckanext.udp.harvest.base import source_guard_actions
 from ckanext.udp.harvest.interfaces import IUdpHarvest
 from ckanext.udp.sensorthings.client import StaError, thing_id_path, things
 from ckanext.udp.sensorthings.mirror import mirror_datastream, mirrors
+from ckanext.udp.sourceguard import source_guard_actions
 
 log = logging.getLogger(__name__)
 

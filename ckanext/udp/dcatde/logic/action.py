@@ -12,7 +12,7 @@ from ckan.types import Context
 
 from ckanext.udp import fetch
 from ckanext.udp.dcatde.logic import defaults
-from ckanext.udp.harvest.base import source_guard
+from ckanext.udp.sourceguard import source_guard
 
 Action = Callable[[Context, dict[str, Any]], Any]
 _stock_source_guard = source_guard("dcat_rdf", fetch.check_url)

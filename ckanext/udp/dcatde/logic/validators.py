@@ -20,7 +20,7 @@ from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
 from ckanext.scheming.validation import scheming_validator
 from ckanext.udp import compat
 from ckanext.udp.dcatde import districts, geo, terms, vocab
-from ckanext.udp.security.urls import url_problem  # the portal's one URL rule
+from ckanext.udp.urlrule import url_problem  # the portal's one URL rule
 
 Validator = Callable[..., Any]
 missing = tk.missing
