@@ -36,14 +36,18 @@ def sensors() -> None:
     """Sensor sources of the udp_sensors plugin."""
 
 
-@sensors.command("setup")
-@click.option(
+#: ``--sources FILE``, shared by the commands that read the sources file
+sources_option = click.option(
     "--sources",
     "path",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="Sources file (default: ckanext.udp.sensors.sources).",
 )
+
+
+@sensors.command("setup")
+@sources_option
 def setup(path: str | None) -> None:
     """Create the DataStore resources of every configured dataset (idempotent)."""
     srcs = _sources(path)
@@ -52,13 +56,7 @@ def setup(path: str | None) -> None:
 
 
 @sensors.command("consume")
-@click.option(
-    "--sources",
-    "path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Sources file (default: ckanext.udp.sensors.sources).",
-)
+@sources_option
 @click.option("--client-id", default=None, help="MQTT client id (default: ckanext.udp.sensors.client_id).")
 @click.option("--url", default=None, help="Broker URL (default: ckanext.udp.mqtt.url).")
 @click.option("--batch-size", type=int, default=None, help="Default: ckanext.udp.sensors.batch_size.")
@@ -169,13 +167,7 @@ def dead_letters_list(limit: int, summary: bool = False) -> None:
 @click.option("--since", type=click.DateTime(), default=None, help="Only dead letters received since (UTC).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many (oldest first).")
 @click.option("--dry-run", is_flag=True, help="Only parse and map; write and delete nothing.")
-@click.option(
-    "--sources",
-    "path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Sources file (default: ckanext.udp.sensors.sources).",
-)
+@sources_option
 def dead_letters_replay(
     ids: tuple[int, ...],
     reason: str | None,
@@ -250,13 +242,7 @@ def pseudonyms() -> None:
     help="The stored series use HMAC pseudonyms under the secret in this file (after a change of "
     "ckanext.udp.sensors.pseudonym_secret).",
 )
-@click.option(
-    "--sources",
-    "path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Sources file (default: ckanext.udp.sensors.sources).",
-)
+@sources_option
 def pseudonyms_rename(from_unkeyed: bool, old_secret_file: str | None, path: str | None) -> None:
     """Rename the devices of stored series from old pseudonyms to the current ones
     (observations, latest values and hourly values, in one transaction per dataset)."""
