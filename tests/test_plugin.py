@@ -146,31 +146,86 @@ def test_the_udp_plugin_does_not_import_rdflib_or_pyshacl():
     assert out.stdout.strip() == "[]", out.stdout
 
 
-SHARED = {"ckanext.udp.commands", "ckanext.udp.compat", "ckanext.udp.dates", "ckanext.udp.jsonlimits"}
+#: neutral top-level modules: any package may import them, they import no package of ckanext.udp
+SHARED = {
+    f"ckanext.udp.{name}"
+    for name in (
+        "commands",
+        "compat",
+        "dates",
+        "jsonlimits",
+        "fetch",
+        "urlrule",
+        "sourceguard",
+        "datastore_sql",
+        "timestamps",
+    )
+}
+#: what a package may import beyond itself and SHARED: the harvesting library (not a plugin), its
+#: documented interface, and udp_dcatde's public vocabulary, validation and terms modules
+ALLOWED = {
+    "harvest": {"ckanext.udp.dcatde.vocab", "ckanext.udp.dcatde.validation", "ckanext.udp.dcatde.terms"},
+    "harvesters": {"ckanext.udp.harvest"},
+    "harvest_dashboard": {"ckanext.udp.harvest"},
+    "sensorthings": {"ckanext.udp.harvest"},
+    "governance": {"ckanext.udp.harvest.interfaces"},
+}
 
 
-@pytest.mark.parametrize("package", ["portal", "api", "catalog", "tables"])
-def test_a_plugin_package_imports_only_itself_and_the_shared_modules(package):
-    """The udp, udp_api, udp_catalog and udp_tables plugins each stand alone:
-    no import of another plugin's package, only of the neutral shared modules."""
+def _udp_imports(path) -> list[str]:
     import ast
+
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # "from ckanext.udp.dcatde import vocab" names ckanext.udp.dcatde.vocab
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return [name for name in names if name.startswith("ckanext.udp.")]
+
+
+def _packages() -> list[str]:
+    import pathlib
+
+    import ckanext.udp
+
+    root = pathlib.Path(ckanext.udp.__file__).parent
+    return sorted(d.name for d in root.iterdir() if (d / "__init__.py").exists() and d.name != "migration")
+
+
+def _allowed(name: str, allowed: set[str]) -> bool:
+    return any(name == a or name.startswith(a + ".") for a in SHARED | allowed)
+
+
+@pytest.mark.parametrize("package", _packages())
+def test_a_plugin_package_imports_only_itself_and_the_shared_modules(package):
+    """Every package under ckanext/udp (found, not listed: a new one is checked too) imports
+    only itself, the neutral shared modules and what ALLOWED names: no plugin reaches into
+    another plugin's modules, and nothing imports back up into a plugin."""
     import pathlib
 
     import ckanext.udp
 
     root = pathlib.Path(ckanext.udp.__file__).parent
     own = f"ckanext.udp.{package}"
-    foreign = []
-    for path in sorted((root / package).rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-                names = [node.module] if node.module != "ckanext.udp" else names[1:]
-            for name in names:
-                if name.startswith("ckanext.udp") and not (name == own or name.startswith(own + ".")):
-                    if name not in SHARED:
-                        foreign.append(f"{path.relative_to(root)}: {name}")
+    foreign = [
+        f"{path.relative_to(root)}: {name}"
+        for path in sorted((root / package).rglob("*.py"))
+        for name in _udp_imports(path)
+        if not (name == own or name.startswith(own + ".")) and not _allowed(name, ALLOWED.get(package, set()))
+    ]
     assert foreign == []
+
+
+def test_the_shared_modules_import_no_package_of_ckanext_udp():
+    import pathlib
+
+    import ckanext.udp
+
+    root = pathlib.Path(ckanext.udp.__file__).parent
+    found = {name.rsplit(".", 1)[1] for name in SHARED}
+    assert found <= {p.stem for p in root.glob("*.py")}
+    for stem in sorted(found):
+        packages = [n for n in _udp_imports(root / f"{stem}.py") if not _allowed(n, set())]
+        assert packages == [], f"{stem}.py imports {packages}"
