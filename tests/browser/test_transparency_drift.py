@@ -59,7 +59,11 @@ def _deliver_all(portal: Portal) -> None:
     raise AssertionError("the outbox did not empty")
 
 
-def test_a_sysadmin_sees_a_hand_edit_and_brings_the_copy_in_step(remote, new_page, make_user, axe_check, steps):
+def test_a_sysadmin_sees_a_hand_edit_and_brings_the_copy_in_step(
+    remote, live_server, ckan_config, monkeypatch, new_page, make_user, axe_check, steps
+):
+    # the copies name the hub as the served hub does (its own site URL)
+    monkeypatch.setitem(ckan_config, "ckan.site_url", live_server.url)
     remote.reset()
     model.Session.execute(mapping.delete())
     model.Session.commit()

@@ -40,12 +40,12 @@ def recorder():
 
 
 def test_a_flush_names_the_datasets_it_touches_and_those_leaving_public_view(recorder):
-    pkg = public_dataset(title="Öffentlich")
+    pkg = public_dataset(title="Öffentlich", owner_org=factories.Organization()["id"])
     assert pkg["id"] in recorder.touched()
     assert pkg["id"] not in recorder.left(), "a new dataset leaves no view"
     recorder.seen.clear()
     # a resource row names its dataset through package_id
-    factories.Resource(package_id=pkg["id"], url="https://www.karlsruhe.de/x.csv")
+    factories.Resource(package_id=pkg["id"], url="https://www.karlsruhe.de/x.csv", format="CSV")
     assert pkg["id"] in recorder.touched()
     recorder.seen.clear()
     obj = model.Package.get(pkg["id"])
