@@ -90,8 +90,8 @@ def main() -> None:
         ],
     )
 
-    def act(user: dict[str, Any], action: str, **data: Any) -> Any:
-        return tk.get_action(action)({"user": user["name"], "ignore_auth": False}, data)
+    def act(as_user: dict[str, Any], action: str, /, **data: Any) -> Any:
+        return tk.get_action(action)({"user": as_user["name"], "ignore_auth": False}, data)
 
     act(admin, "udp_reviewer_add", organization_id=org["id"], user=reviewer["name"])
 
@@ -104,6 +104,7 @@ def main() -> None:
             notes="Bench-Datensatz.",
             owner_org=org["id"],
             license_id="cc-by",
+            license_attribution_by_text="Stadt Karlsruhe",
         )
         act(editor, "udp_submit", id=pkg["id"])
         act(reviewer, "udp_approve", id=pkg["id"])
