@@ -174,14 +174,12 @@ cat(nrow(tabelle), "Zeilen\\n")
 
 PORTAL = "«portal»"
 url = f"{PORTAL}/dataset/«sensor_dataset»/sensors/observations.json"
-position, neu = "0", 0
-while True:
-    seite = requests.get(url, params={"after": position, "limit": 1000}, timeout=60).json()
-    neu += len(seite["records"])
-    position = seite["next_after"]
-    if len(seite["records"]) < 1000:
-        break  # auf dem Stand: später mit derselben Position wieder fragen
-print(neu, "neue Messwerte, weiter ab", position)
+erste = requests.get(url, params={"from": "2026-06-15", "to": "2026-06-16"}, timeout=60).json()
+print(len(erste["records"]), "Messwerte")
+position = erste["next_after"]
+# später: nur, was seitdem angekommen ist, auch verspätete Uplinks älterer Messzeiten
+neu = requests.get(url, params={"after": position}, timeout=60).json()
+print(len(neu["records"]), "neu angekommen, weiter ab", neu["next_after"])
 """,
             ),
             Example(
@@ -208,7 +206,9 @@ print(len(stunden), "Stundenwerte")
                 "dcat-curl",
                 "bash",
                 "The first catalog page with curl",
-                'curl -s "«portal»/catalog.ttl?limit=5" | grep -c "a dcat:Dataset"\n',
+                """curl -s -o seite.ttl "«portal»/catalog.ttl?limit=5"
+grep -o "/dataset/[0-9a-f-]*>" seite.ttl | sort -u | wc -l
+""",
             ),
             Example(
                 "dcat-rdflib",
