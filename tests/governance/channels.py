@@ -809,8 +809,9 @@ EXEMPT_ROUTES: dict[str, str] = {
     "/webassets/<path:path>": _STATIC,
     "/robots.txt": "a static robots.txt",
     "/api/udp/openapi.json": "the OpenAPI description of the plugin endpoints; no dataset",
-    "/api/udp/dumps": "list of the bulk downloads (names, sizes, ETags); tests/api/test_dumps.py checks the dumps hold nothing hidden",
-    "/api/udp/dumps/<name>": "bulk downloads built with an anonymous context; tests/api/test_dumps.py puts hidden datasets and tables beside public ones and finds none of them in any dump",
+    "/api/udp/dumps": "list of the bulk downloads (names, sizes, ETags); no dataset content",
+    "/api/udp/dumps/<name>": "bulk downloads, built with an anonymous context; tests/api/test_dumps.py "
+    "finds no hidden dataset or table in any dump",
     "/entwickler": "the developer page; its examples read only public channels",
     "/api/": "the API's version number",
     "/api/<int(min=1, max=3):ver>": "the API's version number",
