@@ -94,6 +94,9 @@ install_debs() {
     [ -x /usr/bin/chromium ] || need+=(chromium)
     dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
     command -v npm >/dev/null || need+=(npm)
+    # the developer page's R examples are run by the tests (tests/api/test_devpage.py)
+    command -v Rscript >/dev/null || need+=(r-base-core)
+    dpkg -s r-cran-jsonlite >/dev/null 2>&1 || need+=(r-cran-jsonlite)
     [ ${#need[@]} = 0 ] && return 0
     log "installing Debian packages: ${need[*]}"
     local sudo=""

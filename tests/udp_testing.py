@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import pathlib
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan.tests import factories
+
+SENSOR_FIXTURES = pathlib.Path(__file__).resolve().parent / "sensors" / "fixtures"
+SENSOR_T0 = dt.datetime(2026, 6, 15, 8, 0, 0, tzinfo=dt.timezone.utc)
 
 
 def public_dataset(**kwargs: Any) -> dict[str, Any]:
@@ -33,3 +38,46 @@ def run_jobs() -> int:
     if count:
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
     return count
+
+
+def sensor_series(tmp_path: pathlib.Path, pkg: dict[str, Any]) -> None:
+    """Give ``pkg`` the soil-moisture series of the sensor test fixtures with
+    three uplinks (hourly from ``SENSOR_T0``), stored by the real ingester."""
+    import json
+    import uuid
+
+    import ckan.model as model
+    import yaml
+
+    from ckanext.udp.datastore_sql import write_engine
+    from ckanext.udp.sensors.logic.ingest import Ingester, Message
+    from ckanext.udp.sensors.logic.series import ensure_all
+    from ckanext.udp.sensors.logic.sources import load_sources
+
+    doc = yaml.safe_load((SENSOR_FIXTURES / "sources.yaml").read_text())
+    doc["sources"] = [doc["sources"][0]]
+    tag = uuid.uuid4().hex[:10]
+    doc["sources"][0]["topics"] = [f"v3/bodenfeuchte-{tag}@karlsruhe/devices/+/up"]
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(doc).replace("DATASET_SOIL", pkg["name"]))
+    sources = load_sources(path, env={})
+    engine = write_engine()
+    try:
+        ingester = Ingester(sources, ensure_all(sources), engine, model.meta.engine)
+        batch = []
+        for i in range(3):
+            up = json.loads((SENSOR_FIXTURES / "tts_uplink.json").read_text())
+            up["received_at"] = (SENSOR_T0 + dt.timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            up["correlation_ids"][1] = f"as:up:{uuid.uuid4().hex}"
+            up["uplink_message"]["f_cnt"] = i + 1
+            up["uplink_message"]["decoded_payload"]["soil_moisture"] = 20.5 + i
+            batch.append(
+                Message(
+                    f"v3/bodenfeuchte-{tag}@karlsruhe/devices/soil-fp-01/up",
+                    json.dumps(up).encode(),
+                    dt.datetime.now(dt.timezone.utc),
+                )
+            )
+        assert ingester.process(batch).inserted == 3
+    finally:
+        engine.dispose()

@@ -505,3 +505,61 @@ def public_dataset_ids(conn: Any, among: Sequence[str] | None = None) -> list[st
     if among is not None:
         query = query.where(table.c.id.in_(list(among)))
     return list(conn.execute(query.order_by(table.c.metadata_created)).scalars())
+
+
+# --- i14-api2 ---
+# CKAN 2.12's Atom feeds (ckan/views/feed.py) build their paging links with
+# ``url_for(endpoint, query=(key, value))`` (``?query=page&query=2``) and a
+# float last page (``page=1.6``). The module's two URL helpers are replaced by
+# correct ones; ``tests/api/test_feeds.py`` follows the links to the end.
+
+
+def _feed_url(query: Any, controller: str, action: str, **kwargs: Any) -> str:
+    import ckan.plugins.toolkit as tk
+
+    params = dict(query.items()) if hasattr(query, "items") else dict(query)
+    params.update(kwargs)
+    return tk.url_for(f"{controller}.{action}", **params)
+
+
+def _feed_navigation_urls(
+    query: Any, controller: str, action: str, item_count: int, limit: int, **kwargs: Any
+) -> dict[str, str | None]:
+    import math
+
+    params = dict(query.items())
+    page = int(params.pop("page", 1) or 1)
+    last = max(1, math.ceil(item_count / limit)) if limit else 1
+
+    def at(number: int) -> str:
+        return _feed_url({**params, **({"page": number} if number > 1 else {})}, controller, action, **kwargs)
+
+    return {
+        "first": at(1),
+        "last": at(last),
+        "previous": at(page - 1) if page > 1 else None,
+        "next": at(page + 1) if page < last else None,
+    }
+
+
+def fix_feed_paging(app: Any) -> None:
+    """Put the correct paging-link helpers into the module of CKAN's feed views
+    as the app holds them (the module object the views were defined in, which
+    need not be the one ``import`` finds now); idempotent."""
+    for endpoint, view in app.view_functions.items():
+        if not endpoint.startswith("feeds."):
+            continue
+        while hasattr(view, "__wrapped__"):
+            view = view.__wrapped__
+        module = getattr(view, "__globals__", {})
+        if "_navigation_urls" in module and "_feed_url" in module:
+            module["_feed_url"] = _feed_url
+            module["_navigation_urls"] = _feed_navigation_urls
+
+
+def redis_connection() -> Any:
+    """CKAN's Redis connection (``ckan.lib.redis``, not in the toolkit): the
+    dumps rebuild's debounce keys."""
+    from ckan.lib.redis import connect_to_redis
+
+    return connect_to_redis()

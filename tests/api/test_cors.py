@@ -34,6 +34,8 @@ READ_CHANNELS = {
     "udp_catalog.dataset": "dataset RDF",
     "udp_sensors.download": "sensor series downloads",
     "udp_api.openapi": "OpenAPI description of the plugin endpoints",
+    "udp_api.dumps": "list of the bulk downloads",
+    "udp_api.dump": "bulk downloads",
 }
 
 # Everything else, with the reason it is no read channel for other origins.
@@ -69,6 +71,7 @@ NOT_READ_ENDPOINTS = {
     "api.tag_autocomplete": "form helper",
     "api.user_autocomplete": "form helper (logged in)",
     "resource.read": PAGES,
+    "udp_api.developers": PAGES + " (the developer page)",
     "resource.view": PAGES,
     "resource.views": PAGES,
     "resource.new": PAGES,

@@ -16,7 +16,7 @@ def test_openapi_document_is_valid_and_matches_the_app(app, with_plugins):
     spec = res.json
     validate(spec)  # raises on an invalid document
     adapter = app.flask_app.url_map.bind("localhost")
-    samples = {"format": "ttl", "id": "ein-datensatz", "kind": "observations", "fmt": "csv"}
+    samples = {"format": "ttl", "id": "ein-datensatz", "kind": "observations", "fmt": "csv", "name": "katalog.csv"}
     for path, item in spec["paths"].items():
         concrete = re.sub(r"\{(\w+)\}", lambda m: samples[m.group(1)], path)
         endpoint, _ = adapter.match(concrete, method="GET")

@@ -6,23 +6,13 @@ carried out, and a credentialed read is refused by the browser."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import pathlib
 import uuid
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
-import yaml
 from ckan.tests import factories
-
-from ckanext.udp.datastore_sql import write_engine
-from ckanext.udp.sensors.logic.ingest import Ingester, Message
-from ckanext.udp.sensors.logic.series import ensure_all
-from ckanext.udp.sensors.logic.sources import load_sources
-
-SENSOR_FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "sensors" / "fixtures"
-T0 = dt.datetime(2026, 6, 15, 8, 0, 0, tzinfo=dt.timezone.utc)
+from udp_testing import sensor_series
 
 APP_PAGE = """<!doctype html>
 <html lang="de"><head><meta charset="utf-8"><title>OK-Lab-App</title></head>
@@ -50,36 +40,6 @@ async function read(path, init) {
 </script></body></html>"""
 
 
-def _sensor_dataset(tmp_path: pathlib.Path, pkg: dict) -> None:
-    doc = yaml.safe_load((SENSOR_FIXTURES / "sources.yaml").read_text())
-    doc["sources"] = [doc["sources"][0]]
-    tag = uuid.uuid4().hex[:10]
-    doc["sources"][0]["topics"] = [f"v3/bodenfeuchte-{tag}@karlsruhe/devices/+/up"]
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump(doc).replace("DATASET_SOIL", pkg["name"]))
-    sources = load_sources(path, env={})
-    engine = write_engine()
-    try:
-        ingester = Ingester(sources, ensure_all(sources), engine, model.meta.engine)
-        batch = []
-        for i in range(3):
-            up = json.loads((SENSOR_FIXTURES / "tts_uplink.json").read_text())
-            up["received_at"] = (T0 + dt.timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            up["correlation_ids"][1] = f"as:up:{uuid.uuid4().hex}"
-            up["uplink_message"]["f_cnt"] = i + 1
-            up["uplink_message"]["decoded_payload"]["soil_moisture"] = 20.5 + i
-            batch.append(
-                Message(
-                    f"v3/bodenfeuchte-{tag}@karlsruhe/devices/soil-fp-01/up",
-                    json.dumps(up).encode(),
-                    dt.datetime.now(dt.timezone.utc),
-                )
-            )
-        assert ingester.process(batch).inserted == 3
-    finally:
-        engine.dispose()
-
-
 def test_an_app_on_another_origin_reads_api_sensors_and_catalog(
     new_page, live_server, http_server, make_user, steps, tmp_path
 ):
@@ -90,7 +50,7 @@ def test_an_app_on_another_origin_reads_api_sensors_and_catalog(
         owner_org=org["id"],
         title="Bodenfeuchte Friedrichsplatz Probe",
     )
-    _sensor_dataset(tmp_path, pkg)
+    sensor_series(tmp_path, pkg)
     evil = f"fremd-{uuid.uuid4().hex[:8]}"
     html = APP_PAGE % {
         "portal": json.dumps(live_server.url),

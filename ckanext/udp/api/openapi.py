@@ -40,7 +40,7 @@ def document(site_url: str, version: str) -> dict[str, Any]:
         "info": {
             "title": "Urbane Datenplattform Karlsruhe: Schnittstellen von ckanext-udp",
             "version": version,
-            "description": "DCAT-Katalog, Sensordaten-Downloads und Änderungs-Feed. Alle Endpunkte sind "
+            "description": "DCAT-Katalog, Sensordaten-Downloads, Gesamtabzüge und Änderungs-Feed. Alle Endpunkte sind "
             "öffentlich lesbar und per CORS (GET, HEAD) von anderen Origins nutzbar; "
             "sie liefern, was anonyme Besucher sehen.",
         },
@@ -122,6 +122,74 @@ def document(site_url: str, version: str) -> dict[str, Any]:
                         "200": {"description": "Eine Katalogseite", "headers": VALIDATORS, "content": rdf_content},
                         "304": {"description": "Unverändert"},
                         "400": {"description": "Ungültiger Parameter", "content": rdf_content},
+                    },
+                }
+            },
+            "/api/udp/dumps": {
+                "get": {
+                    "summary": "Die Gesamtabzüge: Dateien, Größe, ETag, Erstellungszeit",
+                    "operationId": "dumps",
+                    "responses": {
+                        "200": {
+                            "description": "Liste der Gesamtabzüge",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "built": {"type": "string", "nullable": True},
+                                            "datasets": {"type": "integer", "nullable": True},
+                                            "tables": {"type": "integer", "nullable": True},
+                                            "files": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "properties": {
+                                                        "name": {"type": "string"},
+                                                        "url": {"type": "string"},
+                                                        "etag": {"type": "string"},
+                                                        "size": {"type": "integer"},
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/api/udp/dumps/{name}": {
+                "get": {
+                    "summary": "Ein Gesamtabzug des öffentlichen Katalogs (nach Änderungen neu erstellt)",
+                    "operationId": "dump",
+                    "parameters": [
+                        _param(
+                            "name",
+                            "path",
+                            "katalog.jsonl (package_show je Zeile), katalog.csv (eine Zeile je Distribution), "
+                            "katalog.ttl (DCAT-AP.de) oder daten.zip (alle offenen DataStore-Tabellen als "
+                            "Frictionless Data Package)",
+                            {"type": "string", "enum": ["katalog.jsonl", "katalog.csv", "katalog.ttl", "daten.zip"]},
+                        )
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Die Datei",
+                            "headers": VALIDATORS,
+                            "content": {
+                                "application/x-ndjson": {"schema": {"type": "string"}},
+                                "text/csv": {"schema": {"type": "string"}},
+                                "text/turtle": {"schema": {"type": "string"}},
+                                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
+                        "304": {"description": "Unverändert"},
+                        "404": {
+                            "description": "Unbekannter Name oder noch nicht erstellt",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
                     },
                 }
             },

@@ -4,6 +4,11 @@
   (``cors.py``).
 - ``udp_changes``: the public catalog's change feed with tombstones and an
   opaque keyset cursor (``changes.py``, ``logic/action.py``).
+- Bulk downloads at ``/api/udp/dumps/…``, rebuilt by a debounced job after
+  changes and by ``ckan udp api dumps build`` (``dumps.py``, ``cli.py``).
+- The developer page ``/entwickler`` with examples the tests run (``devpage.py``).
+- Correct paging links in CKAN's Atom feeds (``compat.fix_feed_paging``), and
+  their parameter errors as plain-text 400s (``feedguard.py``).
 
 Usable alone: visibility comes from CKAN's permission labels (which the
 governance plugin provides, when enabled), the same ones an anonymous
@@ -23,7 +28,7 @@ from ckan.types import Context
 
 from ckanext.udp import compat
 
-from . import changes, cors
+from . import changes, cli, cors, dumps, feedguard
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +37,16 @@ log = logging.getLogger(__name__)
 @tk.blanket.actions
 @tk.blanket.auth_functions
 @tk.blanket.blueprints
+@tk.blanket.cli(cli.get_commands)
 class UdpApiPlugin(p.SingletonPlugin):
+    p.implements(p.IConfigurer)
     p.implements(p.IConfigurable)
     p.implements(p.IMiddleware, inherit=True)
     p.implements(p.IPackageController, inherit=True)
+
+    # IConfigurer
+    def update_config(self, config: CKANConfig) -> None:
+        tk.add_template_directory(config, "templates")
 
     # IConfigurable
     def configure(self, config: CKANConfig) -> None:
@@ -50,6 +61,9 @@ class UdpApiPlugin(p.SingletonPlugin):
     def make_middleware(self, app: Any, config: CKANConfig) -> Any:
         if hasattr(app, "after_request"):
             app.after_request(cors.add_headers)
+        if hasattr(app, "view_functions"):
+            compat.fix_feed_paging(app)
+            feedguard.guard(app)
         return app
 
     # IPackageController: every (re)index and every deletion is a change
@@ -57,6 +71,7 @@ class UdpApiPlugin(p.SingletonPlugin):
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
             changes.record(pkg.id, compat.is_public(pkg))
+            dumps.schedule()
         return pkg_dict
 
     def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
@@ -64,6 +79,7 @@ class UdpApiPlugin(p.SingletonPlugin):
         if pkg is not None:
             # still as it was: if it was public until now, the feed may name it
             changes.record(pkg.id, False, was_public=compat.is_public(pkg))
+            dumps.schedule()
 
 
 __all__ = ["UdpApiPlugin"]

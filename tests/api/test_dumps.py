@@ -1,0 +1,220 @@
+"""Bulk downloads (``/api/udp/dumps/…``): exactly the public catalog, a valid
+Frictionless data package from the DataStore data dictionary, validators with
+304, atomic replacement, a debounced rebuild job after changes and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pathlib
+import zipfile
+
+import ckan.plugins.toolkit as tk
+import frictionless
+import pytest
+from apiworld import Stewards, act
+from rdflib import Graph
+from rdflib.namespace import DCAT, RDF
+from udp_testing import run_jobs
+
+from ckanext.udp.api import dumps
+
+SECRET = "Geheimwert-7f3a"  # in every hidden dataset and table: must appear in no dump
+
+
+def _table(s: Stewards, pkg: dict, rows: list[dict], fields: list[dict]) -> str:
+    rid = pkg["resources"][0]["id"]
+    tk.get_action("datastore_create")(
+        {"user": s.sysadmin["name"]}, {"resource_id": rid, "fields": fields, "records": rows, "force": True}
+    )
+    return rid
+
+
+FIELDS = [
+    {"id": "nr", "type": "int", "info": {"label": "Nummer", "notes": "Laufende Nummer des Stadtteils"}},
+    {"id": "stadtteil", "type": "text", "info": {"label": "Stadtteil"}},
+    {"id": "anteil", "type": "numeric"},
+    {"id": "stand", "type": "date"},
+]
+
+
+def _rebuild_jobs(queue) -> int:
+    return sum(j.func_name == "ckanext.udp.api.dumps.rebuild_job" for j in queue.jobs)
+
+
+@pytest.fixture
+def dumps_dir(tmp_path: pathlib.Path, ckan_config, monkeypatch) -> pathlib.Path:
+    monkeypatch.setitem(ckan_config, "ckanext.udp.api.dumps_dir", str(tmp_path / "dumps"))
+    return tmp_path / "dumps"
+
+
+@pytest.fixture
+def world(stewards: Stewards, dumps_dir: pathlib.Path):
+    s = stewards
+    res = [{"url": "", "format": "CSV", "name": "Tabelle"}, {"url": "http://example.org/a.pdf", "format": "PDF"}]
+    open_table = s.draft(title="Stadtteile offen", resources=res)
+    _table(
+        s,
+        open_table,
+        [
+            {"nr": 1, "stadtteil": "Innenstadt-Ost", "anteil": 1.5, "stand": "2025-01-01"},
+            {"nr": 19, "stadtteil": "Durlach"},
+        ],
+        FIELDS,
+    )
+    s.publish(open_table)
+    plain = s.published(title="Ohne Tabelle", resources=[{"url": "http://example.org/b.csv", "format": "CSV"}])
+    hidden = {
+        "draft": s.draft(title=f"Entwurf {SECRET}", resources=[{"url": "", "format": "CSV", "name": "T"}]),
+        "internal": s.draft(title=f"Intern {SECRET}", resources=[{"url": "", "format": "CSV", "name": "T"}]),
+        "withdrawn": s.draft(title=f"Zurückgezogen {SECRET}", resources=[{"url": "", "format": "CSV", "name": "T"}]),
+    }
+    for pkg in hidden.values():
+        _table(s, pkg, [{"nr": 1, "stadtteil": SECRET}], FIELDS[:2])
+    s.publish(hidden["internal"], "internal")
+    s.publish(hidden["withdrawn"])
+    act(s.editor, "udp_withdraw", id=hidden["withdrawn"]["id"], reason="Fehler")
+    return {"public": [open_table, plain], "hidden": list(hidden.values()), "dir": dumps_dir}
+
+
+def _files(folder: pathlib.Path) -> dict[str, bytes]:
+    out = {name: (folder / name).read_bytes() for name in dumps.FILES}
+    with zipfile.ZipFile(io.BytesIO(out["daten.zip"])) as z:
+        for member in z.namelist():
+            out[f"daten.zip:{member}"] = z.read(member)
+    return out
+
+
+def test_dumps_hold_exactly_what_the_public_sees(world, tmp_path, cli, app, monkeypatch):
+    """One world for the content, the data package, the HTTP answers and the
+    failed rebuild (building it is the slow part)."""
+    assert app.get("/api/udp/dumps/katalog.csv").status_code == 404  # not built yet: JSON, not HTML
+
+    from ckan.cli.cli import ckan as ckan_command
+
+    # built by the CLI, as an operator does
+    result = cli.invoke(ckan_command, ["udp", "api", "dumps", "build"])
+    assert result.exit_code == 0, result.output
+    assert "2 datasets, 1 tables" in result.output
+    manifest = dumps.manifest()
+    assert manifest is not None
+    public_ids = {p["id"] for p in world["public"]}
+    anonymous = tk.get_action("package_search")({"user": ""}, {"rows": 1000})
+    assert {d["id"] for d in anonymous["results"]} == public_ids
+    files = _files(world["dir"])
+
+    lines = [json.loads(x) for x in files["katalog.jsonl"].decode().splitlines()]
+    assert {d["id"] for d in lines} == public_ids
+    shown = tk.get_action("package_show")({"user": ""}, {"id": world["public"][0]["id"]})
+    assert next(d for d in lines if d["id"] == shown["id"])["resources"] == shown["resources"]
+
+    rows = list(csv.DictReader(io.StringIO(files["katalog.csv"].decode())))
+    assert sorted(r["resource_id"] for r in rows) == sorted(r["id"] for p in lines for r in p["resources"])
+    assert {r["dataset_id"] for r in rows} == public_ids
+
+    g = Graph().parse(data=files["katalog.ttl"].decode(), format="turtle")
+    assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 2
+
+    # nothing hidden anywhere: no id, name or value of a hidden dataset or table
+    for pkg in world["hidden"]:
+        for needle in (pkg["id"], pkg["name"], pkg["resources"][0]["id"], SECRET):
+            for name, content in files.items():
+                assert needle.encode() not in content, (needle, name)
+    assert manifest["datasets"] == 2 and manifest["tables"] == 1
+
+    # the tables: a valid Frictionless data package
+    folder = tmp_path / "paket"
+    with zipfile.ZipFile(world["dir"] / "daten.zip") as z:
+        z.extractall(folder)
+    report = frictionless.validate(str(folder / "datapackage.json"))
+    assert report.valid, report.flatten(["type", "note"])
+    package = json.loads((folder / "datapackage.json").read_text())
+    (resource,) = package["resources"]
+    fields = {f["name"]: f for f in resource["schema"]["fields"]}
+    # the schema comes from the DataStore data dictionary
+    assert fields["nr"] == {
+        "name": "nr",
+        "type": "integer",
+        "title": "Nummer",
+        "description": "Laufende Nummer des Stadtteils",
+    }
+    assert fields["stadtteil"]["title"] == "Stadtteil" and fields["anteil"]["type"] == "number"
+    assert fields["stand"]["type"] == "date"
+    rows = list(csv.DictReader((folder / resource["path"]).open(encoding="utf-8")))
+    assert [r["stadtteil"] for r in rows] == ["Innenstadt-Ost", "Durlach"]
+    license_id = tk.get_action("package_show")({"user": ""}, {"id": world["public"][0]["id"]}).get("license_id")
+    assert [lic["name"] for lic in resource.get("licenses", [])] == ([license_id] if license_id else [])
+    _validators_and_failed_rebuild(world, app, monkeypatch)
+
+
+def _validators_and_failed_rebuild(world, app, monkeypatch):
+    for name, media in dumps.FILES.items():
+        res = app.get(f"/api/udp/dumps/{name}", headers={"Origin": "http://app.example.org"})
+        assert res.status_code == 200, name
+        assert res.headers["Content-Type"].startswith(media.split(";")[0])
+        assert res.headers["Access-Control-Allow-Origin"] == "*"
+        etag, modified = res.headers["ETag"], res.headers["Last-Modified"]
+        assert app.get(f"/api/udp/dumps/{name}", headers={"If-None-Match": etag}).status_code == 304
+        assert app.get(f"/api/udp/dumps/{name}", headers={"If-Modified-Since": modified}).status_code == 304
+        assert app.get(f"/api/udp/dumps/{name}", headers={"If-None-Match": '"anders"'}).status_code == 200
+    index = app.get("/api/udp/dumps").json
+    assert [f["name"] for f in index["files"]] == list(dumps.FILES) and index["datasets"] == 2
+    missing = app.get("/api/udp/dumps/alles.zip")
+    assert missing.status_code == 404 and missing.json["success"] is False
+
+    # a failed rebuild keeps the last good dump
+    before = _files(world["dir"])
+    manifest = dumps.manifest()
+    world_pkg = world["public"][0]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Solr weg")
+
+    monkeypatch.setattr(dumps, "_write_turtle", broken)
+    with pytest.raises(RuntimeError):
+        dumps.build()
+    assert _files(world["dir"]) == before and dumps.manifest() == manifest
+    assert sorted(p.name for p in world["dir"].iterdir()) == sorted([*dumps.FILES, "manifest.json"])
+    assert world_pkg["id"].encode() in before["katalog.jsonl"]
+
+
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_rebuild_on_change", "true")
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_debounce_seconds", "0")
+def test_changes_queue_one_debounced_rebuild(stewards, dumps_dir):
+    from ckan.lib.jobs import get_queue
+
+    from ckanext.udp import compat
+
+    queue = get_queue()
+    queue.empty()
+    redis = compat.redis_connection()
+    redis.delete(dumps.PENDING_KEY)
+    first = stewards.published(title="Neu eins")
+    second = stewards.published(title="Neu zwei")
+    assert _rebuild_jobs(queue) == 1  # many changes, one job
+    assert run_jobs() >= 1
+    jsonl = (dumps_dir / "katalog.jsonl").read_text()
+    assert first["id"] in jsonl and second["id"] in jsonl
+    # after the rebuild the next change queues the next one
+    stewards.published(title="Neu drei")
+    assert _rebuild_jobs(queue) == 1
+
+
+def test_debounce_requeues_instead_of_building(dumps_dir, monkeypatch, ckan_config):
+    from ckan.lib.jobs import get_queue
+
+    from ckanext.udp import compat
+
+    monkeypatch.setitem(ckan_config, "ckanext.udp.api.dumps_debounce_seconds", "60")
+    queue = get_queue()
+    queue.empty()
+    redis = compat.redis_connection()
+    redis.set(dumps.LAST_CHANGE_KEY, repr(__import__("time").time()))
+    redis.set(dumps.PENDING_KEY, "1")
+    monkeypatch.setattr(dumps.time, "sleep", lambda s: None)
+    dumps.rebuild_job()
+    assert not (dumps_dir / "katalog.jsonl").exists()  # a change came just now: wait
+    assert _rebuild_jobs(queue) == 1 and queue.count == 1
+    queue.empty()
+    redis.delete(dumps.PENDING_KEY)
