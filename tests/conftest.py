@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import ckan.model as model
 import pytest
 import sqlalchemy as sa
+from sharding import whole_files
 
 # Plugins with database migrations of their own (ckan db init does not run them).
 MIGRATED_PLUGINS = (
@@ -76,10 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     start, end = position[id(items[0])], position[id(items[-1])] + 1
     if end - start != len(items):  # not one consecutive chunk: leave it as it is
         return result
-    while start < end and start > 0 and _test_file(ordered[start]) == _test_file(ordered[start - 1]):
-        start += 1  # the previous shard has this file's first test: all of it is there
-    while 0 < end < len(ordered) and _test_file(ordered[end]) == _test_file(ordered[end - 1]):
-        end += 1  # this shard has the file's first test: the rest of it, too
+    start, end = whole_files([_test_file(item) for item in ordered], start, end)
     chosen = ordered[start:end]
     kept = {id(item) for item in chosen}
     dropped = [item for item in items if id(item) not in kept]
