@@ -509,6 +509,10 @@ cmd_test_sharded() { # shards [pytest args]
     [ "$lint_ok" = 1 ] || die "lint failed (make lint)"
     cd "$REPO"
     local pids=() logs=() ini state
+    # each shard in a process group of its own (job control): its pytest gets Ctrl-C
+    # (background jobs of a script would ignore SIGINT) and the whole shard is stopped
+    set -m
+    trap 'for p in "${pids[@]}"; do kill -INT -- "-$p" 2>/dev/null || true; done' INT TERM
     for ((k = 1; k <= n; k++)); do
         state=$UDP_STATE
         [ "$k" = 1 ] || state=$UDP_STATE/shard$k
@@ -524,29 +528,34 @@ cmd_test_sharded() { # shards [pytest args]
             env $(shard_env "$k") UDP_SHARD="$k/$n" "$VENV/bin/pytest" --ckan-ini="$ini" tests \
                 --splits "$n" --group "$k" --durations-path "$state/log/durations-shard$k.json" --store-durations "$@" 2>&1 \
                 | tee "$state/log/pytest-shard$k.log" | sed -u "s/^/[shard $k] /" || rc=$?
-            echo "exit status $rc after $((SECONDS - s0)) s" | tee -a "$state/log/pytest-shard$k.log"
+            printf '\nexit status %s after %s s\n' "$rc" "$((SECONDS - s0))" >>"$state/log/pytest-shard$k.log"
+            echo "[shard $k] exit status $rc after $((SECONDS - s0)) s"
             exit $rc
         ) &
         pids+=($!)
     done
-    local status=0 rcs=() rc
+    local status=0 rc empty=0
     for ((k = 1; k <= n; k++)); do
         rc=0
-        wait "${pids[$((k - 1))]}" || rc=$?
-        rcs+=("$rc")
-        [ "$rc" = 0 ] || status=1
+        # wait again while it runs: a trapped signal interrupts wait
+        while wait "${pids[$((k - 1))]}" || rc=$?; kill -0 "${pids[$((k - 1))]}" 2>/dev/null; do rc=0; done
+        # 5: pytest found no test for this shard (a -k that matches few tests)
+        if [ "$rc" = 5 ]; then empty=$((empty + 1)); elif [ "$rc" != 0 ]; then status=1; fi
     done
+    [ "$empty" = "$n" ] && status=5
+    trap - INT TERM
+    set +m
     echo
     echo "=== summary of $n shards (wall time $((SECONDS - t0)) s; logs kept) ==="
     for ((k = 1; k <= n; k++)); do
         printf '[shard %s] %s: %s; %s\n' "$k" "${logs[$((k - 1))]}" \
-            "$(grep -E '^=+ .*(passed|failed|error|no tests ran).* in ' "${logs[$((k - 1))]}" | tail -1 | tr -d '=' | sed 's/^ *//;s/ *$//')" \
+            "$(grep -E '^=+ .*(passed|failed|error|deselected|no tests ran).* in ' "${logs[$((k - 1))]}" | tail -1 | tr -d '=' | sed 's/^ *//;s/ *$//')" \
             "$(tail -1 "${logs[$((k - 1))]}")"
     done
     local files=()
     for ((k = 1; k <= n; k++)); do files+=("$(dirname "${logs[$((k - 1))]}")/durations-shard$k.json"); done
     merge_durations "$UDP_STATE/log/test_durations.json" "${files[@]}"
-    if [ "${UDP_STORE_DURATIONS:-0}" = 1 ]; then
+    if [ "${UDP_STORE_DURATIONS:-0}" = 1 ] && [ "$status" = 0 ]; then
         cp "$UDP_STATE/log/test_durations.json" "$DURATIONS"
         echo "stored the durations of this run in $DURATIONS"
     fi

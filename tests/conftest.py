@@ -56,6 +56,13 @@ def _test_file(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
+_DESELECTED: list[list[pytest.Item]] = []  # the deselections reported, one list per report
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _DESELECTED.append(list(items))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
     """Whole files per shard: ``make test`` runs the suite in shards (pytest-split,
@@ -65,13 +72,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     and its later tests would run without its earlier ones). A file cut like that
     goes wholly to the shard that holds its first test. Every test still runs in
     exactly one shard, also a new file without recorded durations."""
-    ordered = list(items)  # as pytest-split gets them: no other hook here reorders
+    ordered = list(items)  # as collected: no hook here reorders
+    calls = len(_DESELECTED)
     result = yield
     if not (getattr(config.option, "splits", None) and getattr(config.option, "group", None)):
         return result
     if getattr(config.option, "splitting_algorithm", "") != "duration_based_chunks":
         return result
     if not items:
+        return result
+    # pytest-split cut the collection itself only if nothing else deselected (-k, -m,
+    # --deselect run before it): else its chunks are left as they are
+    if len(_DESELECTED) != calls + 1 or len(items) + len(_DESELECTED[-1]) != len(ordered):
         return result
     position = {id(item): n for n, item in enumerate(ordered)}
     start, end = position[id(items[0])], position[id(items[-1])] + 1
