@@ -32,8 +32,9 @@ REDIS_PORT=$((6380 + OFF))
 export SOLR_PORT=$((8983 + OFF))
 MQTT_PORT=$((1884 + OFF))
 HTTP_PORT=$((5000 + OFF))
-# Servers beside the stack, at 5000+OFF+k with k < 50 (a stack's share: the test
-# shards of make test are 50 apart): +0 the portal (make run), +1 the second CKAN,
+# Servers beside the stack, at 5000+OFF+k with k < 33 (a stack's share ends at 50,
+# where the next test shard's begins; 5000+OFF+33 is PostgreSQL of the stack 400
+# ports below): +0 the portal (make run), +1 the second CKAN,
 # +2 pycsw, and for the tests (tests/udp_testing.py: stack_port) +3 the browser
 # tests' portal, +4 a private Mosquitto, +5 an SMTP server. Servers inside the
 # test process bind port 0 (the kernel's pick, 32768-60999, never a stack's port).

@@ -28,8 +28,10 @@ def stack_port(k: int) -> int:
     offset), so it holds for every shard and for pytest called directly."""
     from urllib.parse import urlsplit
 
-    if not 3 <= k < 50:
-        raise ValueError(f"k = {k}: 0-2 are the stack's own servers, 50 and more the next shard's")
+    if not 3 <= k < 33:
+        # 0-2: the stack's own servers; 33: PostgreSQL of the stack 400 ports below
+        # (5433 + offset); 50 and more: the next shard's
+        raise ValueError(f"k = {k}: not a free port of this stack")
     offset = (urlsplit(tk.config["ckan.redis.url"]).port or 6380) - 6380
     return 5000 + offset + k
 
