@@ -1,15 +1,21 @@
 # ckanext-udp: two commands do everything on a fresh machine.
 #   make run    install, start services, load demo data, serve http://127.0.0.1:5000
-#   make test   install, start services, run pytest --ckan-ini=test.ini tests
-# PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x";
-# test paths in it replace the whole suite: make test PYTEST_ARGS="tests/browser -x".
-.PHONY: run test stop clean status setup bench lint
+#   make test   install, start services, lint, then the whole suite in two parallel
+#               shards, each on a stack of its own (scripts/stack.sh: cmd_test_sharded)
+# PYTEST_ARGS passes options through, e.g. make test PYTEST_ARGS="-k search -x" (to both
+# shards); test paths in it run just those, in one process: make test PYTEST_ARGS="tests/browser -x".
+# make test-durations: the whole suite as make test, then its durations into .test_durations
+# (commit it: the shards are cut by it).
+.PHONY: run test test-durations stop clean status setup bench lint
 
 run:
 	@scripts/stack.sh run
 
 test:
 	@scripts/stack.sh test $(PYTEST_ARGS)
+
+test-durations:
+	@scripts/stack.sh test-durations $(PYTEST_ARGS)
 
 setup:
 	@scripts/stack.sh setup

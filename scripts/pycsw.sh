@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pycsw (PyPI, in its own venv) serving the five real GDI-DE ISO 19139 records of
-# <shared>/harvest-samples/csw-gdi-de as a CSW 2.0.2 on a free loopback port:
+# <shared>/harvest-samples/csw-gdi-de as a CSW 2.0.2 on loopback, port 5000+offset+2:
 # the remote catalogue of the CSW harvester's tests.
 #
+#   scripts/pycsw.sh install   install its venv (once; start does it too)
 #   scripts/pycsw.sh start     install once, load the records, start; prints the CSW URL
 #   scripts/pycsw.sh stop      stop it (by PID)
 #   scripts/pycsw.sh status    running or not
@@ -17,7 +18,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 
 DIR=$UDP_STATE/pycsw
-CVENV=$UDP_STATE/pycsw-venv
+# its venv: the stack's own, or one shared by the stacks of the test shards (UDP_PYCSW_VENV)
+CVENV=${UDP_PYCSW_VENV:-$UDP_STATE/pycsw-venv}
 CPY=$CVENV/bin/python
 CFG=$DIR/pycsw.cfg
 CPID=$RUN/pycsw.pid
@@ -36,10 +38,7 @@ install_pycsw() {
     echo "$want" >"$stamp"
 }
 
-cport() {
-    [ -s "$DIR/port" ] || free_port >"$DIR/port"
-    cat "$DIR/port"
-}
+cport() { echo "$PYCSW_PORT"; }
 
 write_cfg() {
     local home
@@ -123,8 +122,8 @@ PYEOF
 cstart() {
     mkdir -p "$DIR" "$RUN" "$LOG"
     install_pycsw
-    if ! pid_alive "$CPID" && [ -s "$DIR/port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$DIR/port")") 2>/dev/null; then
-        rm -f "$DIR/port"  # taken by someone else since the last start
+    if ! pid_alive "$CPID" && (exec 3<>"/dev/tcp/127.0.0.1/$(cport)") 2>/dev/null; then
+        die "port $(cport) of pycsw is taken by a process this stack did not start"
     fi
     write_cfg
     load_records
@@ -148,9 +147,10 @@ make_server("127.0.0.1", int(sys.argv[1]), application, handler_class=Quiet).ser
 }
 
 case "${1:-}" in
+    install) mkdir -p "$LOG"; install_pycsw ;;
     start) cstart ;;
     stop) stop_pidfile pycsw "$CPID" ;;
-    status) if pid_alive "$CPID"; then echo "pycsw: running (pid $(cat "$CPID"), http://127.0.0.1:$(cat "$DIR/port")/csw)"; else echo "pycsw: stopped"; fi ;;
+    status) if pid_alive "$CPID"; then echo "pycsw: running (pid $(cat "$CPID"), http://127.0.0.1:$(cport)/csw)"; else echo "pycsw: stopped"; fi ;;
     url) echo "http://127.0.0.1:$(cport)/csw" ;;
-    *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
+    *) echo "usage: $0 install|start|stop|status|url" >&2; exit 2 ;;
 esac

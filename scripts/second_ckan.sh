@@ -3,7 +3,7 @@
 # harvester's tests and the transparency sync. No ckanext-udp plugin (only
 # CKAN's own `activity`), its own database (ckan_second) on the stack's
 # PostgreSQL, its own Solr core (ckan_second) on the stack's Solr, its own Redis
-# DB (3), served on a free loopback port chosen at the first start.
+# DB (3), served on loopback at the stack's port 5000+offset+1 (stack.sh: SECOND_CKAN_PORT).
 #
 #   scripts/second_ckan.sh start     set up once, start, wait until it answers; prints its URL
 #   scripts/second_ckan.sh stop      stop it (by PID)
@@ -26,10 +26,7 @@ SLOG=$LOG/second-ckan.log
 CORE=ckan_second
 SOLR_BASE=http://127.0.0.1:$SOLR_PORT/solr
 
-second_port() {
-    [ -s "$DIR/port" ] || free_port >"$DIR/port"
-    cat "$DIR/port"
-}
+second_port() { echo "$SECOND_CKAN_PORT"; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -124,8 +121,8 @@ second_start() {
     [ -x "$CKAN" ] || die "no CKAN in $VENV (run scripts/stack.sh setup first)"
     wait_port 127.0.0.1 "$PG_PORT" 5 PostgreSQL
     wait_port 127.0.0.1 "$SOLR_PORT" 5 Solr
-    if ! pid_alive "$SPID" && [ -s "$DIR/port" ] && port_busy "$(cat "$DIR/port")"; then
-        free_port >"$DIR/port"  # someone else took it since the last start
+    if ! pid_alive "$SPID" && port_busy "$(second_port)"; then
+        die "port $(second_port) of the second CKAN is taken by a process this stack did not start"
     fi
     write_second_ini
     ensure_core
@@ -146,7 +143,7 @@ second_start() {
 case "${1:-}" in
     start) second_start ;;
     stop) stop_pidfile "second CKAN" "$SPID" ;;
-    status) if pid_alive "$SPID"; then echo "second CKAN: running (pid $(cat "$SPID"), http://127.0.0.1:$(cat "$DIR/port"))"; else echo "second CKAN: stopped"; fi ;;
+    status) if pid_alive "$SPID"; then echo "second CKAN: running (pid $(cat "$SPID"), http://127.0.0.1:$(second_port))"; else echo "second CKAN: stopped"; fi ;;
     url) echo "http://127.0.0.1:$(second_port)" ;;
     token) cat "$DIR/token" ;;
     *) echo "usage: $0 start|stop|status|url|token" >&2; exit 2 ;;

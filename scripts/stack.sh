@@ -32,6 +32,14 @@ REDIS_PORT=$((6380 + OFF))
 export SOLR_PORT=$((8983 + OFF))
 MQTT_PORT=$((1884 + OFF))
 HTTP_PORT=$((5000 + OFF))
+# Servers beside the stack, at 5000+OFF+k with k < 33 (a stack's share ends at 50,
+# where the next test shard's begins; 5000+OFF+33 is PostgreSQL of the stack 400
+# ports below): +0 the portal (make run), +1 the second CKAN,
+# +2 pycsw, and for the tests (tests/udp_testing.py: stack_port) +3 the browser
+# tests' portal, +4 a private Mosquitto, +5 an SMTP server. Servers inside the
+# test process bind port 0 (the kernel's pick, 32768-60999, never a stack's port).
+SECOND_CKAN_PORT=$((HTTP_PORT + 1))
+PYCSW_PORT=$((HTTP_PORT + 2))
 
 PGBIN=${UDP_PGBIN:-/usr/lib/postgresql/15/bin}
 RUN=$UDP_STATE/run
@@ -443,19 +451,138 @@ cmd_lint() {
     "$VENV/bin/mypy" || die "mypy failed (make lint)"
 }
 
+# The whole suite runs in UDP_SHARDS (2) parallel shards, each against a stack of
+# its own: shard 1 on this stack, shard k on a stack with its own state folder
+# ($UDP_STATE/shard<k>) and port offset (UDP_PORT_OFFSET + 50*(k-1)), so every stack
+# keeps to its own 50 ports. pytest-split picks each shard's tests by the durations
+# recorded in .test_durations (refresh: make test-durations, a sharded run that
+# writes them back); tests without a recorded duration count as average ones;
+# tests/conftest.py keeps every test file in one shard. The venv, node_modules,
+# the compiled catalogues and pycsw's venv are made once and shared.
+SHARD_STEP=50
+DURATIONS=$REPO/.test_durations
+
+shard_env() { # k: the environment of shard k's stack
+    if [ "$1" = 1 ]; then
+        echo "UDP_STATE=$UDP_STATE" "UDP_PORT_OFFSET=$OFF"
+    else
+        echo "UDP_STATE=$UDP_STATE/shard$1" "UDP_PORT_OFFSET=$((OFF + SHARD_STEP * ($1 - 1)))"
+    fi
+}
+
 cmd_test() {
+    # PYTEST_ARGS that name test paths replace the default "tests"
+    local where=tests a
+    for a in "$@"; do case "$a" in tests/*|tests) where= ;; esac; done
+    local shards=${UDP_SHARDS:-2}
+    if [ -n "$where" ] && [ "$shards" -gt 1 ]; then
+        cmd_test_sharded "$shards" "$@"
+        return
+    fi
     cmd_test_setup
     local ini
     ini=$(test_ini)
     [ "$ini" = "$REPO/test.ini" ] && ini=test.ini
     cd "$REPO"
-    # PYTEST_ARGS that name test paths replace the default "tests"
-    local where=tests a
-    for a in "$@"; do case "$a" in tests/*|tests) where= ;; esac; done
     # the whole suite starts with lint, format and type checks (make lint); a subset skips them
     [ -n "$where" ] && cmd_lint
     echo "+ pytest --ckan-ini=$ini $where $*"
     exec "$VENV/bin/pytest" --ckan-ini="$ini" $where "$@"
+}
+
+cmd_test_sharded() { # shards [pytest args]
+    local n=$1 k t0=$SECONDS
+    shift
+    cmd_test_setup  # shard 1's stack; also the shared venv, node_modules, .mo files
+    export UDP_PYCSW_VENV=${UDP_PYCSW_VENV:-$UDP_STATE/pycsw-venv}
+    # the other shards' stacks start while lint runs
+    local setup_pids=()
+    for ((k = 2; k <= n; k++)); do
+        mkdir -p "$UDP_STATE/shard$k/log"
+        env $(shard_env "$k") "$REPO/scripts/stack.sh" test-setup >"$UDP_STATE/shard$k/log/setup.log" 2>&1 &
+        setup_pids+=($!)
+    done
+    # one pycsw venv for all shards (each shard's records and port are its own)
+    "$REPO/scripts/pycsw.sh" install >"$LOG/pycsw-install.log" 2>&1 &
+    local pycsw_pid=$! lint_ok=1
+    (cmd_lint) || lint_ok=0
+    for ((k = 2; k <= n; k++)); do
+        wait "${setup_pids[$((k - 2))]}" || die "shard $k's stack did not start: $(tail -20 "$UDP_STATE/shard$k/log/setup.log")"
+    done
+    wait "$pycsw_pid" || die "pycsw did not install: $(tail -20 "$LOG/pycsw-install.log")"
+    [ "$lint_ok" = 1 ] || die "lint failed (make lint)"
+    cd "$REPO"
+    local pids=() logs=() ini state
+    # each shard in a process group of its own (job control): its pytest gets Ctrl-C
+    # (background jobs of a script would ignore SIGINT) and the whole shard is stopped
+    set -m
+    trap 'for p in "${pids[@]}"; do kill -INT -- "-$p" 2>/dev/null || true; done' INT TERM
+    for ((k = 1; k <= n; k++)); do
+        state=$UDP_STATE
+        [ "$k" = 1 ] || state=$UDP_STATE/shard$k
+        ini=$(env $(shard_env "$k") "$REPO/scripts/stack.sh" test-ini)
+        logs+=("$state/log/pytest-shard$k.log")
+        echo "+ [shard $k/$n] $(shard_env "$k") pytest --ckan-ini=$ini tests --splits $n --group $k $*"
+        # each shard splits by (a copy of) the committed durations and stores its own beside
+        # its log; they are merged afterwards (into .test_durations with UDP_STORE_DURATIONS=1)
+        if [ -f "$DURATIONS" ]; then cp "$DURATIONS" "$state/log/durations-shard$k.json"; else echo '{}' >"$state/log/durations-shard$k.json"; fi
+        (
+            set -o pipefail
+            s0=$SECONDS rc=0
+            env $(shard_env "$k") UDP_SHARD="$k/$n" "$VENV/bin/pytest" --ckan-ini="$ini" tests \
+                --splits "$n" --group "$k" --durations-path "$state/log/durations-shard$k.json" --store-durations "$@" 2>&1 \
+                | tee "$state/log/pytest-shard$k.log" | sed -u "s/^/[shard $k] /" || rc=$?
+            printf '\nexit status %s after %s s\n' "$rc" "$((SECONDS - s0))" >>"$state/log/pytest-shard$k.log"
+            echo "[shard $k] exit status $rc after $((SECONDS - s0)) s"
+            exit $rc
+        ) &
+        pids+=($!)
+    done
+    local status=0 rc empty=0
+    for ((k = 1; k <= n; k++)); do
+        rc=0
+        # wait again while it runs: a trapped signal interrupts wait
+        while wait "${pids[$((k - 1))]}" || rc=$?; kill -0 "${pids[$((k - 1))]}" 2>/dev/null; do rc=0; done
+        # 5: pytest found no test for this shard (a -k that matches few tests)
+        if [ "$rc" = 5 ]; then empty=$((empty + 1)); elif [ "$rc" != 0 ]; then status=1; fi
+    done
+    [ "$empty" = "$n" ] && status=5
+    trap - INT TERM
+    set +m
+    echo
+    echo "=== summary of $n shards (wall time $((SECONDS - t0)) s; logs kept) ==="
+    for ((k = 1; k <= n; k++)); do
+        printf '[shard %s] %s: %s; %s\n' "$k" "${logs[$((k - 1))]}" \
+            "$(grep -E '^=+ .*(passed|failed|error|deselected|no tests ran).* in ' "${logs[$((k - 1))]}" | tail -1 | tr -d '=' | sed 's/^ *//;s/ *$//')" \
+            "$(tail -1 "${logs[$((k - 1))]}")"
+    done
+    local files=()
+    for ((k = 1; k <= n; k++)); do files+=("$(dirname "${logs[$((k - 1))]}")/durations-shard$k.json"); done
+    merge_durations "$UDP_STATE/log/test_durations.json" "${files[@]}"
+    if [ "${UDP_STORE_DURATIONS:-0}" = 1 ] && [ "$status" = 0 ]; then
+        cp "$UDP_STATE/log/test_durations.json" "$DURATIONS"
+        echo "stored the durations of this run in $DURATIONS"
+    fi
+    [ "$status" = 0 ] && echo "all shards passed" || echo "FAILED: at least one shard failed (see its log above)"
+    return "$status"
+}
+
+# The committed durations updated with what the shards measured (each shard's file
+# holds the committed ones plus its own tests' new durations).
+merge_durations() { # out shard-files...
+    "$PY" - "$DURATIONS" "$@" <<'PYEOF'
+import json, os, sys
+base_path, out, shards = sys.argv[1], sys.argv[2], sys.argv[3:]
+base = json.load(open(base_path)) if os.path.exists(base_path) else {}
+merged = dict(base)
+for path in shards:
+    for test, seconds in json.load(open(path)).items():
+        if base.get(test) != seconds:
+            merged[test] = seconds
+with open(out, "w") as f:
+    json.dump(merged, f, sort_keys=True, indent=4)
+    f.write("\n")
+PYEOF
 }
 
 publish_demo_uplinks() {
@@ -516,6 +643,13 @@ cmd_stop() {
     if [ -f "$UDP_STATE/pg/postmaster.pid" ]; then
         as_pg "$PGBIN/pg_ctl" -D "$UDP_STATE/pg" -m fast -w stop >/dev/null 2>&1 && log "stopped PostgreSQL" || true
     fi
+    # the stacks of the test shards (cmd_test_sharded)
+    local d k
+    for d in "$UDP_STATE"/shard[0-9]*; do
+        [ -d "$d" ] || continue
+        k=${d##*/shard}
+        env $(shard_env "$k") "$REPO/scripts/stack.sh" stop
+    done
 }
 
 cmd_clean() {
@@ -544,6 +678,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         test-setup) cmd_test_setup ;;
         test-ini) test_ini ;;  # the test ini of this stack (for benchmarks that write)
         test) shift; cmd_test "$@" ;;
+        test-durations) shift; UDP_STORE_DURATIONS=1 cmd_test "$@" ;;  # the whole suite, recording durations
         lint) install_venv; cmd_lint ;;
         run) cmd_run ;;
         stop) cmd_stop ;;

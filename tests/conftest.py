@@ -9,12 +9,14 @@ from __future__ import annotations
 import http.server
 import os
 import pathlib
+import re
 import threading
 from collections.abc import Callable, Iterator
 
 import ckan.model as model
 import pytest
 import sqlalchemy as sa
+from sharding import whole_files
 
 # Plugins with database migrations of their own (ckan db init does not run them).
 MIGRATED_PLUGINS = (
@@ -31,6 +33,74 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 # udp_dcatde's reference-data options default to folders of UDP_SHARED_DIR
 # (scripts/stack.sh exports it; this covers pytest called directly)
 os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The stack of the test ini, for what tests start with scripts/stack.sh's
+    helpers (second CKAN, pycsw) and for the browser tests' files: ``make test`` sets
+    UDP_STATE and UDP_PORT_OFFSET; a direct ``pytest --ckan-ini=.udp/shard2/test.ini``
+    gets them from the ini that scripts/stack.sh generated in the stack's state folder."""
+    ini = config.getoption("ckan_ini", default=None)
+    if not ini:
+        return
+    path = (pathlib.Path(config.invocation_params.dir) / ini).resolve()
+    if not (path.parent / "run").is_dir() or not path.is_file():
+        return
+    found = re.search(r"test\.ini moved to port offset (\d+)", path.read_text())
+    if found:
+        os.environ.setdefault("UDP_STATE", str(path.parent))
+        os.environ.setdefault("UDP_PORT_OFFSET", found.group(1))
+
+
+def _test_file(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+_DESELECTED: list[list[pytest.Item]] = []  # the deselections reported, one list per report
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _DESELECTED.append(list(items))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    """Whole files per shard: ``make test`` runs the suite in shards (pytest-split,
+    ``--splits N --group K``, scripts/stack.sh). Its default algorithm cuts the
+    collected tests into consecutive chunks of about equal recorded duration, which
+    may cut through a file (its module fixtures would then be built in two shards,
+    and its later tests would run without its earlier ones). A file cut like that
+    goes wholly to the shard that holds its first test. Every test still runs in
+    exactly one shard, also a new file without recorded durations."""
+    ordered = list(items)  # as collected: no hook here reorders
+    calls = len(_DESELECTED)
+    result = yield
+    if not (getattr(config.option, "splits", None) and getattr(config.option, "group", None)):
+        return result
+    if getattr(config.option, "splitting_algorithm", "") != "duration_based_chunks":
+        return result
+    if not items:
+        return result
+    # pytest-split cut the collection itself only if nothing else deselected (-k, -m,
+    # --deselect run before it): else its chunks are left as they are
+    if len(_DESELECTED) != calls + 1 or len(items) + len(_DESELECTED[-1]) != len(ordered):
+        return result
+    position = {id(item): n for n, item in enumerate(ordered)}
+    start, end = position[id(items[0])], position[id(items[-1])] + 1
+    if end - start != len(items):  # not one consecutive chunk: leave it as it is
+        return result
+    start, end = whole_files([_test_file(item) for item in ordered], start, end)
+    chosen = ordered[start:end]
+    kept = {id(item) for item in chosen}
+    dropped = [item for item in items if id(item) not in kept]
+    added = {id(item) for item in chosen} - {id(item) for item in items}
+    items[:] = chosen
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if added and reporter is not None:  # pytest-split reported them as deselected
+        reporter.stats["deselected"] = [i for i in reporter.stats.get("deselected", []) if id(i) not in added]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    return result
 
 
 @pytest.fixture(scope="session")

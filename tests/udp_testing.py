@@ -26,6 +26,21 @@ def public_dataset(**kwargs: Any) -> dict[str, Any]:
     return factories.Dataset(context=context, **kwargs)
 
 
+def stack_port(k: int) -> int:
+    """Port 5000 + offset + ``k`` of the stack these tests run on, for a server a test
+    starts (scripts/stack.sh lists the ``k`` in use; a stack has ``k`` < 50, as the test
+    shards' stacks are 50 apart). The offset is the one of the stack's Redis (6380 +
+    offset), so it holds for every shard and for pytest called directly."""
+    from urllib.parse import urlsplit
+
+    if not 3 <= k < 33:
+        # 0-2: the stack's own servers; 33: PostgreSQL of the stack 400 ports below
+        # (5433 + offset); 50 and more: the next shard's
+        raise ValueError(f"k = {k}: not a free port of this stack")
+    offset = (urlsplit(tk.config["ckan.redis.url"]).port or 6380) - 6380
+    return 5000 + offset + k
+
+
 def run_jobs() -> int:
     """Run the jobs queued in CKAN's default queue, as the job worker would,
     in this process (rq's SimpleWorker: no fork, so the test's configuration

@@ -563,3 +563,39 @@ def redis_connection() -> Any:
     from ckan.lib.redis import connect_to_redis
 
     return connect_to_redis()
+
+
+# --- suite-shards ---
+
+
+def datastore_count_new_rows(conn: Connection, table: str, n: int) -> None:
+    """Keep the DataStore's cached row count (``_table_stats``, datastore_search's
+    "total") right after ``n`` rows were inserted in this transaction past the actions.
+
+    With a count cached, it grows by ``n``. Without one, a datastore_search running
+    now counts without this transaction's rows and caches that count after it commits
+    (``cached_table_row_count``: count, then insert), for good. So the table is
+    locked against readers until commit (a search that is counting finishes first),
+    and the exact count, these rows included, is cached: a search that waited
+    counts after the commit and finds the same."""
+    done = conn.exec_driver_sql(
+        _render(
+            conn,
+            sql.SQL(
+                "UPDATE {s} SET stats = jsonb_set(stats, '{{rows}}', to_jsonb((stats->>'rows')::bigint + %(n)s)) "
+                "WHERE resource_id = %(t)s AND stats ? 'rows'"
+            ).format(s=sql.Identifier(DATASTORE_STATS_TABLE)),
+        ),
+        {"n": n, "t": table},
+    )
+    if done.rowcount:
+        return
+    _execute(conn, sql.SQL("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE").format(t=sql.Identifier(table)))
+    _execute(
+        conn,
+        sql.SQL(
+            "INSERT INTO {s} (resource_id, stats) SELECT %(t)s, jsonb_build_object('rows', count(*)) FROM {t} "
+            "ON CONFLICT (resource_id) DO UPDATE SET stats = jsonb_set({s}.stats, '{{rows}}', EXCLUDED.stats->'rows')"
+        ).format(s=sql.Identifier(DATASTORE_STATS_TABLE), t=sql.Identifier(table)),
+        {"t": table},
+    )

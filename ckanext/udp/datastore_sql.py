@@ -90,7 +90,7 @@ def insert_rows(
     returns the keys of the new rows."""
     new = list(conn.execute(text(conn, insert_sql(table, fields, key)), {"rows": dumps(rows)}).fetchall())
     if new:
-        compat.datastore_add_row_count(conn, table, len(new))
+        compat.datastore_count_new_rows(conn, table, len(new))
     return new
 
 

@@ -35,7 +35,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ import pytest
 from browserlib import ARTIFACTS, REPO, STATE, Steps, axe_check, login, slug
 from ckan.tests import factories
 from playwright.sync_api import sync_playwright
+from udp_testing import stack_port
 
 CHROMIUM = os.environ.get("UDP_CHROMIUM", "/usr/bin/chromium")
 # root in a container: no sandbox; no GPU; nothing that phones home
@@ -80,12 +80,6 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _die_with_parent() -> None:
     """The server gets SIGTERM when the test run dies (Linux prctl PR_SET_PDEATHSIG)."""
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)
@@ -103,7 +97,7 @@ def _ckan_ini(config: pytest.Config) -> pathlib.Path:
 def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     # the test databases are initialised by scripts/stack.sh; each test then
     # empties them (clean_db) while the server runs
-    port = _free_port()
+    port = stack_port(3)  # this stack's port for it (a shard's own, never another stack's)
     url = f"http://127.0.0.1:{port}"
     folder = STATE / "browser"
     folder.mkdir(parents=True, exist_ok=True)

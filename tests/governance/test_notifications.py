@@ -11,7 +11,7 @@ import ckan.plugins.toolkit as tk
 import pytest
 from aiosmtpd.controller import Controller
 from govworld import World, act
-from udp_testing import run_jobs
+from udp_testing import run_jobs, stack_port
 
 
 class Inbox:
@@ -44,7 +44,7 @@ def _body(msg: email.message.Message) -> str:
 @pytest.fixture
 def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     handler = Inbox()
-    port = _free_port()
+    port = stack_port(5)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setitem(tk.config, "smtp.server", f"127.0.0.1:{port}")

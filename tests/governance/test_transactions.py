@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import urlencode
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 import pytest
+import sqlalchemy as sa
 from ckan.cli.cli import ckan as ckan_cli
 from govworld import World, act
 from udp_testing import run_jobs
@@ -105,6 +107,19 @@ def markers() -> set[str]:
 # --- concurrent callers -----------------------------------------------------------
 
 
+def _waiting_on_a_lock() -> bool:
+    """Whether another session of the test database waits for a lock."""
+    with model.meta.engine.connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            ).scalar()
+        )
+
+
 def in_threads(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run each call in its own thread (its own database session); return
     what each returned or raised."""
@@ -192,6 +207,60 @@ class TestConcurrentTransitions:
         assert not any(isinstance(r, Exception) for r in results), results
         row = assert_consistent(pkg["id"])
         assert row.state == "withdrawn" and not publicly_found(pkg["id"])
+
+    def test_index_runs_of_one_dataset_take_turns(self, world: World, monkeypatch: pytest.MonkeyPatch):
+        """The index run after one transition has read the dataset (restricted) and is
+        held just before its Solr write; meanwhile a second transition (to open)
+        commits and runs its own index. That run must wait for the first one: were it
+        to write first, the first run's older document would land after it and the
+        index would stay "restricted" for a dataset the database has open (the race
+        the test above hit now and then)."""
+        from ckan.lib.search.index import PackageSearchIndex
+
+        from ckanext.udp.governance import indexing
+
+        pkg = world.published(access_class="restricted")
+        indexing.mark(pkg["id"])  # as a transition leaves it
+        model.Session.commit()
+        held, release = threading.Event(), threading.Event()
+        original = PackageSearchIndex.index_package
+
+        def index_package(self: Any, pkg_dict: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name == "first-index":
+                held.set()
+                release.wait(60)
+            return original(self, pkg_dict, *args, **kwargs)
+
+        monkeypatch.setattr(PackageSearchIndex, "index_package", index_package)
+        results: dict[str, Any] = {}
+
+        def run(name: str, call: Callable[[], Any]) -> threading.Thread:
+            def target() -> None:
+                try:
+                    results[name] = call()
+                except Exception as e:  # noqa: BLE001 - the test looks at it
+                    results[name] = e
+                finally:
+                    model.Session.remove()
+
+            thread = threading.Thread(target=target, name=name)
+            thread.start()
+            return thread
+
+        first = run("first-index", lambda: indexing.sync(pkg["id"]))
+        assert held.wait(60), "the first index run did not reach Solr"
+        second = run("second", lambda: act(world.admin, "udp_set_access_class", id=pkg["id"], access_class="open"))
+        deadline = time.monotonic() + 60
+        while second.is_alive() and not _waiting_on_a_lock():
+            assert time.monotonic() < deadline, "the second transition neither finished nor waited"
+            time.sleep(0.05)
+        release.set()
+        for thread in (first, second):
+            thread.join(120)
+            assert not thread.is_alive(), "an index run hung"
+        assert not any(isinstance(r, Exception) for r in results.values()), results
+        row = assert_consistent(pkg["id"])
+        assert row.access_class == "open" and publicly_found(pkg["id"])
 
     def test_many_transitions_at_once_stay_consistent(self, world: World):
         pkgs = [world.published() for _ in range(2)]

@@ -22,6 +22,7 @@ import ckan.plugins.toolkit as tk
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
+from udp_testing import stack_port
 from uplinks import SECRET, T0, chirpstack, consuming, tts
 
 from ckanext.udp.sensors import lorawan
@@ -403,14 +404,6 @@ def test_a_message_that_kills_the_consumer_is_dead_lettered_after_max_deliveries
     assert [r["f_cnt"] for r in records(soil.observations, sort="f_cnt")] == [1, 2] and dead_reasons() == []
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _mosquitto(conf: pathlib.Path, port: int) -> subprocess.Popen:
     binary = next((p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if os.path.exists(p)), "mosquitto")
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -431,7 +424,7 @@ def test_consumer_survives_a_broker_restart(sensor_env, ingester, tmp_path):
     """A broker of its own (real Mosquitto, persistent): stopped and started
     again while the consumer runs; the consumer reconnects to its session."""
     e = sensor_env
-    port = _free_port()
+    port = stack_port(4)
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"

@@ -54,10 +54,21 @@ def pending_ids(limit: int | None = None) -> list[str]:
 def sync(package_id: str) -> bool:
     """Index the dataset as the database has it now and drop its marker.
     Returns False (marker kept, error noted) if Solr failed."""
+    model.Session.commit()  # index what is committed, from a fresh transaction
+    # One index run of a dataset at a time (a transaction-level advisory lock, held
+    # until the marker is dropped): a run reads the dataset only after the previous
+    # run has written to Solr, so the last write is always of the newest state.
+    # Without it, two transitions at once could index in the wrong order: the run
+    # of the older state reading before, and writing after, the run of the newer.
+    model.Session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"udp_governance:index:{package_id}")))
+    )
+    # the session keeps what it loaded across commits (expire_on_commit=False): read anew
+    model.Session.expire_all()
     token = model.Session.execute(sa.select(IndexPending.token).where(IndexPending.package_id == package_id)).scalar()
     if token is None:
+        model.Session.commit()
         return True
-    model.Session.commit()  # index what is committed, from a fresh transaction
     try:
         compat.index_dataset(package_id)
     except Exception as e:  # SearchIndexError, connection errors: Solr's trouble, not ours
