@@ -564,18 +564,20 @@ ROUTES: dict[str, list[Probe]] = {
     "/about": [page("/about", detect="status")],
     "/dataset/": [
         get("/dataset/", {"q": "{marker}"}, exact=True),
-        page("/dataset/", {"q": "mk"}),
+        page("/dataset/", {"q": "Leak"}),  # titles are "Leak <marker>" (Solr matches no prefix of a marker)
         page("/dataset/", {"q": "mk", "include_private": "True", "sort": "name asc"}),
     ],
     "/dataset/<id>": [get(DS, exact=True)],
     "/dataset/<_id>.<_format>": [get("/dataset/{id}.rdf", exact=True), get("/dataset/{name}.jsonld")],
     "/dataset/activity/<id>": [get("/dataset/activity/{name}", exact=True, detect="status")],
     # pages of an activity's data: for who may edit the dataset (the editor answers)
-    "/dataset/changes/<id>": [get("/dataset/changes/{oldest_activity_id}", seer="editor")],
+    # (a change is a diff with the activity before: the oldest has none, and a "new resource view" activity
+    # carries no dataset, so CKAN answers 404 for ranges over one; the newest change of every item is asked)
+    "/dataset/changes/<id>": [get("/dataset/changes/{newest_activity_id}", seer="editor")],
     "/dataset/changes_multiple": [
         get(
             "/dataset/changes_multiple",
-            {"new_id": "{newest_activity_id}", "old_id": "{oldest_activity_id}"},
+            {"new_id": "{newest_activity_id}", "old_id": "{previous_activity_id}"},
             seer="editor",
         )
     ],
@@ -588,7 +590,17 @@ ROUTES: dict[str, list[Probe]] = {
     "/dataset/<id>/resource/<resource_id>/download/<filename>": [
         get(RES + "/download/x.csv", exact=True, detect=answered)
     ],
-    "/dataset/<id>/resource/<resource_id>/view": [get(TABLE + "/view", where=hand_made, detect=answered)],
+    # without a view id CKAN renders the view given in ``resource_view`` (the view form's preview), else 404
+    "/dataset/<id>/resource/<resource_id>/view": [
+        get(
+            TABLE + "/view",
+            {
+                "resource_view": '{"view_type": "image_view", "title": "Vorschau", "image_url": "http://x.invalid/a.png"}'
+            },
+            where=hand_made,
+            detect=answered,
+        )
+    ],
     "/dataset/<id>/resource/<resource_id>/view/<view_id>": [
         get(TABLE + "/view/{view_id}", exact=True, where=hand_made)
     ],

@@ -390,7 +390,11 @@ class LeakWorld:
             [ids[0], ids[-1], *(a["id"] for a in activities if not a["activity_type"].endswith("package"))]
         )
         item.vars.update(
-            activity_id=list(asked), newest_activity_id=ids[0], oldest_activity_id=ids[-1], activity_count=len(ids)
+            activity_id=list(asked),
+            newest_activity_id=ids[0],
+            previous_activity_id=ids[1] if len(ids) > 1 else ids[0],
+            oldest_activity_id=ids[-1],
+            activity_count=len(ids),
         )
         # activities of the site user (harvests) are hidden from every stream (CKAN's
         # ckan.hide_activity_from_users): a harvested draft has none to show

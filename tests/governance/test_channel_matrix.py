@@ -274,8 +274,14 @@ class Matrix:
                         self.problem("LEAK", name, viewer, f"the pending edit ({key}) {request_text[:120]}")
                     seen = shown_by(probe, status, body, w.shown(request_text, body), target)
                     if viewer == seer:
-                        ok = 200 <= status < 300 and (
-                            target is None or probe.detect is not None or target.key in seen or probe.write is not None
+                        ok = (callable(probe.detect) and probe.detect(status, body)) or (
+                            200 <= status < 300
+                            and (
+                                target is None
+                                or probe.detect is not None
+                                or target.key in seen
+                                or probe.write is not None
+                            )
                         )
                         if target is None and probe.detect is None and probe.write is None:
                             ok = ok and any(i.key in seen for i in w.items if i.kind in probe.kinds)
