@@ -26,6 +26,28 @@ from govworld import World, act
 
 STATES = ("draft", "in_review", "published", "archived", "withdrawn")
 ACCESS = ("open", "internal", "restricted")
+# The items the matrix asks about: every workflow state and every access class at least once, and every
+# visibility class (public; logged-in users; the organization only) among published, archived and hidden
+# states, by hand and by harvest. The whole product (15 x 2) is ``FULL`` (UDP_LEAK_MATRIX_FULL=1).
+HAND_MADE = (
+    ("published", "open"),
+    ("published", "internal"),
+    ("published", "restricted"),
+    ("archived", "open"),
+    ("archived", "restricted"),
+    ("draft", "open"),
+    ("in_review", "internal"),
+    ("withdrawn", "restricted"),
+)
+HARVESTED = (
+    ("published", "open"),
+    ("published", "restricted"),
+    ("archived", "internal"),
+    ("draft", "internal"),
+    ("in_review", "open"),
+    ("withdrawn", "open"),
+)
+FULL = tuple(itertools.product(STATES, ACCESS))
 # who looks: three who must not see hidden things, and the organization's
 # member, who may see every dataset of the organization (the positive control)
 VIEWERS = ("anonymous", "plain", "outsider", "member")
@@ -105,7 +127,9 @@ def _marker() -> str:
 
 
 class LeakWorld:
-    def __init__(self, rdf_server: Any) -> None:
+    def __init__(self, rdf_server: Any, full: bool = False) -> None:
+        self.hand_made = FULL if full else HAND_MADE
+        self.harvested = FULL if full else HARVESTED
         self.w = World()
         self.rdf_server = rdf_server
         self.plain = factories.User(email="plain@example.org")
@@ -153,7 +177,7 @@ class LeakWorld:
     def build(self) -> None:
         w = self.w
         self.anchor = w.published(name="leak-anchor", title="Anker", notes="Öffentlich, mit Beziehungen")
-        made = [self._hand_made(state, access) for state, access in itertools.product(STATES, ACCESS)]
+        made = [self._hand_made(state, access) for state, access in self.hand_made]
         self._sensor_series(made)
         for made_item in made:
             assert made_item.state and made_item.access
@@ -262,7 +286,7 @@ class LeakWorld:
 
     def _harvested(self) -> list[Item]:
         w = self.w
-        slugs = {(s, a): f"h-{s.replace('_', '-')}-{a}" for s, a in itertools.product(STATES, ACCESS)}
+        slugs = {(s, a): f"h-{s.replace('_', '-')}-{a}" for s, a in self.harvested}
         markers = {k: _marker() for k in slugs}
         tags = {k: "htag" + secrets.token_hex(4) for k in slugs}
         datasets = " ;\n".join(f"    dcat:dataset <http://example.invalid/dataset/{s}>" for s in slugs.values())
@@ -271,13 +295,14 @@ class LeakWorld:
         self.rdf_server.responder = lambda path: (200, "text/turtle", catalog.encode())
         # a source's title and id are the provenance of the datasets it brings
         # (ckanext-harvest shows them on public harvested datasets); its URL and
-        # config are the organization's: the marker is in the URL
-        source_marker = _marker()
+        # config and description are the organization's: the marker is in the URL and the description
+        source_marker, note_marker = _marker(), _marker()
         self.source = act(
             w.admin,
             "harvest_source_create",
             name="leak-source",
             title="Quelle",
+            notes=f"Interne Beschreibung {note_marker}",
             url=f"{self.rdf_server.url}/{source_marker}.ttl",
             source_type="dcat_rdf",
             owner_org=w.org["id"],
@@ -329,7 +354,7 @@ class LeakWorld:
                 state=None,
                 access=None,
                 vars={"id": self.source["id"], "name": self.source["name"]},
-                tells={source_marker},
+                tells={source_marker, note_marker},
             )
         )
         return items
@@ -364,7 +389,13 @@ class LeakWorld:
         asked = dict.fromkeys(
             [ids[0], ids[-1], *(a["id"] for a in activities if not a["activity_type"].endswith("package"))]
         )
-        item.vars.update(activity_id=list(asked), newest_activity_id=ids[0], oldest_activity_id=ids[-1])
+        item.vars.update(
+            activity_id=list(asked),
+            newest_activity_id=ids[0],
+            previous_activity_id=ids[1] if len(ids) > 1 else ids[0],
+            oldest_activity_id=ids[-1],
+            activity_count=len(ids),
+        )
         # activities of the site user (harvests) are hidden from every stream (CKAN's
         # ckan.hide_activity_from_users): a harvested draft has none to show
         item.vars["shown_activities"] = len(
@@ -399,6 +430,8 @@ __all__ = [
     "Item",
     "STATES",
     "ACCESS",
+    "HAND_MADE",
+    "HARVESTED",
     "VIEWERS",
     "OUTSIDE_VIEWERS",
     "SECRET",

@@ -370,12 +370,14 @@ SCOPE: dict[str, Callable[[Key], bool]] = {
     "search_fq_capacity_private_only": lambda key: False,  # without include_private: public datasets only
     "search_fq_state": lambda key: key[0] in ("draft", "in_review", "withdrawn"),
 }
-# Known gaps the positive control found, asserted so (a fixed gap fails here
-# until its entry goes): (viewer, channel) -> why.
+# Where the positive control finds less than the rules would allow, by decision (asserted so: a changed
+# behaviour fails here until its entry goes): (viewer, channel) -> why.
 PUBLISH_ACTIVITY = (
-    "udp_approve leaves the activities of a dataset that becomes published + open with the "
-    "labels of before (members only), so the public has no activity of it (a published + "
-    "internal one is relabelled for staff)"
+    "by design, as in stock CKAN: an activity keeps the permission labels of the moment it was made "
+    "(ckanext-activity), so a dataset's draft history (unreviewed titles, rejected edits) stays with its "
+    "organization when udp_approve publishes it; the public sees the activities made after publication. "
+    "Relabelling them public would publish what review never passed (set_visibility relabels them only while "
+    "the dataset is not public)"
 )
 KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("anonymous", "activity_show"): PUBLISH_ACTIVITY,

@@ -18,7 +18,7 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.security import channels, csrf, errors, urls
+from ckanext.udp.security import channels, csrf, errors, notactions, urls
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class SecurityPlugin(p.SingletonPlugin):
     # IMiddleware: the CSRF guard runs after CKAN has identified the user
     def make_middleware(self, app: Any, config: Any) -> Any:
         if hasattr(app, "before_request"):
+            app.before_request(notactions.guard)
             app.before_request(csrf.guard)
             errors.register(app)
         else:  # another plugin wrapped the app first: the guard would be missing
