@@ -97,11 +97,12 @@ def test_a_table_preview_shows_its_rows(new_page, steps, live_server):
     view = tk.get_action("resource_view_list")(system(), {"id": resource_id})[0]
     for mobile in WIDTHS:
         page, seen = open_resource(new_page, dataset, resource_id, mobile)
-        frame = page.frame_locator("iframe.resource-view")
+        frame = page.frame_locator('iframe[data-module="data-viewer"]')
         rows = frame.locator("table tbody tr")
         rows.filter(has_text="Durlach").first.wait_for()
         assert rows.count() == 2
         steps.shot(page, f"tabelle-{'375' if mobile else 'desktop'}")
+        assert page.locator('iframe[data-module="data-viewer"]').get_attribute("aria-label") == "Datenansicht"
         assert_fits(page)
         axe_check(page, "resource page with a table preview")
         # the preview itself (the frame's page)

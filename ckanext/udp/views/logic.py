@@ -31,10 +31,11 @@ CHART_VIEW = "udp_chart"
 MAP_FORMATS = frozenset({"GEOJSON", "WMS", "WFS", "WMS_SRVC", "WFS_SRVC"})
 HOURLY_URL = re.compile(r"/dataset/[^/]+/sensors/hourly\.(?:csv|json)(?:$|\?)")
 
+#: the views' titles are stored with the view (content, like a resource name), in the portal's language
 TITLES = {
-    TABLE_VIEW: "Table",
-    MAP_VIEW: "Map",
-    CHART_VIEW: "Chart",
+    TABLE_VIEW: "Tabelle",
+    MAP_VIEW: "Karte",
+    CHART_VIEW: "Diagramm",
 }
 
 
@@ -94,7 +95,7 @@ def ensure_views(resource_id: str, *, datastore_active: bool | None = None) -> l
             continue
         tk.get_action("resource_view_create")(
             dict(context),
-            {"resource_id": resource_id, "view_type": view_type, "title": tk._(TITLES[view_type])},
+            {"resource_id": resource_id, "view_type": view_type, "title": TITLES[view_type]},
         )
         created.append(view_type)
     if created:

@@ -73,6 +73,8 @@ def _local_path(url: str) -> str:
 
 def map_config(resource: dict[str, Any]) -> dict[str, Any]:
     url = resource.get("url") or ""
+    if resource.get("url_type") == "upload":
+        url = _local_path(url)  # a file uploaded to this portal, whatever host name it was stored with
     kind = logic.format_key(resource)
     kind = {"WMS_SRVC": "WMS", "WFS_SRVC": "WFS"}.get(kind, kind)
     loadable = bool(url) and (_same_site(url) or _external_allowed())

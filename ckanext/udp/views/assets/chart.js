@@ -92,7 +92,18 @@
         legend: {show: false},
         cursor: {drag: {x: true, y: false}},
         scales: {x: {time: true}},
-        axes: [{}, {label: label(m), size: 60}],
+        // German date and time on the x axis, in UTC like the data
+        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+        axes: [{
+          values: function (u, splits) {
+            return splits.map(function (ts) {
+              return new Date(ts * 1000).toLocaleString("de-DE", {
+                timeZone: "UTC", day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit"
+              });
+            });
+          },
+          space: 90
+        }, {label: label(m), size: 60}],
         series: [{label: strings.hour}].concat(devices.map(function (d, i) {
           return {label: d, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false,
                   points: {show: hours.length < 60}};
