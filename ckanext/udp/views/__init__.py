@@ -1,0 +1,1 @@
+"""The ``udp_views`` plugin: previews for citizens (tables, maps, sensor charts)."""
