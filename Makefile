@@ -23,7 +23,8 @@ clean:
 status:
 	@scripts/stack.sh status
 
-# Benchmarks against their stock anchors, every one of bench/ (needs the demo portal: make run first)
+# Benchmarks against their stock anchors, every one of bench/ (needs the demo portal: make run first).
+# The portal load test runs 50 users x 5 minutes per portal; shorter: make bench PORTAL_LOAD_ARGS="--users 10 --duration 60"
 bench:
 	@scripts/stack.sh setup
 	.venv/bin/python bench/governance_overhead.py --ini .udp/ckan.ini
@@ -34,6 +35,7 @@ bench:
 	.venv/bin/python bench/transparency_sync.py --ini "$$(scripts/stack.sh test-ini)" -n 200
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
+	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
 
 # Lint, format check and type check (also run by make test)
 lint:

@@ -67,9 +67,33 @@ class TestPortalPages:
 
     def test_footer_has_the_legal_links(self, app):
         body = app.get("/").body
-        assert "https://www.karlsruhe.de/impressum" in body
+        assert 'href="/impressum"' in body
         assert "Impressum" in body
         assert "Datenschutz" in body
+        assert "Erklärung zur Barrierefreiheit" in body
+        assert 'href="/entwickler"' in body
+
+    @pytest.mark.ckan_config("ckanext.udp.imprint_url", "https://www.karlsruhe.de/impressum")
+    def test_footer_links_a_configured_imprint(self, app):
+        assert 'href="https://www.karlsruhe.de/impressum"' in app.get("/").body
+
+    def test_legal_pages_are_german_and_escape_their_options(self, app, ckan_config, monkeypatch):
+        monkeypatch.setitem(ckan_config, "ckanext.udp.legal.accessibility_contact", "<b>x</b>@example.org")
+        for path, heading in (
+            ("/impressum", "Impressum"),
+            ("/datenschutz", "Datenschutzerklärung"),
+            ("/barrierefreiheit", "Erklärung zur Barrierefreiheit"),
+        ):
+            body = app.get(path).body
+            assert f"<h1>{heading}</h1>" in body, path
+            assert "Demo-Text." in body
+        assert "&lt;b&gt;x&lt;/b&gt;@example.org" in body
+        assert "<b>x</b>" not in body
+
+    def test_a_legal_page_missing_from_the_folder_is_a_german_404(self, app, ckan_config, monkeypatch, tmp_path):
+        monkeypatch.setitem(ckan_config, "ckanext.udp.legal_pages", str(tmp_path))
+        answer = app.get("/impressum", status=404)
+        assert "Diese Seite ist noch nicht verfasst." in answer.body
 
     def test_english_stays_available(self, app):
         body = app.get("/en/").body
