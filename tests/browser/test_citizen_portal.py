@@ -52,15 +52,18 @@ AWKWARD = ["Suchdaten", "Entdecke", "1 Mitglieder"]
 # pages of the other engineers of issue 13 (dataset and resource pages:
 # engineer A's dataset page, engineer B's previews); their findings are
 # listed, not failed, until those branches are merged
+# links to pages another branch of this session builds: expected to answer
+# 404 until it is merged (the coordinator removes the entry then)
+PENDING = {"/entwickler": "the developer page (route udp_api.developer) comes with engineer D's branch"}
 OTHERS = re.compile(r"^/dataset/[^/?]+(/resource/[^/?]+)?/?$")
 
 
 @pytest.fixture(scope="module")
 def demo_site(reset_db: Any, reset_index: Any, live_server: Any) -> Iterator[Any]:
-    reset_db()
-    reset_index()
-    p.load_all()
+    p.load_all()  # the plugins' migrations and actions
     try:
+        reset_db()
+        reset_index()
         demo.load()
     finally:
         p.unload_all()
@@ -160,6 +163,25 @@ def _focus_ring(page: Any) -> dict[str, str]:
 
 
 def test_keyboard_skip_links_and_visible_focus(demo_site, page, steps):
+    # the header search shows where the focus is (it had none)
+    page.goto("/")
+    search = page.locator(".masthead input[type=search], .masthead input[name=q]").first
+    search.focus()
+    ring = _focus_ring(page)
+    assert ring["outline"].startswith("solid") and ring["outline"] != "solid 0px", ring
+    # every focusable element of the home page shows a ring when tabbed to
+    page.evaluate("() => document.activeElement.blur()")
+    without = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        ring = _focus_ring(page)
+        if ring["tag"] == "BODY":
+            break
+        if not ring["outline"].startswith("solid") or ring["outline"] == "solid 0px":
+            without.append(ring)
+    assert not without, f"focus not visible on: {without[:5]}"
+
+    # the search page: a skip link to the content, then one to the results
     page.goto("/dataset/")
     page.keyboard.press("Tab")
     first = page.evaluate("() => [document.activeElement.textContent.trim(), document.activeElement.hash]")
@@ -173,23 +195,6 @@ def test_keyboard_skip_links_and_visible_focus(demo_site, page, steps):
         pytest.xfail("the results container id=ergebnisse comes with engineer A's branch (issue 13, items 1-3)")
     page.keyboard.press("Enter")
     assert page.evaluate("() => location.hash") == "#ergebnisse"
-
-    # the header search shows where the focus is (it had none)
-    page.goto("/")
-    search = page.locator(".masthead input[type=search], .masthead input[name=q]").first
-    search.focus()
-    ring = _focus_ring(page)
-    assert ring["outline"].startswith("solid") and ring["outline"] != "solid 0px", ring
-    # every focusable element of the home page shows a ring when tabbed to
-    without = []
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        ring = _focus_ring(page)
-        if ring["tag"] == "BODY":
-            break
-        if not ring["outline"].startswith("solid") or ring["outline"] == "solid 0px":
-            without.append(ring)
-    assert not without, f"focus not visible on: {without[:5]}"
 
 
 def test_footer_legal_pages_alternates_and_members_tab(demo_site, page):
@@ -280,14 +285,18 @@ def _fetch(url: str) -> tuple[int, str, str]:
         return error.code, "", ""
 
 
-def _crawl(root: str, depth: int = 3, limit: int = 400) -> tuple[dict[str, int], dict[str, list[str]], dict[str, str]]:
+def _crawl(
+    root: str, depth: int = 3, limit: int = 150, variants: int = 4
+) -> tuple[dict[str, int], dict[str, list[str]], dict[str, str]]:
     """Breadth-first from the home page, same origin, at most ``depth`` clicks
-    and ``limit`` addresses. Returns status per address, English strings per
+    and ``limit`` addresses, at most ``variants`` query strings per path (facet
+    and sort links multiply without end). Returns status per address, English strings per
     page, and where each address was found."""
     origin = urllib.parse.urlsplit(root)
     status: dict[str, int] = {}
     english: dict[str, list[str]] = {}
     found_on: dict[str, str] = {}
+    per_path: collections.Counter[str] = collections.Counter()
     queue = collections.deque([(root + "/", 0)])
     while queue and len(status) < limit:
         url, level = queue.popleft()
@@ -311,9 +320,14 @@ def _crawl(root: str, depth: int = 3, limit: int = 400) -> tuple[dict[str, int],
             parts = urllib.parse.urlsplit(target)
             if parts.scheme not in ("http", "https") or parts.netloc != origin.netloc:
                 continue
-            if target not in status:
-                found_on.setdefault(target, url)
-                queue.append((target, level + 1))
+            if target in found_on or target in status:
+                continue
+            if parts.query:
+                per_path[parts.path] += 1
+                if per_path[parts.path] > variants:
+                    continue
+            found_on[target] = url
+            queue.append((target, level + 1))
     return status, english, found_on
 
 
@@ -321,14 +335,19 @@ def test_crawl_from_the_home_page_finds_no_broken_link_and_no_english(demo_site)
     status, english, found_on = _crawl(demo_site.url)
     assert len(status) > 30, f"the crawl reached only {len(status)} addresses"
     broken = {url: code for url, code in status.items() if code >= 400}
+    pending = {url: code for url, code in broken.items() if urllib.parse.urlsplit(url).path in PENDING}
+    broken = {url: code for url, code in broken.items() if url not in pending}
     assert not broken, "broken links:\n" + "\n".join(
         f"{code} {url} (linked from {found_on.get(url, '-')})" for url, code in sorted(broken.items())
     )
     mine = {url: hits for url, hits in english.items() if not OTHERS.match(urllib.parse.urlsplit(url).path)}
     theirs = {url: hits for url, hits in english.items() if url not in mine}
     assert not mine, "English or awkward strings:\n" + "\n".join(f"{url}: {hits}" for url, hits in mine.items())
+    reasons = [PENDING[urllib.parse.urlsplit(url).path] for url in pending]
     if theirs:
-        pytest.xfail(
+        reasons.append(
             "English strings on dataset/resource pages (engineers A and B of issue 13): "
             + "; ".join(f"{urllib.parse.urlsplit(u).path}: {h}" for u, h in sorted(theirs.items())[:8])
         )
+    if reasons:
+        pytest.xfail(" / ".join(reasons))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -16,11 +18,13 @@ __all__ = [
     "render_datetime",
     "udp_catalog_alternates",
     "udp_city_name",
+    "udp_developer_url",
     "udp_error_text",
     "udp_developer_links",
     "udp_footer_links",
     "udp_portal_counts",
     "udp_request_id",
+    "user_image",
 ]
 
 
@@ -45,6 +49,30 @@ def render_datetime(
         if isinstance(value, dt.datetime):
             return dates.display_datetime(value, "long")
     return next_helper(datetime_, date_format=date_format, with_hours=with_hours, with_seconds=with_seconds)
+
+
+@tk.chained_helper
+def user_image(next_helper: Callable[..., Any], user_id: str, size: int = 100) -> Any:
+    """CKAN's user picture, but only from the portal itself: a picture address
+    on another host (a user's external image URL) would make every visitor's
+    browser ask a third party, so the local placeholder stands in for it."""
+    html = next_helper(user_id, size)
+    found = re.search(r'src="([^"]+)"', str(html))
+    if not found or _own_address(found.group(1)):
+        return html
+    user = tk.get_action("user_show")({"ignore_auth": True}, {"id": user_id})
+    return tk.h.snippet("user/snippets/placeholder.html", size=size, user_name=user["display_name"])
+
+
+def _own_address(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    if not parts.netloc:
+        return True
+    return parts.netloc == urllib.parse.urlsplit(tk.config.get("ckan.site_url")).netloc
+
+
+def udp_developer_url() -> str:
+    return tk.config.get("ckanext.udp.developer_url")
 
 
 def udp_city_name() -> str:
