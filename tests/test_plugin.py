@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import urllib.parse
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
@@ -94,6 +96,23 @@ class TestPortalPages:
         monkeypatch.setitem(ckan_config, "ckanext.udp.legal_pages", str(tmp_path))
         answer = app.get("/impressum", status=404)
         assert "Diese Seite ist noch nicht verfasst." in answer.body
+
+    def test_only_catalog_alternates_that_answer_are_announced(self, app):
+        for page in ("/", "/dataset/"):
+            hrefs = re.findall(r'<link rel="alternate" type="[^"]+" href="([^"]+)"', app.get(page).body)
+            assert hrefs, page
+            for href in hrefs:
+                path = urllib.parse.urlsplit(href).path
+                assert app.get(path).status_code == 200, f"{page} announces {path}"
+
+    def test_members_tab_only_for_those_who_may_see_the_members(self, app):
+        sysadmin = factories.SysadminWithToken()
+        org = factories.Organization()
+        tab = f"/organization/members/{org['name']}"
+        assert app.get(tab, status=403)
+        assert tab not in app.get(f"/organization/{org['name']}").body
+        as_admin = app.get(f"/organization/{org['name']}", headers={"Authorization": sysadmin["token"]}).body
+        assert tab in as_admin
 
     def test_english_stays_available(self, app):
         body = app.get("/en/").body

@@ -46,6 +46,8 @@ ENGLISH = [
     "License",
     "Explore",
 ]
+# a label and its value in two cells of a table row
+ACROSS_NODES = {"State active", "Datastore active", "Has views"}
 # awkward stock German the issue names
 AWKWARD = ["Suchdaten", "Entdecke", "1 Mitglieder"]
 
@@ -274,6 +276,21 @@ class _Links(html.parser.HTMLParser):
             self.text.append(data)
 
 
+def _strings_found(pieces: list[str]) -> list[str]:
+    """The listed strings in the page's text nodes and labels, each node on its
+    own (joined, "Follower 1" and "Mitglieder 1" would read "1 Mitglieder");
+    label and value of a table row ("State" | "active") also joined."""
+    nodes = [" ".join(piece.split()) for piece in pieces]
+    joined = " ".join(nodes)
+    found = []
+    for string in ENGLISH + AWKWARD:
+        pattern = re.compile(rf"(?<![\w-]){re.escape(string)}(?![\w-])")
+        where = [joined] if string in ACROSS_NODES else nodes
+        if any(pattern.search(text) for text in where):
+            found.append(string)
+    return found
+
+
 def _fetch(url: str) -> tuple[int, str, str]:
     request = urllib.request.Request(url, headers={"Accept-Language": "de-DE,de"})
     try:
@@ -309,8 +326,7 @@ def _crawl(
             continue  # the English version is English on purpose
         parser = _Links()
         parser.feed(body)
-        text = " ".join(" ".join(parser.text).split())
-        hits = [s for s in ENGLISH + AWKWARD if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", text)]
+        hits = _strings_found(parser.text)
         if hits:
             english[url] = hits
         if level >= depth:
