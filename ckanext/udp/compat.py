@@ -437,3 +437,71 @@ def _render(conn: Connection, query: sql.Composable) -> str:
 
 def _execute(conn: Connection, query: sql.Composable, params: dict[str, Any] | None = None) -> None:
     conn.exec_driver_sql(_render(conn, query), params)
+
+
+# --- i16-transparency2 ---
+# Internals of udp_transparency: CKAN's ORM session (the outbox row is written
+# in the flush of the change itself, so it commits or rolls back with it) and
+# the package table (which datasets the public sees, read in bulk).
+
+
+def listen_session(event: str, listener: Callable[..., None]) -> None:
+    """Listen to an event of CKAN's scoped session (``after_flush``, ``after_commit`` ...)."""
+    import ckan.model as model
+    from sqlalchemy import event as sa_event
+
+    sa_event.listen(model.Session, event, listener)
+
+
+class FlushedDatasets(NamedTuple):
+    #: every dataset a flush touches: dataset rows new, changed or deleted, and rows keyed by ``package_id``
+    touched: set[str]
+    #: those that were visible to the public before this flush (a change of ``state`` or ``private``
+    #: took them out of view, or the row is being deleted)
+    left_view: set[str]
+
+
+def _was_public(obj: Any, deleted: bool) -> bool:
+    if deleted:
+        return obj.state == "active" and obj.private is False
+    attrs = sa.inspect(obj).attrs
+    state = attrs.state.history
+    private = attrs.private.history
+    if not (state.deleted or private.deleted):
+        return False
+    old_state = state.deleted[0] if state.deleted else obj.state
+    old_private = private.deleted[0] if private.deleted else obj.private
+    return old_state == "active" and old_private is False
+
+
+def flushed_datasets(session: Any) -> FlushedDatasets:
+    """Which datasets a flush of CKAN's session touches (called in ``after_flush``,
+    where the objects still carry their changes' history)."""
+    import ckan.model as model
+
+    touched: set[str] = set()
+    left: set[str] = set()
+    deleted = set(session.deleted)
+    for obj in (*session.new, *session.dirty, *deleted):
+        if isinstance(obj, model.Package):
+            if obj.id and (obj in session.new or obj in deleted or session.is_modified(obj)):
+                touched.add(obj.id)
+                if obj not in session.new and _was_public(obj, obj in deleted):
+                    left.add(obj.id)
+            continue
+        package_id = getattr(obj, "package_id", None)
+        if isinstance(package_id, str) and package_id:
+            touched.add(package_id)
+    return FlushedDatasets(touched, left)
+
+
+def public_dataset_ids(conn: Any, among: Sequence[str] | None = None) -> list[str]:
+    """Datasets the public sees by CKAN's rule (active, not private), oldest first;
+    only those ``among`` the given ids if given. ``conn``: a connection or session."""
+    import ckan.model as model
+
+    table = model.package_table
+    query = sa.select(table.c.id).where(table.c.state == "active", table.c.private.is_(False))
+    if among is not None:
+        query = query.where(table.c.id.in_(list(among)))
+    return list(conn.execute(query.order_by(table.c.metadata_created)).scalars())

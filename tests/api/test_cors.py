@@ -59,6 +59,7 @@ NOT_READ_BLUEPRINTS = {
     "datatablesview": "POST-only helper of the table preview",
     "udp_harvest": PAGES + " (harvest dashboard, sysadmins)",
     "xloader": PAGES + " (upload status, stewards)",
+    "udp_transparency": PAGES + " (transparency portal drift page, sysadmins)",
 }
 NOT_READ_ENDPOINTS = {
     "api.i18n_js_translations": "translations of the portal's own scripts",

@@ -732,6 +732,14 @@ ROUTES: dict[str, list[Probe]] = {
     "/user/activity/<id>": [page("/user/activity/{editor}"), page("/user/activity/{reviewer}")],
     "/ckan-admin/trash": [page("/ckan-admin/trash", rule=nobody, seer="sysadmin")],
     "/ckan-admin/activities": [page("/ckan-admin/activities", rule=nobody, seer="sysadmin")],
+    # the transparency portal's drift page and its two buttons (udp_transparency): sysadmins only
+    "/ckan-admin/transparenz": [page("/ckan-admin/transparenz", rule=nobody, seer="sysadmin", detect="status")],
+    "/ckan-admin/transparenz/push": [
+        post("/ckan-admin/transparenz/push", {}, "sysadmin", role="sysadmin", scope="global")
+    ],
+    "/ckan-admin/transparenz/reconcile": [
+        post("/ckan-admin/transparenz/reconcile", {"id": "{id}"}, "sysadmin", role="sysadmin")
+    ],
     # harvest sources (a dataset type of ckanext-harvest) and harvest jobs
     "/harvest/": [page("/harvest/", rule=members_only, kinds=SOURCE)],
     # the stewards' harvest dashboard (udp_harvest_dashboard)

@@ -27,7 +27,12 @@ def transparency() -> None:
 
 
 @transparency.command("worker")
-@click.option("--interval", default=0.5, show_default=True, help="Sekunden Pause, wenn nichts ansteht")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    help="Längste Pause, wenn nichts ansteht (neue Änderungen wecken den Dienst sofort per LISTEN/NOTIFY)",
+)
 @click.option("--once", is_flag=True, help="Einmal alles Fällige ausliefern, dann enden")
 def worker(interval: float, once: bool) -> None:
     """Liefert den Postausgang (Outbox) aus, bis das Programm beendet wird."""

@@ -14,43 +14,48 @@ withdrawal always wins over an earlier publication.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import ckan.model as model
-import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
-from sqlalchemy import event
 
-from ckanext.udp.transparency.model import outbox, utcnow
+from ckanext.udp import compat
+from ckanext.udp.transparency.model import mapping, outbox, utcnow
+from ckanext.udp.transparency.portal import configured_url
 
 _SEEN = "udp_transparency_seen"
+CHANNEL = "udp_transparency"  # PostgreSQL NOTIFY channel: a change waits in the outbox
 _installed = False
 active = False  # set by the plugin while it is loaded
 
 
 def enabled() -> bool:
-    return active and bool(tk.config.get("ckanext.udp.transparency.url"))
+    return active and bool(configured_url())
 
 
-def _touched(session: Any) -> set[str]:
-    ids: set[str] = set()
-    for obj in itertools.chain(session.new, session.dirty, session.deleted):
-        if isinstance(obj, model.Package):
-            if obj.id and (obj in session.new or obj in session.deleted or session.is_modified(obj)):
-                ids.add(obj.id)
-            continue
-        package_id = getattr(obj, "package_id", None)
-        if isinstance(package_id, str) and package_id:
-            ids.add(package_id)
-    return ids
+def _concerned(session: Any) -> set[str]:
+    """The datasets of this flush whose change may concern the portal: those
+    public now (after the flush, in this transaction), those that left public
+    view in it, and those the portal may hold a copy of. A draft's edits, new
+    drafts and everything else stay out of the outbox; a flush that touches no
+    dataset costs no query."""
+    flushed = compat.flushed_datasets(session)
+    candidates = flushed.touched - session.info.get(_SEEN, set())
+    if not candidates:
+        return set()
+    conn = session.connection()
+    concerned = set(compat.public_dataset_ids(conn, sorted(candidates))) | (flushed.left_view & candidates)
+    rest = candidates - concerned
+    if rest:
+        live = sa.select(mapping.c.package_id).where(mapping.c.live, mapping.c.package_id.in_(sorted(rest)))
+        concerned |= set(conn.execute(live).scalars())
+    return concerned
 
 
 def _after_flush(session: Any, _flush_context: Any) -> None:
     if not enabled():
         return
-    seen: set[str] = session.info.setdefault(_SEEN, set())
-    new = _touched(session) - seen
+    new = _concerned(session)
     if not new:
         return
     now = utcnow()
@@ -58,7 +63,9 @@ def _after_flush(session: Any, _flush_context: Any) -> None:
         outbox.insert(),
         [{"package_id": pid, "created": now, "attempts": 0, "next_attempt": now} for pid in sorted(new)],
     )
-    seen.update(new)
+    # the worker LISTENs: PostgreSQL delivers this at commit (never on rollback)
+    session.connection().execute(sa.text(f"NOTIFY {CHANNEL}"))
+    session.info.setdefault(_SEEN, set()).update(new)
 
 
 def _forget(session: Any, *_args: Any) -> None:
@@ -70,9 +77,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    event.listen(model.Session, "after_flush", _after_flush)
+    compat.listen_session("after_flush", _after_flush)
     for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-        event.listen(model.Session, name, _forget)
+        compat.listen_session(name, _forget)
     _installed = True
 
 
@@ -84,8 +91,24 @@ def enqueue(package_ids: list[str]) -> int:
             outbox.insert(),
             [{"package_id": pid, "created": now, "attempts": 0, "next_attempt": now} for pid in package_ids],
         )
+        model.Session.execute(sa.text(f"NOTIFY {CHANNEL}"))
     return len(package_ids)
 
 
 def pending() -> int:
     return model.Session.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
+
+
+def release(package_id: str) -> None:
+    """This dataset's rows are due now (after a sysadmin brought it in step)."""
+    now = utcnow()
+    model.Session.execute(outbox.update().where(outbox.c.package_id == package_id).values(attempts=0, next_attempt=now))
+    model.Session.execute(sa.text(f"NOTIFY {CHANNEL}"))
+
+
+def next_due() -> float | None:
+    """Seconds until the earliest outbox row is due (0: now), None when empty."""
+    first = model.Session.execute(sa.select(sa.func.min(outbox.c.next_attempt))).scalar()
+    if first is None:
+        return None
+    return max((first - utcnow()).total_seconds(), 0.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -69,6 +70,35 @@ RESOURCE_FIELDS = (
 )
 
 
+# the stock CKAN tag rule (ckan.logic.validators.tag_name_validator and
+# tag_length_validator): word characters, space, "-", "_" and "."; 2 to 100 long
+TAG_MIN, TAG_MAX = 2, 100
+_TAG_OTHER = re.compile(r"[^\w \-.]+", re.UNICODE)
+
+
+def portal_tag(name: str) -> str | None:
+    """The hub tag as the portal's stock validator accepts it: other characters
+    become a space, runs of spaces one, at most 100 characters; None when less
+    than 2 are left (the tag is dropped)."""
+    tag = " ".join(_TAG_OTHER.sub(" ", name).split())[:TAG_MAX].strip()
+    return tag if len(tag) >= TAG_MIN else None
+
+
+def portal_tags(pkg: dict[str, Any]) -> tuple[list[str], list[tuple[str, str | None]]]:
+    """The tags that travel, and (hub tag, what travels instead or None) for
+    each one the portal would refuse as it is."""
+    tags: list[str] = []
+    changed: list[tuple[str, str | None]] = []
+    for item in pkg.get("tags") or []:
+        name = item.get("name") or ""
+        tag = portal_tag(name)
+        if tag != name:
+            changed.append((name, tag))
+        if tag is not None and tag not in tags:
+            tags.append(tag)
+    return sorted(tags), changed
+
+
 def site_url() -> str:
     return (tk.config.get("ckan.site_url") or "").rstrip("/")
 
@@ -118,7 +148,7 @@ def to_portal(pkg: dict[str, Any]) -> dict[str, Any]:
         notes=f"{notes}\n\n{source_line}" if notes else source_line,
         url=hub_page(pkg),
         owner_org=(pkg.get("organization") or {}).get("name") or "",
-        tags=sorted(({"name": t["name"]} for t in pkg.get("tags") or []), key=lambda t: t["name"]),
+        tags=[{"name": t} for t in portal_tags(pkg)[0]],
         extras=[{"key": k, "value": extras[k]} for k in sorted(extras)],
         resources=[_resource(pkg, res) for res in pkg.get("resources") or []],
     )

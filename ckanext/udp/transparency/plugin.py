@@ -23,11 +23,12 @@ import click
 
 from ckanext.udp.commands import register
 from ckanext.udp.transparency import outbox
+from ckanext.udp.transparency.portal import configured_url
 
 
 def portal_link(pkg: dict[str, Any]) -> str | None:
     """The dataset's copy on the transparency portal, if it is there now."""
-    public_url = tk.config.get("ckanext.udp.transparency.public_url") or tk.config.get("ckanext.udp.transparency.url")
+    public_url = tk.config.get("ckanext.udp.transparency.public_url") or configured_url()
     if not public_url or not pkg.get("id"):
         return None
     from ckanext.udp.transparency.sync import mapping_row
@@ -44,6 +45,7 @@ class TransparencyPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurable)
     p.implements(p.IClick)
     p.implements(p.ITemplateHelpers)
+    p.implements(p.IBlueprint)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -63,6 +65,12 @@ class TransparencyPlugin(p.SingletonPlugin):
     # ITemplateHelpers
     def get_helpers(self) -> dict[str, Any]:
         return {"udp_transparency_link": portal_link}
+
+    # IBlueprint
+    def get_blueprint(self) -> Any:
+        from ckanext.udp.transparency.views import transparency
+
+        return transparency
 
 
 __all__ = ["TransparencyPlugin"]

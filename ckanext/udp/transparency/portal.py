@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -14,6 +15,12 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 
 TOKEN_ENV = "UDP_TRANSPARENCY_TOKEN"
+URL_ENV = "UDP_TRANSPARENCY_URL"
+
+
+def configured_url() -> str | None:
+    """The portal's base URL: the environment (``UDP_TRANSPARENCY_URL``) before the config."""
+    return os.environ.get(URL_ENV) or tk.config.get("ckanext.udp.transparency.url") or None
 
 
 class PortalError(Exception):
@@ -35,13 +42,15 @@ class Portal:
         self.url = url.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self._orgs: dict[str, str] = {}
+        self._org_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never the token
         return f"Portal({self.url!r})"
 
     @classmethod
     def from_config(cls) -> Portal | None:
-        url = tk.config.get("ckanext.udp.transparency.url")
+        url = configured_url()
         if not url:
             return None
         token = os.environ.get(TOKEN_ENV) or tk.config.get("ckanext.udp.transparency.token") or ""
@@ -76,10 +85,15 @@ class Portal:
             raise
 
     def organization(self, name: str, title: str, description: str = "") -> str:
-        """The portal organization's name, created when missing."""
-        try:
-            return self.call("organization_show", id=name)["name"]
-        except PortalError as err:
-            if not err.not_found:
-                raise
-        return self.call("organization_create", name=name, title=title, description=description)["name"]
+        """The portal organization's name, created when missing (asked once per
+        worker process and organization; calls from several threads wait)."""
+        with self._org_lock:
+            if name not in self._orgs:
+                try:
+                    found = self.call("organization_show", id=name)["name"]
+                except PortalError as err:
+                    if not err.not_found:
+                        raise
+                    found = self.call("organization_create", name=name, title=title, description=description)["name"]
+                self._orgs[name] = found
+            return self._orgs[name]

@@ -11,9 +11,11 @@ repeated create is an update, never a second copy).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
+import select
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,8 @@ import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from ckanext.udp import compat
+from ckanext.udp.transparency import outbox as ob
 from ckanext.udp.transparency import payload as pl
 from ckanext.udp.transparency.model import mapping, outbox, utcnow
 from ckanext.udp.transparency.portal import Portal, PortalError
@@ -60,11 +64,15 @@ def hub_wins() -> bool:
     return tk.asbool(tk.config.get("ckanext.udp.transparency.hub_wins"))
 
 
-def _hub_dataset(package_id: str) -> dict[str, Any] | None:
-    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+def _site_user() -> str:
+    return tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+
+
+def _hub_dataset(package_id: str, site_user: str | None = None) -> dict[str, Any] | None:
     try:
         return tk.get_action("package_show")(
-            {"ignore_auth": True, "user": site_user, "use_cache": False, "for_view": False}, {"id": package_id}
+            {"ignore_auth": True, "user": site_user or _site_user(), "use_cache": False, "for_view": False},
+            {"id": package_id},
         )
     except tk.ObjectNotFound:
         return None
@@ -74,72 +82,133 @@ def mapping_row(package_id: str) -> Any | None:
     return model.Session.execute(sa.select(mapping).where(mapping.c.package_id == package_id)).first()
 
 
-def _save_mapping(package_id: str, **values: Any) -> None:
+def _save_mapping(package_id: str, commit: bool = True, **values: Any) -> None:
     stmt = insert(mapping).values(package_id=package_id, portal_id=package_id, **values)
     model.Session.execute(stmt.on_conflict_do_update(index_elements=[mapping.c.package_id], set_=values))
-    model.Session.commit()
+    if commit:
+        model.Session.commit()
 
 
-def _push(portal: Portal, data: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
-    action = "package_update" if existing else "package_create"
-    try:
-        return portal.call(action, **data, state="active")
-    except PortalError as err:
-        # the name is taken on the portal by a dataset that is not this one
-        if err.status == 409 and isinstance(err.error, dict) and "name" in err.error:
-            data["name"] = f"{data['name'][:90]}-{data['id'][:8]}"
-            return portal.call(action, **data, state="active")
-        raise
+@dataclasses.dataclass
+class Job:
+    """One dataset's delivery: planned from the hub's database (``plan``), carried
+    out over HTTP (``transfer``, any thread: no database, no CKAN context) and
+    recorded (``record``)."""
+
+    package_id: str
+    action: str  # push, remove, unchanged, absent
+    data: dict[str, Any] | None = None
+    row: Any = None
+    force: bool = False
+    org: dict[str, Any] | None = None
 
 
-def sync_dataset(portal: Portal, package_id: str, force: bool = False) -> str:
-    """Bring the portal in step with the hub for one dataset. Returns what was done."""
-    model.Session.expire_all()
-    hub = _hub_dataset(package_id)
+def plan(package_id: str, force: bool = False, site_user: str | None = None) -> Job:
+    hub = _hub_dataset(package_id, site_user)
     row = mapping_row(package_id)
     if hub is not None and may_leave(hub):
         data = pl.to_portal(hub)
-        digest = pl.digest(data)
-        if row is not None and row.live and row.pushed_hash == digest and not force:
-            return "unchanged"
-        existing = portal.show(package_id)
-        if (
-            existing is not None
-            and existing.get("state") == "active"
-            and row is not None
-            and row.pushed
-            and not force
-            and not hub_wins()
-        ):
-            changes = pl.differences(row.pushed, existing)
-            if changes:
-                raise Drift(package_id, changes)
-        org = hub.get("organization") or {}
-        if org.get("name"):
-            data["owner_org"] = portal.organization(
-                org["name"], org.get("title") or org["name"], org.get("description") or ""
-            )
-        # from here on the portal may hold a copy: a crash before the end
-        # leaves live=True, so a later withdrawal removes it
-        _save_mapping(package_id, live=True)
-        result = _push(portal, data, existing)
-        data["name"] = result.get("name", data["name"])
+        if row is not None and row.live and row.pushed_hash == pl.digest(data) and not force:
+            return Job(package_id, "unchanged")
+        return Job(package_id, "push", data, row, force, hub.get("organization") or None)
+    if row is None or not row.live:
+        return Job(package_id, "absent")
+    return Job(package_id, "remove", row=row)
+
+
+def _name_taken(err: PortalError) -> bool:
+    return err.status == 409 and isinstance(err.error, dict) and "name" in err.error and "id" not in err.error
+
+
+def _id_taken(err: PortalError) -> bool:
+    return err.status == 409 and isinstance(err.error, dict) and "id" in err.error
+
+
+def transfer(portal: Portal, job: Job) -> str | None:
+    """The HTTP part: the copy's name on the portal after a push, else None."""
+    if job.action == "remove":
+        existing = portal.show(job.row.portal_id)
+        if existing is not None and existing.get("state") != "deleted":
+            portal.call("package_delete", id=job.row.portal_id)
+        return None
+    if job.action != "push":
+        return None
+    assert job.data is not None
+    data = dict(job.data)
+    if job.org and job.org.get("name"):
+        org = job.org
+        data["owner_org"] = portal.organization(
+            org["name"], org.get("title") or org["name"], org.get("description") or ""
+        )
+    # never pushed: create at once (one call); the portal refuses a known id, then as an update
+    existing = None if job.row is None else portal.show(job.package_id)
+    if job.row is None:
+        try:
+            return _create_or_update(portal, "package_create", data)
+        except PortalError as err:
+            if not _id_taken(err):
+                raise
+        existing = portal.show(job.package_id)
+    if (
+        existing is not None
+        and existing.get("state") == "active"
+        and job.row is not None
+        and job.row.pushed
+        and not job.force
+        and not hub_wins()
+    ):
+        changes = pl.differences(job.row.pushed, existing)
+        if changes:
+            raise Drift(job.package_id, changes)
+    return _create_or_update(portal, "package_update" if existing else "package_create", data)
+
+
+def _create_or_update(portal: Portal, action: str, data: dict[str, Any]) -> str:
+    try:
+        return portal.call(action, **data, state="active").get("name", data["name"])
+    except PortalError as err:
+        # the name is taken on the portal by a dataset that is not this one
+        if _name_taken(err):
+            data["name"] = f"{data['name'][:90]}-{data['id'][:8]}"
+            return portal.call(action, **data, state="active").get("name", data["name"])
+        raise
+
+
+def mark_live(job: Job) -> None:
+    """Before a push: from here on the portal may hold a copy, so a crash before
+    ``record`` leaves live=True and a later withdrawal removes it (not committed)."""
+    if job.action == "push":
+        _save_mapping(job.package_id, commit=False, live=True)
+
+
+def record(job: Job, name: str | None) -> None:
+    """After the portal confirmed (not committed)."""
+    if job.action == "push":
+        assert job.data is not None
+        data = dict(job.data, name=name or job.data["name"])
         _save_mapping(
-            package_id,
+            job.package_id,
+            commit=False,
             live=True,
             portal_name=data["name"],
             pushed_hash=pl.digest(data),
             pushed=data,
             pushed_at=utcnow(),
         )
-        return "pushed"
-    if row is None or not row.live:
-        return "absent"
-    existing = portal.show(row.portal_id)
-    if existing is not None and existing.get("state") != "deleted":
-        portal.call("package_delete", id=row.portal_id)
-    _save_mapping(package_id, live=False, pushed_at=utcnow())
-    return "removed"
+    elif job.action == "remove":
+        _save_mapping(job.package_id, commit=False, live=False, pushed_at=utcnow())
+
+
+def sync_dataset(portal: Portal, package_id: str, force: bool = False) -> str:
+    """Bring the portal in step with the hub for one dataset. Returns what was done."""
+    model.Session.expire_all()
+    job = plan(package_id, force)
+    mark_live(job)
+    model.Session.commit()
+    name = transfer(portal, job)
+    record(job, name)
+    model.Session.commit()
+    return {"push": "pushed", "remove": "removed"}.get(job.action, job.action)
 
 
 @dataclasses.dataclass
@@ -160,8 +229,25 @@ def _backoff(attempts: int) -> float:
     return min(base * 2 ** max(attempts - 1, 0), top)
 
 
+def concurrency() -> int:
+    return max(1, int(tk.config.get("ckanext.udp.transparency.concurrency") or 4))
+
+
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    if _pool is None or _pool._max_workers != workers:  # noqa: SLF001
+        _pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="udp-transparency")
+    return _pool
+
+
 def deliver(portal: Portal, limit: int = 200) -> Stats:
-    """One pass over the due outbox rows, oldest change first."""
+    """One pass over the due outbox rows (at most ``limit`` datasets, oldest
+    change first): planned from the database in this thread, the portal's calls
+    made by at most ``concurrency`` threads (one dataset per thread: its order
+    is kept), the results recorded in one commit."""
     stats = Stats()
     now = utcnow()
     due = model.Session.execute(
@@ -172,47 +258,132 @@ def deliver(portal: Portal, limit: int = 200) -> Stats:
         .limit(limit)
     ).all()
     model.Session.commit()
+    if not due:
+        return stats
+    model.Session.expire_all()
+    site_user = _site_user()
+    jobs: list[tuple[Job, int, int]] = []
     for package_id, upto, attempts in due:
-        mine = sa.and_(outbox.c.package_id == package_id, outbox.c.seq <= upto)
-        try:
-            stats.add(sync_dataset(portal, package_id))
-        except (PortalError, Drift) as err:
-            model.Session.rollback()
+        job = plan(package_id, site_user=site_user)
+        mark_live(job)
+        jobs.append((job, upto, attempts))
+    model.Session.commit()
+    moving = [j for j, _, _ in jobs if j.action in ("push", "remove")]
+    workers = min(concurrency(), len(moving)) or 1
+    if workers == 1:
+        outcomes: dict[str, Any] = {}
+        for job in moving:
+            try:
+                outcomes[job.package_id] = transfer(portal, job)
+            except (PortalError, Drift) as err:
+                outcomes[job.package_id] = err
+    else:
+        futures = {job.package_id: _executor(workers).submit(transfer, portal, job) for job in moving}
+        outcomes = {}
+        for package_id, future in futures.items():
+            try:
+                outcomes[package_id] = future.result()
+            except (PortalError, Drift) as err:
+                outcomes[package_id] = err
+    for job, upto, attempts in jobs:
+        mine = sa.and_(outbox.c.package_id == job.package_id, outbox.c.seq <= upto)
+        outcome = outcomes.get(job.package_id)
+        if isinstance(outcome, (PortalError, Drift)):
             attempts += 1
             delay = _backoff(attempts)
             log.warning(
-                "transparency: %s not delivered (attempt %d, next in %.0f s): %s", package_id, attempts, delay, err
+                "transparency: %s not delivered (attempt %d, next in %.0f s): %s",
+                job.package_id,
+                attempts,
+                delay,
+                outcome,
             )
             model.Session.execute(
                 outbox.update()
                 .where(mine)
                 .values(
-                    attempts=attempts, next_attempt=utcnow() + dt.timedelta(seconds=delay), last_error=str(err)[:1000]
+                    attempts=attempts,
+                    next_attempt=utcnow() + dt.timedelta(seconds=delay),
+                    last_error=str(outcome)[:1000],
                 )
             )
-            model.Session.commit()
             stats.failed += 1
-            if isinstance(err, PortalError) and err.status in (0, 502, 503, 504):
-                break  # the portal is down: the others wait for the next pass
             continue
+        record(job, outcome)
         model.Session.execute(outbox.delete().where(mine))
-        model.Session.commit()
+        stats.add({"push": "pushed", "remove": "removed"}.get(job.action, job.action))
+    model.Session.commit()
     return stats
 
 
-def run_worker(portal: Portal, interval: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
-    """Deliver until stopped; idle passes sleep ``interval`` seconds."""
-    while not stop():
+class Wakeup:
+    """The worker's wait for new outbox rows: a PostgreSQL ``LISTEN`` on its own
+    connection (autocommit), so a committed change wakes it within milliseconds;
+    it sleeps in ``select`` (no busy loop) until a notification, the next due
+    retry or ``idle`` seconds, whatever comes first (the timeout is the safety
+    net should a notification ever be missed, e.g. over a reconnect)."""
+
+    def __init__(self) -> None:
+        self._raw: Any = None
+
+    def _connect(self) -> Any:
+        if self._raw is None:
+            raw = model.Session.get_bind().raw_connection()
+            conn = raw.driver_connection
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"LISTEN {ob.CHANNEL}")
+            self._raw = raw
+        return self._raw.driver_connection
+
+    def wait(self, timeout: float) -> bool:
+        """True when woken by a notification."""
         try:
-            stats = deliver(portal)
-        except sa.exc.OperationalError:
-            model.Session.rollback()
-            log.exception("transparency worker: database unavailable")
-            stats = Stats(failed=1)
-        busy = stats.pushed + stats.removed + stats.unchanged + stats.absent
-        if not busy:
-            time.sleep(interval)
-        model.Session.remove()
+            conn = self._connect()
+            if not conn.notifies:
+                ready, _, _ = select.select([conn], [], [], timeout)
+                if ready:
+                    conn.poll()
+            woken = bool(conn.notifies)
+            conn.notifies.clear()
+            return woken
+        except Exception:  # noqa: BLE001 (a lost connection: sleep, reconnect next time)
+            log.warning("transparency worker: LISTEN connection lost; polling until it is back", exc_info=True)
+            self.close()
+            time.sleep(min(timeout, 1.0))
+            return False
+
+    def close(self) -> None:
+        if self._raw is not None:
+            try:
+                self._raw.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._raw = None
+
+
+def run_worker(portal: Portal, interval: float = 5.0, stop: Callable[[], bool] = lambda: False) -> None:
+    """Deliver until stopped. When nothing is due it waits for a NOTIFY from a
+    committed change (or the next retry, at most ``interval`` seconds)."""
+    wakeup = Wakeup()
+    try:
+        while not stop():
+            try:
+                stats = deliver(portal)
+                due = ob.next_due()
+                model.Session.commit()
+            except sa.exc.OperationalError:
+                model.Session.rollback()
+                log.exception("transparency worker: database unavailable")
+                stats, due = Stats(failed=1), None
+            busy = stats.pushed + stats.removed + stats.unchanged + stats.absent
+            model.Session.remove()
+            if busy and due == 0:
+                continue
+            floor = 0.5 if stats.failed else 0.05  # after a failure never spin on the next due row
+            wakeup.wait(interval if due is None else min(max(due, floor), interval))
+    finally:
+        wakeup.close()
 
 
 # --- reconcile and drift report ------------------------------------------------
@@ -222,20 +393,73 @@ def hub_public_ids() -> list[str]:
     """Every dataset that may leave, by CKAN's and the workflow's rules (what
     the public sees: active, not private; the governance plugin keeps ``private``
     true for everything not published + open)."""
-    rows = (
-        model.Session.execute(
-            sa.select(model.package_table.c.id)
-            .where(model.package_table.c.state == "active", model.package_table.c.private.is_(False))
-            .order_by(model.package_table.c.metadata_created)
+    return compat.public_dataset_ids(model.Session)
+
+
+def _item(hub: dict[str, Any] | None, kind: str, text: str, **more: Any) -> dict[str, Any]:
+    hub = hub or {}
+    return {
+        "package_id": more.pop("package_id", hub.get("id")),
+        "dataset": more.pop("dataset", hub.get("name")),
+        "title": more.pop("title", hub.get("title") or hub.get("name")),
+        "kind": kind,
+        "field": more.pop("field", None),
+        "hub": more.pop("hub_value", None),
+        "portal": more.pop("portal_value", None),
+        "text": text,
+    }
+
+
+def _tag_items(hub: dict[str, Any]) -> list[dict[str, Any]]:
+    name = hub["name"]
+    out = []
+    for tag, sent in pl.portal_tags(hub)[1]:
+        if sent is None:
+            text = f"{name}: Schlagwort {tag!r} weggelassen (vom Portal nicht angenommen)"
+        else:
+            text = f"{name}: Schlagwort {tag!r} als {sent!r} übertragen (vom Portal so nicht angenommen)"
+        out.append(_item(hub, "tag", text, field="tags", hub_value=tag, portal_value=sent))
+    return out
+
+
+def _waiting() -> list[dict[str, Any]]:
+    """Outbox rows that failed at least once, per dataset: attempts and the last error."""
+    rows = model.Session.execute(
+        sa.select(
+            outbox.c.package_id,
+            sa.func.count(),
+            sa.func.max(outbox.c.attempts),
+            sa.func.max(outbox.c.next_attempt),
+            sa.func.max(outbox.c.last_error),
         )
-        .scalars()
-        .all()
-    )
-    return list(rows)
+        .where(outbox.c.attempts > 0)
+        .group_by(outbox.c.package_id)
+    ).all()
+    out = []
+    for package_id, count, attempts, next_attempt, error in rows:
+        hub = _hub_dataset(package_id)
+        label = (hub or {}).get("name") or package_id
+        out.append(
+            _item(
+                hub,
+                "waiting",
+                f"{label}: {count} Änderung(en) warten, {attempts} Fehlversuch(e), nächster Versuch "
+                f"{next_attempt:%Y-%m-%d %H:%M:%S} UTC: {error}",
+                package_id=package_id,
+                dataset=label,
+                hub_value=attempts,
+                portal_value=error,
+            )
+        )
+    return out
 
 
 def report(portal: Portal) -> list[dict[str, Any]]:
-    """What is missing, extra or different on the portal, in German, field by field."""
+    """What is missing, extra or different on the portal, in German, field by
+    field; hand edits; changes not yet pushed; tags the portal would refuse;
+    changes waiting after a failed delivery. Each item: ``package_id``,
+    ``dataset`` (name), ``title``, ``kind`` (missing, extra, edited, unpushed,
+    different, tag, waiting), ``field``, ``hub``, ``portal`` and ``text``."""
     found: list[dict[str, Any]] = []
     public = set()
     for package_id in hub_public_ids():
@@ -243,42 +467,47 @@ def report(portal: Portal) -> list[dict[str, Any]]:
         if hub is None or not may_leave(hub):
             continue
         public.add(package_id)
+        name = hub["name"]
+        found.extend(_tag_items(hub))
         row = mapping_row(package_id)
         copy = portal.show(row.portal_id if row else package_id)
         if copy is None or copy.get("state") != "active":
-            found.append(
-                {"dataset": hub["name"], "kind": "fehlt", "text": f"{hub['name']}: fehlt im Transparenzportal"}
-            )
+            found.append(_item(hub, "missing", f"{name}: fehlt im Transparenzportal"))
             continue
-        name = hub["name"]
         if row is None or not row.pushed:
             for field, want, now in pl.differences(pl.to_portal(hub), copy):
                 found.append(
-                    {
-                        "dataset": name,
-                        "kind": "abweichend",
-                        "field": field,
-                        "text": f"{name}: {field} weicht ab (Hub: {want!r}, Portal: {now!r})",
-                    }
+                    _item(
+                        hub,
+                        "different",
+                        f"{name}: {field} weicht ab (Hub: {want!r}, Portal: {now!r})",
+                        field=field,
+                        hub_value=want,
+                        portal_value=now,
+                    )
                 )
             continue
         for field, was, now in pl.differences(row.pushed, copy):
             found.append(
-                {
-                    "dataset": name,
-                    "kind": "manuell geändert",
-                    "field": field,
-                    "text": f"{name}: {field} im Portal manuell geändert (übertragen: {was!r}, jetzt: {now!r})",
-                }
+                _item(
+                    hub,
+                    "edited",
+                    f"{name}: {field} im Portal manuell geändert (übertragen: {was!r}, jetzt: {now!r})",
+                    field=field,
+                    hub_value=was,
+                    portal_value=now,
+                )
             )
-        for field, _want, _was in pl.differences(pl.to_portal(hub), row.pushed):
+        for field, want, was in pl.differences(pl.to_portal(hub), row.pushed):
             found.append(
-                {
-                    "dataset": name,
-                    "kind": "nicht übertragen",
-                    "field": field,
-                    "text": f"{name}: {field} auf dem Hub geändert, noch nicht übertragen",
-                }
+                _item(
+                    hub,
+                    "unpushed",
+                    f"{name}: {field} auf dem Hub geändert, noch nicht übertragen",
+                    field=field,
+                    hub_value=want,
+                    portal_value=was,
+                )
             )
     live = model.Session.execute(sa.select(mapping.c.package_id, mapping.c.portal_id).where(mapping.c.live)).all()
     for package_id, portal_id in live:
@@ -286,15 +515,27 @@ def report(portal: Portal) -> list[dict[str, Any]]:
             copy = portal.show(portal_id)
             if copy is not None and copy.get("state") == "active":
                 found.append(
-                    {
-                        "dataset": copy.get("name"),
-                        "kind": "überzählig",
-                        "text": f"{copy.get('name')}: im Transparenzportal, aber nicht öffentlich im Hub",
-                    }
+                    _item(
+                        None,
+                        "extra",
+                        f"{copy.get('name')}: im Transparenzportal, aber nicht öffentlich im Hub",
+                        package_id=package_id,
+                        dataset=copy.get("name"),
+                        title=copy.get("title") or copy.get("name"),
+                    )
                 )
+    found.extend(_waiting())
     return found
 
 
 def live_ids() -> list[str]:
     """Datasets the portal may hold a copy of."""
     return list(model.Session.execute(sa.select(mapping.c.package_id).where(mapping.c.live)).scalars())
+
+
+def commit() -> None:
+    model.Session.commit()
+
+
+def rollback() -> None:
+    model.Session.rollback()

@@ -1,0 +1,268 @@
+"""Incremental sync latency to the transparency portal: while changes arrive
+through the publishing workflow at ``--rate`` per second (default 10), how long
+until each is visible on the portal (p50/p95; goal p95 <= 5 s).
+
+The hub runs in this process with every plugin of the test ini (udp_governance
+included) against the stack's test databases; the worker is the stack's own
+process, ``ckan udp transparency worker``, woken by PostgreSQL LISTEN/NOTIFY;
+the portal is the second stock CKAN (``scripts/second_ckan.sh``).
+
+Changes: four of five are edits of a published dataset (the editor proposes a
+new title, the reviewer approves: the change is committed when the approval
+returns), one of five publishes a new dataset (create, submit, approve).
+``--writers`` threads produce them on a fixed schedule; the achieved rate is
+reported beside the offered one. A poller asks the portal's search (anonymous,
+as the public) every 0.1 s for the bench datasets and their titles; a change is
+visible when the portal shows its version or a later one of the same dataset.
+
+    .venv/bin/python bench/transparency_latency.py --ini .udp/test.ini --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from typing import Any
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ini", required=True)
+    parser.add_argument("--rate", type=float, default=10.0, help="changes per second offered")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--datasets", type=int, default=20, help="published datasets that get edited")
+    parser.add_argument("--writers", type=int, default=4, help="threads producing the changes")
+    args = parser.parse_args()
+
+    from localsources import second_ckan
+
+    remote = second_ckan.start()
+    remote.reset()
+
+    from ckan.cli import load_config
+    from ckan.config.middleware import make_app
+
+    config = load_config(args.ini)
+    config["ckanext.udp.transparency.url"] = remote.url
+    config["ckanext.udp.transparency.token"] = remote.token
+    app = make_app(config)
+    flask_app = app._wsgi_app if hasattr(app, "_wsgi_app") else app.apps["flask_app"]._wsgi_app
+    flask_app.test_request_context().push()
+
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+    from ckan.tests import factories
+
+    from ckanext.udp.transparency.model import mapping, outbox
+
+    model.Session.execute(outbox.delete())
+    model.Session.execute(mapping.delete())
+    model.Session.commit()
+    run = uuid.uuid4().hex[:6]
+    editor = factories.User(name=f"bench-latenz-editor-{run}")
+    reviewer = factories.User(name=f"bench-latenz-reviewer-{run}")
+    admin = factories.User(name=f"bench-latenz-admin-{run}")
+    org = factories.Organization(
+        name=f"bench-latenz-{run}",
+        users=[
+            {"name": admin["name"], "capacity": "admin"},
+            {"name": editor["name"], "capacity": "editor"},
+            {"name": reviewer["name"], "capacity": "editor"},
+        ],
+    )
+
+    def act(as_user: dict[str, Any], action: str, /, **data: Any) -> Any:
+        return tk.get_action(action)({"user": as_user["name"], "ignore_auth": False}, data)
+
+    act(admin, "udp_reviewer_add", organization_id=org["id"], user=reviewer["name"])
+
+    def publish(i: int) -> dict[str, Any]:
+        pkg = act(
+            editor,
+            "package_create",
+            name=f"bench-latenz-{run}-{i:05d}",
+            title=f"Latenz {i} v0",
+            notes="Bench-Datensatz.",
+            owner_org=org["id"],
+            license_id="cc-by",
+            license_attribution_by_text="Stadt Karlsruhe",
+        )
+        act(editor, "udp_submit", id=pkg["id"])
+        act(reviewer, "udp_approve", id=pkg["id"])
+        return pkg
+
+    # the worker: the stack's command, woken by NOTIFY
+    with tempfile.TemporaryDirectory() as tmp:
+        ini = pathlib.Path(tmp) / "worker.ini"
+        ini.write_text(
+            f"[app:main]\nuse = config:{pathlib.Path(args.ini).resolve()}\n"
+            f"ckanext.udp.transparency.url = {remote.url}\n"
+        )
+        ckan = pathlib.Path(sys.executable).with_name("ckan")
+        log = open(pathlib.Path(tmp) / "worker.log", "wb")  # noqa: SIM115
+        worker = subprocess.Popen(
+            [str(ckan), "-c", str(ini), "udp", "transparency", "worker"],
+            stdout=log,
+            stderr=log,
+            env=dict(os.environ, UDP_TRANSPARENCY_TOKEN=remote.token),
+            start_new_session=True,
+        )
+        try:
+            result = _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask_app)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+            log.close()
+            tail = (pathlib.Path(tmp) / "worker.log").read_text(errors="replace")[-1500:]
+    result["load_after"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(result))
+    if result["visible"] < result["changes"]:
+        print(tail, file=sys.stderr)
+        sys.exit(1)
+
+
+def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask_app) -> dict[str, Any]:
+    pool = [publish(i) for i in range(args.datasets)]
+    versions = {p["id"]: 0 for p in pool}
+    # wait until the pool is on the portal
+    deadline = time.monotonic() + 300
+    while remote.action("package_search", q=f"organization:{org['name']}", rows=0)["count"] < len(pool):
+        if time.monotonic() > deadline:
+            raise SystemExit("the pool did not reach the portal in 300 s")
+        time.sleep(0.5)
+
+    lock = threading.Lock()
+    committed: list[tuple[str, int, float]] = []  # (id, version, commit time)
+    first_seen: dict[tuple[str, int], float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                found = remote.action(
+                    "package_search",
+                    _anonymous=True,
+                    q=f"organization:{org['name']}",
+                    sort="metadata_modified desc",
+                    rows=200,
+                    fl="id,title",
+                )["results"]
+            except Exception:  # noqa: BLE001 (a slow answer: ask again)
+                time.sleep(0.1)
+                continue
+            now = time.monotonic()
+            with lock:
+                for d in found:
+                    try:
+                        v = int(d["title"].rsplit(" v", 1)[1])
+                    except (KeyError, IndexError, ValueError):
+                        continue
+                    first_seen.setdefault((d["id"], v), now)
+            stop.wait(0.1)
+
+    next_new = [args.datasets]
+    total = int(args.rate * args.seconds)
+    start = time.monotonic() + 0.5
+
+    # each writer edits only its own share of the pool (no two writers on one dataset)
+    shares = [pool[w :: args.writers] for w in range(args.writers)]
+
+    def writer(w: int) -> None:
+        mine = shares[w]
+        with flask_app.test_request_context():
+            k = w
+            j = 0
+            while k < total:
+                due = start + k / args.rate
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                try:
+                    if k % 5 == 4 or not mine:
+                        with lock:
+                            i = next_new[0]
+                            next_new[0] += 1
+                        pkg = publish(i)
+                        pid, version = pkg["id"], 0
+                    else:
+                        pid = mine[j % len(mine)]["id"]
+                        j += 1
+                        versions[pid] += 1
+                        version = versions[pid]
+                        act(editor, "package_patch", id=pid, title=f"Latenz {pid[:6]} v{version}")
+                        act(reviewer, "udp_approve", id=pid)
+                    with lock:
+                        committed.append((pid, version, time.monotonic()))
+                finally:
+                    model.Session.remove()
+                k += args.writers
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    writers = [threading.Thread(target=writer, args=(w,)) for w in range(args.writers)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    produced_s = time.monotonic() - start
+    # wait for the last changes to show (at most 60 s)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with lock:
+            missing = [c for c in committed if not _visible_at(first_seen, c)]
+        if not missing:
+            break
+        time.sleep(0.2)
+    stop.set()
+    poller.join()
+    latencies = []
+    for change in committed:
+        at = _visible_at(first_seen, change)
+        if at is not None:
+            latencies.append(max(at - change[2], 0.0))
+    return {
+        "bench": "transparency_latency",
+        "offered_per_s": args.rate,
+        "achieved_per_s": round(len(committed) / produced_s, 2),
+        "changes": len(committed),
+        "visible": len(latencies),
+        "p50_s": round(pct(latencies, 0.50), 2),
+        "p95_s": round(pct(latencies, 0.95), 2),
+        "max_s": round(max(latencies), 2) if latencies else None,
+        "mean_s": round(statistics.fmean(latencies), 2) if latencies else None,
+        "goal_p95_s": 5.0,
+        "writers": args.writers,
+        "worker": "ckan udp transparency worker (LISTEN/NOTIFY)",
+    }
+
+
+def _visible_at(first_seen: dict[tuple[str, int], float], change: tuple[str, int, float]) -> float | None:
+    pid, version, _ = change
+    times = [t for (i, v), t in first_seen.items() if i == pid and v >= version]
+    return min(times) if times else None
+
+
+if __name__ == "__main__":
+    main()
