@@ -29,8 +29,9 @@ clean:
 status:
 	@scripts/stack.sh status
 
-# Benchmarks against their stock anchors, every one of bench/ (needs the demo portal: make run first)
+# Benchmarks against their stock anchors, every one of bench/ (needs the demo portal: make run first).
 # (TRANSPARENCY_N: datasets of the initial transparency sync; 10,000 as the issue asks, smaller for a quick run)
+# The portal load test runs 50 users x 5 minutes per portal; shorter: make bench PORTAL_LOAD_ARGS="--users 10 --duration 60"
 TRANSPARENCY_N ?= 10000
 bench:
 	@scripts/stack.sh setup
@@ -43,6 +44,7 @@ bench:
 	.venv/bin/python bench/transparency_latency.py --ini "$$(scripts/stack.sh test-ini)" --rate 10 --seconds 30
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
+	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
 
 # Lint, format check and type check (also run by make test)
 lint:

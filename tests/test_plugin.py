@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import urllib.parse
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
@@ -67,9 +69,50 @@ class TestPortalPages:
 
     def test_footer_has_the_legal_links(self, app):
         body = app.get("/").body
-        assert "https://www.karlsruhe.de/impressum" in body
+        assert 'href="/impressum"' in body
         assert "Impressum" in body
         assert "Datenschutz" in body
+        assert "Erklärung zur Barrierefreiheit" in body
+        assert 'href="/entwickler"' in body
+
+    @pytest.mark.ckan_config("ckanext.udp.imprint_url", "https://www.karlsruhe.de/impressum")
+    def test_footer_links_a_configured_imprint(self, app):
+        assert 'href="https://www.karlsruhe.de/impressum"' in app.get("/").body
+
+    def test_legal_pages_are_german_and_escape_their_options(self, app, ckan_config, monkeypatch):
+        monkeypatch.setitem(ckan_config, "ckanext.udp.legal.accessibility_contact", "<b>x</b>@example.org")
+        for path, heading in (
+            ("/impressum", "Impressum"),
+            ("/datenschutz", "Datenschutzerklärung"),
+            ("/barrierefreiheit", "Erklärung zur Barrierefreiheit"),
+        ):
+            body = app.get(path).body
+            assert f"<h1>{heading}</h1>" in body, path
+            assert "Demo-Text." in body
+        assert "&lt;b&gt;x&lt;/b&gt;@example.org" in body
+        assert "<b>x</b>" not in body
+
+    def test_a_legal_page_missing_from_the_folder_is_a_german_404(self, app, ckan_config, monkeypatch, tmp_path):
+        monkeypatch.setitem(ckan_config, "ckanext.udp.legal_pages", str(tmp_path))
+        answer = app.get("/impressum", status=404)
+        assert "Diese Seite ist noch nicht verfasst." in answer.body
+
+    def test_only_catalog_alternates_that_answer_are_announced(self, app):
+        for page in ("/", "/dataset/"):
+            hrefs = re.findall(r'<link rel="alternate" type="[^"]+" href="([^"]+)"', app.get(page).body)
+            assert hrefs, page
+            for href in hrefs:
+                path = urllib.parse.urlsplit(href).path
+                assert app.get(path).status_code == 200, f"{page} announces {path}"
+
+    def test_members_tab_only_for_those_who_may_see_the_members(self, app):
+        sysadmin = factories.SysadminWithToken()
+        org = factories.Organization()
+        tab = f"/organization/members/{org['name']}"
+        assert app.get(tab, status=403)
+        assert tab not in app.get(f"/organization/{org['name']}").body
+        as_admin = app.get(f"/organization/{org['name']}", headers={"Authorization": sysadmin["token"]}).body
+        assert tab in as_admin
 
     def test_english_stays_available(self, app):
         body = app.get("/en/").body

@@ -55,6 +55,7 @@ NOT_READ_BLUEPRINTS = {
     "harvest_resource": PAGES,
     "udp_governance": PAGES + " (stewards only)",
     "udp_dcatde": PAGES,
+    "udp_portal": PAGES + " (legal pages)",
     "static": "the portal's own static files",
     "webassets": "the portal's own assets",
     "datatablesview": "POST-only helper of the table preview",

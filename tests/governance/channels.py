@@ -881,6 +881,9 @@ EXEMPT_ROUTES: dict[str, str] = {
     "/<path:filename>": _STATIC,
     "/webassets/<path:path>": _STATIC,
     "/robots.txt": "a static robots.txt",
+    "/impressum": "legal page: the operator's fixed text, no datasets",
+    "/datenschutz": "legal page: the operator's fixed text, no datasets",
+    "/barrierefreiheit": "legal page: the operator's fixed text, no datasets",
     "/api/udp/openapi.json": "the OpenAPI description of the plugin endpoints; no dataset",
     "/api/udp/dumps": "list of the bulk downloads (names, sizes, ETags); no dataset content",
     "/api/udp/dumps/<name>": "bulk downloads, built with an anonymous context; tests/api/test_dumps.py "

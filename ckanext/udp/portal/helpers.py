@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -14,11 +16,15 @@ from ckanext.udp.portal import serving
 
 __all__ = [
     "render_datetime",
+    "udp_catalog_alternates",
     "udp_city_name",
+    "udp_developer_url",
     "udp_error_text",
+    "udp_developer_links",
     "udp_footer_links",
     "udp_portal_counts",
     "udp_request_id",
+    "user_image",
 ]
 
 
@@ -45,18 +51,76 @@ def render_datetime(
     return next_helper(datetime_, date_format=date_format, with_hours=with_hours, with_seconds=with_seconds)
 
 
+@tk.chained_helper
+def user_image(next_helper: Callable[..., Any], user_id: str, size: int = 100) -> Any:
+    """CKAN's user picture, but only from the portal itself: a picture address
+    on another host (a user's external image URL) would make every visitor's
+    browser ask a third party, so the local placeholder stands in for it."""
+    html = next_helper(user_id, size)
+    found = re.search(r'src="([^"]+)"', str(html))
+    if not found or _own_address(found.group(1)):
+        return html
+    user = tk.get_action("user_show")({"ignore_auth": True}, {"id": user_id})
+    return tk.h.snippet("user/snippets/placeholder.html", size=size, user_name=user["display_name"])
+
+
+def _own_address(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    if not parts.netloc:
+        return True
+    return parts.netloc == urllib.parse.urlsplit(tk.config.get("ckan.site_url")).netloc
+
+
+def udp_developer_url() -> str:
+    return tk.config.get("ckanext.udp.developer_url")
+
+
 def udp_city_name() -> str:
     return tk.config.get("ckanext.udp.city_name")
 
 
 def udp_footer_links() -> list[tuple[str, str]]:
-    """(label, url) pairs for the legally required links in the footer."""
+    """(label, url) pairs for the legally required links in the footer: the
+    configured address, or the portal's own page (views.py)."""
     links = [
-        (tk._("Imprint"), tk.config.get("ckanext.udp.imprint_url")),
-        (tk._("Privacy"), tk.config.get("ckanext.udp.privacy_url")),
-        (tk._("Accessibility"), tk.config.get("ckanext.udp.accessibility_url")),
+        (tk._("Imprint"), tk.config.get("ckanext.udp.imprint_url"), "udp_portal.imprint"),
+        (tk._("Privacy"), tk.config.get("ckanext.udp.privacy_url"), "udp_portal.privacy"),
+        (tk._("Accessibility statement"), tk.config.get("ckanext.udp.accessibility_url"), "udp_portal.accessibility"),
     ]
+    return [(label, url or tk.url_for(endpoint)) for label, url, endpoint in links]
+
+
+def udp_developer_links() -> list[tuple[str, str]]:
+    """(label, url) pairs of the footer's "For developers" column."""
+    links = [
+        (tk._("For developers"), tk.config.get("ckanext.udp.developer_url")),
+        (tk._("Action API"), tk.url_for("api.get_api", ver=3)),
+    ]
+    try:  # the catalog endpoint of udp_catalog, when that plugin is on
+        links.append((tk._("DCAT catalog (Turtle)"), tk.url_for("udp_catalog.catalog", _format="ttl")))
+    except Exception:  # werkzeug's BuildError: no such endpoint
+        pass
     return [(label, url) for label, url in links if url]
+
+
+# the catalog's serialisations that answer (udp_catalog serves ttl, rdf and
+# jsonld; ckanext-dcat's templates also announce n3 and xml, which answer 404)
+CATALOG_ALTERNATES = (
+    ("text/turtle", "ttl"),
+    ("application/rdf+xml", "rdf"),
+    ("application/ld+json", "jsonld"),
+)
+
+
+def udp_catalog_alternates() -> list[tuple[str, str]]:
+    """(media type, absolute url) of the catalog for ``<link rel="alternate">``."""
+    try:
+        return [
+            (media_type, tk.url_for("udp_catalog.catalog", _format=fmt, _external=True))
+            for media_type, fmt in CATALOG_ALTERNATES
+        ]
+    except Exception:  # werkzeug's BuildError: udp_catalog is off
+        return []
 
 
 def udp_portal_counts() -> dict[str, int]:

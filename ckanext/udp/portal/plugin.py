@@ -16,6 +16,7 @@ from ckanext.udp.portal import cli, guard, helpers, serving
 
 
 @tk.blanket.config_declarations
+@tk.blanket.blueprints
 @tk.blanket.cli(cli.get_commands)
 @tk.blanket.helpers
 class UdpPlugin(p.SingletonPlugin, DefaultTranslation):

@@ -1,0 +1,356 @@
+"""Load test of the citizen portal (issue 13, item 8), side by side with stock CKAN.
+
+Two portals on the same stack and the same data, each served by gunicorn with
+``config/gunicorn.conf.py`` (as ``make run`` and production serve it):
+
+- ours: the ini as given (every ckanext-udp plugin on);
+- stock: the same ini with ``ckan.plugins`` reduced to CKAN's own plugins
+  (activity, datastore and the stock views): ckanext-udp's plugins off.
+
+First at least ``--datasets`` public datasets are made (copies of the demo
+datasets, named ``bench-portal-*``; removed again afterwards unless ``--keep``),
+then locust (PyPI; installed into ``.udp/locust-venv`` on first use, apart from
+CKAN's environment) runs the same mix of visitors against each portal in turn:
+home page, search (with a query and facets), dataset page, resource preview and
+Action API (package_search, package_show). Prints p50/p95 per page for both
+and the ratio ours/stock, and the error counts.
+
+The issue's size is the default (50 users for 5 minutes each); shorter runs:
+
+    .venv/bin/python bench/portal_load.py --ini .udp/ckan.ini [--users 50] [--duration 300]
+        [--datasets 1000] [--workers 4] [--keep]
+
+This file is also the locustfile (``locust -f bench/portal_load.py``): the
+visitor class below is defined only where locust is importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import pathlib
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+LOCUST_VERSION = "2.47.0"
+STOCK_PLUGINS = "activity datastore datatables_view text_view image_view"
+PREFIX = "bench-portal-"
+PAGES = ["Startseite", "Suche mit Facetten", "Datensatz", "Ressourcenvorschau", "Action API"]
+
+
+# --- the visitors (run by locust) ----------------------------------------------
+
+try:
+    from locust import HttpUser, between, task
+except ImportError:  # the orchestrator runs in CKAN's environment, without locust
+    HttpUser = None
+
+if HttpUser is not None:
+    _TARGETS: dict[str, Any] = json.loads(pathlib.Path(os.environ["UDP_LOAD_TARGETS"]).read_text())
+
+    class Citizen(HttpUser):  # type: ignore[misc,valid-type]
+        """A citizen: home page, searches with facets, datasets, previews; an
+        app developer's calls of the Action API in the same mix."""
+
+        wait_time = between(1, 3)
+
+        @task(2)
+        def home(self) -> None:
+            self.client.get("/", name="Startseite")
+
+        @task(3)
+        def search(self) -> None:
+            query = random.choice(_TARGETS["searches"])
+            self.client.get(f"/dataset/?{query}", name="Suche mit Facetten")
+
+        @task(3)
+        def dataset(self) -> None:
+            self.client.get(f"/dataset/{random.choice(_TARGETS['datasets'])}", name="Datensatz")
+
+        @task(2)
+        def preview(self) -> None:
+            self.client.get(random.choice(_TARGETS["previews"]), name="Ressourcenvorschau")
+
+        @task(2)
+        def api(self) -> None:
+            if random.random() < 0.5:
+                query = random.choice(_TARGETS["api_searches"])
+                self.client.get(f"/api/3/action/package_search?{query}", name="Action API")
+            else:
+                name = random.choice(_TARGETS["datasets"])
+                self.client.get(f"/api/3/action/package_show?id={name}", name="Action API")
+
+
+# --- data ------------------------------------------------------------------------
+
+
+def prepare(ini: str, datasets: int) -> dict[str, Any]:
+    """At least ``datasets`` public datasets (copies of the demo datasets) and
+    the addresses the visitors use. Runs in a child process (CKAN's app)."""
+    from ckanext.udp import compat
+
+    app = compat.make_wsgi_app(ini)
+    import ckan.plugins.toolkit as tk
+
+    flask_app = getattr(app, "_wsgi_app", app)
+    with flask_app.test_request_context():
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        ctx = {"user": site["name"], "ignore_auth": True, "udp_initial_state": "published"}
+        public = tk.get_action("package_search")({"user": ""}, {"rows": 1000, "fl": "name"})
+        demo = [d for d in public["results"] if not d["name"].startswith(PREFIX)]
+        if not demo:
+            raise SystemExit("no demo datasets: run `make run` (it loads them) first")
+        templates = [tk.get_action("package_show")(dict(ctx), {"id": d["name"]}) for d in demo]
+        have = public["count"]
+        made, started = 0, time.perf_counter()
+        i = 0
+        while have + made < datasets:
+            i += 1
+            name = f"{PREFIX}{i:04d}"
+            try:
+                tk.get_action("package_show")(dict(ctx), {"id": name})
+                continue
+            except tk.ObjectNotFound:
+                pass
+            source = templates[i % len(templates)]
+            copy = {
+                k: v
+                for k, v in source.items()
+                if k not in ("id", "name", "resources", "revision_id", "metadata_created", "metadata_modified")
+                and not k.startswith(("udp_", "num_", "relationships", "tracking", "organization"))
+            }
+            copy.update(
+                name=name,
+                title=f"{source['title']} ({i})",
+                owner_org=source["owner_org"],
+                resources=[
+                    {
+                        "name": r.get("name"),
+                        "url": r.get("url"),
+                        "format": r.get("format"),
+                        "description": r.get("description", ""),
+                    }
+                    for r in source.get("resources", [])
+                    if not r.get("datastore_active")
+                ],
+            )
+            tk.get_action("package_create")(dict(ctx), copy)
+            made += 1
+        public = tk.get_action("package_search")({"user": ""}, {"rows": 0, "facet.field": '["tags","organization"]'})
+        tags = [t["name"] for t in public["search_facets"]["tags"]["items"]][:10]
+        orgs = [o["name"] for o in public["search_facets"]["organization"]["items"]][:10]
+        names = [
+            d["name"] for d in tk.get_action("package_search")({"user": ""}, {"rows": 1000, "fl": "name"})["results"]
+        ]
+        previews = []
+        for pkg in templates:
+            for res in pkg.get("resources", []):
+                views = tk.get_action("resource_view_list")(dict(ctx), {"id": res["id"]})
+                if views:
+                    previews.append(f"/dataset/{pkg['name']}/resource/{res['id']}/view/{views[0]['id']}")
+                else:  # no view: the resource page (with its preview area) is what a visitor opens
+                    previews.append(f"/dataset/{pkg['name']}/resource/{res['id']}")
+        words = ["Bäume", "Klima", "Verkehr", "Stadtteile", "Kinder", "Umwelt", "Parken", "Luft"]
+        searches = [
+            urllib.parse.urlencode({"q": random.choice(words), "tags": random.choice(tags)}) for _ in range(10)
+        ] + [urllib.parse.urlencode({"organization": o, "tags": random.choice(tags)}) for o in orgs]
+        return {
+            "made": made,
+            "seconds_to_make": round(time.perf_counter() - started, 1),
+            "count": public["count"],
+            "datasets": names,
+            "previews": previews,
+            "searches": searches,
+            "api_searches": [urllib.parse.urlencode({"q": w, "rows": 10}) for w in words],
+            "previews_with_views": sum("/view/" in p for p in previews),
+        }
+
+
+def purge(ini: str) -> int:
+    from ckanext.udp import compat
+
+    app = compat.make_wsgi_app(ini)
+    import ckan.plugins.toolkit as tk
+
+    flask_app = getattr(app, "_wsgi_app", app)
+    with flask_app.test_request_context():
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        ctx = {"user": site["name"], "ignore_auth": True}
+        found = tk.get_action("package_search")(
+            dict(ctx), {"q": f"name:{PREFIX}*", "rows": 1000, "fl": "id", "include_private": True}
+        )
+        for d in found["results"]:
+            tk.get_action("dataset_purge")(dict(ctx), {"id": d["id"]})
+        return len(found["results"])
+
+
+# --- servers and locust ------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(ini: pathlib.Path, workers: int, log: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = dict(os.environ, CKAN_INI=str(ini), WEB_CONCURRENCY=str(workers))
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(pathlib.Path(sys.executable).parent / "gunicorn"), "-c",
+             str(REPO / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn for {ini.name} exited:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/3/action/status_show", timeout=5):
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    stop(process)
+    raise SystemExit(f"gunicorn for {ini.name} did not answer")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def locust_bin(state: pathlib.Path) -> pathlib.Path:
+    venv = state / "locust-venv"
+    binary = venv / "bin" / "locust"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", f"locust=={LOCUST_VERSION}"],
+            check=True,
+        )
+    return binary
+
+
+def run_locust(
+    binary: pathlib.Path, url: str, targets: pathlib.Path, users: int, duration: int, out: pathlib.Path
+) -> dict[str, dict[str, float]]:
+    # fmt: off
+    subprocess.run(
+        [str(binary), "-f", __file__, "--headless", "--host", url, "-u", str(users),
+         "-r", str(max(1, users // 10)), "-t", f"{duration}s", "--csv", str(out), "--only-summary",
+         "--loglevel", "WARNING", "--exit-code-on-error", "0"],
+        check=True, env=dict(os.environ, UDP_LOAD_TARGETS=str(targets)), stdout=subprocess.DEVNULL,
+    )
+    # fmt: on
+    stats = {}
+    with open(f"{out}_stats.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            stats[row["Name"]] = {
+                "requests": float(row["Request Count"]),
+                "failures": float(row["Failure Count"]),
+                "p50": float(row["50%"]),
+                "p95": float(row["95%"]),
+                "rps": float(row["Requests/s"]),
+            }
+    return stats
+
+
+def child(args: argparse.Namespace) -> None:
+    if args.child == "prepare":
+        print(json.dumps(prepare(args.ini, args.datasets)))
+    else:
+        print(json.dumps({"purged": purge(args.ini)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ini", default=str(REPO / ".udp" / "ckan.ini"))
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=300, help="seconds per portal")
+    parser.add_argument("--datasets", type=int, default=1000, help="at least this many public datasets")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers of each portal")
+    parser.add_argument("--keep", action="store_true", help="keep the bench datasets for the next run")
+    parser.add_argument("--child", choices=["prepare", "purge"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+
+    ini = pathlib.Path(args.ini).resolve()
+    state = ini.parent / "bench-portal"
+    state.mkdir(exist_ok=True)
+    binary = locust_bin(ini.parent)
+    me = [sys.executable, __file__, "--ini", str(ini), "--datasets", str(args.datasets)]
+    prepared = subprocess.run([*me, "--child", "prepare"], check=True, capture_output=True, text=True)
+    targets = json.loads(prepared.stdout.strip().splitlines()[-1])
+    (state / "targets.json").write_text(json.dumps(targets))
+    print(
+        f"data: {targets['count']} public datasets ({targets['made']} made in {targets['seconds_to_make']} s); "
+        f"{len(targets['previews'])} preview addresses, {targets['previews_with_views']} of them resource views"
+    )
+    stock_ini = state / "stock.ini"
+    stock_ini.write_text(
+        "# Generated by bench/portal_load.py: the same portal with ckanext-udp's plugins off.\n"
+        f"[app:main]\nuse = config:{ini}\nckan.plugins = {STOCK_PLUGINS}\n"
+    )
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        for label, config in (("ckanext-udp", ini), ("stock CKAN", stock_ini)):
+            process, url = serve(config, args.workers, state / f"{label.split()[0]}.log")
+            try:
+                print(f"{label}: {args.users} users for {args.duration} s on {url} ...", flush=True)
+                results[label] = run_locust(
+                    binary, url, state / "targets.json", args.users, args.duration, state / label.split()[0]
+                )
+            finally:
+                stop(process)
+    finally:
+        if not args.keep:
+            purged = subprocess.run([*me, "--child", "purge"], check=True, capture_output=True, text=True)
+            print(f"bench datasets removed: {json.loads(purged.stdout.strip().splitlines()[-1])['purged']}")
+
+    ours, stock = results["ckanext-udp"], results["stock CKAN"]
+    print(
+        f"\n{args.users} users, {args.duration} s per portal, {targets['count']} datasets, "
+        f"{args.workers} gunicorn workers each"
+    )
+    print(
+        f"{'page':<22} {'ours p50':>9} {'ours p95':>9} {'stock p50':>10} "
+        f"{'stock p95':>10} {'p95 ratio':>10} {'errors':>8}"
+    )
+    for page in [*PAGES, "Aggregated"]:
+        o, s = ours.get(page), stock.get(page)
+        if not o or not s:
+            print(f"{page:<22} (no requests)")
+            continue
+        ratio = o["p95"] / s["p95"] if s["p95"] else float("nan")
+        print(
+            f"{page:<22} {o['p50']:>7.0f}ms {o['p95']:>7.0f}ms {s['p50']:>8.0f}ms {s['p95']:>8.0f}ms "
+            f"{ratio:>9.2f}x {int(o['failures'])}/{int(s['failures'])}"
+        )
+    print(
+        f"requests: ours {int(ours['Aggregated']['requests'])} ({ours['Aggregated']['rps']:.1f}/s), "
+        f"stock {int(stock['Aggregated']['requests'])} ({stock['Aggregated']['rps']:.1f}/s)"
+    )
+    (state / "results.json").write_text(
+        json.dumps({"targets": {k: targets[k] for k in ("count", "made")}, **results}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
