@@ -39,6 +39,18 @@ def world(reset_db):
     search.clear_all()
 
 
+@pytest.fixture(scope="module")
+def app(world):
+    """One test client for the module (building one costs ~20 s on the CI box)."""
+    from ckan.tests.helpers import _get_test_app
+
+    plugins.load_all()
+    try:
+        return _get_test_app()
+    finally:
+        plugins.unload_all()
+
+
 def found(**params) -> list[str]:
     result = tk.get_action("package_search")({}, dict({"rows": 100}, **params))
     return sorted(d["name"] for d in result["results"])

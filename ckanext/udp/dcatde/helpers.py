@@ -44,6 +44,16 @@ def udp_format_code(value: Any) -> str:
     return index.format_label(value)
 
 
+def udp_format_labels(resources: Any) -> list[str]:
+    """The distinct format labels of a dataset's distributions, in order."""
+    out: list[str] = []
+    for res in resources or []:
+        label = udp_format_code(res.get("format") if isinstance(res, dict) else "")
+        if label and label not in out:
+            out.append(label)
+    return out
+
+
 def search_facets() -> dict[str, Any]:
     """The dataset search's facets (Solr field: title), in order."""
     return {
@@ -318,6 +328,7 @@ def get_helpers() -> dict[str, Any]:
         "udp_geometry_bbox": udp_geometry_bbox,
         "udp_format_code": udp_format_code,
         "udp_facet_label": udp_facet_label,
+        "udp_format_labels": udp_format_labels,
         "udp_theme_icon": udp_theme_icon,
         "udp_dcatde_severity_label": udp_dcatde_severity_label,
         "dcatde_vocab_choices": dcatde_vocab_choices,
