@@ -135,4 +135,58 @@ def validate(dataset: str | None, whole: bool, dashboard: bool, verbose: bool) -
         raise SystemExit(1)
 
 
-__all__ = ["dcatde_commands", "validate", "dataset_graph", "catalog_graph", "public_datasets"]
+@dcatde_commands.command("linkcheck")
+@click.option("--dataset", "dataset", default=None, help="Nur diesen Datensatz prüfen (id oder Name).")
+@click.option("--queue", is_flag=True, help="Je Datensatz einen Hintergrund-Job einreihen statt sofort zu prüfen.")
+def linkcheck_command(dataset: str | None, queue: bool) -> None:
+    """Download-Adressen außerhalb des Portals prüfen; defekte sehen die Redakteure am Datensatz."""
+    from ckanext.udp.dcatde import linkcheck
+
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+    context = {"user": site_user["name"], "ignore_auth": True}
+    if dataset:
+        try:
+            datasets = [tk.get_action("package_show")(dict(context), {"id": dataset})]
+        except tk.ObjectNotFound:
+            raise click.ClickException(f"Datensatz {dataset!r} nicht gefunden.") from None
+    else:
+        datasets = list(all_datasets(context))
+    broken = 0
+    for pkg in datasets:
+        if queue:
+            tk.enqueue_job(linkcheck.check_dataset_job, [pkg["id"]], title=f"Linkprüfung {pkg['name']}")
+            continue
+        results = linkcheck.check_dataset(pkg)
+        for result in results.values():
+            if result["status"] == linkcheck.BROKEN:
+                broken += 1
+                click.echo(f"{pkg['name']}: {result['url']}: {linkcheck.reason(result)}")
+    if queue:
+        click.echo(f"{len(datasets)} Prüfungen eingereiht.")
+    else:
+        click.echo(f"Geprüft: {len(datasets)} Datensätze, {broken} defekte Adressen.")
+
+
+def all_datasets(context: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every active dataset, private and draft ones included (for the stewards)."""
+    search = tk.get_action("package_search")
+    start = 0
+    while True:
+        page = search(
+            dict(context),
+            {
+                "q": "*:*",
+                "rows": PAGE,
+                "start": start,
+                "sort": "id asc",
+                "include_private": True,
+                "include_drafts": True,
+            },
+        )
+        yield from page["results"]
+        start += PAGE
+        if start >= page["count"] or not page["results"]:
+            return
+
+
+__all__ = ["dcatde_commands", "validate", "linkcheck_command", "dataset_graph", "catalog_graph", "public_datasets"]

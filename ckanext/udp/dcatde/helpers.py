@@ -10,13 +10,17 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.dcatde import districts, geo, terms, vocab
+from ckanext.udp import dates
+from ckanext.udp.dcatde import districts, geo, linkcheck, page, terms, vocab
+from ckanext.udp.dcatde.logic import index
 
 # the form's sections, in order; "main" is always open, the others are
 # collapsed unless they hold an error; "portal" is shown to sysadmins only
 SECTIONS = ("main", "space_time", "license", "agents", "more", "portal")
 # fields whose input does not have the id field-<name>
 ANCHORS = {"owner_org": "field-organizations", "url": "field-resource-url"}
+# the data themes with an icon of their own (public/udp_dcatde/themes/<code>.svg)
+THEME_ICONS = frozenset("agri econ educ ener envi gove heal intr just regi soci tech tran op_datpro".split())
 
 
 def dcatde_vocab_choices(field: dict[str, Any]) -> list[dict[str, str]]:
@@ -35,22 +39,59 @@ def dcatde_vocab_label(name: str, uri: str) -> str:
 
 
 def udp_format_code(value: Any) -> str:
-    """The short code of a file format ("CSV" for the EU file-type URI)."""
-    text = str(value or "").strip()
-    canonical = vocab.normalise("file-type", text) if text else None
-    return (canonical or text).rstrip("/").rsplit("/", 1)[-1]
+    """The label of a file format ("CSV", "GeoJSON", "WMS" for the EU
+    file-type URIs), as indexed in ``res_format``."""
+    return index.format_label(value)
+
+
+def udp_format_labels(resources: Any) -> list[str]:
+    """The distinct format labels of a dataset's distributions, in order."""
+    out: list[str] = []
+    for res in resources or []:
+        label = udp_format_code(res.get("format") if isinstance(res, dict) else "")
+        if label and label not in out:
+            out.append(label)
+    return out
+
+
+def search_facets() -> dict[str, Any]:
+    """The dataset search's facets (Solr field: title), in order."""
+    return {
+        index.THEME_FIELD: tk._("Themes"),
+        index.DISTRICT_FIELD: tk._("City districts"),
+        "organization": tk._("Organizations"),
+        "res_format": tk._("Formats"),
+        "license_id": tk._("Licenses"),
+        index.FREQUENCY_FIELD: tk._("Update frequency"),
+    }
 
 
 def udp_facet_label(name: str, item: dict[str, Any]) -> str:
-    """A search facet value as people read it: file formats by their code
-    (CSV), licences and themes by their German label; else CKAN's name."""
+    """A search facet value as people read it: file formats by their label
+    (CSV), licences, themes and frequencies by their German label, a dataset
+    about the whole city as such; else CKAN's name."""
     value = item.get("name") or ""
     if name == "res_format":
         return udp_format_code(value) or item.get("display_name") or value
-    vocabularies = {"license_id": "license", "theme": "data-theme", "vocab_theme": "data-theme"}
+    if name == index.DISTRICT_FIELD and value == index.CITYWIDE:
+        return tk._("Whole city")
+    vocabularies = {
+        "license_id": "license",
+        "theme": "data-theme",
+        index.THEME_FIELD: "data-theme",
+        index.FREQUENCY_FIELD: "frequency",
+    }
     if name in vocabularies:
         return vocab.label(vocabularies[name], value) or item.get("display_name") or value
     return item.get("display_name") or value
+
+
+def udp_theme_icon(uri: str) -> str:
+    """The webassets-free path of a theme's icon (bundled SVG), by its code."""
+    code = str(uri or "").rstrip("/").rsplit("/", 1)[-1].lower()
+    if code not in THEME_ICONS:
+        code = "default"
+    return f"/udp_dcatde/themes/{code}.svg"
 
 
 def udp_dcatde_severity_label(severity: str) -> str:
@@ -156,6 +197,26 @@ def _first(messages: Any) -> str:
     return str(messages or "")
 
 
+def udp_has_value(value: Any) -> bool:
+    """Whether a field has something to show: not empty, not a JSON text of
+    an empty list, not rows whose every subfield is empty."""
+    if value is None or value is tk.missing:
+        return False
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("[", "{"):
+            try:
+                return udp_has_value(json.loads(text))
+            except ValueError:
+                return bool(text)
+        return bool(text)
+    if isinstance(value, dict):
+        return any(udp_has_value(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(udp_has_value(v) for v in value)
+    return True
+
+
 def udp_form_values(value: Any) -> list[str]:
     """A list field's values, whether it comes as a list, a JSON list or a
     single string (as after a failed submit)."""
@@ -234,8 +295,27 @@ def udp_geometry_bbox(value: Any) -> str:
     return tk._("{lon}° E, {lat}° N").format(lon=lon, lat=lat)
 
 
+def udp_display_datetime(value: Any) -> str:
+    return dates.display_datetime(value, "short") if value else ""
+
+
+def udp_geocoding_names(value: Any) -> list[str]:
+    return [page.geocoding_name(v) for v in udp_form_values(value)]
+
+
 def get_helpers() -> dict[str, Any]:
     return {
+        "udp_dataset_downloads": page.downloads,
+        "udp_broken_links": linkcheck.broken_for_editors,
+        "udp_dataset_licence": page.licence,
+        "udp_dataset_contacts": page.contacts,
+        "udp_dataset_updates": page.update_info,
+        "udp_dataset_themes": page.themes,
+        "udp_dataset_rdf_links": page.rdf_links,
+        "udp_geocoding_names": udp_geocoding_names,
+        "udp_has_value": udp_has_value,
+        "udp_display_datetime": udp_display_datetime,
+        "udp_contributor_name": page.contributor_name,
         "udp_form_sections": udp_form_sections,
         "udp_form_error_items": udp_form_error_items,
         "udp_form_summary_items": udp_form_summary_items,
@@ -248,6 +328,8 @@ def get_helpers() -> dict[str, Any]:
         "udp_geometry_bbox": udp_geometry_bbox,
         "udp_format_code": udp_format_code,
         "udp_facet_label": udp_facet_label,
+        "udp_format_labels": udp_format_labels,
+        "udp_theme_icon": udp_theme_icon,
         "udp_dcatde_severity_label": udp_dcatde_severity_label,
         "dcatde_vocab_choices": dcatde_vocab_choices,
         "dcatde_checksum_algorithm_choices": dcatde_checksum_algorithm_choices,

@@ -14,7 +14,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.dcat.interfaces import IDCATRDFHarvester
 from ckanext.udp import fetch
 from ckanext.udp.commands import register
-from ckanext.udp.dcatde import cli, helpers, reference, validation
+from ckanext.udp.dcatde import cli, helpers, licenses, reference, validation
 from ckanext.udp.dcatde.logic import action, index, validators
 
 
@@ -29,11 +29,17 @@ class UdpDcatdePlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.IConfigurable)
     p.implements(p.IClick)
+    p.implements(p.IFacets, inherit=True)
 
     # IConfigurer: the dataset forms (templates, assets) and the quality view
     def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
         tk.add_resource("assets", "udp_dcatde")
+        tk.add_public_directory(config, "public")
+        # CKAN's licence register with the dcat-ap.de licences (German names,
+        # links), from the package data; a site may set its own
+        if not config.get("licenses_group_url"):
+            config["licenses_group_url"] = "file://" + str(licenses.path())
 
     # IConfigurable: the reference data (shapes, districts) must be where the
     # config says, as absolute paths; otherwise CKAN does not start
@@ -69,7 +75,25 @@ class UdpDcatdePlugin(p.SingletonPlugin):
 
     # IPackageController
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
-        return index.districts_for_index(index.spatial_for_index(pkg_dict))
+        return index.labels_for_index(index.districts_for_index(index.spatial_for_index(pkg_dict)))
+
+    # IPackageController: ``theme:"<URI or label>"`` filters the indexed themes
+    def before_dataset_search(self, search_params: dict[str, Any]) -> dict[str, Any]:
+        fq = search_params.get("fq")
+        if isinstance(fq, str) and "theme:" in fq:
+            search_params["fq"] = index.rewrite_theme_filter(fq)
+        return search_params
+
+    # IFacets: what citizens filter by, in this order, German titles; no
+    # groups or tags (the portal has no groups; 26 tag links stood between
+    # the search box and the results)
+    def dataset_facets(self, facets_dict: dict[str, Any], package_type: str) -> dict[str, Any]:
+        return helpers.search_facets()
+
+    def organization_facets(self, facets_dict: dict[str, Any], group_type: str, package_type: Any) -> dict[str, Any]:
+        facets = helpers.search_facets()
+        facets.pop("organization", None)
+        return facets
 
 
 def _harvest_format(data: bytes, harvest_job: Any) -> str:

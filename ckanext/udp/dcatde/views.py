@@ -103,6 +103,33 @@ class ResourceCreateView(_CreateView):
         return super().post(package_type, id)
 
 
+def dump_filename(response: Any) -> Any:
+    """A DataStore dump downloads named after its dataset
+    (``bevoelkerung-nach-stadtteilen.csv``, not ``<resource id>.csv``); with
+    several tables in a dataset, its name and the resource's position."""
+    if request.endpoint != "datastore.dump" or response.status_code != 200:
+        return response
+    disposition = response.headers.get("Content-Disposition") or ""
+    resource_id = (request.view_args or {}).get("resource_id") or ""
+    if not resource_id or f'filename="{resource_id}.' not in disposition:
+        return response
+    try:
+        res = tk.get_action("resource_show")({"ignore_auth": True}, {"id": resource_id})
+        pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": res["package_id"]})
+    except (tk.ObjectNotFound, tk.ValidationError):
+        return response
+    tables = [r["id"] for r in pkg.get("resources") or [] if r.get("datastore_active")]
+    name = (
+        pkg["name"]
+        if len(tables) <= 1
+        else f"{pkg['name']}-{tables.index(resource_id) + 1 if resource_id in tables else res['position'] + 1}"
+    )
+    response.headers["Content-Disposition"] = disposition.replace(f'filename="{resource_id}.', f'filename="{name}.')
+    return response
+
+
+quality_bp.after_app_request(dump_filename)
+
 quality_bp.add_url_rule("/dataset/<id>/qualitaet", view_func=quality, endpoint="quality")
 # the same URL as CKAN's dataset_resource.new, registered first, so it wins
 quality_bp.add_url_rule(

@@ -1,6 +1,13 @@
 """Demo data that looks like Karlsruhe: departments (Ämter) as organizations
 and a dozen datasets, some with DataStore tables.
 
+Every demo distribution downloads from the portal itself: a resource with
+``"file"`` is an upload of ``files/<file>`` (named after the dataset, e.g.
+``baumkataster.csv``); with ``"datastore_from_file"`` its rows also fill a
+DataStore table (preview, API). Datasets with a ``datastore`` block keep
+their table in the DataStore and point at its dump, which ``udp_dcatde``
+names after the dataset.
+
 ``load()`` is idempotent: it creates what is missing, updates what differs
 from the JSON file and leaves everything else untouched (a second run changes
 nothing, not even ``metadata_modified``).
@@ -8,21 +15,30 @@ nothing, not even ``metadata_modified``).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from werkzeug.datastructures import FileStorage
 
 log = logging.getLogger(__name__)
 
 # Dataset keys compared to decide whether a dataset needs an update.
-_COMPARED = ("title", "notes", "owner_org", "license_id", "private")
+_COMPARED = ("title", "notes", "owner_org", "license_id", "private", "stadtteile")
+# what the loader reads from a resource of the JSON file, not CKAN fields
+_LOADER_KEYS = ("file", "datastore_from_file")
 
 
 def default_data_path() -> str:
     return os.path.join(os.path.dirname(__file__), "karlsruhe.json")
+
+
+def files_dir() -> str:
+    return os.path.join(os.path.dirname(__file__), "files")
 
 
 def _context() -> dict[str, Any]:
@@ -99,11 +115,88 @@ def _ensure_datastore(pkg: dict[str, Any], spec: dict[str, Any], res_name: str) 
         )
 
 
+def _is_uploaded(res: dict[str, Any], path: str) -> bool:
+    return (
+        res.get("url_type") == "upload"
+        and str(res.get("url") or "").rsplit("/", 1)[-1] == os.path.basename(path)
+        and str(res.get("size") or "") == str(os.path.getsize(path))
+    )
+
+
+def _ensure_upload(res: dict[str, Any], path: str) -> dict[str, Any]:
+    """Upload ``path`` into the resource unless it is there already."""
+    if _is_uploaded(res, path):
+        return res
+    with open(path, "rb") as f:
+        upload = FileStorage(stream=io.BytesIO(f.read()), filename=os.path.basename(path))
+    return tk.get_action("resource_patch")(
+        _context(), {"id": res["id"], "upload": upload, "url": os.path.basename(path), "url_type": "upload"}
+    )
+
+
+def _column_type(values: list[str]) -> str:
+    def all_of(kind: type) -> bool:
+        try:
+            for v in values:
+                if v != "":
+                    kind(v)
+        except ValueError:
+            return False
+        return any(v != "" for v in values)
+
+    if all_of(int):
+        return "int"
+    if all_of(float):
+        return "numeric"
+    return "text"
+
+
+def _ensure_table_from_csv(res: dict[str, Any], path: str) -> None:
+    """Fill the resource's DataStore table from its CSV file (typed columns)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    try:
+        info = tk.get_action("datastore_search")(_context(), {"resource_id": res["id"], "limit": 0})
+        if info["total"] == len(rows):
+            return
+        tk.get_action("datastore_delete")(_context(), {"resource_id": res["id"], "force": True})
+    except tk.ObjectNotFound:
+        pass
+    names = list(rows[0])
+    types = {n: _column_type([r[n] for r in rows]) for n in names}
+    records = [{n: (None if r[n] == "" else r[n]) for n in names} for r in rows]
+    tk.get_action("datastore_create")(
+        _context(),
+        {
+            "resource_id": res["id"],
+            "fields": [{"id": n, "type": types[n]} for n in names],
+            "records": records,
+            "force": True,
+        },
+    )
+
+
+def _ensure_files(pkg: dict[str, Any], loader: dict[str, dict[str, Any]]) -> None:
+    for res in pkg["resources"]:
+        spec = loader.get(res["name"])
+        if not spec or not spec.get("file"):
+            continue
+        path = os.path.join(files_dir(), spec["file"])
+        res = _ensure_upload(res, path)
+        if spec.get("datastore_from_file"):
+            _ensure_table_from_csv(res, path)
+
+
 def _ensure_dataset(wanted: dict[str, Any], stats: dict[str, int]) -> dict[str, Any]:
     spec = wanted.pop("datastore", None)
     wanted.setdefault("private", False)
+    loader: dict[str, dict[str, Any]] = {}
     for res in wanted["resources"]:
+        loader[res["name"]] = {k: res.pop(k) for k in _LOADER_KEYS if k in res}
         # Tables live in the DataStore; the resource points at its dump.
+        # Files are uploaded once the resource exists.
         res.setdefault("url", "")
     existing = _show("package_show", wanted["name"])
     if existing is None:
@@ -114,7 +207,11 @@ def _ensure_dataset(wanted: dict[str, Any], stats: dict[str, int]) -> dict[str, 
         by_name = {r["name"]: r for r in existing["resources"]}
         for res in wanted["resources"]:
             if res["name"] in by_name:
-                res["id"] = by_name[res["name"]]["id"]
+                have = by_name[res["name"]]
+                res["id"] = have["id"]
+                if loader[res["name"]].get("file") and have.get("url_type") == "upload":
+                    # keep the uploaded file (replaced below only if it differs)
+                    res.update({k: have[k] for k in ("url", "url_type", "size") if have.get(k) is not None})
         # keep resources other plugins added (sensor series), with their DataStore tables
         named = {r["name"] for r in wanted["resources"]}
         wanted["resources"] += [r for r in existing["resources"] if r["name"] not in named]
@@ -122,6 +219,7 @@ def _ensure_dataset(wanted: dict[str, Any], stats: dict[str, int]) -> dict[str, 
         stats["updated"] += 1
     else:
         pkg = existing
+    _ensure_files(pkg, loader)
     if spec is not None:
         _ensure_datastore(pkg, spec, wanted["resources"][0]["name"])
         # point the resource at the DataStore dump (stable download URL)
