@@ -353,6 +353,10 @@ SELECTED = os.environ.get("UDP_LEAK_MATRIX", "")
 FULL = bool(os.environ.get("UDP_LEAK_MATRIX_FULL"))
 
 
+@pytest.mark.skipif(
+    not (SELECTED or FULL),
+    reason="not yet CI-sized (about 25 min on a loaded box, never completed): set UDP_LEAK_MATRIX=.* or a channel regex",
+)
 def test_enumerated_leak_matrix(app, with_plugins, clean_db, clean_index, http_server, capsys, monkeypatch):
     chosen = re.compile("" if SELECTED in ("", "all") else SELECTED)
     started, cpu_started = time.monotonic(), time.process_time()
