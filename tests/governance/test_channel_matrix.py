@@ -44,6 +44,7 @@ from typing import Any
 
 import channels as ch
 import ckan.plugins.toolkit as tk
+import pytest
 from leakworld import SECRET, VIEWERS, Item, LeakWorld
 
 
@@ -355,7 +356,7 @@ FULL = bool(os.environ.get("UDP_LEAK_MATRIX_FULL"))
 
 @pytest.mark.skipif(
     not (SELECTED or FULL),
-    reason="not yet CI-sized (about 25 min on a loaded box, never completed): set UDP_LEAK_MATRIX=.* or a channel regex",
+    reason="not CI-sized yet (about 25 min on a loaded box, never completed): set UDP_LEAK_MATRIX=.* or a regex",
 )
 def test_enumerated_leak_matrix(app, with_plugins, clean_db, clean_index, http_server, capsys, monkeypatch):
     chosen = re.compile("" if SELECTED in ("", "all") else SELECTED)
