@@ -19,6 +19,7 @@ import ckan.plugins.toolkit as tk
 from flask import Blueprint, Response, request
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD, Namespace
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ckanext.dcat.processors import RDFSerializer
@@ -220,7 +221,17 @@ def render_page(
 def dataset(_id: str, _format: str) -> Response:
     if _format not in ALIASES:
         return error_response(None, 404, tk._("Unknown catalog format: {fmt}").format(fmt=_format))
-    return compat.dcat_read_dataset_page(_id, _format)
+    try:
+        return compat.dcat_read_dataset_page(_id, _format)
+    except HTTPException as err:
+        # ckanext-dcat aborts with CKAN's HTML error page; an RDF client gets the error in its format,
+        # and a dataset it may not see is as unknown as one that does not exist (404, not 403)
+        code = err.code or 500
+        if code >= 500:
+            raise
+        if code in (403, 404):
+            return error_response(ALIASES[_format], 404, tk._("Dataset not found"))
+        return error_response(ALIASES[_format], code, str(err.description or HTTP_STATUS_CODES.get(code, "")))
 
 
 catalog_bp.add_url_rule("/catalog.<_format>", view_func=catalog, endpoint="catalog")
