@@ -56,6 +56,15 @@ def downloads(pkg: dict[str, Any]) -> list[dict[str, str]]:
         url = res.get("download_url") or res.get("url") or ""
         if not url:
             continue
+        if res.get("url_type") == "upload":
+            # a file held by the portal: its download address on the host the visitor uses (the
+            # absolute address in the search index carries the site URL of whoever indexed it)
+            url = tk.url_for(
+                "resource.download",
+                id=pkg["name"],
+                resource_id=res["id"],
+                filename=url.rstrip("/").rsplit("/", 1)[-1],
+            )
         changed = res.get("last_modified") or res.get("metadata_modified") or res.get("created")
         out.append(
             {
