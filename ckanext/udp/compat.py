@@ -514,6 +514,14 @@ def public_dataset_ids(conn: Any, among: Sequence[str] | None = None) -> list[st
 # correct ones; ``tests/api/test_feeds.py`` follows the links to the end.
 
 
+def search_errors() -> tuple[type[Exception], ...]:
+    """CKAN's search exceptions (``ckan.lib.search``): a query Solr refuses (``q=title:("``) passes
+    ``package_search`` as ``SearchError`` and would end as a 500 in the Atom feeds."""
+    from ckan.lib import search
+
+    return (search.SearchError, search.SearchQueryError)
+
+
 def _feed_url(query: Any, controller: str, action: str, **kwargs: Any) -> str:
     import ckan.plugins.toolkit as tk
 

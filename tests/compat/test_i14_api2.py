@@ -29,3 +29,9 @@ def test_the_feed_views_still_have_the_helpers_we_replace(app, with_plugins):
 
 def test_redis_connection_answers(with_plugins):
     assert compat.redis_connection().ping() is True
+
+
+def test_search_errors_are_still_the_exceptions_package_search_lets_through():
+    errors = compat.search_errors()
+    assert len(errors) == 2 and all(issubclass(e, Exception) for e in errors)
+    assert [e.__name__ for e in errors] == ["SearchError", "SearchQueryError"]

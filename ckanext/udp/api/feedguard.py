@@ -19,6 +19,8 @@ import ckan.plugins.toolkit as tk
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
+from ckanext.udp import compat
+
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 10_000
@@ -47,7 +49,7 @@ def guarded(view: Any) -> Any:
             return _text(400, problem)
         try:
             return view(*args, **kwargs)
-        except tk.ValidationError:
+        except (tk.ValidationError, *compat.search_errors()):
             return _text(400, tk._("The search parameters of this feed are not valid"))
         except HTTPException as e:
             if e.code == 404:
