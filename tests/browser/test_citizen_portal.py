@@ -57,7 +57,6 @@ AWKWARD = ["Suchdaten", "Entdecke", "1 Mitglieder"]
 # links to pages another branch of this session builds: expected to answer
 # 404 until it is merged (the coordinator removes the entry then)
 PENDING: dict[str, str] = {}  # paths whose broken links another branch is to fix (none since the merge)
-OTHERS = re.compile(r"^/dataset/[^/?]+(/resource/[^/?]+)?/?$")
 
 
 @pytest.fixture(scope="module")
@@ -356,14 +355,5 @@ def test_crawl_from_the_home_page_finds_no_broken_link_and_no_english(demo_site)
     assert not broken, "broken links:\n" + "\n".join(
         f"{code} {url} (linked from {found_on.get(url, '-')})" for url, code in sorted(broken.items())
     )
-    mine = {url: hits for url, hits in english.items() if not OTHERS.match(urllib.parse.urlsplit(url).path)}
-    theirs = {url: hits for url, hits in english.items() if url not in mine}
-    assert not mine, "English or awkward strings:\n" + "\n".join(f"{url}: {hits}" for url, hits in mine.items())
-    reasons = [PENDING[urllib.parse.urlsplit(url).path] for url in pending]
-    if theirs:
-        reasons.append(
-            "English strings on dataset/resource pages (engineers A and B of issue 13): "
-            + "; ".join(f"{urllib.parse.urlsplit(u).path}: {h}" for u, h in sorted(theirs.items())[:8])
-        )
-    if reasons:
-        pytest.xfail(" / ".join(reasons))
+    assert not english, "English or awkward strings:\n" + "\n".join(f"{url}: {hits}" for url, hits in english.items())
+    assert not pending, f"broken links on pages still pending: {sorted(pending)}"
