@@ -372,16 +372,20 @@ def datastore_type_name(pg_type: str) -> str:
     return "json" if pg_type == DATASTORE_JSON_TYPE else pg_type
 
 
-def datastore_add_row_count(conn: Connection, table: str, n: int) -> None:
-    """Add ``n`` to the cached row count of a DataStore table (rows inserted past the actions)."""
-    _execute(
-        conn,
-        sql.SQL(
-            "UPDATE {s} SET stats = jsonb_set(stats, '{{rows}}', to_jsonb((stats->>'rows')::bigint + %(n)s)) "
-            "WHERE resource_id = %(t)s AND stats ? 'rows'"
-        ).format(s=sql.Identifier(DATASTORE_STATS_TABLE)),
+def datastore_add_row_count(conn: Connection, table: str, n: int) -> bool:
+    """Add ``n`` to the cached row count of a DataStore table (rows inserted past the actions);
+    False when no count is cached."""
+    done = conn.exec_driver_sql(
+        _render(
+            conn,
+            sql.SQL(
+                "UPDATE {s} SET stats = jsonb_set(stats, '{{rows}}', to_jsonb((stats->>'rows')::bigint + %(n)s)) "
+                "WHERE resource_id = %(t)s AND stats ? 'rows'"
+            ).format(s=sql.Identifier(DATASTORE_STATS_TABLE)),
+        ),
         {"n": n, "t": table},
     )
+    return bool(done.rowcount)
 
 
 def datastore_forget_row_counts(conn: Connection, tables: Sequence[str]) -> None:
@@ -586,17 +590,7 @@ def datastore_count_new_rows(conn: Connection, table: str, n: int) -> None:
     locked against readers until commit (a search that is counting finishes first),
     and the exact count, these rows included, is cached: a search that waited
     counts after the commit and finds the same."""
-    done = conn.exec_driver_sql(
-        _render(
-            conn,
-            sql.SQL(
-                "UPDATE {s} SET stats = jsonb_set(stats, '{{rows}}', to_jsonb((stats->>'rows')::bigint + %(n)s)) "
-                "WHERE resource_id = %(t)s AND stats ? 'rows'"
-            ).format(s=sql.Identifier(DATASTORE_STATS_TABLE)),
-        ),
-        {"n": n, "t": table},
-    )
-    if done.rowcount:
+    if datastore_add_row_count(conn, table, n):
         return
     _execute(conn, sql.SQL("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE").format(t=sql.Identifier(table)))
     _execute(
