@@ -42,6 +42,8 @@ from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+# the reference data as scripts/stack.sh finds it (the test ini names it through this variable)
+os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
 
 
 def pct(values: list[float], q: float) -> float:
