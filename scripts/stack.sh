@@ -610,6 +610,7 @@ cmd_run() {
     ensure_sysadmin
     ensure_xloader_token
     "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
+    "$CKAN" -c "$INI" udp sozialatlas demo || die "loading the Sozialatlas demo failed"
     start_web
     publish_demo_uplinks
     cat <<EOF

@@ -62,6 +62,7 @@ NOT_READ_BLUEPRINTS = {
     "udp_harvest": PAGES + " (harvest dashboard, sysadmins)",
     "xloader": PAGES + " (upload status, stewards)",
     "udp_transparency": PAGES + " (transparency portal drift page, sysadmins)",
+    "udp_sozialatlas": PAGES + " (the social atlas)",
 }
 NOT_READ_ENDPOINTS = {
     "api.i18n_js_translations": "translations of the portal's own scripts",

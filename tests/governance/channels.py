@@ -339,6 +339,8 @@ ACTIONS: dict[str, list[Probe]] = {
         change({"resource_id": "{table_id}", "force": True, "filters": {"value": 99}}, where=hand_made)
     ],
     "datastore_run_triggers": [change({"resource_id": "{table_id}"}, where=hand_made)],
+    # udp_sozialatlas: derive a disclosure-protected table into a dataset (its editors)
+    "udp_sozialatlas_publish": [change({"resource_id": "{table_id}", "dataset_id": "{name}"}, where=hand_made)],
     "udp_submit": [change({"id": "{name}"})],
     "udp_approve": [change({"id": "{name}"}, role="reviewer")],
     "udp_reject": [change({"id": "{name}", "reason": "x"}, role="reviewer")],
@@ -757,6 +759,8 @@ ROUTES: dict[str, list[Probe]] = {
     "/user/activity/<id>": [page("/user/activity/{editor}"), page("/user/activity/{reviewer}")],
     "/ckan-admin/trash": [page("/ckan-admin/trash", rule=nobody, seer="sysadmin")],
     "/ckan-admin/activities": [page("/ckan-admin/activities", rule=nobody, seer="sysadmin")],
+    # the Sozialatlas (udp_sozialatlas): tables read as an anonymous visitor
+    "/sozialatlas": [page("/sozialatlas")],
     # the transparency portal's drift page and its two buttons (udp_transparency): sysadmins only
     "/ckan-admin/transparenz": [page("/ckan-admin/transparenz", rule=nobody, seer="sysadmin", detect="status")],
     "/ckan-admin/transparenz/push": [
