@@ -333,21 +333,18 @@ class Matrix:
 WRITE_TARGETS = frozenset(
     {"published/open", "published/internal", "draft/open", "harvested published/open", "harvested draft/internal"}
 )
-# Pages cost a rendering each (about 10 action calls): a page of an item is asked of the public item, one
-# restricted, one archived, a draft and a withdrawn one; the actions behind them (package_show, resource_show,
-# the activity and DataStore actions ...) are asked of every item. The harvest-specific pages ask the harvested
-# items of the same classes.
+# Pages cost a rendering each (about 10 action calls): a page of an item is asked of one item per visibility
+# class (the public: published/open; logged-in users: archived/open; the organization only: a draft), by hand
+# and by harvest; the actions behind them (package_show, resource_show, the activity and DataStore actions ...)
+# are asked of every item, every state and access class.
 PAGE_TARGETS = frozenset(
     {
         "published/open",
-        "published/restricted",
         "archived/open",
         "draft/open",
-        "withdrawn/restricted",
         "harvested published/open",
-        "harvested published/restricted",
+        "harvested archived/internal",
         "harvested draft/internal",
-        "harvested withdrawn/open",
     }
 )
 SELECTED = os.environ.get("UDP_LEAK_MATRIX", "")
