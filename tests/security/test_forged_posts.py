@@ -77,3 +77,18 @@ def test_forged_posts_to_the_new_resource_forms_answer_4xx(make_app, world: Worl
             assert "Traceback" not in res.get_data(as_text=True)
     after = act(world.sysadmin, "package_show", id=targets["pkg"]["id"])
     assert len(after["resources"]) == len(targets["pkg"]["resources"])
+
+
+def test_the_history_of_a_resource_at_a_view_activity_answers_404(app, world: World):
+    """CKAN's resource history page read any activity as a dataset version: the activity of a new resource
+    view (no "package" in its data) raised KeyError, a 500 for everybody (found by the channel matrix)."""
+    pkg = world.dataset(resources=[{"url": "http://example.invalid/a.csv", "name": "Daten"}])
+    resource_id = pkg["resources"][0]["id"]
+    act(world.editor, "resource_view_create", resource_id=resource_id, view_type="image_view", title="Bild")
+    act(world.editor, "udp_submit", id=pkg["id"])
+    act(world.reviewer, "udp_approve", id=pkg["id"])
+    activities = act(world.sysadmin, "package_activity_list", id=pkg["id"], include_hidden_activity=True)
+    views = [a["id"] for a in activities if not a["activity_type"].endswith("package")]
+    assert views, [a["activity_type"] for a in activities]
+    res = app.get(f"/dataset/{pkg['name']}/resources/{resource_id}/history/{views[0]}")
+    assert res.status_code == 404, res.status_code

@@ -77,6 +77,24 @@ def _malformed_is_400(view: Any) -> Any:
     return guarded
 
 
+# views that read an activity as a dataset version without asking whether it is one: CKAN's resource history
+# page took the activity of a new resource view (``data`` without "package") and raised KeyError, a 500 for
+# everybody (found by the channel matrix); no such version is a 404
+ACTIVITY_VERSIONS = ("activity.resource_history",)
+
+
+def _not_a_version_is_404(view: Any) -> Any:
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (KeyError, TypeError) as err:
+            log.info("%s %s: not a dataset version (%s: %s)", request.method, request.path, type(err).__name__, err)
+            return not_found(err)
+
+    return guarded
+
+
 def register(app: Any) -> None:
     app.register_error_handler(tk.NotAuthorized, not_authorized)
     app.register_error_handler(tk.ObjectNotFound, not_found)
@@ -84,6 +102,9 @@ def register(app: Any) -> None:
     for endpoint in UNCHECKED_FORMS:
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = _malformed_is_400(app.view_functions[endpoint])
+    for endpoint in ACTIVITY_VERSIONS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = _not_a_version_is_404(app.view_functions[endpoint])
 
 
 __all__ = ["register"]
