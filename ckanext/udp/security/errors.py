@@ -33,7 +33,7 @@ def _answer(status: int, kind: str, message: str) -> Response:
     if _wants_json():
         body = {"success": False, "error": {"__type": kind, "message": message}}
         return Response(json.dumps(body), status=status, mimetype="application/json")
-    names = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+    names = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
     html = tk.render("error_document_template.html", {"code": status, "content": message, "name": names[status]})
     return Response(html, status=status)
 
@@ -43,8 +43,21 @@ def not_authorized(err: Exception) -> Response:
     return _answer(403, "Authorization Error", tk._("You are not allowed to see this."))
 
 
+def invalid(err: Exception) -> Response:
+    """A ValidationError a view does not catch (CKAN's delete view and a workflow rule that refuses the
+    deletion of a published dataset): the reason, as 409 like the action API, not a 500."""
+    summary = getattr(err, "error_summary", None) or {}
+    message = " ".join(str(v) for v in summary.values()) or tk._("The request is incomplete or malformed.")
+    log.info("%s %s: refused (%s)", request.method, request.path, message)
+    return _answer(409, "Validation Error", message)
+
+
 def not_found(err: Exception) -> Response:
     return _answer(404, "Not Found Error", tk._("Not found"))
+
+
+def malformed() -> Response:
+    return _answer(400, "Validation Error", tk._("The request is incomplete or malformed."))
 
 
 # views of community extensions that trust their form fields
@@ -59,7 +72,25 @@ def _malformed_is_400(view: Any) -> Any:
             return view(*args, **kwargs)
         except MALFORMED as err:
             log.info("%s %s: malformed request (%s: %s)", request.method, request.path, type(err).__name__, err)
-            return _answer(400, "Validation Error", tk._("The request is incomplete or malformed."))
+            return malformed()
+
+    return guarded
+
+
+# views that read an activity as a dataset version without asking whether it is one: CKAN's resource history
+# page took the activity of a new resource view (``data`` without "package") and raised KeyError, a 500 for
+# everybody (found by the channel matrix); no such version is a 404
+ACTIVITY_VERSIONS = ("activity.resource_history",)
+
+
+def _not_a_version_is_404(view: Any) -> Any:
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (KeyError, TypeError) as err:
+            log.info("%s %s: not a dataset version (%s: %s)", request.method, request.path, type(err).__name__, err)
+            return not_found(err)
 
     return guarded
 
@@ -67,9 +98,13 @@ def _malformed_is_400(view: Any) -> Any:
 def register(app: Any) -> None:
     app.register_error_handler(tk.NotAuthorized, not_authorized)
     app.register_error_handler(tk.ObjectNotFound, not_found)
+    app.register_error_handler(tk.ValidationError, invalid)
     for endpoint in UNCHECKED_FORMS:
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = _malformed_is_400(app.view_functions[endpoint])
+    for endpoint in ACTIVITY_VERSIONS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = _not_a_version_is_404(app.view_functions[endpoint])
 
 
 __all__ = ["register"]

@@ -6,7 +6,8 @@
 - a CSRF guard in front of every view (``csrf.py``) and SameSite/Secure
   session cookies;
 - 403/404 instead of 500 for views that let NotAuthorized or ObjectNotFound
-  escape (``errors.py``);
+  escape (``errors.py``), 400 for CKAN forms posted without the fields their
+  views read unchecked (``forms.py``);
 - one rule for every URL field (``urls.py``): http(s) only.
 This class only wires CKAN's interfaces."""
 
@@ -18,7 +19,7 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp.security import channels, csrf, errors, notactions, urls
+from ckanext.udp.security import channels, csrf, errors, forms, notactions, urls
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class SecurityPlugin(p.SingletonPlugin):
         if hasattr(app, "before_request"):
             app.before_request(notactions.guard)
             app.before_request(csrf.guard)
+            app.before_request(forms.guard)
             errors.register(app)
         else:  # another plugin wrapped the app first: the guard would be missing
             raise RuntimeError("udp_security must come before plugins that wrap the Flask app")

@@ -147,6 +147,8 @@ def _refuse_live_delete(pkg: model.Package | None) -> None:
 @tk.chained_action
 def package_delete(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     if not _system(context):
+        # who may not delete it at all is told so first (403), not that it is published
+        tk.check_access("package_delete", context, data_dict)
         _refuse_live_delete(model.Package.get(data_dict.get("id") or ""))
     return up(context, data_dict)
 
