@@ -38,7 +38,7 @@ bench:
 	.venv/bin/python bench/governance_overhead.py --ini .udp/ckan.ini
 	.venv/bin/python bench/catalog_serialisation.py --ini .udp/ckan.ini -n 10000
 	@scripts/stack.sh test-setup >/dev/null
-	.venv/bin/python bench/harvest.py --ini "$$(scripts/stack.sh test-ini)" --n 1000 --n-stock 200
+	.venv/bin/python bench/harvest.py --ini "$$(scripts/stack.sh test-ini)" --n 500 --n-stock 500
 	.venv/bin/python bench/quality_check.py --repeat 5
 	.venv/bin/python bench/transparency_sync.py --ini "$$(scripts/stack.sh test-ini)" -n $(TRANSPARENCY_N)
 	.venv/bin/python bench/transparency_latency.py --ini "$$(scripts/stack.sh test-ini)" --rate 10 --seconds 30

@@ -18,7 +18,11 @@ It writes into the *test* databases (``make test`` empties them anyway), so
 the demo portal stays as it is:
 
     make bench             # or:
-    .venv/bin/python bench/harvest.py --ini "$(scripts/stack.sh test-ini)" --n 1000 --n-stock 200
+    .venv/bin/python bench/harvest.py --ini "$(scripts/stack.sh test-ini)" --n 500 --n-stock 500
+
+The issue's run is ``--n 10000 --n-stock 10000`` (both in the same run; the
+catalog is built once, ~45 s per 1,000 datasets, and served to each under its
+own URIs). ``--profile DIR`` profiles each first harvest with cProfile.
 """
 
 from __future__ import annotations
@@ -36,12 +40,14 @@ import uuid
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 PAGE = 100
+# the reference data (shapes, districts) for this process and the variants' processes
+os.environ.setdefault("UDP_SHARED_DIR", str(REPO.parent / "shared"))
 
 
 def build_pages(n: int, tag: str, base: str, prefix: str) -> dict[str, bytes]:
     from localsources import catalogs
 
-    shared = pathlib.Path(os.environ.get("UDP_SHARED_DIR", REPO.parent / "shared"))
+    shared = pathlib.Path(os.environ["UDP_SHARED_DIR"])
     parts = []
     for name in catalogs.CATALOGS:
         parts += catalogs.split(catalogs.load(shared, name))
@@ -91,7 +97,7 @@ def _writes(source_id: str) -> dict[str, int]:
     return {"modified": {r[0]: r[1].isoformat() for r in rows}, "activities": activities, "objects": objects}
 
 
-def run_variant(ini: str, variant: str, url: str) -> dict:
+def run_variant(ini: str, variant: str, url: str, profile: str | None = None) -> dict:
     ctx = _app(ini)
     import ckan.plugins.toolkit as tk
     from ckanext.harvest.model import HarvestObject
@@ -117,9 +123,18 @@ def run_variant(ini: str, variant: str, url: str) -> dict:
         },
     )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     job_id = runner.run_source(source["id"])
     first = time.perf_counter() - started
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     shown = tk.get_action("harvest_job_show")(dict(context), {"id": job_id})
     created = HarvestObject.filter(harvest_job_id=job_id, state="COMPLETE").count()
@@ -146,6 +161,16 @@ def run_variant(ini: str, variant: str, url: str) -> dict:
     }
 
 
+def _print_profile(variant: str, path: str) -> None:
+    import pstats
+
+    print(f"--- profile of {variant}'s first harvest ({path}) ---", flush=True)
+    stats = pstats.Stats(path)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
+    sys.stdout.flush()
+
+
 # --- the run ------------------------------------------------------------------------
 
 
@@ -154,11 +179,16 @@ def main() -> None:
     parser.add_argument("--ini", required=True, help="a CKAN ini with the test databases")
     parser.add_argument("--n", type=int, default=1000, help="datasets of ours' catalog (paged by 100)")
     parser.add_argument("--n-stock", type=int, default=200, help="datasets of stock's catalog")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="profile each variant's first harvest with cProfile into DIR/<variant>.prof and print its top items",
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url)))
+        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile)))
         return
 
     from localsources.site import Site
@@ -166,10 +196,22 @@ def main() -> None:
     with Site() as site:
         t0 = time.perf_counter()
         tag = uuid.uuid4().hex[:6]
-        for path, body in build_pages(args.n, f"u{tag}-", site.base, "/udp/p").items():
+        ours = build_pages(args.n, f"u{tag}-", site.base, "/udp/p")
+        for path, body in ours.items():
             site.put(path, body, "application/rdf+xml")
-        for path, body in build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p").items():
+        if args.n_stock == args.n:  # the same catalog under other URIs (building one takes ~45 s per 1,000)
+            stock = {
+                path.replace("/udp/p", "/stock/p"): body.replace(f"u{tag}-".encode(), f"s{tag}-".encode()).replace(
+                    f"{site.base}/udp/p".encode(), f"{site.base}/stock/p".encode()
+                )
+                for path, body in ours.items()
+            }
+        else:
+            stock = build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p")
+        del ours
+        for path, body in stock.items():
             site.put(path, body, "application/rdf+xml")
+        del stock
         print(
             f"catalogs built in {time.perf_counter() - t0:.0f} s: {args.n} datasets for udp_dcat, "
             f"{args.n_stock} for stock, pages of {PAGE}",
@@ -177,8 +219,10 @@ def main() -> None:
         )
         results = {}
         for variant, url in (("udp", site.url("/udp/p1.rdf")), ("stock", site.url("/stock/p1.rdf"))):
+            prof = str(pathlib.Path(args.profile) / f"{variant}.prof") if args.profile else None
             done = subprocess.run(
-                [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url],
+                [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url]
+                + (["--profile", prof] if prof else []),
                 capture_output=True,
                 text=True,
                 cwd=REPO,
@@ -188,6 +232,8 @@ def main() -> None:
                 print(done.stderr[-4000:], file=sys.stderr)
                 raise SystemExit(f"variant {variant} failed ({done.returncode})")
             results[variant] = json.loads(line[len("RESULT ") :])
+            if prof:
+                _print_profile(variant, prof)
             r = results[variant]
             offered = args.n if variant == "udp" else args.n_stock
             if r["datasets"] != offered:  # a catalog or harvester that loses datasets measures nothing

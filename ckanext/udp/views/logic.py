@@ -76,13 +76,20 @@ def _view_plugin(view_type: str) -> bool:
     return view_type != TABLE_VIEW or p.plugin_loaded(TABLE_VIEW)
 
 
-def ensure_views(resource_id: str, *, datastore_active: bool | None = None) -> list[str]:
-    """Create the views ``resource_id`` lacks; return the view types created."""
+def ensure_views(
+    resource_id: str, *, datastore_active: bool | None = None, resource: dict[str, Any] | None = None
+) -> list[str]:
+    """Create the views ``resource_id`` lacks; return the view types created.
+    ``resource``: the resource as just written (a new dataset's), which spares
+    a ``resource_show`` (a whole ``package_show``) per resource."""
     context = _context()
-    try:
-        resource = tk.get_action("resource_show")(dict(context), {"id": resource_id})
-    except tk.ObjectNotFound:
-        return []
+    if resource is None:
+        try:
+            resource = tk.get_action("resource_show")(dict(context), {"id": resource_id})
+        except tk.ObjectNotFound:
+            return []
+    else:
+        resource = dict(resource)
     if datastore_active is not None:
         resource["datastore_active"] = datastore_active
     wanted = [v for v in wanted_views(resource) if _view_plugin(v)]

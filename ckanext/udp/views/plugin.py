@@ -48,11 +48,13 @@ def resource_create_default_resource_views(up: Any, context: Context, data_dict:
 
 @tk.chained_action
 def package_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-    """The same for every resource of a new dataset."""
+    """The same for every resource of a new dataset (CKAN calls it from
+    ``package_create`` only, with the dataset as written: its resources are
+    new, so they are read from it, not shown once more each)."""
     result = up(context, data_dict)
     for resource in (data_dict.get("package") or {}).get("resources") or []:
         if resource.get("id"):
-            logic.ensure_views(resource["id"])
+            logic.ensure_views(resource["id"], resource=resource)
     return result
 
 
