@@ -612,6 +612,7 @@ cmd_run() {
     "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
     start_web
     publish_demo_uplinks
+    "$CKAN" -c "$INI" udp klima demo || die "the Klimadashboard's demo tiles failed"
     cat <<EOF
 
   Urbane Datenplattform Karlsruhe is up ($((SECONDS - t0)) s):
