@@ -7,14 +7,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from typing import Any
 
+import ckan.plugins as plugins
 import ckan.plugins.toolkit as tk
 import pytest
 from ckan.tests import factories
 from udp_testing import public_dataset
 
-pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db")
+pytestmark = pytest.mark.usefixtures("with_plugins", "no_tiles")
 
 T0 = dt.datetime(2026, 11, 28, 0, 0)  # UTC
 
@@ -37,7 +39,39 @@ def table(pkg: dict[str, Any], name: str, fields: list[dict[str, str]], records:
 
 
 @pytest.fixture
-def world() -> dict[str, Any]:
+def no_tiles() -> None:
+    """Each test starts without tiles (the world of datasets is built once per module)."""
+    import ckan.model as model
+    import sqlalchemy as sa
+
+    model.Session.execute(sa.text("DELETE FROM udp_klima_tile"))
+    model.Session.commit()
+
+
+@pytest.fixture(scope="module")
+def world(reset_db: Any) -> Iterator[dict[str, Any]]:
+    # the plugins as the tests' with_plugins loads them, for building the world only
+    plugins.load_all()
+    try:
+        yield _world(reset_db)
+    finally:
+        plugins.unload_all()
+
+
+@pytest.fixture(scope="module")
+def app(world: Any) -> Any:
+    """One test client for the module (building one costs ~20 s on a loaded box)."""
+    from ckan.tests.helpers import _get_test_app
+
+    plugins.load_all()
+    try:
+        return _get_test_app()
+    finally:
+        plugins.unload_all()
+
+
+def _world(reset_db: Any) -> dict[str, Any]:
+    reset_db()
     sysadmin = factories.Sysadmin()
     org = factories.Organization()
     pkg = public_dataset(owner_org=org["id"], name="klima-probe", title="Klima-Probe")
@@ -61,7 +95,16 @@ def world() -> dict[str, Any]:
     )
     hidden = factories.Dataset(owner_org=org["id"], name="klima-entwurf")
     hidden_res = table(hidden, "Tabelle", [{"id": "a", "type": "int"}], [{"a": 1}])
+    # withdrawn by one test: its own dataset
+    leaving = public_dataset(owner_org=org["id"], name="klima-geht", title="Klima-Rückzug")
+    table(
+        leaving,
+        "Messwerte",
+        [{"id": "time", "type": "timestamp"}, {"id": "feuchte", "type": "numeric"}],
+        [{"time": T0.isoformat(), "feuchte": 14.5}],
+    )
     return {
+        "leaving": leaving,
         "sysadmin": sysadmin,
         "pkg": pkg,
         "series": series,
@@ -203,7 +246,7 @@ def test_edit_reorder_delete(world):
 
 
 def test_a_withdrawn_dataset_takes_its_tile_off_every_channel(app, world):
-    tile = series_tile(world)
+    tile = series_tile(world, dataset="klima-geht")
     urls = [
         f"/klimadashboard/kachel/{tile['id']}",
         f"/klimadashboard/kachel/{tile['id']}/daten.json",
@@ -212,7 +255,9 @@ def test_a_withdrawn_dataset_takes_its_tile_off_every_channel(app, world):
     for url in urls:
         assert app.get(url).status_code == 200, url
     assert "Bodenfeuchte" in app.get("/klimadashboard").body
-    tk.get_action("udp_withdraw")({"user": world["sysadmin"]["name"]}, {"id": world["pkg"]["id"], "reason": "Fehler"})
+    tk.get_action("udp_withdraw")(
+        {"user": world["sysadmin"]["name"]}, {"id": world["leaving"]["id"], "reason": "Fehler"}
+    )
     for url in urls:
         res = app.get(url)
         assert res.status_code == 404, url
