@@ -18,14 +18,22 @@
     box.innerHTML = "";
     if (!xs.length) return null;
     var unit = tile.getAttribute("data-klima-unit") || "";
+    var daily = tile.getAttribute("data-klima-kind") === "daily";
+    // German axis labels in Europe/Berlin: "14:00" for hours, "29.11." for days
+    function label(ts) {
+      var d = new Date(ts * 1000);
+      return daily ? d.toLocaleDateString("de-DE", {day: "2-digit", month: "2-digit", timeZone: "Europe/Berlin"})
+                   : d.toLocaleTimeString("de-DE", {hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin"});
+    }
     var opts = {
       width: Math.max(200, box.clientWidth || 280),
       height: 150,
       legend: {show: false},
       cursor: {show: false},
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Europe/Berlin"); },
       scales: {x: {time: true}},
-      axes: [{size: 30}, {size: 45, label: unit, labelSize: 14}],
+      axes: [{size: 30, values: function (u, splits) { return splits.map(label); }},
+             {size: 45, label: unit, labelSize: 14,
+              values: function (u, splits) { return splits.map(function (v) { return v.toLocaleString("de-DE"); }); }}],
       series: [{}, {stroke: "#005a9c", width: 2, fill: "rgba(0, 90, 156, 0.08)", spanGaps: true}]
     };
     var plot = new uPlot(opts, [xs, ys], box);
