@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import time
 import uuid
@@ -126,7 +125,7 @@ def main() -> None:
         return (time.perf_counter() - t0) * 1000
 
     def search(**params: Any) -> dict[str, Any]:
-        query = urlencode({k: json.dumps(v) if isinstance(v, list) else v for k, v in params.items()})
+        query = urlencode({k: ",".join(v) if isinstance(v, list) else v for k, v in params.items()})
         res = client.get(f"/api/3/action/datastore_search?{query}")
         assert res.status_code == 200, res.status_code
         return res.json["result"]
