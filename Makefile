@@ -45,6 +45,7 @@ bench:
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
+	.venv/bin/python bench/klimadashboard.py --ini "$$(scripts/stack.sh test-ini)" --tiles 20 --repeat 20
 
 # Lint, format check and type check (also run by make test)
 lint:

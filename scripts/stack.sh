@@ -613,6 +613,7 @@ cmd_run() {
     "$CKAN" -c "$INI" udp sozialatlas demo || die "loading the Sozialatlas demo failed"
     start_web
     publish_demo_uplinks
+    "$CKAN" -c "$INI" udp klima demo || die "the Klimadashboard's demo tiles failed"
     cat <<EOF
 
   Urbane Datenplattform Karlsruhe is up ($((SECONDS - t0)) s):

@@ -27,6 +27,7 @@ MIGRATED_PLUGINS = (
     "udp_sensorthings",
     "udp_api",
     "udp_transparency",
+    "udp_klima",
 )
 
 REPO = pathlib.Path(__file__).resolve().parent.parent

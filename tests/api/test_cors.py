@@ -63,6 +63,8 @@ NOT_READ_BLUEPRINTS = {
     "xloader": PAGES + " (upload status, stewards)",
     "udp_transparency": PAGES + " (transparency portal drift page, sysadmins)",
     "udp_sozialatlas": PAGES + " (the social atlas)",
+    "udp_klima": PAGES + " (the Klimadashboard; a tile's daten.json/.csv feed its own page, the same "
+    "numbers are in the DataStore API for other origins)",
 }
 NOT_READ_ENDPOINTS = {
     "api.i18n_js_translations": "translations of the portal's own scripts",

@@ -382,6 +382,15 @@ _CALLABLE = (
     "a ckanext-harvest helper exposed as an action: not callable from the API (refused "
     "by udp_security), tested in tests/security"
 )
+_KLIMA_READ = (
+    "a Klimadashboard tile (takes a tile id, not a dataset): answers only tiles whose dataset the public "
+    "sees (compat.is_public), 404 otherwise; tests/klima/test_klima.py withdraws a tile's dataset and "
+    "finds it on no channel"
+)
+_KLIMA_WRITE = (
+    "changes a Klimadashboard tile (sysadmins only; a tile on a dataset that is not published and open "
+    "is refused): tests/klima/test_klima.py"
+)
 EXEMPT_ACTIONS: dict[str, str] = {
     "status_show": "site version and extensions; no dataset",
     "auth_allow_anonymous_access": "ckanext-harvest's local auth decorator, in the action registry because its "
@@ -522,6 +531,14 @@ EXEMPT_ACTIONS: dict[str, str] = {
     "file_unpin": "CKAN's file API (see file_create)",
     "file_owner_scan": "CKAN's file API (see file_create)",
     "file_ownership_transfer": "CKAN's file API (see file_create)",
+    # the Klimadashboard (udp_klima): tiles, not datasets; a tile names a dataset only while the public sees it
+    "udp_klima_tile_list": _KLIMA_READ,
+    "udp_klima_tile_show": _KLIMA_READ,
+    "udp_klima_tile_data": _KLIMA_READ,
+    "udp_klima_tile_create": _KLIMA_WRITE,
+    "udp_klima_tile_update": _KLIMA_WRITE,
+    "udp_klima_tile_delete": _KLIMA_WRITE,
+    "udp_klima_tile_reorder": _KLIMA_WRITE,
 }
 
 
@@ -882,6 +899,14 @@ _STATIC = "static files (CSS, JavaScript, images) of CKAN and the plugins"
 _USERS = "pages about users, their accounts and tokens; no dataset (a user's datasets: /user/<id>, exercised)"
 _GROUP_ADMIN = "administration of a group or organization (its admins only): members, settings; no dataset"
 EXEMPT_ROUTES: dict[str, str] = {
+    "/klimadashboard": "the Klimadashboard: tiles of public datasets only (tests/klima/test_klima.py)",
+    "/klimadashboard/kachel/<id>": _KLIMA_READ,
+    "/klimadashboard/kachel/<id>/daten.<fmt>": _KLIMA_READ,
+    "/klimadashboard/verwalten": "the Klimadashboard's tiles for sysadmins (403 for everybody else)",
+    "/klimadashboard/verwalten/neu": _KLIMA_WRITE,
+    "/klimadashboard/verwalten/<id>": _KLIMA_WRITE,
+    "/klimadashboard/verwalten/<id>/loeschen": _KLIMA_WRITE,
+    "/klimadashboard/verwalten/<id>/verschieben": _KLIMA_WRITE,
     "/<path:filename>": _STATIC,
     "/webassets/<path:path>": _STATIC,
     "/robots.txt": "a static robots.txt",

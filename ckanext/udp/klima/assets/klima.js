@@ -1,0 +1,114 @@
+/* The Klimadashboard's tiles: a small uPlot chart per tile (udp_views/uplot), and
+   polling of each tile's daten.json every data-klima-refresh seconds while the page
+   is visible (paused when hidden, refreshed at once when shown again). Only the
+   changed texts are replaced (the value sits in an aria-live="polite" region); the
+   German strings come formatted from the server (display). */
+(function () {
+  "use strict";
+
+  var TONES = {good: "#2e7d32", fair: "#b07d00", poor: "#c62828"};
+
+  function seconds(iso) { return Date.parse(iso) / 1000; }
+
+  function chart(tile, points) {
+    var box = tile.querySelector("[data-klima-chart]");
+    if (!box || typeof uPlot === "undefined") return null;
+    var xs = [], ys = [];
+    points.forEach(function (p) { xs.push(seconds(p[0])); ys.push(p[1]); });
+    box.innerHTML = "";
+    if (!xs.length) return null;
+    var unit = tile.getAttribute("data-klima-unit") || "";
+    var daily = tile.getAttribute("data-klima-kind") === "daily";
+    // German axis labels in Europe/Berlin: "14:00" for hours, "29.11." for days
+    function label(ts) {
+      var d = new Date(ts * 1000);
+      return daily ? d.toLocaleDateString("de-DE", {day: "2-digit", month: "2-digit", timeZone: "Europe/Berlin"})
+                   : d.toLocaleTimeString("de-DE", {hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin"});
+    }
+    var opts = {
+      width: Math.max(200, box.clientWidth || 280),
+      height: 150,
+      legend: {show: false},
+      cursor: {show: false},
+      scales: {x: {time: true}},
+      axes: [{size: 30, values: function (u, splits) { return splits.map(label); }},
+             {size: 45, label: unit, labelSize: 14,
+              values: function (u, splits) { return splits.map(function (v) { return v.toLocaleString("de-DE"); }); }}],
+      series: [{}, {stroke: "#005a9c", width: 2, fill: "rgba(0, 90, 156, 0.08)", spanGaps: true}]
+    };
+    var plot = new uPlot(opts, [xs, ys], box);
+    box.querySelectorAll("canvas").forEach(function (c) { c.setAttribute("aria-hidden", "true"); });
+    return plot;
+  }
+
+  function setText(el, text) {
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function update(tile, data) {
+    var d = data.display;
+    setText(tile.querySelector("[data-klima-value]"), d.value);
+    setText(tile.querySelector("[data-klima-time]"), d.time);
+    setText(tile.querySelector("[data-klima-trend]"), d.trend || "–");
+    setText(tile.querySelector("[data-klima-band]"), d.band);
+    var bandBox = tile.querySelector("[data-klima-band-box]");
+    if (bandBox) bandBox.hidden = !d.band;
+    ["good", "fair", "poor"].forEach(function (t) { tile.classList.toggle("udp-klima-tone-" + t, d.tone === t); });
+    var alt = tile.querySelector("[data-klima-alt]");
+    setText(alt, d.alt);
+    var box = tile.querySelector("[data-klima-chart]");
+    if (box) box.setAttribute("aria-label", d.alt);
+    var body = tile.querySelector("[data-klima-rows]");
+    if (body) {
+      var html = document.createDocumentFragment();
+      d.rows.forEach(function (r) {
+        var tr = document.createElement("tr");
+        r.forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+        html.appendChild(tr);
+      });
+      body.replaceChildren(html);
+    }
+    var key = JSON.stringify(data.points);
+    if (key !== tile._klimaPoints) { tile._klimaPoints = key; chart(tile, data.points); }
+    tile.setAttribute("data-klima-updated", new Date().toISOString());
+  }
+
+  function poll(tile) {
+    return fetch(tile.getAttribute("data-klima-url"), {credentials: "same-origin", cache: "no-store",
+                                                         headers: {Accept: "application/json"}})
+      .then(function (r) {
+        if (r.status === 404) { tile.hidden = true; return null; }  // withdrawn from public view
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      })
+      .then(function (data) { if (data) { tile.hidden = false; update(tile, data); } })
+      .catch(function () { /* keep the last values; next round tries again */ });
+  }
+
+  function init(root) {
+    var tiles = Array.from(root.querySelectorAll("[data-klima-tile]"));
+    tiles.forEach(function (tile) {
+      var points = JSON.parse(tile.getAttribute("data-klima-points") || "[]");
+      tile._klimaPoints = JSON.stringify(points);
+      chart(tile, points);
+    });
+    var every = Math.max(2, parseInt(root.getAttribute("data-klima-refresh"), 10) || 60) * 1000;
+    var timer = null;
+    function round() { tiles.forEach(poll); }
+    function start() { if (!timer) timer = setInterval(function () { if (!document.hidden) round(); }, every); }
+    function stop() { if (timer) { clearInterval(timer); timer = null; } }
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) { stop(); } else { round(); start(); }
+    });
+    start();
+    var width = window.innerWidth;
+    window.addEventListener("resize", function () {
+      if (window.innerWidth === width) return;
+      width = window.innerWidth;
+      tiles.forEach(function (tile) { chart(tile, JSON.parse(tile._klimaPoints || "[]")); });
+    });
+  }
+
+  function ready() { document.querySelectorAll("[data-klima-refresh]").forEach(init); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
+})();
