@@ -36,7 +36,7 @@ HTTP_PORT=$((5000 + OFF))
 # where the next test shard's begins; 5000+OFF+33 is PostgreSQL of the stack 400
 # ports below): +0 the portal (make run), +1 the second CKAN,
 # +2 pycsw, and for the tests (tests/udp_testing.py: stack_port) +3 the browser
-# tests' portal, +4 a private Mosquitto, +5 an SMTP server. Servers inside the
+# tests' portal, +4 a private Mosquitto, +5 an SMTP server, +6 MapServer (WMS/WFS). Servers inside the
 # test process bind port 0 (the kernel's pick, 32768-60999, never a stack's port).
 SECOND_CKAN_PORT=$((HTTP_PORT + 1))
 PYCSW_PORT=$((HTTP_PORT + 2))
@@ -104,6 +104,8 @@ install_debs() {
     command -v npm >/dev/null || need+=(npm)
     # the developer page's R examples are run by the tests (tests/api/test_devpage.py)
     command -v Rscript >/dev/null || need+=(r-base-core)
+    # the map preview's WMS/WFS tests: MapServer as the real OGC server (scripts/mapserver.py)
+    [ -x /usr/bin/mapserv ] || need+=(mapserver-bin)
     dpkg -s r-cran-jsonlite >/dev/null 2>&1 || need+=(r-cran-jsonlite)
     [ ${#need[@]} = 0 ] && return 0
     log "installing Debian packages: ${need[*]}"
@@ -639,6 +641,7 @@ cmd_stop() {
     stop_pidfile "transparency worker" "$RUN/transparency.pid"
     stop_pidfile "second CKAN" "$RUN/second-ckan.pid"  # scripts/second_ckan.sh (tests)
     stop_pidfile pycsw "$RUN/pycsw.pid"                # scripts/pycsw.sh (tests)
+    stop_pidfile MapServer "$RUN/mapserver.pid"        # scripts/mapserver.py (tests)
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
     stop_pidfile Mosquitto "$RUN/mosquitto.pid"
     stop_pidfile Redis "$RUN/redis.pid"

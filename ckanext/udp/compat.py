@@ -601,3 +601,28 @@ def datastore_count_new_rows(conn: Connection, table: str, n: int) -> None:
         ).format(s=sql.Identifier(DATASTORE_STATS_TABLE), t=sql.Identifier(table)),
         {"t": table},
     )
+
+
+# --- i13-finish ---
+
+
+def build_js_translations() -> str:
+    """Write the translations of CKAN's JavaScript (``<storage>/i18n/js/<lang>.js``,
+    served at ``/api/i18n/<lang>``; ``ckan.lib.i18n.build_js_translations``) and
+    return their folder. Only CKAN's development server (``ckan run``) builds
+    them: under gunicorn ``/api/i18n/de`` answered ``{}`` and every string of
+    CKAN's scripts stayed English (the table preview's "Sort", "Add Filter",
+    "Print" ...). Serialised by a lock file, as every server process calls it;
+    a language whose file is newer than its catalogues is left as it is."""
+    import fcntl
+    import os
+
+    from ckan.lib.i18n import build_js_translations as build
+    from ckan.lib.i18n import get_js_translations_dir
+
+    folder = get_js_translations_dir()
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, ".udp-build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build()
+    return folder

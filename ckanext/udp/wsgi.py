@@ -11,6 +11,8 @@ import os
 from ckanext.udp import compat
 
 application = compat.make_wsgi_app(os.environ.get("CKAN_INI"))
+# the translations of CKAN's scripts, which only `ckan run` writes (else they stay English)
+compat.build_js_translations()
 
 # the ini's logging configuration disables loggers it does not name, gunicorn's
 # access and error logs among them: keep them (the access log has the request id)

@@ -109,6 +109,8 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         "testing = false\n"
         "debug = false\n"
         f"ckan.site_url = {url}\n"
+        # a module's own settings for its server: LIVE_SERVER_CONFIG, a function giving a dict
+        + "".join(f"{key} = {value}\n" for key, value in getattr(request.module, "LIVE_SERVER_CONFIG", dict)().items())
     )
     log = STATE / "log" / "browser-server.log"
     worker_log = STATE / "log" / "browser-worker.log"

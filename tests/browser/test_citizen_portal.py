@@ -21,7 +21,7 @@ from typing import Any
 
 import ckan.plugins as p
 import pytest
-from browserlib import assert_fits, axe_results, format_violations
+from browserlib import assert_fits, axe_check, axe_results, format_violations
 
 from ckanext.udp.portal import demo
 
@@ -357,3 +357,66 @@ def test_crawl_from_the_home_page_finds_no_broken_link_and_no_english(demo_site)
     )
     assert not english, "English or awkward strings:\n" + "\n".join(f"{url}: {hits}" for url, hits in english.items())
     assert not pending, f"broken links on pages still pending: {sorted(pending)}"
+
+
+def _tab_to(page: Any, matches: str, limit: int = 80) -> dict[str, Any]:
+    """Press Tab until the focused element matches the JS predicate ``matches``
+    (on ``el``); fails after ``limit`` presses."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!(el && ({matches})); }}"):
+            return page.evaluate(
+                "() => ({tag: document.activeElement.tagName, text: document.activeElement.textContent.trim()})"
+            )
+    raise AssertionError(f"Tab never reached an element with {matches}")
+
+
+def test_filters_on_a_phone_by_keyboard_only(demo_site, mobile_page, steps):
+    page = mobile_page
+    page.goto("/dataset/")
+    # CKAN's <a> controls without href are gone; ours are buttons with German names
+    assert page.locator(".show-filters, .hide-filters").count() == 0
+    opener = page.get_by_role("button", name="Ergebnisse filtern")
+    assert opener.get_attribute("aria-expanded") == "false"
+    assert opener.get_attribute("aria-controls") == "search-facets"
+    assert not page.locator("#search-facets").is_visible()
+    # open the filters by keyboard: the focus moves into the layer, onto its close button
+    _tab_to(page, "el.classList.contains('udp-show-filters')")
+    page.keyboard.press("Enter")
+    assert opener.get_attribute("aria-expanded") == "true"
+    assert page.locator("#search-facets").is_visible()
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Filter schließen"
+    steps.shot(page, "filter-offen-375")
+    axe_check(page, "search filters open on a phone")
+    # Escape closes them and gives the focus back to the opener
+    page.keyboard.press("Escape")
+    assert opener.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("() => document.activeElement.classList.contains('udp-show-filters')")
+    # the close button does the same
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    assert opener.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("() => document.activeElement.classList.contains('udp-show-filters')")
+    # choose a district: open the filters, the "Stadtteile" facet, then "Durlach"
+    page.keyboard.press("Enter")
+    _tab_to(page, "el.tagName === 'SUMMARY' && el.textContent.includes('Stadtteile')")
+    page.keyboard.press("Enter")
+    _tab_to(page, "el.tagName === 'A' && el.closest('#search-facets') && el.textContent.includes('Durlach')")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**vocab_stadtteile=Durlach**")
+    page.wait_for_function("() => !document.body.classList.contains('filters-modal')")
+    results = page.locator("#ergebnisse .dataset-item")
+    results.first.wait_for()
+    assert results.count() >= 5
+    assert "Baumkataster" in page.locator("#ergebnisse").inner_text()
+    # the results are where the focus is, the layer is closed, and the chosen filter shows
+    assert page.evaluate(
+        "() => !!document.activeElement.closest('#ergebnisse') || document.activeElement.id === 'ergebnisse'"
+    )
+    assert opener.get_attribute("aria-expanded") == "false"
+    assert "Durlach" in page.locator(".filter-list").inner_text()
+    steps.shot(page, "filter-durlach-375")
+    assert_fits(page)
+    # the format badges are on the page, so axe's color-contrast rule (WCAG 2.1 AA) checks them too
+    assert page.locator("#ergebnisse .udp-format-badge[data-format]").count() >= 5
+    axe_check(page, "search results filtered on a phone")

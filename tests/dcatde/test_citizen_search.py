@@ -131,6 +131,24 @@ def test_search_page_facets_in_order_with_german_titles(app):
     assert page.count('<details class="module module-narrow module-shallow udp-facet" >') == 6
 
 
+def test_the_header_offers_groups_only_when_one_exists(app):
+    def menu() -> str:
+        page = app.get("/dataset/").body
+        nav = page[page.index('class="navbar-nav ms-auto') :]
+        return nav[: nav.index("</ul>")]
+
+    # the demo portal has no groups: no "Gruppen" link (an empty page is a dead end)
+    assert tk.get_action("group_list")({}, {}) == []
+    assert "/group/" not in menu() and "Gruppen" not in menu()
+    assert "/organization/" in menu()
+    group = factories.Group(title="Klima")
+    try:
+        assert 'href="/group/"' in menu() and "Gruppen" in menu()
+    finally:
+        tk.get_action("group_purge")({"ignore_auth": True}, {"id": group["id"]})
+    assert "/group/" not in menu()
+
+
 def test_district_facet_and_search():
     assert "baumkataster" in found(fq='vocab_stadtteile:"Durlach"')
     assert "baumkataster" in found(q="Durlach")
@@ -242,6 +260,9 @@ def test_link_check_marks_broken_links_for_editors_only(app, http_server):
         assert by_name == {"Vorhanden": "ok", "Verschwunden": "broken"}
         anonymous = app.get("/dataset/mit-links").body
         assert "Link defekt" not in anonymous
+        # the helper itself answers nothing to whoever may not edit (not only the template's gate)
+        with app.flask_app.test_request_context("/dataset/mit-links"):
+            assert linkcheck.broken_for_editors(pkg) == {}
         token = factories.APIToken(user=editor["name"])["token"]
         as_editor = app.get("/dataset/mit-links", headers={"Authorization": token}).body
         assert as_editor.count("Link defekt") == 1

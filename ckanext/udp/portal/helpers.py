@@ -22,6 +22,7 @@ __all__ = [
     "udp_error_text",
     "udp_developer_links",
     "udp_footer_links",
+    "udp_has_groups",
     "udp_portal_counts",
     "udp_request_id",
     "user_image",
@@ -128,6 +129,12 @@ def udp_portal_counts() -> dict[str, int]:
     datasets = tk.get_action("package_search")({}, {"rows": 0})["count"]
     organizations = len(tk.get_action("organization_list")({}, {"all_fields": False}))
     return {"datasets": datasets, "organizations": organizations}
+
+
+def udp_has_groups() -> bool:
+    """Whether the portal has at least one group (else the header offers none:
+    a "Gruppen" page that lists nothing is a dead end)."""
+    return bool(tk.get_action("group_list")({}, {"all_fields": False, "limit": 1}))
 
 
 def udp_request_id() -> str:

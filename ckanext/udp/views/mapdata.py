@@ -61,6 +61,15 @@ def _same_site(url: str) -> bool:
     return parts.netloc == site.netloc
 
 
+def _trusted_service(url: str) -> bool:
+    """A URL on one of the city's own map servers (``ckanext.udp.views.map_service_hosts``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    hosts = tk.aslist(tk.config.get("ckanext.udp.views.map_service_hosts"))
+    return parts.netloc.lower() in {h.lower() for h in hosts} or parts.hostname.lower() in {h.lower() for h in hosts}
+
+
 def _external_allowed() -> bool:
     return tk.asbool(tk.config.get("ckanext.udp.views.external_services"))
 
@@ -77,7 +86,7 @@ def map_config(resource: dict[str, Any]) -> dict[str, Any]:
         url = _local_path(url)  # a file uploaded to this portal, whatever host name it was stored with
     kind = logic.format_key(resource)
     kind = {"WMS_SRVC": "WMS", "WFS_SRVC": "WFS"}.get(kind, kind)
-    loadable = bool(url) and (_same_site(url) or _external_allowed())
+    loadable = bool(url) and (_same_site(url) or _trusted_service(url) or _external_allowed())
     return {
         "kind": kind,
         "url": (_local_path(url) if _same_site(url) else url) if loadable else "",
@@ -101,22 +110,51 @@ def chart_config(resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def coverage_config(pkg: dict[str, Any]) -> dict[str, Any] | None:
-    """The dataset's spatial coverage (the GeoJSON in its ``spatial`` field) for the map; None without one."""
-    raw = pkg.get("spatial") or next(
-        (e.get("value") for e in pkg.get("extras") or [] if e.get("key") == "spatial"), None
-    )
-    if not raw:
-        return None
+def _geometry(value: Any) -> dict[str, Any] | None:
+    """A GeoJSON geometry (a dict or its JSON text); None for anything else."""
     try:
-        geometry = json.loads(raw) if isinstance(raw, str) else raw
+        geometry = json.loads(value) if isinstance(value, str) else value
     except ValueError:
         return None
-    if not isinstance(geometry, dict) or "type" not in geometry:
+    return geometry if isinstance(geometry, dict) and geometry.get("type") and "coordinates" in geometry else None
+
+
+def _areas(pkg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dataset's areas as GeoJSON features: each ``spatial_coverage`` area
+    (its geometry, else its bounding box), else a ``spatial`` extra."""
+    areas = pkg.get("spatial_coverage")
+    if isinstance(areas, str):
+        try:
+            areas = json.loads(areas)
+        except ValueError:
+            areas = []
+    features = []
+    for area in areas if isinstance(areas, list) else []:
+        if not isinstance(area, dict):
+            continue
+        geometry = _geometry(area.get("geom")) or _geometry(area.get("bbox"))
+        if geometry:
+            name = area.get("text") or area.get("uri") or ""
+            features.append({"type": "Feature", "geometry": geometry, "properties": {"name": name} if name else {}})
+    if not features:
+        raw = pkg.get("spatial") or next(
+            (e.get("value") for e in pkg.get("extras") or [] if e.get("key") == "spatial"), None
+        )
+        geometry = _geometry(raw)
+        if geometry:
+            features.append({"type": "Feature", "geometry": geometry, "properties": {}})
+    return features
+
+
+def coverage_config(pkg: dict[str, Any]) -> dict[str, Any] | None:
+    """The dataset's spatial coverage (its ``spatial_coverage`` areas, else the
+    GeoJSON of a ``spatial`` extra) for the map; None without one."""
+    features = _areas(pkg)
+    if not features:
         return None
     return {
         "kind": "INLINE",
-        "geojson": geometry,
+        "geojson": {"type": "FeatureCollection", "features": features},
         "url": "",
         "blocked": False,
         "source_url": "",

@@ -71,6 +71,13 @@
   function wfsUrl(url) {
     var u = new URL(url, window.location.href);
     var params = {SERVICE: "WFS", REQUEST: "GetFeature", OUTPUTFORMAT: "application/json"};
+    // a WFS answers GetFeature only with a VERSION (2.0.0 names its layers TYPENAMES)
+    var given = {};
+    u.searchParams.forEach(function (v, k) { given[k.toUpperCase()] = v; });
+    if (!given.VERSION) {
+      params.VERSION = "2.0.0";
+      if (given.TYPENAME && !given.TYPENAMES) params.TYPENAMES = given.TYPENAME;
+    }
     Object.keys(params).forEach(function (k) {
       var found = Array.from(u.searchParams.keys()).filter(function (p) { return p.toUpperCase() === k; });
       found.forEach(function (p) { u.searchParams.delete(p); });
