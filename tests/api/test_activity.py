@@ -78,7 +78,7 @@ def world(stewards: Stewards) -> dict[str, Any]:
     every = [public, *hidden.values()]
     activities = {
         pkg["id"]: tk.get_action("package_activity_list")(
-            {"ignore_auth": True}, {"id": pkg["id"], "include_hidden_activity": True, "limit": 100}
+            {"user": s.sysadmin["name"]}, {"id": pkg["id"], "include_hidden_activity": True, "limit": 100}
         )
         for pkg in every
     }
@@ -86,7 +86,7 @@ def world(stewards: Stewards) -> dict[str, Any]:
         a["id"]
         for action, object_id in (("organization_activity_list", s.org["id"]), ("group_activity_list", group["id"]))
         for a in tk.get_action(action)(
-            {"ignore_auth": True}, {"id": object_id, "include_hidden_activity": True, "limit": 100}
+            {"user": s.sysadmin["name"]}, {"id": object_id, "include_hidden_activity": True, "limit": 100}
         )
     ]
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
@@ -258,10 +258,10 @@ def test_the_public_sees_public_activity_and_nothing_hidden(app, world):
 
 def _post(app, world, viewer: str, action: str) -> tuple[int, str]:
     headers = {"Authorization": world["token"]} if viewer == "outsider" else {}
-    public = world["public"]
-    some_activity = world["activities"][public["id"]][0]["id"]
+    some_activity = next(a["id"] for acts in world["activities"].values() for a in acts)
+    public_id = world["public"]["id"]
     data = {
-        "activity_create": {"user_id": world["outsider"]["id"], "object_id": public["id"], "activity_type": "x"},
+        "activity_create": {"user_id": world["outsider"]["id"], "object_id": public_id, "activity_type": "y"},
         "activity_delete": {"id": some_activity},
         "activity_delete_all": {},
         "dashboard_mark_activities_old": {},

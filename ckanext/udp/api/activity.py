@@ -143,3 +143,29 @@ STREAMS = (
 )
 ACTIONS: dict[str, Any] = {name: _stream(name) for name in STREAMS}
 ACTIONS["activity_show"] = activity_show
+
+
+# --- CKAN's resource history page ----------------------------------------------
+
+HISTORY_ENDPOINT = "activity.resource_history"
+
+
+def guard_history(app: Any) -> None:
+    """CKAN's ``/dataset/<id>/resources/<resource_id>/history/<activity_id>``
+    shows the resource as an activity recorded it, checking only that the
+    caller may see the dataset now: a draft-time version of a published
+    dataset reached everyone. Here it asks what ``activity_data_show`` asks
+    (the activity's labels, and the detail setting) and answers 404 otherwise."""
+    view = app.view_functions.get(HISTORY_ENDPOINT)
+    if view is None or getattr(view, "udp_guarded", False):
+        return
+
+    def guarded(id: str, resource_id: str, activity_id: str) -> Any:
+        try:
+            tk.check_access("activity_data_show", {"user": getattr(tk.current_user, "name", "") or ""}, {"id": activity_id})
+        except (tk.NotAuthorized, tk.ObjectNotFound):
+            return tk.abort(404, tk._("Activity not found"))
+        return view(id=id, resource_id=resource_id, activity_id=activity_id)
+
+    guarded.udp_guarded = True  # type: ignore[attr-defined]
+    app.view_functions[HISTORY_ENDPOINT] = guarded

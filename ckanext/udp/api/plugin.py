@@ -73,6 +73,7 @@ class UdpApiPlugin(p.SingletonPlugin):
         if hasattr(app, "view_functions"):
             compat.fix_feed_paging(app)
             feedguard.guard(app)
+            activity.guard_history(app)
         return app
 
     # ISignal: DataStore rows changed (actions, and rows written past them)
