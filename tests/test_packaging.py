@@ -7,6 +7,7 @@ points outside the package. Builds the wheel as CI would after the npm step
 from __future__ import annotations
 
 import pathlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -33,9 +34,18 @@ def _runtime_files() -> set[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> set[str]:
+    """Built from a clean copy of the checkout (its tracked files, the compiled
+    .mo and the vendored libraries): a stale build/ or egg-info would keep files
+    the package data no longer names."""
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    for f in [*tracked, *_runtime_files()]:
+        if (REPO / f).is_file():
+            (source / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / f, source / f)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )
