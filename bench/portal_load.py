@@ -18,7 +18,7 @@ and the ratio ours/stock, and the error counts.
 The issue's size is the default (50 users for 5 minutes each); shorter runs:
 
     .venv/bin/python bench/portal_load.py --ini .udp/ckan.ini [--users 50] [--duration 300]
-        [--datasets 1000] [--workers 4] [--keep]
+        [--datasets 1000] [--workers 4] [--think 1 3] [--keep]
 
 This file is also the locustfile (``locust -f bench/portal_load.py``): the
 visitor class below is defined only where locust is importable.
@@ -62,7 +62,8 @@ if HttpUser is not None:
         """A citizen: home page, searches with facets, datasets, previews; an
         app developer's calls of the Action API in the same mix."""
 
-        wait_time = between(1, 3)
+        # think time between two pages of one visitor, seconds (--think)
+        wait_time = between(*_TARGETS.get("think", (1, 3)))
 
         @task(2)
         def home(self) -> None:
@@ -285,6 +286,14 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=300, help="seconds per portal")
     parser.add_argument("--datasets", type=int, default=1000, help="at least this many public datasets")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers of each portal")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(1.0, 3.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a visitor spends on a page before the next one (uniform between MIN and MAX)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench datasets for the next run")
     parser.add_argument("--child", choices=["prepare", "purge"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -298,6 +307,7 @@ def main() -> None:
     me = [sys.executable, __file__, "--ini", str(ini), "--datasets", str(args.datasets)]
     prepared = subprocess.run([*me, "--child", "prepare"], check=True, capture_output=True, text=True)
     targets = json.loads(prepared.stdout.strip().splitlines()[-1])
+    targets["think"] = list(args.think)
     (state / "targets.json").write_text(json.dumps(targets))
     print(
         f"data: {targets['count']} public datasets ({targets['made']} made in {targets['seconds_to_make']} s); "
@@ -309,6 +319,7 @@ def main() -> None:
         f"[app:main]\nuse = config:{ini}\nckan.plugins = {STOCK_PLUGINS}\n"
     )
     results: dict[str, dict[str, dict[str, float]]] = {}
+    loads: dict[str, float] = {}
     try:
         for label, config in (("ckanext-udp", ini), ("stock CKAN", stock_ini)):
             process, url = serve(config, args.workers, state / f"{label.split()[0]}.log")
@@ -317,6 +328,8 @@ def main() -> None:
                 results[label] = run_locust(
                     binary, url, state / "targets.json", args.users, args.duration, state / label.split()[0]
                 )
+                # the machine's load while this portal was measured (other work on the box shows here)
+                loads[label] = os.getloadavg()[1]
             finally:
                 stop(process)
     finally:
@@ -327,7 +340,9 @@ def main() -> None:
     ours, stock = results["ckanext-udp"], results["stock CKAN"]
     print(
         f"\n{args.users} users, {args.duration} s per portal, {targets['count']} datasets, "
-        f"{args.workers} gunicorn workers each"
+        f"{args.workers} gunicorn workers each, think time {args.think[0]:g}-{args.think[1]:g} s, "
+        f"{os.cpu_count()} CPUs, 5-min load average at the end of each run: "
+        f"ours {loads['ckanext-udp']:.1f}, stock {loads['stock CKAN']:.1f}"
     )
     print(
         f"{'page':<22} {'ours p50':>9} {'ours p95':>9} {'stock p50':>10} "
@@ -348,7 +363,7 @@ def main() -> None:
         f"stock {int(stock['Aggregated']['requests'])} ({stock['Aggregated']['rps']:.1f}/s)"
     )
     (state / "results.json").write_text(
-        json.dumps({"targets": {k: targets[k] for k in ("count", "made")}, **results}, indent=1)
+        json.dumps({"targets": {k: targets[k] for k in ("count", "made", "think")}, "load": loads, **results}, indent=1)
     )
 
 

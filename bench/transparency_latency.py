@@ -15,15 +15,22 @@ reported beside the offered one. A poller asks the portal's search (anonymous,
 as the public) every 0.1 s for the bench datasets and their titles; a change is
 visible when the portal shows its version or a later one of the same dataset.
 
+Every wait is bounded (``--timeout`` for the whole run, ``--settle`` for the
+last changes to show): the bench always ends and lists the changes that never
+arrived. The worker dies with the bench, even when the bench is killed
+(``PR_SET_PDEATHSIG``; SIGTERM/SIGINT end the bench through its clean-up).
+
     .venv/bin/python bench/transparency_latency.py --ini .udp/test.ini --seconds 30
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import pathlib
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,6 +42,8 @@ from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+# the reference data as scripts/stack.sh finds it (the test ini names it through this variable)
+os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -44,6 +53,20 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))]
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGTERM when the bench process dies (Linux),
+    so a bench killed with SIGKILL leaves no worker behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # through the finally blocks: the worker is stopped
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ini", required=True)
@@ -51,7 +74,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--datasets", type=int, default=20, help="published datasets that get edited")
     parser.add_argument("--writers", type=int, default=4, help="threads producing the changes")
+    parser.add_argument("--poll", type=float, default=0.2, help="seconds between the public poller's searches")
+    parser.add_argument("--settle", type=float, default=60.0, help="longest wait for the last changes to show")
+    parser.add_argument("--timeout", type=float, default=420.0, help="the whole run ends after this (seconds)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    began = time.monotonic()
+    args.deadline = began + args.timeout
 
     from localsources import second_ckan
 
@@ -125,6 +155,7 @@ def main() -> None:
             stderr=log,
             env=dict(os.environ, UDP_TRANSPARENCY_TOKEN=remote.token),
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet in this process)
         )
         try:
             result = _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask_app)
@@ -134,24 +165,30 @@ def main() -> None:
                 worker.wait(15)
             except subprocess.TimeoutExpired:
                 worker.kill()
+                worker.wait()
             log.close()
             tail = (pathlib.Path(tmp) / "worker.log").read_text(errors="replace")[-1500:]
-    result["load_after"] = round(os.getloadavg()[0], 2)
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["run_s"] = round(time.monotonic() - began, 1)
     print(json.dumps(result))
-    if result["visible"] < result["changes"]:
+    if result["visible"] < result["changes"] or result.get("error"):
+        print(f"never arrived (id, version): {result['never_arrived'][:20]}", file=sys.stderr)
         print(tail, file=sys.stderr)
         sys.exit(1)
 
 
 def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask_app) -> dict[str, Any]:
+    t0 = time.monotonic()
     pool = [publish(i) for i in range(args.datasets)]
+    setup_publish_s = time.monotonic() - t0
     versions = {p["id"]: 0 for p in pool}
-    # wait until the pool is on the portal
-    deadline = time.monotonic() + 300
+    # wait until the pool is on the portal (bounded)
+    deadline = min(time.monotonic() + 180, args.deadline)
     while remote.action("package_search", q=f"organization:{org['name']}", rows=0)["count"] < len(pool):
         if time.monotonic() > deadline:
-            raise SystemExit("the pool did not reach the portal in 300 s")
+            raise SystemExit("the pool did not reach the portal in time")
         time.sleep(0.5)
+    setup_s = time.monotonic() - t0
 
     lock = threading.Lock()
     committed: list[tuple[str, int, float]] = []  # (id, version, commit time)
@@ -166,11 +203,11 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
                     _anonymous=True,
                     q=f"organization:{org['name']}",
                     sort="metadata_modified desc",
-                    rows=200,
+                    rows=1000,
                     fl="id,title",
                 )["results"]
             except Exception:  # noqa: BLE001 (a slow answer: ask again)
-                time.sleep(0.1)
+                stop.wait(args.poll)
                 continue
             now = time.monotonic()
             with lock:
@@ -180,11 +217,14 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
                     except (KeyError, IndexError, ValueError):
                         continue
                     first_seen.setdefault((d["id"], v), now)
-            stop.wait(0.1)
+            stop.wait(args.poll)
 
     next_new = [args.datasets]
     total = int(args.rate * args.seconds)
     start = time.monotonic() + 0.5
+    errors: list[str] = []
+    # the writers stop producing at the run's deadline less the settle time
+    produce_until = args.deadline - args.settle
 
     # each writer edits only its own share of the pool (no two writers on one dataset)
     shares = [pool[w :: args.writers] for w in range(args.writers)]
@@ -194,7 +234,7 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
         with flask_app.test_request_context():
             k = w
             j = 0
-            while k < total:
+            while k < total and time.monotonic() < produce_until:
                 due = start + k / args.rate
                 pause = due - time.monotonic()
                 if pause > 0:
@@ -215,6 +255,9 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
                         act(reviewer, "udp_approve", id=pid)
                     with lock:
                         committed.append((pid, version, time.monotonic()))
+                except Exception as err:  # noqa: BLE001 (reported, and this writer stops)
+                    errors.append(f"writer {w}: {type(err).__name__}: {str(err)[:300]}")
+                    return
                 finally:
                     model.Session.remove()
                 k += args.writers
@@ -225,10 +268,12 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
     for t in writers:
         t.start()
     for t in writers:
-        t.join()
+        t.join(max(args.deadline - time.monotonic(), 1.0))
+    if any(t.is_alive() for t in writers):
+        errors.append("a writer was still busy at the deadline")
     produced_s = time.monotonic() - start
-    # wait for the last changes to show (at most 60 s)
-    deadline = time.monotonic() + 60
+    # wait for the last changes to show (at most --settle, never past the deadline)
+    deadline = min(time.monotonic() + args.settle, args.deadline)
     while time.monotonic() < deadline:
         with lock:
             missing = [c for c in committed if not _visible_at(first_seen, c)]
@@ -236,18 +281,28 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
             break
         time.sleep(0.2)
     stop.set()
-    poller.join()
+    poller.join(30)
     latencies = []
-    for change in committed:
+    never = []
+    with lock:
+        changes = list(committed)
+    for change in changes:
         at = _visible_at(first_seen, change)
         if at is not None:
             latencies.append(max(at - change[2], 0.0))
+        else:
+            never.append((change[0], change[1]))
     return {
         "bench": "transparency_latency",
         "offered_per_s": args.rate,
         "achieved_per_s": round(len(committed) / produced_s, 2),
-        "changes": len(committed),
+        "changes": len(changes),
         "visible": len(latencies),
+        "never_arrived": never,
+        "error": errors,
+        "setup_publish_pool_s": round(setup_publish_s, 1),
+        "setup_s": round(setup_s, 1),
+        "poll_s": args.poll,
         "p50_s": round(pct(latencies, 0.50), 2),
         "p95_s": round(pct(latencies, 0.95), 2),
         "max_s": round(max(latencies), 2) if latencies else None,

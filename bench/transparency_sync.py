@@ -37,6 +37,8 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+# the reference data as scripts/stack.sh finds it (the test ini names it through this variable)
+os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
 
 
 # --- peak resident memory of a process tree, sampled from /proc (Linux): the sum

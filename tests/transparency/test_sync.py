@@ -331,3 +331,39 @@ def test_cli_sync_all_reports_in_german_and_requeues(hub, remote, client, cli, c
     result = cli.invoke(transparency, ["sync", "--all"])
     assert "Datensätze zur Übertragung vorgemerkt" in result.output
     assert queued(pkg["id"]) == 1
+
+
+def test_an_organization_purged_on_the_portal_is_created_again_not_cached_stale(hub, remote, client):
+    first = published(hub, title="Erster Datensatz")
+    drain(client)  # the worker's portal client now caches the organization
+    org = on_portal(remote, first["id"])["organization"]["name"]
+    remote.action("dataset_purge", id=first["id"])  # gone on the portal, with its only copy
+    remote.action("organization_purge", id=org)
+    second = published(hub, title="Zweiter Datensatz")
+    stats = drain(client, timeout=20)
+    assert stats.failed == 0 and stats.pushed >= 1
+    copy = on_portal(remote, second["id"])
+    assert copy is not None and copy["organization"]["name"] == org, "the organization was created again"
+
+
+def test_report_and_delivery_read_the_portal_in_bulk_not_once_per_dataset(hub, remote, client, monkeypatch):
+    pkgs = [published(hub) for _ in range(3)]
+    drain(client)
+    remote.action("package_patch", id=pkgs[0]["id"], title="Von Hand im Portal geändert")
+    calls: list[str] = []
+    real = client.call
+
+    def counted(action, **data):
+        calls.append(action)
+        return real(action, **data)
+
+    monkeypatch.setattr(client, "call", counted)
+    found = sync.report(client)
+    assert [(f["dataset"], f["field"]) for f in found if f["kind"] == "edited"] == [(pkgs[0]["name"], "title")]
+    assert calls == ["package_search"], "one search for the whole portal, no package_show per dataset"
+    calls.clear()
+    for pkg in pkgs[1:]:
+        harvester_edit(pkg["id"], notes="Neu auf dem Hub.")
+    assert sync.deliver(client).pushed == 2
+    assert sorted(calls) == ["package_search", "package_update", "package_update"]
+    assert all(on_portal(remote, p["id"])["notes"].startswith("Neu auf dem Hub.") for p in pkgs[1:])

@@ -19,7 +19,7 @@ from ckanext.udp.transparency import sync
 CKAN = pathlib.Path(sys.executable).with_name("ckan")
 
 
-def start_worker(tmp_path: pathlib.Path, remote) -> subprocess.Popen:
+def start_worker(tmp_path: pathlib.Path, remote, interval: float = 0.1) -> subprocess.Popen:
     ini = tmp_path / "worker.ini"
     ini.write_text(
         "[app:main]\n"
@@ -31,7 +31,7 @@ def start_worker(tmp_path: pathlib.Path, remote) -> subprocess.Popen:
     env = dict(os.environ, UDP_TRANSPARENCY_TOKEN=remote.token)
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 (the process owns it)
     return subprocess.Popen(
-        [str(CKAN), "-c", str(ini), "udp", "transparency", "worker", "--interval", "0.1"],
+        [str(CKAN), "-c", str(ini), "udp", "transparency", "worker", "--interval", str(interval)],
         stdout=log,
         stderr=log,
         env=env,
@@ -103,3 +103,25 @@ def test_hub_page_links_to_the_copy_in_german(hub, remote, client, app):
     assert f'href="{remote.url}/dataset/{pkg["name"]}"' in page
     with_source = remote.action("package_show", _anonymous=True, id=pkg["id"])
     assert "Quelle: Urbane Datenplattform Karlsruhe" in with_source["notes"]
+
+
+def test_sigterm_stops_an_idle_worker_at_once(hub, remote, tmp_path):
+    """The worker waits up to ``--interval`` (5 s by default) for work; SIGTERM
+    ends that wait at once instead of after it."""
+    pkg = hub.published(notes="Haushaltsdaten.")
+    worker = start_worker(tmp_path, remote, interval=30)
+    try:
+        wait_for(lambda: queued() == 0, 180, "the worker to deliver")
+        assert sync.mapping_row(pkg["id"]).live
+        time.sleep(0.5)  # now waiting for work (up to 30 s)
+        assert worker.poll() is None
+        began = time.monotonic()
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    assert worker.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    assert took < 3, f"the worker took {took:.1f} s to stop"

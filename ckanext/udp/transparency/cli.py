@@ -42,12 +42,15 @@ def worker(interval: float, once: bool) -> None:
         if once:
             return
     stopping: list[bool] = []
+    wakeup = sync.Wakeup()
 
     def stop(*_args: Any) -> None:
         stopping.append(True)
+        wakeup.interrupt()  # ends a wait for work at once (not a delivery in flight)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    wakeup.on_signals()
     if once:
         assert portal is not None
         stats = sync.deliver(portal)
@@ -58,9 +61,10 @@ def worker(interval: float, once: bool) -> None:
         return
     if portal is None:
         while not stopping:
-            time.sleep(5)
+            wakeup.wait_for_stop(5)
         return
-    sync.run_worker(portal, interval=interval, stop=lambda: bool(stopping))
+    sync.run_worker(portal, interval=interval, stop=lambda: bool(stopping), wakeup=wakeup)
+    click.echo(f"{time.strftime('%H:%M:%S')} Dienst beendet", err=True)
 
 
 @transparency.command("sync")

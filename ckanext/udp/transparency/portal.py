@@ -84,16 +84,57 @@ class Portal:
                 return None
             raise
 
+    def find(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The portal's active copies (private ones too) among ``ids``, by id:
+        one ``package_search`` (deleted copies are not in its index)."""
+        if not ids:
+            return {}
+        quoted = " OR ".join(json.dumps(i) for i in ids)
+        page = self.call(
+            "package_search",
+            q="*:*",
+            fq=f"id:({quoted})",
+            rows=len(ids),
+            include_private=True,
+            include_drafts=True,
+        )
+        return {pkg["id"]: pkg for pkg in page.get("results") or []}
+
+    def search_all(self, fq: str, rows: int = 1000) -> dict[str, dict[str, Any]]:
+        """Every active dataset of the portal matching ``fq``, by id, read in
+        pages of ``rows`` through ``package_search`` (its sysadmin sees private
+        ones too): one call per thousand copies instead of one per copy."""
+        found: dict[str, dict[str, Any]] = {}
+        start = 0
+        while True:
+            page = self.call(
+                "package_search", q="*:*", fq=fq, rows=rows, start=start, sort="id asc", include_private=True
+            )
+            results = page.get("results") or []
+            for pkg in results:
+                found[pkg["id"]] = pkg
+            start += len(results)
+            if not results or start >= int(page.get("count") or 0):
+                return found
+
     def organization(self, name: str, title: str, description: str = "") -> str:
         """The portal organization's name, created when missing (asked once per
         worker process and organization; calls from several threads wait)."""
         with self._org_lock:
             if name not in self._orgs:
                 try:
-                    found = self.call("organization_show", id=name)["name"]
+                    org = self.call("organization_show", id=name)
+                    if org.get("state") == "deleted":  # deleted there (not purged): its name is still taken
+                        org = self.call("organization_patch", id=org["id"], state="active")
+                    found = org["name"]
                 except PortalError as err:
                     if not err.not_found:
                         raise
                     found = self.call("organization_create", name=name, title=title, description=description)["name"]
                 self._orgs[name] = found
             return self._orgs[name]
+
+    def forget_organization(self, name: str) -> None:
+        """Drop a cached organization (the portal refused it: deleted or purged there)."""
+        with self._org_lock:
+            self._orgs.pop(name, None)

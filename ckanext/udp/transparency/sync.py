@@ -15,7 +15,9 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
+import os
 import select
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -101,6 +103,10 @@ class Job:
     row: Any = None
     force: bool = False
     org: dict[str, Any] | None = None
+    # the portal's copy, when read beforehand in bulk (``lookup``): None is
+    # "no active copy" (absent, or deleted: a create then meets its id)
+    existing: dict[str, Any] | None = None
+    looked_up: bool = False
 
 
 def plan(package_id: str, force: bool = False, site_user: str | None = None) -> Job:
@@ -124,10 +130,39 @@ def _id_taken(err: PortalError) -> bool:
     return err.status == 409 and isinstance(err.error, dict) and "id" in err.error
 
 
+def lookup(portal: Portal, jobs: list[Job]) -> None:
+    """One ``package_search`` per 500 datasets instead of a ``package_show``
+    per dataset: the copies of the jobs that have one on record."""
+    wanted = [j for j in jobs if j.row is not None]
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        found = portal.find([j.row.portal_id for j in chunk])
+        for job in chunk:
+            job.existing = found.get(job.row.portal_id)
+            job.looked_up = True
+
+
+def _org_refused(err: PortalError) -> bool:
+    return err.status == 409 and isinstance(err.error, dict) and "owner_org" in err.error
+
+
 def transfer(portal: Portal, job: Job) -> str | None:
-    """The HTTP part: the copy's name on the portal after a push, else None."""
+    """The HTTP part: the copy's name on the portal after a push, else None.
+    A push the portal refuses for its organization (deleted or purged there
+    since the worker cached it) is retried once with the organization looked
+    up (and created) again."""
+    try:
+        return _transfer(portal, job)
+    except PortalError as err:
+        if job.action != "push" or not (job.org and job.org.get("name")) or not _org_refused(err):
+            raise
+        portal.forget_organization(job.org["name"])
+        return _transfer(portal, job)
+
+
+def _transfer(portal: Portal, job: Job) -> str | None:
     if job.action == "remove":
-        existing = portal.show(job.row.portal_id)
+        existing = job.existing if job.looked_up else portal.show(job.row.portal_id)
         if existing is not None and existing.get("state") != "deleted":
             portal.call("package_delete", id=job.row.portal_id)
         return None
@@ -140,9 +175,13 @@ def transfer(portal: Portal, job: Job) -> str | None:
         data["owner_org"] = portal.organization(
             org["name"], org.get("title") or org["name"], org.get("description") or ""
         )
-    # never pushed: create at once (one call); the portal refuses a known id, then as an update
-    existing = None if job.row is None else portal.show(job.package_id)
-    if job.row is None:
+    # never pushed, or no active copy: create at once (one call); the portal
+    # refuses a known id (a deleted copy), then as an update
+    if job.looked_up:
+        existing = job.existing
+    else:
+        existing = None if job.row is None else portal.show(job.package_id)
+    if existing is None:
         try:
             return _create_or_update(portal, "package_create", data)
         except PortalError as err:
@@ -234,6 +273,7 @@ def concurrency() -> int:
 
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
+PLAN_CHUNK = 50  # datasets planned (and committed) before their pushes start
 
 
 def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
@@ -245,9 +285,11 @@ def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
 
 def deliver(portal: Portal, limit: int = 200) -> Stats:
     """One pass over the due outbox rows (at most ``limit`` datasets, oldest
-    change first): planned from the database in this thread, the portal's calls
-    made by at most ``concurrency`` threads (one dataset per thread: its order
-    is kept), the results recorded in one commit."""
+    change first): planned from the database in this thread (in chunks of
+    ``PLAN_CHUNK``), the portal's copies of a chunk read with one search, the
+    pushes made by at most ``concurrency`` threads while the next chunk is
+    planned (one dataset per thread: its order is kept), the results recorded
+    in one commit."""
     stats = Stats()
     now = utcnow()
     due = model.Session.execute(
@@ -263,28 +305,43 @@ def deliver(portal: Portal, limit: int = 200) -> Stats:
     model.Session.expire_all()
     site_user = _site_user()
     jobs: list[tuple[Job, int, int]] = []
-    for package_id, upto, attempts in due:
-        job = plan(package_id, site_user=site_user)
-        mark_live(job)
-        jobs.append((job, upto, attempts))
-    model.Session.commit()
-    moving = [j for j, _, _ in jobs if j.action in ("push", "remove")]
-    workers = min(concurrency(), len(moving)) or 1
-    if workers == 1:
-        outcomes: dict[str, Any] = {}
+    outcomes: dict[str, Any] = {}
+    futures: dict[str, concurrent.futures.Future[str | None]] = {}
+    workers = concurrency()
+    down: PortalError | None = None
+    # planned in chunks, each committed (the mapping marked live) before its
+    # pushes start, so the portal's calls of one chunk overlap the planning
+    # of the next
+    for i in range(0, len(due), PLAN_CHUNK):
+        chunk: list[Job] = []
+        for package_id, upto, attempts in due[i : i + PLAN_CHUNK]:
+            job = plan(package_id, site_user=site_user)
+            mark_live(job)
+            jobs.append((job, upto, attempts))
+            chunk.append(job)
+        model.Session.commit()
+        moving = [j for j in chunk if j.action in ("push", "remove")]
+        if down is None:
+            try:
+                lookup(portal, moving)
+            except PortalError as err:  # the portal is not reached: every job of this pass waits
+                down = err
+        if down is not None:
+            outcomes.update({job.package_id: down for job in moving})
+            continue
         for job in moving:
-            try:
-                outcomes[job.package_id] = transfer(portal, job)
-            except (PortalError, Drift) as err:
-                outcomes[job.package_id] = err
-    else:
-        futures = {job.package_id: _executor(workers).submit(transfer, portal, job) for job in moving}
-        outcomes = {}
-        for package_id, future in futures.items():
-            try:
-                outcomes[package_id] = future.result()
-            except (PortalError, Drift) as err:
-                outcomes[package_id] = err
+            if workers == 1:
+                try:
+                    outcomes[job.package_id] = transfer(portal, job)
+                except (PortalError, Drift) as err:
+                    outcomes[job.package_id] = err
+            else:
+                futures[job.package_id] = _executor(workers).submit(transfer, portal, job)
+    for package_id, future in futures.items():
+        try:
+            outcomes[package_id] = future.result()
+        except (PortalError, Drift) as err:
+            outcomes[package_id] = err
     for job, upto, attempts in jobs:
         mine = sa.and_(outbox.c.package_id == job.package_id, outbox.c.seq <= upto)
         outcome = outcomes.get(job.package_id)
@@ -325,6 +382,17 @@ class Wakeup:
 
     def __init__(self) -> None:
         self._raw: Any = None
+        # a self-pipe: ``interrupt`` (safe in a signal handler) ends a wait at once
+        self._stop_r, self._stop_w = os.pipe()
+        os.set_blocking(self._stop_r, False)
+        os.set_blocking(self._stop_w, False)
+
+    def interrupt(self) -> None:
+        """End the current (or next) ``wait`` now: the worker's SIGTERM handler calls it."""
+        try:
+            os.write(self._stop_w, b"x")
+        except OSError:  # the pipe is full or closed: a wait ends anyway
+            pass
 
     def _connect(self) -> Any:
         if self._raw is None:
@@ -336,24 +404,43 @@ class Wakeup:
             self._raw = raw
         return self._raw.driver_connection
 
+    def on_signals(self) -> None:
+        """Any signal with a Python handler ends a wait at once: the signal may
+        reach another thread (the pushes' pool) than the one in ``select``, so
+        the interpreter writes it to the pipe itself (``signal.set_wakeup_fd``).
+        Main thread only."""
+        signal.set_wakeup_fd(self._stop_w, warn_on_full_buffer=False)
+
+    def wait_for_stop(self, timeout: float) -> None:
+        """Sleep until ``interrupt`` or ``timeout`` (no database)."""
+        select.select([self._stop_r], [], [], timeout)
+
     def wait(self, timeout: float) -> bool:
         """True when woken by a notification."""
         try:
             conn = self._connect()
             if not conn.notifies:
-                ready, _, _ = select.select([conn], [], [], timeout)
-                if ready:
+                ready, _, _ = select.select([conn, self._stop_r], [], [], timeout)
+                if conn in ready:
                     conn.poll()
             woken = bool(conn.notifies)
             conn.notifies.clear()
             return woken
         except Exception:  # noqa: BLE001 (a lost connection: sleep, reconnect next time)
             log.warning("transparency worker: LISTEN connection lost; polling until it is back", exc_info=True)
-            self.close()
+            self._close_connection()
             time.sleep(min(timeout, 1.0))
             return False
 
     def close(self) -> None:
+        self._close_connection()
+        for fd in (self._stop_r, self._stop_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _close_connection(self) -> None:
         if self._raw is not None:
             try:
                 self._raw.close()
@@ -362,10 +449,16 @@ class Wakeup:
             self._raw = None
 
 
-def run_worker(portal: Portal, interval: float = 5.0, stop: Callable[[], bool] = lambda: False) -> None:
+def run_worker(
+    portal: Portal,
+    interval: float = 5.0,
+    stop: Callable[[], bool] = lambda: False,
+    wakeup: Wakeup | None = None,
+) -> None:
     """Deliver until stopped. When nothing is due it waits for a NOTIFY from a
-    committed change (or the next retry, at most ``interval`` seconds)."""
-    wakeup = Wakeup()
+    committed change (or the next retry, at most ``interval`` seconds); a stop
+    signal ends the wait at once through ``wakeup.interrupt()``."""
+    wakeup = wakeup or Wakeup()
     try:
         while not stop():
             try:
@@ -378,6 +471,8 @@ def run_worker(portal: Portal, interval: float = 5.0, stop: Callable[[], bool] =
                 stats, due = Stats(failed=1), None
             busy = stats.pushed + stats.removed + stats.unchanged + stats.absent
             model.Session.remove()
+            if stop():
+                break
             if busy and due == 0:
                 continue
             floor = 0.5 if stats.failed else 0.05  # after a failure never spin on the next due row
@@ -462,6 +557,16 @@ def report(portal: Portal) -> list[dict[str, Any]]:
     different, tag, waiting), ``field``, ``hub``, ``portal`` and ``text``."""
     found: list[dict[str, Any]] = []
     public = set()
+    # the portal read in bulk (pages of 1,000): every active copy carrying the
+    # hub's identity extra; a copy whose extra was removed by hand is asked for
+    # on its own, when the mapping says it is there
+    copies = portal.search_all(f"extras_{pl.SOURCE_URI_KEY}:*")
+
+    def copy_of(portal_id: str, live: bool) -> dict[str, Any] | None:
+        if portal_id in copies:
+            return copies[portal_id]
+        return portal.show(portal_id) if live else None
+
     for package_id in hub_public_ids():
         hub = _hub_dataset(package_id)
         if hub is None or not may_leave(hub):
@@ -470,7 +575,7 @@ def report(portal: Portal) -> list[dict[str, Any]]:
         name = hub["name"]
         found.extend(_tag_items(hub))
         row = mapping_row(package_id)
-        copy = portal.show(row.portal_id if row else package_id)
+        copy = copy_of(row.portal_id, row.live) if row else copy_of(package_id, False)
         if copy is None or copy.get("state") != "active":
             found.append(_item(hub, "missing", f"{name}: fehlt im Transparenzportal"))
             continue
@@ -512,7 +617,7 @@ def report(portal: Portal) -> list[dict[str, Any]]:
     live = model.Session.execute(sa.select(mapping.c.package_id, mapping.c.portal_id).where(mapping.c.live)).all()
     for package_id, portal_id in live:
         if package_id not in public:
-            copy = portal.show(portal_id)
+            copy = copy_of(portal_id, True)
             if copy is not None and copy.get("state") == "active":
                 found.append(
                     _item(
