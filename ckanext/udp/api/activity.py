@@ -162,7 +162,8 @@ def guard_history(app: Any) -> None:
 
     def guarded(id: str, resource_id: str, activity_id: str) -> Any:
         try:
-            tk.check_access("activity_data_show", {"user": getattr(tk.current_user, "name", "") or ""}, {"id": activity_id})
+            user = getattr(tk.current_user, "name", "") or ""
+            tk.check_access("activity_data_show", {"user": user}, {"id": activity_id})
         except (tk.NotAuthorized, tk.ObjectNotFound):
             return tk.abort(404, tk._("Activity not found"))
         return view(id=id, resource_id=resource_id, activity_id=activity_id)
