@@ -147,6 +147,13 @@ install_node_modules() {
     echo "$want" >"$stamp"
 }
 
+# Leaflet and uPlot, copied from node_modules into the package (setup.py's
+# vendor_assets), where the webassets and a built wheel find them.
+vendor_assets() {
+    (cd "$REPO" && "$VENV/bin/python" setup.py -q vendor_assets) >"$UDP_STATE/vendor-assets.log" 2>&1 \
+        || die "vendoring the front-end assets failed: $(tail -20 "$UDP_STATE/vendor-assets.log")"
+}
+
 compile_translations() {
     local po mo
     for po in "$REPO"/ckanext/udp/*/i18n/*/LC_MESSAGES/*.po; do
@@ -432,6 +439,7 @@ cmd_setup() {
     install_debs
     install_venv
     install_node_modules
+    vendor_assets
     compile_translations
     start_postgres
     start_redis
@@ -679,7 +687,7 @@ cmd_status() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     case "${1:-}" in
         setup) cmd_setup ;;
-        venv) mkdir -p "$UDP_STATE"; install_venv; install_node_modules; compile_translations ;;
+        venv) mkdir -p "$UDP_STATE"; install_venv; install_node_modules; vendor_assets; compile_translations ;;
         test-setup) cmd_test_setup ;;
         test-ini) test_ini ;;  # the test ini of this stack (for benchmarks that write)
         test) shift; cmd_test "$@" ;;

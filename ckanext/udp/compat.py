@@ -626,3 +626,39 @@ def build_js_translations() -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         build()
     return folder
+
+
+# --- i14-close ---
+# udp_api's public activity: a "new package" activity when a dataset enters
+# public view, written into ckanext-activity's table (its activity_create wants
+# a user account; this one is the portal's neutral actor, no account).
+
+
+def add_public_activity(package_id: str, actor: str, data: dict[str, Any]) -> bool:
+    """Write a "new package" activity of ``package_id`` by ``actor`` (a display
+    name, not a user), labelled ``public``, in a short transaction of its own.
+    Returns False without the activity plugin."""
+    import json
+    import uuid
+
+    import ckan.model as model
+    import ckan.plugins as p
+
+    if not p.plugin_loaded("activity"):
+        return False
+    with model.meta.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO activity (id, timestamp, user_id, object_id, activity_type, data, permission_labels) "
+                "VALUES (:id, :ts, :user_id, :object_id, 'new package', :data, :labels)"
+            ),
+            {
+                "id": str(uuid.uuid4()),
+                "ts": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                "user_id": actor,
+                "object_id": package_id,
+                "data": json.dumps(data),
+                "labels": [PUBLIC_LABEL],
+            },
+        )
+    return True

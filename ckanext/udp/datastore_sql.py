@@ -7,6 +7,11 @@ into text for SQLAlchemy on a connection of the DataStore's write URL
 (:func:`write_engine`). Batches travel as one JSON array parameter. The
 DataStore internals involved (its ``json`` column type, its cached row counts)
 are reached through ``ckanext.udp.compat``.
+
+Every batch that adds rows sends the ``udp_datastore_rows_written`` signal
+(``ROWS_WRITTEN``, sender: the table's resource id), so a plugin that follows
+DataStore changes (udp_api's bulk downloads) sees rows written past the
+DataStore actions.
 """
 
 from __future__ import annotations
@@ -16,19 +21,20 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from psycopg2 import sql
 from sqlalchemy.engine import Connection, Engine
 
 from ckanext.udp import compat
 
+ROWS_WRITTEN = tk.signals.ckanext.signal("udp_datastore_rows_written")
+
 Field = dict[str, Any]  # a DataStore field: {"id": ..., "type": ..., "info": ...}
 
 
 def write_engine() -> Engine:
     """A small pool of our own on ``ckan.datastore.write_url``."""
-    import ckan.plugins.toolkit as tk
-
     return sa.create_engine(tk.config["ckan.datastore.write_url"], pool_pre_ping=True, pool_size=2)
 
 
@@ -91,6 +97,7 @@ def insert_rows(
     new = list(conn.execute(text(conn, insert_sql(table, fields, key)), {"rows": dumps(rows)}).fetchall())
     if new:
         compat.datastore_count_new_rows(conn, table, len(new))
+        ROWS_WRITTEN.send(table, rows=len(new))
     return new
 
 

@@ -210,11 +210,87 @@ def test_debounce_requeues_instead_of_building(dumps_dir, monkeypatch, ckan_conf
     queue = get_queue()
     queue.empty()
     redis = compat.redis_connection()
-    redis.set(dumps.LAST_CHANGE_KEY, repr(__import__("time").time()))
-    redis.set(dumps.PENDING_KEY, "1")
+    now = repr(__import__("time").time())
+    redis.set(dumps.LAST_CHANGE_KEY, now)
+    redis.set(dumps.PENDING_KEY, now)  # waiting since the first change, just now
     monkeypatch.setattr(dumps.time, "sleep", lambda s: None)
     dumps.rebuild_job()
     assert not (dumps_dir / "katalog.jsonl").exists()  # a change came just now: wait
     assert _rebuild_jobs(queue) == 1 and queue.count == 1
     queue.empty()
     redis.delete(dumps.PENDING_KEY)
+
+
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_rebuild_on_change", "true")
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_debounce_seconds", "0")
+def test_datastore_row_changes_alone_queue_the_rebuild(stewards, dumps_dir):
+    """Rows changed without a dataset change (datastore_upsert, and rows written
+    past the actions as sensor series and SensorThings mirrors write them,
+    ``datastore_sql.insert_rows``) queue the debounced rebuild: daten.zip holds them."""
+    from ckan.lib.jobs import get_queue
+
+    from ckanext.udp import compat
+    from ckanext.udp.datastore_sql import insert_rows, write_engine
+
+    pkg = stewards.draft(title="Messreihe", resources=[{"url": "", "format": "CSV", "name": "Reihe"}])
+    rid = pkg["resources"][0]["id"]
+    fields = [{"id": "nr", "type": "int"}, {"id": "wert", "type": "text"}]
+    tk.get_action("datastore_create")(
+        {"user": stewards.sysadmin["name"]},
+        {
+            "resource_id": rid,
+            "fields": fields,
+            "primary_key": ["nr"],
+            "records": [{"nr": 1, "wert": "alt"}],
+            "force": True,
+        },
+    )
+    stewards.publish(pkg)
+    queue = get_queue()
+    redis = compat.redis_connection()
+
+    def rows_in_zip() -> list[str]:
+        with zipfile.ZipFile(dumps_dir / "daten.zip") as z:
+            (member,) = [m for m in z.namelist() if m.startswith("data/")]
+            return [r["wert"] for r in csv.DictReader(io.StringIO(z.read(member).decode()))]
+
+    run_jobs()
+    assert rows_in_zip() == ["alt"]
+    writes = {
+        "datastore_upsert": lambda: tk.get_action("datastore_upsert")(
+            {"user": stewards.sysadmin["name"], "ignore_auth": True},  # a system write (a loader, a job)
+            {"resource_id": rid, "records": [{"nr": 2, "wert": "upsert"}], "method": "insert", "force": True},
+        ),
+        "insert_rows": lambda: _insert(write_engine(), insert_rows, rid, fields),
+    }
+    for name, write in writes.items():
+        queue.empty()
+        redis.delete(dumps.PENDING_KEY)
+        write()
+        assert _rebuild_jobs(queue) == 1, name
+        run_jobs()
+    assert rows_in_zip() == ["alt", "upsert", "sensor"]
+
+
+def _insert(engine, insert_rows, rid: str, fields: list[dict]) -> None:
+    with engine.begin() as conn:
+        assert len(insert_rows(conn, rid, fields, ["nr"], [{"nr": 3, "wert": "sensor"}])) == 1
+    engine.dispose()
+
+
+def test_a_stream_of_changes_waits_at_most_the_maximum_delay(dumps_dir, monkeypatch, ckan_config):
+    """Sensor uplinks every few seconds never leave a pause of the debounce time:
+    the rebuild still comes once the first waiting change is older than the maximum delay."""
+    import time
+
+    from ckanext.udp import compat
+
+    monkeypatch.setitem(ckan_config, "ckanext.udp.api.dumps_debounce_seconds", "60")
+    monkeypatch.setitem(ckan_config, "ckanext.udp.api.dumps_max_delay_seconds", "600")
+    redis = compat.redis_connection()
+    redis.set(dumps.LAST_CHANGE_KEY, repr(time.time()))  # a change just now ...
+    redis.set(dumps.PENDING_KEY, repr(time.time() - 601))  # ... of a stream that began 601 s ago
+    built: list[bool] = []
+    monkeypatch.setattr(dumps, "build", lambda: built.append(True))
+    dumps.rebuild_job()
+    assert built == [True] and not redis.exists(dumps.PENDING_KEY)

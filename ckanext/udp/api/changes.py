@@ -60,6 +60,16 @@ def touch(changes: Iterable[tuple[str, bool, bool]]) -> None:
             conn.execute(_TOUCH, row)
 
 
+def public_now(package_id: str) -> bool:
+    """Was the dataset in public view at its last recorded change?"""
+    with model.meta.engine.connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text("SELECT public_now FROM udp_api_change WHERE package_id = :id"), {"id": package_id}
+            ).scalar()
+        )
+
+
 def record(package_id: str, public_now: bool, was_public: bool = False) -> None:
     """Record a change now and once more after the session's next commit."""
     touch([(package_id, public_now, was_public)])

@@ -18,9 +18,12 @@ are complete do they replace the previous ones (``os.replace``, atomic), so a
 failed rebuild keeps the last good dump. ``manifest.json`` holds each file's
 ETag (SHA-256) and build time.
 
-After every dataset change ``schedule()`` queues one rebuild job (debounced:
-the job waits until ``ckanext.udp.api.dumps_debounce_seconds`` passed without
-a change, re-queueing itself instead of blocking the worker).
+After every dataset change and every change of DataStore rows (the DataStore
+actions, and rows written past them: ``datastore_sql.ROWS_WRITTEN``)
+``schedule()`` queues one rebuild job (debounced: the job waits until
+``ckanext.udp.api.dumps_debounce_seconds`` passed without a change,
+re-queueing itself instead of blocking the worker, but no longer than
+``ckanext.udp.api.dumps_max_delay_seconds`` after the first change).
 """
 
 from __future__ import annotations
@@ -361,15 +364,21 @@ def _debounce() -> float:
     return float(tk.config.get("ckanext.udp.api.dumps_debounce_seconds"))
 
 
+def _max_delay() -> float:
+    return float(tk.config.get("ckanext.udp.api.dumps_max_delay_seconds"))
+
+
 def schedule() -> bool:
-    """A dataset changed: queue one rebuild unless one is waiting. Returns
-    whether a job was queued."""
+    """A dataset or a DataStore table changed: queue one rebuild unless one is
+    waiting. Returns whether a job was queued."""
     if not tk.asbool(tk.config.get("ckanext.udp.api.dumps_rebuild_on_change")):
         return False
     try:
         redis = compat.redis_connection()
-        redis.set(LAST_CHANGE_KEY, repr(time.time()))
-        if not redis.set(PENDING_KEY, "1", nx=True, ex=6 * 3600):
+        now = repr(time.time())
+        redis.set(LAST_CHANGE_KEY, now)
+        # the pending flag holds the time of the first change it waits for
+        if not redis.set(PENDING_KEY, now, nx=True, ex=6 * 3600):
             return False
         tk.enqueue_job(rebuild_job, title=JOB_TITLE)
     except Exception:  # a dump is never worth a failed dataset change
@@ -378,13 +387,34 @@ def schedule() -> bool:
     return True
 
 
+# the DataStore actions that change a table's rows (or drop it)
+DATASTORE_WRITES = ("datastore_create", "datastore_upsert", "datastore_delete", "datastore_records_delete")
+
+
+def table_changed(sender: Any, **kwargs: Any) -> None:
+    """Receiver of CKAN's ``action_succeeded`` for ``DATASTORE_WRITES`` and of
+    ``udp_datastore_rows_written`` (rows written past the actions: sensor
+    series, SensorThings mirrors): the tables in ``daten.zip`` changed."""
+    schedule()
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def rebuild_job() -> None:
     """The queued rebuild: waits (without blocking the worker for long) until no
-    change came for the debounce time, then builds."""
+    change came for the debounce time, then builds; a stream of changes that
+    never pauses (sensor uplinks) waits at most the maximum delay."""
     redis = compat.redis_connection()
-    last = float(redis.get(LAST_CHANGE_KEY) or 0)
-    wait = last + _debounce() - time.time()
-    if wait > 0:
+    now = time.time()
+    last = _seconds(redis.get(LAST_CHANGE_KEY))
+    first = _seconds(redis.get(PENDING_KEY)) or now
+    wait = last + _debounce() - now
+    if wait > 0 and now - first < _max_delay():
         time.sleep(min(wait, 1.0))
         tk.enqueue_job(rebuild_job, title=JOB_TITLE)
         return

@@ -26,15 +26,23 @@ import ckan.plugins.toolkit as tk
 from ckan.common import CKANConfig
 from ckan.types import Context
 
-from ckanext.udp import compat
+from ckanext.udp import compat, datastore_sql
 
-from . import changes, cli, cors, dumps, feedguard
+from . import activity, changes, cli, cors, dumps, feedguard
+from .logic import action
 
 log = logging.getLogger(__name__)
 
 
+def get_actions() -> dict[str, Any]:
+    actions: dict[str, Any] = {"udp_changes": action.udp_changes}
+    if p.plugin_loaded("activity"):  # the neutral actor in CKAN's activity streams
+        actions.update(activity.ACTIONS)
+    return actions
+
+
 @tk.blanket.config_declarations
-@tk.blanket.actions
+@tk.blanket.actions(get_actions)
 @tk.blanket.auth_functions
 @tk.blanket.blueprints
 @tk.blanket.cli(cli.get_commands)
@@ -43,6 +51,7 @@ class UdpApiPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurable)
     p.implements(p.IMiddleware, inherit=True)
     p.implements(p.IPackageController, inherit=True)
+    p.implements(p.ISignal)
 
     # IConfigurer
     def update_config(self, config: CKANConfig) -> None:
@@ -64,13 +73,27 @@ class UdpApiPlugin(p.SingletonPlugin):
         if hasattr(app, "view_functions"):
             compat.fix_feed_paging(app)
             feedguard.guard(app)
+            activity.guard_history(app)
         return app
+
+    # ISignal: DataStore rows changed (actions, and rows written past them)
+    def get_signal_subscriptions(self) -> Any:
+        return {
+            tk.signals.action_succeeded: [
+                {"sender": name, "receiver": dumps.table_changed} for name in dumps.DATASTORE_WRITES
+            ],
+            datastore_sql.ROWS_WRITTEN: [dumps.table_changed],
+        }
 
     # IPackageController: every (re)index and every deletion is a change
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
-            changes.record(pkg.id, compat.is_public(pkg))
+            public = compat.is_public(pkg)
+            entering = public and not changes.public_now(pkg.id)
+            changes.record(pkg.id, public)
+            if entering:
+                activity.published(pkg)
             dumps.schedule()
         return pkg_dict
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 from flask import Blueprint, request
 
@@ -113,17 +114,21 @@ def dump_filename(response: Any) -> Any:
     resource_id = (request.view_args or {}).get("resource_id") or ""
     if not resource_id or f'filename="{resource_id}.' not in disposition:
         return response
+    # one package_show (resource_show would run it a second time)
+    resource = model.Resource.get(resource_id)
+    if resource is None:
+        return response
     try:
-        res = tk.get_action("resource_show")({"ignore_auth": True}, {"id": resource_id})
-        pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": res["package_id"]})
+        pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": resource.package_id})
     except (tk.ObjectNotFound, tk.ValidationError):
         return response
+    resources = [r["id"] for r in pkg.get("resources") or []]
     tables = [r["id"] for r in pkg.get("resources") or [] if r.get("datastore_active")]
-    name = (
-        pkg["name"]
-        if len(tables) <= 1
-        else f"{pkg['name']}-{tables.index(resource_id) + 1 if resource_id in tables else res['position'] + 1}"
-    )
+    if resource_id in tables:
+        number = tables.index(resource_id) + 1
+    else:
+        number = resources.index(resource_id) + 1 if resource_id in resources else 1
+    name = pkg["name"] if len(tables) <= 1 else f"{pkg['name']}-{number}"
     response.headers["Content-Disposition"] = disposition.replace(f'filename="{resource_id}.', f'filename="{name}.')
     return response
 

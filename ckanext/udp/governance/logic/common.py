@@ -86,8 +86,9 @@ def set_visibility(pkg: model.Package, row: DatasetGovernance) -> None:
     model.Session.flush()
     if not wf.is_public(status):
         # activities keep the labels of the moment they were created; when a
-        # dataset goes out of public view, its older activities go with it
-        compat.relabel_activities(pkg.id, wf.dataset_labels(pkg))
+        # dataset goes out of public view, its older activities go with it, to
+        # its organization only (internal: not its draft history to all staff)
+        compat.relabel_activities(pkg.id, [x for x in wf.dataset_labels(pkg) if x != wf.INTERNAL_LABEL])
     indexing.mark(pkg.id)
 
 
