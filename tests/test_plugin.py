@@ -202,6 +202,7 @@ SHARED = {
         "sourceguard",
         "datastore_sql",
         "timestamps",
+        "alembic_env",
     )
 }
 #: what a package may import beyond itself and SHARED: the harvesting library (not a plugin), its
