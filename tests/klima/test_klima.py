@@ -293,6 +293,23 @@ def test_pages_downloads_and_frame_headers(app, world):
     assert app.get(f"/klimadashboard/kachel/{tile['id']}/daten.xml").status_code == 404
 
 
+def test_a_tile_whose_table_went_away_is_left_out_not_a_500(app, world):
+    """A table deleted (or reloaded with other columns) after its tile was saved:
+    the dashboard leaves the tile out, its addresses answer 404."""
+    gone = table(
+        world["pkg"],
+        "Wegfall",
+        [{"id": "time", "type": "timestamp"}, {"id": "feuchte", "type": "numeric"}],
+        [{"time": T0.isoformat(), "feuchte": 9.5}],
+    )
+    tile = series_tile(world, title="Bald ohne Tabelle", resource="Wegfall")
+    tk.get_action("datastore_delete")(system(), {"resource_id": gone, "force": True})
+    page = app.get("/klimadashboard", query_string={"aktualisierung": "\u00b2"})  # "²" as refresh: ignored
+    assert page.status_code == 200 and "Bald ohne Tabelle" not in page.body
+    for url in (f"/klimadashboard/kachel/{tile['id']}", f"/klimadashboard/kachel/{tile['id']}/daten.json"):
+        assert app.get(url).status_code == 404, url
+
+
 def test_the_admin_form_refuses_a_hidden_dataset_in_german_and_saves_a_good_tile(app, world):
     user = world["sysadmin"]
     headers = {"Authorization": factories.APIToken(user=user["name"])["token"]}

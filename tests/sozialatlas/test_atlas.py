@@ -64,6 +64,8 @@ def test_demo_publishes_a_protected_table_and_the_atlas_shows_only_it(app):
         for r in shown.values():
             assert all(r[c] is None or r[c] == 0 or r[c] >= 3 for c in [*ids, "insgesamt"])
     assert "Fallzahlen unter 3" in target["notes"] and "Demodaten" in target["notes"]
+    # the statement never names the internal source (its title is not public)
+    assert source["title"] not in target["notes"] and source["name"] not in target["notes"]
     # a second run replaces the statement instead of adding one
     demo.load()
     notes = tk.get_action("package_show")(system(), {"id": demo.PUBLISHED})["notes"]
@@ -157,3 +159,20 @@ def test_bad_source_tables_are_refused_with_a_message(app):
         call(system(), {"resource_id": created["resource_id"], "dataset_id": target["id"]})
     with pytest.raises(tk.ValidationError):
         call(system(), {"resource_id": created["resource_id"], "dataset_id": target["id"], "minimum": "0"})
+    # a year the source writes as a school year: refused with a message, not a 500
+    years = tk.get_action("datastore_create")(
+        system(),
+        {
+            "resource": {"package_id": pkg["id"], "name": "Quelle mit Jahren"},
+            "fields": [
+                {"id": "stadtteil", "type": "text"},
+                {"id": "gruppe", "type": "text"},
+                {"id": "anzahl", "type": "int"},
+                {"id": "jahr", "type": "text"},
+            ],
+            "records": [{"stadtteil": "Durlach", "gruppe": "a", "anzahl": 4, "jahr": "2023/24"}],
+            "force": True,
+        },
+    )
+    with pytest.raises(tk.ValidationError, match="kein Jahr"):
+        call(system(), {"resource_id": years["resource_id"], "dataset_id": target["id"]})

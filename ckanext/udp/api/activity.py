@@ -105,6 +105,9 @@ def neutral(context: Context, activities: list[dict[str, Any]]) -> list[dict[str
     for a in activities:
         if isinstance(a, dict) and not viewer.sees_names_of(a):
             a = dict(a, user_id=actor())
+            # CKAN also keeps the acting user's name in the activity's data
+            if isinstance(a.get("data"), dict) and "actor" in a["data"]:
+                a["data"] = dict(a["data"], actor=actor())
         out.append(a)
     return out
 
@@ -128,7 +131,13 @@ def _stream(name: str) -> Any:
 def activity_show(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     """CKAN's activity_show; outside the dataset's organization the actor is the portal."""
     # CKAN's auth function reads data_dict["include_data"]: without it, a 500
-    data_dict = dict(data_dict, include_data=tk.asbool(data_dict.get("include_data", False)))
+    try:
+        include_data = tk.asbool(data_dict.get("include_data", False))
+    except ValueError:
+        raise tk.ValidationError(
+            {"include_data": [tk._("{field} must be true or false").format(field="include_data")]}
+        ) from None
+    data_dict = dict(data_dict, include_data=include_data)
     result = up(context, data_dict)
     return neutral(context, [result])[0] if isinstance(result, dict) else result
 

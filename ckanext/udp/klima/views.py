@@ -122,8 +122,8 @@ def _tile_data(tile_id: str) -> dict[str, Any]:
 
 def _refresh() -> int:
     seconds = int(tk.config.get("ckanext.udp.klima.refresh_seconds") or 60)
-    asked = request.args.get("aktualisierung")
-    if asked and asked.isdigit():
+    asked = request.args.get("aktualisierung") or ""
+    if asked.isascii() and asked.isdigit() and len(asked) <= 6:  # "²" is a digit to isdigit, not to int
         seconds = int(asked)
     return max(MIN_REFRESH, min(MAX_REFRESH, seconds))
 

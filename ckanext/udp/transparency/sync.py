@@ -162,7 +162,10 @@ def transfer(portal: Portal, job: Job) -> str | None:
 
 def _transfer(portal: Portal, job: Job) -> str | None:
     if job.action == "remove":
-        existing = job.existing if job.looked_up else portal.show(job.row.portal_id)
+        existing = job.existing if job.looked_up else None
+        if existing is None:
+            # not found by the portal's search index (it may lag or be rebuilt): its database decides
+            existing = portal.show(job.row.portal_id)
         if existing is not None and existing.get("state") != "deleted":
             portal.call("package_delete", id=job.row.portal_id)
         return None

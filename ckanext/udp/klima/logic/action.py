@@ -9,6 +9,7 @@ open."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
@@ -20,6 +21,7 @@ from ckanext.udp import compat
 from ckanext.udp.klima.logic import schema, tiles
 
 MAX_BANDS = 5
+log = logging.getLogger(__name__)
 
 
 def _public(tile: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +167,11 @@ def udp_klima_tile_data(context: Context, data_dict: dict[str, Any]) -> dict[str
     tk.check_access("udp_klima_tile_data", context, data_dict)
     tile = _tile_or_404(context, data_dict["id"])
     days = tk.config.get("ckanext.udp.klima.chart_days")
-    n = tiles.numbers(tile, days=int(days or 31))
+    try:
+        n = tiles.numbers(tile, days=int(days or 31))
+    except tiles.TableUnavailable as err:  # the table changed under the tile: not shown, never a 500
+        log.warning("Klimadashboard tile %s: its table does not answer: %s", tile["id"], err)
+        raise tk.ObjectNotFound(tk._("There is no such tile.")) from err
     trend = n["trend"]
     return dict(
         _public(tile),

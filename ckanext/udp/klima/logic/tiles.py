@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+import psycopg2
 import sqlalchemy as sa
 from psycopg2 import sql
 from sqlalchemy.engine import Engine
@@ -200,8 +201,21 @@ def band_of(bands: list[dict[str, Any]], value: float | None) -> dict[str, Any] 
     return bands[-1]
 
 
+class TableUnavailable(Exception):
+    """The tile's DataStore table or column is gone or no longer of its type
+    (deleted, reloaded as text, renamed since the tile was saved)."""
+
+
 def numbers(tile: dict[str, Any], days: int = 31) -> dict[str, Any]:
-    """Latest value, its time, the chart's points (oldest first) and the trend."""
+    """Latest value, its time, the chart's points (oldest first) and the trend;
+    TableUnavailable when the table no longer answers the tile's query."""
+    try:
+        return _numbers(tile, days)
+    except (sa.exc.DBAPIError, psycopg2.Error) as err:
+        raise TableUnavailable(str(err).splitlines()[0]) from err
+
+
+def _numbers(tile: dict[str, Any], days: int) -> dict[str, Any]:
     table = sql.Identifier(tile["resource_id"])
     kind = tile["kind"]
     out: dict[str, Any] = {"value": None, "time": None, "points": [], "trend": None, "step": None}
@@ -209,7 +223,10 @@ def numbers(tile: dict[str, Any], days: int = 31) -> dict[str, Any]:
         raw = conn.connection.dbapi_connection
 
         def run(query: sql.Composable, params: dict[str, Any] | None = None) -> list[Any]:
-            return list(conn.execute(sa.text(query.as_string(raw)), params or {}).fetchall())
+            # psycopg2 composes and binds (an identifier holding ":x" is no bind parameter here)
+            with raw.cursor() as cur:
+                cur.execute(query, params or {})
+                return list(cur.fetchall())
 
         if kind == "count":
             out["value"] = float(run(sql.SQL("SELECT count(*) FROM {}").format(table))[0][0])
@@ -230,7 +247,7 @@ def numbers(tile: dict[str, Any], days: int = 31) -> dict[str, Any]:
             rows = run(
                 sql.SQL(
                     "SELECT date_trunc('hour', {t}) AS h, avg({v}) FROM {tbl} "
-                    "WHERE {t} > :since AND {v} IS NOT NULL GROUP BY h ORDER BY h"
+                    "WHERE {t} > %(since)s AND {v} IS NOT NULL GROUP BY h ORDER BY h"
                 ).format(t=time, v=value, tbl=table),
                 {"since": last_t - dt.timedelta(hours=SERIES_HOURS)},
             )
@@ -244,7 +261,7 @@ def numbers(tile: dict[str, Any], days: int = 31) -> dict[str, Any]:
         rows = run(
             sql.SQL(
                 "SELECT {d} AS d, {agg}({v}) FROM {tbl} WHERE {v} IS NOT NULL AND {t} IS NOT NULL "
-                "GROUP BY d ORDER BY d DESC LIMIT :n"
+                "GROUP BY d ORDER BY d DESC LIMIT %(n)s"
             ).format(d=day, agg=agg, v=value, t=time, tbl=table),
             {"n": days},
         )

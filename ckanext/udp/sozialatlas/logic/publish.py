@@ -79,7 +79,7 @@ def derive(
             raise tk.ValidationError({"group_column": [f"Zeile {n}: keine Gruppe"]})
         if group not in groups:
             groups.append(group)
-        year = rec.get(year_column) if year_column else None
+        year = _year(rec.get(year_column), f"Zeile {n}") if year_column else None
         table = cells.setdefault(year, {})
         key = (number, group)
         table[key] = table.get(key, 0) + _count(rec.get(count_column), f"Zeile {n}")
@@ -131,11 +131,26 @@ def derive(
     return fields, out, totals
 
 
-def statement(minimum: int, counts: dict[str, int], source_title: str) -> str:
+def _year(value: Any, where: str) -> int | None:
+    """A year as the source writes it (2023, "2023", 2023.0); anything else is refused."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = float("nan")
+    if number.is_integer() and 1000 <= number <= 9999:
+        return int(number)
+    raise tk.ValidationError({"year_column": [f"{where}: kein Jahr {value!r}"]})
+
+
+def statement(minimum: int, counts: dict[str, int]) -> str:
+    """The method as the published dataset states it; it never names the internal
+    source (its title is not public)."""
     return (
         f"{MARK_START}\n"
         "**Geheimhaltung (statistische Geheimhaltung):** Diese Tabelle wurde aus einer internen Quelltabelle "
-        f"(„{source_title}“) abgeleitet; die Quelle selbst wird nicht veröffentlicht. Fallzahlen unter {minimum} "
+        f"abgeleitet; die Quelle selbst wird nicht veröffentlicht. Fallzahlen unter {minimum} "
         "sind gesperrt (primäre Sperrung; Nullen werden veröffentlicht). Weitere Werte sind gesperrt, damit sich "
         "kein gesperrter Wert aus den veröffentlichten Werten und den Zeilen- und Spaltensummen exakt "
         "zurückrechnen lässt (sekundäre Sperrung, geprüft als lineares Gleichungssystem). Gesperrte Werte sind "
@@ -195,7 +210,7 @@ def publish(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
             {"dataset_id": ["Die Veröffentlichung muss ein anderer Datensatz als die Quelle sein."]}
         )
     tk.check_access("package_update", dict(context), {"id": target["id"]})
-    source_pkg = tk.get_action("package_show")(dict(context), {"id": source_res["package_id"]})
+    tk.get_action("package_show")(dict(context), {"id": source_res["package_id"]})  # the caller may read it
 
     records = list(_rows(context, source_id))
     try:
@@ -217,7 +232,7 @@ def publish(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     else:
         create["resource_id"] = resource["id"]
     created = tk.get_action("datastore_create")(dict(context), create)
-    text = statement(minimum, counts, source_pkg.get("title") or source_pkg["name"])
+    text = statement(minimum, counts)
     tk.get_action("package_patch")(
         dict(context), {"id": target["id"], "notes": with_statement(target.get("notes") or "", text)}
     )
