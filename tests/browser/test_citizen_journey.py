@@ -60,8 +60,8 @@ def test_search_district_dataset_download(demo_world, viewport, new_page, steps)
     assert_fits(page)
 
     if mobile:
-        # at 375 px CKAN folds the facets behind "Ergebnisse filtern"
-        page.locator(".show-filters").click()
+        # at 375 px the facets fold behind the button "Ergebnisse filtern"
+        page.get_by_role("button", name="Ergebnisse filtern").click()
     facet = page.locator("details.udp-facet", has=page.locator("summary", has_text="Stadtteile"))
     facet.locator("summary").click()
     facet.get_by_role("link", name="Durlach").click()
