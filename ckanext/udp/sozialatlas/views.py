@@ -15,7 +15,7 @@ sozialatlas = Blueprint("udp_sozialatlas", __name__)
 
 # a sequential palette (ColorBrewer "Blues", 5 classes); classes are also numbered on the map
 PALETTE = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
-TEXT_ON = ("#000", "#000", "#000", "#fff", "#fff")
+TEXT_ON = ("#000", "#000", "#000", "#000", "#fff")  # #3182bd: black 5.1:1, white only 4.15:1
 
 
 def fmt(value: float | None) -> str:
