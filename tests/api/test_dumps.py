@@ -294,3 +294,24 @@ def test_a_stream_of_changes_waits_at_most_the_maximum_delay(dumps_dir, monkeypa
     monkeypatch.setattr(dumps, "build", lambda: built.append(True))
     dumps.rebuild_job()
     assert built == [True] and not redis.exists(dumps.PENDING_KEY)
+
+
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_rebuild_on_change", "true")
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_debounce_seconds", "600")
+def test_a_dataset_leaving_public_view_is_rebuilt_without_waiting(stewards, dumps_dir, monkeypatch):
+    """Publishing may wait for the debounce; a withdrawal may not: the files would
+    keep the withdrawn dataset for the debounce time (or, under a stream of sensor
+    rows, up to the maximum delay)."""
+    from ckanext.udp import compat
+
+    redis = compat.redis_connection()
+    redis.delete(dumps.PENDING_KEY, dumps.URGENT_KEY)
+    pkg = stewards.published(title="Bald zurückgezogen")
+    assert redis.get(dumps.URGENT_KEY) is None  # publishing is no hurry
+    act(stewards.editor, "udp_withdraw", id=pkg["id"], reason="Fehler")
+    assert redis.get(dumps.URGENT_KEY) is not None
+    monkeypatch.setattr(dumps.time, "sleep", lambda s: None)
+    dumps.rebuild_job()  # a change came just now and the debounce is 10 minutes: built anyway
+    built = (dumps_dir / "katalog.jsonl").read_text()
+    assert pkg["id"] not in built
+    assert redis.get(dumps.URGENT_KEY) is None and redis.get(dumps.PENDING_KEY) is None

@@ -23,7 +23,9 @@ actions, and rows written past them: ``datastore_sql.ROWS_WRITTEN``)
 ``schedule()`` queues one rebuild job (debounced: the job waits until
 ``ckanext.udp.api.dumps_debounce_seconds`` passed without a change,
 re-queueing itself instead of blocking the worker, but no longer than
-``ckanext.udp.api.dumps_max_delay_seconds`` after the first change).
+``ckanext.udp.api.dumps_max_delay_seconds`` after the first change). A dataset
+that leaves public view is urgent: the waiting job builds at once, so the files
+do not keep it for the debounce time.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ TYPES = {
 }
 PENDING_KEY = "udp_api:dumps:pending"
 LAST_CHANGE_KEY = "udp_api:dumps:last_change"
+URGENT_KEY = "udp_api:dumps:urgent"
 JOB_TITLE = "udp api: rebuild dumps"
 PAGE = 1000
 
@@ -368,15 +371,18 @@ def _max_delay() -> float:
     return float(tk.config.get("ckanext.udp.api.dumps_max_delay_seconds"))
 
 
-def schedule() -> bool:
+def schedule(urgent: bool = False) -> bool:
     """A dataset or a DataStore table changed: queue one rebuild unless one is
-    waiting. Returns whether a job was queued."""
+    waiting. ``urgent`` (a dataset left public view): the rebuild skips the
+    debounce. Returns whether a job was queued."""
     if not tk.asbool(tk.config.get("ckanext.udp.api.dumps_rebuild_on_change")):
         return False
     try:
         redis = compat.redis_connection()
         now = repr(time.time())
         redis.set(LAST_CHANGE_KEY, now)
+        if urgent:
+            redis.set(URGENT_KEY, now, ex=6 * 3600)
         # the pending flag holds the time of the first change it waits for
         if not redis.set(PENDING_KEY, now, nx=True, ex=6 * 3600):
             return False
@@ -414,9 +420,10 @@ def rebuild_job() -> None:
     last = _seconds(redis.get(LAST_CHANGE_KEY))
     first = _seconds(redis.get(PENDING_KEY)) or now
     wait = last + _debounce() - now
-    if wait > 0 and now - first < _max_delay():
+    urgent = redis.get(URGENT_KEY) is not None
+    if wait > 0 and now - first < _max_delay() and not urgent:
         time.sleep(min(wait, 1.0))
         tk.enqueue_job(rebuild_job, title=JOB_TITLE)
         return
-    redis.delete(PENDING_KEY)  # a change from now on queues the next rebuild
+    redis.delete(PENDING_KEY, URGENT_KEY)  # a change from now on queues the next rebuild
     build()

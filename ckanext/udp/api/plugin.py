@@ -90,19 +90,20 @@ class UdpApiPlugin(p.SingletonPlugin):
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
             public = compat.is_public(pkg)
-            entering = public and not changes.public_now(pkg.id)
+            was_public = changes.public_now(pkg.id)
             changes.record(pkg.id, public)
-            if entering:
+            if public and not was_public:
                 activity.published(pkg)
-            dumps.schedule()
+            dumps.schedule(urgent=was_public and not public)
         return pkg_dict
 
     def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         pkg = model.Package.get(pkg_dict.get("id") or "")
         if pkg is not None:
             # still as it was: if it was public until now, the feed may name it
-            changes.record(pkg.id, False, was_public=compat.is_public(pkg))
-            dumps.schedule()
+            was_public = compat.is_public(pkg)
+            changes.record(pkg.id, False, was_public=was_public)
+            dumps.schedule(urgent=was_public)
 
 
 __all__ = ["UdpApiPlugin"]
