@@ -315,3 +315,24 @@ def test_a_dataset_leaving_public_view_is_rebuilt_without_waiting(stewards, dump
     built = (dumps_dir / "katalog.jsonl").read_text()
     assert pkg["id"] not in built
     assert redis.get(dumps.URGENT_KEY) is None and redis.get(dumps.PENDING_KEY) is None
+
+
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_rebuild_on_change", "true")
+def test_a_lost_rebuild_job_does_not_block_the_next_rebuilds(dumps_dir):
+    """A job lost while it waited (worker killed) leaves the pending flag behind:
+    a later change queues again instead of waiting for the flag to expire (6 h)."""
+    import time
+
+    from ckan.lib.jobs import get_queue
+
+    from ckanext.udp import compat
+
+    queue = get_queue()
+    queue.empty()
+    redis = compat.redis_connection()
+    redis.set(dumps.PENDING_KEY, repr(time.time()))  # a job waits right now
+    assert dumps.schedule() is False and _rebuild_jobs(queue) == 0
+    redis.set(dumps.PENDING_KEY, repr(time.time() - 3 * 3600))  # "waiting" for three hours: lost
+    assert dumps.schedule() is True and _rebuild_jobs(queue) == 1
+    queue.empty()
+    redis.delete(dumps.PENDING_KEY)

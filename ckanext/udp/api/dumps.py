@@ -385,7 +385,12 @@ def schedule(urgent: bool = False) -> bool:
             redis.set(URGENT_KEY, now, ex=6 * 3600)
         # the pending flag holds the time of the first change it waits for
         if not redis.set(PENDING_KEY, now, nx=True, ex=6 * 3600):
-            return False
+            waiting_since = _seconds(redis.get(PENDING_KEY))
+            if time.time() - waiting_since < 2 * _max_delay() + 60:
+                return False
+            # the waiting job was lost (a killed worker, a failed re-queue): queue it again
+            log.warning("dumps rebuild pending since %s without a job: queued again", waiting_since)
+            redis.set(PENDING_KEY, now, ex=6 * 3600)
         tk.enqueue_job(rebuild_job, title=JOB_TITLE)
     except Exception:  # a dump is never worth a failed dataset change
         log.exception("could not queue the dumps rebuild")
