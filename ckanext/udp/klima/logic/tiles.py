@@ -220,7 +220,7 @@ def _numbers(tile: dict[str, Any], days: int) -> dict[str, Any]:
     kind = tile["kind"]
     out: dict[str, Any] = {"value": None, "time": None, "points": [], "trend": None, "step": None}
     with read_engine().connect() as conn:
-        raw = conn.connection.dbapi_connection
+        raw: Any = conn.connection.dbapi_connection  # psycopg2 connection: composes and binds itself
 
         def run(query: sql.Composable, params: dict[str, Any] | None = None) -> list[Any]:
             # psycopg2 composes and binds (an identifier holding ":x" is no bind parameter here)
