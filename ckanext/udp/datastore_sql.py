@@ -11,14 +11,18 @@ are reached through ``ckanext.udp.compat``.
 Every batch that adds rows sends the ``udp_datastore_rows_written`` signal
 (``ROWS_WRITTEN``, sender: the table's resource id), so a plugin that follows
 DataStore changes (udp_api's bulk downloads) sees rows written past the
-DataStore actions.
+DataStore actions. Inside ``transaction(engine)`` the signal waits for the
+commit (a receiver that reads the table finds the rows; a rolled-back batch
+sends nothing); on any other connection it is sent at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -31,6 +35,24 @@ from ckanext.udp import compat
 ROWS_WRITTEN = tk.signals.ckanext.signal("udp_datastore_rows_written")
 
 Field = dict[str, Any]  # a DataStore field: {"id": ..., "type": ..., "info": ...}
+
+# rows written per table inside an open ``transaction()``, announced after its commit
+_WRITTEN: weakref.WeakKeyDictionary[Connection, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` whose ``insert_rows`` are announced (``ROWS_WRITTEN``)
+    only once the transaction has committed."""
+    written: dict[str, int] = {}
+    with engine.begin() as conn:
+        _WRITTEN[conn] = written
+        try:
+            yield conn
+        finally:
+            _WRITTEN.pop(conn, None)
+    for table, rows in written.items():
+        ROWS_WRITTEN.send(table, rows=rows)
 
 
 def write_engine() -> Engine:
@@ -97,7 +119,11 @@ def insert_rows(
     new = list(conn.execute(text(conn, insert_sql(table, fields, key)), {"rows": dumps(rows)}).fetchall())
     if new:
         compat.datastore_count_new_rows(conn, table, len(new))
-        ROWS_WRITTEN.send(table, rows=len(new))
+        written = _WRITTEN.get(conn)
+        if written is None:  # not inside transaction(): at once
+            ROWS_WRITTEN.send(table, rows=len(new))
+        else:
+            written[table] = written.get(table, 0) + len(new)
     return new
 
 

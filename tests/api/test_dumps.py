@@ -336,3 +336,71 @@ def test_a_lost_rebuild_job_does_not_block_the_next_rebuilds(dumps_dir):
     assert dumps.schedule() is True and _rebuild_jobs(queue) == 1
     queue.empty()
     redis.delete(dumps.PENDING_KEY)
+
+
+def test_rows_written_are_announced_only_after_their_commit(stewards):
+    """A receiver of ``ROWS_WRITTEN`` (the dumps' rebuild) that reads the table finds
+    the announced rows: inside ``datastore_sql.transaction`` (sensor series,
+    SensorThings mirrors) the signal waits for the commit; a rolled-back batch
+    announces nothing."""
+    import sqlalchemy as sa
+
+    from ckanext.udp import datastore_sql
+
+    pkg = stewards.draft(title="Reihe", resources=[{"url": "", "format": "CSV", "name": "Reihe"}])
+    fields = [{"id": "nr", "type": "int"}, {"id": "wert", "type": "text"}]
+    rid = pkg["resources"][0]["id"]
+    tk.get_action("datastore_create")(
+        {"user": stewards.sysadmin["name"]},
+        {"resource_id": rid, "fields": fields, "primary_key": ["nr"], "force": True},
+    )
+    engine = datastore_sql.write_engine()
+    seen: list[int] = []
+
+    def receiver(sender, **kwargs):  # what a reader on another connection finds when told
+        with engine.connect() as other:  # before the commit the table is locked: fail, do not wait
+            other.execute(sa.text("SET lock_timeout = '5s'"))
+            seen.append(other.execute(sa.text(f'SELECT count(*) FROM "{rid}"')).scalar_one())
+
+    datastore_sql.ROWS_WRITTEN.connect(receiver, sender=rid)
+    try:
+        with datastore_sql.transaction(engine) as conn:
+            datastore_sql.insert_rows(conn, rid, fields, ["nr"], [{"nr": 1, "wert": "a"}, {"nr": 2, "wert": "b"}])
+        assert seen == [2]
+        with pytest.raises(RuntimeError), datastore_sql.transaction(engine) as conn:
+            datastore_sql.insert_rows(conn, rid, fields, ["nr"], [{"nr": 3, "wert": "c"}])
+            raise RuntimeError("the batch fails after the insert")
+        assert seen == [2]  # rolled back: nothing announced
+    finally:
+        datastore_sql.ROWS_WRITTEN.disconnect(receiver, sender=rid)
+        engine.dispose()
+
+
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_debounce_seconds", "0")
+def test_a_rebuild_waits_while_another_build_runs(dumps_dir, monkeypatch):
+    """Two job workers: a rebuild queued during a running build must not build beside
+    it (an older build finishing last would replace the newer files); it re-queues
+    itself, keeping the pending flag, and builds once the first build is done."""
+    import time
+
+    from ckan.lib.jobs import get_queue
+
+    from ckanext.udp import compat
+
+    queue = get_queue()
+    queue.empty()
+    redis = compat.redis_connection()
+    built: list[bool] = []
+    monkeypatch.setattr(dumps, "build", lambda: built.append(True))
+    monkeypatch.setattr(dumps.time, "sleep", lambda s: None)
+    redis.set(dumps.PENDING_KEY, repr(time.time()))
+    running = redis.lock(dumps.BUILD_LOCK_KEY, timeout=60)
+    assert running.acquire(blocking=False)  # another worker's build is running
+    try:
+        dumps.rebuild_job()
+        assert built == [] and _rebuild_jobs(queue) == 1 and redis.exists(dumps.PENDING_KEY)
+    finally:
+        running.release()
+    queue.empty()
+    dumps.rebuild_job()
+    assert built == [True] and not redis.exists(dumps.PENDING_KEY) and not redis.exists(dumps.BUILD_LOCK_KEY)

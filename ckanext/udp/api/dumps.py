@@ -25,7 +25,8 @@ actions, and rows written past them: ``datastore_sql.ROWS_WRITTEN``)
 re-queueing itself instead of blocking the worker, but no longer than
 ``ckanext.udp.api.dumps_max_delay_seconds`` after the first change). A dataset
 that leaves public view is urgent: the waiting job builds at once, so the files
-do not keep it for the debounce time.
+do not keep it for the debounce time. One build runs at a time (a Redis lock);
+a job that finds a build running waits for it by re-queueing itself.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ TYPES = {
 PENDING_KEY = "udp_api:dumps:pending"
 LAST_CHANGE_KEY = "udp_api:dumps:last_change"
 URGENT_KEY = "udp_api:dumps:urgent"
+BUILD_LOCK_KEY = "udp_api:dumps:building"
+BUILD_LOCK_SECONDS = 3 * 3600  # a killed build frees the lock after this
 JOB_TITLE = "udp api: rebuild dumps"
 PAGE = 1000
 
@@ -430,5 +433,18 @@ def rebuild_job() -> None:
         time.sleep(min(wait, 1.0))
         tk.enqueue_job(rebuild_job, title=JOB_TITLE)
         return
-    redis.delete(PENDING_KEY, URGENT_KEY)  # a change from now on queues the next rebuild
-    build()
+    # one build at a time (several job workers): a build that started later must not be
+    # overtaken by an older one that finishes after it and replaces its files
+    lock = redis.lock(BUILD_LOCK_KEY, timeout=BUILD_LOCK_SECONDS)
+    if not lock.acquire(blocking=False):
+        time.sleep(1.0)  # the pending flag stays: no other job is queued meanwhile
+        tk.enqueue_job(rebuild_job, title=JOB_TITLE)
+        return
+    try:
+        redis.delete(PENDING_KEY, URGENT_KEY)  # a change from now on queues the next rebuild
+        build()
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile (a build of more than BUILD_LOCK_SECONDS)
+            log.warning("dumps build lock had expired before the build ended")

@@ -20,7 +20,7 @@ from ckan.types import Context
 from psycopg2 import sql
 
 from ckanext.udp import timestamps
-from ckanext.udp.datastore_sql import insert_rows, text, write_engine
+from ckanext.udp.datastore_sql import insert_rows, text, transaction, write_engine
 from ckanext.udp.sensorthings.client import StaError, fetch_json
 
 TABLE = "udp_sta_mirror"
@@ -99,7 +99,7 @@ def mirror_datastream(package_id: str, datastream: dict[str, Any], base: str, ma
             doc = fetch_json(url, (parsed.scheme, parsed.netloc))
             rows = observation_rows([o for o in doc.get("value") or [] if isinstance(o, dict)])
             if rows:
-                with engine.begin() as conn:  # one statement per page
+                with transaction(engine) as conn:  # one statement per page
                     new += len(insert_rows(conn, rid, MIRROR_FIELDS, ["observation_id"], rows))
             url = doc.get("@iot.nextLink")
         return new

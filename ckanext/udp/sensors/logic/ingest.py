@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ckanext.udp import compat
-from ckanext.udp.datastore_sql import dumps, excluded, ident, insert_rows, recordset, select_list, text
+from ckanext.udp.datastore_sql import dumps, excluded, ident, insert_rows, recordset, select_list, text, transaction
 from ckanext.udp.sensors import lorawan
 from ckanext.udp.sensors.logic.series import Series, hourly_fields, latest_fields, observation_fields
 from ckanext.udp.sensors.logic.sources import Limits, Source, SourceSet, row_for
@@ -229,7 +229,7 @@ class Ingester:
         """One dataset's rows in one transaction; returns how many were new."""
         ser = self.series[dataset]
         obs = observation_fields(ser.columns, ser.radio, ser.eui)
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             latest, hourly = self._statements(conn, ser)
             # Writers of one dataset (several consumers, the webhook) take turns: rows
             # get their _id (the downloads' arrival cursor) in commit order, so a
