@@ -367,24 +367,23 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
     poller.start()
     sampler = threading.Thread(target=sample_backlog, daemon=True)
     sampler.start()
+
+    def take() -> bool:
+        """One report of a writer into committed/errors; False when none came within 0.5 s."""
+        try:
+            kind, _w, payload = out.get(timeout=0.5)
+        except queue_mod.Empty:
+            return False
+        if kind == "committed":
+            committed.append(tuple(payload))
+        elif kind == "error":
+            errors.append(payload)
+        return True
+
     while any(p.is_alive() for p in procs) and time.monotonic() < args.deadline:
-        try:
-            kind, _w, payload = out.get(timeout=0.5)
-        except queue_mod.Empty:
-            continue
-        if kind == "committed":
-            committed.append(tuple(payload))
-        elif kind == "error":
-            errors.append(payload)
-    while True:  # what the writers reported just before they ended
-        try:
-            kind, _w, payload = out.get(timeout=0.5)
-        except queue_mod.Empty:
-            break
-        if kind == "committed":
-            committed.append(tuple(payload))
-        elif kind == "error":
-            errors.append(payload)
+        take()
+    while take():  # what the writers reported just before they ended
+        pass
     for proc in procs:
         if proc.is_alive():
             errors.append("a writer was still busy at the deadline")
