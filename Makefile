@@ -42,6 +42,7 @@ bench:
 	.venv/bin/python bench/quality_check.py --repeat 5
 	.venv/bin/python bench/transparency_sync.py --ini "$$(scripts/stack.sh test-ini)" -n $(TRANSPARENCY_N)
 	.venv/bin/python bench/transparency_latency.py --ini "$$(scripts/stack.sh test-ini)" --rate 10 --seconds 30
+	.venv/bin/python bench/transparency_latency.py --ini "$$(scripts/stack.sh test-ini)" --rate 10 --seconds 30 --mode direct
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)

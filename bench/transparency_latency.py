@@ -7,11 +7,17 @@ included) against the stack's test databases; the worker is the stack's own
 process, ``ckan udp transparency worker``, woken by PostgreSQL LISTEN/NOTIFY;
 the portal is the second stock CKAN (``scripts/second_ckan.sh``).
 
-Changes: four of five are edits of a published dataset (the editor proposes a
-new title, the reviewer approves: the change is committed when the approval
-returns), one of five publishes a new dataset (create, submit, approve).
-``--writers`` threads produce them on a fixed schedule; the achieved rate is
-reported beside the offered one. A poller asks the portal's search (anonymous,
+Changes (``--mode workflow``, the default): four of five are edits of a
+published dataset (the editor proposes a new title, the reviewer approves: the
+change is committed when the approval returns), one of five publishes a new
+dataset (create, submit, approve). ``--mode direct``: every change is an edit
+that applies at once (the site user's ``package_patch``, as a harvest run's
+does), written with its outbox row in the same transaction, so the hub's
+workflow is not what limits the offered rate. ``--writers`` processes (each
+with its own app and database connections) produce them on a fixed schedule;
+the achieved rate is reported beside the offered one, and the outbox's backlog
+is sampled (a growing backlog means the worker is the bottleneck). The second
+CKAN runs with ``--portal-workers`` gunicorn workers. A poller asks the portal's search (anonymous,
 as the public) every 0.1 s for the bench datasets and their titles; a change is
 visible when the portal shows its version or a later one of the same dataset.
 
@@ -28,8 +34,10 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import multiprocessing
 import os
 import pathlib
+import queue as queue_mod
 import signal
 import statistics
 import subprocess
@@ -73,7 +81,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="changes per second offered")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--datasets", type=int, default=20, help="published datasets that get edited")
-    parser.add_argument("--writers", type=int, default=4, help="threads producing the changes")
+    parser.add_argument("--writers", type=int, default=4, help="processes producing the changes")
+    parser.add_argument("--mode", choices=("workflow", "direct"), default="workflow")
+    parser.add_argument("--portal-workers", type=int, default=4, help="gunicorn workers of the second CKAN")
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between the public poller's searches")
     parser.add_argument("--settle", type=float, default=60.0, help="longest wait for the last changes to show")
     parser.add_argument("--timeout", type=float, default=420.0, help="the whole run ends after this (seconds)")
@@ -85,18 +95,12 @@ def main() -> None:
 
     from localsources import second_ckan
 
+    os.environ["UDP_SECOND_CKAN_WORKERS"] = str(args.portal_workers)
     remote = second_ckan.start()
     remote.reset()
 
-    from ckan.cli import load_config
-    from ckan.config.middleware import make_app
-
-    config = load_config(args.ini)
-    config["ckanext.udp.transparency.url"] = remote.url
-    config["ckanext.udp.transparency.token"] = remote.token
-    app = make_app(config)
-    flask_app = app._wsgi_app if hasattr(app, "_wsgi_app") else app.apps["flask_app"]._wsgi_app
-    flask_app.test_request_context().push()
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    flask_app = _app(args.ini, remote.url)
 
     import ckan.model as model
     import ckan.plugins.toolkit as tk
@@ -168,6 +172,7 @@ def main() -> None:
                 worker.wait()
             log.close()
             tail = (pathlib.Path(tmp) / "worker.log").read_text(errors="replace")[-1500:]
+    result["load_before"] = load_before
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     result["run_s"] = round(time.monotonic() - began, 1)
     print(json.dumps(result))
@@ -177,11 +182,96 @@ def main() -> None:
         sys.exit(1)
 
 
+def _app(ini: str, portal_url: str) -> Any:
+    """The hub's app in this process (every plugin of the ini), a request context pushed."""
+    from ckan.cli import load_config
+    from ckan.config.middleware import make_app
+
+    config = load_config(ini)
+    config["ckanext.udp.transparency.url"] = portal_url
+    app = make_app(config)
+    flask_app = app._wsgi_app if hasattr(app, "_wsgi_app") else app.apps["flask_app"]._wsgi_app
+    flask_app.test_request_context().push()
+    return flask_app
+
+
+def _writer_process(w: int, job: dict[str, Any], out: Any, go: Any, start_at: Any) -> None:
+    """One writer: its own app and database connections (spawned, not forked).
+    Produces changes number w, w + W, w + 2W ... on the schedule start + k / rate,
+    edits only its own share of the pool, reports (id, version, commit time)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run
+    try:
+        _app(job["ini"], job["portal_url"])
+        import ckan.model as model
+        import ckan.plugins.toolkit as tk
+
+        site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+
+        def act(user: str, action: str, /, **data: Any) -> Any:
+            return tk.get_action(action)({"user": user, "ignore_auth": user == site_user}, data)
+
+        model.Session.remove()
+    except Exception as err:  # noqa: BLE001 (reported by the parent)
+        out.put(("error", w, f"writer {w} setup: {type(err).__name__}: {str(err)[:300]}"))
+        return
+    out.put(("ready", w, None))
+    if not go.wait(job["ready_timeout"]):
+        return
+    start = start_at.value
+    rate, writers, total = job["rate"], job["writers"], job["total"]
+    mine = list(job["shares"][w])
+    versions = dict.fromkeys(mine, 0)
+    k, j, n = w, 0, 0
+    while k < total and time.monotonic() < job["produce_until"]:
+        pause = start + k / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        try:
+            if job["mode"] == "workflow" and (k % 5 == 4 or not mine):
+                name = f"bench-latenz-{job['run']}-w{w}-{n:05d}"
+                n += 1
+                pkg = act(
+                    job["editor"],
+                    "package_create",
+                    name=name,
+                    title="Latenz neu v0",
+                    notes="Bench-Datensatz.",
+                    owner_org=job["org"],
+                    license_id="cc-by",
+                    license_attribution_by_text="Stadt Karlsruhe",
+                )
+                act(job["editor"], "udp_submit", id=pkg["id"])
+                act(job["reviewer"], "udp_approve", id=pkg["id"])
+                pid, version = pkg["id"], 0
+            else:
+                pid = mine[j % len(mine)]
+                j += 1
+                versions[pid] += 1
+                version = versions[pid]
+                title = f"Latenz {pid[:6]} v{version}"
+                if job["mode"] == "direct":
+                    # applies at once; the outbox row is written in the same transaction
+                    act(site_user, "package_patch", id=pid, title=title)
+                else:
+                    act(job["editor"], "package_patch", id=pid, title=title)
+                    act(job["reviewer"], "udp_approve", id=pid)
+            out.put(("committed", w, (pid, version, time.monotonic())))
+        except Exception as err:  # noqa: BLE001 (reported, and this writer stops)
+            out.put(("error", w, f"writer {w}: {type(err).__name__}: {str(err)[:300]}"))
+            return
+        finally:
+            model.Session.remove()
+        k += writers
+
+
 def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask_app) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from ckanext.udp.transparency.model import outbox
+
     t0 = time.monotonic()
     pool = [publish(i) for i in range(args.datasets)]
     setup_publish_s = time.monotonic() - t0
-    versions = {p["id"]: 0 for p in pool}
     # wait until the pool is on the portal (bounded)
     deadline = min(time.monotonic() + 180, args.deadline)
     while remote.action("package_search", q=f"organization:{org['name']}", rows=0)["count"] < len(pool):
@@ -191,7 +281,6 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
     setup_s = time.monotonic() - t0
 
     lock = threading.Lock()
-    committed: list[tuple[str, int, float]] = []  # (id, version, commit time)
     first_seen: dict[tuple[str, int], float] = {}
     stop = threading.Event()
 
@@ -219,59 +308,88 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
                     first_seen.setdefault((d["id"], v), now)
             stop.wait(args.poll)
 
-    next_new = [args.datasets]
+    backlog: list[int] = []
+
+    def sample_backlog() -> None:
+        while not stop.wait(0.5):
+            try:
+                backlog.append(model.Session.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one())
+                model.Session.commit()
+            except Exception:  # noqa: BLE001 (a sample less)
+                model.Session.rollback()
+
     total = int(args.rate * args.seconds)
-    start = time.monotonic() + 0.5
+    job = {
+        "ini": str(pathlib.Path(args.ini).resolve()),
+        "portal_url": remote.url,
+        "rate": args.rate,
+        "writers": args.writers,
+        "total": total,
+        "mode": args.mode,
+        "run": uuid.uuid4().hex[:6],
+        "org": org["id"],
+        "editor": editor["name"],
+        "reviewer": reviewer["name"],
+        # each writer edits only its own share of the pool (no two writers on one dataset)
+        "shares": [[p["id"] for p in pool[w :: args.writers]] for w in range(args.writers)],
+        "ready_timeout": max(args.deadline - time.monotonic(), 1.0),
+        # the writers stop producing at the run's deadline less the settle time
+        "produce_until": args.deadline - args.settle,
+    }
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    go = ctx.Event()
+    start_at = ctx.Value("d", 0.0)
+    procs = [
+        ctx.Process(target=_writer_process, args=(w, job, out, go, start_at), daemon=True) for w in range(args.writers)
+    ]
+    for proc in procs:
+        proc.start()
+    committed: list[tuple[str, int, float]] = []
     errors: list[str] = []
-    # the writers stop producing at the run's deadline less the settle time
-    produce_until = args.deadline - args.settle
-
-    # each writer edits only its own share of the pool (no two writers on one dataset)
-    shares = [pool[w :: args.writers] for w in range(args.writers)]
-
-    def writer(w: int) -> None:
-        mine = shares[w]
-        with flask_app.test_request_context():
-            k = w
-            j = 0
-            while k < total and time.monotonic() < produce_until:
-                due = start + k / args.rate
-                pause = due - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)
-                try:
-                    if k % 5 == 4 or not mine:
-                        with lock:
-                            i = next_new[0]
-                            next_new[0] += 1
-                        pkg = publish(i)
-                        pid, version = pkg["id"], 0
-                    else:
-                        pid = mine[j % len(mine)]["id"]
-                        j += 1
-                        versions[pid] += 1
-                        version = versions[pid]
-                        act(editor, "package_patch", id=pid, title=f"Latenz {pid[:6]} v{version}")
-                        act(reviewer, "udp_approve", id=pid)
-                    with lock:
-                        committed.append((pid, version, time.monotonic()))
-                except Exception as err:  # noqa: BLE001 (reported, and this writer stops)
-                    errors.append(f"writer {w}: {type(err).__name__}: {str(err)[:300]}")
-                    return
-                finally:
-                    model.Session.remove()
-                k += args.writers
-
+    ready = 0
+    # the writers load the app (several seconds each); the schedule starts when all are ready
+    while ready + len(errors) < args.writers and time.monotonic() < args.deadline:
+        try:
+            kind, _w, payload = out.get(timeout=1.0)
+        except queue_mod.Empty:
+            if not any(p.is_alive() for p in procs):
+                break
+            continue
+        if kind == "ready":
+            ready += 1
+        elif kind == "error":
+            errors.append(payload)
+    start = time.monotonic() + 0.5
+    start_at.value = start
+    go.set()
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    writers = [threading.Thread(target=writer, args=(w,)) for w in range(args.writers)]
-    for t in writers:
-        t.start()
-    for t in writers:
-        t.join(max(args.deadline - time.monotonic(), 1.0))
-    if any(t.is_alive() for t in writers):
-        errors.append("a writer was still busy at the deadline")
-    produced_s = time.monotonic() - start
+    sampler = threading.Thread(target=sample_backlog, daemon=True)
+    sampler.start()
+
+    def take() -> bool:
+        """One report of a writer into committed/errors; False when none came within 0.5 s."""
+        try:
+            kind, _w, payload = out.get(timeout=0.5)
+        except queue_mod.Empty:
+            return False
+        if kind == "committed":
+            committed.append(tuple(payload))
+        elif kind == "error":
+            errors.append(payload)
+        return True
+
+    while any(p.is_alive() for p in procs) and time.monotonic() < args.deadline:
+        take()
+    while take():  # what the writers reported just before they ended
+        pass
+    for proc in procs:
+        if proc.is_alive():
+            errors.append("a writer was still busy at the deadline")
+            proc.terminate()
+        proc.join(10)
+    produced_s = (max(c[2] for c in committed) - start) if committed else time.monotonic() - start
     # wait for the last changes to show (at most --settle, never past the deadline)
     deadline = min(time.monotonic() + args.settle, args.deadline)
     while time.monotonic() < deadline:
@@ -282,6 +400,7 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
         time.sleep(0.2)
     stop.set()
     poller.join(30)
+    sampler.join(5)
     latencies = []
     never = []
     with lock:
@@ -292,12 +411,18 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
             latencies.append(max(at - change[2], 0.0))
         else:
             never.append((change[0], change[1]))
+    # the worker's throughput: changes that became visible per second of the run
+    seen = sorted(t for t in (_visible_at(first_seen, c) for c in changes) if t is not None)
+    delivered_s = (seen[-1] - start) if seen else None
     return {
         "bench": "transparency_latency",
+        "mode": args.mode,
         "offered_per_s": args.rate,
-        "achieved_per_s": round(len(committed) / produced_s, 2),
+        "achieved_per_s": round(len(committed) / produced_s, 2) if produced_s > 0 else None,
+        "scheduled": total,
         "changes": len(changes),
         "visible": len(latencies),
+        "lost": len(never),
         "never_arrived": never,
         "error": errors,
         "setup_publish_pool_s": round(setup_publish_s, 1),
@@ -308,7 +433,11 @@ def _measure(args, remote, org, publish, act, editor, reviewer, model, tk, flask
         "max_s": round(max(latencies), 2) if latencies else None,
         "mean_s": round(statistics.fmean(latencies), 2) if latencies else None,
         "goal_p95_s": 5.0,
-        "writers": args.writers,
+        "delivered_per_s": round(len(seen) / delivered_s, 2) if delivered_s else None,
+        "outbox_backlog_max": max(backlog) if backlog else None,
+        "outbox_backlog_mean": round(statistics.fmean(backlog), 1) if backlog else None,
+        "writers": f"{args.writers} processes",
+        "portal": f"second stock CKAN, gunicorn, {args.portal_workers} workers",
         "worker": "ckan udp transparency worker (LISTEN/NOTIFY)",
     }
 

@@ -115,10 +115,16 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=10000)
     parser.add_argument("-p", "--parallel", type=int, default=4, help="concurrent portal calls, ours and ckanapi's")
     parser.add_argument("--keep", action="store_true", help="keep the hub datasets for the next run")
+    parser.add_argument(
+        "--portal-workers", type=int, default=4, help="gunicorn workers of the second CKAN (both sides alike)"
+    )
     args = parser.parse_args()
 
     from localsources import second_ckan
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    # the portal serves several requests at once, so it is not what both sides wait for
+    os.environ["UDP_SECOND_CKAN_WORKERS"] = str(args.portal_workers)
     remote = second_ckan.start()
     remote.reset()
 
@@ -253,7 +259,9 @@ def main() -> None:
                 "parallel": args.parallel,
                 "hub_create_s": round(created_s, 1),
                 "other_public_on_hub": len(others),
-                "load": os.getloadavg()[0],
+                "portal": f"second stock CKAN, gunicorn, {args.portal_workers} workers",
+                "load_before": load_before,
+                "load_after": [round(x, 2) for x in os.getloadavg()],
                 "ours": {
                     "s": round(ours_s, 2),
                     "per_s": round(args.n / ours_s, 1),
@@ -268,6 +276,11 @@ def main() -> None:
                     "rc": returncode,
                 },
                 "ratio_time_ours_over_stock": round(ours_s / stock_s, 2),
+                # at the measured rates (linear: one call per dataset on either side)
+                "projected_10000_s": {
+                    "ours": round(10000 * ours_s / args.n),
+                    "ckanapi_load": round(10000 * stock_s / args.n),
+                },
             }
         )
     )

@@ -346,6 +346,21 @@ def test_an_organization_purged_on_the_portal_is_created_again_not_cached_stale(
     assert copy is not None and copy["organization"]["name"] == org, "the organization was created again"
 
 
+def test_an_organization_deleted_on_the_portal_while_cached_is_made_active_again(hub, remote, client):
+    first = published(hub, title="Erster Datensatz")
+    drain(client)  # the worker's portal client now caches the organization
+    org = on_portal(remote, first["id"])["organization"]["name"]
+    remote.action("package_delete", id=first["id"])  # CKAN deletes an organization only without active datasets
+    remote.action("organization_delete", id=org)  # deleted, not purged: CKAN still accepts it as an owner
+    second = published(hub, title="Zweiter Datensatz")
+    stats = drain(client, timeout=20)
+    assert stats.failed == 0 and stats.pushed >= 1
+    copy = on_portal(remote, second["id"])
+    assert copy is not None and copy["organization"] is not None, "the copy must not land in a deleted organization"
+    assert copy["organization"]["name"] == org
+    assert remote.action("organization_show", id=org)["state"] == "active"
+
+
 def test_report_and_delivery_read_the_portal_in_bulk_not_once_per_dataset(hub, remote, client, monkeypatch):
     pkgs = [published(hub) for _ in range(3)]
     drain(client)

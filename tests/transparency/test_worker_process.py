@@ -124,4 +124,5 @@ def test_sigterm_stops_an_idle_worker_at_once(hub, remote, tmp_path):
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
-    assert took < 3, f"the worker took {took:.1f} s to stop"
+    # far below the 30 s wait it would otherwise sit out; 3 s was too tight on a loaded box (3.6 s seen at load 16)
+    assert took < 10, f"the worker took {took:.1f} s to stop"

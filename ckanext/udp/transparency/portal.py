@@ -134,6 +134,17 @@ class Portal:
                 self._orgs[name] = found
             return self._orgs[name]
 
+    def undelete_organization(self, name: str, org_id: str) -> None:
+        """Make an organization deleted (not purged) on the portal active again;
+        ``name`` is the cached name (forgotten first, so a failure here is asked
+        afresh next time)."""
+        self.forget_organization(name)
+        org = self.call("organization_patch", id=org_id, state="active")
+        if org.get("state") != "active":
+            raise PortalError("organization_patch", 409, {"state": [f"organization {name} stays {org.get('state')}"]})
+        with self._org_lock:
+            self._orgs[name] = org["name"]
+
     def forget_organization(self, name: str) -> None:
         """Drop a cached organization (the portal refused it: deleted or purged there)."""
         with self._org_lock:

@@ -207,13 +207,24 @@ def _transfer(portal: Portal, job: Job) -> str | None:
 
 def _create_or_update(portal: Portal, action: str, data: dict[str, Any]) -> str:
     try:
-        return portal.call(action, **data, state="active").get("name", data["name"])
+        result = portal.call(action, **data, state="active")
     except PortalError as err:
         # the name is taken on the portal by a dataset that is not this one
-        if _name_taken(err):
-            data["name"] = f"{data['name'][:90]}-{data['id'][:8]}"
-            return portal.call(action, **data, state="active").get("name", data["name"])
-        raise
+        if not _name_taken(err):
+            raise
+        data["name"] = f"{data['name'][:90]}-{data['id'][:8]}"
+        result = portal.call(action, **data, state="active")
+    if data.get("owner_org") and result.get("owner_org") and not result.get("organization"):
+        # CKAN accepts a deleted (not purged) organization as the owner and then
+        # shows the copy without one: the organization was deleted on the portal
+        # since this worker cached it. It is made active again (or the push fails
+        # and is retried), so no copy stays in a deleted organization; the copy
+        # is written once more, as CKAN's index keeps it without its organization.
+        portal.undelete_organization(data["owner_org"], result["owner_org"])
+        result = portal.call("package_update", **data, state="active")
+        if not result.get("organization"):
+            raise PortalError("package_update", 409, {"owner_org": ["organization not active on the portal"]})
+    return result.get("name", data["name"])
 
 
 def mark_live(job: Job) -> None:
