@@ -151,7 +151,7 @@ def _written(source: dict) -> list[tuple[Any, ...]]:
 def _same(one: list[tuple[Any, ...]], many: list[tuple[Any, ...]]) -> None:
     """Equal, and where not: the differing keys (pytest's diff of these dicts is unreadable)."""
     assert len(one) == len(many)
-    for a, b in zip(one, many):
+    for a, b in zip(one, many, strict=True):
         keys = sorted(k for k in set(a[0]) | set(b[0]) if a[0].get(k) != b[0].get(k))
         assert keys == [], {k: (a[0].get(k), b[0].get(k)) for k in keys}
         assert a[1:] == b[1:]

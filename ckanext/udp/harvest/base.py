@@ -487,11 +487,13 @@ class UdpHarvester(HarvesterBase):
 
     # ---- batched import ----------------------------------------------------
 
+    #: whether the source configuration may ask for a batched import (``import_batch_size``)
+    batch_import = False
     #: how many waiting objects of one job one import takes at once (1: each its own)
     import_batch_size = 1
 
     def _batch_size(self, obj: Any) -> int:
-        if self.import_batch_size <= 1:
+        if not self.batch_import:
             return 1
         try:
             config = self.parse_config(obj.source.config)
