@@ -97,7 +97,7 @@ def _writes(source_id: str) -> dict[str, int]:
     return {"modified": {r[0]: r[1].isoformat() for r in rows}, "activities": activities, "objects": objects}
 
 
-def run_variant(ini: str, variant: str, url: str, profile: str | None = None) -> dict:
+def run_variant(ini: str, variant: str, url: str, profile: str | None = None, batch: int | None = None) -> dict:
     ctx = _app(ini)
     import ckan.plugins.toolkit as tk
     from ckanext.harvest.model import HarvestObject
@@ -110,6 +110,9 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None) ->
     context = {"user": site_user["name"], "ignore_auth": True}
     org = tk.get_action("organization_create")(dict(context), {"name": f"bench-harvest-{uuid.uuid4().hex[:8]}"})
     source_type = "udp_dcat" if variant == "udp" else "dcat_rdf"
+    config: dict = {"rdf_format": "xml", "udp_workflow_state": "published"}
+    if variant == "udp" and batch:
+        config["import_batch_size"] = batch
     source = tk.get_action("harvest_source_create")(
         dict(context),
         {
@@ -119,9 +122,18 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None) ->
             "source_type": source_type,
             "owner_org": org["id"],
             "frequency": "MANUAL",
-            "config": json.dumps({"rdf_format": "xml", "udp_workflow_state": "published"}),
+            "config": json.dumps(config),
         },
     )
+    import ckan.model as model
+    import sqlalchemy as sa
+
+    queries = [0]
+
+    def _count(*_args: object) -> None:
+        queries[0] += 1
+
+    sa.event.listen(model.meta.engine, "before_cursor_execute", _count)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     profiler = None
     if profile:
@@ -132,11 +144,16 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None) ->
     started = time.perf_counter()
     job_id = runner.run_source(source["id"])
     first = time.perf_counter() - started
+    first_queries = queries[0]
     if profiler is not None and profile:
         profiler.disable()
         profiler.dump_stats(profile)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     shown = tk.get_action("harvest_job_show")(dict(context), {"id": job_id})
+    from ckanext.harvest.model import HarvestJob
+
+    job = HarvestJob.get(job_id)
+    gather_s = (job.gather_finished - job.gather_started).total_seconds()
     created = HarvestObject.filter(harvest_job_id=job_id, state="COMPLETE").count()
     before = _writes(source["id"])
     started = time.perf_counter()
@@ -151,6 +168,8 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None) ->
         "datasets": created,
         "stats": shown.get("stats"),
         "first_s": first,
+        "gather_s": gather_s,
+        "sql_queries": first_queries,
         "rss_mb_before": rss_before / 1024,
         "rss_mb_peak": peak / 1024,
         "again_s": again,
@@ -184,11 +203,14 @@ def main() -> None:
         metavar="DIR",
         help="profile each variant's first harvest with cProfile into DIR/<variant>.prof and print its top items",
     )
+    parser.add_argument(
+        "--batch", type=int, help="udp_dcat's import_batch_size (default: the harvester's; 1: one by one)"
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile)))
+        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, args.batch)))
         return
 
     from localsources.site import Site
@@ -220,9 +242,11 @@ def main() -> None:
         results = {}
         for variant, url in (("udp", site.url("/udp/p1.rdf")), ("stock", site.url("/stock/p1.rdf"))):
             prof = str(pathlib.Path(args.profile) / f"{variant}.prof") if args.profile else None
+            print(f"{variant:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
             done = subprocess.run(
                 [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url]
-                + (["--profile", prof] if prof else []),
+                + (["--profile", prof] if prof else [])
+                + (["--batch", str(args.batch)] if args.batch else []),
                 capture_output=True,
                 text=True,
                 cwd=REPO,
@@ -241,7 +265,9 @@ def main() -> None:
             print(
                 f"{variant:6} first harvest: {r['datasets']} datasets in {r['first_s']:.1f} s "
                 f"= {r['datasets'] / r['first_s']:.2f} datasets/s, peak RSS {r['rss_mb_peak']:.0f} MB "
-                f"(after start {r['rss_mb_before']:.0f} MB); stats {r['stats']}",
+                f"(after start {r['rss_mb_before']:.0f} MB); gather {r['gather_s']:.1f} s, fetch+import+index "
+                f"{r['first_s'] - r['gather_s']:.1f} s, {r['sql_queries']} SQL queries "
+                f"({r['sql_queries'] / max(r['datasets'], 1):.0f} per dataset); stats {r['stats']}",
                 flush=True,
             )
             print(
@@ -255,7 +281,8 @@ def main() -> None:
     rate_u, rate_s = udp["datasets"] / udp["first_s"], stock["datasets"] / stock["first_s"]
     per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
     ratio = rate_u / rate_s
-    print(f"\nfirst harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {ratio:.1f}x")
+    print(f"\nload average at the end: {os.getloadavg()}")
+    print(f"first harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {ratio:.1f}x")
     print(
         f"re-harvest (nothing changed), per dataset: udp_dcat {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
         f" = {per_s / per_u:.1f}x; datasets written: udp_dcat {udp['again_datasets_written']} of "

@@ -51,7 +51,7 @@ import sqlalchemy as sa
 from ckan.types import Context
 
 from ckanext.harvest.harvesters.base import HarvesterBase
-from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
+from ckanext.harvest.model import HarvestObject, HarvestObjectError, HarvestObjectExtra
 from ckanext.udp import compat, fetch, sourceguard
 from ckanext.udp.harvest.interfaces import (
     DEFAULT_MAX_ARCHIVE,
@@ -64,6 +64,10 @@ log = logging.getLogger(__name__)
 
 HASH_KEY = "udp_hash"
 EVENT_KEY = "udp_event"
+# on an object imported with the batch of another object of its job: its result ("ok", "error", "unchanged")
+BATCH_KEY = "udp_batch"
+# source configuration: how many objects one batched import takes (harvesters that batch)
+BATCH_SIZE_KEY = "import_batch_size"
 # audit-trail reasons (data: German, like the portal's other workflow reasons)
 ARCHIVED_REASON = "Automatisch archiviert: die Harvest-Quelle führt diesen Datensatz nicht mehr"
 RESTORED_REASON = "Automatisch wiederhergestellt: die Harvest-Quelle führt diesen Datensatz wieder"
@@ -444,48 +448,170 @@ class UdpHarvester(HarvesterBase):
         return True  # the gather stage already holds each record
 
     def import_stage(self, harvest_object: Any) -> bool | str:
+        done = _batched_result(harvest_object)
+        if done is not None:  # imported already, with the batch of an earlier object of its job
+            return done
+        size = self._batch_size(harvest_object)
+        if size > 1:
+            siblings = self._claim(harvest_object, size - 1)
+            if siblings:
+                return self._import_batch([harvest_object, *siblings])
+        return self._import_one(harvest_object)
+
+    def _import_one(self, harvest_object: Any) -> bool | str:
         payload: dict[str, Any] = {}
         try:
             return self._import(harvest_object, payload)
-        except tk.ValidationError as err:
-            model.Session.rollback()
-            label = ""
-            try:
-                label = json.loads(harvest_object.content or "{}").get("label") or ""
-            except ValueError:
-                pass
-            self._save_object_error(
-                _("{record}: the portal's schema refused the dataset: {reason}").format(
-                    record=f"{harvest_object.guid} ({label})" if label else harvest_object.guid,
-                    reason=error_summary(err),
-                ),
-                harvest_object,
-                "Import",
-            )
-            return False
-        except RecordError as err:
-            model.Session.rollback()
-            self._save_object_error(str(err), harvest_object, "Import")
-            return False
         except Exception as err:  # never kill the fetch consumer
-            log.exception("import of %s failed", harvest_object.guid)
             model.Session.rollback()
-            self._save_object_error(
-                _("Import failed: {reason}").format(reason=unexpected(err)), harvest_object, "Import"
-            )
+            self._save_object_error(self._failure(harvest_object, err), harvest_object, "Import")
             return False
         finally:
             self.cleanup(payload)
 
+    def _failure(self, obj: Any, err: Exception) -> str:
+        """The message of a record that could not be imported (for the steward)."""
+        if isinstance(err, tk.ValidationError):
+            label = ""
+            try:
+                label = json.loads(obj.content or "{}").get("label") or ""
+            except ValueError:
+                pass
+            return _("{record}: the portal's schema refused the dataset: {reason}").format(
+                record=f"{obj.guid} ({label})" if label else obj.guid, reason=error_summary(err)
+            )
+        if isinstance(err, RecordError):
+            return str(err)
+        log.exception("import of %s failed", obj.guid)
+        return _("Import failed: {reason}").format(reason=unexpected(err))
+
+    # ---- batched import ----------------------------------------------------
+
+    #: whether the source configuration may ask for a batched import (``import_batch_size``)
+    batch_import = False
+    #: how many waiting objects of one job one import takes at once (1: each its own)
+    import_batch_size = 1
+
+    def _batch_size(self, obj: Any) -> int:
+        if not self.batch_import:
+            return 1
+        try:
+            config = self.parse_config(obj.source.config)
+        except ValueError:
+            return 1
+        return int(config.get(BATCH_SIZE_KEY, self.import_batch_size))
+
+    def _claim(self, obj: Any, n: int) -> list[Any]:
+        """Up to ``n`` further objects of the same job still waiting for their
+        import, locked for this transaction (another fetch consumer skips them;
+        their own queue message waits for the lock and then finds the result)."""
+        return list(
+            model.Session.query(HarvestObject)
+            .filter(
+                HarvestObject.harvest_job_id == obj.harvest_job_id,
+                HarvestObject.state == "WAITING",
+                HarvestObject.id != obj.id,
+                HarvestObject.content.isnot(None),
+            )
+            .order_by(HarvestObject.gathered, HarvestObject.id)
+            .limit(n)
+            .with_for_update(skip_locked=True)
+            .all()
+        )
+
+    def _import_batch(self, objs: list[Any]) -> bool | str:
+        """Import the objects in one transaction, each in a savepoint of its
+        own: a record that fails leaves nothing of itself (its savepoint is
+        rolled back) and becomes an error on its object; the others are
+        written, committed together and indexed. Every record goes through
+        the same ``_write`` (schema, validators, hooks, state) as one alone.
+        The others' results are stored on them (``udp_batch``) for their own
+        turn in the fetch stage."""
+        now = datetime.datetime.utcnow()
+        shared: dict[str, Any] = {}
+        results: dict[str, bool | str] = {}
+        written: list[tuple[Any, str, dict[str, Any] | None, Any, dict[str, Any]]] = []
+        payloads: list[dict[str, Any]] = []
+        try:
+            for obj in objs[1:]:
+                obj.state = "IMPORT"
+                obj.import_started = now
+            for obj in objs:
+                payload: dict[str, Any] = {}
+                payloads.append(payload)
+                savepoint = model.Session.begin_nested()
+                try:
+                    out = self._write(obj, payload, shared)
+                    savepoint.commit()
+                except Exception as err:
+                    savepoint.rollback()
+                    model.Session.add(HarvestObjectError(message=self._failure(obj, err), object=obj, stage="Import"))
+                    results[obj.id] = False
+                    continue
+                if isinstance(out, str):
+                    results[obj.id] = out
+                else:
+                    results[obj.id] = True
+                    written.append((obj, *out, payload))
+            for obj in objs[1:]:
+                model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(results[obj.id])))
+            model.Session.commit()
+        except Exception:  # the batch's own machinery failed before its commit: each object alone
+            log.exception("batched import of %d objects failed; importing them one by one", len(objs))
+            model.Session.rollback()
+            for payload in payloads:
+                self.cleanup(payload)
+            for obj in objs[1:]:
+                result = self._import_one(obj)
+                model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(result)))
+                model.Session.commit()
+            return self._import_one(objs[0])
+        for obj, package_id, existing, digest, payload in written:
+            try:
+                ok: bool | str = self._after_import(obj, package_id, existing, digest, payload, shared["config"])
+            except Exception as err:  # committed, but a step after it failed: an error on the object
+                model.Session.rollback()
+                self._save_object_error(self._failure(obj, err), obj, "Import")
+                ok = False
+            if ok is not True and obj is not objs[0]:
+                model.Session.query(HarvestObjectExtra).filter(
+                    HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == BATCH_KEY
+                ).update({"value": _mark(ok)}, synchronize_session=False)
+                model.Session.commit()
+            results[obj.id] = ok
+        for payload in payloads:
+            self.cleanup(payload)
+        return results[objs[0].id]
+
+    # ---- one record ----------------------------------------------------------
+
     def _import(self, obj: Any, payload: dict[str, Any]) -> bool | str:
+        shared: dict[str, Any] = {}
+        out = self._write(obj, payload, shared)
+        if isinstance(out, str):
+            return out
+        package_id, existing, digest = out
+        model.Session.commit()
+        return self._after_import(obj, package_id, existing, digest, payload, shared["config"])
+
+    def _write(
+        self, obj: Any, payload: dict[str, Any], shared: dict[str, Any]
+    ) -> tuple[str, dict[str, Any] | None, Any] | str:
+        """Write the object's dataset and link the object to it, without a
+        commit; returns (dataset id, the dataset as it was, the hash extra), or
+        "unchanged" when nothing is to be written. ``shared`` caches what the
+        objects of one source share (configuration, context, organisation)."""
         if not obj.content:
-            self._save_object_error(_("The harvest object has no content."), obj, "Import")
-            return False
+            raise RecordError(_("The harvest object has no content."))
         content = json.loads(obj.content)
         dataset: dict[str, Any] = dict(content["dataset"])
         payload.update(content.get("payload") or {})
         source = obj.source
-        config = self.parse_config(source.config)
+        if "config" not in shared:
+            shared["config"] = self.parse_config(source.config)
+            shared["context"] = _context()
+            shared["owner"] = source_owner(source)
+        config = shared["config"]
         previous = (
             model.Session.query(HarvestObject)
             .filter(
@@ -497,7 +623,7 @@ class UdpHarvester(HarvesterBase):
             .first()
         )
         pkg = model.Package.get(previous.package_id) if previous is not None else None
-        system = _context()
+        system = shared["context"]
         context = dict(system, defer_commit=True, return_id_only=True)
         existing = None
         if pkg is not None and pkg.state == "deleted":
@@ -507,7 +633,7 @@ class UdpHarvester(HarvesterBase):
             dataset["state"] = "active"
         if pkg is not None and pkg.state in ("active", "deleted"):
             existing = tk.get_action("package_show")(dict(system), {"id": pkg.id})
-            dataset.update(id=pkg.id, name=pkg.name, owner_org=pkg.owner_org or source_owner(source))
+            dataset.update(id=pkg.id, name=pkg.name, owner_org=pkg.owner_org or shared["owner"])
             known: dict[tuple[str, Any], str] = {}
             for res in existing.get("resources", []):
                 for key in ("uri", "url"):
@@ -518,15 +644,15 @@ class UdpHarvester(HarvesterBase):
                 if rid:
                     res["id"] = rid
             self.before_write(obj, dataset, existing, payload, config)
-            package_id = tk.get_action("package_update")(context, dataset)
+            package_id = tk.get_action("package_update")(dict(context), dataset)
         else:
             dataset["id"] = str(uuid.uuid4())
-            dataset["owner_org"] = source_owner(source)
+            dataset["owner_org"] = shared["owner"]
             dataset["name"] = self._new_name(dataset, payload)
             for plugin in p.PluginImplementations(IUdpHarvest):
                 plugin.udp_harvest_before_create(config, dataset, source=source)
             self.before_write(obj, dataset, None, payload, config)
-            package_id = tk.get_action("package_create")(context, dataset)
+            package_id = tk.get_action("package_create")(dict(context), dataset)
         if isinstance(package_id, dict):
             package_id = package_id["id"]
         model.Session.query(HarvestObject).filter(
@@ -538,7 +664,19 @@ class UdpHarvester(HarvesterBase):
         self.after_write(obj, package_id, payload, config)
         digest = HarvestObjectExtra(object=obj, key=HASH_KEY, value=content.get("hash", ""))
         model.Session.add(digest)
-        model.Session.commit()
+        model.Session.flush()
+        return package_id, existing, digest
+
+    def _after_import(
+        self,
+        obj: Any,
+        package_id: str,
+        existing: dict[str, Any] | None,
+        digest: Any,
+        payload: dict[str, Any],
+        config: dict[str, Any],
+    ) -> bool:
+        """After the commit: index, restore what we archived, the harvester's ``after_commit``."""
         failed = compat.index_datasets([package_id])
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
@@ -635,6 +773,22 @@ def _workflow_loaded() -> bool:
         return True
     except (KeyError, Exception):
         return False
+
+
+def _mark(result: bool | str) -> str:
+    return result if isinstance(result, str) else ("ok" if result else "error")
+
+
+def _batched_result(obj: Any) -> bool | str | None:
+    """The result a batch stored on the object, or None."""
+    row = (
+        model.Session.query(HarvestObjectExtra.value)
+        .filter(HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == BATCH_KEY)
+        .first()
+    )
+    if row is None:
+        return None
+    return {"ok": True, "error": False}.get(row[0], row[0])
 
 
 def source_owner(source: Any) -> str | None:

@@ -1,0 +1,157 @@
+"""The batched import of the DCAT-AP.de harvester (``import_batch_size``): the
+datasets of one job are written in one transaction, each in a savepoint of its
+own. A record that fails in the middle of a batch leaves nothing of itself and
+becomes an error on its harvest object; the others of the batch are imported.
+A batched import writes exactly what the import one by one writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+import pytest
+import sqlalchemy as sa
+from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
+from harvestlib import harvested, make_source, run_job, sysadmin_context
+from test_dcat import serve_pages, ttl_catalog
+
+from ckanext.udp.harvest.base import BATCH_KEY
+
+SLUGS = ["a", "b", "c", "d", "e", "f"]
+
+
+def _poisoned(site) -> str:
+    """One page of six datasets: "d" has a NUL character in its distribution's
+    description (it passes the schema and its validators and fails while it is
+    written, after its dataset row was flushed)."""
+    body = ttl_catalog(SLUGS, page_url=site.url("/p1"))
+    body = body.replace(
+        "<http://example.invalid/dataset/d/csv> a dcat:Distribution ;",
+        '<http://example.invalid/dataset/d/csv> a dcat:Distribution ;\n    dct:description "Null\\u0000Byte" ;',
+    )
+    site.put("/p1", body, "text/turtle")
+    return site.url("/p1")
+
+
+def _rows(sql: str, **params: Any) -> list[Any]:
+    return list(model.Session.execute(sa.text(sql), params).fetchall())
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestBatch:
+    def test_a_poisoned_record_in_the_middle_of_a_batch(self, site, org):
+        """A poisoned record in the middle of one batch of six, failing while it is
+        written: it becomes an error on its own harvest object, nothing of it is
+        written (no dataset, no resource, no current harvest object), the five
+        others are imported, committed and searchable, and their objects report
+        "added"."""
+        source = make_source(_poisoned(site), "udp_dcat", org, {"import_batch_size": 6})
+        run = run_job(source)
+        errors = dict(run.object_errors)
+        assert sorted(errors) == ["http://example.invalid/dataset/d"], errors
+        assert "NUL" in errors["http://example.invalid/dataset/d"]
+        assert run.stats["added"] == 5 and run.stats["errored"] == 1, run.stats
+        assert run.gather_errors == []
+        # one batch: the five others carry the result the first object's import stored for them
+        marks = {
+            o.guid.rsplit("/", 1)[1]: v
+            for o, v in model.Session.query(HarvestObject, HarvestObjectExtra.value)
+            .join(HarvestObjectExtra, HarvestObjectExtra.harvest_object_id == HarvestObject.id)
+            .filter(HarvestObject.harvest_job_id == run.job_id, HarvestObjectExtra.key == BATCH_KEY)
+        }
+        assert marks == {"b": "ok", "c": "ok", "d": "error", "e": "ok", "f": "ok"}
+        assert sorted(d["title"] for d in harvested(source)) == [f"Datensatz {s}" for s in "abcef"]
+        # nothing half-written of "d" (its row and resource were flushed before the NUL failed)
+        assert _rows("SELECT id FROM package WHERE title = 'Datensatz d'") == []
+        assert _rows("SELECT id FROM resource WHERE url LIKE '%/d.csv'") == []
+        assert _rows("SELECT id FROM package WHERE owner_org = :o AND type = 'dataset'", o=org["id"]).__len__() == 5
+        objects = HarvestObject.filter(harvest_job_id=run.job_id).all()
+        assert {o.guid.rsplit("/", 1)[1]: (o.state, o.report_status, o.current) for o in objects} == {
+            "a": ("COMPLETE", "added", True),
+            "b": ("COMPLETE", "added", True),
+            "c": ("COMPLETE", "added", True),
+            "d": ("ERROR", "errored", False),
+            "e": ("COMPLETE", "added", True),
+            "f": ("COMPLETE", "added", True),
+        }
+        found = tk.get_action("package_search")(sysadmin_context(), {"q": "title:Datensatz", "include_private": True})
+        assert sorted(d["title"] for d in found["results"]) == [f"Datensatz {s}" for s in "abcef"]
+        # the next run imports the mended records, and writes nothing of the others
+        site.put("/p1", ttl_catalog(SLUGS, page_url=site.url("/p1")), "text/turtle")
+        run = run_job(source)
+        assert run.errors == [] and run.stats["added"] == 1 and run.stats["not modified"] == 5, run.stats
+
+    def test_a_batched_import_writes_what_the_import_one_by_one_writes(self, site, org):
+        """The same catalog into two sources, one imported one by one
+        (``import_batch_size`` 1), one in batches of 4 (two batches for six): the
+        same datasets with the same fields, states, resources, activities and audit
+        rows; then a changed catalog (an update, a vanished dataset archived) the same
+        way in both."""
+        url = serve_pages(site, [SLUGS[:3], SLUGS[3:]])
+        config = {"udp_workflow_state": "published", "max_archive_per_run": 5}
+        one = make_source(url, "udp_dcat", org, dict(config, import_batch_size=1))
+        many = make_source(url, "udp_dcat", org, dict(config, import_batch_size=4))
+        for source in (one, many):
+            run = run_job(source)
+            assert run.errors == [] and run.stats["added"] == 6, run.stats
+        _same(_written(one), _written(many))
+        batched = _rows(
+            "SELECT count(*) FROM harvest_object_extra e JOIN harvest_object o ON o.id = e.harvest_object_id "
+            "WHERE o.harvest_source_id = :s AND e.key = :k",
+            s=many["id"],
+            k=BATCH_KEY,
+        )
+        assert batched[0][0] == 4  # six objects in batches of four: 3 + 1 carried by the first of each batch
+        # the source changes: "b" gets a new title, "f" is gone (archived through the workflow)
+        changed = [s for s in SLUGS if s != "f"]
+        for n, slugs in enumerate([changed[:3], changed[3:]], 1):
+            nxt = site.url(f"/p{n + 1}") if n == 1 else None
+            body = ttl_catalog(slugs, nxt, site.url(f"/p{n}")).replace("Datensatz b", "Datensatz B neu")
+            site.put(f"/p{n}", body, "text/turtle")
+        for source in (one, many):
+            run = run_job(source)
+            assert run.errors == [], run.errors
+            assert (run.stats["updated"], run.stats["not modified"]) == (1, 4), run.stats
+        _same(_written(one), _written(many))
+        assert {d["title"]: d["udp_workflow_state"] for d in harvested(many)}["Datensatz f"] == "archived"
+
+
+# what a dataset is, apart from what differs between any two datasets (ids, names, times)
+_VOLATILE = {"id", "name", "metadata_created", "metadata_modified", "package_id", "created", "last_modified", "url"}
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in _VOLATILE and not k.startswith("harvest")}
+    if isinstance(value, list):  # extras naming the harvest object and source differ, too
+        return [_strip(v) for v in value if not (isinstance(v, dict) and str(v.get("key", "")).startswith("harvest"))]
+    return value
+
+
+def _written(source: dict) -> list[tuple[Any, ...]]:
+    """Each dataset of the source as written: its dict (without ids, names and
+    times), its activity types, its audit rows (action, state, comment) and its
+    harvest objects' results, by title."""
+    out = []
+    for dataset in harvested(source):
+        activities = _rows(
+            "SELECT activity_type FROM activity WHERE object_id = :p ORDER BY timestamp", p=dataset["id"]
+        )
+        trail = tk.get_action("udp_audit_list")(sysadmin_context(), {"id": dataset["id"]})
+        objects = _rows(
+            "SELECT state, report_status, current FROM harvest_object WHERE package_id = :p ORDER BY gathered",
+            p=dataset["id"],
+        )
+        audit = [(e["action"], e["from_state"], e["to_state"], e["comment"], e["actor_name"]) for e in trail]
+        out.append((_strip(dataset), [a[0] for a in activities], audit, [tuple(o) for o in objects]))
+    return sorted(out, key=lambda d: d[0]["title"])
+
+
+def _same(one: list[tuple[Any, ...]], many: list[tuple[Any, ...]]) -> None:
+    """Equal, and where not: the differing keys (pytest's diff of these dicts is unreadable)."""
+    assert len(one) == len(many)
+    for a, b in zip(one, many, strict=True):
+        keys = sorted(k for k in set(a[0]) | set(b[0]) if a[0].get(k) != b[0].get(k))
+        assert keys == [], {k: (a[0].get(k), b[0].get(k)) for k in keys}
+        assert a[1:] == b[1:]
