@@ -47,6 +47,7 @@ def type_resource(resource: dict[str, Any]) -> None:
 class UdpTwinPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.IResourceController, inherit=True)
+    p.implements(p.IPackageController, inherit=True)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -65,6 +66,27 @@ class UdpTwinPlugin(p.SingletonPlugin):
 
     def after_resource_update(self, context: Context, resource: dict[str, Any]) -> None:
         self._feed(resource)
+
+    # IPackageController: datasets written whole (harvesters, package_create/update with
+    # resources) have no resource hooks; their distributions are typed by media
+    # type, name or service URL before the commit (nothing is read from remote links)
+    def create(self, entity: Any) -> None:
+        self.edit(entity)
+
+    def edit(self, entity: Any) -> None:
+        for res in getattr(entity, "resources", None) or []:
+            extras = dict(res.extras or {})
+            if extras.get("udp_twin_kind") or res.state != "active":
+                continue
+            kind = (
+                kinds.from_media_type(res.mimetype) or kinds.from_name(res.url or "") or kinds.from_service_url(res.url)
+            )
+            if kind is None:
+                continue
+            extras["udp_twin_kind"] = kind.label
+            res.extras = extras
+            if kind.media_type and str(res.mimetype or "").lower() in record.GENERIC_MEDIA:
+                res.mimetype = kind.media_type
 
     @staticmethod
     def _feed(resource: dict[str, Any]) -> None:

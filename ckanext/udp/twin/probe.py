@@ -156,103 +156,113 @@ def _sniff(head: bytes) -> kinds.Kind | None:
 # --- JSON: CityJSON, 3D Tiles, glTF ------------------------------------------------------
 
 
+def _first(stream: IO[bytes], prefix: str) -> Any:
+    """The first value at ``prefix`` (ijson filters in C: only that value is built in Python)."""
+    stream.seek(0)
+    return next(iter(ijson.items(stream, prefix, use_float=True, buf_size=HEAD)), None)
+
+
 def _json(stream: IO[bytes], result: Probe, named: kinds.Kind | None) -> None:
-    top: set[str] = set()
-    doc_type = None
-    refsys = None
-    extent: list[float] = []
-    scale: list[float] = []
-    translate: list[float] = []
-    lods: set[str] = set()
-    lo = [math.inf] * 3
-    hi = [-math.inf] * 3
-    axis = 0
-    region: list[float] = []
-    box: list[float] = []
-    transform: list[float] = []
-    version = None
+    """Several passes, each filtered by ijson's C backend: a 50 MB CityJSON is never held
+    whole in memory, and only the values asked for reach Python."""
+    start = stream.tell()
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True, buf_size=HEAD):
-            if event == "map_key" and prefix == "":
-                top.add(value)
-                continue
-            if prefix == "vertices.item.item":
-                v = float(value)
-                if v < lo[axis]:
-                    lo[axis] = v
-                if v > hi[axis]:
-                    hi[axis] = v
-                axis = (axis + 1) % 3
-            elif prefix == "vertices.item" and event == "start_array":
-                axis = 0
-            elif prefix.startswith("CityObjects.") and prefix.endswith(".geometry.item.lod"):
-                lods.add(str(value))
-            elif prefix == "type":
-                doc_type = value
-            elif prefix in ("metadata.referenceSystem", "metadata.referenceSystem.item"):
-                refsys = refsys or value
-            elif prefix == "metadata.geographicalExtent.item":
-                extent.append(float(value))
-            elif prefix == "transform.scale.item":
-                scale.append(float(value))
-            elif prefix == "transform.translate.item":
-                translate.append(float(value))
-            elif prefix == "root.boundingVolume.region.item":
-                region.append(float(value))
-            elif prefix == "root.boundingVolume.box.item":
-                box.append(float(value))
-            elif prefix == "root.transform.item":
-                transform.append(float(value))
-            elif prefix == "asset.version":
-                version = value
-            elif prefix == "version" and doc_type == "CityJSON":
-                version = value
+        doc_type = _first(stream, "type")
+        if doc_type == "CityJSON":
+            _cityjson(stream, result)
+        elif _first(stream, "asset") is not None:
+            _tiles_or_gltf(stream, result, named)
+        elif named in (kinds.CITYJSON, kinds.TILES3D, kinds.GLTF):
+            result.note('The file is JSON but not {kind} (no "type": "CityJSON", no "asset").', kind=named.label)
+            result.kind = None
     except ijson.common.IncompleteJSONError:
         result.note("The file is not complete JSON (it ends too early or is broken).")
-        return
     except ijson.common.JSONError:
         result.note("The file is not valid JSON.")
-        return
-    if doc_type == "CityJSON":
-        result.kind = kinds.CITYJSON
-        result.details["version"] = version
-        result.lods = sorted(lods)
-        result.epsg = epsg_of(refsys)
-        result.crs_text = str(refsys) if refsys else None
-        if refsys and not result.epsg:
-            result.note("The reference system {crs} is not an EPSG code; the extent is not read.", crs=refsys)
-        elif not refsys:
-            result.note("The CityJSON file names no reference system (metadata.referenceSystem).")
-        if len(extent) == 6:
-            native = (extent[0], extent[1], extent[3], extent[4])
-        elif math.isfinite(lo[0]) and math.isfinite(lo[1]):
-            sx, sy = (scale + [1.0, 1.0])[:2] if len(scale) >= 2 else (1.0, 1.0)
-            tx, ty = (translate + [0.0, 0.0])[:2] if len(translate) >= 2 else (0.0, 0.0)
-            native = (lo[0] * sx + tx, lo[1] * sy + ty, hi[0] * sx + tx, hi[1] * sy + ty)
-        else:
-            native = None
-        if native and result.epsg:
-            result.details["extent_native"] = list(native)
-            result.bbox = to_wgs84(result.epsg, native)
-            if result.bbox is None:
-                result.note("The extent does not fit the reference system EPSG:{code}.", code=result.epsg)
-        return
-    if "asset" in top and "root" in top:
+    finally:
+        stream.seek(start)
+
+
+def _cityjson(stream: IO[bytes], result: Probe) -> None:
+    result.kind = kinds.CITYJSON
+    result.details["version"] = _first(stream, "version")
+    metadata = _first(stream, "metadata") or {}
+    refsys = metadata.get("referenceSystem") if isinstance(metadata, dict) else None
+    result.epsg = epsg_of(refsys)
+    result.crs_text = str(refsys) if refsys else None
+    if refsys and not result.epsg:
+        result.note("The reference system {crs} is not an EPSG code; the extent is not read.", crs=refsys)
+    elif not refsys:
+        result.note("The CityJSON file names no reference system (metadata.referenceSystem).")
+    lods: set[str] = set()
+    stream.seek(0)
+    for _oid, obj in ijson.kvitems(stream, "CityObjects", use_float=True, buf_size=HEAD):
+        for geometry in (obj.get("geometry") or []) if isinstance(obj, dict) else []:
+            if isinstance(geometry, dict) and geometry.get("lod") is not None:
+                lods.add(str(geometry["lod"]))
+    result.lods = sorted(lods)
+    extent = metadata.get("geographicalExtent") if isinstance(metadata, dict) else None
+    native: tuple[float, float, float, float] | None = None
+    if isinstance(extent, list) and len(extent) == 6:
+        native = (float(extent[0]), float(extent[1]), float(extent[3]), float(extent[4]))
+    elif result.epsg:
+        native = _vertex_extent(stream)
+    if native and result.epsg:
+        result.details["extent_native"] = list(native)
+        result.bbox = to_wgs84(result.epsg, native)
+        if result.bbox is None:
+            result.note("The extent does not fit the reference system EPSG:{code}.", code=result.epsg)
+
+
+def _vertex_extent(stream: IO[bytes]) -> tuple[float, float, float, float] | None:
+    """The extent of the vertices (with the transform applied), streamed."""
+    transform = _first(stream, "transform") or {}
+    scale = transform.get("scale") or [1.0, 1.0, 1.0]
+    translate = transform.get("translate") or [0.0, 0.0, 0.0]
+    x0 = y0 = math.inf
+    x1 = y1 = -math.inf
+    stream.seek(0)
+    for vertex in ijson.items(stream, "vertices.item", use_float=True, buf_size=HEAD):
+        x, y = vertex[0], vertex[1]
+        if x < x0:
+            x0 = x
+        if x > x1:
+            x1 = x
+        if y < y0:
+            y0 = y
+        if y > y1:
+            y1 = y
+    if not math.isfinite(x0):
+        return None
+    sx, sy, tx, ty = float(scale[0]), float(scale[1]), float(translate[0]), float(translate[1])
+    return (x0 * sx + tx, y0 * sy + ty, x1 * sx + tx, y1 * sy + ty)
+
+
+def _tiles_or_gltf(stream: IO[bytes], result: Probe, named: kinds.Kind | None) -> None:
+    asset = _first(stream, "asset")
+    version = asset.get("version") if isinstance(asset, dict) else None
+    volume = _first(stream, "root.boundingVolume")
+    if volume is not None or _first(stream, "root.geometricError") is not None:
         result.kind = kinds.TILES3D
         result.details["version"] = version
+        volume = volume if isinstance(volume, dict) else {}
+        region = volume.get("region") or []
+        box = volume.get("box") or []
         if len(region) == 6:
-            west, south, east, north = (math.degrees(v) for v in region[:4])
+            west, south, east, north = (math.degrees(float(v)) for v in region[:4])
             result.epsg = 4979
-            result.bbox = (
-                (west, south, east, north) if -180 <= west <= east <= 180 and -90 <= south <= north <= 90 else None
-            )
+            ok = -180 <= west <= east <= 180 and -90 <= south <= north <= 90
+            result.bbox = (west, south, east, north) if ok else None
         elif len(box) == 12:
+            transform = _first(stream, "root.transform") or []
             result.epsg = 4978
-            result.bbox = _box_extent(box, transform if len(transform) == 16 else None)
+            result.bbox = _box_extent(
+                [float(v) for v in box], [float(v) for v in transform] if len(transform) == 16 else None
+            )
         if result.bbox is None:
             result.note("The tileset's bounding volume gives no extent on the earth.")
         return
-    if "asset" in top and top & {"meshes", "scenes", "buffers", "nodes"}:
+    if any(_first(stream, key) is not None for key in ("meshes", "scenes", "nodes", "buffers")):
         result.kind = kinds.GLTF
         result.details["version"] = version
         return
