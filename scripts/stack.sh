@@ -621,6 +621,7 @@ cmd_run() {
     ensure_xloader_token
     "$CKAN" -c "$INI" udp demo load || die "loading the demo data failed"
     "$CKAN" -c "$INI" udp sozialatlas demo || die "loading the Sozialatlas demo failed"
+    "$CKAN" -c "$INI" udp twin demo || die "loading the 3D climate twin demo failed"
     start_web
     publish_demo_uplinks
     "$CKAN" -c "$INI" udp klima demo || die "the Klimadashboard's demo tiles failed"
