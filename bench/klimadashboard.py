@@ -27,7 +27,7 @@ import datetime as dt
 import statistics
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--ini", required=True)
     ap.add_argument("--tiles", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of one page and its SQL statements")
     args = ap.parse_args()
 
     from ckan.cli import load_config
@@ -159,6 +160,23 @@ def main() -> None:
     try:
         ours()
         stock()  # warm both
+        if args.profile:
+            import cProfile
+            import pstats
+
+            statements: list[str] = []
+
+            def count(*a: Any) -> None:
+                statements.append(a[2])
+
+            sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+            prof = cProfile.Profile()
+            prof.runcall(ours)
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+            print(f"SQL statements through SQLAlchemy for one page: {len(statements)}")
+            for text, n in Counter(" ".join(st.split())[:150] for st in statements).most_common(8):
+                print(f"  {n:3d}x {text}")
         a, b = [], []
         for _i in range(args.repeat):
             a.append(ours())

@@ -1,6 +1,8 @@
 """The Klimadashboard in the browser, on the live portal: the demo soil-moisture tile
 shows the latest value of a sensor series fed through the stack's real Mosquitto; a new
-uplink appears on the tile by the page's own refresh (no reload); a tile whose dataset
+uplink appears on the tile by the page's own refresh (no reload), not while the refresh
+is paused by its button (WCAG 2.2.2), and the open values table is rebuilt only when its
+rows change; a tile whose dataset
 is withdrawn disappears; the dashboard, an embedded tile and the management pages are
 German, axe-clean and fit 375 px. One test (the portal's database is cleaned per test)."""
 
@@ -140,12 +142,39 @@ def test_the_dashboard_follows_the_sensor_series_and_the_datasets_visibility(
         steps.shot(page, "dashboard")
         axe_check(page, "Klimadashboard")
 
-        # a new uplink over MQTT appears on the tile by the page's own refresh
+        # the values table, open, is not rebuilt by rounds that bring nothing new
+        tile.locator("summary").click()
+        rounds = tile.get_attribute("data-klima-updated")
+        for _round in range(2):
+            page.wait_for_function(
+                "([id, was]) => document.querySelector('#kachel-' + id).getAttribute('data-klima-updated') !== was",
+                arg=[soil_tile["id"], rounds],
+            )
+            rounds = tile.get_attribute("data-klima-updated")
+        assert tile.get_attribute("data-klima-rebuilt") is None
+
+        # WCAG 2.2.2: the refresh can be paused (and the new state is announced)
         page.evaluate("() => { window.__klimaMarker = 1; }")
+        pause = page.get_by_role("button", name="Aktualisierung anhalten")
+        pause.click()
+        assert page.locator("[data-klima-pause-state]").inner_text() == "Die Aktualisierung ist angehalten."
+        resume = page.get_by_role("button", name="Aktualisierung fortsetzen")
+        paused_at = tile.get_attribute("data-klima-updated")
         publish([(topic, uplink(4, now, 27.3))])
         wait_for(lambda: latest(table)["f_cnt"] == 4, "the new uplink stored")
+        page.wait_for_timeout(3 * 2_000)  # three refresh periods of 2 s: no round while paused
+        assert tile.get_attribute("data-klima-updated") == paused_at
+        assert value.inner_text() == "23,5"
+        steps.shot(page, "paused")
+        axe_check(page, "Klimadashboard, refresh paused")
+
+        # resumed: the new uplink over MQTT appears on the tile by the page's own refresh
+        resume.click()
+        assert page.locator("[data-klima-pause-state]").inner_text() == "Die Aktualisierung läuft wieder."
         value.filter(has_text="27,3").wait_for(timeout=15_000)
         assert page.evaluate("() => window.__klimaMarker") == 1  # no reload
+        assert tile.get_attribute("data-klima-rebuilt") == "1"  # the changed rows, once
+        assert tile.locator("details").get_attribute("open") is not None
         local = now.astimezone(dt.timezone(dt.timedelta(hours=1))).strftime("%d.%m.%Y, %H:%M Uhr")
         assert tile.locator("[data-klima-time]").inner_text() == local
 

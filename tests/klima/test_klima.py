@@ -16,7 +16,7 @@ import pytest
 from ckan.tests import factories
 from udp_testing import public_dataset
 
-pytestmark = pytest.mark.usefixtures("with_plugins", "no_tiles")
+pytestmark = pytest.mark.usefixtures("loaded", "no_tiles")
 
 T0 = dt.datetime(2026, 11, 28, 0, 0)  # UTC
 
@@ -49,13 +49,18 @@ def no_tiles() -> None:
 
 
 @pytest.fixture(scope="module")
-def world(reset_db: Any) -> Iterator[dict[str, Any]]:
-    # the plugins as the tests' with_plugins loads them, for building the world only
+def loaded() -> Iterator[None]:
+    """The plugins loaded once for the module (``with_plugins`` per test cost ~5 s a test on a loaded box)."""
     plugins.load_all()
     try:
-        yield _world(reset_db)
+        yield
     finally:
         plugins.unload_all()
+
+
+@pytest.fixture(scope="module")
+def world(loaded: None, reset_db: Any) -> dict[str, Any]:
+    return _world(reset_db)
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +68,7 @@ def app(world: Any) -> Any:
     """One test client for the module (building one costs ~20 s on a loaded box)."""
     from ckan.tests.helpers import _get_test_app
 
-    plugins.load_all()
-    try:
-        return _get_test_app()
-    finally:
-        plugins.unload_all()
+    return _get_test_app()
 
 
 def _world(reset_db: Any) -> dict[str, Any]:
@@ -286,6 +287,9 @@ def test_pages_downloads_and_frame_headers(app, world):
     assert "14,5" in embed.body
     data = app.get(f"/klimadashboard/kachel/{tile['id']}/daten.json").json
     assert data["display"]["value"] == "14,5" and data["display"]["band"] == "trocken"
+    # the chart's text alternative once (its label), not again as a caption
+    assert data["display"]["alt"].startswith("Bodenfeuchte: letzter Wert 14,5 %")
+    assert body.count(data["display"]["alt"]) == 1 and embed.body.count(data["display"]["alt"]) == 1
     rows = list(csv.reader(io.StringIO(app.get(f"/klimadashboard/kachel/{tile['id']}/daten.csv").body)))
     assert rows[0] == ["zeit", "wert"] and rows[-1] == ["2026-11-29T05:00:00+00:00", "14.5"]
     assert len(rows) == 31

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 from typing import Any
 
 import ckan.plugins.toolkit as tk
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 from ckan.types import Context
 from flask import Blueprint, Response, make_response, request
 
@@ -44,10 +46,17 @@ def _frame_headers(response: Response) -> Response:
 # --- German display ----------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def _german_number() -> tuple[NumberPattern, Locale]:
+    # parsed once: babel's format_decimal parses the pattern and the locale on every call
+    return parse_pattern("#,##0.##"), Locale.parse("de_DE")
+
+
 def number(value: float | None) -> str:
     if value is None:
         return "–"
-    return format_decimal(value, format="#,##0.##", locale="de_DE")
+    pattern, locale = _german_number()
+    return pattern.apply(value, locale)
 
 
 def when(iso: str | None, step: str | None) -> str:
@@ -142,13 +151,10 @@ def _not_found(json_answer: bool = False) -> Any:
 
 @klima.route("/klimadashboard")
 def dashboard() -> Any:
-    listed = tk.get_action("udp_klima_tile_list")(_context(), {})
-    tiles = []
-    for tile in listed:
-        try:
-            tiles.append(_tile_data(tile["id"]))
-        except tk.ObjectNotFound:  # withdrawn between list and data
-            continue
+    # one action: one visibility check for all tiles, their numbers on one connection
+    tiles = tk.get_action("udp_klima_tile_list")(_context(), {"data": True})
+    for data in tiles:
+        data["display"] = display(data)
     return tk.render("udp_klima/dashboard.html", {"tiles": tiles, "refresh": _refresh()})
 
 

@@ -1,7 +1,8 @@
 /* The Klimadashboard's tiles: a small uPlot chart per tile (udp_views/uplot), and
    polling of each tile's daten.json every data-klima-refresh seconds while the page
-   is visible (paused when hidden, refreshed at once when shown again). Only the
-   changed texts are replaced (the value sits in an aria-live="polite" region); the
+   is visible (paused when hidden, refreshed at once when shown again) and not paused
+   by its button ("Aktualisierung anhalten", WCAG 2.2.2). Only the changed texts and
+   tables are replaced (the value sits in an aria-live="polite" region); the
    German strings come formatted from the server (display). */
 (function () {
   "use strict";
@@ -54,12 +55,14 @@
     var bandBox = tile.querySelector("[data-klima-band-box]");
     if (bandBox) bandBox.hidden = !d.band;
     ["good", "fair", "poor"].forEach(function (t) { tile.classList.toggle("udp-klima-tone-" + t, d.tone === t); });
-    var alt = tile.querySelector("[data-klima-alt]");
-    setText(alt, d.alt);
+    setText(tile.querySelector("[data-klima-alt]"), d.alt);  // a count tile's hidden text
     var box = tile.querySelector("[data-klima-chart]");
     if (box) box.setAttribute("aria-label", d.alt);
+    // the table (perhaps open in its <details>) is rebuilt only when its rows changed
     var body = tile.querySelector("[data-klima-rows]");
-    if (body) {
+    var rowsKey = JSON.stringify(d.rows);
+    if (body && rowsKey !== tile._klimaRows) {
+      tile._klimaRows = rowsKey;
       var html = document.createDocumentFragment();
       d.rows.forEach(function (r) {
         var tr = document.createElement("tr");
@@ -67,6 +70,7 @@
         html.appendChild(tr);
       });
       body.replaceChildren(html);
+      tile.setAttribute("data-klima-rebuilt", String((parseInt(tile.getAttribute("data-klima-rebuilt"), 10) || 0) + 1));
     }
     var key = JSON.stringify(data.points);
     if (key !== tile._klimaPoints) { tile._klimaPoints = key; chart(tile, data.points); }
@@ -90,16 +94,33 @@
     tiles.forEach(function (tile) {
       var points = JSON.parse(tile.getAttribute("data-klima-points") || "[]");
       tile._klimaPoints = JSON.stringify(points);
+      tile._klimaRows = JSON.stringify(Array.from(tile.querySelectorAll("[data-klima-rows] tr")).map(function (tr) {
+        return Array.from(tr.cells).map(function (td) { return td.textContent; });
+      }));
       chart(tile, points);
     });
     var every = Math.max(2, parseInt(root.getAttribute("data-klima-refresh"), 10) || 60) * 1000;
     var timer = null;
+    var paused = false;  // by the person (WCAG 2.2.2), not only while the page is hidden
     function round() { tiles.forEach(poll); }
-    function start() { if (!timer) timer = setInterval(function () { if (!document.hidden) round(); }, every); }
+    function start() {
+      if (!timer && !paused) timer = setInterval(function () { if (!document.hidden) round(); }, every);
+    }
     function stop() { if (timer) { clearInterval(timer); timer = null; } }
     document.addEventListener("visibilitychange", function () {
-      if (document.hidden) { stop(); } else { round(); start(); }
+      if (document.hidden) { stop(); } else if (!paused) { round(); start(); }
     });
+    var button = root.querySelector("[data-klima-pause]");
+    var state = root.querySelector("[data-klima-pause-state]");
+    if (button) {
+      button.addEventListener("click", function () {
+        paused = !paused;
+        root.setAttribute("data-klima-paused", paused ? "true" : "false");
+        button.textContent = button.getAttribute(paused ? "data-klima-resume-text" : "data-klima-pause-text");
+        if (state) state.textContent = button.getAttribute(paused ? "data-klima-paused-text" : "data-klima-running-text");
+        if (paused) { stop(); } else { round(); start(); }
+      });
+    }
     start();
     var width = window.innerWidth;
     window.addEventListener("resize", function () {

@@ -24,8 +24,8 @@ MAX_BANDS = 5
 log = logging.getLogger(__name__)
 
 
-def _public(tile: dict[str, Any]) -> dict[str, Any]:
-    pkg = model.Package.get(tile["package_id"])
+def _public(tile: dict[str, Any], packages: dict[str, model.Package] | None = None) -> dict[str, Any]:
+    pkg = packages.get(tile["package_id"]) if packages is not None else model.Package.get(tile["package_id"])
     return dict(
         tile,
         dataset=pkg.name if pkg else None,
@@ -138,14 +138,53 @@ def _tile_or_404(context: Context, tile_id: str) -> dict[str, Any]:
     return tile
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _with_numbers(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The (visible) tiles with their numbers; a tile whose table does not answer is left out."""
+    days = int(tk.config.get("ckanext.udp.klima.chart_days") or 31)
+    found = tiles.numbers_of(shown, days=days)
+    packages = tiles.packages_of(shown)
+    out = []
+    for tile in shown:
+        n = found[tile["id"]]
+        if isinstance(n, tiles.TableUnavailable):  # the table changed under the tile: not shown, never a 500
+            log.warning("Klimadashboard tile %s: its table does not answer: %s", tile["id"], n)
+            continue
+        trend = n["trend"]
+        out.append(
+            dict(
+                _public(tile, packages),
+                latest={"value": n["value"], "time": _iso(n["time"])},
+                step=n["step"],
+                points=[[_iso(t), v] for t, v in n["points"]],
+                trend=dict(trend, since=_iso(trend["since"])) if trend else None,
+                band=tiles.band_of(tile["bands"], n["value"]),
+            )
+        )
+    return out
+
+
 @tk.side_effect_free
 @tk.validate(schema.tile_list)
 def udp_klima_tile_list(context: Context, data_dict: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tiles the public sees, in order; with ``data`` each with its numbers as
+    ``udp_klima_tile_data`` gives them (tiles whose table does not answer left out);
+    with ``all`` (sysadmins) every tile with its visibility."""
     tk.check_access("udp_klima_tile_list", context, data_dict)
+    stored = tiles.all_tiles()
     if data_dict.get("all"):
         tk.check_access("udp_klima_tile_list_all", context, data_dict)
-        return [dict(_public(t), visible=tiles.visible(t)) for t in tiles.all_tiles()]
-    return [_public(t) for t in tiles.all_tiles() if tiles.visible(t)]
+        shown = {t["id"] for t in tiles.visible_tiles(stored)}
+        packages = tiles.packages_of(stored)
+        return [dict(_public(t, packages), visible=t["id"] in shown) for t in stored]
+    public = tiles.visible_tiles(stored)
+    if data_dict.get("data"):
+        return _with_numbers(public)
+    packages = tiles.packages_of(public)
+    return [_public(t, packages) for t in public]
 
 
 @tk.side_effect_free
@@ -155,32 +194,16 @@ def udp_klima_tile_show(context: Context, data_dict: dict[str, Any]) -> dict[str
     return _public(_tile_or_404(context, data_dict["id"]))
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 @tk.side_effect_free
 @tk.validate(schema.tile_id)
 def udp_klima_tile_data(context: Context, data_dict: dict[str, Any]) -> dict[str, Any]:
     """The tile with its numbers: ``latest`` (value, time), ``points`` (time, value; hourly
     means of the last 48 hours of a series, daily values of a table), ``trend``, ``band``."""
     tk.check_access("udp_klima_tile_data", context, data_dict)
-    tile = _tile_or_404(context, data_dict["id"])
-    days = tk.config.get("ckanext.udp.klima.chart_days")
-    try:
-        n = tiles.numbers(tile, days=int(days or 31))
-    except tiles.TableUnavailable as err:  # the table changed under the tile: not shown, never a 500
-        log.warning("Klimadashboard tile %s: its table does not answer: %s", tile["id"], err)
-        raise tk.ObjectNotFound(tk._("There is no such tile.")) from err
-    trend = n["trend"]
-    return dict(
-        _public(tile),
-        latest={"value": n["value"], "time": _iso(n["time"])},
-        step=n["step"],
-        points=[[_iso(t), v] for t, v in n["points"]],
-        trend=dict(trend, since=_iso(trend["since"])) if trend else None,
-        band=tiles.band_of(tile["bands"], n["value"]),
-    )
+    found = _with_numbers([_tile_or_404(context, data_dict["id"])])
+    if not found:
+        raise tk.ObjectNotFound(tk._("There is no such tile."))
+    return found[0]
 
 
 @tk.validate(schema.tile_create)

@@ -42,7 +42,7 @@ def tile_id(not_empty: Any, unicode_safe: Any) -> TileSchema:
 
 @tk.validator_args
 def tile_list(ignore_missing: Any, boolean_validator: Any) -> TileSchema:
-    return {"all": [ignore_missing, boolean_validator]}
+    return {"all": [ignore_missing, boolean_validator], "data": [ignore_missing, boolean_validator]}
 
 
 @tk.validator_args

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
+import logging
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +23,8 @@ from psycopg2 import sql
 from sqlalchemy.engine import Engine
 
 from ckanext.udp import compat
+
+log = logging.getLogger(__name__)
 
 KINDS = ("series", "daily", "count")
 AGGREGATIONS = {"mean": "avg", "max": "max", "min": "min", "sum": "sum"}
@@ -69,7 +73,7 @@ def get(tile_id: str) -> dict[str, Any] | None:
 
 
 def save(tile: dict[str, Any]) -> dict[str, Any]:
-    """Insert (no id) or update a tile; a new tile goes to the end."""
+    """Insert (no id) or update a tile; a new tile goes to the end; its time column indexed."""
     values = {c: tile.get(c) for c in COLUMNS if c not in ("id", "position")}
     values["bands"] = json.dumps(values.get("bands") or [])
     values["unit"] = values.get("unit") or ""
@@ -94,6 +98,8 @@ def save(tile: dict[str, Any]) -> dict[str, Any]:
             values,
         )
     model.Session.commit()
+    if values.get("time_column"):
+        index_time_column(str(values["resource_id"]), str(values["time_column"]))
     saved = get(str(values["id"]))
     assert saved is not None
     return saved
@@ -119,19 +125,45 @@ def reorder(order: list[str]) -> None:
 # --- what the public may see ----------------------------------------------------------
 
 
-def public_resource(package_id: str, resource_id: str) -> tuple[model.Package, model.Resource] | None:
-    """The dataset and resource of a tile if the public sees them (published and open)."""
-    pkg = model.Package.get(package_id)
-    if pkg is None or not compat.is_public(pkg):
-        return None
-    res = model.Resource.get(resource_id)
-    if res is None or res.state != "active" or res.package_id != pkg.id:
-        return None
-    return pkg, res
+def packages_of(tile_list: list[dict[str, Any]]) -> dict[str, model.Package]:
+    """The tiles' datasets by id, in one query."""
+    ids = {t["package_id"] for t in tile_list}
+    if not ids:
+        return {}
+    return {p.id: p for p in model.Session.query(model.Package).filter(model.Package.id.in_(ids)).all()}
+
+
+def resources_of(tile_list: list[dict[str, Any]]) -> dict[str, model.Resource]:
+    """The tiles' resources by id, in one query."""
+    ids = {t["resource_id"] for t in tile_list}
+    if not ids:
+        return {}
+    return {r.id: r for r in model.Session.query(model.Resource).filter(model.Resource.id.in_(ids)).all()}
+
+
+def visible_tiles(tile_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tiles whose dataset the public sees (published and open) and whose resource
+    is an active resource of it, in their order: one query for the datasets, one for
+    the resources and one visibility check per dataset, however many tiles there are."""
+    if not tile_list:
+        return []
+    public = {p.id for p in packages_of(tile_list).values() if compat.is_public(p)}
+    resources = resources_of(tile_list)
+    out = []
+    for tile in tile_list:
+        res = resources.get(tile["resource_id"])
+        if (
+            tile["package_id"] in public
+            and res is not None
+            and res.state == "active"
+            and res.package_id == tile["package_id"]
+        ):
+            out.append(tile)
+    return out
 
 
 def visible(tile: dict[str, Any]) -> bool:
-    return public_resource(tile["package_id"], tile["resource_id"]) is not None
+    return bool(visible_tiles([tile]))
 
 
 # --- the DataStore tables ---------------------------------------------------------------
@@ -146,18 +178,52 @@ def read_engine() -> Engine:
     return _engine(tk.config["ckan.datastore.read_url"])
 
 
+def write_engine() -> Engine:
+    return _engine(tk.config["ckan.datastore.write_url"])
+
+
+_COLUMN_TYPES = (
+    # pg_attribute, not information_schema (a view that is slow on a database of many tables)
+    "SELECT c.relname, a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid "
+    "WHERE a.attrelid = ANY(ARRAY(SELECT to_regclass(quote_ident(t)) FROM unnest(%(tables)s) AS t)) "
+    "AND a.attnum > 0 AND NOT a.attisdropped"
+)
+
+
+def _columns_of(cur: Any, resource_ids: list[str]) -> dict[str, dict[str, str]]:
+    cur.execute(_COLUMN_TYPES, {"tables": list(resource_ids)})
+    out: dict[str, dict[str, str]] = {}
+    for table, column, pg_type in cur.fetchall():
+        if not column.startswith("_"):
+            out.setdefault(table, {})[column] = pg_type
+    return out
+
+
 def table_columns(resource_id: str) -> dict[str, str]:
     """Column name -> PostgreSQL type of a DataStore table ({} when there is none)."""
     with read_engine().connect() as conn:
-        rows = conn.execute(
-            # pg_attribute, not information_schema (a view that is slow on a database of many tables)
-            sa.text(
-                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-                "WHERE attrelid = to_regclass(quote_ident(:t)) AND attnum > 0 AND NOT attisdropped"
-            ),
-            {"t": resource_id},
-        ).fetchall()
-    return {r[0]: r[1] for r in rows if not r[0].startswith("_")}
+        raw: Any = conn.connection.dbapi_connection
+        with raw.cursor() as cur:
+            return _columns_of(cur, [resource_id]).get(resource_id, {})
+
+
+def index_time_column(resource_id: str, column: str) -> None:
+    """An index on the time column a tile reads (its latest value, its last hours or days),
+    created once by the DataStore's writing role; a table reloaded later loses it and the
+    tile is slower, never wrong. Failing to create it is logged, not raised."""
+    name = "udp_klima_" + hashlib.sha1(f"{resource_id}/{column}".encode()).hexdigest()[:20]
+    try:
+        with write_engine().begin() as conn:
+            raw: Any = conn.connection.dbapi_connection
+            with raw.cursor() as cur:
+                cur.execute(
+                    sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                        sql.Identifier(name), sql.Identifier(resource_id), sql.Identifier(column)
+                    )
+                )
+    except (sa.exc.DBAPIError, psycopg2.Error) as err:
+        log.warning("Klimadashboard: no index on %s.%s: %s", resource_id, column, str(err).splitlines()[0])
 
 
 def _utc(value: Any) -> dt.datetime:
@@ -209,16 +275,18 @@ class TableUnavailable(Exception):
 def numbers(tile: dict[str, Any], days: int = 31) -> dict[str, Any]:
     """Latest value, its time, the chart's points (oldest first) and the trend;
     TableUnavailable when the table no longer answers the tile's query."""
-    try:
-        return _numbers(tile, days)
-    except (sa.exc.DBAPIError, psycopg2.Error) as err:
-        raise TableUnavailable(str(err).splitlines()[0]) from err
+    found = numbers_of([tile], days)[tile["id"]]
+    if isinstance(found, TableUnavailable):
+        raise found
+    return found
 
 
-def _numbers(tile: dict[str, Any], days: int) -> dict[str, Any]:
-    table = sql.Identifier(tile["resource_id"])
-    kind = tile["kind"]
-    out: dict[str, Any] = {"value": None, "time": None, "points": [], "trend": None, "step": None}
+def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dict[str, Any] | TableUnavailable]:
+    """The numbers of many tiles on one connection, the column types of all their tables
+    in one query; a tile whose table does not answer gets its TableUnavailable."""
+    out: dict[str, dict[str, Any] | TableUnavailable] = {}
+    if not tile_list:
+        return out
     with read_engine().connect() as conn:
         raw: Any = conn.connection.dbapi_connection  # psycopg2 connection: composes and binds itself
 
@@ -228,45 +296,74 @@ def _numbers(tile: dict[str, Any], days: int) -> dict[str, Any]:
                 cur.execute(query, params or {})
                 return list(cur.fetchall())
 
-        if kind == "count":
-            out["value"] = float(run(sql.SQL("SELECT count(*) FROM {}").format(table))[0][0])
-            res = model.Resource.get(tile["resource_id"])
-            stamp = res and (res.last_modified or res.metadata_modified or res.created)
-            out["time"] = _utc(stamp) if stamp else None
-            return out
-        value, time = sql.Identifier(tile["value_column"]), sql.Identifier(tile["time_column"])
-        if kind == "series":
-            last = run(
-                sql.SQL(
-                    "SELECT {t}, {v} FROM {tbl} WHERE {v} IS NOT NULL AND {t} IS NOT NULL ORDER BY {t} DESC LIMIT 1"
-                ).format(t=time, v=value, tbl=table)
-            )
-            if not last:
-                return out
-            last_t = last[0][0]
-            rows = run(
-                sql.SQL(
-                    "SELECT date_trunc('hour', {t}) AS h, avg({v}) FROM {tbl} "
-                    "WHERE {t} > %(since)s AND {v} IS NOT NULL GROUP BY h ORDER BY h"
-                ).format(t=time, v=value, tbl=table),
-                {"since": last_t - dt.timedelta(hours=SERIES_HOURS)},
-            )
-            out.update(value=_number(last[0][1]), time=_utc(last_t), step="hour")
-            out["points"] = [(_utc(r[0]), _number(r[1])) for r in rows]
-            out["trend"] = _trend(out["points"], dt.timedelta(hours=24))
-            return out
-        types = table_columns(tile["resource_id"])
-        day = _day_expr(tile["time_column"], types.get(tile["time_column"], "date"))
-        agg = sql.SQL(AGGREGATIONS.get(tile.get("aggregation") or "mean", "avg"))
+        daily = sorted({t["resource_id"] for t in tile_list if t["kind"] == "daily"})
+        counted = resources_of([t for t in tile_list if t["kind"] == "count"])
+        try:
+            with raw.cursor() as cur:
+                types = _columns_of(cur, daily) if daily else {}
+        except psycopg2.Error:
+            raw.rollback()
+            types = {}
+        for tile in tile_list:
+            try:
+                out[tile["id"]] = _numbers(tile, days, run, types.get(tile["resource_id"], {}), counted)
+            except TableUnavailable as err:
+                out[tile["id"]] = err
+            except (sa.exc.DBAPIError, psycopg2.Error) as err:
+                raw.rollback()  # the next tile's statements run on a clean transaction
+                out[tile["id"]] = TableUnavailable(str(err).splitlines()[0])
+        raw.rollback()
+    return out
+
+
+def _numbers(
+    tile: dict[str, Any], days: int, run: Any, types: dict[str, str], resources: dict[str, model.Resource]
+) -> dict[str, Any]:
+    table = sql.Identifier(tile["resource_id"])
+    kind = tile["kind"]
+    out: dict[str, Any] = {"value": None, "time": None, "points": [], "trend": None, "step": None}
+    if kind == "count":
+        out["value"] = float(run(sql.SQL("SELECT count(*) FROM {}").format(table))[0][0])
+        res = resources.get(tile["resource_id"])
+        stamp = res and (res.last_modified or res.metadata_modified or res.created)
+        out["time"] = _utc(stamp) if stamp else None
+        return out
+    value, time = sql.Identifier(tile["value_column"]), sql.Identifier(tile["time_column"])
+    # the latest time with a value: backwards along the time column's index
+    last = run(
+        sql.SQL(
+            "SELECT {t}, {v} FROM {tbl} WHERE {v} IS NOT NULL AND {t} IS NOT NULL ORDER BY {t} DESC LIMIT 1"
+        ).format(t=time, v=value, tbl=table)
+    )
+    if not last:
+        return out
+    last_t = last[0][0]
+    if kind == "series":
         rows = run(
             sql.SQL(
-                "SELECT {d} AS d, {agg}({v}) FROM {tbl} WHERE {v} IS NOT NULL AND {t} IS NOT NULL "
-                "GROUP BY d ORDER BY d DESC LIMIT %(n)s"
-            ).format(d=day, agg=agg, v=value, t=time, tbl=table),
-            {"n": days},
+                "SELECT date_trunc('hour', {t}) AS h, avg({v}) FROM {tbl} "
+                "WHERE {t} > %(since)s AND {v} IS NOT NULL GROUP BY h ORDER BY h"
+            ).format(t=time, v=value, tbl=table),
+            {"since": last_t - dt.timedelta(hours=SERIES_HOURS)},
         )
-        points = [(_utc(r[0]), _number(r[1])) for r in reversed(rows)]
-        if points:
-            out.update(value=points[-1][1], time=points[-1][0], points=points, step="day")
-            out["trend"] = _trend(points, dt.timedelta(days=1))
+        out.update(value=_number(last[0][1]), time=_utc(last_t), step="hour")
+        out["points"] = [(_utc(r[0]), _number(r[1])) for r in rows]
+        out["trend"] = _trend(out["points"], dt.timedelta(hours=24))
         return out
+    if tile["time_column"] not in types:
+        raise TableUnavailable(f"no column {tile['time_column']}")
+    day = _day_expr(tile["time_column"], types[tile["time_column"]])
+    agg = sql.SQL(AGGREGATIONS.get(tile.get("aggregation") or "mean", "avg"))
+    # the last ``days`` days up to the latest (a day longer: the time zone), along the index
+    rows = run(
+        sql.SQL(
+            "SELECT {d} AS d, {agg}({v}) FROM {tbl} WHERE {v} IS NOT NULL AND {t} >= %(since)s "
+            "GROUP BY d ORDER BY d DESC LIMIT %(n)s"
+        ).format(d=day, agg=agg, v=value, t=time, tbl=table),
+        {"n": days, "since": last_t - dt.timedelta(days=days + 1)},
+    )
+    points = [(_utc(r[0]), _number(r[1])) for r in reversed(rows)]
+    if points:
+        out.update(value=points[-1][1], time=points[-1][0], points=points, step="day")
+        out["trend"] = _trend(points, dt.timedelta(days=1))
+    return out
