@@ -23,6 +23,7 @@ __all__ = [
     "udp_developer_links",
     "udp_footer_links",
     "udp_has_groups",
+    "udp_local_image",
     "udp_portal_counts",
     "udp_request_id",
     "user_image",
@@ -70,6 +71,22 @@ def _own_address(url: str) -> bool:
     if not parts.netloc:
         return True
     return parts.netloc == urllib.parse.urlsplit(tk.config.get("ckan.site_url")).netloc
+
+
+PLACEHOLDERS = {
+    "organization": "/base/images/placeholder-organization.png",
+    "group": "/base/images/placeholder-group.png",
+}
+
+
+def udp_local_image(url: str | None, kind: str = "organization") -> str:
+    """The picture address of an organisation or group if the portal serves
+    it itself (an upload, a relative path), else CKAN's local placeholder: an
+    ``image_url`` on another host would make every visitor's browser ask a
+    third party (no consent, as a German public body needs it)."""
+    if url and _own_address(url):
+        return url
+    return tk.h.url_for_static(PLACEHOLDERS.get(kind, PLACEHOLDERS["organization"]))
 
 
 def udp_developer_url() -> str:
