@@ -142,8 +142,16 @@ def udp_catalog_alternates() -> list[tuple[str, str]]:
 
 
 def udp_portal_counts() -> dict[str, int]:
-    """Datasets the visitor can see and organizations that publish, for the home page."""
-    datasets = tk.get_action("package_search")({}, {"rows": 0})["count"]
+    """Public datasets and organizations that publish, for the home page.
+    The dataset count is the one CKAN's home view has just searched for
+    (``g.package_count``: public datasets, as the visitor's search) rather than
+    a second search of its own; elsewhere (no such count) a search."""
+    try:
+        datasets = getattr(tk.g, "package_count", None)
+    except RuntimeError:  # outside a request
+        datasets = None
+    if not isinstance(datasets, int):
+        datasets = tk.get_action("package_search")({}, {"rows": 0, "fq": 'capacity:"public"'})["count"]
     organizations = len(tk.get_action("organization_list")({}, {"all_fields": False}))
     return {"datasets": datasets, "organizations": organizations}
 
