@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import ckan.plugins as p
+import ckan.plugins.toolkit as tk
 import pytest
 from browserlib import assert_fits, axe_check, axe_results, format_violations
 
@@ -58,6 +59,13 @@ AWKWARD = ["Suchdaten", "Entdecke", "1 Mitglieder"]
 # 404 until it is merged (the coordinator removes the entry then)
 PENDING: dict[str, str] = {}  # paths whose broken links another branch is to fix (none since the merge)
 
+# a picture on another host (loopback, so nothing leaves the machine, but not
+# the portal's 127.0.0.1): the organisation's and the group's image_url
+REMOTE_IMAGE = "http://127.0.0.2:9/logo.png"
+ORG = "umwelt-und-arbeitsschutz"
+GROUP = "klima-und-umwelt"
+DATASET = "luftqualitaet-tagesmittel"
+
 
 @pytest.fixture(scope="module")
 def demo_site(reset_db: Any, reset_index: Any, live_server: Any) -> Iterator[Any]:
@@ -66,6 +74,21 @@ def demo_site(reset_db: Any, reset_index: Any, live_server: Any) -> Iterator[Any
         reset_db()
         reset_index()
         demo.load()
+        site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+        context = {"ignore_auth": True, "user": site_user}
+        tk.get_action("organization_patch")(dict(context), {"id": ORG, "image_url": REMOTE_IMAGE})
+        group = tk.get_action("group_create")(
+            dict(context),
+            {
+                "name": GROUP,
+                "title": "Klima und Umwelt",
+                "description": "Daten zu Klima und Umwelt.",
+                "image_url": REMOTE_IMAGE,
+            },
+        )
+        tk.get_action("member_create")(
+            dict(context), {"id": group["id"], "object": DATASET, "object_type": "package", "capacity": "public"}
+        )
     finally:
         p.unload_all()
     yield live_server
@@ -78,7 +101,7 @@ def _clean_portal() -> None:
 
 def _pages(site: Any) -> list[tuple[str, str]]:
     """(name, path) of every page this module checks."""
-    org = "umwelt-und-arbeitsschutz"
+    org = ORG
     return [
         ("Startseite", "/"),
         ("Suche", "/dataset/"),
@@ -88,7 +111,9 @@ def _pages(site: Any) -> list[tuple[str, str]]:
         ("Organisation", f"/organization/{org}"),
         ("Über", "/about"),
         ("Anmelden", "/user/login"),
+        ("Datensatz", f"/dataset/{DATASET}"),
         ("Gruppen", "/group/"),
+        ("Gruppe", f"/group/{GROUP}"),
         *[(path.strip("/"), path) for path in LEGAL_PAGES],
     ]
 
@@ -386,12 +411,36 @@ def test_filters_on_a_phone_by_keyboard_only(demo_site, mobile_page, steps):
     assert opener.get_attribute("aria-expanded") == "true"
     assert page.locator("#search-facets").is_visible()
     assert page.evaluate("() => document.activeElement.textContent.trim()") == "Filter schließen"
+    # the open layer is a modal dialog, named by its heading
+    dialog = page.get_by_role("dialog", name="Ergebnisse filtern")
+    assert dialog.count() == 1 and dialog.get_attribute("aria-modal") == "true"
+    assert dialog.get_attribute("id") == "search-facets"
+    # the focus stays inside it: Tab past the last control wraps to the first,
+    # Shift+Tab from the first to the last (the page behind is not reached)
+    inside = "() => !!document.activeElement.closest('#search-facets')"
+    visited = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        assert page.evaluate(inside), "Tab left the open filter dialog"
+        text = page.evaluate("() => document.activeElement.textContent.trim()")
+        if text == "Filter schließen":
+            break
+        visited.add(text)
+    else:
+        raise AssertionError("Tab never came back round to the dialog's first control")
+    assert len(visited) >= 5, visited
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(inside), "Shift+Tab left the open filter dialog"
+    assert page.evaluate("() => document.activeElement.textContent.trim()") != "Filter schließen"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Filter schließen"
     steps.shot(page, "filter-offen-375")
     axe_check(page, "search filters open on a phone")
     # Escape closes them and gives the focus back to the opener
     page.keyboard.press("Escape")
     assert opener.get_attribute("aria-expanded") == "false"
     assert page.evaluate("() => document.activeElement.classList.contains('udp-show-filters')")
+    assert page.get_by_role("dialog").count() == 0, "closed, the filters are no dialog"
     # the close button does the same
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")
@@ -409,10 +458,14 @@ def test_filters_on_a_phone_by_keyboard_only(demo_site, mobile_page, steps):
     results.first.wait_for()
     assert results.count() >= 5
     assert "Baumkataster" in page.locator("#ergebnisse").inner_text()
-    # the results are where the focus is, the layer is closed, and the chosen filter shows
-    assert page.evaluate(
-        "() => !!document.activeElement.closest('#ergebnisse') || document.activeElement.id === 'ergebnisse'"
+    # the focus is on the results heading (the result count), the layer is
+    # closed, and the chosen filter shows
+    focused = page.evaluate(
+        "() => ({tag: document.activeElement.tagName, text: document.activeElement.textContent.trim(),"
+        " inResults: !!document.activeElement.closest('#ergebnisse')})"
     )
+    assert focused["tag"] == "H1" and focused["inResults"], focused
+    assert re.search(r"\d+ Datens.tze gefunden", focused["text"]), focused
     assert opener.get_attribute("aria-expanded") == "false"
     assert "Durlach" in page.locator(".filter-list").inner_text()
     steps.shot(page, "filter-durlach-375")

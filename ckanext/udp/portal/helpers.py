@@ -23,6 +23,7 @@ __all__ = [
     "udp_developer_links",
     "udp_footer_links",
     "udp_has_groups",
+    "udp_local_image",
     "udp_portal_counts",
     "udp_request_id",
     "user_image",
@@ -70,6 +71,22 @@ def _own_address(url: str) -> bool:
     if not parts.netloc:
         return True
     return parts.netloc == urllib.parse.urlsplit(tk.config.get("ckan.site_url")).netloc
+
+
+PLACEHOLDERS = {
+    "organization": "/base/images/placeholder-organization.png",
+    "group": "/base/images/placeholder-group.png",
+}
+
+
+def udp_local_image(url: str | None, kind: str = "organization") -> str:
+    """The picture address of an organisation or group if the portal serves
+    it itself (an upload, a relative path), else CKAN's local placeholder: an
+    ``image_url`` on another host would make every visitor's browser ask a
+    third party (no consent, as a German public body needs it)."""
+    if url and _own_address(url):
+        return url
+    return tk.h.url_for_static(PLACEHOLDERS.get(kind, PLACEHOLDERS["organization"]))
 
 
 def udp_developer_url() -> str:
@@ -125,8 +142,16 @@ def udp_catalog_alternates() -> list[tuple[str, str]]:
 
 
 def udp_portal_counts() -> dict[str, int]:
-    """Datasets the visitor can see and organizations that publish, for the home page."""
-    datasets = tk.get_action("package_search")({}, {"rows": 0})["count"]
+    """Public datasets and organizations that publish, for the home page.
+    The dataset count is the one CKAN's home view has just searched for
+    (``g.package_count``: public datasets, as the visitor's search) rather than
+    a second search of its own; elsewhere (no such count) a search."""
+    try:
+        datasets = getattr(tk.g, "package_count", None)
+    except RuntimeError:  # outside a request
+        datasets = None
+    if not isinstance(datasets, int):
+        datasets = tk.get_action("package_search")({}, {"rows": 0, "fq": 'capacity:"public"'})["count"]
     organizations = len(tk.get_action("organization_list")({}, {"all_fields": False}))
     return {"datasets": datasets, "organizations": organizations}
 
