@@ -127,7 +127,11 @@ def _marker() -> str:
 
 
 class LeakWorld:
-    def __init__(self, rdf_server: Any, full: bool = False) -> None:
+    def __init__(self, rdf_server: Any, full: bool = False, series_for: frozenset[str] | None = None) -> None:
+        """``series_for``: the keys of the hand-made items that get a sensor series (None: all). Only pages
+        read a series (``/dataset/<id>/sensors/...``), and pages are asked of some items only: a series
+        nobody asks about costs a DataStore table, a resource and the indexing of both."""
+        self.series_for = series_for
         self.hand_made = FULL if full else HAND_MADE
         self.harvested = FULL if full else HARVESTED
         self.w = World()
@@ -178,7 +182,7 @@ class LeakWorld:
         w = self.w
         self.anchor = w.published(name="leak-anchor", title="Anker", notes="Öffentlich, mit Beziehungen")
         made = [self._hand_made(state, access) for state, access in self.hand_made]
-        self._sensor_series(made)
+        self._sensor_series([i for i in made if self.series_for is None or i.key in self.series_for])
         for made_item in made:
             assert made_item.state and made_item.access
             self._move(made_item.vars["id"], made_item.state, made_item.access, made_item.vars["marker"])

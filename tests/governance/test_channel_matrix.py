@@ -383,7 +383,7 @@ FULL = bool(os.environ.get("UDP_LEAK_MATRIX_FULL"))
 def test_enumerated_leak_matrix(app, with_plugins, clean_db, clean_index, http_server, capsys, monkeypatch):
     chosen = re.compile("" if SELECTED in ("", "all") else SELECTED)
     started, cpu_started = time.monotonic(), time.process_time()
-    world = LeakWorld(http_server, full=FULL)
+    world = LeakWorld(http_server, full=FULL, series_for=None if FULL else PAGE_TARGETS)
     world.build()
     built = time.monotonic() - started
     m = Matrix(app, world, full=FULL)
@@ -408,6 +408,18 @@ def test_enumerated_leak_matrix(app, with_plugins, clean_db, clean_index, http_s
                 broken.run(channel, probe)
         monkeypatch.undo()
     caught = [p for p in broken.problems if p.startswith("LEAK")]
+    # and with its activity filter switched off, the view activities of hidden datasets reach the streams
+    from ckanext.udp.security.channels import activity as activity_guard
+
+    unfiltered = Matrix(app, world, full=FULL)
+    with capsys.disabled():
+        print("\nself-test, udp_security's activity filter switched off (LEAKs expected):")
+        monkeypatch.setattr(activity_guard, "filter_activities", lambda context, activities: activities)
+        for channel in ("user_activity_list", "dashboard_activity_list", "organization_activity_list"):
+            for probe in ch.ACTIONS[channel]:
+                unfiltered.run(channel, probe)
+        monkeypatch.undo()
+    caught_activities = [p for p in unfiltered.problems if p.startswith("LEAK")]
     exercised_actions = [a for a in actions if a in ch.ACTIONS]
     defaults = default_routes(app)
     exercised_routes = [r for r in rules if r in ch.ROUTES or r in defaults]
@@ -431,5 +443,10 @@ def test_enumerated_leak_matrix(app, with_plugins, clean_db, clean_index, http_s
         if m.problems:
             print("\n".join(m.problems))
         print(f"self-test: {len(caught)} LEAKs reported with the tag filter off, e.g. {caught[:2]}")
+        print(
+            f"self-test: {len(caught_activities)} LEAKs reported with the activity filter off, "
+            f"e.g. {caught_activities[:2]}"
+        )
     assert not m.problems, f"{len(m.problems)} problems:\n" + "\n".join(m.problems[:200])
     assert len(caught) >= 10, f"the tag filter off, the matrix reported only {caught}"
+    assert len(caught_activities) >= 3, f"the activity filter off, the matrix reported only {caught_activities}"
