@@ -393,6 +393,13 @@ class LeakWorld:
         asked = dict.fromkeys(
             [ids[0], ids[-1], *(a["id"] for a in activities if not a["activity_type"].endswith("package"))]
         )
+        # CKAN's changes pages diff an activity with the one before it and refuse (403 to everybody but
+        # sysadmins) when either is not about the dataset itself ("new resource view": "object_type not
+        # recognized"): they are asked of the newest pair of dataset activities
+        kinds = [a["activity_type"] or "" for a in activities]
+        pairs = [i for i in range(len(ids) - 1) if kinds[i].endswith("package") and kinds[i + 1].endswith("package")]
+        if pairs:
+            item.vars.update(diff_new_activity_id=ids[pairs[0]], diff_old_activity_id=ids[pairs[0] + 1])
         item.vars.update(
             activity_id=list(asked),
             newest_activity_id=ids[0],
