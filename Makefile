@@ -40,6 +40,7 @@ bench:
 	@scripts/stack.sh test-setup >/dev/null
 	.venv/bin/python bench/harvest.py --ini "$$(scripts/stack.sh test-ini)" --n 500 --n-stock 500
 	.venv/bin/python bench/quality_check.py --repeat 5
+	.venv/bin/python bench/view3d_cityjson.py --mb 50
 	.venv/bin/python bench/transparency_sync.py --ini "$$(scripts/stack.sh test-ini)" -n $(TRANSPARENCY_N)
 	.venv/bin/python bench/transparency_latency.py --ini "$$(scripts/stack.sh test-ini)" --rate 10 --seconds 30
 	.venv/bin/python bench/transparency_latency.py --ini "$$(scripts/stack.sh test-ini)" --rate 10 --seconds 30 --mode direct

@@ -1,5 +1,6 @@
 import pathlib
 import shutil
+import subprocess
 
 from setuptools import Command, setup
 from setuptools.command.build_py import build_py
@@ -16,6 +17,9 @@ VENDOR_FILES = {
     "uplot/dist/uPlot.min.css": "uplot/uPlot.min.css",
     "uplot/dist/uPlot.iife.min.js": "uplot/uPlot.iife.min.js",
 }
+# ES-module sources bundled by the pinned esbuild (package.json) into one
+# script a webasset serves: the 3D preview (three.js, 3d-tiles-renderer)
+BUNDLES = {"ckanext/udp/view3d/assets/src/view3d.js": "ckanext/udp/view3d/assets/build/view3d.js"}
 
 
 def vendor_assets() -> None:
@@ -29,6 +33,11 @@ def vendor_assets() -> None:
             shutil.copytree(src, dst, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dst)
+    esbuild = modules / ".bin" / "esbuild"
+    for source, target in BUNDLES.items():
+        (HERE / target).parent.mkdir(parents=True, exist_ok=True)
+        args = ["--bundle", "--minify", "--format=iife", "--target=es2020", "--legal-comments=eof"]
+        subprocess.run([str(esbuild), str(HERE / source), *args, f"--outfile={HERE / target}"], check=True)
 
 
 class VendorAssets(Command):

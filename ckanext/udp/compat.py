@@ -662,3 +662,16 @@ def add_public_activity(package_id: str, actor: str, data: dict[str, Any]) -> bo
             },
         )
     return True
+
+
+# --- i18-view3d ---
+
+
+def resource_upload_path(resource: dict[str, Any]) -> str | None:
+    """The local file of an uploaded resource (CKAN's resource uploader), or
+    None for a resource that is a link."""
+    from ckan.lib import uploader
+
+    if resource.get("url_type") != "upload":
+        return None
+    return str(uploader.get_resource_uploader(resource).get_path(resource["id"]))

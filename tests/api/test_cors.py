@@ -63,6 +63,7 @@ NOT_READ_BLUEPRINTS = {
     "xloader": PAGES + " (upload status, stewards)",
     "udp_transparency": PAGES + " (transparency portal drift page, sysadmins)",
     "udp_sozialatlas": PAGES + " (the social atlas)",
+    "udp_grid": PAGES + " (the grid preview's image and statistics for its own resource page)",
     "udp_klima": PAGES + " (the Klimadashboard; a tile's daten.json/.csv feed its own page, the same "
     "numbers are in the DataStore API for other origins)",
 }

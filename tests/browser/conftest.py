@@ -59,6 +59,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # WebGL (the 3D previews) on SwiftShader, the CPU renderer: explicit, as Chromium deprecates the silent fallback
+    "--enable-unsafe-swiftshader",
 ]
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 375, "height": 812}

@@ -883,6 +883,12 @@ RULE_VARIABLES = {
 }
 
 
+_GRID_READ = (
+    "the grid preview of a NetCDF/GeoTIFF upload: package_show's auth, 403 for a draft "
+    "(tests/view3d/test_grid.py::test_a_drafts_grid_image_is_refused_to_anonymous)"
+)
+
+
 def default_probe(rule: str, methods: set[str] | frozenset[str]) -> Probe | None:
     import re
 
@@ -901,6 +907,8 @@ _STATIC = "static files (CSS, JavaScript, images) of CKAN and the plugins"
 _USERS = "pages about users, their accounts and tokens; no dataset (a user's datasets: /user/<id>, exercised)"
 _GROUP_ADMIN = "administration of a group or organization (its admins only): members, settings; no dataset"
 EXEMPT_ROUTES: dict[str, str] = {
+    "/dataset/<id>/resource/<resource_id>/grid.png": _GRID_READ,
+    "/dataset/<id>/resource/<resource_id>/grid.json": _GRID_READ,
     "/klimadashboard": "the Klimadashboard: tiles of public datasets only (tests/klima/test_klima.py)",
     "/klimadashboard/kachel/<id>": _KLIMA_READ,
     "/klimadashboard/kachel/<id>/daten.<fmt>": _KLIMA_READ,

@@ -1,0 +1,294 @@
+"""The grid preview: one variable and time step of a NetCDF file or one band
+of a GeoTIFF as a PNG, with its statistics for the legend and the text
+alternative.
+
+Bounded work per request: the file must be at most ``max_bytes`` large, a grid
+at most ``max_cells`` cells; one slice is read, thinned by a stride to at most
+``MAX_SIDE`` pixels a side. Results are kept in a small in-process cache keyed
+by resource id, its last change, variable and time step. Every failure to read
+is a :class:`GridError` with a German message and an HTTP status (4xx).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+MAX_SIDE = 800
+CACHE_SIZE = 64
+#: anchor colours of the colour scale (viridis-like: dark blue, teal, green, yellow), low to high
+ANCHORS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+SPATIAL_NAMES = ("lat", "latitude", "y", "rlat", "northing")
+
+
+class GridError(Exception):
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Variable:
+    name: str
+    label: str
+    unit: str
+    times: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Slice:
+    variable: Variable
+    time: int
+    png: bytes
+    stats: dict[str, Any]
+
+
+def colour_table() -> np.ndarray:
+    """256 RGB colours interpolated between the anchors."""
+    anchors = np.array(ANCHORS, dtype=float)
+    positions = np.linspace(0, 1, len(anchors))
+    steps = np.linspace(0, 1, 256)
+    return np.stack([np.interp(steps, positions, anchors[:, c]) for c in range(3)], axis=1).astype(np.uint8)
+
+
+COLOURS = colour_table()
+
+
+def legend_gradient() -> str:
+    """The CSS gradient of the legend (the same anchors as the image)."""
+    stops = ", ".join(f"rgb{a}" for a in ANCHORS)
+    return f"linear-gradient(to right, {stops})"
+
+
+def sniff(path: str) -> str:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(NETCDF_MAGIC):
+        return "netcdf"
+    if head[:4] in TIFF_MAGIC:
+        return "geotiff"
+    raise GridError("Die Datei ist weder NetCDF noch GeoTIFF.")
+
+
+def _check_size(path: str, max_bytes: int) -> None:
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise GridError("Die Datei ist nicht vorhanden.", 404) from None
+    if size > max_bytes:
+        raise GridError(
+            f"Die Datei ist mit {size / 1e6:.0f} MB größer als die {max_bytes / 1e6:.0f} MB, "
+            "die als Bild gezeigt werden.",
+            413,
+        )
+
+
+# --- NetCDF ---------------------------------------------------------------------
+
+
+def _nc_times(ds: Any, dim: str) -> list[str]:
+    import netCDF4
+
+    size = len(ds.dimensions[dim])
+    var: Any = ds.variables.get(dim)
+    if var is not None and " since " in str(getattr(var, "units", None) or ""):
+        try:
+            calendar: str = getattr(var, "calendar", None) or "standard"
+            dates: Any = netCDF4.num2date(var[:], var.units, calendar)
+            return [d.strftime("%d.%m.%Y %H:%M") for d in np.ravel(dates)]
+        except Exception:  # noqa: BLE001 (an unusual calendar: the steps are numbered)
+            pass
+    return [str(i + 1) for i in range(size)]
+
+
+def _nc_variables(ds: Any) -> list[tuple[Variable, Any]]:
+    found = []
+    for name, var in ds.variables.items():
+        if name in ds.dimensions or var.ndim < 2 or var.ndim > 4 or var.dtype.kind not in "iuf":
+            continue
+        times = _nc_times(ds, var.dimensions[0]) if var.ndim >= 3 else []
+        label = str(getattr(var, "long_name", "") or getattr(var, "standard_name", "") or name)
+        found.append((Variable(name, label, str(getattr(var, "units", "") or ""), times), var))
+    return found
+
+
+def _nc_slice(ds: Any, var: Any, time: int, max_cells: int) -> np.ndarray:
+    ny, nx = var.shape[-2:]
+    if ny * nx > max_cells:
+        raise GridError(f"Das Raster hat {ny * nx:,} Zellen, mehr als die {max_cells:,}, die gezeigt werden.", 413)
+    step = max(1, int(np.ceil(max(ny, nx) / MAX_SIDE)))
+    index: tuple[Any, ...] = (slice(None, None, step), slice(None, None, step))
+    if var.ndim == 4:
+        index = (time, 0, *index)
+    elif var.ndim == 3:
+        index = (time, *index)
+    data: np.ndarray = np.ma.filled(np.ma.masked_invalid(np.ma.asarray(var[index], dtype=float)), np.nan)
+    # north up: rows of a grid whose y axis grows northwards are turned over
+    ydim = var.dimensions[-2]
+    yvar = ds.variables.get(ydim)
+    if yvar is not None and yvar.ndim == 1 and len(yvar) > 1 and float(yvar[-1]) > float(yvar[0]):
+        data = data[::-1]
+    return np.asarray(data)
+
+
+# --- GeoTIFF --------------------------------------------------------------------
+
+
+def _tiff_read(path: str, band: int, max_cells: int) -> tuple[list[Variable], np.ndarray | None]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        shape = page.shape
+        if page.samplesperpixel > 1 and page.planarconfig == 1:  # contiguous samples: (y, x, band)
+            ny, nx, bands = shape[0], shape[1], shape[2]
+        elif len(shape) == 3:
+            bands, ny, nx = shape
+        else:
+            (ny, nx), bands = shape[-2:], 1
+        variables = [Variable(f"band{i + 1}", f"Kanal {i + 1}", "") for i in range(bands)]
+        if band < 0:
+            return variables, None
+        if ny * nx > max_cells:
+            raise GridError(f"Das Raster hat {ny * nx:,} Zellen, mehr als die {max_cells:,}, die gezeigt werden.", 413)
+        data = np.asarray(page.asarray(), dtype=float)
+        nodata = page.tags.get("GDAL_NODATA")
+    if data.ndim == 3:
+        data = data[:, :, band] if page.planarconfig == 1 and page.samplesperpixel > 1 else data[band]
+    if nodata is not None:
+        try:
+            data[data == float(str(nodata.value).strip("\x00 "))] = np.nan
+        except ValueError:
+            pass
+    step = max(1, int(np.ceil(max(data.shape) / MAX_SIDE)))
+    return variables, data[::step, ::step]
+
+
+# --- both -----------------------------------------------------------------------
+
+
+def describe(path: str, max_bytes: int) -> list[Variable]:
+    """The variables (NetCDF) or bands (GeoTIFF) a file offers."""
+    _check_size(path, max_bytes)
+    kind = sniff(path)
+    try:
+        if kind == "netcdf":
+            import netCDF4
+
+            with netCDF4.Dataset(path, "r") as ds:
+                variables = [v for v, _ in _nc_variables(ds)]
+        else:
+            variables, _ = _tiff_read(path, -1, 1)
+    except GridError:
+        raise
+    except Exception:  # noqa: BLE001 (any reader error of a broken file is the file's fault)
+        raise GridError("Die Datei ist beschädigt oder unvollständig und lässt sich nicht lesen.") from None
+    if not variables:
+        raise GridError("Die Datei enthält keine Rastervariable, die sich als Bild zeigen ließe.")
+    return variables
+
+
+def render(path: str, variable: str | None, time: int, max_bytes: int, max_cells: int) -> Slice:
+    _check_size(path, max_bytes)
+    kind = sniff(path)
+    try:
+        if kind == "netcdf":
+            import netCDF4
+
+            with netCDF4.Dataset(path, "r") as ds:
+                found = _nc_variables(ds)
+                if not found:
+                    raise GridError("Die Datei enthält keine Rastervariable, die sich als Bild zeigen ließe.")
+                chosen = next((item for item in found if item[0].name == variable), found[0])
+                var_info, var = chosen
+                if var_info.times and not 0 <= time < len(var_info.times):
+                    time = 0
+                data = _nc_slice(ds, var, time if var_info.times else 0, max_cells)
+        else:
+            variables, _ = _tiff_read(path, -1, 1)
+            var_info = next((v for v in variables if v.name == variable), variables[0])
+            _, tiff_data = _tiff_read(path, variables.index(var_info), max_cells)
+            assert tiff_data is not None
+            data, time = tiff_data, 0
+    except GridError:
+        raise
+    except Exception:  # noqa: BLE001
+        raise GridError("Die Datei ist beschädigt oder unvollständig und lässt sich nicht lesen.") from None
+    return Slice(var_info, time, to_png(data), statistics(data, var_info.unit))
+
+
+def statistics(data: np.ndarray, unit: str) -> dict[str, Any]:
+    valid = data[np.isfinite(data)]
+    if not valid.size:
+        return {"cells": int(data.size), "valid": 0, "unit": unit, "min": None, "max": None, "mean": None}
+    return {
+        "cells": int(data.size),
+        "valid": int(valid.size),
+        "unit": unit,
+        "min": float(valid.min()),
+        "max": float(valid.max()),
+        "mean": float(valid.mean()),
+    }
+
+
+def to_png(data: np.ndarray) -> bytes:
+    """The grid in the colour scale from its minimum to its maximum; no value: transparent."""
+    finite = np.isfinite(data)
+    rgba = np.zeros((*data.shape, 4), dtype=np.uint8)
+    if finite.any():
+        low, high = float(data[finite].min()), float(data[finite].max())
+        scaled = np.zeros(data.shape)
+        if high > low:
+            scaled[finite] = (data[finite] - low) / (high - low)
+        index = np.clip((scaled * 255).round(), 0, 255).astype(np.uint8)
+        rgba[..., :3] = COLOURS[index]
+        rgba[..., 3] = np.where(finite, 255, 0)
+    image = Image.fromarray(rgba, "RGBA")
+    # small grids are scaled up (nearest neighbour: cells stay cells)
+    factor = max(1, 400 // max(image.size))
+    if factor > 1:
+        image = image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+class Cache:
+    """A small LRU cache of rendered slices and variable lists, shared by the threads of a worker."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+CACHE = Cache()
+
+
+def version(resource: dict[str, Any]) -> str:
+    return str(resource.get("last_modified") or resource.get("metadata_modified") or dt.date.min)

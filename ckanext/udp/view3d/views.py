@@ -1,0 +1,129 @@
+"""The grid preview's image and data: ``/dataset/<id>/resource/<resource_id>/grid.png``
+and ``.../grid.json`` (``?variable=<name>&time=<index>``).
+
+Both answer only to whoever may see the resource (``package_show``'s auth:
+the public sees published, open datasets only); a file that cannot be read
+gets a 4xx with a German message, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+from flask import Blueprint, Response, jsonify
+
+from ckanext.udp import compat
+from ckanext.udp.view3d import grid, logic
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("udp_grid", __name__)
+
+
+def limits() -> tuple[int, int]:
+    """Size caps (declared by ``udp_view3d``, which ``udp_grid`` needs for its templates)."""
+    return (
+        int(tk.config.get("ckanext.udp.view3d.grid_max_bytes") or 500 * 1024 * 1024),
+        int(tk.config.get("ckanext.udp.view3d.grid_max_cells") or 25_000_000),
+    )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def find_resource(dataset_id: str, resource_id: str) -> dict[str, Any]:
+    """The resource, as its reader may see it; NotAuthorized / ObjectNotFound otherwise."""
+    context = {"user": tk.current_user.name if tk.current_user else ""}
+    dataset = tk.get_action("package_show")(context, {"id": dataset_id})
+    for resource in dataset.get("resources") or []:
+        if resource["id"] == resource_id:
+            return resource
+    raise tk.ObjectNotFound("resource")
+
+
+def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> grid.Slice:
+    """The rendered slice of ``resource`` (cached by id, last change, variable, time)."""
+    if not logic.is_grid(resource):
+        raise grid.GridError("Diese Ressource ist keine NetCDF- oder GeoTIFF-Datei.", 404)
+    path = compat.resource_upload_path(resource)
+    if not path:
+        raise grid.GridError("Als Rasterbild gezeigt werden nur Dateien, die im Portal hochgeladen sind.", 404)
+    key = (resource["id"], grid.version(resource), variable or "", time)
+    cached = grid.CACHE.get(key)
+    if cached is None:
+        cached = grid.render(path, variable, time, *limits())
+        grid.CACHE.put(key, cached)
+    return cached
+
+
+def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
+    path = compat.resource_upload_path(resource)
+    if not path:
+        raise grid.GridError("Als Rasterbild gezeigt werden nur Dateien, die im Portal hochgeladen sind.", 404)
+    key = (resource["id"], grid.version(resource), "*variables*")
+    cached = grid.CACHE.get(key)
+    if cached is None:
+        cached = grid.describe(path, limits()[0])
+        grid.CACHE.put(key, cached)
+    return list(cached)
+
+
+def _error(message: str, status: int, as_json: bool) -> Response:
+    if as_json:
+        response = jsonify({"error": message})
+    else:
+        response = Response(message, mimetype="text/plain; charset=utf-8")
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _serve(dataset_id: str, resource_id: str, as_json: bool) -> Response:
+    args = tk.request.args
+    try:
+        resource = find_resource(dataset_id, resource_id)
+        part = grid_slice(resource, args.get("variable"), _int(args.get("time")))
+    except tk.NotAuthorized:
+        return _error("Keine Berechtigung für diese Ressource.", 403, as_json)
+    except tk.ObjectNotFound:
+        return _error("Ressource nicht gefunden.", 404, as_json)
+    except grid.GridError as exc:
+        return _error(exc.message, exc.status, as_json)
+    except Exception:  # noqa: BLE001 (never a 500 for a file's content)
+        log.exception("grid preview of resource %s failed", resource_id)
+        return _error("Die Datei lässt sich nicht als Rasterbild zeigen.", 422, as_json)
+    if as_json:
+        response = jsonify(
+            {
+                "variable": part.variable.name,
+                "label": part.variable.label,
+                "unit": part.variable.unit,
+                "time": part.time,
+                "times": part.variable.times,
+                "stats": part.stats,
+            }
+        )
+    else:
+        response = Response(part.png, mimetype="image/png")
+    # private data must not stay in shared caches
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def grid_png(id: str, resource_id: str) -> Response:  # noqa: A002 (CKAN's route parameter name)
+    return _serve(id, resource_id, as_json=False)
+
+
+def grid_json(id: str, resource_id: str) -> Response:  # noqa: A002
+    return _serve(id, resource_id, as_json=True)
+
+
+blueprint.add_url_rule("/dataset/<id>/resource/<resource_id>/grid.png", view_func=grid_png, methods=["GET"])
+blueprint.add_url_rule("/dataset/<id>/resource/<resource_id>/grid.json", view_func=grid_json, methods=["GET"])
