@@ -404,3 +404,32 @@ def test_a_rebuild_waits_while_another_build_runs(dumps_dir, monkeypatch):
     queue.empty()
     dumps.rebuild_job()
     assert built == [True] and not redis.exists(dumps.PENDING_KEY) and not redis.exists(dumps.BUILD_LOCK_KEY)
+
+
+@pytest.mark.ckan_config("ckanext.udp.api.dumps_debounce_seconds", "0")
+def test_a_long_build_keeps_its_lock_and_a_killed_one_loses_it_soon(dumps_dir, monkeypatch):
+    """The build lock is short (a killed build must not hold back an urgent rebuild for
+    long) and renewed while a build runs (a long build must not be overtaken)."""
+    import threading
+    import time
+
+    from ckanext.udp import compat
+
+    redis = compat.redis_connection()
+    redis.delete(dumps.BUILD_LOCK_KEY)
+    redis.set(dumps.PENDING_KEY, repr(time.time()))
+    monkeypatch.setattr(dumps, "BUILD_LOCK_SECONDS", 1)
+    monkeypatch.setattr(dumps, "BUILD_LOCK_RENEW", 0.2)
+    held: list[int] = []
+
+    def long_build() -> None:  # three lock lifetimes
+        threading.Event().wait(3.0)
+        held.append(redis.exists(dumps.BUILD_LOCK_KEY))
+
+    monkeypatch.setattr(dumps, "build", long_build)
+    dumps.rebuild_job()
+    assert held == [1] and not redis.exists(dumps.BUILD_LOCK_KEY)
+    # a build killed while holding the lock: it is gone after its lifetime, not hours later
+    assert redis.lock(dumps.BUILD_LOCK_KEY, timeout=dumps.BUILD_LOCK_SECONDS).acquire(blocking=False)
+    threading.Event().wait(1.5)
+    assert not redis.exists(dumps.BUILD_LOCK_KEY)

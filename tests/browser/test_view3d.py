@@ -52,7 +52,8 @@ def test_the_3d_previews_draw_and_the_grid_preview_shows_its_legend(
 ) -> None:
     org = factories.Organization()
     dataset = public_dataset(name="klimazwilling-demo", title="Klimazwilling (Testdaten)", owner_org=org["id"])
-    glb = upload(dataset, "haeuser.glb", samples.glb(), "")
+    # its texture is named on another host: the view must not fetch it (no third-party request)
+    glb = upload(dataset, "haeuser.glb", samples.glb(texture_uri="http://127.0.0.2:9/textur.png"), "")
     model = upload(dataset, "block.city.json", json.dumps(samples.cityjson()).encode(), "")
     content = f"/dataset/{dataset['id']}/resource/{glb['id']}/download/haeuser.glb"
     tiles = upload(dataset, "tileset.json", json.dumps(samples.tileset(content)).encode(), "")

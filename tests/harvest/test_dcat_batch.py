@@ -38,6 +38,7 @@ def _rows(sql: str, **params: Any) -> list[Any]:
     return list(model.Session.execute(sa.text(sql), params).fetchall())
 
 
+@pytest.mark.ckan_config("ckanext.udp.harvest.experimental_batch_import", "true")
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestBatch:
     def test_a_poisoned_record_in_the_middle_of_a_batch(self, site, org):
@@ -155,3 +156,14 @@ def _same(one: list[tuple[Any, ...]], many: list[tuple[Any, ...]]) -> None:
         keys = sorted(k for k in set(a[0]) | set(b[0]) if a[0].get(k) != b[0].get(k))
         assert keys == [], {k: (a[0].get(k), b[0].get(k)) for k in keys}
         assert a[1:] == b[1:]
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db")
+def test_the_batched_import_is_refused_unless_the_portal_switches_it_on(org):
+    """Known to write duplicates when something inside package_create commits (see the
+    module docstring of the harvester): a source cannot ask for it on a portal that
+    did not switch on ckanext.udp.harvest.experimental_batch_import."""
+    with pytest.raises(tk.ValidationError) as refused:
+        make_source("http://127.0.0.1:9/katalog.ttl", "udp_dcat", org, {"import_batch_size": 4})
+    assert "experiment" in str(refused.value.error_dict)
+    assert make_source("http://127.0.0.1:9/katalog.ttl", "udp_dcat", org, {"import_batch_size": 1})["id"]

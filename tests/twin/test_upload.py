@@ -203,3 +203,32 @@ def test_a_50_mb_cityjson_upload_is_typed_in_bounded_memory_and_time(app, tmp_pa
             f"peak RSS {rss_mb} MB (interpreter with imports alone {base_mb} MB); "
             f"whole resource_create through the API {request_seconds:.1f} s (this loaded box)"
         )
+
+
+@pytest.mark.usefixtures("shapes")
+def test_a_stewards_upload_does_not_change_a_live_datasets_coverage_past_review():
+    """The extent of an upload becomes the coverage of a draft, or by a system write
+    (demo, harvest); a steward's upload on a published dataset does not change its live
+    metadata past the four-eyes review."""
+    from ckanext.udp.twin import coverage, record
+
+    _orgs()
+    extent = record.polygon((8.40, 49.005, 8.41, 49.012))
+    pkg = tk.get_action("package_create")(
+        demo._context(),
+        dict(
+            demo.COMMON,
+            name="live-blockmodell",
+            title="Blockmodell (Demodaten)",
+            notes="Ein Blockmodell.",
+            license_attribution_by_text="Stadt Karlsruhe (Demodaten)",
+            owner_org="vermessungs-und-liegenschaftsamt",
+            resources=[{"url": "https://x.example/m.city.json", "name": "Modell", "udp_twin_extent": extent}],
+        ),
+    )
+    live = tk.get_action("package_show")({"ignore_auth": True}, {"id": pkg["id"]})
+    assert live.get("udp_workflow_state") == "published" and not live.get("spatial_coverage")
+    assert coverage.feed(pkg["id"], system=False) is False
+    after = tk.get_action("package_show")({"ignore_auth": True}, {"id": pkg["id"]})
+    assert not after.get("spatial_coverage") and after["metadata_modified"] == live["metadata_modified"]
+    assert coverage.feed(pkg["id"], system=True) is True  # a system write (demo, harvest) may

@@ -68,8 +68,9 @@ def write_cityjson(path: pathlib.Path, blocks: int = 6) -> pathlib.Path:
     return path
 
 
-def glb(boxes: int = 3) -> bytes:
-    """A binary glTF 2.0 with ``boxes`` boxes in one mesh (y up, metres)."""
+def glb(boxes: int = 3, texture_uri: str | None = None) -> bytes:
+    """A binary glTF 2.0 with ``boxes`` boxes in one mesh (y up, metres); ``texture_uri``:
+    its material names a texture image at that address (e.g. on another host)."""
     positions: list[tuple[float, float, float]] = []
     normals: list[tuple[float, float, float]] = []
     indices: list[int] = []
@@ -120,6 +121,10 @@ def glb(boxes: int = 3) -> bytes:
             {"bufferView": 2, "componentType": 5123, "count": len(idx), "type": "SCALAR"},
         ],
     }
+    if texture_uri:
+        doc["images"] = [{"uri": texture_uri}]
+        doc["textures"] = [{"source": 0}]
+        doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"] = {"index": 0}
     text = json.dumps(doc, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 4)
     body = struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(blob), 0x004E4942) + blob

@@ -111,6 +111,13 @@ def test_the_grid_image_and_its_data_follow_the_datasets_visibility(
     page = app.get(base).body
     assert 'name="grid_variable"' in page and 'name="grid_time"' in page and "udp-grid-legend" in page
     assert "Hitzeindex: Minimum" in page or "Hitzeindex: minimum" in page
+    # unknown variables and time steps are the first ones: they share its cache entry, so
+    # random parameters cannot force a fresh read of the file on every request
+    cached = len(grid.CACHE.items)
+    for junk in ("?variable=gibtsnicht1", "?variable=gibtsnicht2&time=99", "?time=-5", "?variable=hitzeindex&time=77"):
+        answer = app.get(base + "/grid.json" + junk)
+        assert answer.status_code == 200 and answer.json["variable"] == "hitzeindex" and answer.json["time"] == 0
+    assert len(grid.CACHE.items) <= cached + 1  # at most the slice (hitzeindex, 0), nothing per junk value
 
     # a draft (not published): anonymous visitors get no image, no data
     draft = factories.Dataset(owner_org=org["id"])

@@ -41,6 +41,7 @@ import os
 import pathlib
 import re
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -98,7 +99,8 @@ PENDING_KEY = "udp_api:dumps:pending"
 LAST_CHANGE_KEY = "udp_api:dumps:last_change"
 URGENT_KEY = "udp_api:dumps:urgent"
 BUILD_LOCK_KEY = "udp_api:dumps:building"
-BUILD_LOCK_SECONDS = 3 * 3600  # a killed build frees the lock after this
+BUILD_LOCK_SECONDS = 120  # renewed every BUILD_LOCK_RENEW s while the build runs; a killed build frees it after this
+BUILD_LOCK_RENEW = 30.0
 JOB_TITLE = "udp api: rebuild dumps"
 PAGE = 1000
 
@@ -435,16 +437,30 @@ def rebuild_job() -> None:
         return
     # one build at a time (several job workers): a build that started later must not be
     # overtaken by an older one that finishes after it and replaces its files
-    lock = redis.lock(BUILD_LOCK_KEY, timeout=BUILD_LOCK_SECONDS)
+    lock = redis.lock(BUILD_LOCK_KEY, timeout=BUILD_LOCK_SECONDS, thread_local=False)  # renewed by a thread
     if not lock.acquire(blocking=False):
         time.sleep(1.0)  # the pending flag stays: no other job is queued meanwhile
         tk.enqueue_job(rebuild_job, title=JOB_TITLE)
         return
+    done = threading.Event()
+
+    def renew() -> None:  # a long build keeps its lock; a killed one loses it within BUILD_LOCK_SECONDS
+        while not done.wait(BUILD_LOCK_RENEW):
+            try:
+                lock.extend(BUILD_LOCK_SECONDS, replace_ttl=True)
+            except Exception:
+                log.warning("could not renew the dumps build lock")
+                return
+
+    renewer = threading.Thread(target=renew, name="udp-dumps-lock", daemon=True)
+    renewer.start()
     try:
         redis.delete(PENDING_KEY, URGENT_KEY)  # a change from now on queues the next rebuild
         build()
     finally:
+        done.set()
+        renewer.join()
         try:
             lock.release()
-        except Exception:  # expired meanwhile (a build of more than BUILD_LOCK_SECONDS)
+        except Exception:  # lost meanwhile (renewal failed)
             log.warning("dumps build lock had expired before the build ended")

@@ -10,8 +10,9 @@ to this many datasets of a job in one transaction, each in a savepoint of its
 own. EXPERIMENTAL, not for production: when something inside
 ``package_create`` commits on its own, the batch falls back to one by one and
 the first dataset of the batch is written twice (seen in bench/harvest.py with
-the real catalogs; cause not yet traced)), plus the keys every ckanext-udp harvester knows (``udp_workflow_state``,
-``udp_access_class``, ``max_archive_per_run``).
+the real catalogs; cause not yet traced); refused unless the portal sets
+``ckanext.udp.harvest.experimental_batch_import``), plus the keys every ckanext-udp
+harvester knows (``udp_workflow_state``, ``udp_access_class``, ``max_archive_per_run``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import ckan.plugins as p
+import ckan.plugins.toolkit as tk
 
 from ckanext.harvest.interfaces import IHarvester
 from ckanext.udp import fetch
 from ckanext.udp.harvest import dcat
 from ckanext.udp.harvest.base import BATCH_SIZE_KEY, Record, UdpHarvester, _
+
+
+def batch_import_allowed() -> bool:
+    return tk.asbool(tk.config.get("ckanext.udp.harvest.experimental_batch_import"))
 
 
 class DcatApDeHarvester(UdpHarvester, p.SingletonPlugin):
@@ -48,7 +54,19 @@ class DcatApDeHarvester(UdpHarvester, p.SingletonPlugin):
         batch = config.get(BATCH_SIZE_KEY, 1)
         if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 500:
             errors[BATCH_SIZE_KEY] = _("must be a whole number from 1 to 500")
+        elif batch > 1 and not batch_import_allowed():
+            errors[BATCH_SIZE_KEY] = _("must be 1: the batched import is experimental and switched off on this portal")
         return errors
+
+    def _batch_size(self, obj: Any) -> int:
+        return super()._batch_size(obj) if batch_import_allowed() else 1
+
+    def declare_config_options(self, declaration: Any, key: Any) -> None:
+        super().declare_config_options(declaration, key)
+        declaration.declare_bool(key.ckanext.udp.harvest.experimental_batch_import, False).set_description(
+            "Allow import_batch_size > 1 on udp_dcat sources (experimental: known to write duplicates "
+            "when something inside package_create commits; off in production)"
+        )
 
     def gather_records(self, source: Any, config: dict[str, Any]) -> Iterator[Record]:
         with fetch.Fetcher() as fetcher:

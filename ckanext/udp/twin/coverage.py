@@ -14,6 +14,7 @@ import ckan.plugins.toolkit as tk
 
 log = logging.getLogger(__name__)
 SOURCE = "udp_twin"
+LIVE = ("published", "archived")  # udp_governance's live workflow states: changes go through review
 
 
 def union(resources: list[dict[str, Any]]) -> tuple[float, float, float, float] | None:
@@ -31,9 +32,11 @@ def union(resources: list[dict[str, Any]]) -> tuple[float, float, float, float] 
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def feed(package_id: str) -> bool:
+def feed(package_id: str, system: bool = True) -> bool:
     """Give the dataset the union of its distributions' extents, unless it has a coverage
-    (or districts) of its own. True when it was written."""
+    (or districts) of its own. True when it was written. A steward's upload (``system``
+    false) does not change a live (published or archived) dataset's metadata past the
+    four-eyes review: the coverage waits for the next reviewed edit."""
     from ckanext.udp.twin.record import polygon
 
     site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
@@ -41,6 +44,9 @@ def feed(package_id: str) -> bool:
     pkg = tk.get_action("package_show")(context, {"id": package_id})
     own = [a for a in pkg.get("spatial_coverage") or [] if isinstance(a, dict) and a.get("source") != SOURCE]
     if own or pkg.get("stadtteile"):
+        return False
+    if not system and pkg.get("udp_workflow_state") in LIVE:
+        log.info("spatial coverage of live dataset %s not written past review", package_id)
         return False
     box = union([r for r in pkg.get("resources", []) if r.get("state", "active") == "active"])
     if box is None:

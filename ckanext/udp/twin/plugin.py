@@ -62,10 +62,10 @@ class UdpTwinPlugin(p.SingletonPlugin):
             type_resource(resource)
 
     def after_resource_create(self, context: Context, resource: dict[str, Any]) -> None:
-        self._feed(resource)
+        self._feed(context, resource)
 
     def after_resource_update(self, context: Context, resource: dict[str, Any]) -> None:
-        self._feed(resource)
+        self._feed(context, resource)
 
     # IPackageController: datasets written whole (harvesters, package_create/update with
     # resources) have no resource hooks; their distributions are typed by media
@@ -89,10 +89,10 @@ class UdpTwinPlugin(p.SingletonPlugin):
                 res.mimetype = kind.media_type
 
     @staticmethod
-    def _feed(resource: dict[str, Any]) -> None:
+    def _feed(context: Context, resource: dict[str, Any]) -> None:
         if resource.get("udp_twin_extent") and resource.get("package_id"):
             try:
-                coverage.feed(resource["package_id"])
+                coverage.feed(resource["package_id"], system=bool(context.get("ignore_auth")))
             except tk.ValidationError:
                 log.warning("spatial coverage of %s not written", resource["package_id"], exc_info=True)
 

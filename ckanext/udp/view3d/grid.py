@@ -115,7 +115,7 @@ def _nc_times(ds: Any, dim: str) -> list[str]:
 def _nc_variables(ds: Any) -> list[tuple[Variable, Any]]:
     found = []
     for name, var in ds.variables.items():
-        if name in ds.dimensions or var.ndim < 2 or var.ndim > 4 or var.dtype.kind not in "iuf":
+        if name in ds.dimensions or var.ndim < 2 or var.ndim > 4 or getattr(var.dtype, "kind", "") not in "iuf":
             continue
         times = _nc_times(ds, var.dimensions[0]) if var.ndim >= 3 else []
         label = str(getattr(var, "long_name", "") or getattr(var, "standard_name", "") or name)

@@ -54,6 +54,14 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
     path = compat.resource_upload_path(resource)
     if not path:
         raise grid.GridError("Als Rasterbild gezeigt werden nur Dateien, die im Portal hochgeladen sind.", 404)
+    # the key holds what is rendered, not what was asked: unknown variables and steps
+    # fall back to the first, and must not each cost a fresh read of the file
+    variables = grid_variables(resource)
+    chosen = next((v for v in variables if v.name == variable), variables[0] if variables else None)
+    if chosen is not None:
+        variable = chosen.name
+        if not (chosen.times and 0 <= time < len(chosen.times)):
+            time = 0
     key = (resource["id"], grid.version(resource), variable or "", time)
     cached = grid.CACHE.get(key)
     if cached is None:

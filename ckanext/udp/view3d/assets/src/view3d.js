@@ -26,6 +26,12 @@ function sameOrigin(url) {
   }
 }
 
+// A file may name further files (glTF buffers and textures, tile contents) on other hosts:
+// those are never fetched, so a visitor's browser contacts no third party.
+function ownOriginOnly(url) {
+  return sameOrigin(url) || /^(data|blob):/.test(url) ? url : 'data:,';
+}
+
 function yieldToPage() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
@@ -215,7 +221,9 @@ class Viewer {
   async loadGLTF(url) {
     const buffer = await this.fetchBody(url, false);
     const base = new URL(url, window.location.href).href.replace(/[^/]*$/, '');
-    const gltf = await new GLTFLoader().parseAsync(buffer, base);
+    const manager = new THREE.LoadingManager();
+    manager.setURLModifier(ownOriginOnly);
+    const gltf = await new GLTFLoader(manager).parseAsync(buffer, base);
     this.scene.add(gltf.scene);
     const d = this.describeObject(gltf.scene);
     this.fit(d.box);
@@ -231,6 +239,8 @@ class Viewer {
   async loadTiles(url) {
     const tileset = await this.fetchBody(url, true);
     const tiles = new TilesRenderer(url);
+    tiles.manager.setURLModifier(ownOriginOnly);
+    tiles.registerPlugin({ name: 'UDP_OWN_ORIGIN_ONLY', preprocessURL: (uri) => ownOriginOnly(String(uri)) });
     this.tiles = tiles;
     tiles.setCamera(this.camera);
     tiles.setResolutionFromRenderer(this.camera, this.renderer);
