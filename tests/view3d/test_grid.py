@@ -167,3 +167,17 @@ def test_3d_resources_get_the_3d_view_by_default() -> None:
     assert [v["view_type"] for v in tk.get_action("resource_view_list")(system(), {"id": added["id"]})] == [
         "udp_view3d"
     ]
+
+
+def test_the_cell_cap_counts_every_band_a_geotiff_page_holds(tmp_path: pathlib.Path) -> None:
+    """A page is read whole: four bands of 20 x 30 are 2,400 cells, not 600."""
+    import numpy as np
+    import tifffile
+
+    path = tmp_path / "vier.tif"
+    tifffile.imwrite(path, np.zeros((4, 20, 30), dtype="float32"), planarconfig="separate")
+    assert len(grid.describe(str(path), BIG)) == 4
+    grid.render(str(path), "band2", 0, BIG, 2400)  # within the cap
+    with pytest.raises(grid.GridError) as error:
+        grid.render(str(path), "band2", 0, BIG, 1000)  # 600 per band would pass
+    assert error.value.status == 413 and ("2,400" in error.value.message or "2.400" in error.value.message)

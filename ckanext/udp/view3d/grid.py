@@ -160,8 +160,9 @@ def _tiff_read(path: str, band: int, max_cells: int) -> tuple[list[Variable], np
         variables = [Variable(f"band{i + 1}", f"Kanal {i + 1}", "") for i in range(bands)]
         if band < 0:
             return variables, None
-        if ny * nx > max_cells:
-            raise GridError(f"Das Raster hat {ny * nx:,} Zellen, mehr als die {max_cells:,}, die gezeigt werden.", 413)
+        if ny * nx * bands > max_cells:  # the page is read whole, every band of it
+            cells = ny * nx * bands
+            raise GridError(f"Das Raster hat {cells:,} Zellen, mehr als die {max_cells:,}, die gezeigt werden.", 413)
         data = np.asarray(page.asarray(), dtype=float)
         nodata = page.tags.get("GDAL_NODATA")
     if data.ndim == 3:

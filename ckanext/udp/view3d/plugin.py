@@ -17,7 +17,6 @@ from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckan.common import CKANConfig
 from ckan.types import Context
 
 from ckanext.udp.view3d import grid, logic, views
@@ -79,7 +78,7 @@ class UdpView3dPlugin(_View):
     template = "udp_view3d/view3d.html"
 
     # IConfigurer
-    def update_config(self, config: CKANConfig) -> None:
+    def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
         tk.add_resource("assets", "udp_view3d")
 
