@@ -160,3 +160,24 @@ def test_every_previewable_demo_resource_has_a_view():
     assert len(previewable) >= 6
     empty = [r["name"] for r in previewable if not view_types(r["id"], {"user": ""})]
     assert empty == []
+
+
+def test_views_made_inside_a_deferred_write_do_not_commit_it():
+    """A caller that writes with ``defer_commit`` (a harvest import, which links the
+    harvest object in the same transaction; CKAN passes the key on to the default-views
+    actions) keeps its transaction: the views join it instead of committing it early,
+    so a rollback leaves nothing behind."""
+    from ckanext.udp.views import logic
+
+    dataset = public_dataset(
+        owner_org=factories.Organization()["id"],
+        resources=[{"name": "Liste", "url": "https://daten.example/liste.csv", "format": CSV}],
+    )
+    res = dataset["resources"][0]
+    as_geojson = dict(res, format=GEOJSON)  # a resource that wants the map
+    assert logic.ensure_views(res["id"], resource=as_geojson, defer_commit=True) == ["udp_map"]
+    model.Session.rollback()
+    assert view_types(res["id"]) == []  # rolled back with the caller's transaction
+    assert logic.ensure_views(res["id"], resource=as_geojson) == ["udp_map"]
+    model.Session.rollback()
+    assert view_types(res["id"]) == ["udp_map"]  # without a deferred caller: committed

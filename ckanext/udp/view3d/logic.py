@@ -104,13 +104,16 @@ def wanted_views(resource: dict[str, Any]) -> list[str]:
     return []
 
 
-def ensure_views(resource: dict[str, Any]) -> list[str]:
-    """Create the 3D or grid view ``resource`` lacks; return the view types created."""
+def ensure_views(resource: dict[str, Any], defer_commit: bool = False) -> list[str]:
+    """Create the 3D or grid view ``resource`` lacks; return the view types created.
+    ``defer_commit``: the views join the caller's open transaction (no early commit)."""
     wanted = wanted_views(resource)
     if not wanted or not resource.get("id"):
         return []
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-    context = {"ignore_auth": True, "user": site_user["name"]}
+    context: dict[str, Any] = {"ignore_auth": True, "user": site_user["name"]}
+    if defer_commit:
+        context["defer_commit"] = True
     have = {v["view_type"] for v in tk.get_action("resource_view_list")(dict(context), {"id": resource["id"]})}
     created = []
     for view_type in wanted:

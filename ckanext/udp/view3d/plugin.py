@@ -28,7 +28,7 @@ ASK_BYTES = 20 * 1024 * 1024
 @tk.chained_action
 def resource_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     result = up(context, data_dict)
-    logic.ensure_views(data_dict.get("resource") or {})
+    logic.ensure_views(data_dict.get("resource") or {}, defer_commit=bool(context.get("defer_commit")))
     return result
 
 
@@ -36,7 +36,7 @@ def resource_create_default_resource_views(up: Any, context: Context, data_dict:
 def package_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
     result = up(context, data_dict)
     for resource in (data_dict.get("package") or {}).get("resources") or []:
-        logic.ensure_views(resource)
+        logic.ensure_views(resource, defer_commit=bool(context.get("defer_commit")))
     return result
 
 

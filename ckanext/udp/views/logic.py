@@ -77,12 +77,20 @@ def _view_plugin(view_type: str) -> bool:
 
 
 def ensure_views(
-    resource_id: str, *, datastore_active: bool | None = None, resource: dict[str, Any] | None = None
+    resource_id: str,
+    *,
+    datastore_active: bool | None = None,
+    resource: dict[str, Any] | None = None,
+    defer_commit: bool = False,
 ) -> list[str]:
     """Create the views ``resource_id`` lacks; return the view types created.
     ``resource``: the resource as just written (a new dataset's), which spares
-    a ``resource_show`` (a whole ``package_show``) per resource."""
+    a ``resource_show`` (a whole ``package_show``) per resource. ``defer_commit``:
+    the caller's transaction is still open (a harvest import writing a dataset and
+    its harvest object together): the views join it instead of committing it early."""
     context = _context()
+    if defer_commit:
+        context["defer_commit"] = True
     if resource is None:
         try:
             resource = tk.get_action("resource_show")(dict(context), {"id": resource_id})

@@ -42,7 +42,7 @@ def resource_create_default_resource_views(up: Any, context: Context, data_dict:
     result = up(context, data_dict)
     resource = data_dict.get("resource") or {}
     if resource.get("id"):
-        logic.ensure_views(resource["id"])
+        logic.ensure_views(resource["id"], defer_commit=bool(context.get("defer_commit")))
     return result
 
 
@@ -54,7 +54,7 @@ def package_create_default_resource_views(up: Any, context: Context, data_dict: 
     result = up(context, data_dict)
     for resource in (data_dict.get("package") or {}).get("resources") or []:
         if resource.get("id"):
-            logic.ensure_views(resource["id"], resource=resource)
+            logic.ensure_views(resource["id"], resource=resource, defer_commit=bool(context.get("defer_commit")))
     return result
 
 
