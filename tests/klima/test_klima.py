@@ -13,6 +13,7 @@ from typing import Any
 import ckan.plugins as plugins
 import ckan.plugins.toolkit as tk
 import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
 from udp_testing import public_dataset
 
@@ -166,6 +167,16 @@ def test_daily_values_aggregate_per_day(world):
         assert [v for _t, v in data["points"]] == expected, agg
         assert data["latest"]["value"] == expected[-1]
         assert data["points"][-1][0].startswith("2025-06-03")
+    # saving the tile built a valid index on its time column (CONCURRENTLY: outside a transaction)
+    from ckanext.udp.klima.logic import tiles as tile_logic
+
+    rid = tile["resource_id"] if "resource_id" in tile else act("udp_klima_tile_show", id=tile["id"])["resource_id"]
+    with tile_logic.write_engine().connect() as conn:
+        valid = conn.execute(
+            sa.text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :n"),
+            {"n": tile_logic.index_name(rid, "datum")},
+        ).scalar_one_or_none()
+    assert valid is True
 
 
 def test_a_count_tile_counts_the_rows(world):

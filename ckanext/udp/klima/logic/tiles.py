@@ -208,17 +208,23 @@ def table_columns(resource_id: str) -> dict[str, str]:
             return _columns_of(cur, [resource_id]).get(resource_id, {})
 
 
+def index_name(resource_id: str, column: str) -> str:
+    return "udp_klima_" + hashlib.sha1(f"{resource_id}/{column}".encode()).hexdigest()[:20]
+
+
 def index_time_column(resource_id: str, column: str) -> None:
     """An index on the time column a tile reads (its latest value, its last hours or days),
     created once by the DataStore's writing role; a table reloaded later loses it and the
-    tile is slower, never wrong. Failing to create it is logged, not raised."""
-    name = "udp_klima_" + hashlib.sha1(f"{resource_id}/{column}".encode()).hexdigest()[:20]
+    tile is slower, never wrong. Failing to create it is logged, not raised. Built
+    CONCURRENTLY (outside a transaction): a big live table (sensor ingest) keeps taking
+    writes while it is built."""
+    name = index_name(resource_id, column)
     try:
-        with write_engine().begin() as conn:
+        with write_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             raw: Any = conn.connection.dbapi_connection
             with raw.cursor() as cur:
                 cur.execute(
-                    sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                    sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({})").format(
                         sql.Identifier(name), sql.Identifier(resource_id), sql.Identifier(column)
                     )
                 )
