@@ -16,7 +16,7 @@ from ckanext.udp import compat
 def test_resource_upload_path() -> None:
     dataset = factories.Dataset(owner_org=factories.Organization()["id"])
     upload = FileStorage(io.BytesIO(b"CDF\x01 not really"), filename="grid.nc")
-    resource = factories.Resource(package_id=dataset["id"], upload=upload, url="grid.nc")
+    resource = factories.Resource(package_id=dataset["id"], upload=upload, url="grid.nc", format="NetCDF")
     path = compat.resource_upload_path(resource)
     assert path is not None and pathlib.Path(path).read_bytes() == b"CDF\x01 not really"
     assert compat.resource_upload_path({"id": "x", "url": "https://example.org/a.nc", "url_type": ""}) is None
