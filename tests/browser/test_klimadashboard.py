@@ -96,9 +96,11 @@ def consuming(tmp_path: pathlib.Path, dataset: str) -> Iterator[tuple[str, str]]
 
 
 def latest(resource_id: str) -> dict[str, Any]:
-    return tk.get_action("datastore_search")(
+    """The newest stored row, or {} while the consumer has stored none yet."""
+    records = tk.get_action("datastore_search")(
         {"ignore_auth": True}, {"resource_id": resource_id, "sort": "time desc", "limit": 1}
-    )["records"][0]
+    )["records"]
+    return records[0] if records else {}
 
 
 def test_the_dashboard_follows_the_sensor_series_and_the_datasets_visibility(
@@ -121,7 +123,7 @@ def test_the_dashboard_follows_the_sensor_series_and_the_datasets_visibility(
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     with consuming(tmp_path, DEMO) as (topic, table):
         publish([(topic, uplink(i + 1, now - dt.timedelta(hours=3 - i), v)) for i, v in enumerate((21.0, 22.0, 23.5))])
-        wait_for(lambda: latest(table)["f_cnt"] == 3, "the first uplinks stored")
+        wait_for(lambda: latest(table).get("f_cnt") == 3, "the first uplinks stored")
         # the demo's own soil-moisture tile definition (ckan udp klima demo), and a count tile
         soil = next(t for t in demo_tiles() if t["title"] == "Bodenfeuchte Friedrichsplatz")
         context = {"user": sysadmin["name"]}
@@ -161,7 +163,7 @@ def test_the_dashboard_follows_the_sensor_series_and_the_datasets_visibility(
         resume = page.get_by_role("button", name="Aktualisierung fortsetzen")
         paused_at = tile.get_attribute("data-klima-updated")
         publish([(topic, uplink(4, now, 27.3))])
-        wait_for(lambda: latest(table)["f_cnt"] == 4, "the new uplink stored")
+        wait_for(lambda: latest(table).get("f_cnt") == 4, "the new uplink stored")
         page.wait_for_timeout(3 * 2_000)  # three refresh periods of 2 s: no round while paused
         assert tile.get_attribute("data-klima-updated") == paused_at
         assert value.inner_text() == "23,5"
