@@ -49,6 +49,7 @@ bench:
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
 	.venv/bin/python bench/klimadashboard.py --ini "$$(scripts/stack.sh test-ini)" --tiles 20 --repeat 20
 	.venv/bin/python bench/sozialatlas.py --ini "$$(scripts/stack.sh test-ini)" --indicators 10 --repeat 20
+	.venv/bin/python bench/search_quality.py --ini "$$(scripts/stack.sh test-ini)"
 
 # Lint, format check and type check (also run by make test)
 lint:
