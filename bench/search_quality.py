@@ -302,6 +302,12 @@ def main() -> None:
         default="auto",
         help="auto: load and enable udp_semantic when the package exists; ini: as the ini says",
     )
+    ap.add_argument(
+        "--skip-index",
+        action="store_true",
+        help="neither measure nor rebuild the index (a rerun on a corpus kept and indexed with vectors)",
+    )
+    ap.add_argument("--suggest-n", type=int, default=0, help="theme suggestions for every n-th dataset only (0: all)")
     ap.add_argument("--no-reindex", action="store_true", help="skip the index-time measurement")
     args = ap.parse_args()
 
@@ -363,7 +369,8 @@ def _evaluate(
     modes = ["bm25", "hybrid"] if semantic else ["bm25"]
     rss_before_model = rss_mb()
     # the corpus is (re)indexed first: that fills the vectors the hybrid queries need
-    _reindex(datasets, semantic, search_lib, measure=not args.no_reindex)
+    if not args.skip_index:
+        _reindex(datasets, semantic, search_lib, measure=not args.no_reindex)
     results: dict[str, dict[str, list[str]]] = {m: {} for m in modes}
     times: dict[str, list[float]] = {m: [] for m in modes}
     for r in range(max(1, args.repeat)):
@@ -436,7 +443,7 @@ def _evaluate(
         + (f" (model and its runtime: ~{rss_after - rss_before_model:.0f} MB)" if semantic else "")
     )
 
-    _suggestions(datasets, semantic, ctx)
+    _suggestions(datasets, semantic, ctx, args.suggest_n)
 
 
 def _rate(label: str, n: int, seconds: float) -> None:
@@ -496,11 +503,14 @@ def _reindex(datasets: list[dict[str, Any]], semantic: bool, search_lib: Any, me
     _rate("with vectors, batches of 32", len(ids), dt)
 
 
-def _suggestions(datasets: list[dict[str, Any]], semantic: bool, ctx: dict[str, Any]) -> None:
+def _suggestions(datasets: list[dict[str, Any]], semantic: bool, ctx: dict[str, Any], every: int = 0) -> None:
     import ckan.plugins.toolkit as tk
 
     themed = [d for d in datasets if d["_source"] != "demo" and _themes(d)]
-    print(f"\ntheme suggestions: {len(themed)} catalog datasets with EU themes")
+    if every > 1:
+        themed = themed[::every]
+    sample = f" (every {every}th)" if every > 1 else ""
+    print(f"\ntheme suggestions: {len(themed)} catalog datasets with EU themes{sample}")
     try:
         action = tk.get_action("udp_semantic_suggest")
     except KeyError:  # no such action

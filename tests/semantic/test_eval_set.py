@@ -29,11 +29,6 @@ def queries():
     return sq.read_judgements()
 
 
-@pytest.fixture(scope="module")
-def corpus(shared_dir):
-    return {d["name"]: d for d in sq.corpus(shared_dir)}
-
-
 def test_sixty_queries_ten_per_group(queries):
     assert len(queries) == 60
     assert len({q["id"] for q in queries}) == 60, "query ids repeat"
@@ -48,14 +43,11 @@ def test_grades_are_0_to_3_and_every_query_has_a_relevant_dataset(queries):
 
 
 @pytest.mark.usefixtures("with_plugins")
-def test_every_judged_dataset_is_in_the_loaded_corpus(queries, corpus):
+def test_every_judged_dataset_is_in_the_loaded_corpus_and_titles_are_graded_3(queries, shared_dir):
+    corpus = {d["name"]: d for d in sq.corpus(shared_dir)}  # parsed once: the slow part (~1 min)
     assert len(corpus) >= 500
     missing = [(q["id"], n) for q in queries for n in q["grades"] if n not in corpus]
     assert not missing, missing[:10]
-
-
-@pytest.mark.usefixtures("with_plugins")
-def test_exact_title_queries_grade_their_dataset_3(queries, corpus):
     for q in (q for q in queries if q["group"] == "title"):
         named = [n for n, d in corpus.items() if (d.get("title") or "").strip() == q["q"]]
         assert named, f"{q['id']}: no dataset is titled {q['q']!r}"
