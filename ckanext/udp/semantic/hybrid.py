@@ -170,15 +170,25 @@ def after_search(search_results: dict[str, Any], search_params: dict[str, Any]) 
     vector = extras.pop(PLAN)
     fq = search_params.get("fq")
     fq_list = list(fq) if isinstance(fq, list) else [fq] if fq else []
-    search_results[HITS] = knn_hits(vector, fq_list, depth(), search_params.get("fl") or "id validated_data_dict")
+    search_results[HITS] = knn_hits(
+        vector,
+        fq_list,
+        depth(),
+        search_params.get("fl") or "id validated_data_dict",
+        # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
+        q_op=search_params.get("q.op") or "AND",
+    )
     return search_results
 
 
-def knn_hits(vector: list[float], fq: list[str], top_k: int, fl: str) -> list[dict[str, Any]]:
-    """The ``top_k`` nearest documents passing every filter query in ``fq``.
+def knn_hits(vector: list[float], fq: list[str], top_k: int, fl: str, q_op: str = "AND") -> list[dict[str, Any]]:
+    """The ``top_k`` nearest documents passing every filter query in ``fq``
+    (parsed as CKAN parses them: ``q.op=AND``, default field ``text``).
 
     Solr's knn parser applies ``fq`` as a pre-filter: the topK are the nearest
     among the documents the filters let through."""
     conn = compat.solr_connection()
-    response = conn.search(q=knn_query(vector, top_k), fq=fq, fl=fl + " score", rows=top_k, wt="json")
+    response = conn.search(
+        q=knn_query(vector, top_k), fq=fq, fl=fl + " score", rows=top_k, wt="json", df="text", **{"q.op": q_op}
+    )
     return list(response.docs)
