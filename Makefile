@@ -6,7 +6,7 @@
 # shards); test paths in it run just those, in one process: make test PYTEST_ARGS="tests/browser -x".
 # make test-durations: the whole suite as make test, then its durations into .test_durations
 # (commit it: the shards are cut by it).
-.PHONY: run test test-durations stop clean status setup bench lint
+.PHONY: run test test-durations stop clean status setup bench lint cluster test-cluster
 
 run:
 	@scripts/stack.sh run
@@ -49,6 +49,15 @@ bench:
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
 	.venv/bin/python bench/klimadashboard.py --ini "$$(scripts/stack.sh test-ini)" --tiles 20 --repeat 20
 	.venv/bin/python bench/sozialatlas.py --ini "$$(scripts/stack.sh test-ini)" --indicators 10 --repeat 20
+
+# SolrCloud on loopback (scripts/cluster.sh): ZooKeeper + 3 Solr nodes, collections ckan and ckan_test
+# (2 shards x 2 replicas, CKAN's schema with the German analysis); writes .udp/cluster.ini (ckan.ini with
+# solr_url on the collection) and indexes the portal's datasets into it. make stop stops it too.
+cluster:
+	@scripts/stack.sh setup
+	@scripts/cluster.sh start
+	.venv/bin/ckan -c "$$(scripts/cluster.sh ini)" search-index rebuild
+	@echo "Serve the portal on the cluster: .venv/bin/ckan -c .udp/cluster.ini run --host 127.0.0.1"
 
 # Lint, format check and type check (also run by make test)
 lint:
