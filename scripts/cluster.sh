@@ -168,7 +168,7 @@ EOF
     -Dzookeeper.admin.enableServer=false -Dzookeeper.jmx.log4j.disable=true \
     -Dlog4j2.configurationFile="$REPO/solr/log4j2.xml" -Dudp.solr.log="$LOG/cluster-zk.log" \
     -cp "$(java_cp)" org.apache.zookeeper.server.ZooKeeperServerMain "$CL/zk/zoo.cfg" \
-    >> "$LOG/cluster-zk.log" 2>&1 < /dev/null 9>&- &
+    >> "$LOG/cluster-zk.log" 2>&1 < /dev/null 8>&- 9>&- &
   echo $! > "$RUN/cluster-zk.pid"
   local i
   for i in $(seq 1 300); do
@@ -198,7 +198,7 @@ launch_node() { # k: start node k in the background (no wait)
     -Dlog4j2.configurationFile="$REPO/solr/log4j2.xml" -Dudp.solr.log="$LOG/cluster-node$k.log" \
     -Dsolr.log.dir="$LOG" ${SOLR_JAVA_OPTS:-} \
     -cp "$(java_cp)" UdpSolrCloud node "$home" "$port" \
-    >> "$LOG/cluster-node$k.log" 2>&1 < /dev/null 9>&- &
+    >> "$LOG/cluster-node$k.log" 2>&1 < /dev/null 8>&- 9>&- &
   echo $! > "$RUN/cluster-node$k.pid"
 }
 
