@@ -12,6 +12,10 @@
 #   scripts/cluster.sh pid K          PID of node K (1-3)
 #   scripts/cluster.sh start-node K   (re)start node K alone (after a failover test)
 #   scripts/cluster.sh ini            write $UDP_STATE/cluster.ini: ckan.ini with solr_url on the cluster
+#   scripts/cluster.sh replica-start  a PostgreSQL streaming replica of the stack's cluster (pg_basebackup),
+#                                     hot standby on 127.0.0.1:9000+UDP_PORT_OFFSET+5, data in $UDP_STATE/pg-replica
+#   scripts/cluster.sh replica-stop   stop it (pg_ctl, fast); replica-port prints its port
+#   scripts/cluster.sh replica-replay pause|resume   hold/resume its WAL replay (tests: reads are the replica's)
 #
 # Collections ($CLUSTER_COLLECTIONS, default "ckan ckan_test"): 2 shards x 2 replicas
 # each (CLUSTER_SHARDS, CLUSTER_REPLICAS), spread over the 3 nodes by Solr.
@@ -328,6 +332,7 @@ cmd_stop() {
   for kp in "${pids[@]}"; do stop_pid "Solr node ${kp%%:*}" "${kp#*:}"; rm -f "$RUN/cluster-node${kp%%:*}.pid"; done
   if pid="$(zk_pid)"; then stop_pid ZooKeeper "$pid"; fi
   rm -f "$RUN/cluster-zk.pid"
+  cmd_replica_stop >/dev/null
 }
 
 cmd_status() {
@@ -353,6 +358,43 @@ EOF
   echo "$STATE/cluster.ini"
 }
 
+# --- PostgreSQL streaming replica ------------------------------------------------
+
+PGBIN="${UDP_PGBIN:-/usr/lib/postgresql/15/bin}"
+PG_PORT=$((5433 + OFF))
+REPLICA_PORT=$((9000 + OFF + 5))
+REPLICA="$STATE/pg-replica"
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+replica_running() { [ -f "$REPLICA/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$REPLICA" status >/dev/null 2>&1; }
+
+cmd_replica_start() {
+  replica_running && { say "replica running on 127.0.0.1:$REPLICA_PORT"; return 0; }
+  [ -f "$STATE/pg/PG_VERSION" ] || die "no primary in $STATE/pg (make setup first)"
+  if [ ! -f "$REPLICA/PG_VERSION" ]; then
+    rm -rf "$REPLICA"
+    mkdir -p "$REPLICA"
+    [ "$(id -u)" = 0 ] && chown postgres "$REPLICA"
+    chmod 700 "$REPLICA"
+    # -R: standby.signal + primary_conninfo; -X stream: the WAL of the copy itself; replication
+    # over the primary's unix socket as the postgres OS user (initdb's "local replication all peer")
+    as_pg "$PGBIN/pg_basebackup" -h "$RUN" -p "$PG_PORT" -U postgres -D "$REPLICA" -R -X stream -c fast \
+      >"$LOG/pg-replica-basebackup.log" 2>&1 || die "pg_basebackup failed: $(tail -5 "$LOG/pg-replica-basebackup.log")"
+    printf '# streaming replica (scripts/cluster.sh replica-start)\nport = %s\nhot_standby = on\n' \
+      "$REPLICA_PORT" >> "$REPLICA/postgresql.conf"
+    say "replica copied from 127.0.0.1:$PG_PORT by pg_basebackup"
+  fi
+  as_pg "$PGBIN/pg_ctl" -D "$REPLICA" -l "$LOG/pg-replica.log" -w -t 120 start >/dev/null \
+    || die "replica did not start: $(tail -5 "$LOG/pg-replica.log")"
+  say "replica streaming on 127.0.0.1:$REPLICA_PORT (hot standby, read-only)"
+}
+
+cmd_replica_stop() {
+  replica_running || { say "replica not running"; return 0; }
+  as_pg "$PGBIN/pg_ctl" -D "$REPLICA" -m fast -w stop >/dev/null && say "replica stopped"
+}
+
 lock() {
   mkdir -p "$RUN"
   exec 8> "$RUN/cluster.lock"
@@ -373,5 +415,12 @@ case "${1:-}" in
   zk-pid) zk_pid ;;
   start-node) cmd_start_node "${2:?node number}" ;;
   ini) cmd_ini ;;
+  replica-start) cmd_replica_start ;;
+  replica-stop) cmd_replica_stop ;;
+  replica-port) echo "$REPLICA_PORT" ;;
+  replica-replay)
+    case "${2:-}" in pause|resume) ;; *) die "replica-replay pause|resume" ;; esac
+    as_pg "$PGBIN/psql" -X -q -At -h "$RUN" -p "$REPLICA_PORT" -U postgres -d postgres \
+      -c "SELECT pg_wal_replay_$2()" >/dev/null ;;
   *) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
