@@ -126,6 +126,12 @@ def world(cluster: dict[str, Any], reset_db: Any, reset_index: Any) -> Iterator[
             plugins.unload_all()
 
 
+@pytest.fixture(autouse=True)
+def on_the_cluster(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """CKAN's pytest plugin restores the config before every test: solr_url on the collection again."""
+    monkeypatch.setitem(tk.config, "solr_url", f"{world['urls'][0]}/{COLLECTION}")
+
+
 def search(client: Any, **params: str) -> list[str]:
     query = "&".join(f"{k}={quote(v)}" for k, v in dict(params, rows="100").items())
     answer = client.get(f"/api/3/action/package_search?{query}")
