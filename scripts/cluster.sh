@@ -421,6 +421,14 @@ case "${1:-}" in
   replica-replay)
     case "${2:-}" in pause|resume) ;; *) die "replica-replay pause|resume" ;; esac
     as_pg "$PGBIN/psql" -X -q -At -h "$RUN" -p "$REPLICA_PORT" -U postgres -d postgres \
-      -c "SELECT pg_wal_replay_$2()" >/dev/null ;;
+      -c "SELECT pg_wal_replay_$2()" >/dev/null
+    # a pause is only requested at first: wait until replay has really stopped
+    if [ "$2" = pause ]; then
+      for _ in $(seq 1 300); do
+        [ "$(as_pg "$PGBIN/psql" -X -q -At -h "$RUN" -p "$REPLICA_PORT" -U postgres -d postgres \
+          -c "SELECT pg_get_wal_replay_pause_state()")" = paused ] && break
+        sleep 0.1
+      done
+    fi ;;
   *) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
