@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import functools
 import io
 import json
+import math
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -52,11 +54,26 @@ def _german_number() -> tuple[NumberPattern, Locale]:
     return parse_pattern("#,##0.##"), Locale.parse("de_DE")
 
 
+_CENT = decimal.Decimal("0.01")
+
+
 def number(value: float | None) -> str:
+    """German "#,##0.##" (as babel's pattern, half-even to two places): about twenty
+    times faster than babel's ``apply``, which took ~0.1 s of a 20-tile page (800 numbers
+    in the value tables). Babel's own for what this does not cover (NaN, infinities, huge)."""
     if value is None:
         return "–"
+    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 1e15:
+        rounded = decimal.Decimal(str(value)).quantize(_CENT, decimal.ROUND_HALF_EVEN)
+        whole, _dot, frac = f"{abs(rounded):,.2f}".partition(".")
+        frac = frac.rstrip("0")
+        text = whole.replace(",", ".") + ("," + frac if frac else "")
+        return "-" + text if rounded.is_signed() else text
     pattern, locale = _german_number()
-    return pattern.apply(value, locale)
+    try:
+        return pattern.apply(value, locale)
+    except decimal.InvalidOperation:  # babel cannot round 1e300 to two places: a power of ten
+        return f"{value:.3e}".replace(".", ",")
 
 
 def when(iso: str | None, step: str | None) -> str:
@@ -123,6 +140,30 @@ def display(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_MARK = "udpklimamarke"
+
+
+def _with_links(tile_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each tile's links (``links``: json, csv, embed, dataset), from one ``url_for`` per
+    route with a marker put in for the id: ``url_for`` costs about a millisecond, and a
+    page of 20 tiles asked it 100 times. A tile id is 12 hex digits, a dataset name
+    [a-z0-9_-]: neither needs quoting."""
+    if not tile_list:
+        return tile_list
+    patterns = {
+        "json": tk.h.url_for("udp_klima.tile_data", id=_MARK, fmt="json"),
+        "csv": tk.h.url_for("udp_klima.tile_data", id=_MARK, fmt="csv"),
+        "embed": tk.h.url_for("udp_klima.tile", id=_MARK),
+        "dataset": tk.h.url_for("dataset.read", id=_MARK),
+    }
+    for tile in tile_list:
+        tile["links"] = {
+            key: pattern.replace(_MARK, str(tile["dataset"] if key == "dataset" else tile["id"]))
+            for key, pattern in patterns.items()
+        }
+    return tile_list
+
+
 def _tile_data(tile_id: str) -> dict[str, Any]:
     data = tk.get_action("udp_klima_tile_data")(_context(), {"id": tile_id})
     data["display"] = display(data)
@@ -155,7 +196,7 @@ def dashboard() -> Any:
     tiles = tk.get_action("udp_klima_tile_list")(_context(), {"data": True})
     for data in tiles:
         data["display"] = display(data)
-    return tk.render("udp_klima/dashboard.html", {"tiles": tiles, "refresh": _refresh()})
+    return tk.render("udp_klima/dashboard.html", {"tiles": _with_links(tiles), "refresh": _refresh()})
 
 
 @klima.route("/klimadashboard/kachel/<id>")
@@ -164,7 +205,7 @@ def tile(id: str) -> Any:
         data = _tile_data(id)
     except tk.ObjectNotFound:
         return _not_found()
-    return tk.render("udp_klima/embed.html", {"tile": data, "refresh": _refresh()})
+    return tk.render("udp_klima/embed.html", {"tile": _with_links([data])[0], "refresh": _refresh()})
 
 
 @klima.route("/klimadashboard/kachel/<id>/daten.<fmt>")
