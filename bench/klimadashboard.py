@@ -174,6 +174,7 @@ def main() -> None:
             prof.runcall(ours)
             sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
             print(f"SQL statements through SQLAlchemy for one page: {len(statements)}")
             for text, n in Counter(" ".join(st.split())[:150] for st in statements).most_common(8):
                 print(f"  {n:3d}x {text}")

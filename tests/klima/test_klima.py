@@ -342,3 +342,84 @@ def test_the_admin_form_refuses_a_hidden_dataset_in_german_and_saves_a_good_tile
     )
     assert res.status_code == 302
     assert [t["title"] for t in act("udp_klima_tile_list")] == ["Probe"]
+
+
+def test_one_statement_per_kind_gives_the_numbers_of_the_queries_per_tile(world, monkeypatch):
+    """The page's numbers come from one statement per kind for all its tiles (series, daily
+    values, counts); they equal what the statements per tile (the fallback when a kind's
+    statement fails) give, tile by tile, and a page asks the DataStore four times however
+    many tiles it shows."""
+    from ckanext.udp.klima.logic import tiles as tile_logic
+
+    series_tile(world)
+    series_tile(world, title="Bodenfeuchte 2", bands=[])
+    for agg in ("mean", "max"):
+        act(
+            "udp_klima_tile_create",
+            world["sysadmin"],
+            title=f"NO2 {agg}",
+            kind="daily",
+            dataset="klima-probe",
+            resource=world["daily"],
+            value_column="no2",
+            time_column="datum",
+            aggregation=agg,
+        )
+    act(
+        "udp_klima_tile_create", world["sysadmin"], title="Zeilen", kind="count", dataset="klima-probe", resource="Luft"
+    )
+    stored = tile_logic.all_tiles()
+    statements: list[Any] = []
+    real_columns = tile_logic._columns_of
+
+    def counting_columns(cur: Any, ids: list[str]) -> Any:
+        statements.append("columns")
+        return real_columns(cur, ids)
+
+    monkeypatch.setattr(tile_logic, "_columns_of", counting_columns)
+    batched_kinds = dict(tile_logic._BATCHED)
+    for kind, run_kind in batched_kinds.items():
+
+        def counted(*a: Any, _run: Any = run_kind, _kind: str = kind) -> Any:
+            statements.append(_kind)
+            return _run(*a)
+
+        monkeypatch.setitem(tile_logic._BATCHED, kind, counted)
+    batched = tile_logic.numbers_of(stored)
+    assert sorted(statements) == ["columns", "count", "daily", "series"]
+
+    def failing(*_a: Any) -> Any:
+        import psycopg2
+
+        raise psycopg2.OperationalError("as if the kind's statement failed")
+
+    for kind in batched_kinds:
+        monkeypatch.setitem(tile_logic._BATCHED, kind, failing)
+    one_by_one = tile_logic.numbers_of(stored)
+    assert set(batched) == {t["id"] for t in stored}
+    for tile in stored:
+        assert batched[tile["id"]] == one_by_one[tile["id"]], tile["title"]
+        assert batched[tile["id"]]["value"] is not None, tile["title"]
+    by_title = {t["title"]: batched[t["id"]] for t in stored}
+    assert by_title["Bodenfeuchte"]["value"] == 14.5 and len(by_title["Bodenfeuchte"]["points"]) == 30
+    assert [v for _t, v in by_title["NO2 max"]["points"]] == [30, 50, 45]
+    assert by_title["Zeilen"]["value"] == 6
+
+
+def test_numbers_are_german_as_babels_pattern_and_never_a_500():
+    import random
+
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    from ckanext.udp.klima.views import number
+
+    pattern, locale = parse_pattern("#,##0.##"), Locale.parse("de_DE")
+    rnd = random.Random(17)
+    values = [0.0, -0.0, -0.001, 0.005, 0.015, 2.675, 999.995, -1234.567, 10**14, 23.5, 0.1 + 0.2]
+    values += [rnd.uniform(-(10**k), 10**k) for k in range(0, 14) for _i in range(300)]
+    values += [round(rnd.uniform(-1000, 1000), 3) for _i in range(3000)]
+    for v in values:
+        assert number(v) == pattern.apply(v, locale), v
+    assert number(1234.5) == "1.234,5" and number(None) == "–"
+    assert number(1e300) == "1,000e+300"  # babel cannot round it to two places (InvalidOperation)

@@ -31,7 +31,7 @@ def rows(resource_id: str, context: dict[str, Any]) -> list[dict[str, Any]]:
     return tk.get_action("datastore_search")(context, {"resource_id": resource_id, "limit": 5000})["records"]
 
 
-def test_demo_publishes_a_protected_table_and_the_atlas_shows_only_it(app):
+def test_demo_publishes_a_protected_table_and_the_atlas_shows_only_it(app, monkeypatch):
     factories.Organization(name=demo.ORG, title="Amt für Stadtentwicklung")
     result = demo.load()
     source = tk.get_action("package_show")(system(), {"id": demo.SOURCE})
@@ -114,6 +114,19 @@ def test_demo_publishes_a_protected_table_and_the_atlas_shows_only_it(app):
     ):
         answer = app.get("/sozialatlas", query_string=query, status=status)
         assert text in answer.body, query
+
+    # the table list is kept while no dataset or resource changes, but visibility is checked
+    # on every request: with the cache's stamp frozen (as if nothing had changed), a
+    # withdrawn table leaves the list at once
+    from ckanext.udp.sozialatlas import atlas
+
+    monkeypatch.setattr(atlas, "_catalogue_stamp", lambda: ("unverändert",))
+    assert result["resource_id"] in app.get("/sozialatlas", status=200).body  # the list cached now
+    tk.get_action("udp_withdraw")(system(), {"id": target["id"], "reason": "Fehlerhafte Daten"})
+    page = app.get("/sozialatlas", status=200).body
+    assert result["resource_id"] not in page and target["title"] not in page
+    app.get("/sozialatlas", query_string={"tabelle": result["resource_id"]}, status=404)
+    monkeypatch.undo()
 
     # publishing needs the right to update the target dataset
     with pytest.raises(tk.NotAuthorized):

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
 
+from ckanext.udp import compat
 from ckanext.udp.sozialatlas import districts
 
 NUMERIC = {"int", "int4", "int8", "int2", "numeric", "float8", "float4", "float", "double precision", "integer"}
@@ -22,9 +25,11 @@ DISTRICT_NAMES = ("stadtteil_nr", "stadtteilnummer", "stadtteil_nummer", "nr_sta
 YEAR_NAMES = ("jahr", "year", "berichtsjahr")
 WITHHELD = "gesperrt"
 FIELDS_TTL = 60.0
+CANDIDATES_TTL = 300.0
 MAX_ROWS = 32000
 
 _cache: dict[tuple[str, str], tuple[float, list[dict[str, Any]] | None]] = {}
+_candidates: dict[str, tuple[tuple[Any, ...], float, list[Table]]] = {}
 _lock = threading.Lock()
 
 
@@ -35,6 +40,7 @@ def _anonymous() -> dict[str, Any]:
 @dataclass
 class Table:
     resource_id: str
+    package_id: str
     resource_name: str
     dataset_name: str
     dataset_title: str
@@ -111,6 +117,7 @@ def _table(pkg: dict[str, Any], res: dict[str, Any]) -> Table | None:
         return None
     return Table(
         resource_id=res["id"],
+        package_id=pkg["id"],
         resource_name=res.get("name") or "",
         dataset_name=pkg["name"],
         dataset_title=pkg.get("title") or pkg["name"],
@@ -121,8 +128,9 @@ def _table(pkg: dict[str, Any], res: dict[str, Any]) -> Table | None:
     )
 
 
-def tables() -> list[Table]:
-    """Every selectable table, by dataset title."""
+def _search_tables() -> list[Table]:
+    """Every selectable table as an anonymous ``package_search`` finds them (the expensive
+    part: its cost grows with the number of public datasets)."""
     out: list[Table] = []
     start = 0
     while True:
@@ -139,6 +147,57 @@ def tables() -> list[Table]:
         start += 1000
         if start >= found["count"] or not found["results"]:
             return out
+
+
+def _catalogue_stamp() -> tuple[Any, ...]:
+    """Changes whenever a dataset or resource is created, edited, published, withdrawn or
+    deleted (one cheap query)."""
+    row = model.Session.execute(
+        sa.text(
+            "SELECT (SELECT max(metadata_modified) FROM package), (SELECT count(*) FROM package), "
+            "(SELECT max(metadata_modified) FROM resource), (SELECT count(*) FROM resource)"
+        )
+    ).fetchone()
+    return tuple(row) if row else ()
+
+
+def _still_public(found: list[Table]) -> list[Table]:
+    """The tables whose dataset the public sees now (published and open, by CKAN's own
+    rule) and whose resource is an active resource of it, with the dataset's current
+    title and name: one query for the datasets, one for the resources, on every request."""
+    if not found:
+        return []
+    ids = {t.package_id for t in found}
+    packages = {p.id: p for p in model.Session.query(model.Package).filter(model.Package.id.in_(ids)).all()}
+    public = {pid for pid, p in packages.items() if compat.is_public(p)}
+    resources = {
+        r.id: r
+        for r in model.Session.query(model.Resource).filter(model.Resource.id.in_({t.resource_id for t in found}))
+    }
+    out = []
+    for t in found:
+        res = resources.get(t.resource_id)
+        if t.package_id in public and res is not None and res.state == "active" and res.package_id == t.package_id:
+            pkg = packages[t.package_id]
+            out.append(replace(t, dataset_name=pkg.name, dataset_title=pkg.title or pkg.name))
+    return out  # in the search's order (by title)
+
+
+def tables() -> list[Table]:
+    """Every selectable table, by dataset title. The search is cached while no dataset or
+    resource changed (at most CANDIDATES_TTL seconds); visibility is checked again on every
+    request, so a table whose dataset left public view is never listed."""
+    stamp = _catalogue_stamp()
+    now = time.monotonic()
+    with _lock:
+        hit = _candidates.get("tables")
+    if hit is None or hit[0] != stamp or now - hit[1] >= CANDIDATES_TTL:
+        found = _search_tables()
+        with _lock:
+            _candidates["tables"] = (stamp, now, found)
+    else:
+        found = hit[2]
+    return _still_public(found)
 
 
 def values(table: Table, indicator: str) -> dict[Any, Series]:

@@ -79,9 +79,9 @@ def index() -> Any:
         return tk.abort(503, _("The district list is not available at the moment."))
     found = atlas.tables()
     extra: dict[str, Any] = {"tables": found, "table": None, "shapes": shapes, "palette": PALETTE}
-    if not found:
-        return tk.render("udp_sozialatlas/index.html", extra_vars=extra)
     wanted = args.get("tabelle")
+    if not found and not wanted:
+        return tk.render("udp_sozialatlas/index.html", extra_vars=extra)
     table = next((t for t in found if t.resource_id == wanted), None) if wanted else found[0]
     if table is None:
         return tk.abort(404, _("This table is not available in the social atlas."))

@@ -77,16 +77,23 @@
     tile.setAttribute("data-klima-updated", new Date().toISOString());
   }
 
-  function poll(tile) {
+  // isPaused(): an answer that arrives after the person paused is dropped (nothing changes
+  // while paused, WCAG 2.2.2); a tile whose last request is still out is not asked again
+  // (a slow server never gets a pile of requests).
+  function poll(tile, isPaused) {
+    if (tile._klimaBusy) return null;
+    tile._klimaBusy = true;
     return fetch(tile.getAttribute("data-klima-url"), {credentials: "same-origin", cache: "no-store",
                                                          headers: {Accept: "application/json"}})
       .then(function (r) {
+        if (isPaused()) return null;
         if (r.status === 404) { tile.hidden = true; return null; }  // withdrawn from public view
         if (!r.ok) throw new Error(r.status);
         return r.json();
       })
-      .then(function (data) { if (data) { tile.hidden = false; update(tile, data); } })
-      .catch(function () { /* keep the last values; next round tries again */ });
+      .then(function (data) { if (data && !isPaused()) { tile.hidden = false; update(tile, data); } })
+      .catch(function () { /* keep the last values; next round tries again */ })
+      .then(function () { tile._klimaBusy = false; });
   }
 
   function init(root) {
@@ -102,7 +109,7 @@
     var every = Math.max(2, parseInt(root.getAttribute("data-klima-refresh"), 10) || 60) * 1000;
     var timer = null;
     var paused = false;  // by the person (WCAG 2.2.2), not only while the page is hidden
-    function round() { tiles.forEach(poll); }
+    function round() { tiles.forEach(function (tile) { poll(tile, function () { return paused; }); }); }
     function start() {
       if (!timer && !paused) timer = setInterval(function () { if (!document.hidden) round(); }, every);
     }

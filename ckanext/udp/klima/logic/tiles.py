@@ -242,8 +242,7 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _day_expr(column: str, pg_type: str) -> sql.Composable:
-    col = sql.Identifier(column)
+def _day_expr(col: sql.Composable, pg_type: str) -> sql.Composable:
     if pg_type == "date":
         return col
     if pg_type == "timestamp with time zone":
@@ -288,8 +287,11 @@ def numbers(tile: dict[str, Any], days: int = 31) -> dict[str, Any]:
 
 
 def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dict[str, Any] | TableUnavailable]:
-    """The numbers of many tiles on one connection, the column types of all their tables
-    in one query; a tile whose table does not answer gets its TableUnavailable."""
+    """The numbers of many tiles on one connection: the column types of all their tables in
+    one query, then one statement per kind for all tiles of that kind (latest value and
+    chart points together); a tile whose table or column is gone gets its TableUnavailable.
+    When a kind's statement fails (a table changed between the two statements), its tiles
+    are read one by one, so only the tile whose table does not answer is left out."""
     out: dict[str, dict[str, Any] | TableUnavailable] = {}
     if not tile_list:
         return out
@@ -302,23 +304,189 @@ def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dic
                 cur.execute(query, params or {})
                 return list(cur.fetchall())
 
-        daily = sorted({t["resource_id"] for t in tile_list if t["kind"] == "daily"})
         counted = resources_of([t for t in tile_list if t["kind"] == "count"])
         try:
             with raw.cursor() as cur:
-                types = _columns_of(cur, daily) if daily else {}
+                types = _columns_of(cur, sorted({t["resource_id"] for t in tile_list}))
         except psycopg2.Error:
             raw.rollback()
             types = {}
+        ready: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         for tile in tile_list:
+            problem = _unavailable(tile, types.get(tile["resource_id"]))
+            if problem:
+                out[tile["id"]] = problem
+            else:
+                ready[tile["kind"]].append(tile)
+        for kind, group in ready.items():
+            if not group:
+                continue
             try:
-                out[tile["id"]] = _numbers(tile, days, run, types.get(tile["resource_id"], {}), counted)
-            except TableUnavailable as err:
-                out[tile["id"]] = err
-            except (sa.exc.DBAPIError, psycopg2.Error) as err:
-                raw.rollback()  # the next tile's statements run on a clean transaction
-                out[tile["id"]] = TableUnavailable(str(err).splitlines()[0])
+                out.update(_BATCHED[kind](group, days, run, types, counted))
+            except (sa.exc.DBAPIError, psycopg2.Error):
+                raw.rollback()
+                for tile in group:
+                    try:
+                        out[tile["id"]] = _numbers(tile, days, run, types.get(tile["resource_id"], {}), counted)
+                    except TableUnavailable as err:
+                        out[tile["id"]] = err
+                    except (sa.exc.DBAPIError, psycopg2.Error) as err:
+                        raw.rollback()  # the next tile's statements run on a clean transaction
+                        out[tile["id"]] = TableUnavailable(str(err).splitlines()[0])
         raw.rollback()
+    return out
+
+
+def _unavailable(tile: dict[str, Any], columns: dict[str, str] | None) -> TableUnavailable | None:
+    """Why the tile's table cannot answer its query (gone, a column gone or of another type), or None."""
+    if columns is None:
+        return TableUnavailable(f"no table {tile['resource_id']}")
+    if tile["kind"] == "count":
+        return None
+    if columns.get(tile["value_column"]) not in NUMERIC_TYPES:
+        return TableUnavailable(f"no numeric column {tile['value_column']}")
+    allowed = TIME_TYPES - ({"date"} if tile["kind"] == "series" else set())
+    if columns.get(tile["time_column"]) not in allowed:
+        return TableUnavailable(f"no time column {tile['time_column']}")
+    return None
+
+
+def _utc_expr(column: sql.Composable, pg_type: str) -> sql.Composable:
+    """A time column as a timestamp in UTC without time zone (one type for every table of a statement)."""
+    if pg_type == "timestamp with time zone":
+        return sql.SQL("({} AT TIME ZONE 'UTC')").format(column)
+    return column
+
+
+def _latest(n: int, tile: dict[str, Any]) -> sql.Composable:
+    """``last_<n>``: the tile's latest time with a value and that value, backwards along the
+    time column's index (a CTE of the kind's statement)."""
+    return sql.SQL(
+        "{name} AS (SELECT s.{t} AS udp_t, s.{v} AS udp_v FROM {tbl} AS s "
+        "WHERE s.{v} IS NOT NULL AND s.{t} IS NOT NULL ORDER BY s.{t} DESC LIMIT 1)"
+    ).format(
+        name=sql.Identifier(f"last_{n}"),
+        t=sql.Identifier(tile["time_column"]),
+        v=sql.Identifier(tile["value_column"]),
+        tbl=sql.Identifier(tile["resource_id"]),
+    )
+
+
+def _empty() -> dict[str, Any]:
+    return {"value": None, "time": None, "points": [], "trend": None, "step": None}
+
+
+def _series_batch(
+    group: list[dict[str, Any]], days: int, run: Any, types: dict[str, dict[str, str]], _res: Any
+) -> dict[str, dict[str, Any]]:
+    """Latest value and hourly means of the last SERIES_HOURS hours of every series tile, in one statement."""
+    ctes, parts = [], []
+    for n, tile in enumerate(group):
+        pg_type = types[tile["resource_id"]][tile["time_column"]]
+        t, v = sql.Identifier("s", tile["time_column"]), sql.Identifier("s", tile["value_column"])
+        last = sql.Identifier(f"last_{n}")
+        ctes.append(_latest(n, tile))
+        parts.append(
+            sql.SQL("SELECT {n}, 0, {lt}, {last}.udp_v FROM {last}").format(
+                n=sql.Literal(n), lt=_utc_expr(sql.Identifier(f"last_{n}", "udp_t"), pg_type), last=last
+            )
+        )
+        parts.append(
+            sql.SQL(
+                "SELECT {n}, 1, date_trunc('hour', {te}) AS h, avg({v}) FROM {tbl} AS s, {last} "
+                "WHERE {t} > {last}.udp_t - %(hours)s AND {v} IS NOT NULL GROUP BY h"
+            ).format(
+                n=sql.Literal(n), te=_utc_expr(t, pg_type), v=v, t=t, tbl=sql.Identifier(tile["resource_id"]), last=last
+            )
+        )
+    rows = run(
+        sql.SQL("WITH {} {}").format(sql.SQL(", ").join(ctes), sql.SQL(" UNION ALL ").join(parts)),
+        {"hours": dt.timedelta(hours=SERIES_HOURS)},
+    )
+    latest: dict[int, tuple[Any, Any]] = {}
+    hourly: dict[int, list[tuple[dt.datetime, float | None]]] = {}
+    for n, part, t_value, v_value in rows:
+        if part == 0:
+            latest[n] = (t_value, v_value)
+        else:
+            hourly.setdefault(n, []).append((_utc(t_value), _number(v_value)))
+    out = {}
+    for n, tile in enumerate(group):
+        found = _empty()
+        if n in latest:
+            points = sorted(hourly.get(n, []), key=lambda p: p[0])
+            found.update(
+                value=_number(latest[n][1]),
+                time=_utc(latest[n][0]),
+                step="hour",
+                points=points,
+                trend=_trend(points, dt.timedelta(hours=24)),
+            )
+        out[tile["id"]] = found
+    return out
+
+
+def _daily_batch(
+    group: list[dict[str, Any]], days: int, run: Any, types: dict[str, dict[str, str]], _res: Any
+) -> dict[str, dict[str, Any]]:
+    """The last ``days`` daily values (a day longer back: the time zone) up to the latest of
+    every daily tile, in one statement."""
+    ctes, parts = [], []
+    for n, tile in enumerate(group):
+        pg_type = types[tile["resource_id"]][tile["time_column"]]
+        t, v = sql.Identifier("s", tile["time_column"]), sql.Identifier("s", tile["value_column"])
+        last = sql.Identifier(f"last_{n}")
+        agg = sql.SQL(AGGREGATIONS.get(tile.get("aggregation") or "mean", "avg"))
+        ctes.append(_latest(n, tile))
+        parts.append(
+            sql.SQL(
+                "(SELECT {n}, {d} AS d, {agg}({v}) FROM {tbl} AS s, {last} "
+                "WHERE {v} IS NOT NULL AND {t} >= {last}.udp_t - %(span)s GROUP BY d ORDER BY d DESC LIMIT %(days)s)"
+            ).format(
+                n=sql.Literal(n),
+                d=_day_expr(t, pg_type),
+                agg=agg,
+                v=v,
+                t=t,
+                tbl=sql.Identifier(tile["resource_id"]),
+                last=last,
+            )
+        )
+    rows = run(
+        sql.SQL("WITH {} {}").format(sql.SQL(", ").join(ctes), sql.SQL(" UNION ALL ").join(parts)),
+        {"days": days, "span": dt.timedelta(days=days + 1)},
+    )
+    daily: dict[int, list[tuple[dt.datetime, float | None]]] = {}
+    for n, day, value in rows:
+        daily.setdefault(n, []).append((_utc(day), _number(value)))
+    out = {}
+    for n, tile in enumerate(group):
+        found = _empty()
+        points = sorted(daily.get(n, []), key=lambda p: p[0])
+        if points:
+            found.update(value=points[-1][1], time=points[-1][0], points=points, step="day")
+            found["trend"] = _trend(points, dt.timedelta(days=1))
+        out[tile["id"]] = found
+    return out
+
+
+def _count_batch(
+    group: list[dict[str, Any]], days: int, run: Any, types: Any, resources: dict[str, model.Resource]
+) -> dict[str, dict[str, Any]]:
+    """The number of rows of every counted table: one statement, each table counted once."""
+    tables = sorted({t["resource_id"] for t in group})
+    rows = run(
+        sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {}, count(*) FROM {}").format(sql.Literal(n), sql.Identifier(table))
+            for n, table in enumerate(tables)
+        )
+    )
+    counts = {tables[n]: float(c) for n, c in rows}
+    out = {}
+    for tile in group:
+        res = resources.get(tile["resource_id"])
+        stamp = res and (res.last_modified or res.metadata_modified or res.created)
+        out[tile["id"]] = dict(_empty(), value=counts[tile["resource_id"]], time=_utc(stamp) if stamp else None)
     return out
 
 
@@ -327,7 +495,7 @@ def _numbers(
 ) -> dict[str, Any]:
     table = sql.Identifier(tile["resource_id"])
     kind = tile["kind"]
-    out: dict[str, Any] = {"value": None, "time": None, "points": [], "trend": None, "step": None}
+    out = _empty()
     if kind == "count":
         out["value"] = float(run(sql.SQL("SELECT count(*) FROM {}").format(table))[0][0])
         res = resources.get(tile["resource_id"])
@@ -358,7 +526,7 @@ def _numbers(
         return out
     if tile["time_column"] not in types:
         raise TableUnavailable(f"no column {tile['time_column']}")
-    day = _day_expr(tile["time_column"], types[tile["time_column"]])
+    day = _day_expr(sql.Identifier(tile["time_column"]), types[tile["time_column"]])
     agg = sql.SQL(AGGREGATIONS.get(tile.get("aggregation") or "mean", "avg"))
     # the last ``days`` days up to the latest (a day longer: the time zone), along the index
     rows = run(
@@ -373,3 +541,6 @@ def _numbers(
         out.update(value=points[-1][1], time=points[-1][0], points=points, step="day")
         out["trend"] = _trend(points, dt.timedelta(days=1))
     return out
+
+
+_BATCHED = {"series": _series_batch, "daily": _daily_batch, "count": _count_batch}
