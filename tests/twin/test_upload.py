@@ -22,7 +22,7 @@ from ckan.tests import factories
 from ckanext.dcat.processors import RDFSerializer
 
 from ckanext.udp.dcatde import validation
-from ckanext.udp.twin import demo, generate
+from ckanext.udp.twin import demo, generate, profile
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -71,6 +71,12 @@ def test_demo_datasets_conform_are_typed_and_found_by_the_map(app):
         assert "http://www.opengis.net/def/crs/EPSG/0/25832" in conforms
         if pkg is model:
             assert media == {IANA + "application/city+json", IANA + "model/gltf-binary", IANA + "application/json"}
+            # the level of detail (no DCAT property: the twin's own, in its documented namespace)
+            lod = rdflib.URIRef(profile.namespace() + "levelOfDetail")
+            levels = {(str(d), str(o)) for d, o in graph.subject_objects(lod)}
+            cityjson = next(d for d in graph.subjects(DCAT.mediaType, rdflib.URIRef(IANA + "application/city+json")))
+            assert (str(cityjson), "LoD1") in levels and len(levels) == 1, levels
+            assert (cityjson, DCT.conformsTo, rdflib.URIRef("http://www.opengis.net/def/crs/EPSG/0/25832")) in graph
         else:
             assert media == {IANA + "application/x-netcdf"}
     # the tileset's content is the GLB, downloaded from the portal itself
