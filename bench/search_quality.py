@@ -1,0 +1,530 @@
+"""Search quality of the portal: BM25 (stock CKAN + our German analysis) vs hybrid
+(BM25 blended with kNN on the ``udp_semantic`` plugin's vectors), side by side.
+
+    .venv/bin/python bench/search_quality.py --ini "$(scripts/stack.sh test-ini)" [--keep] [--pool]
+
+Against the databases of the ini it is given (``make bench``: the test stack's, a
+scratch database), in one process:
+
+1. **Corpus.** The demo datasets (``ckanext/udp/portal/demo/karlsruhe.json``) and the
+   four real DCAT-AP.de catalogs in ``<shared>/dcat-ap-de/catalogs`` (Rostock,
+   Brandenburg, Bremen, Destatis: 500 datasets), parsed by our import path
+   (``ckanext.udp.harvest.dcat.page_records``: ``parse_untrusted`` + the ckanext-dcat
+   profiles ``euro_dcat_ap_3`` + ``dcatap_de``), themes and keywords as parsed, created
+   published and public in one organization per source (``udpse<source>``), named
+   ``se-<source>-<sha1 of the dataset URI>[:10]`` (stable across runs: the judgements
+   name them). Removed at the end unless ``--keep``.
+2. **Quality.** The 60 queries with graded judgements (0-3) of
+   ``bench/search_eval/judgements.txt`` (format and judging rules in
+   ``bench/search_eval/README.md``), run through ``package_search`` as an anonymous
+   visitor, filtered to the corpus (``fq=organization:udpse*``, which does not change
+   scores). BM25: ``extras: {"ext_udp_semantic": "off"}``; hybrid: without it.
+   nDCG@10 (gain 2^g - 1, ideal from every judged grade) and recall@20 (grade >= 1)
+   per query group and overall.
+3. **Costs.** p95 latency of the same queries with and without vectors (``--repeat``
+   rounds), index time per 1,000 datasets (``search.rebuild`` of the corpus, with
+   vectors and, where the plugin can be switched off, without), RSS of the process
+   before and after the model was loaded.
+4. **Theme suggestions.** Top-3 accuracy of ``udp_semantic_suggest``'s EU themes
+   against the themes the real catalogs assigned (a hit: one of the first three is
+   one of the dataset's themes).
+
+Without the ``udp_semantic`` plugin (or with it disabled) the bench says so and
+reports BM25 only: no hybrid figures are made up. Numbers from a shared, loaded
+machine are noisy.
+
+``--pool`` prints, per query, the judging pool (BM25 top 20 plus title/keyword
+matches) with titles and descriptions: how the judgements were built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import pathlib
+import re
+import statistics
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EVAL_DIR = ROOT / "bench" / "search_eval"
+JUDGEMENTS = EVAL_DIR / "judgements.txt"
+DEMO = ROOT / "ckanext" / "udp" / "portal" / "demo" / "karlsruhe.json"
+CATALOGS = {
+    "ros": "rostock-catalog-2021.rdf",
+    "bbg": "brandenburg-catalog-2021.rdf",
+    "hb": "bremen-catalog-2021.rdf",
+    "destatis": "destatis-catalog-2021.rdf",
+}
+ORG_PREFIX = "udpse"
+CORPUS_FQ = f"organization:{ORG_PREFIX}*"
+SEMANTIC_OFF = {"ext_udp_semantic": "off"}
+GROUPS = ("synonym", "compound", "colloquial", "typo", "english", "title")
+THEME = "http://publications.europa.eu/resource/authority/data-theme/"
+
+
+def shared_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("UDP_SHARED_DIR", ROOT.parent / "shared"))
+
+
+# --- the corpus -----------------------------------------------------------------
+
+
+def _stable_name(source: str, guid: str) -> str:
+    return f"se-{source}-{hashlib.sha1(guid.encode()).hexdigest()[:10]}"
+
+
+def demo_datasets() -> list[dict[str, Any]]:
+    """The demo's datasets as plain metadata (no uploads, no DataStore tables)."""
+    data = json.loads(DEMO.read_text(encoding="utf-8"))
+    out = []
+    for d in data["datasets"]:
+        d = {k: v for k, v in d.items() if k not in ("datastore",)}
+        resources = []
+        for r in d.get("resources", []):
+            r = {k: v for k, v in r.items() if k not in ("file", "datastore_from_file")}
+            r.setdefault("url", f"https://example.invalid/{d['name']}/{len(resources)}")
+            resources.append(r)
+        d["resources"] = resources
+        d["name"] = f"se-demo-{d['name']}"[:100]
+        d["_source"] = "demo"
+        out.append(d)
+    return out
+
+
+def catalog_datasets(shared: pathlib.Path | None = None) -> list[dict[str, Any]]:
+    """The four real catalogs through our DCAT-AP.de import path (needs the
+    plugins loaded: the profiles are theirs)."""
+    from ckanext.udp.harvest import dcat
+
+    shared = shared or shared_dir()
+    out = []
+    for source, filename in CATALOGS.items():
+        path = shared / "dcat-ap-de" / "catalogs" / filename
+        records, _next = dcat.page_records(path.read_bytes(), "xml", f"http://example.invalid/{source}/catalog")
+        seen: set[str] = set()
+        for rec in records:
+            if rec.error or rec.dataset is None or rec.guid in seen:
+                continue
+            seen.add(rec.guid)
+            d = dict(rec.dataset, name=_stable_name(source, rec.guid), _source=source)
+            out.append(d)
+    return out
+
+
+def corpus(shared: pathlib.Path | None = None) -> list[dict[str, Any]]:
+    return demo_datasets() + catalog_datasets(shared)
+
+
+def _themes(d: dict[str, Any]) -> list[str]:
+    themes = d.get("theme") or []
+    if isinstance(themes, str):
+        try:
+            themes = json.loads(themes)
+        except ValueError:
+            themes = [themes]
+    return [t for t in themes if t.startswith(THEME)]
+
+
+def load(ctx: dict[str, Any], datasets: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """Create what is missing; return (created, failures)."""
+    import ckan.plugins.toolkit as tk
+
+    created, failures = 0, []
+    orgs: dict[str, str] = {}
+    for d in datasets:
+        source = d["_source"]
+        if source not in orgs:
+            name = f"{ORG_PREFIX}{source}"
+            try:
+                orgs[source] = tk.get_action("organization_show")(dict(ctx), {"id": name})["id"]
+            except tk.ObjectNotFound:
+                orgs[source] = tk.get_action("organization_create")(
+                    dict(ctx), {"name": name, "title": f"Suchbench {source}"}
+                )["id"]
+        try:
+            tk.get_action("package_show")(dict(ctx), {"id": d["name"]})
+            continue
+        except tk.ObjectNotFound:
+            pass
+        data = {k: v for k, v in d.items() if not k.startswith("_")}
+        data.update(owner_org=orgs[source], private=False)
+        try:
+            tk.get_action("package_create")(dict(ctx), data)
+            created += 1
+        except tk.ValidationError as err:
+            failures.append(f"{d['name']} ({d.get('title')!r}): {err.error_summary}")
+    return created, failures
+
+
+def remove(ctx: dict[str, Any]) -> int:
+    import ckan.plugins.toolkit as tk
+
+    n = 0
+    for org in tk.get_action("organization_list")(dict(ctx), {"all_fields": False}):
+        if not org.startswith(ORG_PREFIX):
+            continue
+        while True:
+            res = tk.get_action("package_search")(
+                dict(ctx), {"fq": f"organization:{org}", "rows": 1000, "include_private": True, "fl": "id"}
+            )
+            if not res["results"]:
+                break
+            for pkg in res["results"]:
+                tk.get_action("dataset_purge")(dict(ctx), {"id": pkg["id"]})
+                n += 1
+        tk.get_action("organization_purge")(dict(ctx), {"id": org})
+    return n
+
+
+# --- the evaluation set ----------------------------------------------------------
+
+
+def read_judgements(path: pathlib.Path = JUDGEMENTS) -> list[dict[str, Any]]:
+    """Blocks of ``## <id> | <group> | <query>`` followed by ``<dataset name> <grade>``
+    lines; ``#`` starts a comment."""
+    queries: list[dict[str, Any]] = []
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or (line.startswith("#") and not line.startswith("##")):
+            continue
+        if line.startswith("##"):
+            parts = [p.strip() for p in line[2:].split("|")]
+            if len(parts) != 3:
+                raise ValueError(f"{path.name}:{lineno}: want '## id | group | query'")
+            queries.append({"id": parts[0], "group": parts[1], "q": parts[2], "grades": {}, "line": lineno})
+            continue
+        if not queries:
+            raise ValueError(f"{path.name}:{lineno}: a judgement before the first query")
+        m = re.fullmatch(r"(\S+)\s+(\S+)(\s+#.*)?", line)
+        if not m:
+            raise ValueError(f"{path.name}:{lineno}: want '<dataset name> <grade>'")
+        if m.group(2) not in ("0", "1", "2", "3"):
+            raise ValueError(f"{path.name}:{lineno}: the grade must be 0, 1, 2 or 3")
+        grade = int(m.group(2))
+        queries[-1]["grades"][m.group(1)] = grade
+    return queries
+
+
+# --- metrics ---------------------------------------------------------------------
+
+
+def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
+    dcg = sum((2 ** grades.get(n, 0) - 1) / math.log2(i + 2) for i, n in enumerate(ranked[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[str], grades: dict[str, int], k: int = 20) -> float:
+    relevant = {n for n, g in grades.items() if g >= 1}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, math.ceil(len(values) * 0.95) - 1)]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the run ---------------------------------------------------------------------
+
+
+def search(q: str, hybrid: bool, rows: int = 20) -> tuple[list[str], float]:
+    import ckan.plugins.toolkit as tk
+
+    # no "fl": udp_semantic leaves field-limited API searches to BM25
+    data: dict[str, Any] = {"q": q, "fq": CORPUS_FQ, "rows": rows}
+    if not hybrid:
+        data["extras"] = dict(SEMANTIC_OFF)
+    t0 = time.perf_counter()
+    res = tk.get_action("package_search")({"ignore_auth": False}, data)
+    dt = time.perf_counter() - t0
+    return [r["name"] for r in res["results"]], dt
+
+
+def semantic_state() -> tuple[bool, str]:
+    import ckan.plugins as p
+    import ckan.plugins.toolkit as tk
+
+    if not p.plugin_loaded("udp_semantic"):
+        return False, "the udp_semantic plugin is not loaded"
+    if not tk.asbool(tk.config.get("ckanext.udp.semantic.enabled")):
+        return False, "udp_semantic is loaded but ckanext.udp.semantic.enabled is not true"
+    return True, "udp_semantic loaded and enabled"
+
+
+def pool(queries: list[dict[str, Any]], datasets: list[dict[str, Any]]) -> None:
+    """The judging pool per query: BM25 top 20 plus datasets whose title or
+    keywords contain a query word (prefix of 5+ letters), with their text."""
+    by_name = {d["name"]: d for d in datasets}
+    for qd in queries:
+        ranked, _ = search(qd["q"], hybrid=False, rows=20)
+        words = [w.lower() for w in re.findall(r"\w+", qd["q"]) if len(w) >= 4]
+        extra = []
+        for d in datasets:
+            hay = " ".join([d.get("title") or ""] + [t["name"] for t in d.get("tags") or []]).lower()
+            if any(w[:5] in hay for w in words) and d["name"] not in ranked:
+                extra.append(d["name"])
+        print(f"## {qd['id']} | {qd['group']} | {qd['q']}")
+        for tag, names in (("bm25", ranked), ("match", extra[:30])):
+            for n in names:
+                d = by_name.get(n, {})
+                notes = re.sub(r"\s+", " ", d.get("notes") or "")[:160]
+                tags = ",".join(t["name"] for t in d.get("tags") or [])[:80]
+                old = qd["grades"].get(n)
+                print(f"  [{tag}] {n} g={old} | {d.get('title')} | {tags} | {notes}")
+        print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ini", required=True)
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of the queries for the latency")
+    ap.add_argument("--keep", action="store_true", help="leave the corpus in the database (for another run)")
+    ap.add_argument("--pool", action="store_true", help="print the judging pools and stop")
+    ap.add_argument(
+        "--semantic",
+        choices=("auto", "ini"),
+        default="auto",
+        help="auto: load and enable udp_semantic when the package exists; ini: as the ini says",
+    )
+    ap.add_argument(
+        "--skip-index",
+        action="store_true",
+        help="neither measure nor rebuild the index (a rerun on a corpus kept and indexed with vectors)",
+    )
+    ap.add_argument("--suggest-n", type=int, default=0, help="theme suggestions for every n-th dataset only (0: all)")
+    ap.add_argument("--no-reindex", action="store_true", help="skip the index-time measurement")
+    args = ap.parse_args()
+
+    from ckan.cli import load_config
+    from ckan.config.middleware import make_app
+
+    rss_start = rss_mb()
+    os.environ.setdefault("UDP_SHARED_DIR", str(shared_dir()))  # the reference data the test ini leaves to it
+    conf = load_config(args.ini)
+    if args.semantic == "auto" and importlib.util.find_spec("ckanext.udp.semantic") is not None:
+        # the plugin is there: load and enable it for this process, whatever the ini says
+        plugins = conf.get("ckan.plugins") or ""
+        if isinstance(plugins, str):
+            plugins = plugins.split()
+        if "udp_semantic" not in plugins:
+            conf["ckan.plugins"] = " ".join([*plugins, "udp_semantic"])
+        conf["ckanext.udp.semantic.enabled"] = "true"
+    app = make_app(conf)
+    import ckan.lib.search as search_lib
+    import ckan.plugins.toolkit as tk
+
+    flask_app = app._wsgi_app
+    queries = read_judgements()
+    with flask_app.test_request_context():
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        ctx = {"user": site["name"], "ignore_auth": True, "udp_initial_state": "published"}
+        semantic, why = semantic_state()
+        print(f"search quality bench: {why}" + ("" if semantic else ": BM25 ONLY, no hybrid figures"))
+        datasets = corpus()
+        t0 = time.perf_counter()
+        created, failures = load(ctx, datasets)
+        load_s = time.perf_counter() - t0
+        total = tk.get_action("package_search")({"ignore_auth": False}, {"fq": CORPUS_FQ, "rows": 0})["count"]
+        print(f"corpus: {len(datasets)} datasets offered, {created} created in {load_s:.0f} s, {total} searchable")
+        for f in failures[:10]:
+            print("  refused:", f)
+        if total < 500:
+            sys.exit(f"only {total} datasets searchable; the evaluation needs >= 500")
+        try:
+            if args.pool:
+                pool(queries, datasets)
+                return
+            _evaluate(args, queries, datasets, semantic, rss_start, search_lib, ctx)
+        finally:
+            if not args.keep:
+                print(f"removed {remove(ctx)} corpus datasets")
+
+
+def _evaluate(
+    args: argparse.Namespace,
+    queries: list[dict[str, Any]],
+    datasets: list[dict[str, Any]],
+    semantic: bool,
+    rss_start: float,
+    search_lib: Any,
+    ctx: dict[str, Any],
+) -> None:
+
+    modes = ["bm25", "hybrid"] if semantic else ["bm25"]
+    rss_before_model = rss_mb()
+    # the corpus is (re)indexed first: that fills the vectors the hybrid queries need
+    if not args.skip_index:
+        _reindex(datasets, semantic, search_lib, measure=not args.no_reindex)
+    results: dict[str, dict[str, list[str]]] = {m: {} for m in modes}
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    for r in range(max(1, args.repeat)):
+        for qd in queries:
+            for m in modes:
+                ranked, dt = search(qd["q"], hybrid=m == "hybrid")
+                if r == 0:
+                    results[m][qd["id"]] = ranked
+                    if m == "hybrid" and qd is queries[0]:
+                        continue  # the first hybrid query loads the model: not a latency
+                times[m].append(dt)
+    rss_after = rss_mb()
+
+    per_group: dict[str, dict[str, list[tuple[float, float]]]] = {m: defaultdict(list) for m in modes}
+    for qd in queries:
+        for m in modes:
+            ranked = results[m][qd["id"]]
+            per_group[m][qd["group"]].append((ndcg_at(ranked, qd["grades"]), recall_at(ranked, qd["grades"])))
+
+    print()
+    head = f"{'group':<11} {'n':>3}  {'nDCG@10 BM25':>12}"
+    if semantic:
+        head += f" {'hybrid':>7} {'change':>7}"
+    head += f"  {'recall@20 BM25':>14}" + (f" {'hybrid':>7}" if semantic else "")
+    print(head)
+    for group in (*GROUPS, "all"):
+
+        def rows(m: str, g: str = group) -> list[tuple[float, float]]:
+            if g == "all":
+                return [x for v in per_group[m].values() for x in v]
+            return per_group[m].get(g, [])
+
+        b = rows("bm25")
+        if not b:
+            continue
+        nb, rb = statistics.mean(x[0] for x in b), statistics.mean(x[1] for x in b)
+        line = f"{group:<11} {len(b):>3}  {nb:>12.3f}"
+        if semantic:
+            h = rows("hybrid")
+            nh, rh = statistics.mean(x[0] for x in h), statistics.mean(x[1] for x in h)
+            change = f"{(nh - nb) / nb * 100:+.0f} %" if nb else "n/a"
+            line += f" {nh:>7.3f} {change:>7}"
+        line += f"  {rb:>14.3f}" + (f" {rh:>7.3f}" if semantic else "")
+        print(line)
+
+    if semantic:
+        print("\nqueries where hybrid loses nDCG@10 to BM25:")
+        losses = []
+        for qd in queries:
+            nb = ndcg_at(results["bm25"][qd["id"]], qd["grades"])
+            nh = ndcg_at(results["hybrid"][qd["id"]], qd["grades"])
+            if nh < nb - 1e-9:
+                losses.append((nh - nb, qd, nb, nh))
+        for _delta, qd, nb, nh in sorted(losses, key=lambda x: x[0]):
+            print(f"  {qd['id']} [{qd['group']}] {qd['q']!r}: {nb:.3f} -> {nh:.3f}")
+        if not losses:
+            print("  none")
+        titles_worse = [x for x in losses if x[1]["group"] == "title"]
+        print(f"exact-title queries worse with hybrid: {len(titles_worse)}")
+
+    print("\nlatency of package_search (in-process, this loaded shared machine):")
+    for m in modes:
+        print(
+            f"  {m:<7} n={len(times[m])}  median {statistics.median(times[m]) * 1000:.0f} ms"
+            f"  p95 {p95(times[m]) * 1000:.0f} ms"
+        )
+    print(
+        f"RSS: {rss_start:.0f} MB at start, {rss_before_model:.0f} MB with CKAN loaded, "
+        f"{rss_after:.0f} MB after the queries"
+        + (f" (model and its runtime: ~{rss_after - rss_before_model:.0f} MB)" if semantic else "")
+    )
+
+    _suggestions(datasets, semantic, ctx, args.suggest_n)
+
+
+def _rate(label: str, n: int, seconds: float) -> None:
+    print(f"  {label:<28} {n} datasets in {seconds:6.1f} s = {seconds / n * 1000:4.0f} s per 1,000")
+
+
+def _reindex(datasets: list[dict[str, Any]], semantic: bool, search_lib: Any, measure: bool = True) -> None:
+    """search.rebuild of the corpus (one dataset after the other, as
+    ``ckan search-index rebuild`` does); with the plugin without vectors first,
+    then with them, so the index ends with vectors; and udp_semantic's own
+    batched path (embed 32 at a time, then index) when it is there."""
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+
+    names = [d["name"] for d in datasets]
+    ids = [r[0] for r in model.Session.query(model.Package.id).filter(model.Package.name.in_(names)).all()]
+    key = "ckanext.udp.semantic.enabled"
+    if not semantic:
+        if measure:
+            t0 = time.perf_counter()
+            search_lib.rebuild(package_ids=ids, defer_commit=True)
+            search_lib.commit()
+            dt = time.perf_counter() - t0
+            print("\nindex time (this loaded shared machine):")
+            _rate("BM25 only", len(ids), dt)
+        return
+    print("\nindex time (this loaded shared machine):")
+    if measure:
+        tk.config[key] = False
+        t0 = time.perf_counter()
+        search_lib.rebuild(package_ids=ids, defer_commit=True)
+        search_lib.commit()
+        dt = time.perf_counter() - t0
+        _rate("without vectors", len(ids), dt)
+    tk.config[key] = True
+    t0 = time.perf_counter()
+    search_lib.rebuild(package_ids=ids, defer_commit=True)
+    search_lib.commit()
+    dt = time.perf_counter() - t0
+    _rate("with vectors, one by one", len(ids), dt)
+    try:
+        from ckanext.udp.semantic import index as sem_index
+    except ImportError:
+        return
+    if not measure or not hasattr(sem_index, "prepare"):
+        return
+    show = tk.get_action("package_show")
+    t0 = time.perf_counter()
+    for i in range(0, len(ids), 32):
+        chunk = ids[i : i + 32]
+        sem_index.prepare([show({"ignore_auth": True}, {"id": pid}) for pid in chunk])
+        for pid in chunk:
+            search_lib.rebuild(pid, defer_commit=True)
+        sem_index.forget_prepared()
+    search_lib.commit()
+    dt = time.perf_counter() - t0
+    _rate("with vectors, batches of 32", len(ids), dt)
+
+
+def _suggestions(datasets: list[dict[str, Any]], semantic: bool, ctx: dict[str, Any], every: int = 0) -> None:
+    import ckan.plugins.toolkit as tk
+
+    themed = [d for d in datasets if d["_source"] != "demo" and _themes(d)]
+    if every > 1:
+        themed = themed[::every]
+    sample = f" (every {every}th)" if every > 1 else ""
+    print(f"\ntheme suggestions: {len(themed)} catalog datasets with EU themes{sample}")
+    try:
+        action = tk.get_action("udp_semantic_suggest")
+    except KeyError:  # no such action
+        action = None
+    if not semantic or action is None:
+        print("  not measured: no udp_semantic_suggest action (plugin absent or disabled)")
+        return
+    hits = 0
+    for d in themed:
+        res = action(dict(ctx), {"title": d.get("title") or "", "notes": d.get("notes") or ""})
+        suggested = [t if isinstance(t, str) else t.get("uri") or t.get("id") for t in res.get("themes", [])][:3]
+        hits += bool(set(suggested) & set(_themes(d)))
+    print(f"  top-3 accuracy {hits}/{len(themed)} = {hits / len(themed):.1%}")
+
+
+if __name__ == "__main__":
+    main()
