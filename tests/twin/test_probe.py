@@ -66,6 +66,43 @@ def test_heat_grid_netcdf(tmp_path):
     assert cut.bbox is None and cut.findings, cut
 
 
+def geotiff(epsg: int = 25832, rows: int = 20, cols: int = 30) -> bytes:
+    """A GeoTIFF over Friedrichsplatz: 100 m cells, GeoKeys naming ``epsg``, a tie point."""
+    import numpy as np
+    import pyproj
+    import tifffile
+
+    x, y = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform(*FRIEDRICHSPLATZ)
+    west, north = x - cols * 50.0, y + rows * 50.0
+    keys = [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, epsg]
+    out = io.BytesIO()
+    tifffile.imwrite(
+        out,
+        np.zeros((rows, cols), dtype="float32"),
+        extratags=[
+            (33550, "d", 3, (100.0, 100.0, 0.0), True),
+            (33922, "d", 6, (0.0, 0.0, 0.0, west, north, 0.0), True),
+            (34735, "H", len(keys), keys, True),
+        ],
+    )
+    return out.getvalue()
+
+
+def test_geotiff_reference_system_and_extent_from_its_geokeys():
+    found = run(geotiff(), "hitze.tif")
+    assert found.kind is kinds.GEOTIFF and found.epsg == 25832 and not found.findings, found
+    assert _covers(found.bbox, *FRIEDRICHSPLATZ)
+    w, s, e, n = found.details["extent_native"]
+    assert (round(e - w), round(n - s)) == (3000, 2000)
+    plain = io.BytesIO()
+    import numpy as np
+    import tifffile
+
+    tifffile.imwrite(plain, np.zeros((4, 4), dtype="uint8"))
+    bare = run(plain.getvalue(), "bild.tif")
+    assert bare.epsg is None and any("no GeoTIFF keys" in f.msgid for f in bare.findings)
+
+
 @pytest.mark.parametrize(
     "content,name,finding",
     [
@@ -74,6 +111,7 @@ def test_heat_grid_netcdf(tmp_path):
         (b"glTF" + struct.pack("<II", 2, 2_000_000_000) + b"\x00" * 20, "riesig.glb", "claims 2000000000 bytes"),
         (b'{"a": [1, 2, 3]}', "tileset.json", "not 3D Tiles"),
         (b"II*\x00" + struct.pack("<I", 2_000_000_000), "bild.tif", "truncated"),
+        (b"MM\x00*" + struct.pack(">I", 8) + b"\xff\xff" + b"\x00" * 30, "bild.tif", "truncated"),
         (
             b'{"type": "CityJSON", "metadata": {"referenceSystem": "lokal"}, "vertices": [[0, 0, 0]]}',
             "a.city.json",

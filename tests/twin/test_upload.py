@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from ckan.tests import factories
 from ckanext.dcat.processors import RDFSerializer
 
 from ckanext.udp.dcatde import validation
-from ckanext.udp.twin import demo, generate
+from ckanext.udp.twin import demo, generate, profile
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -70,6 +71,12 @@ def test_demo_datasets_conform_are_typed_and_found_by_the_map(app):
         assert "http://www.opengis.net/def/crs/EPSG/0/25832" in conforms
         if pkg is model:
             assert media == {IANA + "application/city+json", IANA + "model/gltf-binary", IANA + "application/json"}
+            # the level of detail (no DCAT property: the twin's own, in its documented namespace)
+            lod = rdflib.URIRef(profile.namespace() + "levelOfDetail")
+            levels = {(str(d), str(o)) for d, o in graph.subject_objects(lod)}
+            cityjson = next(d for d in graph.subjects(DCAT.mediaType, rdflib.URIRef(IANA + "application/city+json")))
+            assert (str(cityjson), "LoD1") in levels and len(levels) == 1, levels
+            assert (cityjson, DCT.conformsTo, rdflib.URIRef("http://www.opengis.net/def/crs/EPSG/0/25832")) in graph
         else:
             assert media == {IANA + "application/x-netcdf"}
     # the tileset's content is the GLB, downloaded from the portal itself
@@ -100,6 +107,8 @@ HOSTILE = [
     ("klima.nc", b"das ist kein netcdf", "keine NetCDF-Datei"),
     ("riesig.glb", b"glTF\x02\x00\x00\x00\x00\x94\x35\x77" + b"\x00" * 64, "2000000000 Bytes"),
     ("tileset.json", b'{"asset": ' * 5000, "kein vollständiges JSON"),
+    ("bild.tif", b"II*\x00" + struct.pack("<I", 2_000_000_000), "abgeschnitten"),
+    ("rand.tif", b"MM\x00*\x00\x00\x00\x08\xff\xff" + b"\x00" * 40, "abgeschnitten"),
 ]
 
 
@@ -123,6 +132,36 @@ def test_broken_and_hostile_uploads_get_german_findings_never_a_500(app):
         [],
         "",
     )
+
+
+def test_a_dataset_written_whole_has_its_distributions_typed():
+    """Harvesters write a dataset whole (package_create/update with its resources, no
+    upload, no resource hook): its 3D, grid and service distributions are typed from
+    the URL or media type before the write."""
+    from udp_testing import public_dataset
+
+    system = {"ignore_auth": True, "user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]}
+    pkg = public_dataset(
+        owner_org=factories.Organization()["id"],
+        resources=[
+            {"name": "Modell", "url": "https://daten.example/3d/modell.city.json", "format": ""},
+            {"name": "Hitze", "url": "https://daten.example/klima/hitze", "mimetype": "application/x-netcdf"},
+            {"name": "Karte", "url": "https://geo.example/wms?SERVICE=WMS&REQUEST=GetCapabilities"},
+            {"name": "Tabelle", "url": "https://daten.example/a.csv", "format": "CSV"},
+        ],
+    )
+    got = {r["name"]: r for r in tk.get_action("package_show")(dict(system), {"id": pkg["id"]})["resources"]}
+    assert got["Modell"]["udp_twin_kind"] == "CityJSON" and got["Modell"]["mimetype"] == "application/city+json"
+    assert got["Modell"]["format"].rsplit("/", 1)[-1] == "JSON"
+    assert got["Hitze"]["udp_twin_kind"] == "NetCDF" and got["Hitze"]["format"].rsplit("/", 1)[-1] == "NETCDF"
+    assert got["Karte"]["udp_twin_kind"] == "WMS" and got["Karte"]["format"].rsplit("/", 1)[-1] == "WMS_SRVC"
+    assert "udp_twin_kind" not in got["Tabelle"] and got["Tabelle"]["format"].rsplit("/", 1)[-1] == "CSV"
+    # an update written whole (a harvest's next run) types what it adds
+    whole = tk.get_action("package_show")(dict(system), {"id": pkg["id"]})
+    whole["resources"].append({"name": "Kacheln", "url": "https://daten.example/3d/tileset.json"})
+    tk.get_action("package_update")(dict(system), whole)
+    got = {r["name"]: r for r in tk.get_action("package_show")(dict(system), {"id": pkg["id"]})["resources"]}
+    assert got["Kacheln"]["udp_twin_kind"] == "3D Tiles" and got["Modell"]["udp_twin_kind"] == "CityJSON"
 
 
 def big_cityjson(path: str, target_bytes: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import ckan.plugins as p
@@ -12,6 +13,7 @@ from ckan.types import Context
 from ckanext.udp.twin import cli, coverage, helpers, kinds, probe, record
 
 log = logging.getLogger(__name__)
+I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 
 
 def findings_text(found: probe.Probe) -> list[str]:
@@ -41,13 +43,45 @@ def type_resource(resource: dict[str, Any]) -> None:
         record.apply_kind(resource, kind)
 
 
+def type_resources(data_dict: dict[str, Any]) -> None:
+    """Type the distributions of a dataset written whole that are not typed yet (by
+    format label, media type, name or service URL: nothing is read from remote links;
+    a resource uploaded through ``resource_create`` was typed by its hook)."""
+    for resource in data_dict.get("resources") or []:
+        if isinstance(resource, dict) and not resource.get("udp_twin_kind") and resource.get("upload") is None:
+            type_resource(resource)
+
+
+@tk.chained_action
+def package_create(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
+    type_resources(data_dict)
+    return up(context, data_dict)
+
+
+@tk.chained_action
+def package_update(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
+    type_resources(data_dict)
+    return up(context, data_dict)
+
+
 @tk.blanket.cli(cli.get_commands)
 @tk.blanket.config_declarations
 @tk.blanket.helpers(helpers.get_helpers)
 class UdpTwinPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.IResourceController, inherit=True)
-    p.implements(p.IPackageController, inherit=True)
+    p.implements(p.IActions)
+    p.implements(p.ITranslation)
+
+    # ITranslation: a catalogue of its own (the findings, the resource page's rows)
+    def i18n_directory(self) -> str:
+        return I18N_DIR
+
+    def i18n_locales(self) -> list[str]:
+        return ["de"]
+
+    def i18n_domain(self) -> str:
+        return "ckanext-udp-twin"
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -67,26 +101,10 @@ class UdpTwinPlugin(p.SingletonPlugin):
     def after_resource_update(self, context: Context, resource: dict[str, Any]) -> None:
         self._feed(context, resource)
 
-    # IPackageController: datasets written whole (harvesters, package_create/update with
-    # resources) have no resource hooks; their distributions are typed by media
-    # type, name or service URL before the commit (nothing is read from remote links)
-    def create(self, entity: Any) -> None:
-        self.edit(entity)
-
-    def edit(self, entity: Any) -> None:
-        for res in getattr(entity, "resources", None) or []:
-            extras = dict(res.extras or {})
-            if extras.get("udp_twin_kind") or res.state != "active":
-                continue
-            kind = (
-                kinds.from_media_type(res.mimetype) or kinds.from_name(res.url or "") or kinds.from_service_url(res.url)
-            )
-            if kind is None:
-                continue
-            extras["udp_twin_kind"] = kind.label
-            res.extras = extras
-            if kind.media_type and str(res.mimetype or "").lower() in record.GENERIC_MEDIA:
-                res.mimetype = kind.media_type
+    # IActions: datasets written whole (harvesters, package_create/update with resources)
+    # pass no resource hook; their distributions are typed before the write
+    def get_actions(self) -> dict[str, Any]:
+        return {"package_create": package_create, "package_update": package_update}
 
     @staticmethod
     def _feed(context: Context, resource: dict[str, Any]) -> None:

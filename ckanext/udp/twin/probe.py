@@ -4,7 +4,7 @@
 :class:`Finding` (an English message id with parameters, translated for the steward by the
 plugin). JSON is streamed with ijson (a 50 MB CityJSON is never held in memory), NetCDF is
 opened with netCDF4 from a temporary copy (only its header and coordinate variables are
-read), GLB and TIFF headers are checked by hand. Files above ``max_bytes`` are typed by
+read), GLB headers are checked by hand, GeoTIFF keys read with tifffile. Files above ``max_bytes`` are typed by
 name only. Extents are reprojected to WGS 84 with pyproj.
 """
 
@@ -409,39 +409,61 @@ def _glb(head: bytes, size: int, result: Probe) -> None:
 
 
 def _tiff(stream: IO[bytes], head: bytes, result: Probe) -> None:
+    """The reference system and extent from the GeoTIFF keys, read by tifffile
+    (``geotiff_metadata``); a file it cannot parse is a finding."""
     if _sniff(head) is not kinds.GEOTIFF:
         result.note("The file is named like TIFF but is none (no TIFF signature).")
         result.kind = None
         return
-    if head[2:4] in (b"+\x00", b"\x00+"):
-        return  # BigTIFF: typed, not read
-    order = "<" if head[:2] == b"II" else ">"
-    (offset,) = struct.unpack(order + "I", head[4:8])
-    size = size_of(stream)
-    if offset + 2 > size:
-        result.note("The TIFF file is truncated (its first image directory lies beyond the end).")
+    import tifffile
+
+    stream.seek(0)
+    try:
+        with tifffile.TiffFile(stream) as tif:
+            page = tif.pages.first
+            shape = (int(page.imagelength), int(page.imagewidth))
+            geo = tif.geotiff_metadata if tif.is_geotiff else None
+    except Exception:  # noqa: BLE001 - any parser error of a hostile file is a finding
+        result.note("The TIFF file could not be read (broken or truncated).")
         return
-    stream.seek(offset)
-    (count,) = struct.unpack(order + "H", stream.read(2))
-    entries = stream.read(12 * min(count, 512))
-    tags: dict[int, tuple[int, int, int]] = {}
-    for i in range(len(entries) // 12):
-        tag, typ, n, val = struct.unpack(order + "HHII", entries[i * 12 : i * 12 + 12])
-        tags[tag] = (typ, n, val)
-    if 34735 not in tags:
+    if not geo or not any(k in geo for k in ("ProjectedCSTypeGeoKey", "GeographicTypeGeoKey")):
         result.note("The TIFF file has no GeoTIFF keys: no reference system.")
         return
-    _typ, n, val = tags[34735]
-    if n > 4096 or val + 2 * n > size:
-        result.note("The GeoTIFF keys lie beyond the end of the file.")
-        return
-    stream.seek(val)
-    keys = struct.unpack(order + "H" * n, stream.read(2 * n))
-    for i in range(4, len(keys) - 3, 4):
-        key, location, _count, value = keys[i : i + 4]
-        if key in (3072, 2048) and location == 0 and value not in (0, 32767):
-            result.epsg = value
+    for key in ("ProjectedCSTypeGeoKey", "GeographicTypeGeoKey"):
+        code = _geokey_code(geo.get(key))
+        if code is not None:
+            result.epsg = code
             break
+    box = _tiff_box(geo, shape)
+    if result.epsg and box:
+        result.details["extent_native"] = list(box)
+        result.bbox = to_wgs84(result.epsg, box)
+        if result.bbox is None:
+            result.note("The extent does not fit the reference system EPSG:{code}.", code=result.epsg)
+
+
+def _geokey_code(value: Any) -> int | None:
+    """An EPSG code from a GeoKey value (tifffile gives an enum member or an int;
+    0 and 32767 mean undefined and user-defined)."""
+    try:
+        code = int(value)
+    except (TypeError, ValueError):
+        return None
+    return code if 1000 <= code <= 999999 and code != 32767 else None
+
+
+def _tiff_box(geo: dict[str, Any], shape: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """The native extent from a tie point and the pixel scale (north-up rasters)."""
+    tie, scale = geo.get("ModelTiepoint"), geo.get("ModelPixelScale")
+    try:
+        i, j, _k, x, y, _z = (float(v) for v in list(tie)[:6])  # type: ignore[arg-type]
+        sx, sy = (float(v) for v in list(scale)[:2])  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    west, north = x - i * sx, y + j * sy
+    east, south = west + shape[1] * sx, north - shape[0] * sy
+    box = (min(west, east), min(south, north), max(west, east), max(south, north))
+    return box if all(math.isfinite(v) for v in box) else None
 
 
 def _citygml(head: bytes, result: Probe) -> None:

@@ -6,7 +6,8 @@ Bounded work per request: the file must be at most ``max_bytes`` large, a grid
 at most ``max_cells`` cells; one slice is read, thinned by a stride to at most
 ``MAX_SIDE`` pixels a side. Results are kept in a small in-process cache keyed
 by resource id, its last change, variable and time step. Every failure to read
-is a :class:`GridError` with a German message and an HTTP status (4xx).
+is a :class:`GridError`: an English message id with parameters (translated
+when it is shown, German by default) and an HTTP status (4xx).
 """
 
 from __future__ import annotations
@@ -29,13 +30,56 @@ ANCHORS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231,
 NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 SPATIAL_NAMES = ("lat", "latitude", "y", "rlat", "northing")
+BROKEN = "The file is damaged or incomplete and cannot be read."
+NO_VARIABLE = "The file holds no grid variable that could be shown as an image."
+TOO_MANY_CELLS = "The grid has {cells} cells, more than the {limit} shown."
 
 
 class GridError(Exception):
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.message = message
+    """A file the preview cannot show: ``msgid`` (English, in the ``ckanext-udp-grid``
+    catalogue) with ``params``, and the HTTP status to answer with."""
+
+    def __init__(self, msgid: str, status: int = 422, **params: Any) -> None:
+        super().__init__(msgid, status, params)
+        self.msgid = msgid
         self.status = status
+        self.params = params
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (pickled) whole
+        return (_grid_error, (self.msgid, self.status, self.params))
+
+    @property
+    def message(self) -> str:
+        """The message in the reader's language (German by default)."""
+        return translate(self.msgid).format(**{k: number(v) for k, v in self.params.items()})
+
+
+def _grid_error(msgid: str, status: int, params: dict[str, Any]) -> GridError:
+    return GridError(msgid, status, **params)
+
+
+def translate(msgid: str) -> str:
+    """``msgid`` in the current request's language; the msgid itself outside a request."""
+    import ckan.plugins.toolkit as tk
+
+    try:
+        return str(tk._(msgid))
+    except (RuntimeError, TypeError, KeyError):
+        return msgid
+
+
+def number(value: Any) -> Any:
+    """Whole numbers grouped as the reader's language writes them (2.400 in German)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    import ckan.plugins.toolkit as tk
+    from babel.numbers import format_decimal
+
+    try:
+        lang = str(tk.h.lang() or "en")
+    except (RuntimeError, TypeError, AttributeError, KeyError):
+        lang = "en"
+    return format_decimal(value, locale=lang)
 
 
 @dataclass
@@ -44,6 +88,14 @@ class Variable:
     label: str
     unit: str
     times: list[str] = field(default_factory=list)
+    #: a GeoTIFF band's number (its label is then "Band n" in the reader's language)
+    band: int | None = None
+
+    @property
+    def title(self) -> str:
+        if self.band is not None:
+            return translate("Band {number}").format(number=self.band)
+        return self.label
 
 
 @dataclass
@@ -78,19 +130,20 @@ def sniff(path: str) -> str:
         return "netcdf"
     if head[:4] in TIFF_MAGIC:
         return "geotiff"
-    raise GridError("Die Datei ist weder NetCDF noch GeoTIFF.")
+    raise GridError("The file is neither NetCDF nor GeoTIFF.")
 
 
 def _check_size(path: str, max_bytes: int) -> None:
     try:
         size = os.path.getsize(path)
     except OSError:
-        raise GridError("Die Datei ist nicht vorhanden.", 404) from None
+        raise GridError("The file is missing.", 404) from None
     if size > max_bytes:
         raise GridError(
-            f"Die Datei ist mit {size / 1e6:.0f} MB größer als die {max_bytes / 1e6:.0f} MB, "
-            "die als Bild gezeigt werden.",
+            "The file has {size} MB, more than the {limit} MB shown as an image.",
             413,
+            size=round(size / 1e6),
+            limit=round(max_bytes / 1e6),
         )
 
 
@@ -126,7 +179,7 @@ def _nc_variables(ds: Any) -> list[tuple[Variable, Any]]:
 def _nc_slice(ds: Any, var: Any, time: int, max_cells: int) -> np.ndarray:
     ny, nx = var.shape[-2:]
     if ny * nx > max_cells:
-        raise GridError(f"Das Raster hat {ny * nx:,} Zellen, mehr als die {max_cells:,}, die gezeigt werden.", 413)
+        raise GridError(TOO_MANY_CELLS, 413, cells=ny * nx, limit=max_cells)
     step = max(1, int(np.ceil(max(ny, nx) / MAX_SIDE)))
     index: tuple[Any, ...] = (slice(None, None, step), slice(None, None, step))
     if var.ndim == 4:
@@ -157,12 +210,12 @@ def _tiff_read(path: str, band: int, max_cells: int) -> tuple[list[Variable], np
             bands, ny, nx = shape
         else:
             (ny, nx), bands = shape[-2:], 1
-        variables = [Variable(f"band{i + 1}", f"Kanal {i + 1}", "") for i in range(bands)]
+        variables = [Variable(f"band{i + 1}", f"band {i + 1}", "", band=i + 1) for i in range(bands)]
         if band < 0:
             return variables, None
         if ny * nx * bands > max_cells:  # the page is read whole, every band of it
             cells = ny * nx * bands
-            raise GridError(f"Das Raster hat {cells:,} Zellen, mehr als die {max_cells:,}, die gezeigt werden.", 413)
+            raise GridError(TOO_MANY_CELLS, 413, cells=cells, limit=max_cells)
         data = np.asarray(page.asarray(), dtype=float)
         nodata = page.tags.get("GDAL_NODATA")
     if data.ndim == 3:
@@ -194,9 +247,9 @@ def describe(path: str, max_bytes: int) -> list[Variable]:
     except GridError:
         raise
     except Exception:  # noqa: BLE001 (any reader error of a broken file is the file's fault)
-        raise GridError("Die Datei ist beschädigt oder unvollständig und lässt sich nicht lesen.") from None
+        raise GridError(BROKEN) from None
     if not variables:
-        raise GridError("Die Datei enthält keine Rastervariable, die sich als Bild zeigen ließe.")
+        raise GridError(NO_VARIABLE)
     return variables
 
 
@@ -210,7 +263,7 @@ def render(path: str, variable: str | None, time: int, max_bytes: int, max_cells
             with netCDF4.Dataset(path, "r") as ds:
                 found = _nc_variables(ds)
                 if not found:
-                    raise GridError("Die Datei enthält keine Rastervariable, die sich als Bild zeigen ließe.")
+                    raise GridError(NO_VARIABLE)
                 chosen = next((item for item in found if item[0].name == variable), found[0])
                 var_info, var = chosen
                 if var_info.times and not 0 <= time < len(var_info.times):
@@ -225,7 +278,7 @@ def render(path: str, variable: str | None, time: int, max_bytes: int, max_cells
     except GridError:
         raise
     except Exception:  # noqa: BLE001
-        raise GridError("Die Datei ist beschädigt oder unvollständig und lässt sich nicht lesen.") from None
+        raise GridError(BROKEN) from None
     return Slice(var_info, time, to_png(data), statistics(data, var_info.unit))
 
 

@@ -14,17 +14,24 @@ whoever may see its dataset.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from babel.support import Translations
+from flask import has_request_context
 
 log = logging.getLogger(__name__)
 
 VIEW3D = "udp_view3d"
 GRID = "udp_grid"
-TITLES = {VIEW3D: "3D-Ansicht", GRID: "Rasterbild"}
+#: the views' titles (English msgids: stored translated, German by default)
+TITLES = {VIEW3D: "3D view", GRID: "Grid image"}
+#: each plugin's own catalogue (ITranslation)
+DOMAINS = {VIEW3D: "ckanext-udp-view3d", GRID: "ckanext-udp-grid"}
+I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 
 CITYJSON, TILES, GLTF, NETCDF, GEOTIFF = "cityjson", "tiles", "gltf", "netcdf", "geotiff"
 
@@ -104,10 +111,21 @@ def wanted_views(resource: dict[str, Any]) -> list[str]:
     return []
 
 
-def ensure_views(resource: dict[str, Any], defer_commit: bool = False) -> list[str]:
-    """Create the 3D or grid view ``resource`` lacks; return the view types created.
-    ``defer_commit``: the views join the caller's open transaction (no early commit)."""
-    wanted = wanted_views(resource)
+def title(view_type: str) -> str:
+    """The view's title in the reader's language, or, made outside a request (a
+    command, a job), in the portal's default one (German)."""
+    msgid = TITLES[view_type]
+    if has_request_context():
+        return str(tk._(msgid))
+    locale = str(tk.config.get("ckan.locale_default") or "en")
+    return Translations.load(I18N_DIR, [locale], DOMAINS[view_type]).gettext(msgid)
+
+
+def ensure_views(resource: dict[str, Any], defer_commit: bool = False, only: str | None = None) -> list[str]:
+    """Create the 3D or grid view ``resource`` lacks (of type ``only``, if given);
+    return the view types created. ``defer_commit``: the views join the caller's
+    open transaction (no early commit)."""
+    wanted = [v for v in wanted_views(resource) if only is None or v == only]
     if not wanted or not resource.get("id"):
         return []
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
@@ -119,7 +137,7 @@ def ensure_views(resource: dict[str, Any], defer_commit: bool = False) -> list[s
     for view_type in wanted:
         if view_type not in have:
             tk.get_action("resource_view_create")(
-                dict(context), {"resource_id": resource["id"], "view_type": view_type, "title": TITLES[view_type]}
+                dict(context), {"resource_id": resource["id"], "view_type": view_type, "title": title(view_type)}
             )
             created.append(view_type)
     if created:

@@ -7,46 +7,90 @@
   variable and time step rendered by the portal (``views.py``), a legend and
   the statistics as text.
 
-CKAN gives a plugin one view type, hence two plugin names; ``udp_grid`` needs
-``udp_view3d`` (its templates and config options).
+CKAN gives a plugin one view type, hence two plugin names. Each is usable
+alone: its own templates (``templates/`` and ``grid_templates/``), CSS asset
+(``assets/`` and ``grid_assets/``), config declaration, default views and
+translation catalogue (``i18n/de/LC_MESSAGES/ckanext-udp-view3d.po`` and
+``ckanext-udp-grid.po``); they share only the recognition of file types
+(``logic.py``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+import yaml
 from ckan.types import Context
 
 from ckanext.udp.view3d import grid, logic, views
 
 #: above this size the 3D view loads the file only when asked to
 ASK_BYTES = 20 * 1024 * 1024
+HERE = os.path.dirname(__file__)
+I18N_DIR = os.path.join(HERE, "i18n")
 
 
-@tk.chained_action
-def resource_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-    result = up(context, data_dict)
-    logic.ensure_views(data_dict.get("resource") or {}, defer_commit=bool(context.get("defer_commit")))
-    return result
+def default_view_actions(view_type: str) -> dict[str, Any]:
+    """The two default-view actions, chained to make ``view_type``'s view of the
+    resources that get it (each plugin chains its own, so each works alone)."""
 
+    @tk.chained_action
+    def resource_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
+        result = up(context, data_dict)
+        logic.ensure_views(data_dict.get("resource") or {}, bool(context.get("defer_commit")), view_type)
+        return result
 
-@tk.chained_action
-def package_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-    result = up(context, data_dict)
-    for resource in (data_dict.get("package") or {}).get("resources") or []:
-        logic.ensure_views(resource, defer_commit=bool(context.get("defer_commit")))
-    return result
+    @tk.chained_action
+    def package_create_default_resource_views(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
+        result = up(context, data_dict)
+        for resource in (data_dict.get("package") or {}).get("resources") or []:
+            logic.ensure_views(resource, bool(context.get("defer_commit")), view_type)
+        return result
+
+    return {
+        "resource_create_default_resource_views": resource_create_default_resource_views,
+        "package_create_default_resource_views": package_create_default_resource_views,
+    }
 
 
 class _View(p.SingletonPlugin):
     p.implements(p.IResourceView, inherit=True)
+    p.implements(p.IConfigurer)
+    p.implements(p.IActions)
+    p.implements(p.ITranslation)
 
     view_type = ""
     title = ""
     icon = ""
     template = ""
+    form = ""
+    templates = ""
+    assets = ""
+    domain = ""
+
+    # IConfigurer
+    def update_config(self, config: Any) -> None:
+        tk.add_template_directory(config, self.templates)
+        tk.add_resource(self.assets, self.view_type)
+
+    # IActions
+    def get_actions(self) -> dict[str, Any]:
+        return default_view_actions(self.view_type)
+
+    # ITranslation: a catalogue of its own
+    def i18n_directory(self) -> str:
+        return I18N_DIR
+
+    def i18n_locales(self) -> list[str]:
+        return ["de"]
+
+    def i18n_domain(self) -> str:
+        return self.domain
+
+    # IResourceView
 
     def info(self) -> dict[str, Any]:
         return {
@@ -64,30 +108,18 @@ class _View(p.SingletonPlugin):
         return self.template
 
     def form_template(self, context: Context, data_dict: dict[str, Any]) -> str:
-        return "udp_view3d/no_form.html"
+        return self.form
 
 
-@tk.blanket.config_declarations
 class UdpView3dPlugin(_View):
-    p.implements(p.IConfigurer)
-    p.implements(p.IActions)
-
     view_type = logic.VIEW3D
     title = "3D view"
     icon = "cube"
     template = "udp_view3d/view3d.html"
-
-    # IConfigurer
-    def update_config(self, config: Any) -> None:
-        tk.add_template_directory(config, "templates")
-        tk.add_resource("assets", "udp_view3d")
-
-    # IActions
-    def get_actions(self) -> dict[str, Any]:
-        return {
-            "resource_create_default_resource_views": resource_create_default_resource_views,
-            "package_create_default_resource_views": package_create_default_resource_views,
-        }
+    form = "udp_view3d/no_form.html"
+    templates = "templates"
+    assets = "assets"
+    domain = "ckanext-udp-view3d"
 
     def can_view(self, data_dict: dict[str, Any]) -> bool:
         return logic.is_3d(data_dict.get("resource") or {})
@@ -117,11 +149,21 @@ class UdpView3dPlugin(_View):
 
 class UdpGridViewPlugin(_View):
     p.implements(p.IBlueprint)
+    p.implements(p.IConfigDeclaration)
 
     view_type = logic.GRID
     title = "Grid image"
     icon = "th"
-    template = "udp_view3d/grid.html"
+    template = "udp_grid/grid.html"
+    form = "udp_grid/no_form.html"
+    templates = "grid_templates"
+    assets = "grid_assets"
+    domain = "ckanext-udp-grid"
+
+    # IConfigDeclaration: its own options (the blanket would read udp_view3d's file)
+    def declare_config_options(self, declaration: Any, key: Any) -> None:
+        with open(os.path.join(HERE, "grid_config_declaration.yaml"), encoding="utf-8") as f:
+            declaration.load_dict(yaml.safe_load(f))
 
     # IBlueprint
     def get_blueprint(self) -> list[Any]:
@@ -147,7 +189,7 @@ class UdpGridViewPlugin(_View):
             info["error"] = exc.message
             return {"udp_grid": info}
         except Exception:  # noqa: BLE001 (the page is shown, the preview says it failed)
-            info["error"] = "Die Datei lässt sich nicht als Rasterbild zeigen."
+            info["error"] = tk._("The file cannot be shown as a grid image.")
             return {"udp_grid": info}
         info.update(variables=variables, variable=part.variable, time=part.time, stats=part.stats)
         return {"udp_grid": info}

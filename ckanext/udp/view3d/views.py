@@ -3,7 +3,7 @@ and ``.../grid.json`` (``?variable=<name>&time=<index>``).
 
 Both answer only to whoever may see the resource (``package_show``'s auth:
 the public sees published, open datasets only); a file that cannot be read
-gets a 4xx with a German message, never a 500.
+gets a 4xx with a message in the reader's language (German by default), never a 500.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("udp_grid", __name__)
 
+ONLY_UPLOADS = "Only files uploaded to the portal are shown as a grid image."
+
 
 def limits() -> tuple[int, int]:
-    """Size caps (declared by ``udp_view3d``, which ``udp_grid`` needs for its templates)."""
+    """Size caps (declared by ``udp_grid``: ``grid_config_declaration.yaml``)."""
     return (
-        int(tk.config.get("ckanext.udp.view3d.grid_max_bytes") or 500 * 1024 * 1024),
-        int(tk.config.get("ckanext.udp.view3d.grid_max_cells") or 25_000_000),
+        int(tk.config.get("ckanext.udp.grid.max_bytes") or 500 * 1024 * 1024),
+        int(tk.config.get("ckanext.udp.grid.max_cells") or 25_000_000),
     )
 
 
@@ -50,10 +52,10 @@ def find_resource(dataset_id: str, resource_id: str) -> dict[str, Any]:
 def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> grid.Slice:
     """The rendered slice of ``resource`` (cached by id, last change, variable, time)."""
     if not logic.is_grid(resource):
-        raise grid.GridError("Diese Ressource ist keine NetCDF- oder GeoTIFF-Datei.", 404)
+        raise grid.GridError("This resource is no NetCDF or GeoTIFF file.", 404)
     path = compat.resource_upload_path(resource)
     if not path:
-        raise grid.GridError("Als Rasterbild gezeigt werden nur Dateien, die im Portal hochgeladen sind.", 404)
+        raise grid.GridError(ONLY_UPLOADS, 404)
     # the key holds what is rendered, not what was asked: unknown variables and steps
     # fall back to the first, and must not each cost a fresh read of the file
     variables = grid_variables(resource)
@@ -73,7 +75,7 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
 def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
     path = compat.resource_upload_path(resource)
     if not path:
-        raise grid.GridError("Als Rasterbild gezeigt werden nur Dateien, die im Portal hochgeladen sind.", 404)
+        raise grid.GridError(ONLY_UPLOADS, 404)
     key = (resource["id"], grid.version(resource), "*variables*")
     cached = grid.CACHE.get(key)
     if cached is None:
@@ -98,19 +100,19 @@ def _serve(dataset_id: str, resource_id: str, as_json: bool) -> Response:
         resource = find_resource(dataset_id, resource_id)
         part = grid_slice(resource, args.get("variable"), _int(args.get("time")))
     except tk.NotAuthorized:
-        return _error("Keine Berechtigung für diese Ressource.", 403, as_json)
+        return _error(tk._("You may not see this resource."), 403, as_json)
     except tk.ObjectNotFound:
-        return _error("Ressource nicht gefunden.", 404, as_json)
+        return _error(tk._("Resource not found"), 404, as_json)
     except grid.GridError as exc:
         return _error(exc.message, exc.status, as_json)
     except Exception:  # noqa: BLE001 (never a 500 for a file's content)
         log.exception("grid preview of resource %s failed", resource_id)
-        return _error("Die Datei lässt sich nicht als Rasterbild zeigen.", 422, as_json)
+        return _error(tk._("The file cannot be shown as a grid image."), 422, as_json)
     if as_json:
         response = jsonify(
             {
                 "variable": part.variable.name,
-                "label": part.variable.label,
+                "label": part.variable.title,
                 "unit": part.variable.unit,
                 "time": part.time,
                 "times": part.variable.times,
