@@ -209,7 +209,8 @@ class Runner:
                 res = self.app.get(url, query_string=params or None, headers=headers, follow_redirects=False)
             else:
                 res = self.app.post(url, data=params or {}, headers=headers, follow_redirects=False)
-            body = res.get_data(as_text=True) + " " + res.headers.get("Location", "")
+            # (images and downloads are bytes: read as text where they are text)
+            body = res.get_data().decode("utf-8", "replace") + " " + res.headers.get("Location", "")
             status = res.status_code
         except Exception as err:  # the test app lets exceptions through: a 500 in production
             from ckan import model
