@@ -6,7 +6,7 @@
 # shards); test paths in it run just those, in one process: make test PYTEST_ARGS="tests/browser -x".
 # make test-durations: the whole suite as make test, then its durations into .test_durations
 # (commit it: the shards are cut by it).
-.PHONY: run test test-durations stop clean status setup bench lint
+.PHONY: run test test-durations stop clean status setup bench lint cluster test-cluster
 
 run:
 	@scripts/stack.sh run
@@ -33,6 +33,8 @@ status:
 # (TRANSPARENCY_N: datasets of the initial transparency sync; 10,000 as the issue asks, smaller for a quick run)
 # The portal load test runs 50 users x 5 minutes per portal; shorter: make bench PORTAL_LOAD_ARGS="--users 10 --duration 60"
 TRANSPARENCY_N ?= 10000
+# (CLUSTER_N: datasets in the single core and in the 2x2 SolrCloud collection, same run)
+CLUSTER_N ?= 10000
 bench:
 	@scripts/stack.sh setup
 	.venv/bin/python bench/governance_overhead.py --ini .udp/ckan.ini
@@ -49,6 +51,21 @@ bench:
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
 	.venv/bin/python bench/klimadashboard.py --ini "$$(scripts/stack.sh test-ini)" --tiles 20 --repeat 20
 	.venv/bin/python bench/sozialatlas.py --ini "$$(scripts/stack.sh test-ini)" --indicators 10 --repeat 20
+	.venv/bin/python bench/cluster_search.py --n $(CLUSTER_N) --clients 20 --seconds 30
+
+# SolrCloud on loopback (scripts/cluster.sh): ZooKeeper + 3 Solr nodes, collections ckan and ckan_test
+# (2 shards x 2 replicas, CKAN's schema with the German analysis); writes .udp/cluster.ini (ckan.ini with
+# solr_url on the collection) and indexes the portal's datasets into it. make stop stops it too.
+cluster:
+	@scripts/stack.sh setup
+	@scripts/cluster.sh start
+	.venv/bin/ckan -c "$$(scripts/cluster.sh ini)" search-index rebuild
+	@echo "Serve the portal on the cluster: .venv/bin/ckan -c .udp/cluster.ini run --host 127.0.0.1"
+
+# The SolrCloud tests (tests/cluster: start ZooKeeper and three Solr nodes, kill one while 20 clients
+# search); opt-in, outside make test: several minutes and ~1.3 GB of JVMs on a loaded 2-core box.
+test-cluster:
+	@UDP_TEST_CLUSTER=1 scripts/stack.sh test tests/cluster -q $(PYTEST_ARGS)
 
 # Lint, format check and type check (also run by make test)
 lint:

@@ -652,6 +652,7 @@ cmd_stop() {
     stop_pidfile pycsw "$RUN/pycsw.pid"                # scripts/pycsw.sh (tests)
     stop_pidfile MapServer "$RUN/mapserver.pid"        # scripts/mapserver.py (tests)
     [ -x "$REPO/scripts/solr.sh" ] && "$REPO/scripts/solr.sh" stop || true
+    [ -x "$REPO/scripts/cluster.sh" ] && "$REPO/scripts/cluster.sh" stop || true  # SolrCloud (make cluster)
     stop_pidfile Mosquitto "$RUN/mosquitto.pid"
     stop_pidfile Redis "$RUN/redis.pid"
     if [ -f "$UDP_STATE/pg/postmaster.pid" ]; then

@@ -95,6 +95,16 @@ SPATIAL_FIELDS = """    <!-- ckanext-spatial solr-bbox backend (added by solr/ma
 """
 
 
+# udp_semantic (ckanext/udp/semantic/): one passage embedding per dataset
+# (multilingual-e5-small, 384 dimensions, unit length), searched with Solr's
+# `{!knn f=udp_vector topK=...}` parser. Unused fields cost nothing.
+VECTOR_FIELDS = """    <!-- udp_semantic dataset embedding (added by solr/make_schema.py) -->
+    <field name="udp_vector" type="udp_knn_vector" indexed="true" stored="false"/>
+"""
+VECTOR_TYPE = """<fieldType name="udp_knn_vector" class="solr.DenseVectorField" vectorDimension="384" similarityFunction="cosine"/>
+    """
+
+
 class SchemaError(Exception):
     pass
 
@@ -149,6 +159,11 @@ def transform(schema_text, use_stopwords=False):
         if result.count("</fields>") != 1:
             raise SchemaError("expected exactly one </fields> in the CKAN schema")
         result = result.replace("</fields>", SPATIAL_FIELDS + "</fields>")
+    if '<field name="udp_vector"' not in result:
+        if result.count("</fields>") != 1 or result.count("</types>") != 1:
+            raise SchemaError("expected exactly one </fields> and </types> in the CKAN schema")
+        result = result.replace("</fields>", VECTOR_FIELDS + "</fields>")
+        result = result.replace("</types>", VECTOR_TYPE + "</types>")
     check(result)
     return result
 

@@ -675,3 +675,30 @@ def resource_upload_path(resource: dict[str, Any]) -> str | None:
     if resource.get("url_type") != "upload":
         return None
     return str(uploader.get_resource_uploader(resource).get_path(resource["id"]))
+
+
+# --- i19-semantic ---
+
+
+def solr_connection() -> Any:
+    """A pysolr connection to CKAN's Solr core (``ckan.lib.search.common``), for
+    the kNN queries of udp_semantic (run under the caller's filters)."""
+    from ckan.lib.search.common import make_connection
+
+    return make_connection(decode_dates=False)
+
+
+def reindex_datasets(package_ids: list[str]) -> None:
+    """Index these datasets now and commit (``ckan.lib.search.rebuild``)."""
+    from ckan.lib import search
+
+    search.rebuild(package_ids=package_ids, defer_commit=True, quiet=True)
+    search.commit()
+
+
+def user_dataset_labels(user_obj: Any) -> list[str]:
+    """The permission labels a user (None: anonymous) may see in search, as
+    package_search filters them (``ckan.lib.plugins.get_permission_labels``)."""
+    from ckan.lib.plugins import get_permission_labels
+
+    return list(get_permission_labels().get_user_dataset_labels(user_obj))

@@ -553,6 +553,16 @@ EXEMPT_ACTIONS: dict[str, str] = {
     "udp_klima_tile_update": _KLIMA_WRITE,
     "udp_klima_tile_delete": _KLIMA_WRITE,
     "udp_klima_tile_reorder": _KLIMA_WRITE,
+    # udp_semantic (off in test.ini; tests/semantic/test_semantic.py switches it on and checks
+    # both for an anonymous visitor and a user of another office, with a positive control)
+    "udp_semantic_similar": (
+        "public datasets near a dataset the caller may see (package_show first): kNN under an "
+        "anonymous visitor's filters; tests/semantic/test_semantic.py::test_a_hidden_dataset_never_comes_back"
+    ),
+    "udp_semantic_suggest": (
+        "themes and keywords for a title and description (logged-in users): theme labels and the "
+        "tags of an anonymous search's facet; names no dataset"
+    ),
 }
 
 
