@@ -154,6 +154,7 @@ class LeakWorld:
         self.globals: dict[str, Any] = {}
         self._pattern: re.Pattern[str] | None = None
         self._owner: dict[str, str] = {}
+        self._netcdf: Any = None
 
     # --- building ------------------------------------------------------------------
     def _sys(self) -> dict[str, Any]:
@@ -191,6 +192,7 @@ class LeakWorld:
         for item in self.items:
             self._decorate(item)
         self._follow_everything()
+        self.globals.update(self._group_activities())
         self.globals.update(
             org=w.org["name"],
             org_id=w.org["id"],
@@ -232,6 +234,7 @@ class LeakWorld:
             view_type="datatables_view",
             title=f"Ansicht {marker}",
         )
+        grid = self._grid(pkg["id"]) if self.series_for is None or f"{state}/{access}" in self.series_for else None
         pkg = act(w.sysadmin, "package_show", id=pkg["id"])
         helpers.call_action(
             "task_status_update",
@@ -245,6 +248,7 @@ class LeakWorld:
             last_updated="2024-01-01T00:00:00",
         )
         download = next(r["id"] for r in pkg["resources"] if r["name"].startswith("download"))
+        extra = {"grid_id": grid} if grid else {}
         return Item(
             key=f"{state}/{access}",
             kind="dataset",
@@ -259,9 +263,33 @@ class LeakWorld:
                 "tag": tag,
                 "tag_prefix": tag[:-2],
                 "marker": marker,
+                **extra,
             },
-            tells={pkg["id"], name, marker, download, table["resource_id"], view["id"], tag},
+            tells={pkg["id"], name, marker, download, table["resource_id"], view["id"], tag, *extra.values()},
         )
+
+    def _grid(self, pkg_id: str) -> str:
+        """An uploaded NetCDF file (udp_grid's preview) on a dataset: its resource id."""
+        import io
+        import pathlib
+        import tempfile
+
+        from view3d import samples
+        from werkzeug.datastructures import FileStorage
+
+        if self._netcdf is None:
+            self._netcdf = samples.write_netcdf(pathlib.Path(tempfile.mkdtemp()) / "hitze.nc", hours=2, ny=6, nx=8)
+        data = self._netcdf.read_bytes()
+        resource = helpers.call_action(
+            "resource_create",
+            context=self._sys(),
+            package_id=pkg_id,
+            name="hitze.nc",
+            url="hitze.nc",
+            format="NetCDF",
+            upload=FileStorage(io.BytesIO(data), filename="hitze.nc"),
+        )
+        return resource["id"]
 
     def _sensor_series(self, made: list[Item]) -> None:
         """A sensor series (DataStore table + resource) on each hand-made dataset."""
@@ -413,6 +441,30 @@ class LeakWorld:
             helpers.call_action("package_activity_list", context=self._sys(), id=item.vars["id"], limit=100)
         )
         item.tells.update(ids)
+
+    def _group_activities(self) -> dict[str, str]:
+        """The organization's and the group's own activities (a change after their creation): CKAN's changes
+        pages of a group diff two of them."""
+        w = self.w
+        out = {}
+        for kind, obj in (("org", w.org), ("group", self.group)):
+            helpers.call_action(
+                f"{'organization' if kind == 'org' else 'group'}_patch",
+                context=self._sys(),
+                id=obj["id"],
+                description=f"Geändert {_marker()}",
+            )
+            activities = helpers.call_action(
+                "organization_activity_list" if kind == "org" else "group_activity_list",
+                context=self._sys(),
+                id=obj["id"],
+                include_hidden_activity=True,
+                limit=1000,
+            )
+            own = [a["id"] for a in activities if a["object_id"] == obj["id"]]
+            assert len(own) >= 2, activities
+            out[f"{kind}_new_activity_id"], out[f"{kind}_old_activity_id"] = own[0], own[1]
+        return out
 
     def _follow_everything(self) -> None:
         for viewer in ("plain", "outsider", "member"):
