@@ -675,3 +675,24 @@ def resource_upload_path(resource: dict[str, Any]) -> str | None:
     if resource.get("url_type") != "upload":
         return None
     return str(uploader.get_resource_uploader(resource).get_path(resource["id"]))
+
+
+# --- i13-cost ---
+
+
+def active_group_count(is_organization: bool, limit: int | None = None) -> int:
+    """How many names ``organization_list`` (``is_organization``) or
+    ``group_list`` answers anyone with (``all_fields`` off: every active group
+    or organisation of CKAN's default type, at most ``limit``, as its
+    ``ckan.group_and_organization_list_max``), in one query instead of the
+    action's list of names: the home page asks on every request."""
+    import ckan.model as model
+
+    query = model.Session.query(model.Group.id).filter(
+        model.Group.state == "active",
+        model.Group.is_organization == is_organization,
+        model.Group.type == ("organization" if is_organization else "group"),
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return int(model.Session.query(sa.func.count()).select_from(query.subquery()).scalar() or 0)
