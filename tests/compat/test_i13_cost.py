@@ -22,3 +22,16 @@ def test_active_group_count_answers_as_the_list_actions():
     assert compat.active_group_count(True) == len(tk.get_action("organization_list")({}, {})) == 2
     assert compat.active_group_count(False) == len(tk.get_action("group_list")({}, {})) == 1
     assert compat.active_group_count(True, 1) == 1
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_cache_asset_urls_gives_what_webassets_works_out(app):
+    from ckan.lib import webassets_tools
+
+    compat.cache_asset_urls()
+    compat.cache_asset_urls()  # idempotent: wrapped once
+    app.get("/")
+    bundle = webassets_tools.env["udp/udp-css"]
+    cached = bundle.urls()
+    assert cached and cached[0].endswith(".css")
+    assert bundle.urls() == cached == bundle.urls(calculate_sri=False)  # with an argument: webassets itself

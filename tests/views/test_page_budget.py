@@ -73,3 +73,15 @@ def test_the_portal_counts_organisations_and_groups_without_the_list_actions(app
     for path in ("/", "/dataset/"):
         called = _actions(app, path)
         assert "organization_list" not in called and "group_list" not in called, (path, called)
+
+
+def test_a_page_reuses_its_asset_bundles_urls(app):
+    """A worker works out each asset bundle's URLs once (compat.cache_asset_urls):
+    a page asked again neither checks the bundles' source files nor hashes them."""
+    from webassets.bundle import Bundle
+
+    for path in ("/", "/dataset/"):
+        app.get(path)
+        with mock.patch.object(Bundle, "_urls", autospec=True, side_effect=Bundle._urls) as built:
+            assert app.get(path).status_code == 200
+        assert built.call_count == 0, path
