@@ -702,3 +702,47 @@ def user_dataset_labels(user_obj: Any) -> list[str]:
     from ckan.lib.plugins import get_permission_labels
 
     return list(get_permission_labels().get_user_dataset_labels(user_obj))
+# --- i13-cost ---
+
+
+def active_group_count(is_organization: bool, limit: int | None = None) -> int:
+    """How many names ``organization_list`` (``is_organization``) or
+    ``group_list`` answers anyone with (``all_fields`` off: every active group
+    or organisation of CKAN's default type, at most ``limit``, as its
+    ``ckan.group_and_organization_list_max``), in one query instead of the
+    action's list of names: the home page asks on every request."""
+    import ckan.model as model
+
+    query = model.Session.query(model.Group.id).filter(
+        model.Group.state == "active",
+        model.Group.is_organization == is_organization,
+        model.Group.type == ("organization" if is_organization else "group"),
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return int(model.Session.query(sa.func.count()).select_from(query.subquery()).scalar() or 0)
+
+
+def cache_asset_urls() -> None:
+    """Each webassets bundle (``{% asset %}`` of CKAN's ``webassets_tools``)
+    works out its URLs once per process: the first call builds the bundle as
+    before, later ones reuse the answer instead of checking every source file's
+    time stamp and hashing the bundle again (~1.5 ms of CPU per bundle and
+    page; a portal page includes 16). The files do not change while a
+    production worker runs; with ``debug`` on, nothing is cached. Idempotent."""
+    from webassets.bundle import Bundle
+
+    if getattr(Bundle.urls, "_udp_cached", False):
+        return
+    original = Bundle.urls
+
+    def urls(self: Bundle, *args: Any, **kwargs: Any) -> list[Any]:
+        if args or kwargs:
+            return original(self, *args, **kwargs)
+        cached = self.__dict__.get("_udp_urls")
+        if cached is None:
+            cached = self.__dict__["_udp_urls"] = original(self)
+        return list(cached)
+
+    urls._udp_cached = True  # type: ignore[attr-defined]
+    Bundle.urls = urls  # type: ignore[method-assign]

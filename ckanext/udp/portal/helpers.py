@@ -11,7 +11,7 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 from werkzeug.exceptions import default_exceptions
 
-from ckanext.udp import dates
+from ckanext.udp import compat, dates
 from ckanext.udp.portal import serving
 
 __all__ = [
@@ -152,14 +152,18 @@ def udp_portal_counts() -> dict[str, int]:
         datasets = None
     if not isinstance(datasets, int):
         datasets = tk.get_action("package_search")({}, {"rows": 0, "fq": 'capacity:"public"'})["count"]
-    organizations = len(tk.get_action("organization_list")({}, {"all_fields": False}))
+    # what ``len(organization_list)`` gives every visitor (organisations are
+    # public in CKAN), counted in one query: the action built the list of names
+    organizations = compat.active_group_count(True, tk.config.get("ckan.group_and_organization_list_max"))
     return {"datasets": datasets, "organizations": organizations}
 
 
 def udp_has_groups() -> bool:
     """Whether the portal has at least one group (else the header offers none:
-    a "Gruppen" page that lists nothing is a dead end)."""
-    return bool(tk.get_action("group_list")({}, {"all_fields": False, "limit": 1}))
+    a "Gruppen" page that lists nothing is a dead end). What ``group_list``
+    answers every visitor (groups are public in CKAN), in one query: the
+    header asks on every page."""
+    return compat.active_group_count(False, 1) > 0
 
 
 def udp_request_id() -> str:

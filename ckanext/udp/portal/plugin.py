@@ -12,6 +12,7 @@ from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 from flask import Flask
 
+from ckanext.udp import compat
 from ckanext.udp.portal import cli, guard, helpers, serving
 
 
@@ -44,6 +45,9 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
         if isinstance(app, Flask):
             guard.install(app)
             serving.install(app)
+        # the asset bundles' URLs once per worker, not per page (issue 13: page cost)
+        if not tk.asbool(config.get("debug")):
+            compat.cache_asset_urls()
         return app
 
     # IActions: chained core actions that guard against 500s
