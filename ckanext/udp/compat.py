@@ -702,6 +702,8 @@ def user_dataset_labels(user_obj: Any) -> list[str]:
     from ckan.lib.plugins import get_permission_labels
 
     return list(get_permission_labels().get_user_dataset_labels(user_obj))
+
+
 # --- i13-cost ---
 
 
