@@ -8,6 +8,11 @@
 # (commit it: the shards are cut by it).
 .PHONY: run test test-durations stop clean status setup bench lint cluster test-cluster
 
+# The reference data (../shared by default, as scripts/stack.sh and tests/conftest.py take it): the
+# benchmarks below run outside stack.sh and read udp_dcatde's shapes and districts through it.
+UDP_SHARED_DIR ?= $(abspath ../shared)
+export UDP_SHARED_DIR
+
 run:
 	@scripts/stack.sh run
 
