@@ -279,6 +279,16 @@ def child(args: argparse.Namespace) -> None:
         print(json.dumps({"purged": purge(args.ini)}))
 
 
+def run_child(me: list[str], step: str) -> subprocess.CompletedProcess[str]:
+    """A step in a child process; its output is read for the last JSON line, and when
+    the step fails its error (the end of its stderr) is shown rather than swallowed."""
+    done = subprocess.run([*me, "--child", step], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"bench/portal_load.py: the {step} step failed (exit {done.returncode}), its error above")
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ini", default=str(REPO / ".udp" / "ckan.ini"))
@@ -305,7 +315,7 @@ def main() -> None:
     state.mkdir(exist_ok=True)
     binary = locust_bin(ini.parent)
     me = [sys.executable, __file__, "--ini", str(ini), "--datasets", str(args.datasets)]
-    prepared = subprocess.run([*me, "--child", "prepare"], check=True, capture_output=True, text=True)
+    prepared = run_child(me, "prepare")
     targets = json.loads(prepared.stdout.strip().splitlines()[-1])
     targets["think"] = list(args.think)
     (state / "targets.json").write_text(json.dumps(targets))
@@ -334,7 +344,7 @@ def main() -> None:
                 stop(process)
     finally:
         if not args.keep:
-            purged = subprocess.run([*me, "--child", "purge"], check=True, capture_output=True, text=True)
+            purged = run_child(me, "purge")
             print(f"bench datasets removed: {json.loads(purged.stdout.strip().splitlines()[-1])['purged']}")
 
     ours, stock = results["ckanext-udp"], results["stock CKAN"]
