@@ -1,9 +1,9 @@
 """Issue 13: the citizen journey at desktop width and at 375 px, on the demo
 portal: search "Bäume", narrow to the district Durlach, open the tree
-register, download its CSV (named after the dataset, parses as CSV). axe
-(WCAG 2.1 AA) on every page of the way and on the dataset page of every
-kind of demo dataset; no page wider than the screen. One demo world for the
-module (the previews' steps are in their own test file)."""
+register, see its table preview, download its CSV (named after the dataset,
+parses as CSV). axe (WCAG 2.1 AA) on every page of the way and on the dataset
+page of every kind of demo dataset; no page wider than the screen. One demo
+world for the module (the other previews are in test_previews.py)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,20 @@ def test_search_district_dataset_download(demo_world, viewport, new_page, steps)
     )
     axe_check(page, "the dataset page")
     assert_fits(page)
+
+    # the table preview of the CSV: its resource page shows the rows in the table view
+    page.locator(".udp-download-name a", has_text="Baumkataster (CSV)").click()
+    page.wait_for_url("**/dataset/baumkataster/resource/*")
+    frame = page.frame_locator('iframe[data-module="data-viewer"]')
+    frame.locator("table thead th", has_text="stadtteil").first.wait_for()
+    rows = frame.locator("table tbody tr")
+    rows.filter(has_text="KA-00001").first.wait_for()
+    assert rows.count() >= 10
+    steps.shot(page, "Tabellenvorschau Baumkataster")
+    axe_check(page, "the table preview of the tree register")
+    assert_fits(page)
+    page.go_back()
+    page.wait_for_url("**/dataset/baumkataster")
 
     button = page.get_by_role("link", name="CSV herunterladen")
     assert button.is_visible()

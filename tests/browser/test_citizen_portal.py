@@ -327,12 +327,14 @@ def _fetch(url: str) -> tuple[int, str, str]:
 
 
 def _crawl(
-    root: str, depth: int = 3, limit: int = 150, variants: int = 4
-) -> tuple[dict[str, int], dict[str, list[str]], dict[str, str]]:
+    root: str, depth: int = 3, limit: int = 1000, variants: int = 4
+) -> tuple[dict[str, int], dict[str, list[str]], dict[str, str], int]:
     """Breadth-first from the home page, same origin, at most ``depth`` clicks
     and ``limit`` addresses, at most ``variants`` query strings per path (facet
     and sort links multiply without end). Returns status per address, English strings per
-    page, and where each address was found."""
+    page, where each address was found, and how many found addresses were left
+    unvisited when ``limit`` was reached (0: the crawl reached every address
+    within ``depth`` clicks)."""
     origin = urllib.parse.urlsplit(root)
     status: dict[str, int] = {}
     english: dict[str, list[str]] = {}
@@ -368,12 +370,14 @@ def _crawl(
                     continue
             found_on[target] = url
             queue.append((target, level + 1))
-    return status, english, found_on
+    return status, english, found_on, sum(1 for url, _ in queue if url not in status)
 
 
 def test_crawl_from_the_home_page_finds_no_broken_link_and_no_english(demo_site):
-    status, english, found_on = _crawl(demo_site.url)
+    status, english, found_on, unvisited = _crawl(demo_site.url)
     assert len(status) > 30, f"the crawl reached only {len(status)} addresses"
+    # the whole site within three clicks, not the first addresses up to a limit
+    assert not unvisited, f"{unvisited} addresses within 3 clicks left unvisited after {len(status)}"
     broken = {url: code for url, code in status.items() if code >= 400}
     pending = {url: code for url, code in broken.items() if urllib.parse.urlsplit(url).path in PENDING}
     broken = {url: code for url, code in broken.items() if url not in pending}

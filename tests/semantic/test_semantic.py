@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,6 +176,22 @@ def test_similar_datasets_are_public_and_near(world: dict[str, Any]) -> None:
     found = tk.get_action("udp_semantic_similar")({"user": ""}, {"id": "spielplaetze", "limit": 3})
     assert len(found) == 3 and "spielplaetze" not in [d["name"] for d in found]
     assert "kindertageseinrichtungen" in [d["name"] for d in found]
+
+
+def test_a_repeated_query_is_embedded_once(loaded: None, monkeypatch: Any) -> None:
+    real = model.get()
+    calls: list[str] = []
+
+    class Counting:
+        def query(self, text: str) -> Any:
+            calls.append(text)
+            return real.query(text)
+
+    monkeypatch.setattr(model, "get", Counting)
+    q = f"Spielplätze mit Wasser {uuid.uuid4().hex[:8]}"
+    first = model.query(q)
+    assert model.query(q) == first and calls == [q]
+    assert model.query(q + " in Durlach") != first and len(calls) == 2
 
 
 def test_suggestions_propose_themes_and_keywords_and_change_nothing(world: dict[str, Any]) -> None:

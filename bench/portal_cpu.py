@@ -1,0 +1,178 @@
+"""CPU time per page of the citizen portal, in-process, ours beside stock CKAN
+(issue 13, item 8): where the load test's time goes, measurable on a busy box.
+
+The same pages as ``bench/portal_load.py`` (home, search with facets, dataset,
+resource preview, Action API) are asked through the whole WSGI application
+(CKAN's middleware and ours, as gunicorn serves it) with werkzeug's test
+client, one request at a time, in two child processes: ours (the ini as
+given) and stock (the same ini with ``ckan.plugins`` reduced as the load test
+reduces it). The process's CPU time (``time.process_time``: this worker's
+Python and C code, not Solr's or PostgreSQL's) and the wall time are taken
+per request; the medians are printed side by side with the ratio ours/stock
+and the load average, which says how busy the box was. ``--profile PAGE``
+prints cProfile's top functions of ours for one page.
+
+    .venv/bin/python bench/portal_cpu.py --ini .udp/ckan.ini [--repeat 30] [--datasets 0]
+        [--profile Datensatz] [--only ours|stock]
+
+``--datasets N`` first makes public copies of the demo datasets until N are
+there (as the load test does; ``bench-portal-*``); by default the portal's
+datasets are used as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import pstats
+import statistics
+import sys
+import time
+from typing import Any
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def _load_bench() -> Any:
+    spec = importlib.util.spec_from_file_location("portal_load", HERE / "portal_load.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+portal_load = _load_bench()
+PAGES: list[str] = portal_load.PAGES
+
+
+def urls_of(targets: dict[str, Any], page: str, n: int) -> list[str]:
+    """``n`` addresses of one kind of page, cycling through the targets (the same for both portals)."""
+    if page == "Startseite":
+        pool = ["/"]
+    elif page == "Suche mit Facetten":
+        pool = [f"/dataset/?{q}" for q in targets["searches"]]
+    elif page == "Datensatz":
+        pool = [f"/dataset/{name}" for name in targets["datasets"][:40]]
+    elif page == "Ressourcenvorschau":
+        pool = list(targets["previews"])
+    else:
+        pool = [f"/api/3/action/package_search?{q}" for q in targets["api_searches"]] + [
+            f"/api/3/action/package_show?id={name}" for name in targets["datasets"][:8]
+        ]
+    return [pool[i % len(pool)] for i in range(n)]
+
+
+def measure(ini: str, targets: dict[str, Any], repeat: int, profile: str | None) -> dict[str, Any]:
+    from werkzeug.test import Client
+
+    from ckanext.udp import compat
+
+    app = compat.make_wsgi_app(ini)
+    compat.build_js_translations()
+    client = Client(app)
+    headers = {"Accept-Language": "de-DE,de"}
+
+    def get(url: str) -> int:
+        response = client.get(url, headers=headers)
+        response.get_data()
+        response.close()
+        return response.status_code
+
+    # warm up: every address once (templates compiled, caches filled, the model loaded)
+    statuses: dict[str, int] = {}
+    for page in PAGES:
+        for url in set(urls_of(targets, page, repeat)):
+            statuses[url] = get(url)
+    bad = {u: s for u, s in statuses.items() if s != 200}
+    result: dict[str, Any] = {"errors": bad, "pages": {}, "load": os.getloadavg()[0]}
+    for page in PAGES:
+        cpu, wall = [], []
+        for url in urls_of(targets, page, repeat):
+            c0, w0 = time.process_time(), time.perf_counter()
+            get(url)
+            cpu.append((time.process_time() - c0) * 1000)
+            wall.append((time.perf_counter() - w0) * 1000)
+        result["pages"][page] = {"cpu": statistics.median(cpu), "wall": statistics.median(wall)}
+    result["load_end"] = os.getloadavg()[0]
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for url in urls_of(targets, profile, repeat):
+            get(url)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+        result["profile"] = out.getvalue()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ini", default=str(HERE.parent / ".udp" / "ckan.ini"))
+    parser.add_argument("--repeat", type=int, default=30, help="requests per page and portal")
+    parser.add_argument("--datasets", type=int, default=0, help="at least this many public datasets first")
+    parser.add_argument("--profile", choices=PAGES, help="cProfile of ours for this page")
+    parser.add_argument("--only", choices=["ours", "stock"])
+    parser.add_argument("--child", choices=["targets", "ours", "stock"], help=argparse.SUPPRESS)
+    parser.add_argument("--targets", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    ini = pathlib.Path(args.ini).resolve()
+    state = ini.parent / "bench-portal"
+    state.mkdir(exist_ok=True)
+    stock_ini = state / "stock-cpu.ini"
+
+    if args.child == "targets":
+        print(json.dumps(portal_load.prepare(str(ini), args.datasets)))
+        return
+    if args.child:
+        targets = json.loads(pathlib.Path(args.targets).read_text())
+        config = str(ini) if args.child == "ours" else str(stock_ini)
+        profile = args.profile if args.child == "ours" else None
+        print(json.dumps(measure(config, targets, args.repeat, profile)))
+        return
+
+    stock_ini.write_text(
+        "# Generated by bench/portal_cpu.py: the same portal with ckanext-udp's plugins off.\n"
+        f"[app:main]\nuse = config:{ini}\nckan.plugins = {portal_load.STOCK_PLUGINS}\n"
+    )
+    me = [sys.executable, __file__, "--ini", str(ini), "--repeat", str(args.repeat), "--datasets", str(args.datasets)]
+    done = portal_load.run_child(me, "targets")
+    targets = json.loads(done.stdout.strip().splitlines()[-1])
+    path = state / "cpu-targets.json"
+    path.write_text(json.dumps(targets))
+    results: dict[str, dict[str, Any]] = {}
+    for label in ("ours", "stock"):
+        if args.only and args.only != label:
+            continue
+        extra = ["--profile", args.profile] if args.profile else []
+        done = portal_load.run_child([*me, "--targets", str(path), *extra], label)
+        results[label] = json.loads(done.stdout.strip().splitlines()[-1])
+        if results[label]["errors"]:
+            print(f"{label}: answers other than 200: {results[label]['errors']}")
+    if "profile" in results.get("ours", {}):
+        print(results["ours"]["profile"])
+    print(
+        f"{targets['count']} public datasets, {args.repeat} requests per page, one at a time; "
+        f"{os.cpu_count()} CPUs; load average (1 min) at start/end: "
+        + ", ".join(f"{k} {v['load']:.1f}/{v['load_end']:.1f}" for k, v in results.items())
+    )
+    print(f"{'page':<22} {'ours CPU':>9} {'stock CPU':>10} {'ratio':>6} {'ours wall':>10} {'stock wall':>11}")
+    for page in PAGES:
+        o = results.get("ours", {}).get("pages", {}).get(page)
+        s = results.get("stock", {}).get("pages", {}).get(page)
+        ratio = f"{o['cpu'] / s['cpu']:.2f}" if o and s and s["cpu"] else "-"
+        print(
+            f"{page:<22} {(o or {}).get('cpu', float('nan')):>7.1f}ms {(s or {}).get('cpu', float('nan')):>8.1f}ms "
+            f"{ratio:>6} {(o or {}).get('wall', float('nan')):>8.1f}ms {(s or {}).get('wall', float('nan')):>9.1f}ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
