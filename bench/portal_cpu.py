@@ -134,6 +134,8 @@ def main() -> None:
     if args.child:
         targets = json.loads(pathlib.Path(args.targets).read_text())
         config = str(ini) if args.child == "ours" else str(stock_ini)
+        if args.child == "stock":  # the resource page where stock lacks the view type (as portal_load.py)
+            targets["previews"] = targets.get("previews_stock", targets["previews"])
         profile = args.profile if args.child == "ours" else None
         print(json.dumps(measure(config, targets, args.repeat, profile)))
         return
