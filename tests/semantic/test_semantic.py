@@ -145,6 +145,28 @@ def test_paging_inside_the_depth_is_stable(world: dict[str, Any]) -> None:
     assert pages == whole
 
 
+def test_exact_title_queries_keep_the_bm25_order(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The known-item rule (docs/ki-suche.md): a query that is the exact title of
+    BM25's first hit gets BM25's list unchanged, the kNN-only hits after it."""
+    rule = "ckanext.udp.semantic.exact_title"
+    checked, moved = [], []
+    for pkg in json.loads(DEMO.read_text(encoding="utf-8"))["datasets"]:
+        bm25 = names(search({"q": pkg["title"], **OFF}))
+        if not bm25 or bm25[0] != pkg["name"]:
+            continue
+        checked.append(pkg["name"])
+        blended = names(search({"q": pkg["title"]}))
+        assert blended[: len(bm25)] == bm25, pkg["title"]
+        assert len(blended) >= len(bm25)
+        monkeypatch.setitem(tk.config, rule, False)
+        if names(search({"q": pkg["title"]}))[: len(bm25)] != bm25:
+            moved.append(pkg["name"])
+        monkeypatch.setitem(tk.config, rule, True)
+    assert len(checked) >= 6, checked
+    # the control: fusion alone would have moved BM25's hits for some of these titles
+    assert moved, checked
+
+
 @pytest.mark.parametrize("who", ["anonymous", "outsider"])
 def test_a_hidden_dataset_never_comes_back(world: dict[str, Any], who: str) -> None:
     user = None if who == "anonymous" else world["outsider"]
