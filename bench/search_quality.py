@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import io
 import json
 import math
 import os
@@ -341,7 +342,7 @@ def main() -> None:
     )
     ap.add_argument("--no-reindex", action="store_true", help="skip the one-by-one index-time measurement")
     args = ap.parse_args()
-    if hasattr(sys.stdout, "reconfigure"):
+    if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # progress shows when run under nohup
     started = time.perf_counter()
 

@@ -151,6 +151,8 @@ def test_exact_title_queries_keep_the_bm25_order(world: dict[str, Any], monkeypa
     rule = "ckanext.udp.semantic.exact_title"
     checked, moved = [], []
     for pkg in json.loads(DEMO.read_text(encoding="utf-8"))["datasets"]:
+        if not hybrid.natural_language(pkg["title"]):
+            continue  # "Parkhäuser: freie Stellplätze" reads as a fielded query: never blended
         bm25 = names(search({"q": pkg["title"], **OFF}))
         if not bm25 or bm25[0] != pkg["name"]:
             continue
@@ -162,7 +164,7 @@ def test_exact_title_queries_keep_the_bm25_order(world: dict[str, Any], monkeypa
         if names(search({"q": pkg["title"]}))[: len(bm25)] != bm25:
             moved.append(pkg["name"])
         monkeypatch.setitem(tk.config, rule, True)
-    assert len(checked) >= 6, checked
+    assert len(checked) >= 5, checked
     # the control: fusion alone would have moved BM25's hits for some of these titles
     assert moved, checked
 
