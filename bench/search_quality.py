@@ -30,7 +30,7 @@ scratch database), in one process:
    rounds); index time per 1,000 datasets: the batched vector pass over the whole
    corpus, and ``search.rebuild`` one dataset after the other (as ``ckan
    search-index rebuild`` does) without and with vectors on a sample of
-   ``--index-sample`` datasets (default 100, spread over the five sources; 0: the
+   ``--index-sample`` datasets (default 50, spread over the five sources; 0: the
    whole corpus, which takes well over half an hour on a loaded 2-core box); RSS of
    the process before and after the model was loaded.
 4. **Theme suggestions.** Top-3 accuracy of ``udp_semantic_suggest``'s EU themes
@@ -337,7 +337,7 @@ def main() -> None:
     ap.add_argument(
         "--index-sample",
         type=int,
-        default=100,
+        default=50,
         help="datasets for the one-by-one index-time measurement without and with vectors (0: the whole corpus)",
     )
     ap.add_argument("--no-reindex", action="store_true", help="skip the one-by-one index-time measurement")
