@@ -23,6 +23,10 @@ nearest datasets by meaning (kNN over ``udp_vector``) by reciprocal rank fusion.
   for a known dataset and BM25 found it. Then BM25's list is kept as it is and
   the datasets only kNN found follow it, in kNN order. Nothing BM25 found moves
   down, so such a search can never rank worse than BM25 (any gain, any cutoff).
+- Similarity floor (``ckanext.udp.semantic.min_similarity``, a cosine; 0 = off):
+  kNN always returns its ``topK`` nearest, however far; hits less similar to
+  the query than the floor are dropped, so a query nothing matches adds no
+  neighbours (Solr's cosine score is (1 + cos) / 2).
 """
 
 from __future__ import annotations
@@ -58,6 +62,20 @@ def depth() -> int:
 
 def rrf_k() -> int:
     return max(1, int(tk.config.get("ckanext.udp.semantic.rrf_k") or 60))
+
+
+def min_similarity() -> float:
+    try:
+        return float(tk.config.get("ckanext.udp.semantic.min_similarity") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def similar_enough(hits: list[dict[str, Any]], floor: float) -> list[dict[str, Any]]:
+    """The kNN hits whose cosine similarity to the query is at least ``floor``."""
+    if floor <= 0:
+        return hits
+    return [h for h in hits if 2.0 * float(h.get("score") or 0.0) - 1.0 >= floor]
 
 
 def exact_title_rule() -> bool:
@@ -203,13 +221,16 @@ def after_search(search_results: dict[str, Any], search_params: dict[str, Any]) 
     vector = extras.pop(PLAN)
     fq = search_params.get("fq")
     fq_list = list(fq) if isinstance(fq, list) else [fq] if fq else []
-    search_results[HITS] = knn_hits(
-        vector,
-        fq_list,
-        depth(),
-        search_params.get("fl") or "id validated_data_dict",
-        # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
-        q_op=search_params.get("q.op") or "AND",
+    search_results[HITS] = similar_enough(
+        knn_hits(
+            vector,
+            fq_list,
+            depth(),
+            search_params.get("fl") or "id validated_data_dict",
+            # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
+            q_op=search_params.get("q.op") or "AND",
+        ),
+        min_similarity(),
     )
     return search_results
 
