@@ -39,8 +39,10 @@ scratch database), in one process:
    one of the dataset's themes), for every ``--suggest-n``-th themed catalog dataset
    (default 5; 1: all ~430).
 
-The default run (what ``make bench`` calls) takes about 20-30 minutes on the loaded
-development box, most of it embedding the 512 datasets once.
+The default run (what ``make bench`` calls) is long on the loaded development box: at
+load 16 on 2 cores creating a dataset took ~2 s and embedding one ~2 s, so the 512
+datasets alone take ~35 minutes (the one-by-one index-time sample and the suggestions
+are kept small for that reason).
 
 Without the ``udp_semantic`` plugin (or with it disabled) the bench says so and
 reports BM25 only: no hybrid figures are made up. Numbers from a shared, loaded
