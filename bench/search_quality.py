@@ -13,21 +13,36 @@ scratch database), in one process:
    profiles ``euro_dcat_ap_3`` + ``dcatap_de``), themes and keywords as parsed, created
    published and public in one organization per source (``udpse<source>``), named
    ``se-<source>-<sha1 of the dataset URI>[:10]`` (stable across runs: the judgements
-   name them). Removed at the end unless ``--keep``.
+   name them). Created without vectors (``udp_semantic`` switched off for the load),
+   then embedded in batches of 32 and indexed with their vectors (the path of
+   ``ckan udp semantic reindex``). Removed at the end unless ``--keep``.
 2. **Quality.** The 60 queries with graded judgements (0-3) of
    ``bench/search_eval/judgements.txt`` (format and judging rules in
    ``bench/search_eval/README.md``), run through ``package_search`` as an anonymous
    visitor, filtered to the corpus (``fq=organization:udpse*``, which does not change
-   scores). BM25: ``extras: {"ext_udp_semantic": "off"}``; hybrid: without it.
-   nDCG@10 (gain 2^g - 1, ideal from every judged grade) and recall@20 (grade >= 1)
-   per query group and overall.
-3. **Costs.** p95 latency of the same queries with and without vectors (``--repeat``
-   rounds), index time per 1,000 datasets (``search.rebuild`` of the corpus, with
-   vectors and, where the plugin can be switched off, without), RSS of the process
-   before and after the model was loaded.
+   scores), in four modes: ``bm25`` (``extras: {"ext_udp_semantic": "off"}``),
+   ``rrf`` (hybrid by reciprocal rank fusion alone: the known-item rule
+   ``ckanext.udp.semantic.exact_title`` and the similarity floor
+   ``ckanext.udp.semantic.min_similarity`` off), ``title`` (fusion plus the
+   known-item rule, no floor) and ``hybrid`` (as configured). nDCG@10 (gain 2^g - 1, ideal from every judged
+   grade) and recall@20 (grade >= 1) per query group and overall, and every query
+   a blended mode ranks worse than BM25.
+3. **Costs.** Median and p95 latency of the same queries in each mode (``--repeat``
+   rounds); index time per 1,000 datasets: the batched vector pass over the whole
+   corpus, and ``search.rebuild`` one dataset after the other (as ``ckan
+   search-index rebuild`` does) without and with vectors on a sample of
+   ``--index-sample`` datasets (default 50, spread over the five sources; 0: the
+   whole corpus, which takes well over half an hour on a loaded 2-core box); RSS of
+   the process before and after the model was loaded.
 4. **Theme suggestions.** Top-3 accuracy of ``udp_semantic_suggest``'s EU themes
    against the themes the real catalogs assigned (a hit: one of the first three is
-   one of the dataset's themes).
+   one of the dataset's themes), for every ``--suggest-n``-th themed catalog dataset
+   (default 5; 1: all ~430).
+
+The default run (what ``make bench`` calls) is long on the loaded development box: at
+load 16 on 2 cores creating a dataset took ~2 s and embedding one ~2 s, so the 512
+datasets alone take ~35 minutes (the one-by-one index-time sample and the suggestions
+are kept small for that reason).
 
 Without the ``udp_semantic`` plugin (or with it disabled) the bench says so and
 reports BM25 only: no hybrid figures are made up. Numbers from a shared, loaded
@@ -42,6 +57,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import io
 import json
 import math
 import os
@@ -50,7 +66,6 @@ import re
 import statistics
 import sys
 import time
-from collections import defaultdict
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -66,6 +81,16 @@ CATALOGS = {
 ORG_PREFIX = "udpse"
 CORPUS_FQ = f"organization:{ORG_PREFIX}*"
 SEMANTIC_OFF = {"ext_udp_semantic": "off"}
+ENABLED = "ckanext.udp.semantic.enabled"
+EXACT_TITLE = "ckanext.udp.semantic.exact_title"
+MIN_SIMILARITY = "ckanext.udp.semantic.min_similarity"
+MODES = ("bm25", "rrf", "title", "hybrid")
+# what each blended mode switches (None: as configured)
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "rrf": {EXACT_TITLE: False, MIN_SIMILARITY: 0.0},
+    "title": {EXACT_TITLE: True, MIN_SIMILARITY: 0.0},
+    "hybrid": {},
+}
 GROUPS = ("synonym", "compound", "colloquial", "typo", "english", "title")
 THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 
@@ -133,11 +158,12 @@ def _themes(d: dict[str, Any]) -> list[str]:
     return [t for t in themes if t.startswith(THEME)]
 
 
-def load(ctx: dict[str, Any], datasets: list[dict[str, Any]]) -> tuple[int, list[str]]:
-    """Create what is missing; return (created, failures)."""
+def load(ctx: dict[str, Any], datasets: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Create what is missing; return (names created, failures)."""
     import ckan.plugins.toolkit as tk
 
-    created, failures = 0, []
+    created: list[str] = []
+    failures: list[str] = []
     orgs: dict[str, str] = {}
     for d in datasets:
         source = d["_source"]
@@ -158,7 +184,7 @@ def load(ctx: dict[str, Any], datasets: list[dict[str, Any]]) -> tuple[int, list
         data.update(owner_org=orgs[source], private=False)
         try:
             tk.get_action("package_create")(dict(ctx), data)
-            created += 1
+            created.append(d["name"])
         except tk.ValidationError as err:
             failures.append(f"{d['name']} ({d.get('title')!r}): {err.error_summary}")
     return created, failures
@@ -243,16 +269,23 @@ def rss_mb() -> float:
 # --- the run ---------------------------------------------------------------------
 
 
-def search(q: str, hybrid: bool, rows: int = 20) -> tuple[list[str], float]:
+def search(q: str, mode: str = "bm25", rows: int = 20) -> tuple[list[str], float]:
+    """The names ``package_search`` ranks for ``q`` in one of MODES, and the time."""
     import ckan.plugins.toolkit as tk
 
     # no "fl": udp_semantic leaves field-limited API searches to BM25
     data: dict[str, Any] = {"q": q, "fq": CORPUS_FQ, "rows": rows}
-    if not hybrid:
+    if mode == "bm25":
         data["extras"] = dict(SEMANTIC_OFF)
-    t0 = time.perf_counter()
-    res = tk.get_action("package_search")({"ignore_auth": False}, data)
-    dt = time.perf_counter() - t0
+    overrides = OVERRIDES.get(mode, {})
+    before = {key: tk.config.get(key) for key in overrides}
+    tk.config.update(overrides)
+    try:
+        t0 = time.perf_counter()
+        res = tk.get_action("package_search")({"ignore_auth": False}, data)
+        dt = time.perf_counter() - t0
+    finally:
+        tk.config.update(before)
     return [r["name"] for r in res["results"]], dt
 
 
@@ -262,7 +295,7 @@ def semantic_state() -> tuple[bool, str]:
 
     if not p.plugin_loaded("udp_semantic"):
         return False, "the udp_semantic plugin is not loaded"
-    if not tk.asbool(tk.config.get("ckanext.udp.semantic.enabled")):
+    if not tk.asbool(tk.config.get(ENABLED)):
         return False, "udp_semantic is loaded but ckanext.udp.semantic.enabled is not true"
     return True, "udp_semantic loaded and enabled"
 
@@ -272,7 +305,7 @@ def pool(queries: list[dict[str, Any]], datasets: list[dict[str, Any]]) -> None:
     keywords contain a query word (prefix of 5+ letters), with their text."""
     by_name = {d["name"]: d for d in datasets}
     for qd in queries:
-        ranked, _ = search(qd["q"], hybrid=False, rows=20)
+        ranked, _ = search(qd["q"], "bm25", rows=20)
         words = [w.lower() for w in re.findall(r"\w+", qd["q"]) if len(w) >= 4]
         extra = []
         for d in datasets:
@@ -305,11 +338,22 @@ def main() -> None:
     ap.add_argument(
         "--skip-index",
         action="store_true",
-        help="neither measure nor rebuild the index (a rerun on a corpus kept and indexed with vectors)",
+        help="a rerun on a corpus kept (--keep) with its vectors: embed only what this run created, measure nothing",
     )
-    ap.add_argument("--suggest-n", type=int, default=0, help="theme suggestions for every n-th dataset only (0: all)")
-    ap.add_argument("--no-reindex", action="store_true", help="skip the index-time measurement")
+    ap.add_argument(
+        "--suggest-n", type=int, default=5, help="theme suggestions for every n-th themed dataset (1 or 0: all)"
+    )
+    ap.add_argument(
+        "--index-sample",
+        type=int,
+        default=50,
+        help="datasets for the one-by-one index-time measurement without and with vectors (0: the whole corpus)",
+    )
+    ap.add_argument("--no-reindex", action="store_true", help="skip the one-by-one index-time measurement")
     args = ap.parse_args()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # progress shows when run under nohup
+    started = time.perf_counter()
 
     from ckan.cli import load_config
     from ckan.config.middleware import make_app
@@ -324,7 +368,7 @@ def main() -> None:
             plugins = plugins.split()
         if "udp_semantic" not in plugins:
             conf["ckan.plugins"] = " ".join([*plugins, "udp_semantic"])
-        conf["ckanext.udp.semantic.enabled"] = "true"
+        conf[ENABLED] = "true"
     app = make_app(conf)
     import ckan.lib.search as search_lib
     import ckan.plugins.toolkit as tk
@@ -338,10 +382,16 @@ def main() -> None:
         print(f"search quality bench: {why}" + ("" if semantic else ": BM25 ONLY, no hybrid figures"))
         datasets = corpus()
         t0 = time.perf_counter()
-        created, failures = load(ctx, datasets)
+        if semantic:
+            tk.config[ENABLED] = False  # created without vectors: the batched vector pass follows
+        try:
+            created, failures = load(ctx, datasets)
+        finally:
+            if semantic:
+                tk.config[ENABLED] = True
         load_s = time.perf_counter() - t0
         total = tk.get_action("package_search")({"ignore_auth": False}, {"fq": CORPUS_FQ, "rows": 0})["count"]
-        print(f"corpus: {len(datasets)} datasets offered, {created} created in {load_s:.0f} s, {total} searchable")
+        print(f"corpus: {len(datasets)} datasets offered, {len(created)} created in {load_s:.0f} s, {total} searchable")
         for f in failures[:10]:
             print("  refused:", f)
         if total < 500:
@@ -350,86 +400,95 @@ def main() -> None:
             if args.pool:
                 pool(queries, datasets)
                 return
-            _evaluate(args, queries, datasets, semantic, rss_start, search_lib, ctx)
+            _evaluate(args, queries, datasets, created, semantic, rss_start, search_lib, ctx)
         finally:
             if not args.keep:
                 print(f"removed {remove(ctx)} corpus datasets")
+            print(f"search quality bench: {time.perf_counter() - started:.0f} s in all")
 
 
 def _evaluate(
     args: argparse.Namespace,
     queries: list[dict[str, Any]],
     datasets: list[dict[str, Any]],
+    created: list[str],
     semantic: bool,
     rss_start: float,
     search_lib: Any,
     ctx: dict[str, Any],
 ) -> None:
 
-    modes = ["bm25", "hybrid"] if semantic else ["bm25"]
+    modes = list(MODES) if semantic else ["bm25"]
     rss_before_model = rss_mb()
-    # the corpus is (re)indexed first: that fills the vectors the hybrid queries need
-    if not args.skip_index:
-        _reindex(datasets, semantic, search_lib, measure=not args.no_reindex)
+    # the vectors the blended queries need (and the index times)
+    _reindex(datasets, created, semantic, search_lib, args)
+    print(f"\nqueries: {len(queries)} x {len(modes)} modes x {max(1, args.repeat)} rounds")
     results: dict[str, dict[str, list[str]]] = {m: {} for m in modes}
     times: dict[str, list[float]] = {m: [] for m in modes}
     for r in range(max(1, args.repeat)):
         for qd in queries:
-            for m in modes:
-                ranked, dt = search(qd["q"], hybrid=m == "hybrid")
+            for m in modes if r == 0 else [m for m in modes if m in ("bm25", "hybrid")]:
+                ranked, dt = search(qd["q"], m)
                 if r == 0:
                     results[m][qd["id"]] = ranked
-                    if m == "hybrid" and qd is queries[0]:
-                        continue  # the first hybrid query loads the model: not a latency
+                    if m != "bm25" and qd is queries[0]:
+                        continue  # the first blended query may load the model: not a latency
                 times[m].append(dt)
     rss_after = rss_mb()
 
-    per_group: dict[str, dict[str, list[tuple[float, float]]]] = {m: defaultdict(list) for m in modes}
+    scores: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in modes}
     for qd in queries:
         for m in modes:
             ranked = results[m][qd["id"]]
-            per_group[m][qd["group"]].append((ndcg_at(ranked, qd["grades"]), recall_at(ranked, qd["grades"])))
+            scores[m][qd["id"]] = (ndcg_at(ranked, qd["grades"]), recall_at(ranked, qd["grades"]))
 
     print()
-    head = f"{'group':<11} {'n':>3}  {'nDCG@10 BM25':>12}"
     if semantic:
-        head += f" {'hybrid':>7} {'change':>7}"
-    head += f"  {'recall@20 BM25':>14}" + (f" {'hybrid':>7}" if semantic else "")
+        import ckan.plugins.toolkit as tk
+
+        print(
+            "rrf: reciprocal rank fusion alone; title: + the known-item rule (exact title); "
+            f"hybrid: as configured (rule {tk.config.get(EXACT_TITLE)}, "
+            f"similarity floor {tk.config.get(MIN_SIMILARITY)})"
+        )
+    head = f"{'group':<11} {'n':>3}  {'nDCG@10 ' + ' / '.join(modes):>32}"
+    if semantic:
+        head += f" {'change':>7}"
+    head += f"  {'recall@20 ' + ' / '.join(modes):>34}"
     print(head)
     for group in (*GROUPS, "all"):
-
-        def rows(m: str, g: str = group) -> list[tuple[float, float]]:
-            if g == "all":
-                return [x for v in per_group[m].values() for x in v]
-            return per_group[m].get(g, [])
-
-        b = rows("bm25")
-        if not b:
+        ids = [qd["id"] for qd in queries if group in ("all", qd["group"])]
+        if not ids:
             continue
-        nb, rb = statistics.mean(x[0] for x in b), statistics.mean(x[1] for x in b)
-        line = f"{group:<11} {len(b):>3}  {nb:>12.3f}"
+        nd = [statistics.mean(scores[m][i][0] for i in ids) for m in modes]
+        rc = [statistics.mean(scores[m][i][1] for i in ids) for m in modes]
+        line = f"{group:<11} {len(ids):>3}  {' / '.join(f'{x:.3f}' for x in nd):>32}"
         if semantic:
-            h = rows("hybrid")
-            nh, rh = statistics.mean(x[0] for x in h), statistics.mean(x[1] for x in h)
-            change = f"{(nh - nb) / nb * 100:+.0f} %" if nb else "n/a"
-            line += f" {nh:>7.3f} {change:>7}"
-        line += f"  {rb:>14.3f}" + (f" {rh:>7.3f}" if semantic else "")
+            line += f" {(nd[-1] - nd[0]) / nd[0] * 100:+6.0f}%" if nd[0] else f" {'n/a':>7}"
+        line += f"  {' / '.join(f'{x:.3f}' for x in rc):>34}"
         print(line)
 
     if semantic:
-        print("\nqueries where hybrid loses nDCG@10 to BM25:")
-        losses = []
+        print("\nthe exact-title queries one by one, nDCG@10 " + " / ".join(modes) + ":")
         for qd in queries:
-            nb = ndcg_at(results["bm25"][qd["id"]], qd["grades"])
-            nh = ndcg_at(results["hybrid"][qd["id"]], qd["grades"])
-            if nh < nb - 1e-9:
-                losses.append((nh - nb, qd, nb, nh))
-        for _delta, qd, nb, nh in sorted(losses, key=lambda x: x[0]):
-            print(f"  {qd['id']} [{qd['group']}] {qd['q']!r}: {nb:.3f} -> {nh:.3f}")
-        if not losses:
-            print("  none")
-        titles_worse = [x for x in losses if x[1]["group"] == "title"]
-        print(f"exact-title queries worse with hybrid: {len(titles_worse)}")
+            if qd["group"] == "title":
+                print(f"  {qd['id']} {qd['q']!r}: " + " / ".join(f"{scores[m][qd['id']][0]:.3f}" for m in modes))
+        for m in modes[1:]:
+            print(f"\nqueries where {m} loses to BM25 (nDCG@10 or recall@20):")
+            losses = []
+            for qd in queries:
+                (nb, rb), (nh, rh) = scores["bm25"][qd["id"]], scores[m][qd["id"]]
+                if nh < nb - 1e-9 or rh < rb - 1e-9:
+                    losses.append((nh - nb, qd, nb, nh, rb, rh))
+            for _delta, qd, nb, nh, rb, rh in sorted(losses, key=lambda x: x[0]):
+                print(
+                    f"  {qd['id']} [{qd['group']}] {qd['q']!r}: "
+                    f"nDCG@10 {nb:.3f} -> {nh:.3f}, recall@20 {rb:.3f} -> {rh:.3f}"
+                )
+            if not losses:
+                print("  none")
+            titles_worse = [x for x in losses if x[1]["group"] == "title"]
+            print(f"exact-title queries worse with {m}: {len(titles_worse)}")
 
     print("\nlatency of package_search (in-process, this loaded shared machine):")
     for m in modes:
@@ -443,70 +502,86 @@ def _evaluate(
         + (f" (model and its runtime: ~{rss_after - rss_before_model:.0f} MB)" if semantic else "")
     )
 
+    if not args.skip_index and not args.no_reindex:
+        _index_sample(datasets, semantic, search_lib, args.index_sample)
     _suggestions(datasets, semantic, ctx, args.suggest_n)
 
 
 def _rate(label: str, n: int, seconds: float) -> None:
-    print(f"  {label:<28} {n} datasets in {seconds:6.1f} s = {seconds / n * 1000:4.0f} s per 1,000")
+    print(f"  {label:<32} {n} datasets in {seconds:6.1f} s = {seconds / max(1, n) * 1000:4.0f} s per 1,000")
 
 
-def _reindex(datasets: list[dict[str, Any]], semantic: bool, search_lib: Any, measure: bool = True) -> None:
-    """search.rebuild of the corpus (one dataset after the other, as
-    ``ckan search-index rebuild`` does); with the plugin without vectors first,
-    then with them, so the index ends with vectors; and udp_semantic's own
-    batched path (embed 32 at a time, then index) when it is there."""
-    import ckan.model as model
-    import ckan.plugins.toolkit as tk
-
-    names = [d["name"] for d in datasets]
-    ids = [r[0] for r in model.Session.query(model.Package.id).filter(model.Package.name.in_(names)).all()]
-    key = "ckanext.udp.semantic.enabled"
-    if not semantic:
-        if measure:
-            t0 = time.perf_counter()
-            search_lib.rebuild(package_ids=ids, defer_commit=True)
-            search_lib.commit()
-            dt = time.perf_counter() - t0
-            print("\nindex time (this loaded shared machine):")
-            _rate("BM25 only", len(ids), dt)
-        return
-    print("\nindex time (this loaded shared machine):")
-    if measure:
-        tk.config[key] = False
-        t0 = time.perf_counter()
-        search_lib.rebuild(package_ids=ids, defer_commit=True)
-        search_lib.commit()
-        dt = time.perf_counter() - t0
-        _rate("without vectors", len(ids), dt)
-    tk.config[key] = True
+def _rebuild(search_lib: Any, ids: list[str]) -> float:
     t0 = time.perf_counter()
     search_lib.rebuild(package_ids=ids, defer_commit=True)
     search_lib.commit()
-    dt = time.perf_counter() - t0
-    _rate("with vectors, one by one", len(ids), dt)
-    try:
+    return time.perf_counter() - t0
+
+
+def _reindex(
+    datasets: list[dict[str, Any]],
+    created: list[str],
+    semantic: bool,
+    search_lib: Any,
+    args: argparse.Namespace,
+) -> None:
+    """The vectors of the corpus, embedded in batches of 32 and indexed (udp_semantic's
+    own batched path, as ``ckan udp semantic reindex``). ``--skip-index``: only the
+    datasets this run created get their vectors."""
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+
+    wanted = set(created) if args.skip_index else {d["name"] for d in datasets}
+    rows = model.Session.query(model.Package.id, model.Package.name).filter(model.Package.name.in_(wanted)).all()
+    ids = [pid for pid, _name in sorted(rows, key=lambda r: r[1])]  # by name: the sources in turn
+    if not ids:
+        return
+    print("\nindex time (this loaded shared machine):")
+    if semantic:
         from ckanext.udp.semantic import index as sem_index
-    except ImportError:
+
+        show = tk.get_action("package_show")
+        missed = 0
+        t0 = time.perf_counter()
+        for i in range(0, len(ids), 32):
+            chunk = ids[i : i + 32]
+            sem_index.prepare([show({"ignore_auth": True}, {"id": pid}) for pid in chunk])
+            for pid in chunk:
+                search_lib.rebuild(pid, defer_commit=True)
+            missed += sem_index.forget_prepared() or 0
+        search_lib.commit()
+        _rate("with vectors, batches of 32", len(ids), time.perf_counter() - t0)
+        if missed:
+            print(f"  ({missed} batched vectors unused: those datasets were embedded again one by one)")
+
+
+def _index_sample(datasets: list[dict[str, Any]], semantic: bool, search_lib: Any, n: int) -> None:
+    """``search.rebuild`` one dataset after the other (as ``ckan search-index
+    rebuild``) on a sample, without and then with vectors (the index ends with them)."""
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+
+    names = {d["name"] for d in datasets}
+    rows = model.Session.query(model.Package.id, model.Package.name).filter(model.Package.name.in_(names)).all()
+    ids = [pid for pid, _name in sorted(rows, key=lambda r: r[1])]
+    sample = ids if n <= 0 or n >= len(ids) else ids[:: max(1, len(ids) // n)][:n]
+    print("\nindex time, one by one, on a sample (this loaded shared machine):")
+    if not semantic:
+        _rate("BM25 only, one by one", len(sample), _rebuild(search_lib, sample))
         return
-    if not measure or not hasattr(sem_index, "prepare"):
-        return
-    show = tk.get_action("package_show")
-    t0 = time.perf_counter()
-    for i in range(0, len(ids), 32):
-        chunk = ids[i : i + 32]
-        sem_index.prepare([show({"ignore_auth": True}, {"id": pid}) for pid in chunk])
-        for pid in chunk:
-            search_lib.rebuild(pid, defer_commit=True)
-        sem_index.forget_prepared()
-    search_lib.commit()
-    dt = time.perf_counter() - t0
-    _rate("with vectors, batches of 32", len(ids), dt)
+    tk.config[ENABLED] = False
+    try:
+        _rate("without vectors, one by one", len(sample), _rebuild(search_lib, sample))
+    finally:
+        tk.config[ENABLED] = True
+    _rate("with vectors, one by one", len(sample), _rebuild(search_lib, sample))
 
 
 def _suggestions(datasets: list[dict[str, Any]], semantic: bool, ctx: dict[str, Any], every: int = 0) -> None:
     import ckan.plugins.toolkit as tk
 
     themed = [d for d in datasets if d["_source"] != "demo" and _themes(d)]
+    t0 = time.perf_counter()
     if every > 1:
         themed = themed[::every]
     sample = f" (every {every}th)" if every > 1 else ""
@@ -523,7 +598,7 @@ def _suggestions(datasets: list[dict[str, Any]], semantic: bool, ctx: dict[str, 
         res = action(dict(ctx), {"title": d.get("title") or "", "notes": d.get("notes") or ""})
         suggested = [t if isinstance(t, str) else t.get("uri") or t.get("id") for t in res.get("themes", [])][:3]
         hits += bool(set(suggested) & set(_themes(d)))
-    print(f"  top-3 accuracy {hits}/{len(themed)} = {hits / len(themed):.1%}")
+    print(f"  top-3 accuracy {hits}/{len(themed)} = {hits / len(themed):.1%} ({time.perf_counter() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

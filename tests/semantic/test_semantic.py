@@ -132,7 +132,11 @@ def test_fielded_and_match_all_queries_are_not_blended(world: dict[str, Any]) ->
     assert search({"q": "*:*"})["count"] == len(world["demo"])
 
 
-def test_filters_and_facets_hold_for_the_blended_results(world: dict[str, Any]) -> None:
+def test_filters_and_facets_hold_for_the_blended_results(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no similarity floor: every neighbour the filters let through comes back
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.min_similarity", "0")
     result = search({"q": "trees", "fq": 'organization:"tiefbauamt"', "facet.field": '["organization"]'})
     # the kNN leg runs under the same fq: only the Tiefbauamt's two datasets come back
     assert sorted(names(result)) == ["baustellen", "parkhaeuser-belegung"]
@@ -145,6 +149,17 @@ def test_paging_inside_the_depth_is_stable(world: dict[str, Any]) -> None:
         search({"q": "Bäume in der Stadt", "rows": 2, "start": 2})
     )
     assert pages == whole
+
+
+def test_a_query_nothing_matches_adds_no_neighbours(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The similarity floor (ckanext.udp.semantic.min_similarity): kNN returns its
+    nearest datasets however far away; below the floor none is blended in."""
+    for q in ("Liebesgedichte", "asdf"):
+        assert names(search({"q": q, **OFF})) == [], q  # BM25 finds nothing
+        assert names(search({"q": q})) == [], q
+    # the control: without the floor the kNN leg adds neighbours to a query nothing matches
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.min_similarity", "0")
+    assert len(names(search({"q": "Liebesgedichte"}))) >= 5
 
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider"])

@@ -17,6 +17,16 @@ nearest datasets by meaning (kNN over ``udp_vector``) by reciprocal rank fusion.
   BM25 order. Facets and filters are BM25's; the count is the size of the
   union where BM25 found fewer than the depth, else BM25's count plus the
   datasets only kNN found.
+- Known-item rule (``ckanext.udp.semantic.exact_title``, default on): when
+  BM25's first hit has exactly the query as its title (compared after Unicode
+  NFKC, case folding and ignoring punctuation and spacing), the searcher asked
+  for a known dataset and BM25 found it. Then BM25's list is kept as it is and
+  the datasets only kNN found follow it, in kNN order. Nothing BM25 found moves
+  down, so such a search can never rank worse than BM25 (any gain, any cutoff).
+- Similarity floor (``ckanext.udp.semantic.min_similarity``, a cosine; 0 = off):
+  kNN always returns its ``topK`` nearest, however far; hits less similar to
+  the query than the floor are dropped, so a query nothing matches adds no
+  neighbours (Solr's cosine score is (1 + cos) / 2).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
 from typing import Any
 
 import ckan.plugins as p
@@ -51,6 +62,37 @@ def depth() -> int:
 
 def rrf_k() -> int:
     return max(1, int(tk.config.get("ckanext.udp.semantic.rrf_k") or 60))
+
+
+def min_similarity() -> float:
+    try:
+        return float(tk.config.get("ckanext.udp.semantic.min_similarity") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def similar_enough(hits: list[dict[str, Any]], floor: float) -> list[dict[str, Any]]:
+    """The kNN hits whose cosine similarity to the query is at least ``floor``."""
+    if floor <= 0:
+        return hits
+    return [h for h in hits if 2.0 * float(h.get("score") or 0.0) - 1.0 >= floor]
+
+
+def exact_title_rule() -> bool:
+    return tk.asbool(tk.config.get("ckanext.udp.semantic.exact_title", True))
+
+
+def _normal(text: Any) -> str:
+    """Text for the exact-title comparison: NFKC, case-folded, words only."""
+    if not isinstance(text, str):
+        return ""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def known_item(q: str, bm25: list[dict[str, Any]]) -> bool:
+    """BM25's first hit carries the query as its exact title."""
+    wanted = _normal(q)
+    return bool(wanted and bm25 and _normal(bm25[0].get("title")) == wanted)
 
 
 def natural_language(q: Any) -> bool:
@@ -115,7 +157,7 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
         result["results"] = result["results"][start : start + rows]
         return result
     knn = _as_results(hits, context)
-    fused = fuse(result["results"], knn, rrf_k())
+    fused = blend(data_dict["q"], result["results"], knn)
     bm25_ids = {d.get("id") for d in result["results"]}
     only_knn = sum(1 for d in knn if d.get("id") not in bm25_ids)
     if result["count"] < depth():
@@ -138,6 +180,15 @@ def _as_results(hits: list[dict[str, Any]], context: Any) -> list[dict[str, Any]
                 pkg = plugin.before_dataset_view(pkg)
         out.append(pkg)
     return out
+
+
+def blend(q: str, bm25: list[dict[str, Any]], knn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The blended list: BM25's list followed by the kNN-only datasets for a
+    known-item search (see the module's doc), else reciprocal rank fusion."""
+    if exact_title_rule() and known_item(q, bm25):
+        seen = {d.get("id") for d in bm25}
+        return [*bm25, *(d for d in knn if d.get("id") not in seen)]
+    return fuse(bm25, knn, rrf_k())
 
 
 def fuse(bm25: list[dict[str, Any]], knn: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
@@ -170,13 +221,16 @@ def after_search(search_results: dict[str, Any], search_params: dict[str, Any]) 
     vector = extras.pop(PLAN)
     fq = search_params.get("fq")
     fq_list = list(fq) if isinstance(fq, list) else [fq] if fq else []
-    search_results[HITS] = knn_hits(
-        vector,
-        fq_list,
-        depth(),
-        search_params.get("fl") or "id validated_data_dict",
-        # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
-        q_op=search_params.get("q.op") or "AND",
+    search_results[HITS] = similar_enough(
+        knn_hits(
+            vector,
+            fq_list,
+            depth(),
+            search_params.get("fl") or "id validated_data_dict",
+            # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
+            q_op=search_params.get("q.op") or "AND",
+        ),
+        min_similarity(),
     )
     return search_results
 

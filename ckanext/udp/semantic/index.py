@@ -77,8 +77,11 @@ def prepare(datasets: list[dict[str, Any]]) -> int:
     return len(passages)
 
 
-def forget_prepared() -> None:
+def forget_prepared() -> int:
+    """Drop the prepared vectors; return how many the index hook did not use."""
+    left = len(_prepared)
     _prepared.clear()
+    return left
 
 
 def batches(ids: list[str], size: int) -> Iterator[list[str]]:
