@@ -299,6 +299,9 @@ class Claims:
             return
         try:
             conn.execute(sa.select(sa.func.pg_advisory_unlock_all()))
+        except Exception:  # noqa: BLE001 (the connection is discarded, so no lock outlives it)
+            log.warning("transparency: claims not given up; dropping their connection", exc_info=True)
+            conn.invalidate()
         finally:
             conn.close()
 
@@ -390,10 +393,32 @@ def deliver(portal: Portal, limit: int = 200) -> Stats:
 
 def _deliver(portal: Portal, due: list[Any], claims: Claims, stats: Stats) -> None:
     model.Session.expire_all()
-    site_user = _site_user()
     jobs: list[tuple[Job, int, int]] = []
     outcomes: dict[str, Any] = {}
     futures: dict[str, concurrent.futures.Future[str | None]] = {}
+    try:
+        _plan_and_push(portal, due, claims, stats, jobs, outcomes, futures)
+    finally:
+        # every push has ended before anything is recorded or a claim given up
+        concurrent.futures.wait(list(futures.values()))
+    for package_id, future in futures.items():
+        try:
+            outcomes[package_id] = future.result()
+        except (PortalError, Drift) as err:
+            outcomes[package_id] = err
+    _record_all(jobs, outcomes, stats)
+
+
+def _plan_and_push(
+    portal: Portal,
+    due: list[Any],
+    claims: Claims,
+    stats: Stats,
+    jobs: list[tuple[Job, int, int]],
+    outcomes: dict[str, Any],
+    futures: dict[str, concurrent.futures.Future[str | None]],
+) -> None:
+    site_user = _site_user()
     workers = concurrency()
     down: PortalError | None = None
     # planned in chunks, each committed (the mapping marked live) before its
@@ -429,11 +454,9 @@ def _deliver(portal: Portal, due: list[Any], claims: Claims, stats: Stats) -> No
                     outcomes[job.package_id] = err
             else:
                 futures[job.package_id] = _executor(workers).submit(transfer, portal, job)
-    for package_id, future in futures.items():
-        try:
-            outcomes[package_id] = future.result()
-        except (PortalError, Drift) as err:
-            outcomes[package_id] = err
+
+
+def _record_all(jobs: list[tuple[Job, int, int]], outcomes: dict[str, Any], stats: Stats) -> None:
     for job, upto, attempts in jobs:
         mine = sa.and_(outbox.c.package_id == job.package_id, outbox.c.seq <= upto)
         outcome = outcomes.get(job.package_id)
