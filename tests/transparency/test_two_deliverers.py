@@ -108,3 +108,14 @@ def test_two_deliverers_at_once_push_each_dataset_once(hub, remote, client, monk
         kinds = [act_["activity_type"] for act_ in remote.action("package_activity_list", id=pkg["id"], limit=100)]
         assert kinds == ["new package"], (pkg["name"], kinds)
     assert advisory_locks() == 0, "every claim is given up"
+
+
+def test_a_pass_plans_in_chunks_that_start_small_and_cover_every_dataset_once():
+    """The first pushes of a pass start after ``concurrency`` datasets are planned
+    (latency); later chunks grow to ``PLAN_CHUNK`` (few portal searches)."""
+    assert sync._chunks(20, 4) == [(0, 4), (4, 12), (12, 20)]
+    for n in (0, 1, 7, 200, 10000):
+        slices = sync._chunks(n, 4)
+        assert [i for a, b in slices for i in range(a, b)] == list(range(n))
+        assert all(b - a <= sync.PLAN_CHUNK for a, b in slices)
+    assert len(sync._chunks(10000, 4)) <= 10000 // sync.PLAN_CHUNK + 4

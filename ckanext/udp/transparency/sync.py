@@ -353,7 +353,20 @@ def concurrency() -> int:
 
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
-PLAN_CHUNK = 50  # datasets planned (and committed) before their pushes start
+PLAN_CHUNK = 50  # datasets planned (and committed) before their pushes start, at most
+
+
+def _chunks(n: int, first: int) -> list[tuple[int, int]]:
+    """Slices of ``n`` planned items: the first ``first`` long, each next one
+    twice as long up to ``PLAN_CHUNK``, so the first pushes of a pass start after
+    a few datasets are planned (latency), a long pass still reads the portal in
+    few searches (throughput)."""
+    out, start, size = [], 0, max(1, min(first, PLAN_CHUNK))
+    while start < n:
+        out.append((start, min(start + size, n)))
+        start += size
+        size = min(size * 2, PLAN_CHUNK)
+    return out
 
 
 def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
@@ -366,8 +379,9 @@ def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
 def deliver(portal: Portal, limit: int = 200) -> Stats:
     """One pass over the due outbox rows (at most ``limit`` datasets, oldest
     change first): each dataset claimed (``Claims``: skipped when another
-    deliverer has it), planned from the database in this thread (in chunks of
-    ``PLAN_CHUNK``), the portal's copies of a chunk read with one search, the
+    deliverer has it), planned from the database in this thread (in chunks
+    growing from ``concurrency`` to ``PLAN_CHUNK``, ``_chunks``), the portal's
+    copies of a chunk read with one search, the
     pushes made by at most ``concurrency`` threads while the next chunk is
     planned (one dataset per thread: its order is kept), the results recorded
     in one commit, then the claims given up."""
@@ -424,9 +438,9 @@ def _plan_and_push(
     # planned in chunks, each committed (the mapping marked live) before its
     # pushes start, so the portal's calls of one chunk overlap the planning
     # of the next
-    for i in range(0, len(due), PLAN_CHUNK):
+    for begin, end in _chunks(len(due), workers):
         chunk: list[Job] = []
-        for package_id, upto, attempts in due[i : i + PLAN_CHUNK]:
+        for package_id, upto, attempts in due[begin:end]:
             # claimed before it is planned: what is planned is then the newest
             # state no other deliverer is pushing or removing
             if not claims.take(package_id):
