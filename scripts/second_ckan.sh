@@ -5,9 +5,9 @@
 # PostgreSQL, its own Solr core (ckan_second) on the stack's Solr, its own Redis
 # DB (3), served on loopback at the stack's port 5000+offset+1 (stack.sh: SECOND_CKAN_PORT)
 # by gunicorn, as CKAN is deployed: UDP_SECOND_CKAN_WORKERS sync workers (default
-# 1, one request at a time as the tests have always had it; the benchmarks ask
-# for more so the second CKAN is not what they measure). `start` with another
-# worker count than the running server's restarts it.
+# 3, so the tests' portal answers several calls at once as a deployed one does and
+# is not what a test or a benchmark waits for; the benchmarks ask for 4). `start`
+# with another worker count than the running server's restarts it.
 #
 #   scripts/second_ckan.sh start     set up once, start, wait until it answers; prints its URL
 #   scripts/second_ckan.sh stop      stop it (by PID)
@@ -27,7 +27,7 @@ DIR=$UDP_STATE/second-ckan
 SINI=$DIR/ckan.ini
 SPID=$RUN/second-ckan.pid
 SLOG=$LOG/second-ckan.log
-SWORKERS=${UDP_SECOND_CKAN_WORKERS:-1}
+SWORKERS=${UDP_SECOND_CKAN_WORKERS:-3}
 CORE=ckan_second
 SOLR_BASE=http://127.0.0.1:$SOLR_PORT/solr
 

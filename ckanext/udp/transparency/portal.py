@@ -130,7 +130,15 @@ class Portal:
                 except PortalError as err:
                     if not err.not_found:
                         raise
-                    found = self.call("organization_create", name=name, title=title, description=description)["name"]
+                    try:
+                        found = self.call("organization_create", name=name, title=title, description=description)[
+                            "name"
+                        ]
+                    except PortalError as create_err:
+                        if create_err.status != 409:
+                            raise
+                        # created meanwhile by another worker process: take that one
+                        found = self.call("organization_show", id=name)["name"]
                 self._orgs[name] = found
             return self._orgs[name]
 

@@ -252,15 +252,80 @@ def record(job: Job, name: str | None) -> None:
         _save_mapping(job.package_id, commit=False, live=False, pushed_at=utcnow())
 
 
-def sync_dataset(portal: Portal, package_id: str, force: bool = False) -> str:
-    """Bring the portal in step with the hub for one dataset. Returns what was done."""
-    model.Session.expire_all()
-    job = plan(package_id, force)
-    mark_live(job)
-    model.Session.commit()
-    name = transfer(portal, job)
-    record(job, name)
-    model.Session.commit()
+class Claims:
+    """The datasets one deliverer works on: a PostgreSQL advisory lock per dataset
+    (session level, on a connection of its own in autocommit), taken before the
+    dataset is planned and held until its result is recorded. Another deliverer
+    (a second worker process, ``worker --once``, the drift page's button) skips a
+    claimed dataset and leaves its outbox rows for a later pass, so two never
+    work on one dataset at once: a push planned before a withdrawal cannot land
+    after the withdrawal's removal (a leak with an empty outbox), and no copy is
+    written twice. The locks of a killed process end with its connection."""
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+        self.held: set[str] = set()
+
+    @staticmethod
+    def _key(package_id: str) -> tuple[Any, Any]:
+        # the two-key form: a key space apart from the single-key locks of other plugins
+        return sa.func.hashtext(CLAIM_SPACE), sa.func.hashtext(package_id)
+
+    def take(self, package_id: str) -> bool:
+        """Claim a dataset now; False when another deliverer holds it."""
+        if package_id in self.held:
+            return True
+        if self._conn is None:
+            self._conn = model.Session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT")
+        taken = bool(self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(*self._key(package_id)))).scalar())
+        if taken:
+            self.held.add(package_id)
+        return taken
+
+    def wait_for(self, package_id: str, timeout: float) -> bool:
+        """Claim a dataset, waiting up to ``timeout`` seconds for another deliverer to finish it."""
+        deadline = time.monotonic() + timeout
+        while not self.take(package_id):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def release(self) -> None:
+        """Give every claim up (the connection goes back to the pool without locks)."""
+        conn, self._conn = self._conn, None
+        self.held.clear()
+        if conn is None:
+            return
+        try:
+            conn.execute(sa.select(sa.func.pg_advisory_unlock_all()))
+        except Exception:  # noqa: BLE001 (the connection is discarded, so no lock outlives it)
+            log.warning("transparency: claims not given up; dropping their connection", exc_info=True)
+            conn.invalidate()
+        finally:
+            conn.close()
+
+
+CLAIM_SPACE = "udp_transparency:delivery"
+
+
+def sync_dataset(portal: Portal, package_id: str, force: bool = False, wait: float = 60.0) -> str:
+    """Bring the portal in step with the hub for one dataset. Returns what was
+    done. Waits up to ``wait`` seconds while a worker delivers the same dataset
+    (then a ``PortalError`` with status 409: the outbox keeps the change)."""
+    claims = Claims()
+    try:
+        if not claims.wait_for(package_id, wait):
+            raise PortalError("sync", 409, "der Datensatz wird gerade von einem anderen Dienst übertragen")
+        model.Session.expire_all()
+        job = plan(package_id, force)
+        mark_live(job)
+        model.Session.commit()
+        name = transfer(portal, job)
+        record(job, name)
+        model.Session.commit()
+    finally:
+        claims.release()
     return {"push": "pushed", "remove": "removed"}.get(job.action, job.action)
 
 
@@ -271,6 +336,7 @@ class Stats:
     unchanged: int = 0
     absent: int = 0
     failed: int = 0
+    skipped: int = 0  # due, but claimed by another deliverer (left for a later pass)
 
     def add(self, result: str) -> None:
         setattr(self, result, getattr(self, result) + 1)
@@ -287,7 +353,20 @@ def concurrency() -> int:
 
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
-PLAN_CHUNK = 50  # datasets planned (and committed) before their pushes start
+PLAN_CHUNK = 50  # datasets planned (and committed) before their pushes start, at most
+
+
+def _chunks(n: int, first: int) -> list[tuple[int, int]]:
+    """Slices of ``n`` planned items: the first ``first`` long, each next one
+    twice as long up to ``PLAN_CHUNK``, so the first pushes of a pass start after
+    a few datasets are planned (latency), a long pass still reads the portal in
+    few searches (throughput)."""
+    out, start, size = [], 0, max(1, min(first, PLAN_CHUNK))
+    while start < n:
+        out.append((start, min(start + size, n)))
+        start += size
+        size = min(size * 2, PLAN_CHUNK)
+    return out
 
 
 def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
@@ -299,11 +378,13 @@ def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
 
 def deliver(portal: Portal, limit: int = 200) -> Stats:
     """One pass over the due outbox rows (at most ``limit`` datasets, oldest
-    change first): planned from the database in this thread (in chunks of
-    ``PLAN_CHUNK``), the portal's copies of a chunk read with one search, the
+    change first): each dataset claimed (``Claims``: skipped when another
+    deliverer has it), planned from the database in this thread (in chunks
+    growing from ``concurrency`` to ``PLAN_CHUNK``, ``_chunks``), the portal's
+    copies of a chunk read with one search, the
     pushes made by at most ``concurrency`` threads while the next chunk is
     planned (one dataset per thread: its order is kept), the results recorded
-    in one commit."""
+    in one commit, then the claims given up."""
     stats = Stats()
     now = utcnow()
     due = model.Session.execute(
@@ -316,19 +397,55 @@ def deliver(portal: Portal, limit: int = 200) -> Stats:
     model.Session.commit()
     if not due:
         return stats
+    claims = Claims()
+    try:
+        _deliver(portal, due, claims, stats)
+    finally:
+        claims.release()
+    return stats
+
+
+def _deliver(portal: Portal, due: list[Any], claims: Claims, stats: Stats) -> None:
     model.Session.expire_all()
-    site_user = _site_user()
     jobs: list[tuple[Job, int, int]] = []
     outcomes: dict[str, Any] = {}
     futures: dict[str, concurrent.futures.Future[str | None]] = {}
+    try:
+        _plan_and_push(portal, due, claims, stats, jobs, outcomes, futures)
+    finally:
+        # every push has ended before anything is recorded or a claim given up
+        concurrent.futures.wait(list(futures.values()))
+    for package_id, future in futures.items():
+        try:
+            outcomes[package_id] = future.result()
+        except (PortalError, Drift) as err:
+            outcomes[package_id] = err
+    _record_all(jobs, outcomes, stats)
+
+
+def _plan_and_push(
+    portal: Portal,
+    due: list[Any],
+    claims: Claims,
+    stats: Stats,
+    jobs: list[tuple[Job, int, int]],
+    outcomes: dict[str, Any],
+    futures: dict[str, concurrent.futures.Future[str | None]],
+) -> None:
+    site_user = _site_user()
     workers = concurrency()
     down: PortalError | None = None
     # planned in chunks, each committed (the mapping marked live) before its
     # pushes start, so the portal's calls of one chunk overlap the planning
     # of the next
-    for i in range(0, len(due), PLAN_CHUNK):
+    for begin, end in _chunks(len(due), workers):
         chunk: list[Job] = []
-        for package_id, upto, attempts in due[i : i + PLAN_CHUNK]:
+        for package_id, upto, attempts in due[begin:end]:
+            # claimed before it is planned: what is planned is then the newest
+            # state no other deliverer is pushing or removing
+            if not claims.take(package_id):
+                stats.skipped += 1
+                continue
             job = plan(package_id, site_user=site_user)
             mark_live(job)
             jobs.append((job, upto, attempts))
@@ -351,11 +468,9 @@ def deliver(portal: Portal, limit: int = 200) -> Stats:
                     outcomes[job.package_id] = err
             else:
                 futures[job.package_id] = _executor(workers).submit(transfer, portal, job)
-    for package_id, future in futures.items():
-        try:
-            outcomes[package_id] = future.result()
-        except (PortalError, Drift) as err:
-            outcomes[package_id] = err
+
+
+def _record_all(jobs: list[tuple[Job, int, int]], outcomes: dict[str, Any], stats: Stats) -> None:
     for job, upto, attempts in jobs:
         mine = sa.and_(outbox.c.package_id == job.package_id, outbox.c.seq <= upto)
         outcome = outcomes.get(job.package_id)
@@ -384,7 +499,6 @@ def deliver(portal: Portal, limit: int = 200) -> Stats:
         model.Session.execute(outbox.delete().where(mine))
         stats.add({"push": "pushed", "remove": "removed"}.get(job.action, job.action))
     model.Session.commit()
-    return stats
 
 
 class Wakeup:
@@ -489,7 +603,9 @@ def run_worker(
                 break
             if busy and due == 0:
                 continue
-            floor = 0.5 if stats.failed else 0.05  # after a failure never spin on the next due row
+            # after a failure never spin on the next due row; a row another
+            # deliverer holds is due again as soon as that one has recorded it
+            floor = 0.5 if stats.failed else 0.2 if stats.skipped else 0.05
             wakeup.wait(interval if due is None else min(max(due, floor), interval))
     finally:
         wakeup.close()

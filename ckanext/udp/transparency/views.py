@@ -113,7 +113,7 @@ def reconcile() -> Any:
         tk.h.flash_error(tk._("This dataset is unknown to the transfer."))
         return tk.redirect_to("udp_transparency.drift")
     try:
-        sync.sync_dataset(portal, package_id, force=True)
+        sync.sync_dataset(portal, package_id, force=True, wait=15)
     except PortalError as err:
         sync.rollback()
         tk.h.flash_error(
