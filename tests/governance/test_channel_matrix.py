@@ -389,6 +389,59 @@ FULL = bool(os.environ.get("UDP_LEAK_MATRIX_FULL"))
 WRITES = FULL or bool(os.environ.get("UDP_LEAK_MATRIX_WRITES"))
 
 
+def semantic_pass(
+    m: Matrix, world: LeakWorld, chosen: re.Pattern[str], monkeypatch: pytest.MonkeyPatch
+) -> list[str] | None:
+    """The probes of udp_semantic (``Probe.semantic``): the plugin is loaded but off in test.ini, so it is
+    switched on here and the world's datasets are indexed with their vectors (embedded as one batch, as
+    ``ckan udp semantic reindex`` does); then its actions, the hybrid search and the dataset page with its
+    similar datasets are asked. A passage asked again (each viewer's similar datasets of the same item) is
+    embedded once: the vectors are the same, the filters (what is probed) are the caller's each time.
+    Then the self-test: with the similar datasets' public filters switched off, the matrix must report
+    the hidden neighbours (the world's titles and descriptions are alike: a draft is near every dataset).
+    Answers the LEAKs of that self-test (None: no semantic probe chosen)."""
+    from ckanext.udp import compat
+    from ckanext.udp.semantic import index, similar
+    from ckanext.udp.semantic import model as semantic_model
+
+    probes = [
+        (channel, probe)
+        for table in (ch.ACTIONS, ch.ROUTES)
+        for channel, probes in table.items()
+        for probe in probes
+        if probe.semantic and chosen.search(channel)
+    ]
+    if not probes:
+        return None
+    started = time.monotonic()
+    real = semantic_model.passages
+    known: dict[str, list[float]] = {}
+
+    def passages(texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        known.update(zip(missing, real(missing), strict=True))
+        return [known[t] for t in texts]
+
+    with monkeypatch.context() as patched:
+        patched.setitem(tk.config, "ckanext.udp.semantic.enabled", True)
+        patched.setattr(semantic_model, "passages", passages)
+        ids = [world.anchor["id"], *(i.vars["id"] for i in world.items if i.kind != "source")]
+        index.prepare([tk.get_action("package_show")({"ignore_auth": True}, {"id": pid}) for pid in ids])
+        compat.reindex_datasets(ids)
+        index.forget_prepared()
+        print(f"semantic pass: {len(ids)} datasets indexed with vectors in {time.monotonic() - started:.0f} s")
+        m.runner.cache.clear()  # the same pages and calls answer differently now
+        for channel, probe in probes:
+            m.run(channel, probe)
+        m.runner.cache.clear()
+        broken = Matrix(m.runner.app, world, full=m.full)
+        print("\nself-test, the similar datasets' public filters switched off (LEAKs expected):")
+        patched.setattr(similar, "public_filters", lambda: ["+state:active"])
+        for probe in ch.ACTIONS["udp_semantic_similar"]:
+            broken.run("udp_semantic_similar", probe)
+    return [p for p in broken.problems if p.startswith("LEAK")]
+
+
 @pytest.fixture
 def pooled_db(clean_db: None) -> Iterator[None]:
     """The model bound to a pooled engine for the matrix's run. CKAN's core migration environment
@@ -433,8 +486,9 @@ def test_enumerated_leak_matrix(app, with_plugins, pooled_db, clean_index, http_
             for table in (ch.ACTIONS, ch.ROUTES, default_routes(app)):
                 for channel, probes in table.items():
                     for probe in probes:
-                        if (probe.write is not None) == write_pass and chosen.search(channel):
+                        if (probe.write is not None) == write_pass and not probe.semantic and chosen.search(channel):
                             m.run(channel, probe)
+        caught_similar = semantic_pass(m, world, chosen, monkeypatch)
     # the matrix can fail: with udp_security's tag filter switched off it must report the hidden tags
     from ckanext.udp.security.channels import tags as tag_guard
 
@@ -486,6 +540,14 @@ def test_enumerated_leak_matrix(app, with_plugins, pooled_db, clean_index, http_
             f"self-test: {len(caught_activities)} LEAKs reported with the activity filter off, "
             f"e.g. {caught_activities[:2]}"
         )
+        if caught_similar is not None:
+            print(
+                f"self-test: {len(caught_similar)} LEAKs reported with the similar datasets' filters off, "
+                f"e.g. {caught_similar[:2]}"
+            )
     assert not m.problems, f"{len(m.problems)} problems:\n" + "\n".join(m.problems[:200])
+    assert caught_similar is None or len(caught_similar) >= 3, (
+        f"the similar datasets' filters off, the matrix reported only {caught_similar}"
+    )
     assert len(caught) >= 10, f"the tag filter off, the matrix reported only {caught}"
     assert len(caught_activities) >= 3, f"the activity filter off, the matrix reported only {caught_activities}"
