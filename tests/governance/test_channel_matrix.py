@@ -294,7 +294,7 @@ class Matrix:
                     kept = [t for t in targets if t is not None and (t.kind == "source" or t.key in keep)]
                     targets = kept or targets[:1]
         if self.quick and probe.url:
-            targets, viewers = quick_page(targets, self.pages_asked)
+            targets, viewers = quick_page(probe, targets, self.pages_asked)
             self.pages_asked += 1
         if seer not in viewers:
             viewers.append(seer)
@@ -413,17 +413,23 @@ def visibility(item: Item) -> str:
     return "public" if item.public else "logged-in"
 
 
-def quick_page(targets: list[Item | None], asked: int) -> tuple[list[Item | None], list[str]]:
+def quick_page(probe: ch.Probe, targets: list[Item | None], asked: int) -> tuple[list[Item | None], list[str]]:
     """One target and one non-member viewer for the ``asked``-th page probe (see QUICK_PAIRS): the pair in turn,
-    else the other pair, else the first target; global pages alternate their non-member viewer."""
+    else the other pair, else the first target; global pages alternate their non-member viewer. When the probe's
+    rule lets its seer see none of them (a page for the public), an item it may see is asked too (the positive
+    control)."""
     pairs = QUICK_PAIRS[asked % 2 :] + QUICK_PAIRS[: asked % 2]
     if targets == [None]:
         return [None], [pairs[0][1], "member"]
-    for cls, viewer in pairs:
+    chosen, viewer = targets[:1], pairs[0][1]
+    for cls, hidden_from in pairs:
         found = [t for t in targets if t is not None and visibility(t) == cls]
         if found:
-            return found[:1], [viewer, "member"]
-    return targets[:1], [pairs[0][1], "member"]
+            chosen, viewer = found[:1], hidden_from
+            break
+    if probe.seer in VIEWERS and not any(t is not None and probe.rule(probe.seer, t) for t in chosen):
+        chosen += [t for t in targets if t is not None and probe.rule(probe.seer, t)][:1]
+    return chosen, [viewer, "member"]
 
 
 SELECTED = os.environ.get("UDP_LEAK_MATRIX", "")
