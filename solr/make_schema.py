@@ -97,9 +97,10 @@ SPATIAL_FIELDS = """    <!-- ckanext-spatial solr-bbox backend (added by solr/ma
 
 # udp_semantic (ckanext/udp/semantic/): one passage embedding per dataset
 # (multilingual-e5-small, 384 dimensions, unit length), searched with Solr's
-# `{!knn f=udp_vector topK=...}` parser. Unused fields cost nothing.
+# `{!knn f=udp_vector topK=...}` parser. Unused fields cost nothing. Stored, so that
+# "Ähnliche Datensätze" reads a dataset's vector instead of embedding it per page view.
 VECTOR_FIELDS = """    <!-- udp_semantic dataset embedding (added by solr/make_schema.py) -->
-    <field name="udp_vector" type="udp_knn_vector" indexed="true" stored="false"/>
+    <field name="udp_vector" type="udp_knn_vector" indexed="true" stored="true"/>
 """
 VECTOR_TYPE = """<fieldType name="udp_knn_vector" class="solr.DenseVectorField" vectorDimension="384" similarityFunction="cosine"/>
     """

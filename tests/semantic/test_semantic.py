@@ -18,6 +18,7 @@ from udp_testing import public_dataset
 
 from ckanext.udp import compat
 from ckanext.udp.semantic import hybrid, model
+from ckanext.udp.semantic import similar as similar_datasets
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ENABLED = "ckanext.udp.semantic.enabled"
@@ -216,3 +217,27 @@ def test_nothing_is_embedded_when_switched_off(world: dict[str, Any]) -> None:
     compat.reindex_datasets([tk.get_action("package_show")({"ignore_auth": True}, {"id": "ohne-vektor"})["id"]])
     hits = hybrid.knn_hits(model.query("Spielplätze"), [], 100, "id name")
     assert "ohne-vektor" in [h["name"] for h in hits]
+
+
+def test_similar_datasets_read_the_stored_vector_and_embed_nothing(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dataset page's "Ähnliche Datensätze" took ~0.2 s of CPU per view embedding
+    the dataset again (the load test's dataset page 6× stock): an indexed dataset's
+    vector comes from its Solr document; the model is asked only for a dataset
+    without one, and both ways find the same neighbours."""
+    pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": "spielplaetze"})
+    asked: list[list[str]] = []
+    real = model.passages
+
+    def counting(passages: list[str]) -> list[list[float]]:
+        asked.append(passages)
+        return real(passages)
+
+    monkeypatch.setattr(model, "passages", counting)
+    stored = [d["name"] for d in similar_datasets.similar(pkg, 5)]
+    assert stored and asked == []
+    monkeypatch.setattr(similar_datasets, "stored_vector", lambda pkg_id: None)
+    embedded = [d["name"] for d in similar_datasets.similar(pkg, 5)]
+    assert len(asked) == 1
+    assert embedded == stored

@@ -12,7 +12,7 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.udp import compat
 from ckanext.udp.semantic import hybrid, model, text
-from ckanext.udp.semantic.index import enabled
+from ckanext.udp.semantic.index import FIELD, enabled
 
 
 def _literal(value: str) -> str:
@@ -35,12 +35,31 @@ def public_filters() -> list[str]:
     ]
 
 
+def stored_vector(pkg_id: str) -> list[float] | None:
+    """The vector the index hook stored in the dataset's Solr document, or None
+    (not indexed yet, indexed while the plugin was off, or before the field was
+    stored)."""
+    conn = compat.solr_connection()
+    site = "+site_id:" + _literal(tk.config.get("ckan.site_id") or "")
+    response = conn.search(q="*:*", fq=["+id:" + _literal(pkg_id), site], fl=FIELD, rows=1, wt="json")
+    for doc in response.docs:
+        vector = doc.get(FIELD)
+        if isinstance(vector, list) and vector:
+            return [float(x) for x in vector]
+    return None
+
+
 def similar(pkg: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
-    """Up to ``limit`` public datasets nearest to ``pkg`` (never ``pkg`` itself)."""
-    passage = text.passage(pkg)
-    if not passage:
-        return []
-    vector = model.passages([passage])[0]
+    """Up to ``limit`` public datasets nearest to ``pkg`` (never ``pkg`` itself).
+
+    The dataset's own vector comes from its Solr document (embedded once, when it
+    was indexed); only a dataset without one is embedded here (~0.2 s of CPU)."""
+    vector = stored_vector(str(pkg.get("id") or ""))
+    if vector is None:
+        passage = text.passage(pkg)
+        if not passage:
+            return []
+        vector = model.passages([passage])[0]
     fq = [*public_filters(), "-id:" + _literal(str(pkg.get("id") or ""))]
     hits = hybrid.knn_hits(vector, fq, limit, "id validated_data_dict")
     out = []
