@@ -48,6 +48,21 @@ HARVESTED = (
     ("withdrawn", "open"),
 )
 FULL = tuple(itertools.product(STATES, ACCESS))
+# the default subset (``make test``): every workflow state and access class once, and every visibility class
+# (public; logged-in users; the organization only) by hand; by harvest one item per visibility class
+QUICK_HAND_MADE = (
+    ("published", "open"),
+    ("published", "internal"),
+    ("archived", "open"),
+    ("draft", "open"),
+    ("in_review", "internal"),
+    ("withdrawn", "restricted"),
+)
+QUICK_HARVESTED = (
+    ("published", "open"),
+    ("archived", "internal"),
+    ("draft", "internal"),
+)
 # who looks: three who must not see hidden things, and the organization's
 # member, who may see every dataset of the organization (the positive control)
 VIEWERS = ("anonymous", "plain", "outsider", "member")
@@ -127,13 +142,21 @@ def _marker() -> str:
 
 
 class LeakWorld:
-    def __init__(self, rdf_server: Any, full: bool = False, series_for: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        rdf_server: Any,
+        full: bool = False,
+        series_for: frozenset[str] | None = None,
+        hand_made: tuple[tuple[str, str], ...] | None = None,
+        harvested: tuple[tuple[str, str], ...] | None = None,
+    ) -> None:
         """``series_for``: the keys of the hand-made items that get a sensor series (None: all). Only pages
         read a series (``/dataset/<id>/sensors/...``), and pages are asked of some items only: a series
-        nobody asks about costs a DataStore table, a resource and the indexing of both."""
+        nobody asks about costs a DataStore table, a resource and the indexing of both. ``hand_made`` and
+        ``harvested``: the (state, access class) pairs made (default ``HAND_MADE``/``HARVESTED``)."""
         self.series_for = series_for
-        self.hand_made = FULL if full else HAND_MADE
-        self.harvested = FULL if full else HARVESTED
+        self.hand_made = FULL if full else hand_made or HAND_MADE
+        self.harvested = FULL if full else harvested or HARVESTED
         self.w = World()
         self.rdf_server = rdf_server
         self.plain = factories.User(email="plain@example.org")
@@ -495,6 +518,8 @@ __all__ = [
     "ACCESS",
     "HAND_MADE",
     "HARVESTED",
+    "QUICK_HAND_MADE",
+    "QUICK_HARVESTED",
     "VIEWERS",
     "OUTSIDE_VIEWERS",
     "SECRET",

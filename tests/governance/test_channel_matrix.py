@@ -21,21 +21,25 @@ Changes (actions and forms that write) must be refused to every viewer, while
 ``check_access`` lets the organization's editor (or the named role) do them.
 The pending edit of every published dataset must stay invisible everywhere.
 
-It is opt-in (not yet CI-sized): the world is built once (one test), actions are called directly as the
-action API calls them (the viewer logged in, as in an API request), pages go through the Flask test client, a
-read asked again by the same viewer is answered from its first answer, and it asks one item per workflow state,
-per access class and per visibility class (``leakworld.HAND_MADE``/``HARVESTED``), changes only of
-``WRITE_TARGETS``, pages only of ``PAGE_TARGETS`` and by one viewer per visibility class (``PAGE_VIEWERS``).
-The model runs on a pooled engine (``pooled_db``) and the world's resources get no xloader job. Measured
-2026-11-30 18:10-18:31 UTC on the shared box at load 12-16 (7 engineers): world 6 min, the action reads
-4.5 min, the page reads 11 min, 21 min for the read pass, 0 LEAK and 0 ERR. 21:36-21:55 UTC (load 15-25) the
-read pass did not finish in 19 min (an action call took 0.2-3 s): far from CI-sized on this box.
-The change pass runs only with ``UDP_LEAK_MATRIX_WRITES=1`` (or the full product).
-``UDP_LEAK_MATRIX_FULL=1`` asks the whole product (15 states x access classes, by hand and
-by harvest; about an hour); ``UDP_LEAK_MATRIX`` set to a regular expression asks only the channels it matches
-(``UDP_LEAK_MATRIX='^harvest|^/harvest'``). A URL rule in neither table that answers GET with known variables
-is probed by default (``channels.default_probe``). Run pytest with -s to see the per-channel summary and
-the counts.
+The default run (``make test``; UDP_LEAK_MATRIX unset) asks a subset: every probe of every exercised channel,
+of a smaller world (``leakworld.QUICK_HAND_MADE``/``QUICK_HARVESTED``: every workflow state and access class and
+every visibility class, by hand and by harvest), actions by one viewer per visibility class (``QUICK_VIEWERS``)
+and each page of one hidden item by the viewer it is hidden from (``quick_page``), beside the member; it prints
+only problems (UDP_LEAK_MATRIX_ROWS=1: a row per probe). The world is built once (one test); actions are called
+directly as the action API calls them (the viewer logged in, as in an API request), pages go through the Flask
+test client, and a read asked again by the same viewer is answered from its first answer. The model runs on a
+pooled engine (``pooled_db``), the world's resources get no xloader job and Solr is committed once after the
+build.
+
+``UDP_LEAK_MATRIX=all`` (or a regular expression: only the channels it matches, e.g.
+``UDP_LEAK_MATRIX='^harvest|^/harvest'``) asks the complete read pass: one item per workflow state, per access
+class and per visibility class (``leakworld.HAND_MADE``/``HARVESTED``), every action by all four viewers, pages of
+``PAGE_TARGETS`` by one viewer per visibility class (``PAGE_VIEWERS``). The change pass runs only with
+``UDP_LEAK_MATRIX_WRITES=1`` (or the full product); changes are asked of ``WRITE_TARGETS``.
+``UDP_LEAK_MATRIX_FULL=1`` asks the whole product (15 states x access classes, by hand and by harvest; about an
+hour). The udp_semantic probes run in a semantic pass at the end (``semantic_pass``). A URL rule in neither table
+that answers GET with known variables is probed by default (``channels.default_probe``). Run pytest with -s to
+see the per-channel summary and the counts.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from typing import Any
 import channels as ch
 import ckan.plugins.toolkit as tk
 import pytest
-from leakworld import SECRET, VIEWERS, Item, LeakWorld
+from leakworld import QUICK_HAND_MADE, QUICK_HARVESTED, SECRET, VIEWERS, Item, LeakWorld
 
 
 def registered_actions() -> list[str]:
@@ -250,8 +254,10 @@ def check_write(world: LeakWorld, action: str, role: str, params: Any) -> str | 
 
 
 class Matrix:
-    def __init__(self, app: Any, world: LeakWorld, full: bool = False) -> None:
+    def __init__(self, app: Any, world: LeakWorld, full: bool = False, quick: bool = False) -> None:
         self.full = full
+        self.quick = quick  # the default subset (QUICK_VIEWERS, quick_page)
+        self.pages_asked = 0  # page probes asked so far (the quick subset rotates its pairs by it)
         self.runner = Runner(app, world)
         self.world = world
         self.problems: list[str] = []
@@ -275,9 +281,9 @@ class Matrix:
         problems_before = len(self.problems)
         w = self.world
         viewers = list(VIEWERS if self.full or not probe.url else PAGE_VIEWERS)
+        if self.quick and not probe.url:
+            viewers = list(QUICK_VIEWERS)
         seer = probe.seer
-        if seer not in viewers:
-            viewers.append(seer)
         counts = collections.Counter()
         targets: list[Item | None] = [None]
         if probe.scope == "item":
@@ -287,6 +293,11 @@ class Matrix:
                 if keep is not None:
                     kept = [t for t in targets if t is not None and (t.kind == "source" or t.key in keep)]
                     targets = kept or targets[:1]
+        if self.quick and probe.url:
+            targets, viewers = quick_page(probe, targets, self.pages_asked)
+            self.pages_asked += 1
+        if seer not in viewers:
+            viewers.append(seer)
         answered_by_seer: dict[str | None, bool] = {}
         seer_said: dict[str | None, str] = {}
         for target in targets:
@@ -356,7 +367,8 @@ class Matrix:
         )
         self.rows.append(row)
         new = self.problems[problems_before:]
-        print(row + (f"  {len(new)} problems" if new else ""), flush=True)
+        if new or not self.quick or os.environ.get("UDP_LEAK_MATRIX_ROWS"):  # the default subset: problems only
+            print(row + (f"  {len(new)} problems" if new else ""), flush=True)
         for line in new[:4]:
             print("    " + line[:220], flush=True)
 
@@ -383,10 +395,100 @@ PAGE_TARGETS = frozenset(
 # Pages are asked by one viewer per visibility class: the plain logged-in user sees what the other organization's
 # editor sees (the same labels; the editor may do more), so pages ask the editor; every action asks both.
 PAGE_VIEWERS = tuple(v for v in VIEWERS if v != "plain")
+# The default subset (``make test``, UDP_LEAK_MATRIX unset): every probe of every channel is asked, of a smaller
+# world (leakworld.QUICK_HAND_MADE/QUICK_HARVESTED: every state and access class, every visibility class by hand
+# and by harvest), actions by one viewer per visibility class (QUICK_VIEWERS: the other organization's editor
+# stands for the plain logged-in user), and each page of one hidden item by the one viewer it is hidden from
+# (quick_page), beside the member (the positive control).
+QUICK_VIEWERS = ("anonymous", "outsider", "member")
+# a page probe's (visibility class of the item, viewer it is hidden from), taken in turn: the items logged-in
+# users see (archived/open) to the anonymous visitor, the organization's own (a draft) to the other
+# organization's editor; the other order for the next probe
+QUICK_PAIRS = (("logged-in", "anonymous"), ("organization", "outsider"))
+
+
+def visibility(item: Item) -> str:
+    if item.kind == "source" or not ch.may_see("outsider", item):
+        return "organization"
+    return "public" if item.public else "logged-in"
+
+
+def quick_page(probe: ch.Probe, targets: list[Item | None], asked: int) -> tuple[list[Item | None], list[str]]:
+    """One target and one non-member viewer for the ``asked``-th page probe (see QUICK_PAIRS): the pair in turn,
+    else the other pair, else the first target; global pages alternate their non-member viewer. When the probe's
+    rule lets its seer see none of them (a page for the public), an item it may see is asked too (the positive
+    control)."""
+    pairs = QUICK_PAIRS[asked % 2 :] + QUICK_PAIRS[: asked % 2]
+    if targets == [None]:
+        return [None], [pairs[0][1], "member"]
+    chosen, viewer = targets[:1], pairs[0][1]
+    for cls, hidden_from in pairs:
+        found = [t for t in targets if t is not None and visibility(t) == cls]
+        if found:
+            chosen, viewer = found[:1], hidden_from
+            break
+    if probe.seer in VIEWERS and not any(t is not None and probe.rule(probe.seer, t) for t in chosen):
+        chosen += [t for t in targets if t is not None and probe.rule(probe.seer, t)][:1]
+    return chosen, [viewer, "member"]
+
+
 SELECTED = os.environ.get("UDP_LEAK_MATRIX", "")
 FULL = bool(os.environ.get("UDP_LEAK_MATRIX_FULL"))
 # the change pass (every change refused to every viewer, allowed to its role): long, asked on request
 WRITES = FULL or bool(os.environ.get("UDP_LEAK_MATRIX_WRITES"))
+
+
+def semantic_pass(
+    m: Matrix, world: LeakWorld, chosen: re.Pattern[str], monkeypatch: pytest.MonkeyPatch
+) -> list[str] | None:
+    """The probes of udp_semantic (``Probe.semantic``): the plugin is loaded but off in test.ini, so it is
+    switched on here and the world's datasets are indexed with their vectors (embedded as one batch, as
+    ``ckan udp semantic reindex`` does); then its actions, the hybrid search and the dataset page with its
+    similar datasets are asked. A passage asked again (each viewer's similar datasets of the same item) is
+    embedded once: the vectors are the same, the filters (what is probed) are the caller's each time.
+    Then the self-test: with the similar datasets' public filters switched off, the matrix must report
+    the hidden neighbours (the world's titles and descriptions are alike: a draft is near every dataset).
+    Answers the LEAKs of that self-test (None: no semantic probe chosen)."""
+    from ckanext.udp import compat
+    from ckanext.udp.semantic import index, similar
+    from ckanext.udp.semantic import model as semantic_model
+
+    probes = [
+        (channel, probe)
+        for table in (ch.ACTIONS, ch.ROUTES)
+        for channel, probes in table.items()
+        for probe in probes
+        if probe.semantic and chosen.search(channel)
+    ]
+    if not probes:
+        return None
+    started = time.monotonic()
+    real = semantic_model.passages
+    known: dict[str, list[float]] = {}
+
+    def passages(texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        known.update(zip(missing, real(missing), strict=True))
+        return [known[t] for t in texts]
+
+    with monkeypatch.context() as patched:
+        patched.setitem(tk.config, "ckanext.udp.semantic.enabled", True)
+        patched.setattr(semantic_model, "passages", passages)
+        ids = [world.anchor["id"], *(i.vars["id"] for i in world.items if i.kind != "source")]
+        index.prepare([tk.get_action("package_show")({"ignore_auth": True}, {"id": pid}) for pid in ids])
+        compat.reindex_datasets(ids)
+        index.forget_prepared()
+        print(f"semantic pass: {len(ids)} datasets indexed with vectors in {time.monotonic() - started:.0f} s")
+        m.runner.cache.clear()  # the same pages and calls answer differently now
+        for channel, probe in probes:
+            m.run(channel, probe)
+        m.runner.cache.clear()
+        broken = Matrix(m.runner.app, world, full=m.full, quick=m.quick)
+        print("\nself-test, the similar datasets' public filters switched off (LEAKs expected):")
+        patched.setattr(similar, "public_filters", lambda: ["+state:active"])
+        for probe in ch.ACTIONS["udp_semantic_similar"]:
+            broken.run("udp_semantic_similar", probe)
+    return [p for p in broken.problems if p.startswith("LEAK")]
 
 
 @pytest.fixture
@@ -406,26 +508,37 @@ def pooled_db(clean_db: None) -> Iterator[None]:
     engine.dispose()
 
 
-@pytest.mark.skipif(
-    not (SELECTED or FULL),
-    reason="not CI-sized yet (a read pass took 21 min on the loaded box, and did not finish in 19 min at load 25): "
-    "set UDP_LEAK_MATRIX=.* or a regex",
-)
+QUICK = not (SELECTED or FULL)
+QUICK_SERIES = frozenset({"archived/open", "draft/open"})  # the hand-made items quick_page asks
+
+
 def test_enumerated_leak_matrix(app, with_plugins, pooled_db, clean_index, http_server, capsys, monkeypatch):
     chosen = re.compile("" if SELECTED in ("", "all") else SELECTED)
     started, cpu_started = time.monotonic(), time.process_time()
-    world = LeakWorld(http_server, full=FULL, series_for=None if FULL else PAGE_TARGETS)
+    world = LeakWorld(
+        http_server,
+        full=FULL,
+        series_for=None if FULL else QUICK_SERIES if QUICK else PAGE_TARGETS,
+        hand_made=QUICK_HAND_MADE if QUICK else None,
+        harvested=QUICK_HARVESTED if QUICK else None,
+    )
     with monkeypatch.context() as patched:
         # no xloader job for the world's resources (no worker runs here; their tables are made by
         # datastore_create): submitting one per resource was a sixth of the world build
         from ckanext.xloader.utils import XLoaderFormats
 
         patched.setattr(XLoaderFormats, "is_it_an_xloader_format", classmethod(lambda cls, fmt: False))
+        # no Solr commit per change while the world is built (Solr's soft commit makes the documents visible
+        # within a second; nothing in the build searches): one commit at the end
+        patched.setitem(tk.config, "ckan.search.solr_commit", False)
         world.build()
+    from ckan.lib import search
+
+    search.commit()
     built = time.monotonic() - started
     with capsys.disabled():
-        print(f"\nworld built in {built:.0f} s", flush=True)
-    m = Matrix(app, world, full=FULL)
+        print(f"\nworld built in {built:.0f} s ({'the default subset' if QUICK else 'selected'})", flush=True)
+    m = Matrix(app, world, full=FULL, quick=QUICK)
     actions, rules = registered_actions(), registered_rules(app)
     with capsys.disabled():  # one line per probe as it is done
         print()
@@ -433,12 +546,13 @@ def test_enumerated_leak_matrix(app, with_plugins, pooled_db, clean_index, http_
             for table in (ch.ACTIONS, ch.ROUTES, default_routes(app)):
                 for channel, probes in table.items():
                     for probe in probes:
-                        if (probe.write is not None) == write_pass and chosen.search(channel):
+                        if (probe.write is not None) == write_pass and not probe.semantic and chosen.search(channel):
                             m.run(channel, probe)
+        caught_similar = semantic_pass(m, world, chosen, monkeypatch)
     # the matrix can fail: with udp_security's tag filter switched off it must report the hidden tags
     from ckanext.udp.security.channels import tags as tag_guard
 
-    broken = Matrix(app, world, full=FULL)
+    broken = Matrix(app, world, full=FULL, quick=QUICK)
     with capsys.disabled():
         print("\nself-test, udp_security's tag filter switched off (LEAKs expected):")
         monkeypatch.setattr(tag_guard, "system", lambda context: True)
@@ -450,7 +564,7 @@ def test_enumerated_leak_matrix(app, with_plugins, pooled_db, clean_index, http_
     # and with its activity filter switched off, the view activities of hidden datasets reach the streams
     from ckanext.udp.security.channels import activity as activity_guard
 
-    unfiltered = Matrix(app, world, full=FULL)
+    unfiltered = Matrix(app, world, full=FULL, quick=QUICK)
     with capsys.disabled():
         print("\nself-test, udp_security's activity filter switched off (LEAKs expected):")
         monkeypatch.setattr(activity_guard, "filter_activities", lambda context, activities: activities)
@@ -486,6 +600,14 @@ def test_enumerated_leak_matrix(app, with_plugins, pooled_db, clean_index, http_
             f"self-test: {len(caught_activities)} LEAKs reported with the activity filter off, "
             f"e.g. {caught_activities[:2]}"
         )
+        if caught_similar is not None:
+            print(
+                f"self-test: {len(caught_similar)} LEAKs reported with the similar datasets' filters off, "
+                f"e.g. {caught_similar[:2]}"
+            )
     assert not m.problems, f"{len(m.problems)} problems:\n" + "\n".join(m.problems[:200])
+    assert caught_similar is None or len(caught_similar) >= 3, (
+        f"the similar datasets' filters off, the matrix reported only {caught_similar}"
+    )
     assert len(caught) >= 10, f"the tag filter off, the matrix reported only {caught}"
     assert len(caught_activities) >= 3, f"the activity filter off, the matrix reported only {caught_activities}"
