@@ -32,6 +32,19 @@ def limits() -> tuple[int, int]:
     )
 
 
+def sandbox_limits() -> Any:
+    """Limits of the child process that reads a grid file (``ckanext.udp.sandbox``)."""
+    from ckanext.udp import sandbox
+
+    seconds = int(tk.config.get("ckanext.udp.grid.seconds") or 30)
+    return sandbox.Limits(
+        memory_mb=int(tk.config.get("ckanext.udp.grid.memory_mb") or 1024),
+        cpu_seconds=seconds,
+        wall_seconds=2.0 * seconds,
+        output_bytes=64 * sandbox.MB,
+    )
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -67,7 +80,7 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
     key = (resource["id"], grid.version(resource), variable or "", time)
     cached = grid.CACHE.get(key)
     if cached is None:
-        cached = grid.render(path, variable, time, *limits())
+        cached = grid.render_outside(path, variable, time, *limits(), sandbox_limits())
         grid.CACHE.put(key, cached)
     return cached
 
@@ -79,7 +92,7 @@ def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
     key = (resource["id"], grid.version(resource), "*variables*")
     cached = grid.CACHE.get(key)
     if cached is None:
-        cached = grid.describe(path, limits()[0])
+        cached = grid.describe_outside(path, limits()[0], sandbox_limits())
         grid.CACHE.put(key, cached)
     return list(cached)
 
