@@ -17,14 +17,18 @@ def test_an_answer_comes_back_as_json() -> None:
 
 
 @pytest.mark.parametrize(
-    ("what", "amount", "reason"),
-    [("allocate", 2 << 30, "memory"), ("spin", 0, "time"), ("flood", 4 << 20, "output")],
+    ("what", "amount", "reason", "detail"),
+    [
+        ("allocate", 2 << 30, "memory", "256 MB"),
+        ("spin", 0, "time", "1 CPU seconds"),  # the CPU limit, long before the wall clock's 60 s
+        ("flood", 4 << 20, "output", "1048576 bytes"),
+    ],
     ids=["2 GB under 256 MB", "endless loop under 1 CPU second", "4 MB answer under 1 MB"],
 )
-def test_each_limit_stops_the_child_and_says_which(what: str, amount: int, reason: str) -> None:
+def test_each_limit_stops_the_child_and_says_which(what: str, amount: int, reason: str, detail: str) -> None:
     with pytest.raises(sandbox.LimitExceeded) as stopped:
         sandbox.run(EXERCISE, {"what": what, "amount": amount}, TIGHT)
-    assert stopped.value.reason == reason, stopped.value
+    assert stopped.value.reason == reason and detail in str(stopped.value), stopped.value
 
 
 def test_a_sleeping_child_is_killed_at_the_wall_clock_limit() -> None:

@@ -30,14 +30,15 @@ PENDING = "pending"
 PROBE_FIELD = "udp_twin_probe"
 JOB_TITLE = "udp twin: probe {id}"
 
-LIMIT_FINDINGS = {
-    "memory": "Reading the file needed more than {limit} MB of memory and was stopped: "
-    "reference system and extent not read.",
-    "time": "Reading the file took longer than {seconds} seconds and was stopped: reference system and extent not read.",
-    "output": "Reading the file gave more than {limit} MB of results and was stopped: "
-    "reference system and extent not read.",
-    "crashed": "The reader of the file ended unexpectedly: reference system and extent not read.",
-}
+#: findings of a file whose reading exceeded a limit of the child process
+TOO_MUCH_MEMORY = (
+    "Reading the file needed more than {limit} MB of memory and was stopped: reference system and extent not read."
+)
+TOO_LONG = "Reading the file took longer than {seconds} seconds and was stopped: reference system and extent not read."
+TOO_MUCH_OUTPUT = (
+    "Reading the file gave more than {limit} MB of results and was stopped: reference system and extent not read."
+)
+CRASHED = "The reader of the file ended unexpectedly: reference system and extent not read."
 JOB_FAILED = "The file could not be checked in the background."
 I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 
@@ -67,13 +68,13 @@ def note_limit(found: probe.Probe, exc: sandbox.LimitExceeded) -> probe.Probe:
     """``found`` (what name and first bytes told) with the finding of the exceeded limit."""
     lim = exc.limits
     if exc.reason == "memory":
-        found.note(LIMIT_FINDINGS["memory"], limit=lim.memory_mb)
+        found.note(TOO_MUCH_MEMORY, limit=lim.memory_mb)
     elif exc.reason == "time":
-        found.note(LIMIT_FINDINGS["time"], seconds=round(min(lim.cpu_seconds, lim.wall_seconds)))
+        found.note(TOO_LONG, seconds=round(min(lim.cpu_seconds, lim.wall_seconds)))
     elif exc.reason == "output":
-        found.note(LIMIT_FINDINGS["output"], limit=round(lim.output_bytes / sandbox.MB))
+        found.note(TOO_MUCH_OUTPUT, limit=round(lim.output_bytes / sandbox.MB))
     else:
-        found.note(LIMIT_FINDINGS["crashed"])
+        found.note(CRASHED)
     log.warning("probe stopped by its limits (%s): %s", exc.reason, exc.detail)
     return found
 

@@ -29,11 +29,10 @@ def type_resource(resource: dict[str, Any]) -> None:
     filename = getattr(upload, "filename", None)
     if stream is not None and filename and hasattr(stream, "seek"):
         resource.pop(guard.PROBE_FIELD, None)
-        later = False
         if guard.wants_job(stream):
             found, later = guard.typed_by_head(stream, filename, resource.get("mimetype"))
-        if not later:
-            found = guard.probe_stream(stream, filename, resource.get("mimetype"))
+        else:
+            found, later = guard.probe_stream(stream, filename, resource.get("mimetype")), False
         if found.kind is not None or found.findings:
             record.apply(resource, found, findings_text(found))
         if later:

@@ -16,8 +16,8 @@ import re
 import shutil
 import struct
 import tempfile
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import ijson
@@ -190,7 +190,9 @@ def from_dict(data: dict[str, Any]) -> Probe:
     )
 
 
-def probe_file(path: str, name: str, media_type: str | None = None, max_bytes: int = 200 * 1024 * 1024) -> dict:
+def probe_file(
+    path: str, name: str, media_type: str | None = None, max_bytes: int = 200 * 1024 * 1024
+) -> dict[str, Any]:
     """:func:`probe` of the file at ``path``, as JSON values: what the limited child process runs."""
     with open(path, "rb") as stream:
         return as_dict(probe(stream, name, media_type, max_bytes))

@@ -35,12 +35,10 @@ BROKEN = "The file is damaged or incomplete and cannot be read."
 NO_VARIABLE = "The file holds no grid variable that could be shown as an image."
 TOO_MANY_CELLS = "The grid has {cells} cells, more than the {limit} shown."
 #: a file whose reading exceeded the limits of the child process (``ckanext.udp.sandbox``)
-LIMIT_ERRORS = {
-    "memory": "Reading the file needed more than {limit} MB of memory; it is not shown as an image.",
-    "time": "Reading the file took longer than {seconds} seconds; it is not shown as an image.",
-    "output": "The image of the grid is larger than {limit} MB; it is not shown.",
-    "crashed": "The reader of the file ended unexpectedly; it is not shown as an image.",
-}
+TOO_MUCH_MEMORY = "Reading the file needed more than {limit} MB of memory; it is not shown as an image."
+TOO_LONG = "Reading the file took longer than {seconds} seconds; it is not shown as an image."
+TOO_MUCH_OUTPUT = "The image of the grid is larger than {limit} MB; it is not shown."
+CRASHED = "The reader of the file ended unexpectedly; it is not shown as an image."
 
 
 class GridError(Exception):
@@ -327,14 +325,14 @@ def _outside(call: str, kwargs: dict[str, Any], limits: Any) -> dict[str, Any]:
     except sandbox.LimitExceeded as exc:
         lim = exc.limits
         if exc.reason == "memory":
-            raise GridError(LIMIT_ERRORS["memory"], 422, limit=lim.memory_mb) from None
+            raise GridError(TOO_MUCH_MEMORY, 422, limit=lim.memory_mb) from None
         if exc.reason == "time":
-            raise GridError(LIMIT_ERRORS["time"], 422, seconds=round(min(lim.cpu_seconds, lim.wall_seconds))) from None
+            raise GridError(TOO_LONG, 422, seconds=round(min(lim.cpu_seconds, lim.wall_seconds))) from None
         if exc.reason == "output":
-            raise GridError(LIMIT_ERRORS["output"], 422, limit=round(lim.output_bytes / 2**20)) from None
-        raise GridError(LIMIT_ERRORS["crashed"], 422) from None
+            raise GridError(TOO_MUCH_OUTPUT, 422, limit=round(lim.output_bytes / 2**20)) from None
+        raise GridError(CRASHED, 422) from None
     if not isinstance(answer, dict):
-        raise GridError(LIMIT_ERRORS["crashed"], 422)
+        raise GridError(CRASHED, 422)
     if "error" in answer:
         error = answer["error"]
         raise GridError(str(error["msgid"]), int(error["status"]), **dict(error.get("params") or {}))
