@@ -57,10 +57,22 @@ def test_a_deeply_nested_cityjson_is_stopped_by_the_memory_limit(app: Any) -> No
 
 
 @pytest.mark.ckan_config("ckanext.udp.grid.memory_mb", str(LIMIT_MB))
-def test_grid_files_that_unpack_to_gigabytes_get_a_german_4xx(app: Any, tmp_path: pathlib.Path) -> None:
+def test_grid_files_that_unpack_to_gigabytes_get_a_german_4xx(
+    app: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 10 KB NetCDF declaring 5 million time steps (in the web process: ~1.3 GB, ~30 s
     per request) and a TIFF of a few KB unpacking to 25 million cells."""
+    from ckanext.udp import sandbox
+
     grid.CACHE.items.clear()
+    children: list[str] = []
+    run = sandbox.run
+
+    def counted(call: str, kwargs: dict[str, Any], limits: Any = None) -> Any:
+        children.append(call)
+        return run(call, kwargs, limits)
+
+    monkeypatch.setattr(sandbox, "run", counted)
     dataset = public_dataset(owner_org=factories.Organization()["id"])
     netcdf = samples.write_huge_time_netcdf(tmp_path / "endlos.nc")
     bomb = samples.write_tiff_bomb(tmp_path / "bombe.tif")
@@ -71,7 +83,10 @@ def test_grid_files_that_unpack_to_gigabytes_get_a_german_4xx(app: Any, tmp_path
         answer = app.get(base + "/grid.json")
         assert answer.status_code == 422, (path.name, answer.status_code, answer.body[:200])
         assert f"mehr als {LIMIT_MB} MB Arbeitsspeicher" in answer.json["error"], answer.json
+        # the failure is kept: asking again starts no new child process
+        started = len(children)
         assert app.get(base + "/grid.png").status_code == 422
+        assert len(children) == started, children
         assert app.get(base).status_code == 200
 
 

@@ -44,14 +44,15 @@ I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 
 
 def limits(background: bool = False) -> sandbox.Limits:
-    """The child's limits; a background job waits longer on a loaded machine (it holds up
-    no request), the CPU seconds are the same."""
+    """The child's limits; a background job (large files, no request waiting) gets five
+    times the CPU and wall-clock seconds, the same memory."""
     cpu = int(tk.config.get("ckanext.udp.twin.probe_cpu_seconds"))
     wall = float(tk.config.get("ckanext.udp.twin.probe_wall_seconds") or 2 * cpu)
+    factor = 5 if background else 1
     return sandbox.Limits(
         memory_mb=int(tk.config.get("ckanext.udp.twin.probe_memory_mb")),
-        cpu_seconds=cpu,
-        wall_seconds=5 * wall if background else wall,
+        cpu_seconds=factor * cpu,
+        wall_seconds=factor * wall,
         output_bytes=4 * sandbox.MB,
     )
 
