@@ -143,7 +143,12 @@ def findings_text(found: probe.Probe) -> list[str]:
 
 
 def enqueue(resource: dict[str, Any], system: bool) -> None:
-    tk.enqueue_job(probe_job, [resource["id"], system], title=JOB_TITLE.format(id=resource["id"]))
+    """Queue the background check (an upload does not fail when the queue is down: the
+    resource stays "being checked" and ``probe_job`` can be run for it later)."""
+    try:
+        tk.enqueue_job(probe_job, [resource["id"], system], title=JOB_TITLE.format(id=resource["id"]))
+    except Exception:  # noqa: BLE001 - Redis unreachable: logged, the upload stands
+        log.exception("background check of resource %s not queued", resource["id"])
 
 
 def probe_job(resource_id: str, system: bool = False) -> None:
@@ -154,9 +159,12 @@ def probe_job(resource_id: str, system: bool = False) -> None:
 
     site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     context: Any = {"ignore_auth": True, "user": site["name"]}
-    resource = tk.get_action("resource_show")(dict(context), {"id": resource_id})
+    try:
+        resource = tk.get_action("resource_show")(dict(context), {"id": resource_id})
+    except tk.ObjectNotFound:
+        return  # deleted meanwhile
     if resource.get(PROBE_FIELD) != PENDING:
-        return
+        return  # read already (a second job for the same upload)
     path = compat.resource_upload_path(resource)
     name = str(resource.get("url") or "").rsplit("/", 1)[-1] or str(resource.get("name") or "")
     known = probe.Probe(kind=probe.kinds.BY_LABEL.get(str(resource.get("udp_twin_kind"))))
