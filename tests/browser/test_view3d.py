@@ -78,6 +78,10 @@ def test_the_3d_previews_draw_and_the_grid_preview_shows_its_legend(
         summary = view.locator(".udp-view3d-summary").inner_text()
         for fact in facts:
             assert fact in summary, (fact, summary)
+        if resource_id == model["id"]:
+            # CityJSON is read in a Web Worker; the first part was drawn before the whole model
+            assert view.get_attribute("data-reader") == "worker"
+            assert int(view.get_attribute("data-first-frame-ms") or -1) >= 0
         # keyboard: the picture takes focus and turns with the arrow keys; the button resets it
         canvas = view.locator("canvas")
         canvas.focus()

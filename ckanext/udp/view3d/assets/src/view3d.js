@@ -214,6 +214,7 @@ class Viewer {
   async loadCityJSON(url) {
     const worker = cityjsonWorker();
     let result = worker ? await this.cityjsonInWorker(worker, url) : null;
+    this.root.dataset.reader = result ? 'worker' : 'page';
     if (!result) {
       // no Worker (or it could not start): read on the page's thread, in slices
       const doc = await this.fetchBody(url, true);
