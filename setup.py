@@ -19,7 +19,11 @@ VENDOR_FILES = {
 }
 # ES-module sources bundled by the pinned esbuild (package.json) into one
 # script a webasset serves: the 3D preview (three.js, 3d-tiles-renderer)
-BUNDLES = {"ckanext/udp/view3d/assets/src/view3d.js": "ckanext/udp/view3d/assets/build/view3d.js"}
+# (in this order: the CityJSON Worker's bundle is embedded as text in the 3D view's)
+BUNDLES = {
+    "ckanext/udp/view3d/assets/src/cityjson_worker.js": "ckanext/udp/view3d/assets/build/cityjson_worker.txt",
+    "ckanext/udp/view3d/assets/src/view3d.js": "ckanext/udp/view3d/assets/build/view3d.js",
+}
 
 
 def vendor_assets() -> None:

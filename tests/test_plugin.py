@@ -203,6 +203,7 @@ SHARED = {
         "datastore_sql",
         "timestamps",
         "alembic_env",
+        "sandbox",
     )
 }
 #: what a package may import beyond itself and SHARED: the harvesting library (not a plugin), its

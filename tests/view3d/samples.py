@@ -180,3 +180,40 @@ def write_geotiff(path: pathlib.Path) -> pathlib.Path:
     data = np.linspace(0, 1, 20 * 30, dtype="float32").reshape(20, 30) * 50.0
     tifffile.imwrite(path, data)
     return path
+
+
+# --- hostile files: small on disk, huge when read -------------------------------------------------
+
+
+def deep_cityjson(levels: int = 30_000) -> bytes:
+    """A CityJSON of ~60 KB whose metadata is an array nested ``levels`` deep: a
+    streaming JSON parser builds it in memory that grows with the square of the depth
+    (30,000 levels: ~2 GB)."""
+    return b'{"type":"CityJSON","version":"2.0","metadata":' + b"[" * levels + b"]" * levels + b"}"
+
+
+def write_huge_time_netcdf(path: pathlib.Path, steps: int = 5_000_000) -> pathlib.Path:
+    """A NetCDF-4 file of ~10 KB declaring ``steps`` time steps of a 2 x 2 grid: nothing is
+    written (HDF5 stores no unwritten chunk), yet reading the time axis unpacks all of
+    them (5 million: ~1.3 GB and half a minute in the web process)."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("time", steps)
+        ds.createDimension("y", 2)
+        ds.createDimension("x", 2)
+        time = ds.createVariable("time", "f8", ("time",), chunksizes=(1 << 20,))
+        time.units = "hours since 2026-07-01 00:00"
+        ds.createVariable("y", "f8", ("y",))[:] = [0.0, 1.0]
+        ds.createVariable("x", "f8", ("x",))[:] = [0.0, 1.0]
+        ds.createVariable("hitzeindex", "f4", ("time", "y", "x"), chunksizes=(1, 2, 2))
+    return path
+
+
+def write_tiff_bomb(path: pathlib.Path, side: int = 5000) -> pathlib.Path:
+    """A GeoTIFF of a few KB (deflate of zeros) that unpacks to ``side`` x ``side``
+    cells (5,000: 25 million, the preview's cell cap; 200 MB as numbers)."""
+    import tifffile
+
+    tifffile.imwrite(path, np.zeros((side, side), dtype="uint8"), compression="zlib", rowsperstrip=side)
+    return path

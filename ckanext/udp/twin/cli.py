@@ -33,10 +33,11 @@ def probe_command(path: str) -> None:
     """What FILE says of itself."""
     import os
 
-    from ckanext.udp.twin import probe
+    from ckanext.udp.twin import guard
 
+    # read as an upload is: parsed in a limited child process
     with open(path, "rb") as f:
-        found = probe.probe(f, os.path.basename(path))
+        found = guard.probe_stream(f, os.path.basename(path), None)
     click.echo(f"kind: {found.kind.label if found.kind else '-'}")
     click.echo(f"crs: {found.crs_uri or found.crs_text or '-'}  lod: {', '.join(found.lods) or '-'}")
     click.echo(f"bbox (WGS 84): {found.bbox or '-'}")

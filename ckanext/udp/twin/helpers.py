@@ -19,6 +19,8 @@ def udp_twin_rows(resource: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append((label, str(resource[key])))
     if resource.get("udp_twin_extent"):
         rows.append((tk._("Extent (WGS 84)"), _extent_text(resource["udp_twin_extent"])))
+    if resource.get("udp_twin_probe") == "pending":
+        rows.append((tk._("Check of the file"), tk._("being checked (in the background; this takes a few minutes)")))
     if resource.get("udp_twin_findings"):
         rows.append((tk._("Findings when the file was read"), str(resource["udp_twin_findings"])))
     return rows

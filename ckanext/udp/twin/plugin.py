@@ -10,27 +10,33 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.types import Context
 
-from ckanext.udp.twin import cli, coverage, helpers, kinds, probe, record
+from ckanext.udp.twin import cli, coverage, guard, helpers, kinds, probe, record
 
 log = logging.getLogger(__name__)
 I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 
 
 def findings_text(found: probe.Probe) -> list[str]:
-    return [tk._(f.msgid).format(**f.params) for f in found.findings]
+    return guard.findings_text(found)
 
 
 def type_resource(resource: dict[str, Any]) -> None:
-    """Type ``resource`` from its upload (read once, size-capped) or, without one, from
-    its format label, media type, file name or service URL."""
+    """Type ``resource`` from its upload (read once, size-capped, parsed in a limited child
+    process; a large one in a background job) or, without one, from its format label,
+    media type, file name or service URL."""
     upload = resource.get("upload")
     stream = getattr(upload, "stream", None)
     filename = getattr(upload, "filename", None)
     if stream is not None and filename and hasattr(stream, "seek"):
-        limit = tk.config.get("ckanext.udp.twin.max_probe_bytes")
-        found = probe.probe(stream, filename, resource.get("mimetype"), max_bytes=int(limit))
+        resource.pop(guard.PROBE_FIELD, None)
+        if guard.wants_job(stream):
+            found, later = guard.typed_by_head(stream, filename, resource.get("mimetype"))
+        else:
+            found, later = guard.probe_stream(stream, filename, resource.get("mimetype")), False
         if found.kind is not None or found.findings:
             record.apply(resource, found, findings_text(found))
+        if later:
+            resource[guard.PROBE_FIELD] = guard.PENDING  # the job reads it once it is stored
         return
     url = str(resource.get("url") or "")
     kind = (
@@ -97,9 +103,16 @@ class UdpTwinPlugin(p.SingletonPlugin):
 
     def after_resource_create(self, context: Context, resource: dict[str, Any]) -> None:
         self._feed(context, resource)
+        self._later(context, resource)
 
     def after_resource_update(self, context: Context, resource: dict[str, Any]) -> None:
         self._feed(context, resource)
+        self._later(context, resource)
+
+    @staticmethod
+    def _later(context: Context, resource: dict[str, Any]) -> None:
+        if resource.get(guard.PROBE_FIELD) == guard.PENDING and resource.get("id"):
+            guard.enqueue(resource, system=bool(context.get("ignore_auth")))
 
     # IActions: datasets written whole (harvesters, package_create/update with resources)
     # pass no resource hook; their distributions are typed before the write

@@ -16,6 +16,7 @@ import re
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -93,8 +94,18 @@ def size_of(stream: IO[bytes]) -> int:
     return size
 
 
-def probe(stream: IO[bytes], name: str, media_type: str | None = None, max_bytes: int = 200 * 1024 * 1024) -> Probe:
-    """What ``stream`` (a seekable binary file, rewound afterwards) is and says of itself."""
+def probe(
+    stream: IO[bytes],
+    name: str,
+    media_type: str | None = None,
+    max_bytes: int = 200 * 1024 * 1024,
+    outside: Callable[[Probe], Probe] | None = None,
+) -> Probe:
+    """What ``stream`` (a seekable binary file, rewound afterwards) is and says of itself.
+
+    ``outside``: when the file needs a parser (JSON, NetCDF/HDF5, TIFF), it is called with
+    what the name and the first bytes told, instead of parsing here: the web process hands
+    the file to a limited child process (``twin.guard``), which calls :func:`probe_file`."""
     result = Probe(kind=kinds.from_name(name) or kinds.from_media_type(media_type))
     start = stream.tell()
     try:
@@ -122,6 +133,8 @@ def probe(stream: IO[bytes], name: str, media_type: str | None = None, max_bytes
                 limit=round(max_bytes / 1e6),
             )
             return result
+        if outside is not None and needs_parser(result.kind, head, looks_json, name):
+            return outside(result)
         if result.kind in (kinds.CITYJSON, kinds.TILES3D, kinds.GLTF) or (
             looks_json and name.lower().endswith(".json")
         ):
@@ -134,11 +147,55 @@ def probe(stream: IO[bytes], name: str, media_type: str | None = None, max_bytes
             _tiff(stream, head, result)
         elif result.kind is kinds.CITYGML:
             _citygml(head, result)
+    except MemoryError:
+        raise  # the limited child process reports it (twin.guard)
     except Exception as e:  # noqa: BLE001 - a broken file is a finding, never an error page
         result.note("The file could not be read ({error}).", error=type(e).__name__)
     finally:
         stream.seek(start)
     return result
+
+
+def needs_parser(kind: kinds.Kind | None, head: bytes, looks_json: bool, name: str) -> bool:
+    """Whether reading the file takes a parser of its whole content (not just its first bytes)."""
+    if kind in (kinds.CITYJSON, kinds.TILES3D, kinds.GLTF) or (looks_json and name.lower().endswith(".json")):
+        return True
+    return kind in (kinds.NETCDF, kinds.GEOTIFF) and _sniff(head) is kind
+
+
+def as_dict(found: Probe) -> dict[str, Any]:
+    """``found`` as JSON values (the answer of the child process)."""
+    return {
+        "kind": found.kind.label if found.kind else None,
+        "epsg": found.epsg,
+        "crs_text": found.crs_text,
+        "lods": list(found.lods),
+        "bbox": list(found.bbox) if found.bbox else None,
+        "details": found.details,
+        "findings": [{"msgid": f.msgid, "params": f.params} for f in found.findings],
+    }
+
+
+def from_dict(data: dict[str, Any]) -> Probe:
+    """A :class:`Probe` from :func:`as_dict`'s form (unknown kinds and odd values are dropped)."""
+    bbox = data.get("bbox")
+    return Probe(
+        kind=kinds.BY_LABEL.get(str(data.get("kind"))),
+        epsg=epsg_of(data.get("epsg")) if isinstance(data.get("epsg"), int) else None,
+        crs_text=str(data["crs_text"]) if data.get("crs_text") else None,
+        lods=[str(lod) for lod in data.get("lods") or []],
+        bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])) if bbox and len(bbox) == 4 else None,
+        details=dict(data.get("details") or {}),
+        findings=[Finding(str(f["msgid"]), dict(f.get("params") or {})) for f in data.get("findings") or []],
+    )
+
+
+def probe_file(
+    path: str, name: str, media_type: str | None = None, max_bytes: int = 200 * 1024 * 1024
+) -> dict[str, Any]:
+    """:func:`probe` of the file at ``path``, as JSON values: what the limited child process runs."""
+    with open(path, "rb") as stream:
+        return as_dict(probe(stream, name, media_type, max_bytes))
 
 
 def _sniff(head: bytes) -> kinds.Kind | None:
@@ -312,20 +369,28 @@ def _netcdf(stream: IO[bytes], head: bytes, result: Probe) -> None:
         result.note("The file is named like NetCDF but is none (no NetCDF or HDF5 signature).")
         result.kind = None
         return
-    import netCDF4
-
+    path = getattr(stream, "name", None)
+    if isinstance(path, str) and os.path.isfile(path):  # a file of its own: read in place
+        _netcdf_open(path, result)
+        return
     with tempfile.NamedTemporaryFile(suffix=".nc") as tmp:
         shutil.copyfileobj(stream, tmp, 1024 * 1024)
         tmp.flush()
-        try:
-            ds = netCDF4.Dataset(tmp.name, "r")
-        except OSError:
-            result.note("The NetCDF file could not be opened (broken or truncated).")
-            return
-        try:
-            _netcdf_read(ds, result)
-        finally:
-            ds.close()
+        _netcdf_open(tmp.name, result)
+
+
+def _netcdf_open(path: str, result: Probe) -> None:
+    import netCDF4
+
+    try:
+        ds = netCDF4.Dataset(path, "r")
+    except OSError:
+        result.note("The NetCDF file could not be opened (broken or truncated).")
+        return
+    try:
+        _netcdf_read(ds, result)
+    finally:
+        ds.close()
 
 
 def _netcdf_read(ds: Any, result: Probe) -> None:

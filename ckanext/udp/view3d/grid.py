@@ -12,12 +12,13 @@ when it is shown, German by default) and an HTTP status (4xx).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,11 @@ SPATIAL_NAMES = ("lat", "latitude", "y", "rlat", "northing")
 BROKEN = "The file is damaged or incomplete and cannot be read."
 NO_VARIABLE = "The file holds no grid variable that could be shown as an image."
 TOO_MANY_CELLS = "The grid has {cells} cells, more than the {limit} shown."
+#: a file whose reading exceeded the limits of the child process (``ckanext.udp.sandbox``)
+TOO_MUCH_MEMORY = "Reading the file needed more than {limit} MB of memory; it is not shown as an image."
+TOO_LONG = "Reading the file took longer than {seconds} seconds; it is not shown as an image."
+TOO_MUCH_OUTPUT = "The image of the grid is larger than {limit} MB; it is not shown."
+CRASHED = "The reader of the file ended unexpectedly; it is not shown as an image."
 
 
 class GridError(Exception):
@@ -244,7 +250,7 @@ def describe(path: str, max_bytes: int) -> list[Variable]:
                 variables = [v for v, _ in _nc_variables(ds)]
         else:
             variables, _ = _tiff_read(path, -1, 1)
-    except GridError:
+    except (GridError, MemoryError):
         raise
     except Exception:  # noqa: BLE001 (any reader error of a broken file is the file's fault)
         raise GridError(BROKEN) from None
@@ -275,11 +281,75 @@ def render(path: str, variable: str | None, time: int, max_bytes: int, max_cells
             _, tiff_data = _tiff_read(path, variables.index(var_info), max_cells)
             assert tiff_data is not None
             data, time = tiff_data, 0
-    except GridError:
+    except (GridError, MemoryError):
         raise
     except Exception:  # noqa: BLE001
         raise GridError(BROKEN) from None
     return Slice(var_info, time, to_png(data), statistics(data, var_info.unit))
+
+
+# --- in a limited child process (ckanext.udp.sandbox) --------------------------------
+
+
+def _error_json(exc: GridError) -> dict[str, Any]:
+    return {"error": {"msgid": exc.msgid, "status": exc.status, "params": exc.params}}
+
+
+def describe_json(path: str, max_bytes: int) -> dict[str, Any]:
+    """:func:`describe` as JSON values: what the child process runs."""
+    try:
+        return {"variables": [asdict(v) for v in describe(path, max_bytes)]}
+    except GridError as exc:
+        return _error_json(exc)
+
+
+def render_json(path: str, variable: str | None, time: int, max_bytes: int, max_cells: int) -> dict[str, Any]:
+    """:func:`render` as JSON values (the PNG in base64): what the child process runs."""
+    try:
+        part = render(path, variable, time, max_bytes, max_cells)
+    except GridError as exc:
+        return _error_json(exc)
+    return {
+        "variable": asdict(part.variable),
+        "time": part.time,
+        "png": base64.b64encode(part.png).decode("ascii"),
+        "stats": part.stats,
+    }
+
+
+def _outside(call: str, kwargs: dict[str, Any], limits: Any) -> dict[str, Any]:
+    from ckanext.udp import sandbox
+
+    try:
+        answer = sandbox.run(f"{__name__}:{call}", kwargs, limits)
+    except sandbox.LimitExceeded as exc:
+        lim = exc.limits
+        if exc.reason == "memory":
+            raise GridError(TOO_MUCH_MEMORY, 422, limit=lim.memory_mb) from None
+        if exc.reason == "time":
+            raise GridError(TOO_LONG, 422, seconds=round(min(lim.cpu_seconds, lim.wall_seconds))) from None
+        if exc.reason == "output":
+            raise GridError(TOO_MUCH_OUTPUT, 422, limit=round(lim.output_bytes / 2**20)) from None
+        raise GridError(CRASHED, 422) from None
+    if not isinstance(answer, dict):
+        raise GridError(CRASHED, 422)
+    if "error" in answer:
+        error = answer["error"]
+        raise GridError(str(error["msgid"]), int(error["status"]), **dict(error.get("params") or {}))
+    return answer
+
+
+def describe_outside(path: str, max_bytes: int, limits: Any) -> list[Variable]:
+    """:func:`describe` in a child process with ``limits`` (``sandbox.Limits``)."""
+    answer = _outside("describe_json", {"path": path, "max_bytes": max_bytes}, limits)
+    return [Variable(**v) for v in answer["variables"]]
+
+
+def render_outside(path: str, variable: str | None, time: int, max_bytes: int, max_cells: int, limits: Any) -> Slice:
+    """:func:`render` in a child process with ``limits`` (``sandbox.Limits``)."""
+    kwargs = {"path": path, "variable": variable, "time": time, "max_bytes": max_bytes, "max_cells": max_cells}
+    answer = _outside("render_json", kwargs, limits)
+    return Slice(Variable(**answer["variable"]), int(answer["time"]), base64.b64decode(answer["png"]), answer["stats"])
 
 
 def statistics(data: np.ndarray, unit: str) -> dict[str, Any]:

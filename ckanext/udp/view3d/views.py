@@ -32,6 +32,19 @@ def limits() -> tuple[int, int]:
     )
 
 
+def sandbox_limits() -> Any:
+    """Limits of the child process that reads a grid file (``ckanext.udp.sandbox``)."""
+    from ckanext.udp import sandbox
+
+    seconds = int(tk.config.get("ckanext.udp.grid.seconds") or 30)
+    return sandbox.Limits(
+        memory_mb=int(tk.config.get("ckanext.udp.grid.memory_mb") or 1024),
+        cpu_seconds=seconds,
+        wall_seconds=2.0 * seconds,
+        output_bytes=64 * sandbox.MB,
+    )
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -67,8 +80,25 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
     key = (resource["id"], grid.version(resource), variable or "", time)
     cached = grid.CACHE.get(key)
     if cached is None:
-        cached = grid.render(path, variable, time, *limits())
-        grid.CACHE.put(key, cached)
+        try:
+            cached = grid.render_outside(path, variable, time, *limits(), sandbox_limits())
+        except grid.GridError as exc:
+            cached = exc
+        _keep(key, cached)
+    return _unless_failed(cached)
+
+
+def _keep(key: tuple[Any, ...], value: Any) -> None:
+    """Cache an answer or a failure of the file (not a timeout: the machine may be busy)."""
+    if not (isinstance(value, grid.GridError) and value.msgid == grid.TOO_LONG):
+        grid.CACHE.put(key, value)
+
+
+def _unless_failed(cached: Any) -> Any:
+    """A cached answer; a cached failure is raised again (a copy: a file that failed is not
+    read again, in a new child process, on every request)."""
+    if isinstance(cached, grid.GridError):
+        raise grid.GridError(cached.msgid, cached.status, **cached.params)
     return cached
 
 
@@ -79,9 +109,12 @@ def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
     key = (resource["id"], grid.version(resource), "*variables*")
     cached = grid.CACHE.get(key)
     if cached is None:
-        cached = grid.describe(path, limits()[0])
-        grid.CACHE.put(key, cached)
-    return list(cached)
+        try:
+            cached = grid.describe_outside(path, limits()[0], sandbox_limits())
+        except grid.GridError as exc:
+            cached = exc
+        _keep(key, cached)
+    return list(_unless_failed(cached))
 
 
 def _error(message: str, status: int, as_json: bool) -> Response:

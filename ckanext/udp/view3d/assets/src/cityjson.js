@@ -1,8 +1,12 @@
-// CityJSON (1.0-2.0) to one three.js geometry: vertices with the file's
+// CityJSON (1.0-2.0) to triangles for three.js: vertices with the file's
 // transform, every surface (with its holes) triangulated with three's
 // ShapeUtils (earcut) after projecting it onto its own plane, coloured by
-// city object type. The highest LoD of each object is drawn. Work is split
-// into slices with a pause between them, so a large file does not freeze the page.
+// city object type, with flat normals. The highest LoD of each object is drawn.
+//
+// buildCityJSON hands the triangles out in chunks (typed arrays, ready to be
+// transferred from a Web Worker: cityjson_worker.js runs it there, so the page
+// stays responsive and the first chunk is drawn while the rest is built);
+// cityjsonToGeometry is the same on the page's own thread (no Worker).
 
 const COLOURS = {
   Building: 0xd8cfc0, BuildingPart: 0xd8cfc0, BuildingInstallation: 0xc9bba5,
@@ -12,7 +16,9 @@ const COLOURS = {
   LandUse: 0xcfd8a0, TINRelief: 0xc2b280, CityFurniture: 0x8e7cc3, GenericCityObject: 0xb4a7d6,
 };
 const DEFAULT_COLOUR = 0xbbbbbb;
-const SLICE = 4000; // surfaces between pauses
+const SLICE = 4000; // surfaces between pauses (page thread only)
+const FIRST_CHUNK = 3000; // surfaces in the first chunk: drawn early
+const CHUNK = 60000; // surfaces in every later chunk
 
 function surfacesOf(geometry) {
   const b = geometry.boundaries || [];
@@ -51,7 +57,42 @@ function lodValue(geometry) {
   return Number.isFinite(n) ? n : -1;
 }
 
-export async function cityjsonToGeometry(doc, THREE, pause) {
+// three.js treats vertex colours as linear; the table is sRGB (as THREE.Color.setHex converts)
+function linear(c) {
+  return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+}
+
+function rgb(hex) {
+  return [linear(((hex >> 16) & 255) / 255), linear(((hex >> 8) & 255) / 255), linear((hex & 255) / 255)];
+}
+
+// a growing Float32Array (no JS array of millions of numbers)
+class Floats {
+  constructor(capacity) {
+    this.data = new Float32Array(capacity);
+    this.length = 0;
+  }
+
+  push3(a, b, c) {
+    if (this.length + 3 > this.data.length) {
+      const bigger = new Float32Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = a;
+    this.data[this.length++] = b;
+    this.data[this.length++] = c;
+  }
+
+  take() {
+    const out = this.data.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}
+
+// ShapeUtils, Vector2: three.js's (the Worker bundles only these)
+export async function buildCityJSON(doc, { ShapeUtils, Vector2 }, { onExtent, onChunk, pause }) {
   const transform = doc.transform || { scale: [1, 1, 1], translate: [0, 0, 0] };
   const [sx, sy, sz] = transform.scale;
   const [tx, ty, tz] = transform.translate;
@@ -73,37 +114,49 @@ export async function cityjsonToGeometry(doc, THREE, pause) {
   const cx = (ext[0] + ext[3]) / 2;
   const cy = (ext[1] + ext[4]) / 2;
   const cz = ext[2];
-  const positions = [];
-  const colours = [];
+  // the box the model fills, in the drawing's coordinates (x, y up, z)
+  if (onExtent) onExtent([ext[0] - cx, 0, -(ext[4] - cy), ext[3] - cx, ext[5] - cz, -(ext[1] - cy)]);
+  const positions = new Floats(1 << 18);
+  const normals = new Floats(1 << 18);
+  const colours = new Floats(1 << 18);
   const types = {};
   const lods = new Set();
   let objectCount = 0;
   let surfaceCount = 0;
   let skipped = 0;
   let sinceBreak = 0;
-  const colour = new THREE.Color();
-  const normal = new THREE.Vector3();
+  let inChunk = 0;
+  let chunkSize = FIRST_CHUNK;
+  let colour = rgb(DEFAULT_COLOUR);
 
   const point = (i) => [xyz[i * 3] - cx, xyz[i * 3 + 1] - cy, xyz[i * 3 + 2] - cz];
+
+  async function flush() {
+    if (!positions.length) return;
+    await onChunk({ positions: positions.take(), normals: normals.take(), colours: colours.take() });
+    inChunk = 0;
+    chunkSize = CHUNK;
+  }
 
   function triangulate(surface) {
     const rings = surface.map((ring) => ring.map(point));
     const outer = rings[0];
     if (!outer || outer.length < 3) return false;
     // Newell's normal of the outer ring picks the plane to project onto
-    normal.set(0, 0, 0);
+    let nx = 0;
+    let ny = 0;
+    let nz = 0;
     for (let i = 0; i < outer.length; i++) {
       const a = outer[i];
       const b = outer[(i + 1) % outer.length];
-      normal.x += (a[1] - b[1]) * (a[2] + b[2]);
-      normal.y += (a[2] - b[2]) * (a[0] + b[0]);
-      normal.z += (a[0] - b[0]) * (a[1] + b[1]);
+      nx += (a[1] - b[1]) * (a[2] + b[2]);
+      ny += (a[2] - b[2]) * (a[0] + b[0]);
+      nz += (a[0] - b[0]) * (a[1] + b[1]);
     }
-    const ax = Math.abs(normal.x);
-    const ay = Math.abs(normal.y);
-    const az = Math.abs(normal.z);
+    const ax = Math.abs(nx);
+    const ay = Math.abs(ny);
+    const az = Math.abs(nz);
     const [u, w] = az >= ax && az >= ay ? [0, 1] : ax >= ay ? [1, 2] : [0, 2];
-    const flat = (ring) => ring.map((p) => new THREE.Vector2(p[u], p[w]));
     const all = rings.length === 1 ? outer : rings.flat();
     let faces;
     if (rings.length === 1 && convex(outer, u, w)) {
@@ -111,26 +164,40 @@ export async function cityjsonToGeometry(doc, THREE, pause) {
       faces = [];
       for (let k = 1; k < outer.length - 1; k++) faces.push([0, k, k + 1]);
     } else {
-      faces = THREE.ShapeUtils.triangulateShape(flat(outer), rings.slice(1).map(flat));
+      const flat = (ring) => ring.map((p) => new Vector2(p[u], p[w]));
+      faces = ShapeUtils.triangulateShape(flat(outer), rings.slice(1).map(flat));
     }
     for (const face of faces) {
-      for (const k of face) {
-        const p = all[k];
-        positions.push(p[0], p[2], -p[1]);
-        colours.push(colour.r, colour.g, colour.b);
+      const p0 = all[face[0]];
+      const p1 = all[face[1]];
+      const p2 = all[face[2]];
+      if (!p0 || !p1 || !p2) continue;
+      // flat normal of the triangle, in the drawing's axes (x, z, -y)
+      const e1 = [p1[0] - p0[0], p1[2] - p0[2], -(p1[1] - p0[1])];
+      const e2 = [p2[0] - p0[0], p2[2] - p0[2], -(p2[1] - p0[1])];
+      let fx = e1[1] * e2[2] - e1[2] * e2[1];
+      let fy = e1[2] * e2[0] - e1[0] * e2[2];
+      let fz = e1[0] * e2[1] - e1[1] * e2[0];
+      const len = Math.hypot(fx, fy, fz) || 1;
+      fx /= len; fy /= len; fz /= len;
+      for (const p of [p0, p1, p2]) {
+        positions.push3(p[0], p[2], -p[1]);
+        normals.push3(fx, fy, fz);
+        colours.push3(colour[0], colour[1], colour[2]);
       }
     }
     return faces.length > 0;
   }
 
-  for (const [, object] of Object.entries(doc.CityObjects || {})) {
+  for (const key in doc.CityObjects || {}) {
+    const object = doc.CityObjects[key];
     objectCount += 1;
     types[object.type] = (types[object.type] || 0) + 1;
     const geometries = (object.geometry || []).filter((g) => surfacesOf(g) !== null);
     if (!geometries.length) continue;
     const best = geometries.reduce((a, b) => (lodValue(b) > lodValue(a) ? b : a));
     if (best.lod !== undefined) lods.add(String(best.lod));
-    colour.setHex(COLOURS[object.type] ?? DEFAULT_COLOUR);
+    colour = rgb(COLOURS[object.type] ?? DEFAULT_COLOUR);
     for (const surface of surfacesOf(best)) {
       surfaceCount += 1;
       try {
@@ -138,21 +205,37 @@ export async function cityjsonToGeometry(doc, THREE, pause) {
       } catch (e) {
         skipped += 1; // a broken surface (bad index, degenerate ring) is left out
       }
-      if (++sinceBreak >= SLICE) {
+      if (++inChunk >= chunkSize) await flush();
+      if (pause && ++sinceBreak >= SLICE) {
         sinceBreak = 0;
         await pause();
       }
     }
   }
-  const geometry = new THREE.BufferGeometry();
-  geometry.setAttribute('position', new THREE.Float32BufferAttribute(positions, 3));
-  geometry.setAttribute('color', new THREE.Float32BufferAttribute(colours, 3));
-  geometry.computeVertexNormals();
+  await flush();
   const meta = doc.metadata || {};
   const crs = meta.referenceSystem || meta.crs || '';
   return {
-    geometry, objectCount, surfaceCount, skipped, types,
+    objectCount, surfaceCount, skipped, types,
     lods: [...lods].sort(), crs: String(crs).replace(/^https?:\/\/www\.opengis\.net\/def\/crs\//, ''),
     extent: meta.geographicalExtent && meta.geographicalExtent.length === 6 ? meta.geographicalExtent : ext,
   };
+}
+
+// On the page's thread (no Worker): one geometry of all chunks.
+export async function cityjsonToGeometry(doc, THREE, pause) {
+  const parts = [];
+  const summary = await buildCityJSON(doc, THREE, { onChunk: async (chunk) => { parts.push(chunk); }, pause });
+  const join = (key) => {
+    const total = parts.reduce((sum, p) => sum + p[key].length, 0);
+    const out = new Float32Array(total);
+    let at = 0;
+    for (const p of parts) { out.set(p[key], at); at += p[key].length; }
+    return out;
+  };
+  const geometry = new THREE.BufferGeometry();
+  geometry.setAttribute('position', new THREE.BufferAttribute(join('positions'), 3));
+  geometry.setAttribute('normal', new THREE.BufferAttribute(join('normals'), 3));
+  geometry.setAttribute('color', new THREE.BufferAttribute(join('colours'), 3));
+  return { geometry, ...summary };
 }

@@ -7,6 +7,8 @@ import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { TilesRenderer } from '3d-tiles-renderer';
 import { cityjsonToGeometry } from './cityjson.js';
+// the Worker's own bundle (esbuild builds it first; setup.py vendor_assets), embedded as text
+import WORKER_SOURCE from '../build/cityjson_worker.txt';
 
 const BACKGROUND = 0xf4f6f8;
 
@@ -34,6 +36,19 @@ function ownOriginOnly(url) {
 
 function yieldToPage() {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+// The CityJSON reader in a Web Worker (null where the browser cannot start one)
+function cityjsonWorker() {
+  if (typeof Worker === 'undefined' || typeof Blob === 'undefined') return null;
+  try {
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    const worker = new Worker(url);
+    worker.blobUrl = url;
+    return worker;
+  } catch (e) {
+    return null;
+  }
 }
 
 class Viewer {
@@ -180,15 +195,88 @@ class Viewer {
     return JSON.parse(await blob.text());
   }
 
+  // the first part of the model on the screen (later parts are drawn as they come)
+  firstFrame() {
+    if (this.root.dataset.firstFrameMs) return;
+    this.draw();
+    this.root.dataset.firstFrameMs = String(Math.round(performance.now() - this.started));
+  }
+
+  drawSoon() {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      this.draw();
+    });
+  }
+
   async loadCityJSON(url) {
-    const doc = await this.fetchBody(url, true);
-    this.say(t(this.root, 'building'));
-    const result = await cityjsonToGeometry(doc, THREE, yieldToPage);
+    const worker = cityjsonWorker();
+    let result = worker ? await this.cityjsonInWorker(worker, url) : null;
+    this.root.dataset.reader = result ? 'worker' : 'page';
+    if (!result) {
+      // no Worker (or it could not start): read on the page's thread, in slices
+      const doc = await this.fetchBody(url, true);
+      this.say(t(this.root, 'building'));
+      result = await cityjsonToGeometry(doc, THREE, yieldToPage);
+      const material = new THREE.MeshLambertMaterial({ vertexColors: true, side: THREE.DoubleSide });
+      this.scene.add(new THREE.Mesh(result.geometry, material));
+      result.geometry.computeBoundingBox();
+      this.fit(result.geometry.boundingBox);
+      this.firstFrame();
+    }
+    this.describeCityJSON(result);
+  }
+
+  cityjsonInWorker(worker, url) {
     const material = new THREE.MeshLambertMaterial({ vertexColors: true, side: THREE.DoubleSide });
-    const mesh = new THREE.Mesh(result.geometry, material);
-    this.scene.add(mesh);
-    result.geometry.computeBoundingBox();
-    this.fit(result.geometry.boundingBox);
+    let heard = false;
+    return new Promise((resolve, reject) => {
+      const end = (value, error) => {
+        worker.terminate();
+        URL.revokeObjectURL(worker.blobUrl);
+        if (error) reject(error);
+        else resolve(value);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        // a Worker that never spoke could not start: the page reads the file itself
+        end(null, heard ? new Error(event.message || 'worker') : null);
+      };
+      worker.onmessage = (event) => {
+        heard = true;
+        const m = event.data;
+        if (m.type === 'progress') {
+          this.say(t(this.root, 'loading') + ' ' + fmt(m.loaded / 1e6, 1) + (m.total ? ' / ' + fmt(m.total / 1e6, 1) : '') + ' MB');
+        } else if (m.type === 'reading') {
+          this.say(t(this.root, 'reading'));
+        } else if (m.type === 'building') {
+          this.say(t(this.root, 'building'));
+        } else if (m.type === 'extent') {
+          const b = m.box;
+          this.fit(new THREE.Box3(new THREE.Vector3(b[0], b[1], b[2]), new THREE.Vector3(b[3], b[4], b[5])));
+        } else if (m.type === 'chunk') {
+          const geometry = new THREE.BufferGeometry();
+          geometry.setAttribute('position', new THREE.BufferAttribute(m.positions, 3));
+          geometry.setAttribute('normal', new THREE.BufferAttribute(m.normals, 3));
+          geometry.setAttribute('color', new THREE.BufferAttribute(m.colours, 3));
+          this.scene.add(new THREE.Mesh(geometry, material));
+          if (this.root.dataset.firstFrameMs) this.drawSoon();
+          else this.firstFrame();
+        } else if (m.type === 'http') {
+          end(null, new Error(t(this.root, 'httpError') + ' ' + m.status));
+        } else if (m.type === 'error') {
+          end(null, new Error(m.message));
+        } else if (m.type === 'done') {
+          end(m.summary, null);
+        }
+      };
+      worker.postMessage({ url: new URL(url, window.location.href).href });
+    });
+  }
+
+  describeCityJSON(result) {
     const parts = [t(this.root, 'objects') + ': ' + fmt(result.objectCount)];
     const types = Object.entries(result.types).sort((a, b) => b[1] - a[1])
       .map(([type, n]) => type + ' ' + fmt(n)).join(', ');
