@@ -54,6 +54,7 @@ bench:
 	.venv/bin/python bench/sensors_ingest.py --ini .udp/ckan.ini --n 120000 --n-stock 1000 --n-batched 40000 \
 		--write-path 50000 --rate 2000 --big-rows 10000000
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
+	.venv/bin/python bench/replica_reads.py --ini .udp/ckan.ini --rows 2000000 --rate 2000 --seconds 30
 	.venv/bin/python bench/klimadashboard.py --ini "$$(scripts/stack.sh test-ini)" --tiles 20 --repeat 20
 	.venv/bin/python bench/sozialatlas.py --ini "$$(scripts/stack.sh test-ini)" --indicators 10 --repeat 20
 	.venv/bin/python bench/search_quality.py --ini "$$(scripts/stack.sh test-ini)"
