@@ -78,8 +78,11 @@ def _unfiltered(data_dict: dict[str, Any]) -> bool:
     """A search whose total CKAN would take from the write engine's cached count."""
     if any(_given(data_dict.get(key)) for key in ("filters", "filterops", "q", "full_text")):
         return False
-    if tk.asbool(data_dict.get("distinct") or False):
-        return False
+    try:
+        if tk.asbool(data_dict.get("distinct") or False):
+            return False
+    except ValueError:
+        return False  # CKAN's validation answers it
     return not str(data_dict.get("resource_id") or "").startswith("_")
 
 
