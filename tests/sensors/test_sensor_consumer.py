@@ -576,7 +576,7 @@ def test_one_of_two_shared_consumers_killed_mid_stream_loses_and_duplicates_noth
     def stream() -> None:
         for start in range(0, n, 20):
             publish_all(pub, items[start : start + 20])
-            time.sleep(0.05)
+            time.sleep(0.15)  # ~10 s of streaming: the kill lands in the middle
         published.set()
 
     try:
