@@ -26,8 +26,9 @@ pytestmark = pytest.mark.usefixtures("with_plugins")
 @pytest.fixture
 def table() -> str:
     pkg = public_dataset(owner_org=factories.Organization()["id"])
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
     res = tk.get_action("datastore_create")(
-        {"user": factories.Sysadmin()["name"]},
+        {"user": site_user, "ignore_auth": True},
         {
             "resource": {"package_id": pkg["id"], "name": "Werte", "format": "CSV"},
             "force": True,
@@ -59,12 +60,14 @@ def test_row_count_takes_the_cached_count_else_counts(table):
     try:
         with writer.begin() as conn:
             conn.execute(sa.text('DELETE FROM "_table_stats" WHERE resource_id = :t'), {"t": table})
-        with compat.datastore_read_engine().connect() as conn:
+        with writer.connect() as conn:
             assert compat.datastore_row_count(conn, table) == 5  # counted
         with writer.begin() as conn:
             conn.execute(sa.text("""INSERT INTO "_table_stats" VALUES (:t, '{"rows": 42}')"""), {"t": table})
-        with compat.datastore_read_engine().connect() as conn:
+        with writer.connect() as conn:
             assert compat.datastore_row_count(conn, table) == 42  # the cache, as CKAN answers
+        with compat.datastore_read_engine().connect() as conn:  # the read-only user may not see the cache
+            assert compat.datastore_row_count(conn, table) == 5
         assert tk.get_action("datastore_search")({}, {"resource_id": table, "limit": 0})["total"] == 42
     finally:
         writer.dispose()

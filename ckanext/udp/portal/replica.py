@@ -8,8 +8,8 @@ from it, but CKAN 2.12 takes the ``total`` of an unfiltered search from the
 cached row count on the **write** engine (``search_data`` may have to cache
 the count, which a standby cannot). A search would then give the standby's rows
 with the primary's total. The chained ``datastore_search`` below asks CKAN for
-no total in that case and counts on the read engine itself (the cached count
-the standby has replayed, else ``count(*)``), so a search is one server's view.
+no total in that case and counts on the read URL's servers itself (the cached
+count the standby has replayed, else ``count(*)``), so a search is one server's view.
 When read and write URL name the same server nothing changes.
 
 A read engine that cannot reach its server (the standby down and no fallback
@@ -63,6 +63,21 @@ def reads_elsewhere() -> bool:
     read_url = tk.config.get("ckan.datastore.read_url") or ""
     write_url = tk.config.get("ckan.datastore.write_url") or ""
     return bool(read_url and write_url) and _separate(read_url, write_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=2)
+
+
+def _count_engine() -> sa.Engine:
+    """The read URL's servers with the write user's credentials: the read-only user may
+    not see the cached counts (CKAN keeps ``_table_stats`` from it, as ``datastore_search_sql``
+    runs as that user). Only this module's count statement runs on it, read-only on a standby."""
+    read = sa.engine.make_url(tk.config["ckan.datastore.read_url"])
+    write = sa.engine.make_url(tk.config["ckan.datastore.write_url"])
+    url = read.set(username=write.username, password=write.password)
+    return _engine(url.render_as_string(hide_password=False))
 
 
 def _given(value: Any) -> bool:
@@ -145,7 +160,7 @@ def datastore_search(up: Any, context: Context, data_dict: dict[str, Any]) -> An
         if not own_total:
             return up(context, data_dict)
         result = up(context, dict(data_dict, include_total=False))
-        with compat.datastore_read_engine().connect() as conn:
+        with _count_engine().connect() as conn:
             result["total"] = compat.datastore_row_count(conn, result["resource_id"])
         result["include_total"] = True
         return result
