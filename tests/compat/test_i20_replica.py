@@ -20,8 +20,6 @@ from ckanext.udp import compat
 from ckanext.udp.datastore_sql import write_engine
 from ckanext.udp.portal import replica
 
-pytestmark = pytest.mark.usefixtures("with_plugins")
-
 
 @pytest.fixture
 def table() -> str:
@@ -55,6 +53,7 @@ def test_the_read_engine_is_the_datastore_read_url():
     assert engine is compat.datastore_read_engine()  # CKAN's pool, not a new one per call
 
 
+@pytest.mark.usefixtures("with_plugins")
 def test_row_count_takes_the_cached_count_else_counts(table):
     writer = write_engine()
     try:
@@ -98,6 +97,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.usefixtures("with_plugins")
 def test_a_read_server_out_of_reach_answers_a_german_503(app, table, monkeypatch):
     from ckanext.datastore.backend import DatastoreBackend
 
