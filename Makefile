@@ -55,6 +55,7 @@ bench:
 		--write-path 50000 --rate 2000 --big-rows 10000000
 	.venv/bin/python bench/portal_load.py --ini .udp/ckan.ini $(PORTAL_LOAD_ARGS)
 	.venv/bin/python bench/portal_cpu.py --ini .udp/ckan.ini --repeat 20
+	.venv/bin/python bench/replica_reads.py --ini .udp/ckan.ini --rows 2000000 --rate 2000 --seconds 30
 	.venv/bin/python bench/klimadashboard.py --ini "$$(scripts/stack.sh test-ini)" --tiles 20 --repeat 20
 	.venv/bin/python bench/sozialatlas.py --ini "$$(scripts/stack.sh test-ini)" --indicators 10 --repeat 20
 	.venv/bin/python bench/search_quality.py --ini "$$(scripts/stack.sh test-ini)"
@@ -69,10 +70,14 @@ cluster:
 	.venv/bin/ckan -c "$$(scripts/cluster.sh ini)" search-index rebuild
 	@echo "Serve the portal on the cluster: .venv/bin/ckan -c .udp/cluster.ini run --host 127.0.0.1"
 
-# The SolrCloud tests (tests/cluster: start ZooKeeper and three Solr nodes, kill one while 20 clients
-# search); opt-in, outside make test: several minutes and ~1.3 GB of JVMs on a loaded 2-core box.
+# The cluster tests, opt-in, outside make test (several minutes and ~1.3 GB of JVMs on a loaded 2-core
+# box): SolrCloud (start ZooKeeper and three Solr nodes, kill one while 20 clients search), the PostgreSQL
+# replica (DataStore reads and sensor downloads on it, its fallback and 503), a gunicorn worker killed under
+# load, one of two sensor consumers on a shared subscription killed mid-stream.
 test-cluster:
-	@UDP_TEST_CLUSTER=1 scripts/stack.sh test tests/cluster -q $(PYTEST_ARGS)
+	@UDP_TEST_CLUSTER=1 scripts/stack.sh test tests/cluster tests/sensors/test_sensor_replica.py \
+		tests/sensors/test_sensor_consumer.py::test_one_of_two_shared_consumers_killed_mid_stream_loses_and_duplicates_nothing \
+		-q $(PYTEST_ARGS)
 
 # Lint, format check and type check (also run by make test)
 lint:

@@ -748,3 +748,46 @@ def cache_asset_urls() -> None:
 
     urls._udp_cached = True  # type: ignore[attr-defined]
     Bundle.urls = urls  # type: ignore[method-assign]
+
+
+# --- i20-replica ---
+# DataStore reads on a streaming replica (ckanext/udp/portal/replica.py): CKAN's
+# read engine, and the total of an unfiltered datastore_search, which CKAN 2.12
+# takes from the cached row count on the WRITE engine (``search_data``: it may
+# have to cache the count, which a read-only hot standby cannot).
+
+
+def datastore_read_engine() -> sa.Engine:
+    """CKAN's DataStore engine on ``ckan.datastore.read_url`` (its pool, its
+    ``ckan.datastore.sqlalchemy.*`` options)."""
+    from ckanext.datastore.backend.postgres import get_read_engine
+
+    return get_read_engine()
+
+
+def datastore_row_count(conn: Connection, table: str) -> int:
+    """The row count of a DataStore table as an unfiltered ``datastore_search``
+    answers it, read only: the cached count (``_table_stats``) when there is one
+    and it can be read, else ``count(*)``. Nothing is cached (a standby cannot)."""
+    cached = None
+    try:
+        with conn.begin_nested():
+            cached = conn.exec_driver_sql(
+                _render(
+                    conn,
+                    sql.SQL("SELECT (stats->>'rows')::bigint FROM {s} WHERE resource_id = %(t)s").format(
+                        s=sql.Identifier(DATASTORE_STATS_TABLE)
+                    ),
+                ),
+                {"t": table},
+            ).scalar()
+    except sa.exc.ProgrammingError:  # no SELECT on the stats table for this user
+        cached = None
+    if cached is not None:
+        return int(cached)
+    return int(
+        conn.exec_driver_sql(
+            _render(conn, sql.SQL("SELECT count(*) FROM {t}").format(t=sql.Identifier(table)))
+        ).scalar()
+        or 0
+    )

@@ -2,140 +2,150 @@
 replica-start``: pg_basebackup, hot standby on loopback) carries the DataStore's reads:
 ``ckan.datastore.read_url`` points at it, writes stay on the primary (``write_url``), and
 ``datastore_search`` sees a write once the replica has replayed it (the lag is printed).
+With its replay paused a new write stays unseen, rows and total alike (CKAN 2.12 takes an
+unfiltered search's total from the write engine; ``ckanext/udp/portal/replica.py`` counts
+on the read engine). The replica down: reads fall back to the primary (libpq's multi-host
+read URL) or, without a fallback, answer a German 503.
 
 Opt-in with the SolrCloud tests (``UDP_TEST_CLUSTER=1``, ``make test-cluster``)."""
 
 from __future__ import annotations
 
-import os
-import pathlib
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import ckan.plugins as plugins
 import ckan.plugins.toolkit as tk
 import pytest
+import sqlalchemy as sa
 from ckan.tests import factories
 from udp_testing import public_dataset
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("UDP_TEST_CLUSTER") != "1",
-    reason="replica tests are opt-in: UDP_TEST_CLUSTER=1 (make test-cluster)",
-)
+from ckanext.udp import compat
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "cluster.sh"
+from .replica import cluster_sh, ensure_running, opt_in, reading_from, replica_url
+
+pytestmark = opt_in
 
 
-def cluster_sh(*args: str) -> str:
-    offset = (urlsplit(tk.config["ckan.redis.url"]).port or 6380) - 6380
-    done = subprocess.run(
-        [str(SCRIPT), *args],
-        env=dict(os.environ, UDP_PORT_OFFSET=str(offset)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode:
-        raise RuntimeError(f"cluster.sh {' '.join(args)} failed: {done.stderr[-3000:] or done.stdout[-3000:]}")
-    return done.stdout
+@pytest.fixture(scope="module")
+def replica(reset_db: Any) -> Iterator[None]:
+    cluster_sh("replica-start")
+    plugins.load_all()
+    try:
+        reset_db()
+        yield
+    finally:
+        plugins.unload_all()
+        cluster_sh("replica-stop")
+
+
+@pytest.fixture
+def running(replica: None) -> None:
+    ensure_running()  # a test before may have stopped it
 
 
 def _system() -> dict[str, Any]:
     return {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True}
 
 
-@pytest.fixture(scope="module")
-def replica(reset_db: Any) -> Iterator[dict[str, Any]]:
-    cluster_sh("replica-start")
-    port = int(cluster_sh("replica-port"))
-    primary = urlsplit(tk.config["ckan.datastore.read_url"])
-    read_url = urlunsplit(primary._replace(netloc=f"{primary.username}:{primary.password}@127.0.0.1:{port}"))
-    with pytest.MonkeyPatch.context() as mp:
-        # the DataStore reads its read_url when the plugin is configured: set it, then load
-        mp.setitem(tk.config, "ckan.datastore.read_url", read_url)
-        plugins.load_all()
-        try:
-            reset_db()
-            yield {"read_url": read_url, "port": port}
-        finally:
-            plugins.unload_all()
-            cluster_sh("replica-stop")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: with the replica's replay paused datastore_search still sees a new write, so the DataStore"
-    " does not read through the patched ckan.datastore.read_url in this test (primary or replica: to be found)",
-)
-def test_reads_come_from_the_replica_after_its_lag(replica: dict[str, Any]) -> None:
-    import sqlalchemy as sa
-
-    # the replica is a hot standby: read-only, in recovery
-    engine = sa.create_engine(replica["read_url"])
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar() is True
-    engine.dispose()
-
+def _table(rows: int = 100) -> str:
     pkg = public_dataset(title="Messwerte Replikat", owner_org=factories.Organization()["id"])
     res = tk.get_action("datastore_create")(
         _system(),
         {
             "resource": {"package_id": pkg["id"], "name": "Werte", "format": "CSV"},
             "fields": [{"id": "nr", "type": "int"}, {"id": "wert", "type": "numeric"}],
-            "records": [{"nr": i, "wert": i / 2} for i in range(100)],
+            "records": [{"nr": i, "wert": i / 2} for i in range(rows)],
             "force": True,
         },
     )
-    lags = []
-    for batch in range(3):
-        written = time.monotonic()
-        tk.get_action("datastore_upsert")(
-            _system(),
-            {
-                "resource_id": res["resource_id"],
-                "method": "insert",
-                "records": [{"nr": 1000 + 10 * batch + i, "wert": 1.5} for i in range(10)],
-                "force": True,
-            },
-        )
-        want = 100 + 10 * (batch + 1)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                got = tk.get_action("datastore_search")({}, {"resource_id": res["resource_id"], "limit": 0})["total"]
-            except tk.ObjectNotFound:
-                got = -1  # the table's creation not replayed yet
-            if got == want:
-                break
-            assert time.monotonic() < deadline, f"replica still at {got} of {want} rows after 60 s"
-            time.sleep(0.05)
-        lags.append(time.monotonic() - written)
-    print(f"\nread-after-write lag through the replica: {', '.join(f'{lag * 1000:.0f} ms' for lag in lags)}")
+    return res["resource_id"]
 
-    # reads really come from the replica: with its replay held, a committed write stays unseen
-    def total() -> int:
-        return tk.get_action("datastore_search")({}, {"resource_id": res["resource_id"], "limit": 0})["total"]
 
-    cluster_sh("replica-replay", "pause")
-    try:
-        tk.get_action("datastore_upsert")(
-            _system(),
-            {
-                "resource_id": res["resource_id"],
-                "method": "insert",
-                "records": [{"nr": 5000, "wert": 2}],
-                "force": True,
-            },
-        )
-        time.sleep(1)  # a replica that replayed would show it by now (lags above)
-        assert total() == 130
-    finally:
-        cluster_sh("replica-replay", "resume")
-    deadline = time.monotonic() + 60
-    while total() != 131:
-        assert time.monotonic() < deadline, "replica did not catch up after resume"
+def _insert(rid: str, numbers: list[int]) -> None:
+    tk.get_action("datastore_upsert")(
+        _system(),
+        {"resource_id": rid, "method": "insert", "records": [{"nr": n, "wert": 1.5} for n in numbers], "force": True},
+    )
+
+
+def _seen(rid: str, nr: int) -> tuple[int, int]:
+    """(total of an unfiltered search, rows with ``nr``) as datastore_search answers."""
+    search = tk.get_action("datastore_search")
+    total = search({}, {"resource_id": rid, "limit": 0})["total"]
+    found = search({}, {"resource_id": rid, "filters": {"nr": nr}})["records"]
+    return total, len(found)
+
+
+def _wait_for(rid: str, total: int, nr: int, what: str) -> float:
+    started = time.monotonic()
+    while True:
+        try:
+            seen = _seen(rid, nr)
+        except tk.ObjectNotFound:
+            seen = (-1, 0)  # the table's creation not replayed yet
+        if seen == (total, 1):
+            return time.monotonic() - started
+        assert time.monotonic() - started < 90, f"{what}: still {seen}, not ({total}, 1) after 90 s"
         time.sleep(0.05)
+
+
+def _in_recovery(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar())
+
+
+def test_reads_come_from_the_replica_after_its_lag(running: None) -> None:
+    with reading_from(replica_url()):
+        assert _in_recovery(compat.datastore_read_engine())  # a hot standby: read-only, in recovery
+        rid = _table()
+        lags = []
+        for batch in range(3):
+            _insert(rid, [1000 + 10 * batch + i for i in range(10)])
+            lags.append(_wait_for(rid, 100 + 10 * (batch + 1), 1000 + 10 * batch, "replica after a write"))
+        print(f"\nread-after-write lag through the replica: {', '.join(f'{lag * 1000:.0f} ms' for lag in lags)}")
+
+        # reads really come from the replica: with its replay held, a committed write stays unseen,
+        # in the rows and in the total of an unfiltered search
+        cluster_sh("replica-replay", "pause")
+        try:
+            _insert(rid, [5000])
+            time.sleep(1)  # a replica that replayed would show it by now (lags above)
+            assert _seen(rid, 5000) == (130, 0)
+        finally:
+            cluster_sh("replica-replay", "resume")
+        _wait_for(rid, 131, 5000, "replica after resume")
+
+
+def test_replica_down_reads_fall_back_to_the_primary(running: None) -> None:
+    with reading_from(replica_url(fallback=True)):
+        engine = compat.datastore_read_engine()
+        assert _in_recovery(engine)  # the standby first while it runs
+        rid = _table(10)
+        _wait_for(rid, 10, 9, "replica after create")
+        cluster_sh("replica-replay", "pause")
+        _insert(rid, [77])
+        time.sleep(1)
+        assert _seen(rid, 77) == (10, 0)  # still the paused standby
+        cluster_sh("replica-stop")
+        # the pooled connections to the standby are gone: the next read reconnects to the primary
+        assert _seen(rid, 77) == (11, 1)
+        assert not _in_recovery(engine)
+
+
+def test_replica_down_without_fallback_answers_a_german_503(running: None, make_app: Any) -> None:
+    with reading_from(replica_url()):
+        rid = _table(5)
+        _wait_for(rid, 5, 4, "replica after create")
+        app = make_app()
+        url = "/api/3/action/datastore_search"
+        assert app.get(url, query_string={"resource_id": rid}).status_code == 200
+        sql = f'SELECT count(*) FROM "{rid}"'
+        assert app.get("/api/3/action/datastore_search_sql", query_string={"sql": sql}).status_code == 200
+        cluster_sh("replica-stop")
+        for path, query in ((url, {"resource_id": rid}), ("/api/3/action/datastore_search_sql", {"sql": sql})):
+            res = app.get(path, query_string=query, headers={"Accept-Language": "de"})
+            assert res.status_code == 503, (path, res.status_code, res.body[:500])
+            assert "Die Daten können gerade nicht gelesen werden" in res.json["error"]["message"], res.body

@@ -530,3 +530,76 @@ def test_two_consumers_on_a_shared_subscription_split_the_stream(sensor_env, tmp
 def test_a_shared_group_with_topic_characters_is_refused(sensor_env, ingester):
     with pytest.raises(ValueError, match="shared subscription group"):
         Consumer(ingester, "mqtt://127.0.0.1:1", "x", ("a/#",), shared_group="a/b")
+
+
+def _settled(resource_id: str, timeout: float = 90.0) -> int:
+    """The row count once it has not changed for 3 s."""
+    end = time.monotonic() + timeout
+    last = total(resource_id)
+    while time.monotonic() < end:
+        time.sleep(3)
+        now = total(resource_id)
+        if now == last:
+            return now
+        last = now
+    pytest.fail(f"still storing after {timeout} s")
+
+
+@pytest.mark.skipif(
+    os.environ.get("UDP_TEST_CLUSTER") != "1",
+    reason="opt-in (two consumer processes, a kill and a restart: over a minute): UDP_TEST_CLUSTER=1",
+)
+def test_one_of_two_shared_consumers_killed_mid_stream_loses_and_duplicates_nothing(sensor_env, ingester, tmp_path):
+    """Two consumer processes in one shared subscription group (``--instance 1|2``); one is
+    SIGKILLed while uplinks stream in (batches received but not stored, stored but not yet
+    acknowledged). The other goes on with its share; the killed one is started again under
+    its client id, as the supervisor does, and gets what the broker kept for its session.
+    Every uplink is stored exactly once, the hourly values count each once."""
+    e = sensor_env
+    soil = ingester.series[e.soil["name"]]
+    ini = tmp_path / "shared.ini"
+    ini.write_text(f"[app:main]\nuse = config:{tk.config['__file__']}\nckanext.udp.sensors.shared_group = g{e.tag}\n")
+    client_id = f"test-shared-{e.tag}"
+    n = 1200
+    items = [
+        (
+            e.tts_topic(f"soil-fp-0{1 + i % 2}"),
+            tts(f"soil-fp-0{1 + i % 2}", f_cnt=i, t=T0 + dt.timedelta(seconds=i), soil_moisture=float(i % 50)),
+        )
+        for i in range(1, n + 1)
+    ]
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    procs = [_start(str(ini), e.path, client_id, logs[k], "--instance", str(k + 1)) for k in range(2)]
+    pub = publisher()
+    published = threading.Event()
+
+    def stream() -> None:
+        for start in range(0, n, 20):
+            publish_all(pub, items[start : start + 20])
+            time.sleep(0.15)  # ~10 s of streaming: the kill lands in the middle
+        published.set()
+
+    try:
+        streamer = threading.Thread(target=stream, daemon=True)
+        streamer.start()
+        wait_for(lambda: total(soil.observations) >= n // 4, timeout=120, what="a quarter stored")
+        assert not published.is_set(), "the stream ended before the kill: not mid-stream"
+        _kill(procs[0])
+        at_kill = total(soil.observations)
+        streamer.join(120)
+        assert published.is_set()
+        survivor_done = _settled(soil.observations)
+        assert survivor_done > at_kill, "the surviving consumer stopped storing"
+        print(f"\nstored at the kill: {at_kill}, by the survivor alone: {survivor_done} of {n}")
+        procs[0] = _start(str(ini), e.path, client_id, tmp_path / "restarted.log", "--instance", "1")
+        wait_for(lambda: total(soil.observations) == n, timeout=120, what="every uplink after the restart")
+        assert _settled(soil.observations) == n  # no late redelivery adds a row
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        for proc in procs:
+            _stop(proc)
+    rows = records(soil.observations, fields="f_cnt", sort="f_cnt")
+    assert [r["f_cnt"] for r in rows] == list(range(1, n + 1))
+    assert sum(r["n"] for r in records(soil.hourly)) == n
+    assert dead_reasons() == []

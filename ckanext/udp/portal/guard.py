@@ -214,6 +214,10 @@ def datastore_search_sql(up: Any, context: Context, data_dict: dict[str, Any]) -
     try:
         return up(context, data_dict)
     except sqlalchemy.exc.DBAPIError as e:
+        from ckanext.udp.portal import replica
+
+        if replica.unavailable(e):  # the read server down or not answering now: 503
+            raise replica.service_unavailable() from e
         code = getattr(e.orig, "pgcode", None) or ""
         if not code or code.startswith(_SERVER_SIDE):
             raise

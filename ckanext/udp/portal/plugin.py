@@ -13,7 +13,7 @@ from ckan.lib.plugins import DefaultTranslation
 from flask import Flask
 
 from ckanext.udp import compat
-from ckanext.udp.portal import cli, guard, helpers, serving
+from ckanext.udp.portal import cli, guard, helpers, replica, serving
 
 
 @tk.blanket.config_declarations
@@ -45,14 +45,16 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
         if isinstance(app, Flask):
             guard.install(app)
             serving.install(app)
+            replica.install(app)
         # the asset bundles' URLs once per worker, not per page (issue 13: page cost)
         if not tk.asbool(config.get("debug")):
             compat.cache_asset_urls()
         return app
 
-    # IActions: chained core actions that guard against 500s
+    # IActions: chained core actions that guard against 500s; DataStore
+    # searches that stay on the read replica (replica.py)
     def get_actions(self) -> dict[str, Any]:
-        return guard.actions()
+        return {**guard.actions(), **replica.actions()}
 
 
 __all__ = ["UdpPlugin", "helpers"]
