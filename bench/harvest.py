@@ -204,14 +204,18 @@ def main() -> None:
         help="profile each variant's first harvest with cProfile into DIR/<variant>.prof and print its top items",
     )
     parser.add_argument(
-        "--batch", type=int, help="udp_dcat's import_batch_size (default: the harvester's; 1: one by one)"
+        "--batch",
+        help="udp_dcat's import_batch_size (default: the harvester's, 50; 1: one by one); several, comma-separated "
+        "(e.g. 1,50), run udp_dcat once with each against the same stock run",
     )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, args.batch)))
+        batch = int(args.batch) if args.batch else None
+        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, batch)))
         return
+    batches: list[int | None] = [int(b) for b in args.batch.split(",")] if args.batch else [None]
 
     from localsources.site import Site
 
@@ -221,15 +225,24 @@ def main() -> None:
         ours = build_pages(args.n, f"u{tag}-", site.base, "/udp/p")
         for path, body in ours.items():
             site.put(path, body, "application/rdf+xml")
-        if args.n_stock == args.n:  # the same catalog under other URIs (building one takes ~45 s per 1,000)
-            stock = {
-                path.replace("/udp/p", "/stock/p"): body.replace(f"u{tag}-".encode(), f"s{tag}-".encode()).replace(
-                    f"{site.base}/udp/p".encode(), f"{site.base}/stock/p".encode()
+
+        def copy(pages: dict[str, bytes], prefix: str, mark: str) -> dict[str, bytes]:
+            """The same catalog under other URIs (building one takes ~45 s per 1,000)."""
+            return {
+                path.replace("/udp/p", prefix): body.replace(f"u{tag}-".encode(), f"{mark}{tag}-".encode()).replace(
+                    f"{site.base}/udp/p".encode(), f"{site.base}{prefix}".encode()
                 )
-                for path, body in ours.items()
+                for path, body in pages.items()
             }
-        else:
-            stock = build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p")
+
+        for k in range(1, len(batches)):  # each udp_dcat run harvests its own copy
+            for path, body in copy(ours, f"/udp{k}/p", f"u{k}").items():
+                site.put(path, body, "application/rdf+xml")
+        stock = (
+            copy(ours, "/stock/p", "s")
+            if args.n_stock == args.n
+            else build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p")
+        )
         del ours
         for path, body in stock.items():
             site.put(path, body, "application/rdf+xml")
@@ -240,13 +253,16 @@ def main() -> None:
             flush=True,
         )
         results = {}
-        for variant, url in (("udp", site.url("/udp/p1.rdf")), ("stock", site.url("/stock/p1.rdf"))):
-            prof = str(pathlib.Path(args.profile) / f"{variant}.prof") if args.profile else None
-            print(f"{variant:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
+        runs = [
+            (f"udp-b{b}" if b else "udp", "udp", b, site.url(f"/udp{k or ''}/p1.rdf")) for k, b in enumerate(batches)
+        ]
+        for label, variant, batch, url in [*runs, ("stock", "stock", None, site.url("/stock/p1.rdf"))]:
+            prof = str(pathlib.Path(args.profile) / f"{label}.prof") if args.profile else None
+            print(f"{label:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
             done = subprocess.run(
                 [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url]
                 + (["--profile", prof] if prof else [])
-                + (["--batch", str(args.batch)] if args.batch else []),
+                + (["--batch", str(batch)] if batch else []),
                 capture_output=True,
                 text=True,
                 cwd=REPO,
@@ -254,14 +270,16 @@ def main() -> None:
             line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 print(done.stderr[-4000:], file=sys.stderr)
-                raise SystemExit(f"variant {variant} failed ({done.returncode})")
-            results[variant] = json.loads(line[len("RESULT ") :])
+                raise SystemExit(f"variant {label} failed ({done.returncode})")
+            results[label] = json.loads(line[len("RESULT ") :])
             if prof:
-                _print_profile(variant, prof)
-            r = results[variant]
+                _print_profile(label, prof)
+            r = results[label]
             offered = args.n if variant == "udp" else args.n_stock
             if r["datasets"] != offered:  # a catalog or harvester that loses datasets measures nothing
-                raise SystemExit(f"variant {variant} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
+                raise SystemExit(f"variant {label} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
+            print(f"{label:6} load average after its run: {os.getloadavg()}", flush=True)
+            variant = label
             print(
                 f"{variant:6} first harvest: {r['datasets']} datasets in {r['first_s']:.1f} s "
                 f"= {r['datasets'] / r['first_s']:.2f} datasets/s, peak RSS {r['rss_mb_peak']:.0f} MB "
@@ -277,21 +295,23 @@ def main() -> None:
                 f"{r['again_harvest_objects']}; stats {r['again_stats']}",
                 flush=True,
             )
-    udp, stock = results["udp"], results["stock"]
-    rate_u, rate_s = udp["datasets"] / udp["first_s"], stock["datasets"] / stock["first_s"]
-    per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
-    ratio = rate_u / rate_s
+    stock = results.pop("stock")
+    rate_s, per_s = stock["datasets"] / stock["first_s"], stock["again_s"] / stock["datasets"]
     print(f"\nload average at the end: {os.getloadavg()}")
-    print(f"first harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {ratio:.1f}x")
-    print(
-        f"re-harvest (nothing changed), per dataset: udp_dcat {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
-        f" = {per_s / per_u:.1f}x; datasets written: udp_dcat {udp['again_datasets_written']} of "
-        f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}"
-    )
-    print(
-        f"peak RSS: udp_dcat {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
-        f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
-    )
+    for label, udp in results.items():
+        rate_u, per_u = udp["datasets"] / udp["first_s"], udp["again_s"] / udp["datasets"]
+        print(
+            f"first harvest: {label} {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {rate_u / rate_s:.1f}x"
+        )
+        print(
+            f"re-harvest (nothing changed), per dataset: {label} {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
+            f" = {per_s / per_u:.1f}x; datasets written: {label} {udp['again_datasets_written']} of "
+            f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}"
+        )
+        print(
+            f"peak RSS: {label} {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
+            f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
+        )
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@ offer goes through a function here, each named in docs/architecture.md and cover
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
@@ -748,3 +749,73 @@ def cache_asset_urls() -> None:
 
     urls._udp_cached = True  # type: ignore[attr-defined]
     Bundle.urls = urls  # type: ignore[method-assign]
+
+
+# --- i15-batch ---
+# ckanext-udp's batched harvest import writes the datasets of a batch in one
+# transaction, each in a savepoint of its own, through package_create /
+# package_update. Those actions roll back the *whole* session on a validation
+# error (``model.Session.rollback()``, SQLAlchemy 2: the outermost transaction),
+# which would silently discard the batch's other datasets; and a hook that
+# commits would commit half a batch. ``savepoint_batch`` scopes both to the
+# batch; tests/compat/test_i15_batch.py checks the session behaviour it relies on.
+
+
+class CommitInBatch(RuntimeError):
+    """Something tried to commit the transaction of a batch before its end."""
+
+
+class BatchGuard:
+    """What happened to a batch's transaction while ``savepoint_batch`` held it."""
+
+    def __init__(self) -> None:
+        self.commit_refused = False
+        self.rolled_back = False  # a rollback with no savepoint open: the batch's earlier writes are gone
+
+    @property
+    def broken(self) -> bool:
+        return self.commit_refused or self.rolled_back
+
+
+@contextlib.contextmanager
+def savepoint_batch() -> Iterator[BatchGuard]:
+    """Within the block, on this thread's session: ``model.Session.rollback()``
+    (CKAN's actions call it before raising a ValidationError) rolls back only
+    the innermost open savepoint, and ``model.Session.commit()`` /
+    ``model.repo.commit()`` are refused with :class:`CommitInBatch` (and noted
+    on the guard, in case a hook swallows the exception). A rollback with no
+    savepoint open rolls back everything and is noted (``guard.rolled_back``)."""
+    import ckan.model as model
+
+    session = model.Session()
+    guard = BatchGuard()
+    real_rollback = session.rollback
+
+    def rollback() -> None:
+        nested = session.get_nested_transaction()
+        if nested is not None:
+            nested.rollback()
+            return
+        guard.rolled_back = True
+        real_rollback()
+
+    def commit() -> None:
+        guard.commit_refused = True
+        raise CommitInBatch("a commit inside a batched import")
+
+    session.rollback = rollback  # type: ignore[method-assign]
+    session.commit = commit  # type: ignore[method-assign]
+    try:
+        yield guard
+    finally:
+        del session.rollback
+        del session.commit
+
+
+def rollback_savepoint(savepoint: Any) -> None:
+    """Roll back ``savepoint`` (a ``Session.begin_nested()``) unless something
+    already did (``savepoint_batch``'s rollback, for a ValidationError)."""
+    import ckan.model as model
+
+    if model.Session().get_nested_transaction() is savepoint:
+        savepoint.rollback()

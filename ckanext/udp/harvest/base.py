@@ -522,37 +522,48 @@ class UdpHarvester(HarvesterBase):
     def _import_batch(self, objs: list[Any]) -> bool | str:
         """Import the objects in one transaction, each in a savepoint of its
         own: a record that fails leaves nothing of itself (its savepoint is
-        rolled back) and becomes an error on its object; the others are
-        written, committed together and indexed. Every record goes through
-        the same ``_write`` (schema, validators, hooks, state) as one alone.
-        The others' results are stored on them (``udp_batch``) for their own
-        turn in the fetch stage."""
+        rolled back; CKAN's own rollback on a ValidationError reaches only that
+        savepoint, ``compat.savepoint_batch``) and becomes an error on its
+        object; the others are written, committed together and indexed. Every
+        record goes through the same ``_write`` (schema, validators, hooks,
+        state) as one alone. Should anything try to commit (or roll back the
+        whole transaction) before the batch's end, nothing of the batch is kept
+        and its objects are imported one by one. The others' results are stored
+        on them (``udp_batch``) for their own turn in the fetch stage."""
         now = datetime.datetime.utcnow()
         shared: dict[str, Any] = {}
         results: dict[str, bool | str] = {}
         written: list[tuple[Any, str, dict[str, Any] | None, Any, dict[str, Any]]] = []
         payloads: list[dict[str, Any]] = []
         try:
+            self._share(objs[0].source, shared)  # may commit (the site user, once): before the batch
             for obj in objs[1:]:
                 obj.state = "IMPORT"
                 obj.import_started = now
-            for obj in objs:
-                payload: dict[str, Any] = {}
-                payloads.append(payload)
-                savepoint = model.Session.begin_nested()
-                try:
-                    out = self._write(obj, payload, shared)
-                    savepoint.commit()
-                except Exception as err:
-                    savepoint.rollback()
-                    model.Session.add(HarvestObjectError(message=self._failure(obj, err), object=obj, stage="Import"))
-                    results[obj.id] = False
-                    continue
-                if isinstance(out, str):
-                    results[obj.id] = out
-                else:
-                    results[obj.id] = True
-                    written.append((obj, *out, payload))
+            with compat.savepoint_batch() as guard:
+                for obj in objs:
+                    payload: dict[str, Any] = {}
+                    payloads.append(payload)
+                    savepoint = model.Session.begin_nested()
+                    try:
+                        out = self._write(obj, payload, shared)
+                        savepoint.commit()
+                    except Exception as err:
+                        if guard.broken:
+                            raise
+                        compat.rollback_savepoint(savepoint)
+                        model.Session.add(
+                            HarvestObjectError(message=self._failure(obj, err), object=obj, stage="Import")
+                        )
+                        results[obj.id] = False
+                        continue
+                    if guard.broken:  # a hook swallowed the refusal: the batch is not what it seems
+                        raise compat.CommitInBatch("a commit or rollback inside a batched import")
+                    if isinstance(out, str):
+                        results[obj.id] = out
+                    else:
+                        results[obj.id] = True
+                        written.append((obj, *out, payload))
             for obj in objs[1:]:
                 model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(results[obj.id])))
             model.Session.commit()
@@ -594,6 +605,13 @@ class UdpHarvester(HarvesterBase):
         model.Session.commit()
         return self._after_import(obj, package_id, existing, digest, payload, shared["config"])
 
+    def _share(self, source: Any, shared: dict[str, Any]) -> None:
+        """What the objects of one source share (configuration, context, organisation), once."""
+        if "config" not in shared:
+            shared["config"] = self.parse_config(source.config)
+            shared["context"] = _context()
+            shared["owner"] = source_owner(source)
+
     def _write(
         self, obj: Any, payload: dict[str, Any], shared: dict[str, Any]
     ) -> tuple[str, dict[str, Any] | None, Any] | str:
@@ -607,10 +625,7 @@ class UdpHarvester(HarvesterBase):
         dataset: dict[str, Any] = dict(content["dataset"])
         payload.update(content.get("payload") or {})
         source = obj.source
-        if "config" not in shared:
-            shared["config"] = self.parse_config(source.config)
-            shared["context"] = _context()
-            shared["owner"] = source_owner(source)
+        self._share(source, shared)
         config = shared["config"]
         previous = (
             model.Session.query(HarvestObject)
