@@ -819,3 +819,61 @@ def rollback_savepoint(savepoint: Any) -> None:
 
     if model.Session().get_nested_transaction() is savepoint:
         savepoint.rollback()
+
+
+def index_datasets_together(package_ids: list[str]) -> list[tuple[str, str]]:
+    """As :func:`index_datasets` (each dataset's index document is built by
+    CKAN's own ``index_update_package``, hooks and permission labels included,
+    without a commit), but the documents go to Solr in one request instead of
+    a new connection and request per dataset (``ckan.lib.search.index`` makes
+    a connection per document): for a batched harvest import. Returns the
+    ``(id, reason)`` of those that could not be indexed; if Solr refuses the
+    request, each document is sent alone to find them."""
+    import threading
+
+    from ckan import logic
+    from ckan.lib.search import index as search_index
+
+    real = search_index.make_connection
+    owner = threading.get_ident()
+    docs: dict[str, list[dict[str, Any]]] = {}
+    current = [""]
+
+    class _Collect:
+        def add(self, docs: list[dict[str, Any]] | None = None, **_kwargs: Any) -> None:
+            collected.setdefault(current[0], []).extend(docs or [])
+
+        def delete(self, *args: Any, **kwargs: Any) -> Any:
+            return real().delete(*args, **kwargs)
+
+    collected = docs
+
+    def connection(*args: Any, **kwargs: Any) -> Any:
+        return _Collect() if threading.get_ident() == owner else real(*args, **kwargs)
+
+    failed: list[tuple[str, str]] = []
+    search_index.make_connection = connection
+    try:
+        for package_id in package_ids:
+            current[0] = package_id
+            try:
+                logic.index_update_package({"ignore_auth": True}, package_id, defer_commit=True)
+            except Exception as err:  # a broken dict: the caller records it
+                log.warning("indexing %s failed: %s", package_id, err)
+                docs.pop(package_id, None)
+                failed.append((package_id, str(err) or type(err).__name__))
+    finally:
+        search_index.make_connection = real
+    everything = [doc for group in docs.values() for doc in group]
+    if not everything:
+        return failed
+    try:
+        real().add(docs=everything, commit=False)
+    except Exception as err:  # Solr down or one document refused: find out which
+        log.warning("indexing %d datasets in one request failed (%s); one by one", len(docs), err)
+        for package_id, group in docs.items():
+            try:
+                real().add(docs=group, commit=False)
+            except Exception as one:
+                failed.append((package_id, str(one) or type(one).__name__))
+    return failed

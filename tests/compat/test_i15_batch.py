@@ -7,6 +7,7 @@ half a batch."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import ckan.model as model
@@ -58,3 +59,40 @@ def test_a_commit_inside_a_batch_is_refused_and_noted():
     model.Session.rollback()  # the batch's caller gives up the batch
     assert model.Tag.by_name(name) is None
     model.Session.commit()  # the session's own commit is back
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_index_datasets_together_sends_one_request_with_ckans_documents(monkeypatch):
+    """Three datasets' documents, as CKAN builds them (``index_package`` calls
+    ``make_connection`` and ``add`` in ``ckan.lib.search.index``), go to Solr in
+    one request without a commit; all three are searchable afterwards; an unknown
+    id is reported, the others are indexed."""
+    import pysolr
+    from ckan.lib.search import clear_all
+    from ckan.lib.search import index as search_index
+    from ckan.tests import factories
+    from udp_testing import public_dataset
+
+    assert callable(search_index.make_connection)
+    org = factories.Organization()
+    ids = [public_dataset(owner_org=org["id"], title=f"Zusammen {n}", notes="x")["id"] for n in range(3)]
+    clear_all()
+    requests: list[tuple[int, object]] = []
+    real_add = pysolr.Solr.add
+
+    def add(self, docs, *args, **kwargs):
+        requests.append((len(docs), kwargs.get("commit")))
+        return real_add(self, docs, *args, **kwargs)
+
+    monkeypatch.setattr(pysolr.Solr, "add", add)
+    failed = compat.index_datasets_together([*ids, "no-such-dataset"])
+    assert [package_id for package_id, _reason in failed] == ["no-such-dataset"]
+    assert requests == [(3, False)]
+    search = tk.get_action("package_search")
+    deadline = time.monotonic() + 30  # searchable after Solr's autoSoftCommit, not at once
+    while time.monotonic() < deadline:
+        found = search({"ignore_auth": True}, {"q": "title:Zusammen", "include_private": True})["results"]
+        if len(found) == 3:
+            break
+        time.sleep(0.5)
+    assert sorted(d["id"] for d in found) == sorted(ids)

@@ -577,9 +577,13 @@ class UdpHarvester(HarvesterBase):
                 model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(result)))
                 model.Session.commit()
             return self._import_one(objs[0])
+        # every dataset of the batch to Solr in one request (each document built by CKAN as always)
+        unindexed = dict(compat.index_datasets_together([w[1] for w in written]))
         for obj, package_id, existing, digest, payload in written:
             try:
-                ok: bool | str = self._after_import(obj, package_id, existing, digest, payload, shared["config"])
+                ok: bool | str = self._after_import(
+                    obj, package_id, existing, digest, payload, shared["config"], unindexed.get(package_id, "")
+                )
             except Exception as err:  # committed, but a step after it failed: an error on the object
                 model.Session.rollback()
                 self._save_object_error(self._failure(obj, err), obj, "Import")
@@ -690,9 +694,13 @@ class UdpHarvester(HarvesterBase):
         digest: Any,
         payload: dict[str, Any],
         config: dict[str, Any],
+        unindexed: str | None = None,
     ) -> bool:
-        """After the commit: index, restore what we archived, the harvester's ``after_commit``."""
-        failed = compat.index_datasets([package_id])
+        """After the commit: index (unless the caller did: ``unindexed`` is then
+        why it failed, or ""), restore what we archived, the harvester's ``after_commit``."""
+        failed = (
+            compat.index_datasets([package_id]) if unindexed is None else [(package_id, unindexed)] * bool(unindexed)
+        )
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
             model.Session.commit()
