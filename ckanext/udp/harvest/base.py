@@ -453,6 +453,7 @@ class UdpHarvester(HarvesterBase):
             return done
         size = self._batch_size(harvest_object)
         if size > 1:
+            _context()  # get_site_user commits if it creates the site user: not once the siblings are locked
             siblings = self._claim(harvest_object, size - 1)
             if siblings:
                 return self._import_batch([harvest_object, *siblings])
@@ -536,7 +537,7 @@ class UdpHarvester(HarvesterBase):
         written: list[tuple[Any, str, dict[str, Any] | None, Any, dict[str, Any]]] = []
         payloads: list[dict[str, Any]] = []
         try:
-            self._share(objs[0].source, shared)  # may commit (the site user, once): before the batch
+            self._share(objs[0].source, shared)
             for obj in objs[1:]:
                 obj.state = "IMPORT"
                 obj.import_started = now
@@ -698,9 +699,10 @@ class UdpHarvester(HarvesterBase):
     ) -> bool:
         """After the commit: index (unless the caller did: ``unindexed`` is then
         why it failed, or ""), restore what we archived, the harvester's ``after_commit``."""
-        failed = (
-            compat.index_datasets([package_id]) if unindexed is None else [(package_id, unindexed)] * bool(unindexed)
-        )
+        if unindexed is None:
+            failed = compat.index_datasets([package_id])
+        else:
+            failed = [(package_id, unindexed)] if unindexed else []
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
             model.Session.commit()
