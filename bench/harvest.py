@@ -23,6 +23,9 @@ the demo portal stays as it is:
 The issue's run is ``--n 10000 --n-stock 10000`` (both in the same run; the
 catalog is built once, ~45 s per 1,000 datasets, and served to each under its
 own URIs). ``--profile DIR`` profiles each first harvest with cProfile.
+``--batch 1,50`` runs udp_dcat once per import batch size (1: one by one, as
+before the batched import was on; 50: the default), each on its own copy of the
+catalog, against the one stock run.
 """
 
 from __future__ import annotations
