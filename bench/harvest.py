@@ -100,7 +100,9 @@ def _writes(source_id: str) -> dict[str, int]:
     return {"modified": {r[0]: r[1].isoformat() for r in rows}, "activities": activities, "objects": objects}
 
 
-def run_variant(ini: str, variant: str, url: str, profile: str | None = None, batch: int | None = None) -> dict:
+def run_variant(
+    ini: str, variant: str, url: str, profile: str | None = None, batch: int | None = None, again: bool = True
+) -> dict:
     ctx = _app(ini)
     import ckan.plugins.toolkit as tk
     from ckanext.harvest.model import HarvestObject
@@ -160,10 +162,10 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None, ba
     created = HarvestObject.filter(harvest_job_id=job_id, state="COMPLETE").count()
     before = _writes(source["id"])
     started = time.perf_counter()
-    job2 = runner.run_source(source["id"])
-    again = time.perf_counter() - started
+    job2 = runner.run_source(source["id"]) if again else None
+    again_s = time.perf_counter() - started
     after = _writes(source["id"])
-    shown2 = tk.get_action("harvest_job_show")(dict(context), {"id": job2})
+    shown2 = tk.get_action("harvest_job_show")(dict(context), {"id": job2}) if job2 else {}
     changed = sum(1 for pid, mod in after["modified"].items() if before["modified"].get(pid) != mod)
     ctx.pop()
     return {
@@ -175,7 +177,7 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None, ba
         "sql_queries": first_queries,
         "rss_mb_before": rss_before / 1024,
         "rss_mb_peak": peak / 1024,
-        "again_s": again,
+        "again_s": again_s if again else None,
         "again_stats": shown2.get("stats"),
         "again_datasets_written": changed,
         "again_activities": after["activities"] - before["activities"],
@@ -211,12 +213,16 @@ def main() -> None:
         help="udp_dcat's import_batch_size (default: the harvester's, 50; 1: one by one); several, comma-separated "
         "(e.g. 1,50), run udp_dcat once with each against the same stock run",
     )
+    parser.add_argument("--first-only", action="store_true", help="measure the first harvest only (no re-harvest)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
         batch = int(args.batch) if args.batch else None
-        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, batch)))
+        print(
+            "RESULT "
+            + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, batch, not args.first_only))
+        )
         return
     batches: list[int | None] = [int(b) for b in args.batch.split(",")] if args.batch else [None]
 
@@ -265,7 +271,8 @@ def main() -> None:
             done = subprocess.run(
                 [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url]
                 + (["--profile", prof] if prof else [])
-                + (["--batch", str(batch)] if batch else []),
+                + (["--batch", str(batch)] if batch else [])
+                + (["--first-only"] if args.first_only else []),
                 capture_output=True,
                 text=True,
                 cwd=REPO,
@@ -291,26 +298,30 @@ def main() -> None:
                 f"({r['sql_queries'] / max(r['datasets'], 1):.0f} per dataset); stats {r['stats']}",
                 flush=True,
             )
-            print(
-                f"{variant:6} re-harvest, nothing changed: {r['again_s']:.1f} s "
-                f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
-                f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
-                f"{r['again_harvest_objects']}; stats {r['again_stats']}",
-                flush=True,
-            )
+            if r["again_s"] is not None:
+                print(
+                    f"{variant:6} re-harvest, nothing changed: {r['again_s']:.1f} s "
+                    f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
+                    f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
+                    f"{r['again_harvest_objects']}; stats {r['again_stats']}",
+                    flush=True,
+                )
     stock = results.pop("stock")
-    rate_s, per_s = stock["datasets"] / stock["first_s"], stock["again_s"] / stock["datasets"]
+    rate_s = stock["datasets"] / stock["first_s"]
     print(f"\nload average at the end: {os.getloadavg()}")
     for label, udp in results.items():
-        rate_u, per_u = udp["datasets"] / udp["first_s"], udp["again_s"] / udp["datasets"]
+        rate_u = udp["datasets"] / udp["first_s"]
         print(
             f"first harvest: {label} {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {rate_u / rate_s:.1f}x"
         )
-        print(
-            f"re-harvest (nothing changed), per dataset: {label} {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
-            f" = {per_s / per_u:.1f}x; datasets written: {label} {udp['again_datasets_written']} of "
-            f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}"
-        )
+        if udp["again_s"] is not None and stock["again_s"] is not None:
+            per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
+            print(
+                f"re-harvest (nothing changed), per dataset: {label} {per_u * 1000:.0f} ms vs stock "
+                f"{per_s * 1000:.0f} ms = {per_s / per_u:.1f}x; datasets written: {label} "
+                f"{udp['again_datasets_written']} of {udp['datasets']}, stock {stock['again_datasets_written']} of "
+                f"{stock['datasets']}"
+            )
         print(
             f"peak RSS: {label} {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
             f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
