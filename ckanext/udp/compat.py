@@ -803,8 +803,8 @@ def savepoint_batch() -> Iterator[BatchGuard]:
         guard.commit_refused = True
         raise CommitInBatch("a commit inside a batched import")
 
-    session.rollback = rollback  # type: ignore[method-assign]
-    session.commit = commit  # type: ignore[method-assign]
+    session.rollback = rollback
+    session.commit = commit
     try:
         yield guard
     finally:
