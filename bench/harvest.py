@@ -23,6 +23,9 @@ the demo portal stays as it is:
 The issue's run is ``--n 10000 --n-stock 10000`` (both in the same run; the
 catalog is built once, ~45 s per 1,000 datasets, and served to each under its
 own URIs). ``--profile DIR`` profiles each first harvest with cProfile.
+``--batch 1,50`` runs udp_dcat once per import batch size (1: one by one, as
+before the batched import was on; 50: the default), each on its own copy of the
+catalog, against the one stock run.
 """
 
 from __future__ import annotations
@@ -97,7 +100,9 @@ def _writes(source_id: str) -> dict[str, int]:
     return {"modified": {r[0]: r[1].isoformat() for r in rows}, "activities": activities, "objects": objects}
 
 
-def run_variant(ini: str, variant: str, url: str, profile: str | None = None, batch: int | None = None) -> dict:
+def run_variant(
+    ini: str, variant: str, url: str, profile: str | None = None, batch: int | None = None, again: bool = True
+) -> dict:
     ctx = _app(ini)
     import ckan.plugins.toolkit as tk
     from ckanext.harvest.model import HarvestObject
@@ -157,10 +162,10 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None, ba
     created = HarvestObject.filter(harvest_job_id=job_id, state="COMPLETE").count()
     before = _writes(source["id"])
     started = time.perf_counter()
-    job2 = runner.run_source(source["id"])
-    again = time.perf_counter() - started
+    job2 = runner.run_source(source["id"]) if again else None
+    again_s = time.perf_counter() - started
     after = _writes(source["id"])
-    shown2 = tk.get_action("harvest_job_show")(dict(context), {"id": job2})
+    shown2 = tk.get_action("harvest_job_show")(dict(context), {"id": job2}) if job2 else {}
     changed = sum(1 for pid, mod in after["modified"].items() if before["modified"].get(pid) != mod)
     ctx.pop()
     return {
@@ -172,7 +177,7 @@ def run_variant(ini: str, variant: str, url: str, profile: str | None = None, ba
         "sql_queries": first_queries,
         "rss_mb_before": rss_before / 1024,
         "rss_mb_peak": peak / 1024,
-        "again_s": again,
+        "again_s": again_s if again else None,
         "again_stats": shown2.get("stats"),
         "again_datasets_written": changed,
         "again_activities": after["activities"] - before["activities"],
@@ -204,14 +209,22 @@ def main() -> None:
         help="profile each variant's first harvest with cProfile into DIR/<variant>.prof and print its top items",
     )
     parser.add_argument(
-        "--batch", type=int, help="udp_dcat's import_batch_size (default: the harvester's; 1: one by one)"
+        "--batch",
+        help="udp_dcat's import_batch_size (default: the harvester's, 50; 1: one by one); several, comma-separated "
+        "(e.g. 1,50), run udp_dcat once with each against the same stock run",
     )
+    parser.add_argument("--first-only", action="store_true", help="measure the first harvest only (no re-harvest)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        print("RESULT " + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, args.batch)))
+        batch = int(args.batch) if args.batch else None
+        print(
+            "RESULT "
+            + json.dumps(run_variant(args.ini, args.variant, args.url, args.profile, batch, not args.first_only))
+        )
         return
+    batches: list[int | None] = [int(b) for b in args.batch.split(",")] if args.batch else [None]
 
     from localsources.site import Site
 
@@ -221,15 +234,24 @@ def main() -> None:
         ours = build_pages(args.n, f"u{tag}-", site.base, "/udp/p")
         for path, body in ours.items():
             site.put(path, body, "application/rdf+xml")
-        if args.n_stock == args.n:  # the same catalog under other URIs (building one takes ~45 s per 1,000)
-            stock = {
-                path.replace("/udp/p", "/stock/p"): body.replace(f"u{tag}-".encode(), f"s{tag}-".encode()).replace(
-                    f"{site.base}/udp/p".encode(), f"{site.base}/stock/p".encode()
+
+        def copy(pages: dict[str, bytes], prefix: str, mark: str) -> dict[str, bytes]:
+            """The same catalog under other URIs (building one takes ~45 s per 1,000)."""
+            return {
+                path.replace("/udp/p", prefix): body.replace(f"u{tag}-".encode(), f"{mark}{tag}-".encode()).replace(
+                    f"{site.base}/udp/p".encode(), f"{site.base}{prefix}".encode()
                 )
-                for path, body in ours.items()
+                for path, body in pages.items()
             }
-        else:
-            stock = build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p")
+
+        for k in range(1, len(batches)):  # each udp_dcat run harvests its own copy
+            for path, body in copy(ours, f"/udp{k}/p", f"u{k}").items():
+                site.put(path, body, "application/rdf+xml")
+        stock = (
+            copy(ours, "/stock/p", "s")
+            if args.n_stock == args.n
+            else build_pages(args.n_stock, f"s{tag}-", site.base, "/stock/p")
+        )
         del ours
         for path, body in stock.items():
             site.put(path, body, "application/rdf+xml")
@@ -240,13 +262,17 @@ def main() -> None:
             flush=True,
         )
         results = {}
-        for variant, url in (("udp", site.url("/udp/p1.rdf")), ("stock", site.url("/stock/p1.rdf"))):
-            prof = str(pathlib.Path(args.profile) / f"{variant}.prof") if args.profile else None
-            print(f"{variant:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
+        runs = [
+            (f"udp-b{b}" if b else "udp", "udp", b, site.url(f"/udp{k or ''}/p1.rdf")) for k, b in enumerate(batches)
+        ]
+        for label, variant, batch, url in [*runs, ("stock", "stock", None, site.url("/stock/p1.rdf"))]:
+            prof = str(pathlib.Path(args.profile) / f"{label}.prof") if args.profile else None
+            print(f"{label:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
             done = subprocess.run(
                 [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url]
                 + (["--profile", prof] if prof else [])
-                + (["--batch", str(args.batch)] if args.batch else []),
+                + (["--batch", str(batch)] if batch else [])
+                + (["--first-only"] if args.first_only else []),
                 capture_output=True,
                 text=True,
                 cwd=REPO,
@@ -254,14 +280,16 @@ def main() -> None:
             line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 print(done.stderr[-4000:], file=sys.stderr)
-                raise SystemExit(f"variant {variant} failed ({done.returncode})")
-            results[variant] = json.loads(line[len("RESULT ") :])
+                raise SystemExit(f"variant {label} failed ({done.returncode})")
+            results[label] = json.loads(line[len("RESULT ") :])
             if prof:
-                _print_profile(variant, prof)
-            r = results[variant]
+                _print_profile(label, prof)
+            r = results[label]
             offered = args.n if variant == "udp" else args.n_stock
             if r["datasets"] != offered:  # a catalog or harvester that loses datasets measures nothing
-                raise SystemExit(f"variant {variant} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
+                raise SystemExit(f"variant {label} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
+            print(f"{label:6} load average after its run: {os.getloadavg()}", flush=True)
+            variant = label
             print(
                 f"{variant:6} first harvest: {r['datasets']} datasets in {r['first_s']:.1f} s "
                 f"= {r['datasets'] / r['first_s']:.2f} datasets/s, peak RSS {r['rss_mb_peak']:.0f} MB "
@@ -270,28 +298,34 @@ def main() -> None:
                 f"({r['sql_queries'] / max(r['datasets'], 1):.0f} per dataset); stats {r['stats']}",
                 flush=True,
             )
-            print(
-                f"{variant:6} re-harvest, nothing changed: {r['again_s']:.1f} s "
-                f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
-                f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
-                f"{r['again_harvest_objects']}; stats {r['again_stats']}",
-                flush=True,
-            )
-    udp, stock = results["udp"], results["stock"]
-    rate_u, rate_s = udp["datasets"] / udp["first_s"], stock["datasets"] / stock["first_s"]
-    per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
-    ratio = rate_u / rate_s
+            if r["again_s"] is not None:
+                print(
+                    f"{variant:6} re-harvest, nothing changed: {r['again_s']:.1f} s "
+                    f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
+                    f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
+                    f"{r['again_harvest_objects']}; stats {r['again_stats']}",
+                    flush=True,
+                )
+    stock = results.pop("stock")
+    rate_s = stock["datasets"] / stock["first_s"]
     print(f"\nload average at the end: {os.getloadavg()}")
-    print(f"first harvest: udp_dcat {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {ratio:.1f}x")
-    print(
-        f"re-harvest (nothing changed), per dataset: udp_dcat {per_u * 1000:.0f} ms vs stock {per_s * 1000:.0f} ms"
-        f" = {per_s / per_u:.1f}x; datasets written: udp_dcat {udp['again_datasets_written']} of "
-        f"{udp['datasets']}, stock {stock['again_datasets_written']} of {stock['datasets']}"
-    )
-    print(
-        f"peak RSS: udp_dcat {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
-        f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
-    )
+    for label, udp in results.items():
+        rate_u = udp["datasets"] / udp["first_s"]
+        print(
+            f"first harvest: {label} {rate_u:.2f} datasets/s vs stock {rate_s:.2f} datasets/s = {rate_u / rate_s:.1f}x"
+        )
+        if udp["again_s"] is not None and stock["again_s"] is not None:
+            per_u, per_s = udp["again_s"] / udp["datasets"], stock["again_s"] / stock["datasets"]
+            print(
+                f"re-harvest (nothing changed), per dataset: {label} {per_u * 1000:.0f} ms vs stock "
+                f"{per_s * 1000:.0f} ms = {per_s / per_u:.1f}x; datasets written: {label} "
+                f"{udp['again_datasets_written']} of {udp['datasets']}, stock {stock['again_datasets_written']} of "
+                f"{stock['datasets']}"
+            )
+        print(
+            f"peak RSS: {label} {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
+            f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
+        )
 
 
 if __name__ == "__main__":

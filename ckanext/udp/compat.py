@@ -3,9 +3,10 @@ offer goes through a function here, each named in docs/architecture.md and cover
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
@@ -791,3 +792,131 @@ def datastore_row_count(conn: Connection, table: str) -> int:
         ).scalar()
         or 0
     )
+
+
+# --- i15-batch ---
+# ckanext-udp's batched harvest import writes the datasets of a batch in one
+# transaction, each in a savepoint of its own, through package_create /
+# package_update. Those actions roll back the *whole* session on a validation
+# error (``model.Session.rollback()``, SQLAlchemy 2: the outermost transaction),
+# which would silently discard the batch's other datasets; and a hook that
+# commits would commit half a batch. ``savepoint_batch`` scopes both to the
+# batch; tests/compat/test_i15_batch.py checks the session behaviour it relies on.
+
+
+class CommitInBatch(RuntimeError):
+    """Something tried to commit the transaction of a batch before its end."""
+
+
+class BatchGuard:
+    """What happened to a batch's transaction while ``savepoint_batch`` held it."""
+
+    def __init__(self) -> None:
+        self.commit_refused = False
+        self.rolled_back = False  # a rollback with no savepoint open: the batch's earlier writes are gone
+
+    @property
+    def broken(self) -> bool:
+        return self.commit_refused or self.rolled_back
+
+
+@contextlib.contextmanager
+def savepoint_batch() -> Iterator[BatchGuard]:
+    """Within the block, on this thread's session: ``model.Session.rollback()``
+    (CKAN's actions call it before raising a ValidationError) rolls back only
+    the innermost open savepoint, and ``model.Session.commit()`` /
+    ``model.repo.commit()`` are refused with :class:`CommitInBatch` (and noted
+    on the guard, in case a hook swallows the exception). A rollback with no
+    savepoint open rolls back everything and is noted (``guard.rolled_back``)."""
+    import ckan.model as model
+
+    session = model.Session()
+    guard = BatchGuard()
+    real_rollback = session.rollback
+
+    def rollback() -> None:
+        nested = session.get_nested_transaction()
+        if nested is not None:
+            nested.rollback()
+            return
+        guard.rolled_back = True
+        real_rollback()
+
+    def commit() -> None:
+        guard.commit_refused = True
+        raise CommitInBatch("a commit inside a batched import")
+
+    session.rollback = rollback
+    session.commit = commit
+    try:
+        yield guard
+    finally:
+        del session.rollback
+        del session.commit
+
+
+def rollback_savepoint(savepoint: Any) -> None:
+    """Roll back ``savepoint`` (a ``Session.begin_nested()``) unless something
+    already did (``savepoint_batch``'s rollback, for a ValidationError)."""
+    import ckan.model as model
+
+    if model.Session().get_nested_transaction() is savepoint:
+        savepoint.rollback()
+
+
+def index_datasets_together(package_ids: list[str]) -> list[tuple[str, str]]:
+    """As :func:`index_datasets` (each dataset's index document is built by
+    CKAN's own ``index_update_package``, hooks and permission labels included,
+    without a commit), but the documents go to Solr in one request instead of
+    a new connection and request per dataset (``ckan.lib.search.index`` makes
+    a connection per document): for a batched harvest import. Returns the
+    ``(id, reason)`` of those that could not be indexed; if Solr refuses the
+    request, each document is sent alone to find them."""
+    import threading
+
+    from ckan import logic
+    from ckan.lib.search import index as search_index
+
+    real = search_index.make_connection
+    owner = threading.get_ident()
+    docs: dict[str, list[dict[str, Any]]] = {}
+    current = [""]
+
+    class _Collect:
+        def add(self, docs: list[dict[str, Any]] | None = None, **_kwargs: Any) -> None:
+            collected.setdefault(current[0], []).extend(docs or [])
+
+        def delete(self, *args: Any, **kwargs: Any) -> Any:
+            return real().delete(*args, **kwargs)
+
+    collected = docs
+
+    def connection(*args: Any, **kwargs: Any) -> Any:
+        return _Collect() if threading.get_ident() == owner else real(*args, **kwargs)
+
+    failed: list[tuple[str, str]] = []
+    search_index.make_connection = connection
+    try:
+        for package_id in package_ids:
+            current[0] = package_id
+            try:
+                logic.index_update_package({"ignore_auth": True}, package_id, defer_commit=True)
+            except Exception as err:  # a broken dict: the caller records it
+                log.warning("indexing %s failed: %s", package_id, err)
+                docs.pop(package_id, None)
+                failed.append((package_id, str(err) or type(err).__name__))
+    finally:
+        search_index.make_connection = real
+    everything = [doc for group in docs.values() for doc in group]
+    if not everything:
+        return failed
+    try:
+        real().add(docs=everything, commit=False)
+    except Exception as err:  # Solr down or one document refused: find out which
+        log.warning("indexing %d datasets in one request failed (%s); one by one", len(docs), err)
+        for package_id, group in docs.items():
+            try:
+                real().add(docs=group, commit=False)
+            except Exception as one:
+                failed.append((package_id, str(one) or type(one).__name__))
+    return failed

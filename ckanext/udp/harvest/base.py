@@ -453,6 +453,7 @@ class UdpHarvester(HarvesterBase):
             return done
         size = self._batch_size(harvest_object)
         if size > 1:
+            _context()  # get_site_user commits if it creates the site user: not once the siblings are locked
             siblings = self._claim(harvest_object, size - 1)
             if siblings:
                 return self._import_batch([harvest_object, *siblings])
@@ -522,37 +523,48 @@ class UdpHarvester(HarvesterBase):
     def _import_batch(self, objs: list[Any]) -> bool | str:
         """Import the objects in one transaction, each in a savepoint of its
         own: a record that fails leaves nothing of itself (its savepoint is
-        rolled back) and becomes an error on its object; the others are
-        written, committed together and indexed. Every record goes through
-        the same ``_write`` (schema, validators, hooks, state) as one alone.
-        The others' results are stored on them (``udp_batch``) for their own
-        turn in the fetch stage."""
+        rolled back; CKAN's own rollback on a ValidationError reaches only that
+        savepoint, ``compat.savepoint_batch``) and becomes an error on its
+        object; the others are written, committed together and indexed. Every
+        record goes through the same ``_write`` (schema, validators, hooks,
+        state) as one alone. Should anything try to commit (or roll back the
+        whole transaction) before the batch's end, nothing of the batch is kept
+        and its objects are imported one by one. The others' results are stored
+        on them (``udp_batch``) for their own turn in the fetch stage."""
         now = datetime.datetime.utcnow()
         shared: dict[str, Any] = {}
         results: dict[str, bool | str] = {}
         written: list[tuple[Any, str, dict[str, Any] | None, Any, dict[str, Any]]] = []
         payloads: list[dict[str, Any]] = []
         try:
+            self._share(objs[0].source, shared)
             for obj in objs[1:]:
                 obj.state = "IMPORT"
                 obj.import_started = now
-            for obj in objs:
-                payload: dict[str, Any] = {}
-                payloads.append(payload)
-                savepoint = model.Session.begin_nested()
-                try:
-                    out = self._write(obj, payload, shared)
-                    savepoint.commit()
-                except Exception as err:
-                    savepoint.rollback()
-                    model.Session.add(HarvestObjectError(message=self._failure(obj, err), object=obj, stage="Import"))
-                    results[obj.id] = False
-                    continue
-                if isinstance(out, str):
-                    results[obj.id] = out
-                else:
-                    results[obj.id] = True
-                    written.append((obj, *out, payload))
+            with compat.savepoint_batch() as guard:
+                for obj in objs:
+                    payload: dict[str, Any] = {}
+                    payloads.append(payload)
+                    savepoint = model.Session.begin_nested()
+                    try:
+                        out = self._write(obj, payload, shared)
+                        savepoint.commit()
+                    except Exception as err:
+                        if guard.broken:
+                            raise
+                        compat.rollback_savepoint(savepoint)
+                        model.Session.add(
+                            HarvestObjectError(message=self._failure(obj, err), object=obj, stage="Import")
+                        )
+                        results[obj.id] = False
+                        continue
+                    if guard.broken:  # a hook swallowed the refusal: the batch is not what it seems
+                        raise compat.CommitInBatch("a commit or rollback inside a batched import")
+                    if isinstance(out, str):
+                        results[obj.id] = out
+                    else:
+                        results[obj.id] = True
+                        written.append((obj, *out, payload))
             for obj in objs[1:]:
                 model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(results[obj.id])))
             model.Session.commit()
@@ -566,9 +578,13 @@ class UdpHarvester(HarvesterBase):
                 model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(result)))
                 model.Session.commit()
             return self._import_one(objs[0])
+        # every dataset of the batch to Solr in one request (each document built by CKAN as always)
+        unindexed = dict(compat.index_datasets_together([w[1] for w in written]))
         for obj, package_id, existing, digest, payload in written:
             try:
-                ok: bool | str = self._after_import(obj, package_id, existing, digest, payload, shared["config"])
+                ok: bool | str = self._after_import(
+                    obj, package_id, existing, digest, payload, shared["config"], unindexed.get(package_id, "")
+                )
             except Exception as err:  # committed, but a step after it failed: an error on the object
                 model.Session.rollback()
                 self._save_object_error(self._failure(obj, err), obj, "Import")
@@ -594,6 +610,13 @@ class UdpHarvester(HarvesterBase):
         model.Session.commit()
         return self._after_import(obj, package_id, existing, digest, payload, shared["config"])
 
+    def _share(self, source: Any, shared: dict[str, Any]) -> None:
+        """What the objects of one source share (configuration, context, organisation), once."""
+        if "config" not in shared:
+            shared["config"] = self.parse_config(source.config)
+            shared["context"] = _context()
+            shared["owner"] = source_owner(source)
+
     def _write(
         self, obj: Any, payload: dict[str, Any], shared: dict[str, Any]
     ) -> tuple[str, dict[str, Any] | None, Any] | str:
@@ -607,10 +630,7 @@ class UdpHarvester(HarvesterBase):
         dataset: dict[str, Any] = dict(content["dataset"])
         payload.update(content.get("payload") or {})
         source = obj.source
-        if "config" not in shared:
-            shared["config"] = self.parse_config(source.config)
-            shared["context"] = _context()
-            shared["owner"] = source_owner(source)
+        self._share(source, shared)
         config = shared["config"]
         previous = (
             model.Session.query(HarvestObject)
@@ -675,9 +695,14 @@ class UdpHarvester(HarvesterBase):
         digest: Any,
         payload: dict[str, Any],
         config: dict[str, Any],
+        unindexed: str | None = None,
     ) -> bool:
-        """After the commit: index, restore what we archived, the harvester's ``after_commit``."""
-        failed = compat.index_datasets([package_id])
+        """After the commit: index (unless the caller did: ``unindexed`` is then
+        why it failed, or ""), restore what we archived, the harvester's ``after_commit``."""
+        if unindexed is None:
+            failed = compat.index_datasets([package_id])
+        else:
+            failed = [(package_id, unindexed)] if unindexed else []
         if failed:  # without the hash, the next run writes (and indexes) it again
             model.Session.delete(digest)
             model.Session.commit()

@@ -5,13 +5,13 @@ machinery and guards: ``ckanext.udp.harvest.base``.
 
 Source configuration (JSON, all optional): ``rdf_format`` (``xml``,
 ``turtle``, ``json-ld``; default: from the answer), ``max_pages`` (1000),
-``import_batch_size`` (default 1: one by one; more: the import stage writes up
+``import_batch_size`` (default 50; 1: one by one): the import stage writes up
 to this many datasets of a job in one transaction, each in a savepoint of its
-own. EXPERIMENTAL, not for production: when something inside
-``package_create`` commits on its own, the batch falls back to one by one and
-the first dataset of the batch is written twice (seen in bench/harvest.py with
-the real catalogs; cause not yet traced); refused unless the portal sets
-``ckanext.udp.harvest.experimental_batch_import``), plus the keys every ckanext-udp
+own, through the same ``package_create``/``package_update`` (schema, validators,
+workflow hooks) as one alone; a record that fails leaves nothing of itself and
+is an error on its harvest object, the others are written; should anything
+inside commit or roll back the whole transaction, nothing of the batch is kept
+and it is imported one by one (``ckanext.udp.harvest.base``), plus the keys every ckanext-udp
 harvester knows (``udp_workflow_state``, ``udp_access_class``, ``max_archive_per_run``).
 """
 
@@ -21,16 +21,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import ckan.plugins as p
-import ckan.plugins.toolkit as tk
 
 from ckanext.harvest.interfaces import IHarvester
 from ckanext.udp import fetch
 from ckanext.udp.harvest import dcat
 from ckanext.udp.harvest.base import BATCH_SIZE_KEY, Record, UdpHarvester, _
-
-
-def batch_import_allowed() -> bool:
-    return tk.asbool(tk.config.get("ckanext.udp.harvest.experimental_batch_import"))
 
 
 class DcatApDeHarvester(UdpHarvester, p.SingletonPlugin):
@@ -42,7 +37,8 @@ class DcatApDeHarvester(UdpHarvester, p.SingletonPlugin):
     source_type = "udp_dcat"
     title = "DCAT-AP.de (RDF)"
     description = "A DCAT-AP.de catalogue in RDF/XML, Turtle or JSON-LD, paged with Hydra"
-    batch_import = True  # opt-in per source (see above); the default import_batch_size is 1
+    batch_import = True
+    import_batch_size = 50
 
     def validate_own_config(self, config: dict[str, Any]) -> dict[str, str]:
         errors = {}
@@ -51,22 +47,10 @@ class DcatApDeHarvester(UdpHarvester, p.SingletonPlugin):
         pages = config.get("max_pages", 1)
         if not isinstance(pages, int) or isinstance(pages, bool) or pages < 1:
             errors["max_pages"] = _("must be a whole number of 1 or more")
-        batch = config.get(BATCH_SIZE_KEY, 1)
+        batch = config.get(BATCH_SIZE_KEY, self.import_batch_size)
         if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 500:
             errors[BATCH_SIZE_KEY] = _("must be a whole number from 1 to 500")
-        elif batch > 1 and not batch_import_allowed():
-            errors[BATCH_SIZE_KEY] = _("must be 1: the batched import is experimental and switched off on this portal")
         return errors
-
-    def _batch_size(self, obj: Any) -> int:
-        return super()._batch_size(obj) if batch_import_allowed() else 1
-
-    def declare_config_options(self, declaration: Any, key: Any) -> None:
-        super().declare_config_options(declaration, key)
-        declaration.declare_bool(key.ckanext.udp.harvest.experimental_batch_import, False).set_description(
-            "Allow import_batch_size > 1 on udp_dcat sources (experimental: known to write duplicates "
-            "when something inside package_create commits; off in production)"
-        )
 
     def gather_records(self, source: Any, config: dict[str, Any]) -> Iterator[Record]:
         with fetch.Fetcher() as fetcher:
