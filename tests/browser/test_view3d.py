@@ -115,6 +115,11 @@ def test_the_3d_previews_draw_and_the_grid_preview_shows_its_legend(
     page.get_by_role("button", name="Anzeigen").click()
     page.locator("img.udp-grid-image[src*='time=2']").wait_for()
     assert page.locator(".udp-grid-stats").inner_text() != first
+    # the picture is drawn in a limited child process (~1 s to start): wait until it has loaded, then it must be a picture
+    page.wait_for_function(
+        "() => { const i = document.querySelector(\"img.udp-grid-image[src*='time=2']\"); return i && i.complete; }",
+        timeout=90_000,
+    )
     assert page.evaluate("i => i.complete && i.naturalWidth > 0", page.locator("img.udp-grid-image").element_handle())
     steps.shot(page, "grid")
     assert_fits(page)
