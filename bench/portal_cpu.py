@@ -13,7 +13,7 @@ and the load average, which says how busy the box was. ``--profile PAGE``
 prints cProfile's top functions of ours for one page.
 
     .venv/bin/python bench/portal_cpu.py --ini .udp/ckan.ini [--repeat 30] [--datasets 0]
-        [--profile Datensatz] [--only ours|stock]
+        [--profile Datensatz] [--only ours|stock] [--warm-queries]
 
 ``--datasets N`` first makes public copies of the demo datasets until N are
 there (as the load test does; ``bench-portal-*``); by default the portal's
@@ -50,24 +50,39 @@ portal_load = _load_bench()
 PAGES: list[str] = portal_load.PAGES
 
 
-def urls_of(targets: dict[str, Any], page: str, n: int) -> list[str]:
-    """``n`` addresses of one kind of page, cycling through the targets (the same for both portals)."""
+def _alternate(a: list[str], b: list[str]) -> list[str]:
+    """a[0], b[0], a[1], b[1], ... (b cycled): half of one kind, half of the other, as the load test mixes them."""
+    if not b:
+        return a
+    return [x for i, first in enumerate(a) for x in (first, b[i % len(b)])]
+
+
+def urls_of(targets: dict[str, Any], page: str, n: int, skip: int = 0) -> list[str]:
+    """``n`` addresses of one kind of page, from the ``skip``-th on, cycling through the
+    targets (the same for both portals). The warm-up takes the ``n`` after the measured
+    ones: a measured search was not asked before (no warm per-process query cache)."""
     if page == "Startseite":
         pool = ["/"]
     elif page == "Suche mit Facetten":
-        pool = [f"/dataset/?{q}" for q in targets["searches"]]
+        pool = _alternate(
+            [f"/dataset/?{q}" for q in targets["searches"]],
+            [f"/dataset/?{q}" for q in targets.get("facet_searches", [])],
+        )
     elif page == "Datensatz":
-        pool = [f"/dataset/{name}" for name in targets["datasets"][:40]]
+        pool = [f"/dataset/{name}" for name in targets["datasets"][: max(40, 2 * n)]]
     elif page == "Ressourcenvorschau":
         pool = list(targets["previews"])
     else:
-        pool = [f"/api/3/action/package_search?{q}" for q in targets["api_searches"]] + [
-            f"/api/3/action/package_show?id={name}" for name in targets["datasets"][:8]
-        ]
-    return [pool[i % len(pool)] for i in range(n)]
+        pool = _alternate(
+            [f"/api/3/action/package_search?{q}" for q in targets["api_searches"]],
+            [f"/api/3/action/package_show?id={name}" for name in targets["datasets"][: max(8, n)]],
+        )
+    return [pool[(skip + i) % len(pool)] for i in range(n)]
 
 
-def measure(ini: str, targets: dict[str, Any], repeat: int, profile: str | None) -> dict[str, Any]:
+def measure(
+    ini: str, targets: dict[str, Any], repeat: int, profile: str | None, warm_queries: bool = False
+) -> dict[str, Any]:
     from werkzeug.test import Client
 
     from ckanext.udp import compat
@@ -83,26 +98,31 @@ def measure(ini: str, targets: dict[str, Any], repeat: int, profile: str | None)
         response.close()
         return response.status_code
 
-    # warm up: every address once (templates compiled, caches filled, the model loaded)
+    # warm up on other addresses of the same kinds (templates compiled, the model loaded), so the
+    # measured searches are new to the process, as most are in real traffic (--warm-queries: not so)
     statuses: dict[str, int] = {}
     for page in PAGES:
-        for url in set(urls_of(targets, page, repeat)):
-            statuses[url] = get(url)
-    bad = {u: s for u, s in statuses.items() if s != 200}
-    result: dict[str, Any] = {"errors": bad, "pages": {}, "load": os.getloadavg()[0]}
+        for url in dict.fromkeys(urls_of(targets, page, repeat, skip=0 if warm_queries else repeat)):
+            get(url)
+    result: dict[str, Any] = {"pages": {}, "load": os.getloadavg()[0]}
     for page in PAGES:
         cpu, wall = [], []
         for url in urls_of(targets, page, repeat):
             c0, w0 = time.process_time(), time.perf_counter()
-            get(url)
+            statuses[url] = get(url)
             cpu.append((time.process_time() - c0) * 1000)
             wall.append((time.perf_counter() - w0) * 1000)
-        result["pages"][page] = {"cpu": statistics.median(cpu), "wall": statistics.median(wall)}
+        result["pages"][page] = {
+            "cpu": statistics.median(cpu),
+            "cpu_mean": statistics.fmean(cpu),
+            "wall": statistics.median(wall),
+        }
     result["load_end"] = os.getloadavg()[0]
+    result["errors"] = {u: s for u, s in statuses.items() if s != 200}
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
-        for url in urls_of(targets, profile, repeat):
+        for url in urls_of(targets, profile, repeat, skip=0 if warm_queries else 2 * repeat):
             get(url)
         profiler.disable()
         out = io.StringIO()
@@ -120,6 +140,11 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=0, help="at least this many public datasets first")
     parser.add_argument("--profile", choices=PAGES, help="cProfile of ours for this page")
     parser.add_argument("--only", choices=["ours", "stock"])
+    parser.add_argument(
+        "--warm-queries",
+        action="store_true",
+        help="warm up on the measured addresses themselves (every search's query already cached)",
+    )
     parser.add_argument("--child", choices=["targets", "ours", "stock"], help=argparse.SUPPRESS)
     parser.add_argument("--targets", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -137,7 +162,7 @@ def main() -> None:
         if args.child == "stock":  # the resource page where stock lacks the view type (as portal_load.py)
             targets["previews"] = targets.get("previews_stock", targets["previews"])
         profile = args.profile if args.child == "ours" else None
-        print(json.dumps(measure(config, targets, args.repeat, profile)))
+        print(json.dumps(measure(config, targets, args.repeat, profile, args.warm_queries)))
         return
 
     stock_ini.write_text(
@@ -154,6 +179,7 @@ def main() -> None:
         if args.only and args.only != label:
             continue
         extra = ["--profile", args.profile] if args.profile else []
+        extra += ["--warm-queries"] if args.warm_queries else []
         done = portal_load.run_child([*me, "--targets", str(path), *extra], label)
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
         if results[label]["errors"]:
@@ -161,18 +187,27 @@ def main() -> None:
     if "profile" in results.get("ours", {}):
         print(results["ours"]["profile"])
     print(
-        f"{targets['count']} public datasets, {args.repeat} requests per page, one at a time; "
+        f"{targets['count']} public datasets, {args.repeat} requests per page, one at a time, "
+        f"{'every query seen in the warm-up' if args.warm_queries else 'searches new to the process'} "
+        f"({targets.get('queries', '?')} distinct queries); "
         f"{os.cpu_count()} CPUs; load average (1 min) at start/end: "
         + ", ".join(f"{k} {v['load']:.1f}/{v['load_end']:.1f}" for k, v in results.items())
     )
-    print(f"{'page':<22} {'ours CPU':>9} {'stock CPU':>10} {'ratio':>6} {'ours wall':>10} {'stock wall':>11}")
+    # medians, and the means (search and API pages mix two kinds of request: the mean weighs both)
+    print(
+        f"{'page':<22} {'ours CPU':>9} {'stock CPU':>10} {'ratio':>6} {'ours mean':>10} {'stock mean':>11} "
+        f"{'ratio':>6} {'ours wall':>10} {'stock wall':>11}"
+    )
+    nan = float("nan")
     for page in PAGES:
-        o = results.get("ours", {}).get("pages", {}).get(page)
-        s = results.get("stock", {}).get("pages", {}).get(page)
+        o = results.get("ours", {}).get("pages", {}).get(page) or {}
+        s = results.get("stock", {}).get("pages", {}).get(page) or {}
         ratio = f"{o['cpu'] / s['cpu']:.2f}" if o and s and s["cpu"] else "-"
+        ratio_mean = f"{o['cpu_mean'] / s['cpu_mean']:.2f}" if o.get("cpu_mean") and s.get("cpu_mean") else "-"
         print(
-            f"{page:<22} {(o or {}).get('cpu', float('nan')):>7.1f}ms {(s or {}).get('cpu', float('nan')):>8.1f}ms "
-            f"{ratio:>6} {(o or {}).get('wall', float('nan')):>8.1f}ms {(s or {}).get('wall', float('nan')):>9.1f}ms"
+            f"{page:<22} {o.get('cpu', nan):>7.1f}ms {s.get('cpu', nan):>8.1f}ms {ratio:>6} "
+            f"{o.get('cpu_mean', nan):>8.1f}ms {s.get('cpu_mean', nan):>9.1f}ms {ratio_mean:>6} "
+            f"{o.get('wall', nan):>8.1f}ms {s.get('wall', nan):>9.1f}ms"
         )
 
 

@@ -12,7 +12,10 @@ datasets, named ``bench-portal-*``; removed again afterwards unless ``--keep``),
 then locust (PyPI; installed into ``.udp/locust-venv`` on first use, apart from
 CKAN's environment) runs the same mix of visitors against each portal in turn:
 home page, search (with a query and facets), dataset page, resource preview and
-Action API (package_search, package_show). Prints p50/p95 per page for both
+Action API (package_search, package_show). The searches draw from a few
+hundred distinct queries (words of the datasets and free phrases, fixed seed:
+the same list for both portals), so per-process caches are hit as often as
+real traffic would hit them, not every time. Prints p50/p95 per page for both
 and the ratio ours/stock, and the error counts.
 
 The issue's size is the default (50 users for 5 minutes each); shorter runs:
@@ -32,6 +35,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -71,7 +75,11 @@ if HttpUser is not None:
 
         @task(3)
         def search(self) -> None:
-            query = random.choice(_TARGETS["searches"])
+            # half the searches with words (drawn from a few hundred distinct queries), half by facets only
+            if random.random() < 0.5 or not _TARGETS.get("facet_searches"):
+                query = random.choice(_TARGETS["searches"])
+            else:
+                query = random.choice(_TARGETS["facet_searches"])
             self.client.get(f"/dataset/?{query}", name="Suche mit Facetten")
 
         @task(3)
@@ -166,10 +174,14 @@ def prepare(ini: str, datasets: int) -> dict[str, Any]:
                 # stock CKAN has no view of ckanext-udp's types (map, chart): it answered those with 500
                 # (fast errors, which flattered its figures); there the visitor opens the resource page
                 previews_stock.append(previews[-1] if not views or views[0]["view_type"] in stock_views else page)
-        words = ["Bäume", "Klima", "Verkehr", "Stadtteile", "Kinder", "Umwelt", "Parken", "Luft"]
+        queries = query_list([f"{t.get('title') or ''} {t.get('notes') or ''}" for t in templates])
+        rng = random.Random(13)  # the same addresses for ours and stock, and from run to run
+        # half the word searches also filter by a tag (the facets beside them), half do not
         searches = [
-            urllib.parse.urlencode({"q": random.choice(words), "tags": random.choice(tags)}) for _ in range(10)
-        ] + [urllib.parse.urlencode({"organization": o, "tags": random.choice(tags)}) for o in orgs]
+            urllib.parse.urlencode({"q": q, **({"tags": rng.choice(tags)} if i % 2 and tags else {})})
+            for i, q in enumerate(queries)
+        ]
+        facet_searches = [urllib.parse.urlencode({"organization": o, "tags": rng.choice(tags)}) for o in orgs]
         return {
             "made": made,
             "seconds_to_make": round(time.perf_counter() - started, 1),
@@ -178,9 +190,70 @@ def prepare(ini: str, datasets: int) -> dict[str, Any]:
             "previews": previews,
             "previews_stock": previews_stock,
             "searches": searches,
-            "api_searches": [urllib.parse.urlencode({"q": w, "rows": 10}) for w in words],
+            "facet_searches": facet_searches,
+            "queries": len(queries),
+            "api_searches": [urllib.parse.urlencode({"q": q, "rows": 10}) for q in queries],
             "previews_with_views": sum("/view/" in p for p in previews),
         }
+
+
+#: what citizens type beside the words of the datasets (free phrases; the same for both portals)
+FREE_QUERIES = [
+    "Bäume", "Klima", "Verkehr", "Stadtteile", "Kinder", "Umwelt", "Parken", "Luft",
+    "wo kann ich in der Innenstadt parken", "Luftqualität in Karlsruhe", "Baumkataster Standorte",
+    "freie Kita Plätze", "Radwege und Fahrradstraßen", "Hochwasser Gefahrenkarte", "Lärm an Straßen",
+    "Einwohner nach Stadtteil", "Wahlergebnisse Gemeinderat", "Spielplätze in der Nähe",
+    "Haltestellen der Straßenbahn", "Termine der Müllabfuhr", "Hitze im Sommer", "Solaranlagen auf Dächern",
+    "Ladestationen für Elektroautos", "Bebauungspläne online", "Schulen und Kindergärten", "Fahrradzählstellen",
+    "Grünflächen und Parks", "Bevölkerungsentwicklung seit 2000", "Feinstaub Messwerte",
+    "Verkehrsunfälle mit Radfahrern",
+    "Baustellen aktuell", "Trinkbrunnen in der Stadt", "öffentliche Toiletten", "Mietspiegel Wohnungen",
+    "Arbeitslosigkeit nach Alter", "Sporthallen und Bäder", "Niederschlag pro Monat", "Temperatur Messstationen",
+    "Stadtplan als Karte", "Haushalt der Stadt", "Geburten und Sterbefälle", "Senioren Treffpunkte",
+    "Gebäude in 3D", "CO2 Emissionen", "Bibliotheken Öffnungszeiten", "Carsharing Stationen",
+]  # fmt: skip
+_STOP = {
+    "aber", "alle", "also", "auch", "beim", "dass", "dem", "den", "der", "des", "die", "dies", "diese", "dieser",
+    "eine", "einem", "einen", "einer", "eines", "für", "hier", "ihre", "jede", "jeder", "kann", "können", "mehr",
+    "nach", "nicht", "oder", "ohne", "sich", "sind", "sowie", "über", "und", "unter", "vom", "von", "werden",
+    "wird", "wurde", "wurden", "zum", "zur", "zwischen", "with", "from", "that", "this", "data", "http", "https",
+}  # fmt: skip
+
+
+def query_list(texts: list[str], n: int = 240) -> list[str]:
+    """``n`` distinct search queries (fewer only if the texts are very short):
+    the free phrases above, words of the datasets' titles and descriptions, and
+    pairs of words from one text; drawn with a fixed seed, so both portals (and
+    every run) get the same list. The portals keep per-process caches (e.g. of
+    query vectors): a handful of repeated words would hit them every time after
+    warm-up, which real traffic does not."""
+    rng = random.Random(13)
+    per_text = []
+    for text in texts:
+        words = [w for w in re.findall(r"[^\W\d_]{4,}", text) if w.casefold() not in _STOP]
+        per_text.append(list(dict.fromkeys(words)))
+    seen: set[str] = set()
+    out: list[str] = []
+
+    def add(q: str) -> None:
+        if q.casefold() not in seen:
+            seen.add(q.casefold())
+            out.append(q)
+
+    for q in FREE_QUERIES:
+        add(q)
+    singles = sorted({w for words in per_text for w in words}, key=str.casefold)
+    rng.shuffle(singles)
+    for w in singles[: n // 2]:
+        add(w)
+    pairs = [words for words in per_text if len(words) >= 2]
+    for _ in range(20 * n):
+        if len(out) >= n or not pairs:
+            break
+        words = rng.choice(pairs)
+        a, b = rng.sample(words, 2)
+        add(f"{a} {b}")
+    return out[:n]
 
 
 def purge(ini: str) -> int:
@@ -327,7 +400,8 @@ def main() -> None:
     (state / "targets.json").write_text(json.dumps(targets))
     print(
         f"data: {targets['count']} public datasets ({targets['made']} made in {targets['seconds_to_make']} s); "
-        f"{len(targets['previews'])} preview addresses, {targets['previews_with_views']} of them resource views"
+        f"{len(targets['previews'])} preview addresses, {targets['previews_with_views']} of them resource views; "
+        f"{targets['queries']} distinct search queries (the same for both portals)"
     )
     stock_ini = state / "stock.ini"
     stock_ini.write_text(

@@ -151,6 +151,57 @@ def test_paging_inside_the_depth_is_stable(world: dict[str, Any]) -> None:
     assert pages == whole
 
 
+def _context(for_view: bool) -> dict[str, Any]:
+    return {"user": "", "auth_user_obj": None, **({"for_view": True} if for_view else {})}
+
+
+@pytest.mark.parametrize("for_view", [False, True])
+def test_the_blended_page_is_the_fusion_of_the_fully_parsed_lists(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, for_view: bool
+) -> None:
+    """The legs' dataset dicts are parsed only for the returned page now; the page
+    (every field of every dict, the order, the count) is what fusing both whole
+    lists of parsed dicts gives, as before. for_view: the search page's context
+    (before_dataset_view on every returned dict)."""
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.min_similarity", "0")  # many kNN-only hits
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.depth", "10")  # BM25 and kNN lists cut at the depth
+    legs: list[list[dict[str, Any]]] = []
+    real_knn = hybrid.knn_hits
+    monkeypatch.setattr(hybrid, "knn_hits", lambda *a, **kw: legs.append(real_knn(*a, **kw)) or legs[-1])
+    action = tk.get_action("package_search")
+    for q in ("Bäume in der Stadt", "Baumkataster", "trees", "Verkehr Parken"):
+        for start, rows in ((0, 10), (0, 4), (4, 4), (6, 4), (3, 5)):  # pages inside the depth
+            legs.clear()
+            got = action(_context(for_view), {"q": q, "start": start, "rows": rows})
+            assert len(legs) == 1, (q, start, rows)
+            bm25 = action(_context(for_view), {"q": q, "rows": 10, "extras": OFF})
+            knn = []
+            for hit in hybrid.similar_enough(legs[0], hybrid.min_similarity()):
+                pkg = json.loads(hit["validated_data_dict"])
+                for plugin in plugins.PluginImplementations(plugins.IPackageController):
+                    pkg = plugin.before_dataset_view(pkg) if for_view else pkg
+                knn.append(pkg)
+            fused = hybrid.blend(q, bm25["results"], knn)
+            assert got["results"] == fused[start : start + rows], (q, start, rows)
+            assert got["results"], (q, start)  # not a page of nothing
+            assert got["count"] == (len(fused) if bm25["count"] < 10 else bm25["count"] + len(fused) - 10)
+
+
+def test_only_the_returned_page_is_parsed(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.min_similarity", "0")  # 13 kNN hits, 1 to 2 BM25 hits
+    parsed: list[str] = []
+
+    def loads(raw: str) -> Any:
+        parsed.append(raw)
+        return json.loads(raw)
+
+    monkeypatch.setattr(hybrid, "json", type("CountingJson", (), {"loads": staticmethod(loads)}))
+    result = search({"q": "Bäume in der Stadt", "rows": 2})
+    assert len(result["results"]) == 2 and result["count"] > 5
+    # the page's two hits, and at most the first BM25 hit's title for the known-item rule
+    assert 2 <= len(parsed) <= 3
+
+
 def test_a_query_nothing_matches_adds_no_neighbours(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """The similarity floor (ckanext.udp.semantic.min_similarity): kNN returns its
     nearest datasets however far away; below the floor none is blended in."""

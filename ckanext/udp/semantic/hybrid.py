@@ -35,7 +35,8 @@ import json
 import logging
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
@@ -51,6 +52,10 @@ PLAN = "udp_semantic_knn"
 #: the key in the search results carrying the kNN hits back to the wrapper
 HITS = "_udp_semantic_hits"
 SWITCH = "ext_udp_semantic"
+
+#: a ranked item: a package dict, or a leg's hit whose dict is parsed only when needed
+Ranked = Any
+R = TypeVar("R", bound=Ranked)
 
 _FIELDED = re.compile(r"(^|[\s(+\-])[\w.]+:|\{!|^\*$")
 _DEFAULT_SORTS = {"", "rank", "score desc, metadata_modified desc", "score desc"}
@@ -89,7 +94,7 @@ def _normal(text: Any) -> str:
     return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
 
 
-def known_item(q: str, bm25: list[dict[str, Any]]) -> bool:
+def known_item(q: str, bm25: Sequence[Ranked]) -> bool:
     """BM25's first hit carries the query as its exact title."""
     wanted = _normal(q)
     return bool(wanted and bm25 and _normal(bm25[0].get("title")) == wanted)
@@ -146,35 +151,68 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
         log.exception("udp_semantic: query not embedded")
         return original(context, data_dict)
     start, rows = page
+    source = "data_dict" if tk.asbool(data_dict.get("use_default_schema")) else "validated_data_dict"
     leg = dict(data_dict)
     leg["start"], leg["rows"] = 0, depth()
+    # both legs go to the depth, but only the returned page is read: CKAN hands back the
+    # stored dicts unparsed (fl), and only the page's are parsed and prepared for view below
+    leg["fl"] = f"id {source}"
     extras = dict(leg.get("extras") or {}) if isinstance(leg.get("extras"), dict) else {}
     extras[PLAN] = vector
     leg["extras"] = extras
     result = original(context, leg)
     hits = result.pop(HITS, None)
+    bm25 = [_Hit(doc, source) for doc in result["results"]]
     if hits is None:
-        result["results"] = result["results"][start : start + rows]
+        result["results"] = _as_results(bm25[start : start + rows], context)
         return result
-    knn = _as_results(hits, context)
-    fused = blend(data_dict["q"], result["results"], knn)
-    bm25_ids = {d.get("id") for d in result["results"]}
+    knn = [_Hit(doc, source) for doc in hits]
+    fused = blend(data_dict["q"], bm25, knn)
+    bm25_ids = {d.get("id") for d in bm25}
     only_knn = sum(1 for d in knn if d.get("id") not in bm25_ids)
     if result["count"] < depth():
         result["count"] = len(fused)
     else:
         result["count"] += only_knn
-    result["results"] = fused[start : start + rows]
+    result["results"] = _as_results(fused[start : start + rows], context)
     return result
 
 
-def _as_results(hits: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:
+class _Hit:
+    """One hit of a leg: its id at once, its stored dataset dict parsed only when
+    asked for (the known-item rule reads the first BM25 hit's title; the page's
+    hits are parsed for the answer)."""
+
+    __slots__ = ("_doc", "_source", "_parsed")
+
+    def __init__(self, doc: dict[str, Any], source: str) -> None:
+        self._doc, self._source = doc, source
+        self._parsed: dict[str, Any] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "id" and "id" in self._doc:
+            return self._doc["id"]
+        return self.parsed().get(key, default)
+
+    def raw(self) -> Any:
+        return self._doc.get(self._source) or self._doc.get("validated_data_dict") or self._doc.get("data_dict")
+
+    def parsed(self) -> dict[str, Any]:
+        if self._parsed is None:
+            raw = self.raw()
+            self._parsed = json.loads(raw) if raw else {}
+        return self._parsed
+
+
+def _as_results(hits: list[_Hit], context: Any) -> list[dict[str, Any]]:
+    """The page's hits as ``package_search`` returns them (as CKAN does: parsed, then
+    ``before_dataset_view`` for a page; a hit without a stored dict is left out)."""
     out = []
-    for doc in hits:
-        raw = doc.get("validated_data_dict") or doc.get("data_dict")
-        if not raw:
+    for hit in hits:
+        if not hit.raw():
+            log.error("No package_dict is coming from solr for package id %s", hit.get("id"))
             continue
-        pkg = json.loads(raw)
+        pkg = hit.parsed()
         if context.get("for_view"):
             for plugin in p.PluginImplementations(p.IPackageController):
                 pkg = plugin.before_dataset_view(pkg)
@@ -182,7 +220,7 @@ def _as_results(hits: list[dict[str, Any]], context: Any) -> list[dict[str, Any]
     return out
 
 
-def blend(q: str, bm25: list[dict[str, Any]], knn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def blend(q: str, bm25: Sequence[R], knn: Sequence[R]) -> list[R]:
     """The blended list: BM25's list followed by the kNN-only datasets for a
     known-item search (see the module's doc), else reciprocal rank fusion."""
     if exact_title_rule() and known_item(q, bm25):
@@ -191,11 +229,11 @@ def blend(q: str, bm25: list[dict[str, Any]], knn: list[dict[str, Any]]) -> list
     return fuse(bm25, knn, rrf_k())
 
 
-def fuse(bm25: list[dict[str, Any]], knn: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    """Reciprocal rank fusion of two ranked lists of package dicts."""
+def fuse(bm25: Sequence[R], knn: Sequence[R], k: int) -> list[R]:
+    """Reciprocal rank fusion of two ranked lists of package dicts (or hits: anything with ``get("id")``)."""
     scores: dict[str, float] = {}
     first_seen: dict[str, tuple[int, int]] = {}
-    by_id: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, R] = {}
     for which, ranked in enumerate((bm25, knn)):
         for rank, pkg in enumerate(ranked, start=1):
             pid = pkg.get("id")
