@@ -581,6 +581,11 @@ def redis_connection() -> Any:
 # --- suite-shards ---
 
 
+#: datastore_count_new_rows: rounds of asking for the table lock, and the wait of each
+ROW_COUNT_LOCK_ATTEMPTS = 40
+ROW_COUNT_LOCK_WAIT_MS = 500
+
+
 def datastore_count_new_rows(conn: Connection, table: str, n: int) -> None:
     """Keep the DataStore's cached row count (``_table_stats``, datastore_search's
     "total") right after ``n`` rows were inserted in this transaction past the actions.
@@ -591,9 +596,27 @@ def datastore_count_new_rows(conn: Connection, table: str, n: int) -> None:
     locked against readers until commit (a search that is counting finishes first),
     and the exact count, these rows included, is cached: a search that waited
     counts after the commit and finds the same."""
-    if datastore_add_row_count(conn, table, n):
-        return
-    _execute(conn, sql.SQL("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE").format(t=sql.Identifier(table)))
+    # The lock is asked for with a short lock_timeout, in a savepoint, and asked again:
+    # datastore_search holds its read connection's share lock while it counts on a second
+    # (write) connection, and that count queues behind our waiting exclusive request, so
+    # waiting for good would deadlock with it unseen by PostgreSQL (the read connection
+    # only waits for its own process). Giving way lets that search finish; it caches the
+    # count without our rows, and the next round adds ours to it.
+    for attempt in range(ROW_COUNT_LOCK_ATTEMPTS):
+        if datastore_add_row_count(conn, table, n):
+            return
+        savepoint = conn.begin_nested()
+        try:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{ROW_COUNT_LOCK_WAIT_MS}ms'")
+            _execute(conn, sql.SQL("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE").format(t=sql.Identifier(table)))
+        except sa.exc.OperationalError as err:
+            savepoint.rollback()
+            if getattr(err.orig, "pgcode", None) != "55P03" or attempt == ROW_COUNT_LOCK_ATTEMPTS - 1:
+                raise  # the caller's transaction fails and is retried (the consumer backs off)
+            continue
+        savepoint.commit()
+        conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
+        break
     _execute(
         conn,
         sql.SQL(

@@ -137,3 +137,56 @@ class TestDatastoreInternals:
         assert f"'{compat.DATASTORE_JSON_TYPE}'" in source
         assert compat.DATASTORE_STATS_TABLE in source
         assert f"TRIGGER {compat.DATASTORE_FULLTEXT_TRIGGER}" in source
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_a_writer_without_a_cached_count_gives_way_to_a_counting_search(table):
+    """datastore_search holds its read connection's share lock while it counts on a
+    second connection; a batch written with no count cached asks for the table lock.
+    Waiting for good, the three would wait for each other unseen by PostgreSQL (the
+    search's count queues behind the writer's request): the search hung for good and
+    the consumer with it. The writer gives way; the count comes back (without the
+    writer's rows), the writer adds its rows to it, and the total is exact."""
+    import threading
+    import time
+
+    engine, rid = table
+    with engine.begin() as conn:
+        compat.datastore_forget_row_counts(conn, [rid])
+    ident = sql.Identifier(rid)
+    reader = engine.connect()  # the search's read connection, inside its transaction
+    reader.execute(sa.text(render(reader, sql.SQL("SELECT count(*) FROM {}").format(ident))))
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with engine.begin() as conn:
+                insert_rows(conn, rid, FIELDS, ["nr"], [{"nr": "2", "doc": None}, {"nr": "3", "doc": None}])
+        except BaseException as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    deadline = time.monotonic() + 60
+    with engine.connect() as probe:  # until the writer asks for the table lock
+        while not probe.execute(
+            sa.text("SELECT count(*) FROM pg_locks WHERE relation = to_regclass(:t) AND NOT granted"),
+            {"t": render(probe, ident)},
+        ).scalar():
+            probe.rollback()
+            assert time.monotonic() < deadline and writer.is_alive(), failures
+            time.sleep(0.02)
+    counter = engine.connect()
+    try:
+        counter.exec_driver_sql("SET statement_timeout = '30s'")
+        # the count, as datastore_search asks it, while the writer is on the lock
+        counted = counter.execute(sa.text("SELECT cached_table_row_count(:t)"), {"t": rid}).scalar()
+        counter.commit()
+    finally:
+        counter.close()
+        reader.rollback()
+        reader.close()
+    writer.join(60)
+    assert not writer.is_alive() and not failures, failures
+    assert counted in (1, 3)  # before or after the writer's commit, never in between
+    assert search(rid)["total"] == 3
