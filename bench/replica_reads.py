@@ -5,9 +5,12 @@ are written at a steady rate, in one run (issue 20).
                                             [--seconds 30]
 
 Starts the stack's PostgreSQL replica (``scripts/cluster.sh replica-start``; stopped at
-the end unless it was running before) and fills a table in the DataStore database with ``--rows`` sensor-like rows
-(100 devices, one value every 5 minutes per device, from 2025-01-01; an index on the
-time). While a writer inserts ``--rate`` rows/s into the same table on the primary (batches
+the end unless it was running before) and fills a table in the DataStore database with
+``--rows`` sensor-like rows (100 devices, one value every 5 minutes per device, from
+2025-01-01; an index on the time). Needs the stack's DataStore database (``make run``,
+or ``make setup`` and ``scripts/stack.sh``'s ``init_demo_databases``).
+
+While a writer inserts ``--rate`` rows/s into the same table on the primary (batches
 every 0.1 s, as the sensor consumer writes), one client asks for one day of all devices
 (``time >= a AND time < a + 1 day ORDER BY time``, all rows fetched), alternating between
 the primary and the replica, same SQL, same user. Printed: p50/p95 per server, the ratio,
