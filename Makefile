@@ -73,7 +73,8 @@ cluster:
 # The cluster tests, opt-in, outside make test (several minutes and ~1.3 GB of JVMs on a loaded 2-core
 # box): SolrCloud (start ZooKeeper and three Solr nodes, kill one while 20 clients search), the PostgreSQL
 # replica (DataStore reads and sensor downloads on it, its fallback and 503), a gunicorn worker killed under
-# load, one of two sensor consumers on a shared subscription killed mid-stream.
+# load, one of two sensor consumers on a shared subscription killed mid-stream, two job workers and two
+# harvest fetch consumers on the same queues (each job/object exactly once).
 test-cluster:
 	@UDP_TEST_CLUSTER=1 scripts/stack.sh test tests/cluster tests/sensors/test_sensor_replica.py \
 		tests/sensors/test_sensor_consumer.py::test_one_of_two_shared_consumers_killed_mid_stream_loses_and_duplicates_nothing \

@@ -4,10 +4,13 @@ are written at a steady rate, in one run (issue 20).
     .venv/bin/python bench/replica_reads.py --ini .udp/ckan.ini [--rows 2000000] [--rate 2000]
                                             [--seconds 30]
 
-Starts the stack's PostgreSQL replica (``scripts/cluster.sh replica-start``, left running
-if it was) and fills a table in the DataStore database with ``--rows`` sensor-like rows
-(100 devices, one value every 5 minutes per device, from 2025-01-01; an index on the
-time). While a writer inserts ``--rate`` rows/s into the same table on the primary (batches
+Starts the stack's PostgreSQL replica (``scripts/cluster.sh replica-start``; stopped at
+the end unless it was running before) and fills a table in the DataStore database with
+``--rows`` sensor-like rows (100 devices, one value every 5 minutes per device, from
+2025-01-01; an index on the time). Needs the stack's DataStore database (``make run``,
+or ``make setup`` and ``scripts/stack.sh``'s ``init_demo_databases``).
+
+While a writer inserts ``--rate`` rows/s into the same table on the primary (batches
 every 0.1 s, as the sensor consumer writes), one client asks for one day of all devices
 (``time >= a AND time < a + 1 day ORDER BY time``, all rows fetched), alternating between
 the primary and the replica, same SQL, same user. Printed: p50/p95 per server, the ratio,
@@ -23,6 +26,7 @@ import datetime as dt
 import os
 import pathlib
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -70,8 +74,10 @@ def main() -> None:
     conf = load_config(args.config)
     write_url = conf["ckan.datastore.write_url"]
     offset = (urlsplit(conf["ckan.redis.url"]).port or 6380) - 6380
-    cluster_sh("replica-start", offset=offset)
     port = int(cluster_sh("replica-port", offset=offset))
+    with socket.socket() as probe:
+        was_running = probe.connect_ex(("127.0.0.1", port)) == 0
+    cluster_sh("replica-start", offset=offset)
     primary = sa.create_engine(write_url, pool_size=2)
     replica = sa.create_engine(sa.engine.make_url(write_url).set(host="127.0.0.1", port=port), pool_size=2)
     table = f"bench_replica_{uuid.uuid4().hex[:8]}"
@@ -187,6 +193,8 @@ def main() -> None:
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{q}"'))
         primary.dispose()
         replica.dispose()
+        if not was_running:  # its memory back (the replica is a second PostgreSQL)
+            cluster_sh("replica-stop", offset=offset)
 
 
 if __name__ == "__main__":

@@ -325,6 +325,61 @@ def test_a_tile_whose_table_went_away_is_left_out_not_a_500(app, world):
         assert app.get(url).status_code == 404, url
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_read_server_down_answers_a_german_503_not_a_500(app, world, monkeypatch):
+    """The DataStore's read URL on one host (a replica without the primary as fallback)
+    and that server down: the dashboard, a tile, its downloads and the actions answer the
+    German 503 of ``datastore_search``, never a 500; a connection lost in the middle of the
+    tiles' statements too, and not as "the table went away" (a tile left out, a 404)."""
+    from ckanext.udp.klima.logic import tiles as tile_logic
+
+    tile = series_tile(world)
+    pages = (
+        "/klimadashboard",
+        f"/klimadashboard/kachel/{tile['id']}",
+        f"/klimadashboard/kachel/{tile['id']}/daten.json",
+        f"/klimadashboard/kachel/{tile['id']}/daten.csv",
+        "/api/3/action/udp_klima_tile_list?data=true",
+        f"/api/3/action/udp_klima_tile_data?id={tile['id']}",
+    )
+    for url in pages:
+        assert app.get(url).status_code == 200, url
+
+    def all_503(why: str) -> None:
+        for url in pages:
+            answer = app.get(url)
+            assert answer.status_code == 503, (why, url, answer.status_code, answer.body[:300])
+            text = answer.body
+            if url.startswith("/api/"):
+                text = answer.json["error"]["message"]
+            elif "/daten." in url:
+                text = answer.json["error"]
+            assert "Die Daten können gerade nicht gelesen werden" in text, (why, url, answer.body[:300])
+            if "/daten." in url or url.startswith("/api/"):
+                assert answer.headers["Retry-After"] == "30", (why, url)
+
+    with monkeypatch.context() as mp:
+        down = sa.engine.make_url(tk.config["ckan.datastore.read_url"]).set(host="127.0.0.1", port=_closed_port())
+        mp.setitem(tk.config, "ckan.datastore.read_url", down.render_as_string(hide_password=False))
+        all_503("nothing listens on the read URL")
+    with monkeypatch.context() as mp:
+        import psycopg2
+
+        def lost(*_a: Any) -> Any:
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+        mp.setattr(tile_logic, "_columns_of", lost)
+        all_503("the connection lost between the statements")
+    assert app.get(f"/klimadashboard/kachel/{tile['id']}/daten.json").status_code == 200  # back
+
+
 def test_the_admin_form_refuses_a_hidden_dataset_in_german_and_saves_a_good_tile(app, world):
     user = world["sysadmin"]
     headers = {"Authorization": factories.APIToken(user=user["name"])["token"]}
@@ -391,7 +446,8 @@ def test_one_statement_per_kind_gives_the_numbers_of_the_queries_per_tile(world,
     def failing(*_a: Any) -> Any:
         import psycopg2
 
-        raise psycopg2.OperationalError("as if the kind's statement failed")
+        # a query's error (a table changed between the statements), not a server gone (that is a 503)
+        raise psycopg2.ProgrammingError("as if the kind's statement failed")
 
     for kind in batched_kinds:
         monkeypatch.setitem(tile_logic._BATCHED, kind, failing)

@@ -115,6 +115,25 @@ def test_demo_publishes_a_protected_table_and_the_atlas_shows_only_it(app, monke
         answer = app.get("/sozialatlas", query_string=query, status=status)
         assert text in answer.body, query
 
+    # the DataStore's read URL on one host (a replica without the primary as fallback) and
+    # that server down: the German 503 of datastore_search, not a 500
+    import socket
+
+    import sqlalchemy as sa
+    from ckanext.datastore.backend import DatastoreBackend
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    down = sa.engine.make_url(tk.config["ckan.datastore.read_url"]).set(host="127.0.0.1", port=closed)
+    with monkeypatch.context() as mp:
+        mp.setattr(DatastoreBackend.get_active_backend(), "read_url", down.render_as_string(hide_password=False))
+        mp.setitem(tk.config, "ckan.datastore.read_url", down.render_as_string(hide_password=False))
+        answer = app.get("/sozialatlas", query_string={"merkmal": column})
+        assert answer.status_code == 503, answer.body[:500]
+        assert "Die Daten können gerade nicht gelesen werden" in answer.body
+    app.get("/sozialatlas", query_string={"merkmal": column}, status=200)
+
     # the table list is kept while no dataset or resource changes, but visibility is checked
     # on every request: with the cache's stamp frozen (as if nothing had changed), a
     # withdrawn table leaves the list at once

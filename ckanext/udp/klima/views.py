@@ -2,7 +2,8 @@
 ``/klimadashboard/kachel/<id>`` (one tile, for an iframe: the only route whose
 frame headers allow embedding), its numbers as ``daten.json`` / ``daten.csv``,
 and ``/klimadashboard/verwalten`` (sysadmins: add, edit, reorder, delete).
-Everything goes through the actions."""
+Everything goes through the actions. The DataStore's read server down: the pages
+answer CKAN's error page with the German 503, ``daten.json``/``daten.csv`` a JSON 503."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
 from ckan.types import Context
 from flask import Blueprint, Response, make_response, request
+from werkzeug.exceptions import ServiceUnavailable
 
+from ckanext.udp import unavailable as read_server
 from ckanext.udp.klima.logic.tiles import AGGREGATIONS, BERLIN, KINDS, TONES
 
 klima = Blueprint("udp_klima", __name__)
@@ -247,6 +250,12 @@ def tile_data(id: str, fmt: str) -> Any:
         data = _tile_data(id)
     except tk.ObjectNotFound:
         return _not_found(json_answer=fmt == "json")
+    except ServiceUnavailable as err:  # the DataStore's read server does not answer (tiles.py)
+        return make_response(
+            json.dumps({"error": err.description}, ensure_ascii=False),
+            503,
+            {"Content-Type": "application/json; charset=utf-8", "Retry-After": str(read_server.RETRY_AFTER)},
+        )
     if fmt == "json":
         body = json.dumps(data, ensure_ascii=False)
         return make_response(

@@ -26,16 +26,13 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from ckan.types import Context
-from flask import Flask, Response, g, has_request_context, request
-from werkzeug.exceptions import ServiceUnavailable
+from flask import Flask
 
 from ckanext.udp import compat
+from ckanext.udp import unavailable as _unavailable
+from ckanext.udp.unavailable import service_unavailable, unavailable
 
 log = logging.getLogger(__name__)
-
-#: SQLSTATEs of a server that cannot answer now: connection exceptions, shutdown
-#: and "cannot connect now", and a standby query cancelled by replay (40001)
-_UNAVAILABLE = ("08", "57P", "40001")
 
 
 def _servers(url: str) -> tuple[frozenset[tuple[str, str]], str]:
@@ -108,48 +105,10 @@ def _wants_total(data_dict: dict[str, Any]) -> bool:
         return False  # CKAN's validation answers it
 
 
-def unavailable(err: sa.exc.DBAPIError) -> bool:
-    """Whether a database error means the server cannot be reached or cannot answer now."""
-    if err.connection_invalidated:
-        return True
-    code = getattr(err.orig, "pgcode", None) or ""
-    if not code:
-        return isinstance(err, sa.exc.OperationalError)
-    return code.startswith(_UNAVAILABLE)
-
-
-RETRY_AFTER = 30  # seconds, in the 503's Retry-After
-
-
-def service_unavailable() -> ServiceUnavailable:
-    """The 503 to raise. A page's view lets it through to CKAN's error page;
-    the Action API's view turns every exception of an action into a 500, so the
-    request is marked and ``_api_503`` gives that 500 back as this 503."""
-    error = ServiceUnavailable(
-        tk._("The data cannot be read right now. Please try again in a moment."), retry_after=RETRY_AFTER
-    )
-    if has_request_context():
-        g.udp_read_unavailable = error.description
-    return error
-
-
-def _api_503(response: Response) -> Response:
-    message = g.pop("udp_read_unavailable", None)
-    if message is None or response.status_code != 500 or not request.path.startswith("/api/"):
-        return response
-    body = {"success": False, "error": {"__type": "Service Unavailable", "message": message}}
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=503,
-        content_type="application/json;charset=utf-8",
-        headers={"Retry-After": str(RETRY_AFTER)},
-    )
-
-
 def install(app: Flask) -> None:
     """Register the Action API's 503 (after ``serving.install``: runs before its
     hooks, so the request id is added to the 503 too)."""
-    app.after_request(_api_503)
+    _unavailable.install(app)
 
 
 @tk.chained_action

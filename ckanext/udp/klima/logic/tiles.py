@@ -2,7 +2,9 @@
 visibility (the dataset published and open, by CKAN's own rule through
 ``compat.is_public``) and their numbers, read from the DataStore tables with
 one or two SQL statements per tile on ``ckan.datastore.read_url`` (identifiers
-quoted by psycopg2.sql)."""
+quoted by psycopg2.sql). When the read server cannot answer (a replica down and no
+fallback host in the read URL), the tiles answer the German 503 of
+``ckanext.udp.unavailable``, not a 500 and not "table gone"."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import Engine
 
 from ckanext.udp import compat
+from ckanext.udp import unavailable as read_server
 
 log = logging.getLogger(__name__)
 
@@ -200,12 +203,24 @@ def _columns_of(cur: Any, resource_ids: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _raise_if_down(err: Exception) -> None:
+    """The read server cannot answer now: the 503 (``ckanext.udp.unavailable``), not a
+    500 and not a tile whose table is gone."""
+    if read_server.unavailable(err):
+        log.warning("Klimadashboard: the DataStore's read server does not answer: %s", str(err).splitlines()[0])
+        raise read_server.service_unavailable() from err
+
+
 def table_columns(resource_id: str) -> dict[str, str]:
     """Column name -> PostgreSQL type of a DataStore table ({} when there is none)."""
-    with read_engine().connect() as conn:
-        raw: Any = conn.connection.dbapi_connection
-        with raw.cursor() as cur:
-            return _columns_of(cur, [resource_id]).get(resource_id, {})
+    try:
+        with read_engine().connect() as conn:
+            raw: Any = conn.connection.dbapi_connection
+            with raw.cursor() as cur:
+                return _columns_of(cur, [resource_id]).get(resource_id, {})
+    except (sa.exc.DBAPIError, psycopg2.Error) as err:
+        _raise_if_down(err)
+        raise
 
 
 def index_name(resource_id: str, column: str) -> str:
@@ -292,9 +307,17 @@ def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dic
     chart points together); a tile whose table or column is gone gets its TableUnavailable.
     When a kind's statement fails (a table changed between the two statements), its tiles
     are read one by one, so only the tile whose table does not answer is left out."""
-    out: dict[str, dict[str, Any] | TableUnavailable] = {}
     if not tile_list:
-        return out
+        return {}
+    try:
+        return _numbers_of(tile_list, days)
+    except (sa.exc.DBAPIError, psycopg2.Error) as err:
+        _raise_if_down(err)
+        raise
+
+
+def _numbers_of(tile_list: list[dict[str, Any]], days: int) -> dict[str, dict[str, Any] | TableUnavailable]:
+    out: dict[str, dict[str, Any] | TableUnavailable] = {}
     with read_engine().connect() as conn:
         raw: Any = conn.connection.dbapi_connection  # psycopg2 connection: composes and binds itself
 
@@ -308,7 +331,8 @@ def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dic
         try:
             with raw.cursor() as cur:
                 types = _columns_of(cur, sorted({t["resource_id"] for t in tile_list}))
-        except psycopg2.Error:
+        except psycopg2.Error as err:
+            _raise_if_down(err)
             raw.rollback()
             types = {}
         ready: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
@@ -323,7 +347,8 @@ def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dic
                 continue
             try:
                 out.update(_BATCHED[kind](group, days, run, types, counted))
-            except (sa.exc.DBAPIError, psycopg2.Error):
+            except (sa.exc.DBAPIError, psycopg2.Error) as err:
+                _raise_if_down(err)
                 raw.rollback()
                 for tile in group:
                     try:
@@ -331,6 +356,7 @@ def numbers_of(tile_list: list[dict[str, Any]], days: int = 31) -> dict[str, dic
                     except TableUnavailable as err:
                         out[tile["id"]] = err
                     except (sa.exc.DBAPIError, psycopg2.Error) as err:
+                        _raise_if_down(err)
                         raw.rollback()  # the next tile's statements run on a clean transaction
                         out[tile["id"]] = TableUnavailable(str(err).splitlines()[0])
         raw.rollback()
