@@ -48,6 +48,10 @@ class Portal:
     def __repr__(self) -> str:  # never the token
         return f"Portal({self.url!r})"
 
+    def redact(self, text: str) -> str:
+        """``text`` with this portal's token blanked out (for log lines and stored errors)."""
+        return text.replace(self._token, "***") if self._token else text
+
     @classmethod
     def from_config(cls) -> Portal | None:
         url = configured_url()

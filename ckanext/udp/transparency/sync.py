@@ -19,6 +19,7 @@ import os
 import select
 import signal
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,22 @@ class Drift(Exception):
         fields = ", ".join(c[0] for c in changes[:5])
         super().__init__(f"Manuelle Änderung im Transparenzportal ({fields}); nicht überschrieben")
         self.changes = changes
+
+
+class Unexpected(Exception):
+    """Any other exception from one dataset's planning or push (a bug, a broken
+    answer the HTTP client does not wrap, a payload the JSON encoder refuses):
+    recorded as that dataset's failure with backoff, the worker goes on. The
+    message has the portal's token blanked out."""
+
+
+def _unexpected(portal: Portal, package_id: str, err: BaseException) -> Unexpected:
+    trace = portal.redact("".join(traceback.format_exception(err)))
+    log.error("transparency: %s: unexpected error, the other datasets go on:\n%s", package_id, trace)
+    return Unexpected(portal.redact(f"{type(err).__name__}: {err}"))
+
+
+FAILURES = (PortalError, Drift, Unexpected)
 
 
 def may_leave(pkg: dict[str, Any]) -> bool:
@@ -420,6 +437,8 @@ def _deliver(portal: Portal, due: list[Any], claims: Claims, stats: Stats) -> No
             outcomes[package_id] = future.result()
         except (PortalError, Drift) as err:
             outcomes[package_id] = err
+        except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+            outcomes[package_id] = _unexpected(portal, package_id, err)
     _record_all(jobs, outcomes, stats)
 
 
@@ -446,7 +465,14 @@ def _plan_and_push(
             if not claims.take(package_id):
                 stats.skipped += 1
                 continue
-            job = plan(package_id, site_user=site_user)
+            try:
+                job = plan(package_id, site_user=site_user)
+            except sa.exc.DBAPIError:
+                raise  # the transaction is broken: the pass ends, the worker retries it
+            except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+                jobs.append((Job(package_id, "failed"), upto, attempts))
+                outcomes[package_id] = _unexpected(portal, package_id, err)
+                continue
             mark_live(job)
             jobs.append((job, upto, attempts))
             chunk.append(job)
@@ -457,6 +483,10 @@ def _plan_and_push(
                 lookup(portal, moving)
             except PortalError as err:  # the portal is not reached: every job of this pass waits
                 down = err
+            except Exception as err:  # noqa: BLE001 (this chunk's datasets fail, the pass goes on)
+                failed = _unexpected(portal, "package_search", err)
+                outcomes.update({job.package_id: failed for job in moving})
+                continue
         if down is not None:
             outcomes.update({job.package_id: down for job in moving})
             continue
@@ -466,6 +496,8 @@ def _plan_and_push(
                     outcomes[job.package_id] = transfer(portal, job)
                 except (PortalError, Drift) as err:
                     outcomes[job.package_id] = err
+                except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+                    outcomes[job.package_id] = _unexpected(portal, job.package_id, err)
             else:
                 futures[job.package_id] = _executor(workers).submit(transfer, portal, job)
 
@@ -474,7 +506,7 @@ def _record_all(jobs: list[tuple[Job, int, int]], outcomes: dict[str, Any], stat
     for job, upto, attempts in jobs:
         mine = sa.and_(outbox.c.package_id == job.package_id, outbox.c.seq <= upto)
         outcome = outcomes.get(job.package_id)
-        if isinstance(outcome, (PortalError, Drift)):
+        if isinstance(outcome, FAILURES):
             attempts += 1
             delay = _backoff(attempts)
             log.warning(
