@@ -100,6 +100,7 @@ def main() -> None:
                 ours = int(page.get_attribute(".udp-view3d", "data-drawn-ms") or 0)
                 first = int(page.get_attribute(".udp-view3d", "data-first-frame-ms") or ours)
                 gap = page.evaluate("window.gap")
+                antialias = page.get_attribute(".udp-view3d", "data-antialias")
                 summary = page.inner_text(".udp-view3d-summary")[:120]
                 page.close()
                 page = browser.new_page()
@@ -114,7 +115,7 @@ def main() -> None:
                     f"{gap / 1000:.2f} s | fetch+JSON.parse only: {floor / 1000:.2f} s, longest freeze "
                     f"{floor_gap / 1000:.2f} s | ratio first frame / floor {first / max(floor, 1):.1f}x"
                 )
-                print(f"  text alternative: {summary} ...")
+                print(f"  multisampling (antialias): {antialias}; text alternative: {summary} ...")
             browser.close()
         server.shutdown()
     finally:

@@ -57,11 +57,13 @@ def test_a_deeply_nested_cityjson_is_stopped_by_the_memory_limit(app: Any) -> No
 
 
 @pytest.mark.ckan_config("ckanext.udp.grid.memory_mb", str(LIMIT_MB))
+@pytest.mark.parametrize("bomb", ["netcdf", "tiff"])
 def test_grid_files_that_unpack_to_gigabytes_get_a_german_4xx(
-    app: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    app: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, bomb: str
 ) -> None:
     """A 10 KB NetCDF declaring 5 million time steps (in the web process: ~1.3 GB, ~30 s
-    per request) and a TIFF of a few KB unpacking to 25 million cells."""
+    per request) and a TIFF of a few KB unpacking to 25 million cells (each a test of
+    its own, so that each is seen failing on its own)."""
     from ckanext.udp import sandbox
 
     grid.CACHE.items.clear()
@@ -74,20 +76,25 @@ def test_grid_files_that_unpack_to_gigabytes_get_a_german_4xx(
 
     monkeypatch.setattr(sandbox, "run", counted)
     dataset = public_dataset(owner_org=factories.Organization()["id"])
-    netcdf = samples.write_huge_time_netcdf(tmp_path / "endlos.nc")
-    bomb = samples.write_tiff_bomb(tmp_path / "bombe.tif")
-    assert netcdf.stat().st_size < 100_000 and bomb.stat().st_size < 1_000_000
-    for path, fmt in ((netcdf, "NetCDF"), (bomb, "GeoTIFF")):
-        resource = upload(dataset, path.name, path.read_bytes(), fmt)
-        base = f"/dataset/{dataset['id']}/resource/{resource['id']}"
-        answer = app.get(base + "/grid.json")
-        assert answer.status_code == 422, (path.name, answer.status_code, answer.body[:200])
-        assert f"mehr als {LIMIT_MB} MB Arbeitsspeicher" in answer.json["error"], answer.json
-        # the failure is kept: asking again starts no new child process
-        started = len(children)
-        assert app.get(base + "/grid.png").status_code == 422
-        assert len(children) == started, children
-        assert app.get(base).status_code == 200
+    if bomb == "netcdf":
+        path, fmt = samples.write_huge_time_netcdf(tmp_path / "endlos.nc"), "NetCDF"
+        assert path.stat().st_size < 100_000
+    else:
+        path, fmt = samples.write_tiff_bomb(tmp_path / "bombe.tif"), "GeoTIFF"
+        assert path.stat().st_size < 1_000_000
+    resource = upload(dataset, path.name, path.read_bytes(), fmt)
+    base = f"/dataset/{dataset['id']}/resource/{resource['id']}"
+    before = len(children)
+    answer = app.get(base + "/grid.json")
+    assert answer.status_code == 422, (path.name, answer.status_code, answer.body[:200])
+    assert f"mehr als {LIMIT_MB} MB Arbeitsspeicher" in answer.json["error"], answer.json
+    # read in a child process (not in this one)
+    assert len(children) > before, children
+    # the failure is kept: asking again starts no new child process
+    started = len(children)
+    assert app.get(base + "/grid.png").status_code == 422
+    assert len(children) == started, children
+    assert app.get(base).status_code == 200
 
 
 @pytest.mark.ckan_config("ckanext.udp.twin.sync_probe_bytes", "1000")

@@ -10,20 +10,30 @@ Uploads larger than ``ckanext.udp.twin.sync_probe_bytes`` are not read in the re
 all: the resource is typed by its name and first bytes, marked as being checked
 (``udp_twin_probe = pending``) and read by a background job (:func:`probe_job`) once the
 file is stored.
+
+Linked files (a URL typed in the form or delivered by a harvester) of a kind that says
+something of itself (CityJSON, 3D Tiles, glTF/GLB, NetCDF, GeoTIFF) are marked the same
+way; the job fetches them through ``ckanext.udp.fetch`` (http(s) only, no private or
+loopback targets unless allow-listed, timeouts, a size cap) into a temporary file and
+reads that in the child as it reads an upload. A link that cannot be fetched gets a
+German finding; the resource keeps its link and its type.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from typing import IO, Any
+from urllib.parse import unquote, urlsplit
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.udp import sandbox
-from ckanext.udp.twin import probe, record
+from ckanext.udp import fetch, sandbox
+from ckanext.udp.twin import kinds, probe, record
 
 log = logging.getLogger(__name__)
 PENDING = "pending"
@@ -40,6 +50,17 @@ TOO_MUCH_OUTPUT = (
 )
 CRASHED = "The reader of the file ended unexpectedly: reference system and extent not read."
 JOB_FAILED = "The file could not be checked in the background."
+#: findings of a linked file that could not be fetched (the resource keeps its link)
+LINK_REFUSED = (
+    "The linked file was not fetched: only http and https addresses of public servers are read "
+    "({host}); reference system and extent not read."
+)
+LINK_TOO_LARGE = "The linked file is larger than {limit} MB and was not read: reference system and extent not read."
+LINK_TIMEOUT = "The server of the linked file did not answer in time: reference system and extent not read."
+LINK_STATUS = "The server of the linked file answered with HTTP {status}: reference system and extent not read."
+LINK_FAILED = "The linked file could not be fetched: reference system and extent not read."
+#: linked files read in the background (services and CityGML say nothing the probe reads)
+LINK_KINDS = (kinds.CITYJSON, kinds.TILES3D, kinds.GLTF, kinds.GLB, kinds.NETCDF, kinds.GEOTIFF)
 I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
 
 
@@ -128,6 +149,64 @@ def typed_by_head(stream: IO[bytes], name: str, media_type: str | None) -> tuple
     return found, bool(later)
 
 
+def reads_link(resource: dict[str, Any], kind: kinds.Kind | None) -> bool:
+    """Whether ``resource`` is a link (no upload) to a file of a kind the probe reads."""
+    if kind not in LINK_KINDS or resource.get("url_type") == "upload" or resource.get("upload") is not None:
+        return False
+    if not tk.asbool(tk.config.get("ckanext.udp.twin.read_links")):
+        return False
+    return urlsplit(str(resource.get("url") or "").strip()).scheme.lower() in ("http", "https")
+
+
+def link_name(url: str) -> str:
+    """The file name a link ends with (``tileset.json``, ``modell.city.json``)."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def note_fetch_error(found: probe.Probe, exc: fetch.FetchError) -> probe.Probe:
+    """``found`` with the German finding for a link that could not be fetched."""
+    if isinstance(exc, fetch.UnsafeURL):
+        found.note(LINK_REFUSED, host=urlsplit(exc.url).hostname or exc.url[:80])
+    elif isinstance(exc, fetch.TooLarge):
+        found.note(LINK_TOO_LARGE, limit=round(link_policy().max_bytes / 1e6))
+    elif isinstance(exc, fetch.Timeout):
+        found.note(LINK_TIMEOUT)
+    elif isinstance(exc, fetch.HTTPStatusError):
+        found.note(LINK_STATUS, status=exc.status)
+    else:
+        found.note(LINK_FAILED)
+    log.warning("linked file not fetched: %s", exc)
+    return found
+
+
+def link_policy() -> fetch.Policy:
+    """The outbound policy (``ckanext.udp.fetch.*``), its size cap no larger than what is
+    read of an upload (``max_probe_bytes``)."""
+    policy = fetch.policy_from_config()
+    return policy.but(max_bytes=min(policy.max_bytes, max_bytes()))
+
+
+@contextlib.contextmanager
+def local_copy(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(path, name)`` of the resource's file: the stored upload, or the linked file
+    fetched through ``ckanext.udp.fetch`` into a temporary file (removed afterwards).
+    Raises FetchError for a link that cannot be fetched."""
+    from ckanext.udp import compat
+
+    url = str(resource.get("url") or "").strip()
+    if resource.get("url_type") == "upload":
+        path = compat.resource_upload_path(resource)
+        if not path:
+            raise FileNotFoundError(resource.get("id"))
+        yield path, url.rsplit("/", 1)[-1] or str(resource.get("name") or "")
+        return
+    with tempfile.NamedTemporaryFile(prefix="udp-twin-link-", suffix=".probe") as tmp:
+        with fetch.Fetcher(link_policy()) as fetcher:
+            fetcher.get(url, sink=tmp)
+        tmp.flush()
+        yield tmp.name, link_name(url)
+
+
 def findings_text(found: probe.Probe) -> list[str]:
     """The findings in the reader's language; in a background job (no request), in the
     portal's default language."""
@@ -152,9 +231,9 @@ def enqueue(resource: dict[str, Any], system: bool) -> None:
 
 
 def probe_job(resource_id: str, system: bool = False) -> None:
-    """The background check of a large upload: read it in the limited child process and
-    write what it says into the resource (and the dataset's coverage, as an upload would)."""
-    from ckanext.udp import compat
+    """The background check of a large upload or of a linked file: read it in the limited
+    child process and write what it says into the resource (and the dataset's coverage,
+    as an upload would)."""
     from ckanext.udp.twin import coverage
 
     site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
@@ -165,13 +244,12 @@ def probe_job(resource_id: str, system: bool = False) -> None:
         return  # deleted meanwhile
     if resource.get(PROBE_FIELD) != PENDING:
         return  # read already (a second job for the same upload)
-    path = compat.resource_upload_path(resource)
-    name = str(resource.get("url") or "").rsplit("/", 1)[-1] or str(resource.get("name") or "")
     known = probe.Probe(kind=probe.kinds.BY_LABEL.get(str(resource.get("udp_twin_kind"))))
     try:
-        if not path:
-            raise FileNotFoundError(resource_id)
-        found = probe_path(path, name, resource.get("mimetype"), known, background=True)
+        with local_copy(resource) as (path, name):
+            found = probe_path(path, name, resource.get("mimetype"), known, background=True)
+    except fetch.FetchError as exc:
+        found = note_fetch_error(known, exc)
     except Exception:  # noqa: BLE001 - the steward sees a finding, the log the cause
         log.exception("background probe of resource %s failed", resource_id)
         found = known

@@ -23,7 +23,8 @@ def findings_text(found: probe.Probe) -> list[str]:
 def type_resource(resource: dict[str, Any]) -> None:
     """Type ``resource`` from its upload (read once, size-capped, parsed in a limited child
     process; a large one in a background job) or, without one, from its format label,
-    media type, file name or service URL."""
+    media type, file name or service URL; a link to a file the probe reads is marked to
+    be fetched and read by the background job."""
     upload = resource.get("upload")
     stream = getattr(upload, "stream", None)
     filename = getattr(upload, "filename", None)
@@ -47,27 +48,57 @@ def type_resource(resource: dict[str, Any]) -> None:
     )
     if kind is not None:
         record.apply_kind(resource, kind)
+    if guard.reads_link(resource, kind):
+        resource[guard.PROBE_FIELD] = guard.PENDING  # fetched and read by the job
+    elif resource.get(guard.PROBE_FIELD) == guard.PENDING:
+        resource.pop(guard.PROBE_FIELD)
 
 
-def type_resources(data_dict: dict[str, Any]) -> None:
+def type_resources(data_dict: dict[str, Any]) -> list[int]:
     """Type the distributions of a dataset written whole that are not typed yet (by
-    format label, media type, name or service URL: nothing is read from remote links;
-    a resource uploaded through ``resource_create`` was typed by its hook)."""
-    for resource in data_dict.get("resources") or []:
+    format label, media type, name or service URL; a resource uploaded through
+    ``resource_create`` was typed by its hook). Returns the positions of the links
+    marked to be read by the background job."""
+    later = []
+    for i, resource in enumerate(data_dict.get("resources") or []):
         if isinstance(resource, dict) and not resource.get("udp_twin_kind") and resource.get("upload") is None:
             type_resource(resource)
+            if resource.get(guard.PROBE_FIELD) == guard.PENDING:
+                later.append(i)
+    return later
+
+
+def enqueue_links(context: Context, data_dict: dict[str, Any], result: Any, later: list[int]) -> None:
+    """Queue the background read of the links :func:`type_resources` marked (their ids
+    are known once the dataset is written)."""
+    if not later:
+        return
+    system = bool(context.get("ignore_auth"))
+    pkg = result if isinstance(result, dict) and "resources" in result else None
+    if pkg is None:
+        site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+        ref = result if isinstance(result, str) else data_dict.get("id") or data_dict.get("name")
+        pkg = tk.get_action("package_show")({"ignore_auth": True, "user": site["name"]}, {"id": ref})
+    resources = pkg.get("resources") or []
+    for i in later:
+        if i < len(resources) and resources[i].get(guard.PROBE_FIELD) == guard.PENDING:
+            guard.enqueue(resources[i], system=system)
 
 
 @tk.chained_action
 def package_create(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-    type_resources(data_dict)
-    return up(context, data_dict)
+    later = type_resources(data_dict)
+    result = up(context, data_dict)
+    enqueue_links(context, data_dict, result, later)
+    return result
 
 
 @tk.chained_action
 def package_update(up: Any, context: Context, data_dict: dict[str, Any]) -> Any:
-    type_resources(data_dict)
-    return up(context, data_dict)
+    later = type_resources(data_dict)
+    result = up(context, data_dict)
+    enqueue_links(context, data_dict, result, later)
+    return result
 
 
 @tk.blanket.cli(cli.get_commands)

@@ -38,6 +38,21 @@ function yieldToPage() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+// WebGL drawn by the CPU (SwiftShader, llvmpipe: no graphics card, or it is switched off)
+function softwareWebGL() {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2') || document.createElement('canvas').getContext('webgl');
+    if (!gl) return false;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) || '');
+    const lose = gl.getExtension('WEBGL_lose_context');
+    if (lose) lose.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(name);
+  } catch (e) {
+    return false;
+  }
+}
+
 // The CityJSON reader in a Web Worker (null where the browser cannot start one)
 function cityjsonWorker() {
   if (typeof Worker === 'undefined' || typeof Blob === 'undefined') return null;
@@ -59,6 +74,9 @@ class Viewer {
     this.stage = root.querySelector('.udp-view3d-stage');
     this.started = performance.now();
     this.tiles = null;
+    // something was added since the last draw (a draw of a large model is slow where
+    // WebGL runs on the CPU: never draw the same picture twice)
+    this.dirty = true;
   }
 
   say(text) {
@@ -68,8 +86,11 @@ class Viewer {
   setup() {
     const width = this.stage.clientWidth || 320;
     const height = this.stage.clientHeight || 320;
-    // preserveDrawingBuffer: the drawn picture can be read back (tests, a screenshot)
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    // preserveDrawingBuffer: the drawn picture can be read back (tests, a screenshot).
+    // No multisampling where WebGL runs on the CPU: there it made every frame of a large
+    // model several times slower (and the page froze while the frame was read back)
+    this.renderer = new THREE.WebGLRenderer({ antialias: !softwareWebGL(), preserveDrawingBuffer: true });
+    this.root.dataset.antialias = String(this.renderer.getContextAttributes().antialias);
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.setSize(width, height);
     this.renderer.setClearColor(BACKGROUND);
@@ -158,10 +179,12 @@ class Viewer {
       this.tiles.update();
     }
     this.renderer.render(this.scene, this.camera);
+    this.dirty = false;
   }
 
   drawn(summary) {
-    this.draw();
+    // the last part's frame is drawn already or about to be (drawSoon): not again
+    if (this.dirty && !this.drawPending) this.draw();
     const ms = Math.round(performance.now() - this.started);
     this.root.dataset.drawnMs = String(ms);
     this.root.dataset.state = 'drawn';
@@ -207,7 +230,7 @@ class Viewer {
     this.drawPending = true;
     requestAnimationFrame(() => {
       this.drawPending = false;
-      this.draw();
+      if (this.dirty) this.draw();
     });
   }
 
@@ -262,6 +285,7 @@ class Viewer {
           geometry.setAttribute('normal', new THREE.BufferAttribute(m.normals, 3));
           geometry.setAttribute('color', new THREE.BufferAttribute(m.colours, 3));
           this.scene.add(new THREE.Mesh(geometry, material));
+          this.dirty = true;
           if (this.root.dataset.firstFrameMs) this.drawSoon();
           else this.firstFrame();
         } else if (m.type === 'http') {
