@@ -35,7 +35,8 @@ def _poisoned(site, how: str = "nul", slug: str = "d") -> str:
     if how == "nul":
         body = body.replace(
             f"<http://example.invalid/dataset/{slug}/csv> a dcat:Distribution ;",
-            f'<http://example.invalid/dataset/{slug}/csv> a dcat:Distribution ;\n    dct:description "Null\\u0000Byte" ;',
+            f"<http://example.invalid/dataset/{slug}/csv> a dcat:Distribution ;\n"
+            '    dct:description "Null\\u0000Byte" ;',
         )
     else:
         body = body.replace(f"<https://example.invalid/{slug}.csv>", f"<ftp://example.invalid/{slug}.csv>")

@@ -161,7 +161,8 @@ def error_summary(err: tk.ValidationError) -> str:
         elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
             for n, inner in enumerate(value, 1):
                 if inner:
-                    walk(_("Distribution {n}").format(n=n) + ", " if prefix == "resources" else f"{prefix} {n}, ", inner)
+                    label = _("Distribution {n}").format(n=n) if prefix == "resources" else f"{prefix} {n}"
+                    walk(f"{label}, ", inner)
         elif isinstance(value, list):
             parts.append(f"{prefix}: " + " ".join(_(str(v)) for v in value))
         elif value:
