@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import resource
 import subprocess
 import sys
@@ -161,9 +162,11 @@ def run_variant(
     gather_s = (job.gather_finished - job.gather_started).total_seconds()
     created = HarvestObject.filter(harvest_job_id=job_id, state="COMPLETE").count()
     before = _writes(source["id"])
+    counted = _count_writes()
     started = time.perf_counter()
     job2 = runner.run_source(source["id"]) if again else None
     again_s = time.perf_counter() - started
+    again_counts = counted()
     after = _writes(source["id"])
     shown2 = tk.get_action("harvest_job_show")(dict(context), {"id": job2}) if job2 else {}
     changed = sum(1 for pid, mod in after["modified"].items() if before["modified"].get(pid) != mod)
@@ -182,7 +185,55 @@ def run_variant(
         "again_datasets_written": changed,
         "again_activities": after["activities"] - before["activities"],
         "again_harvest_objects": after["objects"] - before["objects"],
+        "again_counts": again_counts,
     }
+
+
+WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def _count_writes():
+    """Count, from now until the returned function is called: the dataset
+    actions that succeed (CKAN's ``action_succeeded`` signal: package_create,
+    package_update, ...), the documents sent to Solr, and the SQL statements
+    that write, by table."""
+    import ckan.model as model
+    import pysolr
+    import sqlalchemy as sa
+    from ckan.lib import signals
+
+    actions: dict[str, int] = {}
+    tables: dict[str, int] = {}
+    solr = [0]
+
+    def on_action(sender: str, **_kwargs: object) -> None:
+        if sender.startswith(("package_", "resource_", "udp_archive", "udp_restore", "udp_publish")) and not (
+            sender.endswith(("_show", "_list", "_search"))
+        ):
+            actions[sender] = actions.get(sender, 0) + 1
+
+    def on_sql(_conn, _cursor, statement: str, *_args: object) -> None:
+        m = WRITE.match(statement)
+        if m:
+            tables[m.group(1)] = tables.get(m.group(1), 0) + 1
+
+    real_add = pysolr.Solr.add
+
+    def add(self, docs, *args, **kwargs):
+        solr[0] += len(docs)
+        return real_add(self, docs, *args, **kwargs)
+
+    signals.action_succeeded.connect(on_action)
+    sa.event.listen(model.meta.engine, "before_cursor_execute", on_sql)
+    pysolr.Solr.add = add
+
+    def stop() -> dict:
+        signals.action_succeeded.disconnect(on_action)
+        sa.event.remove(model.meta.engine, "before_cursor_execute", on_sql)
+        pysolr.Solr.add = real_add
+        return {"actions": actions, "solr_docs": solr[0], "sql_writes": tables}
+
+    return stop
 
 
 def _print_profile(variant: str, path: str) -> None:
@@ -287,7 +338,10 @@ def main() -> None:
             r = results[label]
             offered = args.n if variant == "udp" else args.n_stock
             if r["datasets"] != offered:  # a catalog or harvester that loses datasets measures nothing
-                raise SystemExit(f"variant {label} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
+                if variant == "udp" or r["datasets"] < offered * 0.9:
+                    raise SystemExit(f"variant {label} harvested {r['datasets']} of {offered} datasets: {r['stats']}")
+                # stock's mapping gives a few of the real datasets fields the portal's schema refuses
+                print(f"{label:6} harvested {r['datasets']} of {offered}: rates are per dataset harvested", flush=True)
             print(f"{label:6} load average after its run: {os.getloadavg()}", flush=True)
             variant = label
             print(
@@ -304,6 +358,12 @@ def main() -> None:
                     f"({r['again_s'] / max(r['datasets'], 1) * 1000:.0f} ms per dataset); datasets written "
                     f"{r['again_datasets_written']}, activities {r['again_activities']}, harvest objects "
                     f"{r['again_harvest_objects']}; stats {r['again_stats']}",
+                    flush=True,
+                )
+                c = r["again_counts"]
+                print(
+                    f"{variant:6} re-harvest writes: dataset actions {c['actions'] or 'none'}, Solr documents "
+                    f"{c['solr_docs']}, SQL writes by table {c['sql_writes']}",
                     flush=True,
                 )
     stock = results.pop("stock")

@@ -24,24 +24,22 @@ from ckanext.udp.harvest.base import BATCH_KEY
 SLUGS = ["a", "b", "c", "d", "e", "f"]
 
 
-def _poisoned(site, how: str = "nul") -> str:
-    """One page of six datasets with "d" poisoned. ``nul``: a NUL character in
-    its distribution's description (it passes the schema and its validators and
-    fails while it is written, after its dataset row was flushed). ``invalid``:
-    a contributor ID outside dcat-ap.de's list, which the portal's schema refuses
-    (package_create rolls the session back before it raises the ValidationError)."""
+def _poisoned(site, how: str = "nul", slug: str = "d") -> str:
+    """One page of six datasets with one (``slug``) poisoned. ``nul``: a NUL
+    character in its distribution's description (it passes the schema and its
+    validators and fails while it is written, after its dataset row was flushed).
+    ``schema``: an FTP address as its distribution's URL, which the mapping
+    keeps and the portal's DCAT-AP.de schema refuses (``package_create`` calls ``Session.rollback()``
+    before it raises the ValidationError)."""
     body = ttl_catalog(SLUGS, page_url=site.url("/p1"))
     if how == "nul":
         body = body.replace(
-            "<http://example.invalid/dataset/d/csv> a dcat:Distribution ;",
-            '<http://example.invalid/dataset/d/csv> a dcat:Distribution ;\n    dct:description "Null\\u0000Byte" ;',
+            f"<http://example.invalid/dataset/{slug}/csv> a dcat:Distribution ;",
+            f"<http://example.invalid/dataset/{slug}/csv> a dcat:Distribution ;\n"
+            '    dct:description "Null\\u0000Byte" ;',
         )
     else:
-        head, tail = body.split("<http://example.invalid/dataset/d> a dcat:Dataset ;", 1)
-        tail = tail.replace(
-            "contributors/stadtKarlsruhe>", "contributors-nicht/kein-beitragender>", 1
-        )  # d's own block comes first in the rest
-        body = head + "<http://example.invalid/dataset/d> a dcat:Dataset ;" + tail
+        body = body.replace(f"<https://example.invalid/{slug}.csv>", f"<ftp://example.invalid/{slug}.csv>")
     assert body != ttl_catalog(SLUGS, page_url=site.url("/p1"))
     site.put("/p1", body, "text/turtle")
     return site.url("/p1")
@@ -53,9 +51,7 @@ def _rows(sql: str, **params: Any) -> list[Any]:
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestBatch:
-    # "invalid" (a schema-refused record) is not yet a case: the catalog change below is accepted by the
-    # mapping/schema (found at the last minute); the rollback it needs is shown in tests/compat/test_i15_batch.py
-    @pytest.mark.parametrize("how", ["nul"])
+    @pytest.mark.parametrize("how", ["nul", "schema"])
     def test_a_poisoned_record_in_the_middle_of_a_batch(self, site, org, how):
         """A poisoned record in the middle of one batch of six, failing while it is
         written or refused by the schema: it becomes an error on its own harvest
@@ -69,8 +65,11 @@ class TestBatch:
         message = errors["http://example.invalid/dataset/d"]
         if how == "nul":
             assert "NUL" in message
-        else:  # the schema's verdict on the contributor ID (rule K12)
-            assert "K12" in message, message
+        else:  # the schema's verdict, in German on the job (the portal's default language)
+            assert "Das Schema des Portals hat den Datensatz abgelehnt" in message, message
+            assert "Bitte eine Webadresse angeben" in message, message
+            shown = tk.get_action("harvest_job_show")(sysadmin_context(), {"id": run.job_id})
+            assert shown["stats"].get("errored") == 1, shown["stats"]
         assert run.stats["added"] == 5 and run.stats["errored"] == 1, run.stats
         assert run.gather_errors == []
         # one batch: the five others carry the result the first object's import stored for them
@@ -216,23 +215,46 @@ class TestBatchGuards:
     @pytest.mark.parametrize("swallowed", [False, True])
     def test_a_commit_inside_a_batch_writes_nothing_twice(self, site, org, monkeypatch, swallowed):
         """A hook that commits while the third record of a batch is written (as the
-        views hook did once): the batch keeps nothing of itself and its records
-        are imported one by one, each dataset written once; also when the hook
-        swallows the refusal."""
+        views hook did once), and a later record of the same batch whose failure
+        rolls back the whole transaction (so the batch must be imported one by one):
+        the batch keeps nothing of itself, its records are imported one by one and
+        each dataset is written exactly once (one activity, one current harvest
+        object), also when the hook swallows the refusal of its commit; the failed
+        record is an error and leaves nothing. Without the refusal the first three
+        would be committed mid-batch and written a second time by the fallback."""
         from ckanext.udp.harvesters.dcat import DcatApDeHarvester
 
-        def committing(self, harvest_object, package_id, payload, config):
+        def hook(self, harvest_object, package_id, payload, config):
             if harvest_object.guid.endswith("/c"):
                 try:
                     model.Session.commit()
                 except Exception:
                     if not swallowed:
                         raise
+            elif harvest_object.guid.endswith("/e"):
+                model.Session.rollback()  # in a batch: its own savepoint ...
+                model.Session.rollback()  # ... and then everything (alone: nothing left to roll back)
+                raise RuntimeError("e is broken")
 
-        monkeypatch.setattr(DcatApDeHarvester, "after_write", committing)
+        monkeypatch.setattr(DcatApDeHarvester, "after_write", hook)
         source = make_source(serve_pages(site, [SLUGS]), "udp_dcat", org, {"import_batch_size": 6})
         run = run_job(source)
-        assert run.errors == [] and run.stats["added"] == 6, (run.stats, run.errors)
-        assert sorted(d["title"] for d in harvested(source)) == [f"Datensatz {s}" for s in SLUGS]
+        assert [g.rsplit("/", 1)[1] for g, _ in run.object_errors] == ["e"], run.object_errors
+        assert run.stats["added"] == 5 and run.stats["errored"] == 1, run.stats
+        good = [s for s in SLUGS if s != "e"]
+        assert [d["title"] for d in harvested(source)] == [f"Datensatz {s}" for s in good]
         titles = _rows("SELECT title FROM package WHERE owner_org = :o AND type = 'dataset'", o=org["id"])
-        assert sorted(t[0] for t in titles) == [f"Datensatz {s}" for s in SLUGS]
+        assert sorted(t[0] for t in titles) == [f"Datensatz {s}" for s in good]
+        # written once each: one activity ("new"), no update after it; one hash and one object per dataset
+        activities = _rows(
+            "SELECT p.title, a.activity_type FROM activity a JOIN package p ON p.id = a.object_id "
+            "WHERE p.owner_org = :o AND p.type = 'dataset' ORDER BY p.title",
+            o=org["id"],
+        )
+        assert activities == [(f"Datensatz {s}", "new package") for s in good]
+        hashes = _rows(
+            "SELECT o.guid FROM harvest_object_extra e JOIN harvest_object o ON o.id = e.harvest_object_id "
+            "WHERE o.harvest_source_id = :s AND e.key = 'udp_hash' ORDER BY o.guid",
+            s=source["id"],
+        )
+        assert [h[0].rsplit("/", 1)[1] for h in hashes] == good

@@ -119,7 +119,20 @@ def _default_translations(locale: str) -> Any:
     from babel.support import NullTranslations, Translations
 
     found = Translations.load(I18N_DIR, [locale], domain="ckanext-udp-harvest")
-    return found if isinstance(found, Translations) else NullTranslations()
+    out = found if isinstance(found, Translations) else NullTranslations()
+    # then the other plugins' catalogues and CKAN's own: the schema's validators speak in theirs
+    import ckan
+
+    catalogues = [
+        (plugin.i18n_directory(), plugin.i18n_domain())
+        for plugin in p.PluginImplementations(p.ITranslation)
+        if plugin.i18n_directory() != I18N_DIR
+    ]
+    for directory, domain in [*catalogues, (os.path.join(os.path.dirname(ckan.__file__), "i18n"), "ckan")]:
+        more = Translations.load(directory, [locale], domain=domain)
+        if isinstance(more, Translations):
+            out.add_fallback(more)
+    return out
 
 
 def unexpected(err: BaseException) -> str:
@@ -135,10 +148,31 @@ def dataset_hash(record: Record) -> str:
 
 
 def error_summary(err: tk.ValidationError) -> str:
+    """Each refused field with the schema's own message, in the language of
+    ``_`` (a distribution's fields prefixed with its number), e.g.
+    ``Distribution 2, url: …``; CKAN's summary ("Package resource(s) invalid")
+    names no field."""
+    parts: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}{key}", inner)
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            for n, inner in enumerate(value, 1):
+                if inner:
+                    label = _("Distribution {n}").format(n=n) if prefix == "resources" else f"{prefix} {n}"
+                    walk(f"{label}, ", inner)
+        elif isinstance(value, list):
+            parts.append(f"{prefix}: " + " ".join(_(str(v)) for v in value))
+        elif value:
+            parts.append(f"{prefix}: {_(str(value))}")
+
+    walk("", getattr(err, "error_dict", None) or {})
+    if parts:
+        return "; ".join(parts)
     summary = getattr(err, "error_summary", None) or {}
-    if summary:
-        return "; ".join(f"{k}: {v}" for k, v in summary.items())
-    return str(err.error_dict)
+    return "; ".join(f"{k}: {v}" for k, v in summary.items()) or str(err)
 
 
 @dataclass

@@ -65,7 +65,7 @@ def wanted_views(resource: dict[str, Any]) -> list[str]:
     return wanted
 
 
-def _context() -> dict[str, Any]:
+def site_context() -> dict[str, Any]:
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     return {"ignore_auth": True, "user": site_user["name"]}
 
@@ -82,13 +82,16 @@ def ensure_views(
     datastore_active: bool | None = None,
     resource: dict[str, Any] | None = None,
     defer_commit: bool = False,
+    context: dict[str, Any] | None = None,
 ) -> list[str]:
     """Create the views ``resource_id`` lacks; return the view types created.
     ``resource``: the resource as just written (a new dataset's), which spares
     a ``resource_show`` (a whole ``package_show``) per resource. ``defer_commit``:
     the caller's transaction is still open (a harvest import writing a dataset and
-    its harvest object together): the views join it instead of committing it early."""
-    context = _context()
+    its harvest object together): the views join it instead of committing it early.
+    ``context``: the site user's context (``site_context()``) when the caller holds one
+    already (the resources of one dataset: one ``get_site_user`` for all)."""
+    context = dict(context) if context is not None else site_context()
     if defer_commit:
         context["defer_commit"] = True
     if resource is None:

@@ -52,9 +52,13 @@ def package_create_default_resource_views(up: Any, context: Context, data_dict: 
     ``package_create`` only, with the dataset as written: its resources are
     new, so they are read from it, not shown once more each)."""
     result = up(context, data_dict)
+    own = None
     for resource in (data_dict.get("package") or {}).get("resources") or []:
         if resource.get("id"):
-            logic.ensure_views(resource["id"], resource=resource, defer_commit=bool(context.get("defer_commit")))
+            own = own or logic.site_context()
+            logic.ensure_views(
+                resource["id"], resource=resource, defer_commit=bool(context.get("defer_commit")), context=own
+            )
     return result
 
 
