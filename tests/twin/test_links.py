@@ -149,3 +149,41 @@ def test_unreachable_or_hostile_links_give_a_german_finding_and_lose_nothing(
     assert children == ["ckanext.udp.twin.probe:probe_file"], children
     page = app.get(f"/dataset/{dataset['id']}/resource/{got['Fehlt']['id']}")
     assert page.status_code == 200 and "antwortete mit HTTP 404" in page.body
+
+
+def test_links_written_in_an_open_transaction_are_queued_when_it_commits(
+    http_server: Any, tmp_path: pathlib.Path
+) -> None:
+    """A harvest batch writes with ``defer_commit`` and commits once per batch: a job queued
+    at the write would be picked up by a worker that cannot see the resource yet, and the
+    link would stay "being checked" for good. The jobs are queued at the commit."""
+    import ckan.model as model
+    from ckan.lib.jobs import get_queue
+
+    queue = get_queue()
+    queue.empty()
+    generate.heat_grid(str(tmp_path / "h.nc"), hours=(12,))
+    body = (tmp_path / "h.nc").read_bytes()
+    http_server.responder = lambda path: (200, "application/octet-stream", body)
+    site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+    context = {"user": site["name"], "ignore_auth": True, "udp_initial_state": "published", "defer_commit": True}
+    org = factories.Organization()["id"]
+    ids = [
+        factories.Dataset(
+            context=dict(context),
+            owner_org=org,
+            resources=[{"name": f"Hitze {i}", "url": f"{http_server.url}/klima/hitze-{i}.nc", "format": "NetCDF"}],
+        )["id"]
+        for i in range(2)
+    ]
+
+    def probes() -> int:
+        return sum(1 for job in queue.jobs if job.func_name.endswith(".probe_job"))
+
+    assert probes() == 0  # nothing a worker could look for yet
+    model.Session.commit()
+    assert probes() == 2
+    run_jobs()
+    for pid in ids:
+        res = tk.get_action("package_show")(system(), {"id": pid})["resources"][0]
+        assert not res.get(guard.PROBE_FIELD) and res["udp_twin_crs"] == "EPSG:25832", res

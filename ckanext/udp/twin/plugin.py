@@ -82,7 +82,7 @@ def enqueue_links(context: Context, data_dict: dict[str, Any], result: Any, late
     resources = pkg.get("resources") or []
     for i in later:
         if i < len(resources) and resources[i].get(guard.PROBE_FIELD) == guard.PENDING:
-            guard.enqueue(resources[i], system=system)
+            guard.enqueue(resources[i], system=system, after_commit=bool(context.get("defer_commit")))
 
 
 @tk.chained_action
@@ -143,7 +143,9 @@ class UdpTwinPlugin(p.SingletonPlugin):
     @staticmethod
     def _later(context: Context, resource: dict[str, Any]) -> None:
         if resource.get(guard.PROBE_FIELD) == guard.PENDING and resource.get("id"):
-            guard.enqueue(resource, system=bool(context.get("ignore_auth")))
+            guard.enqueue(
+                resource, system=bool(context.get("ignore_auth")), after_commit=bool(context.get("defer_commit"))
+            )
 
     # IActions: datasets written whole (harvesters, package_create/update with resources)
     # pass no resource hook; their distributions are typed before the write
