@@ -204,6 +204,7 @@ SHARED = {
         "timestamps",
         "alembic_env",
         "sandbox",
+        "unavailable",
     )
 }
 #: what a package may import beyond itself and SHARED: the harvesting library (not a plugin), its
