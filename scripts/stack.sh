@@ -566,6 +566,10 @@ cmd_test_sharded() { # shards [pytest args]
             "$(grep -E '^=+ .*(passed|failed|error|deselected|no tests ran).* in ' "${logs[$((k - 1))]}" | tail -1 | tr -d '=' | sed 's/^ *//;s/ *$//')" \
             "$(tail -1 "${logs[$((k - 1))]}")"
     done
+    # the failed tests by name, last, so that a CI log's tail names them
+    for ((k = 1; k <= n; k++)); do
+        grep -E '^(FAILED|ERROR) ' "${logs[$((k - 1))]}" | head -20 | cut -c1-400 | sed "s/^/[shard $k] /" || true
+    done
     local files=()
     for ((k = 1; k <= n; k++)); do files+=("$(dirname "${logs[$((k - 1))]}")/durations-shard$k.json"); done
     merge_durations "$UDP_STATE/log/test_durations.json" "${files[@]}"
