@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
@@ -456,6 +456,91 @@ def listen_session(event: str, listener: Callable[..., None]) -> None:
     from sqlalchemy import event as sa_event
 
     sa_event.listen(model.Session, event, listener)
+
+
+# Work that waits for CKAN's session to commit (the twin's background checks of a
+# harvest batch's links, the transparency outbox's note of the datasets a
+# transaction wrote a row for). SQLAlchemy's ``after_commit`` also fires when a
+# savepoint is released, and ``after_soft_rollback`` when one is rolled back;
+# ``after_commit`` below tells them apart.
+
+_AFTER_COMMIT = "udp_after_commit"
+
+
+def after_commit(key: Hashable, run: Callable[[], None] | None = None, session: Any = None) -> bool:
+    """Run ``run`` once after CKAN's session (this thread's, or ``session``) commits the
+    transaction open now. A rollback drops it; a rolled-back savepoint drops what was
+    noted in it (and in savepoints inside it), nothing noted before or beside it. A key
+    noted again in the same transaction runs once, in the order first noted; the answer
+    is whether ``key`` is new. ``run=None`` only notes the key for the transaction
+    (:func:`waits_for_commit`). With no transaction open, nothing is pending: ``run``
+    runs now. ``run`` must not use the session; its exception is logged."""
+    session = _session(session)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        if run is not None:
+            _run_logged(run)
+        return True
+    _listen_commits()
+    waiting: dict[Hashable, tuple[Any, Callable[[], None] | None]] = session.info.setdefault(_AFTER_COMMIT, {})
+    if key in waiting:
+        return False
+    waiting[key] = (transaction, run)
+    return True
+
+
+def waits_for_commit(key: Hashable, session: Any = None) -> bool:
+    """Whether ``key`` was noted by :func:`after_commit` in the transaction open now (and
+    not rolled back with a savepoint)."""
+    return key in _session(session).info.get(_AFTER_COMMIT, {})
+
+
+def _session(session: Any) -> Any:
+    import ckan.model as model
+
+    return model.Session() if session is None else session
+
+
+def _run_logged(run: Callable[[], None]) -> None:
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - the commit stands; the next waiting work runs
+        log.exception("work after a commit failed")
+
+
+def _committed(session: Any) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint released: its work waits for the transaction around it
+    waiting = session.info.pop(_AFTER_COMMIT, {})
+    for _transaction, run in waiting.values():
+        if run is not None:
+            _run_logged(run)
+
+
+def _rolled_back(session: Any, previous: Any) -> None:
+    waiting = session.info.get(_AFTER_COMMIT)
+    if not waiting:
+        return
+    for key, (transaction, _run) in list(waiting.items()):
+        while transaction is not None and transaction is not previous:
+            transaction = transaction.parent
+        if transaction is previous:  # noted in the rolled-back transaction or inside it
+            del waiting[key]
+
+
+def _ended(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction is over (committed, rolled back or closed)
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+def _listen_commits() -> None:
+    import ckan.model as model
+    from sqlalchemy import event as sa_event
+
+    if not sa_event.contains(model.Session, "after_commit", _committed):
+        sa_event.listen(model.Session, "after_commit", _committed)
+        sa_event.listen(model.Session, "after_soft_rollback", _rolled_back)
+        sa_event.listen(model.Session, "after_transaction_end", _ended)
 
 
 class FlushedDatasets(NamedTuple):
