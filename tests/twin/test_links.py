@@ -19,7 +19,6 @@ from ckan.tests import factories
 from udp_testing import public_dataset, run_jobs
 from view3d import samples
 
-from ckanext.udp import sandbox
 from ckanext.udp.twin import generate, guard
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
@@ -32,20 +31,6 @@ def system() -> dict[str, Any]:
 
 def show(resource_id: str) -> dict[str, Any]:
     return tk.get_action("resource_show")(system(), {"id": resource_id})
-
-
-@pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The calls run in a limited child process (``sandbox.run``), in order."""
-    calls: list[str] = []
-    run = sandbox.run
-
-    def counted(call: str, kwargs: dict[str, Any], limits: Any = None) -> Any:
-        calls.append(call)
-        return run(call, kwargs, limits)
-
-    monkeypatch.setattr(sandbox, "run", counted)
-    return calls
 
 
 def test_linked_files_are_fetched_and_read_in_the_background(
