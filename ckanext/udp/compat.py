@@ -987,17 +987,15 @@ def index_datasets_together(package_ids: list[str]) -> list[tuple[str, str]]:
 
     real = search_index.make_connection
     owner = threading.get_ident()
-    docs: dict[str, list[dict[str, Any]]] = {}
+    collected: dict[str, list[dict[str, Any]]] = {}  # each dataset's index documents, by its id
     current = [""]
 
     class _Collect:
-        def add(self, docs: list[dict[str, Any]] | None = None, **_kwargs: Any) -> None:
+        def add(self, docs: list[dict[str, Any]] | None = None, **_kwargs: Any) -> None:  # pysolr's keyword
             collected.setdefault(current[0], []).extend(docs or [])
 
         def delete(self, *args: Any, **kwargs: Any) -> Any:
             return real().delete(*args, **kwargs)
-
-    collected = docs
 
     def connection(*args: Any, **kwargs: Any) -> Any:
         return _Collect() if threading.get_ident() == owner else real(*args, **kwargs)
@@ -1011,18 +1009,18 @@ def index_datasets_together(package_ids: list[str]) -> list[tuple[str, str]]:
                 logic.index_update_package({"ignore_auth": True}, package_id, defer_commit=True)
             except Exception as err:  # a broken dict: the caller records it
                 log.warning("indexing %s failed: %s", package_id, err)
-                docs.pop(package_id, None)
+                collected.pop(package_id, None)
                 failed.append((package_id, str(err) or type(err).__name__))
     finally:
         search_index.make_connection = real
-    everything = [doc for group in docs.values() for doc in group]
+    everything = [doc for group in collected.values() for doc in group]
     if not everything:
         return failed
     try:
         real().add(docs=everything, commit=False)
     except Exception as err:  # Solr down or one document refused: find out which
-        log.warning("indexing %d datasets in one request failed (%s); one by one", len(docs), err)
-        for package_id, group in docs.items():
+        log.warning("indexing %d datasets in one request failed (%s); one by one", len(collected), err)
+        for package_id, group in collected.items():
             try:
                 real().add(docs=group, commit=False)
             except Exception as one:
