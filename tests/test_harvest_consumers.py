@@ -5,7 +5,6 @@ a real DCAT harvest from a local HTTP server."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import subprocess
@@ -18,9 +17,8 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 import pytest
 from ckan.lib.redis import connect_to_redis
-from ckan.tests import factories
 from ckanext.harvest.model import HarvestObject
-from ckanext.harvest.tests.factories import HarvestSourceObj
+from udp_testing import start_dcat_harvest, wait_for
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -37,15 +35,6 @@ def _waiting_consumers() -> int:
     """Clients of CKAN's Redis database blocked in BLPOP (the consumers, waiting)."""
     db = connect_to_redis().connection_pool.connection_kwargs["db"]
     return sum(1 for c in connect_to_redis().client_list() if c.get("cmd") == "blpop" and int(c.get("db", -1)) == db)
-
-
-def _wait_for(check, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def restart_stack_redis() -> None:
@@ -93,7 +82,7 @@ def _alive(procs: list[subprocess.Popen]) -> bool:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 def test_consumers_survive_an_idle_queue_and_a_redis_restart(consumers, http_server):
     http_server.responder = lambda path: (200, "text/turtle", CATALOG.encode())
-    _wait_for(lambda: _waiting_consumers() >= 2 or not _alive(consumers), 180, "both consumers")
+    wait_for(lambda: _waiting_consumers() >= 2 or not _alive(consumers), 180, "both consumers")
     assert _alive(consumers)
 
     # idle for longer than redis-py's socket timeout (5 s) and its retries:
@@ -102,25 +91,17 @@ def test_consumers_survive_an_idle_queue_and_a_redis_restart(consumers, http_ser
     assert _alive(consumers), "a consumer died on an idle queue"
 
     restart_stack_redis()
-    _wait_for(lambda: _waiting_consumers() >= 2 or not _alive(consumers), 60, "the consumers to reconnect")
+    wait_for(lambda: _waiting_consumers() >= 2 or not _alive(consumers), 60, "the consumers to reconnect")
     assert _alive(consumers), "a consumer died when Redis restarted"
 
     # and they still harvest
-    org = factories.Organization()
-    source = HarvestSourceObj(
-        url=http_server.url + "/catalog.ttl",
-        source_type="dcat_rdf",
-        owner_org=org["id"],
-        config=json.dumps({"rdf_format": "turtle"}),
-    )
-    site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-    tk.get_action("harvest_job_create")({"user": site["name"], "ignore_auth": True}, {"source_id": source.id})
+    source = start_dcat_harvest(http_server.url + "/catalog.ttl")
 
     def harvested() -> bool:
         model.Session.remove()
         return any(o.package_id for o in HarvestObject.filter(harvest_source_id=source.id, current=True))
 
-    _wait_for(harvested, 180, "the harvested dataset")
+    wait_for(harvested, 180, "the harvested dataset")
     (obj,) = [o for o in HarvestObject.filter(harvest_source_id=source.id, current=True)]
     pkg = tk.get_action("package_show")({"ignore_auth": True}, {"id": obj.package_id})
     assert pkg["title"] == "Pegel Rhein (Nachbarstadt)"

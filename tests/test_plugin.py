@@ -205,6 +205,7 @@ SHARED = {
         "alembic_env",
         "sandbox",
         "unavailable",
+        "answers",
     )
 }
 #: what a package may import beyond itself and SHARED: the harvesting library (not a plugin), its

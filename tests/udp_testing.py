@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pathlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -24,6 +27,30 @@ def public_dataset(**kwargs: Any) -> dict[str, Any]:
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     context = {"user": site_user["name"], "ignore_auth": True, "udp_initial_state": "published"}
     return factories.Dataset(context=context, **kwargs)
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    """Ask ``check`` every half second until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def start_dcat_harvest(catalogue_url: str) -> Any:
+    """A DCAT harvest source (Turtle at ``catalogue_url``) of a new organisation, and a job
+    for it (picked up by the harvest consumers); returns the source."""
+    from ckanext.harvest.tests.factories import HarvestSourceObj
+
+    org = factories.Organization()
+    source = HarvestSourceObj(
+        url=catalogue_url, source_type="dcat_rdf", owner_org=org["id"], config=json.dumps({"rdf_format": "turtle"})
+    )
+    site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+    tk.get_action("harvest_job_create")({"user": site["name"], "ignore_auth": True}, {"source_id": source.id})
+    return source
 
 
 def stack_port(k: int) -> int:

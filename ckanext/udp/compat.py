@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
@@ -458,6 +458,91 @@ def listen_session(event: str, listener: Callable[..., None]) -> None:
     sa_event.listen(model.Session, event, listener)
 
 
+# Work that waits for CKAN's session to commit (the twin's background checks of a
+# harvest batch's links, the transparency outbox's note of the datasets a
+# transaction wrote a row for). SQLAlchemy's ``after_commit`` also fires when a
+# savepoint is released, and ``after_soft_rollback`` when one is rolled back;
+# ``after_commit`` below tells them apart.
+
+_AFTER_COMMIT = "udp_after_commit"
+
+
+def after_commit(key: Hashable, run: Callable[[], None] | None = None, session: Any = None) -> bool:
+    """Run ``run`` once after CKAN's session (this thread's, or ``session``) commits the
+    transaction open now. A rollback drops it; a rolled-back savepoint drops what was
+    noted in it (and in savepoints inside it), nothing noted before or beside it. A key
+    noted again in the same transaction runs once, in the order first noted; the answer
+    is whether ``key`` is new. ``run=None`` only notes the key for the transaction
+    (:func:`waits_for_commit`). With no transaction open, nothing is pending: ``run``
+    runs now. ``run`` must not use the session; its exception is logged."""
+    session = _session(session)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        if run is not None:
+            _run_logged(run)
+        return True
+    _listen_commits()
+    waiting: dict[Hashable, tuple[Any, Callable[[], None] | None]] = session.info.setdefault(_AFTER_COMMIT, {})
+    if key in waiting:
+        return False
+    waiting[key] = (transaction, run)
+    return True
+
+
+def waits_for_commit(key: Hashable, session: Any = None) -> bool:
+    """Whether ``key`` was noted by :func:`after_commit` in the transaction open now (and
+    not rolled back with a savepoint)."""
+    return key in _session(session).info.get(_AFTER_COMMIT, {})
+
+
+def _session(session: Any) -> Any:
+    import ckan.model as model
+
+    return model.Session() if session is None else session
+
+
+def _run_logged(run: Callable[[], None]) -> None:
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - the commit stands; the next waiting work runs
+        log.exception("work after a commit failed")
+
+
+def _committed(session: Any) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint released: its work waits for the transaction around it
+    waiting = session.info.pop(_AFTER_COMMIT, {})
+    for _transaction, run in waiting.values():
+        if run is not None:
+            _run_logged(run)
+
+
+def _rolled_back(session: Any, previous: Any) -> None:
+    waiting = session.info.get(_AFTER_COMMIT)
+    if not waiting:
+        return
+    for key, (transaction, _run) in list(waiting.items()):
+        while transaction is not None and transaction is not previous:
+            transaction = transaction.parent
+        if transaction is previous:  # noted in the rolled-back transaction or inside it
+            del waiting[key]
+
+
+def _ended(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction is over (committed, rolled back or closed)
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+def _listen_commits() -> None:
+    import ckan.model as model
+    from sqlalchemy import event as sa_event
+
+    if not sa_event.contains(model.Session, "after_commit", _committed):
+        sa_event.listen(model.Session, "after_commit", _committed)
+        sa_event.listen(model.Session, "after_soft_rollback", _rolled_back)
+        sa_event.listen(model.Session, "after_transaction_end", _ended)
+
+
 class FlushedDatasets(NamedTuple):
     #: every dataset a flush touches: dataset rows new, changed or deleted, and rows keyed by ``package_id``
     touched: set[str]
@@ -902,17 +987,15 @@ def index_datasets_together(package_ids: list[str]) -> list[tuple[str, str]]:
 
     real = search_index.make_connection
     owner = threading.get_ident()
-    docs: dict[str, list[dict[str, Any]]] = {}
+    collected: dict[str, list[dict[str, Any]]] = {}  # each dataset's index documents, by its id
     current = [""]
 
     class _Collect:
-        def add(self, docs: list[dict[str, Any]] | None = None, **_kwargs: Any) -> None:
+        def add(self, docs: list[dict[str, Any]] | None = None, **_kwargs: Any) -> None:  # pysolr's keyword
             collected.setdefault(current[0], []).extend(docs or [])
 
         def delete(self, *args: Any, **kwargs: Any) -> Any:
             return real().delete(*args, **kwargs)
-
-    collected = docs
 
     def connection(*args: Any, **kwargs: Any) -> Any:
         return _Collect() if threading.get_ident() == owner else real(*args, **kwargs)
@@ -926,18 +1009,18 @@ def index_datasets_together(package_ids: list[str]) -> list[tuple[str, str]]:
                 logic.index_update_package({"ignore_auth": True}, package_id, defer_commit=True)
             except Exception as err:  # a broken dict: the caller records it
                 log.warning("indexing %s failed: %s", package_id, err)
-                docs.pop(package_id, None)
+                collected.pop(package_id, None)
                 failed.append((package_id, str(err) or type(err).__name__))
     finally:
         search_index.make_connection = real
-    everything = [doc for group in docs.values() for doc in group]
+    everything = [doc for group in collected.values() for doc in group]
     if not everything:
         return failed
     try:
         real().add(docs=everything, commit=False)
     except Exception as err:  # Solr down or one document refused: find out which
-        log.warning("indexing %d datasets in one request failed (%s); one by one", len(docs), err)
-        for package_id, group in docs.items():
+        log.warning("indexing %d datasets in one request failed (%s); one by one", len(collected), err)
+        for package_id, group in collected.items():
             try:
                 real().add(docs=group, commit=False)
             except Exception as one:

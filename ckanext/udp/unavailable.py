@@ -6,20 +6,21 @@ fallback host; issue 20, ``docs/operations.md``).
 any other database error; ``service_unavailable()`` is the 503 to raise. A page's view
 lets it through to CKAN's error page. The Action API's view turns every exception of an
 action into a 500, so the request is marked and the ``after_request`` hook of
-``install`` gives that 500 back as this 503 (JSON, ``Retry-After``). Used by
+``install`` gives that 500 back as this 503 (JSON as ``ckanext.udp.answers`` answers
+every error status, ``Retry-After``). Used by
 ``portal/replica.py`` (``datastore_search``, ``datastore_search_sql``) and the
 Klimadashboard's tiles; it imports no plugin.
 """
 
 from __future__ import annotations
 
-import json
-
 import ckan.plugins.toolkit as tk
 import psycopg2
 import sqlalchemy as sa
 from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import ServiceUnavailable
+
+from ckanext.udp import answers
 
 #: SQLSTATEs of a server that cannot answer now: connection exceptions, shutdown
 #: and "cannot connect now", and a standby query cancelled by replay (40001)
@@ -61,13 +62,7 @@ def _api_503(response: Response) -> Response:
     text = g.pop("udp_read_unavailable", None)
     if text is None or response.status_code != 500 or not request.path.startswith("/api/"):
         return response
-    body = {"success": False, "error": {"__type": "Service Unavailable", "message": text}}
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=503,
-        content_type="application/json;charset=utf-8",
-        headers={"Retry-After": str(RETRY_AFTER)},
-    )
+    return answers.answer(503, "Service Unavailable", text, {"Retry-After": str(RETRY_AFTER)})
 
 
 def install(app: Flask) -> None:

@@ -21,7 +21,6 @@ processes start, over a minute on a loaded box."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import re
@@ -31,15 +30,14 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 import pytest
 from ckan.lib.redis import connect_to_redis
-from ckan.tests import factories
 from ckanext.harvest.model import HarvestObject
-from ckanext.harvest.tests.factories import HarvestSourceObj
+from udp_testing import start_dcat_harvest, wait_for
 
 from .replica import opt_in
 
@@ -49,15 +47,6 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 JOBS = 12
 DATASETS = 24
-
-
-def _wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 class Processes:
@@ -124,11 +113,11 @@ def test_two_job_workers_run_every_job_exactly_once(processes):
         processes.check_alive()
         return all(_worker_ready(redis, w.pid) for w in workers)
 
-    _wait_for(both_waiting, 240, "two job workers")
+    wait_for(both_waiting, 240, "two job workers")
     try:
         for n in range(JOBS):
             tk.enqueue_job("probe_jobs.record", [key, n], title=f"udp test: job {n}", queue=key)
-        _wait_for(lambda: redis.llen(key) >= JOBS or not processes.alive(), 600, f"{JOBS} jobs done")
+        wait_for(lambda: redis.llen(key) >= JOBS or not processes.alive(), 600, f"{JOBS} jobs done")
         time.sleep(2)  # a job run twice would have landed by now
         processes.check_alive()
         done = [entry.decode().split() for entry in redis.lrange(key, 0, -1)]
@@ -180,17 +169,9 @@ def test_two_harvest_fetch_consumers_import_every_object_exactly_once(processes,
             f"harvest {name.rstrip('12')} consumer waiting on" in processes.log(name) for name in ["gather", *fetchers]
         )
 
-    _wait_for(all_waiting, 240, "the gather and both fetch consumers")
+    wait_for(all_waiting, 240, "the gather and both fetch consumers")
 
-    org = factories.Organization()
-    source = HarvestSourceObj(
-        url=http_server.url + "/catalog.ttl",
-        source_type="dcat_rdf",
-        owner_org=org["id"],
-        config=json.dumps({"rdf_format": "turtle"}),
-    )
-    site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
-    tk.get_action("harvest_job_create")({"user": site["name"], "ignore_auth": True}, {"source_id": source.id})
+    source = start_dcat_harvest(http_server.url + "/catalog.ttl")
 
     def objects() -> list[HarvestObject]:
         model.Session.remove()
@@ -203,7 +184,7 @@ def test_two_harvest_fetch_consumers_import_every_object_exactly_once(processes,
             return True
         return len(found) >= DATASETS and all(o.state in ("COMPLETE", "ERROR") for o in found)
 
-    _wait_for(all_imported, 600, f"{DATASETS} harvest objects imported")
+    wait_for(all_imported, 600, f"{DATASETS} harvest objects imported")
     time.sleep(3)  # a second delivery of an object would have been counted by now
     found = objects()
     assert len(found) == DATASETS, f"{len(found)} harvest objects for {DATASETS} datasets"

@@ -59,22 +59,12 @@ def test_a_deeply_nested_cityjson_is_stopped_by_the_memory_limit(app: Any) -> No
 @pytest.mark.ckan_config("ckanext.udp.grid.memory_mb", str(LIMIT_MB))
 @pytest.mark.parametrize("bomb", ["netcdf", "tiff"])
 def test_grid_files_that_unpack_to_gigabytes_get_a_german_4xx(
-    app: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, bomb: str
+    app: Any, tmp_path: pathlib.Path, children: list[str], bomb: str
 ) -> None:
     """A 10 KB NetCDF declaring 5 million time steps (in the web process: ~1.3 GB, ~30 s
     per request) and a TIFF of a few KB unpacking to 25 million cells (each a test of
     its own, so that each is seen failing on its own)."""
-    from ckanext.udp import sandbox
-
     grid.CACHE.items.clear()
-    children: list[str] = []
-    run = sandbox.run
-
-    def counted(call: str, kwargs: dict[str, Any], limits: Any = None) -> Any:
-        children.append(call)
-        return run(call, kwargs, limits)
-
-    monkeypatch.setattr(sandbox, "run", counted)
     dataset = public_dataset(owner_org=factories.Organization()["id"])
     if bomb == "netcdf":
         path, fmt = samples.write_huge_time_netcdf(tmp_path / "endlos.nc"), "NetCDF"

@@ -19,7 +19,6 @@ from ckan.tests import factories
 from udp_testing import public_dataset, run_jobs
 from view3d import samples
 
-from ckanext.udp import sandbox
 from ckanext.udp.twin import generate, guard
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
@@ -32,20 +31,6 @@ def system() -> dict[str, Any]:
 
 def show(resource_id: str) -> dict[str, Any]:
     return tk.get_action("resource_show")(system(), {"id": resource_id})
-
-
-@pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The calls run in a limited child process (``sandbox.run``), in order."""
-    calls: list[str] = []
-    run = sandbox.run
-
-    def counted(call: str, kwargs: dict[str, Any], limits: Any = None) -> Any:
-        calls.append(call)
-        return run(call, kwargs, limits)
-
-    monkeypatch.setattr(sandbox, "run", counted)
-    return calls
 
 
 def test_linked_files_are_fetched_and_read_in_the_background(
@@ -151,12 +136,16 @@ def test_unreachable_or_hostile_links_give_a_german_finding_and_lose_nothing(
     assert page.status_code == 200 and "antwortete mit HTTP 404" in page.body
 
 
+@pytest.mark.parametrize("savepoints", [False, True], ids=["plain", "savepoints"])
 def test_links_written_in_an_open_transaction_are_queued_when_it_commits(
-    http_server: Any, tmp_path: pathlib.Path
+    http_server: Any, tmp_path: pathlib.Path, savepoints: bool
 ) -> None:
     """A harvest batch writes with ``defer_commit`` and commits once per batch: a job queued
     at the write would be picked up by a worker that cannot see the resource yet, and the
-    link would stay "being checked" for good. The jobs are queued at the commit."""
+    link would stay "being checked" for good. The jobs are queued at the commit. The batch
+    writes each record in a savepoint of its own (``harvest/base.py``): a released savepoint
+    queues nothing yet (SQLAlchemy's ``after_commit`` fires there too), a rolled-back one
+    drops its record's job and keeps the others'."""
     import ckan.model as model
     from ckan.lib.jobs import get_queue
 
@@ -168,14 +157,24 @@ def test_links_written_in_an_open_transaction_are_queued_when_it_commits(
     site = tk.get_action("get_site_user")({"ignore_auth": True}, {})
     context = {"user": site["name"], "ignore_auth": True, "udp_initial_state": "published", "defer_commit": True}
     org = factories.Organization()["id"]
-    ids = [
-        factories.Dataset(
+
+    def write(i: int, keep: bool = True) -> str:
+        savepoint = model.Session.begin_nested() if savepoints else None
+        pid = factories.Dataset(
             context=dict(context),
             owner_org=org,
             resources=[{"name": f"Hitze {i}", "url": f"{http_server.url}/klima/hitze-{i}.nc", "format": "NetCDF"}],
         )["id"]
-        for i in range(2)
-    ]
+        if savepoint is not None and keep:
+            savepoint.commit()
+        elif savepoint is not None:
+            savepoint.rollback()
+        return pid
+
+    first = write(0)
+    if savepoints:
+        write(1, keep=False)  # a record the batch refused: rolled back with its savepoint
+    ids = [first, write(2)]
 
     def probes() -> int:
         return sum(1 for job in queue.jobs if job.func_name.endswith(".probe_job"))

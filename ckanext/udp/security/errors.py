@@ -1,7 +1,8 @@
 """Views that let CKAN's NotAuthorized or ObjectNotFound escape (datatables'
 ``/datatables/ajax`` and ``/filtered-download`` for a hidden resource,
 activity pages of hidden datasets ...) answered 500. Here they answer 403 and
-404, as JSON for API-style requests and as the error page otherwise.
+404, as JSON for API-style requests and as the error page otherwise
+(``ckanext.udp.answers``, as the read server's 503).
 
 The datatables views also read their form fields unchecked (``params`` as
 JSON, ``visible``, ``order[0][column]`` as an index ...): a malformed request
@@ -10,37 +11,20 @@ raised KeyError/ValueError/IndexError, a 500. They answer 400 here."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 from flask import Response, request
 
+from ckanext.udp import answers
+
 log = logging.getLogger(__name__)
-
-JSON_PREFIXES = ("/api/", "/datatables/ajax/")
-
-
-def _wants_json() -> bool:
-    if request.path.startswith(JSON_PREFIXES) or request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def _answer(status: int, kind: str, message: str) -> Response:
-    if _wants_json():
-        body = {"success": False, "error": {"__type": kind, "message": message}}
-        return Response(json.dumps(body), status=status, mimetype="application/json")
-    names = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-    html = tk.render("error_document_template.html", {"code": status, "content": message, "name": names[status]})
-    return Response(html, status=status)
 
 
 def not_authorized(err: Exception) -> Response:
     log.info("%s %s: not authorized (%s)", request.method, request.path, err)
-    return _answer(403, "Authorization Error", tk._("You are not allowed to see this."))
+    return answers.answer(403, "Authorization Error", tk._("You are not allowed to see this."))
 
 
 def invalid(err: Exception) -> Response:
@@ -49,15 +33,15 @@ def invalid(err: Exception) -> Response:
     summary = getattr(err, "error_summary", None) or {}
     message = " ".join(str(v) for v in summary.values()) or tk._("The request is incomplete or malformed.")
     log.info("%s %s: refused (%s)", request.method, request.path, message)
-    return _answer(409, "Validation Error", message)
+    return answers.answer(409, "Validation Error", message)
 
 
 def not_found(err: Exception) -> Response:
-    return _answer(404, "Not Found Error", tk._("Not found"))
+    return answers.answer(404, "Not Found Error", tk._("Not found"))
 
 
 def malformed() -> Response:
-    return _answer(400, "Validation Error", tk._("The request is incomplete or malformed."))
+    return answers.answer(400, "Validation Error", tk._("The request is incomplete or malformed."))
 
 
 # views of community extensions that trust their form fields

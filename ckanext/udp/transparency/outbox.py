@@ -40,7 +40,7 @@ def _concerned(session: Any) -> set[str]:
     drafts and everything else stay out of the outbox; a flush that touches no
     dataset costs no query."""
     flushed = compat.flushed_datasets(session)
-    candidates = flushed.touched - session.info.get(_SEEN, set())
+    candidates = {pid for pid in flushed.touched if not compat.waits_for_commit((_SEEN, pid), session)}
     if not candidates:
         return set()
     conn = session.connection()
@@ -65,11 +65,8 @@ def _after_flush(session: Any, _flush_context: Any) -> None:
     )
     # the worker LISTENs: PostgreSQL delivers this at commit (never on rollback)
     session.connection().execute(sa.text(f"NOTIFY {CHANNEL}"))
-    session.info.setdefault(_SEEN, set()).update(new)
-
-
-def _forget(session: Any, *_args: Any) -> None:
-    session.info.pop(_SEEN, None)
+    for pid in new:  # one row per dataset and transaction (a rolled-back savepoint takes its rows and notes)
+        compat.after_commit((_SEEN, pid), session=session)
 
 
 def install() -> None:
@@ -78,8 +75,6 @@ def install() -> None:
     if _installed:
         return
     compat.listen_session("after_flush", _after_flush)
-    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-        compat.listen_session(name, _forget)
     _installed = True
 
 

@@ -26,7 +26,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
@@ -229,10 +228,10 @@ def enqueue(resource: dict[str, Any], system: bool, after_commit: bool = False) 
     ``after_commit``: the write is not committed yet (``defer_commit``: a harvest batch
     commits once per batch), so the job is queued when CKAN's session commits; a worker
     looking earlier would not find the resource and leave it "being checked" for good. A
-    rolled-back transaction queues nothing (a rolled-back savepoint keeps the others)."""
+    rolled-back transaction queues nothing; a rolled-back savepoint drops only the jobs of
+    its own writes (``compat.after_commit``)."""
     if after_commit:
-        _listen()
-        _waiting().append((resource["id"], system))
+        compat.after_commit((JOB_TITLE, resource["id"], system), lambda: _enqueue(resource["id"], system))
         return
     _enqueue(resource["id"], system)
 
@@ -242,34 +241,6 @@ def _enqueue(resource_id: str, system: bool) -> None:
         tk.enqueue_job(probe_job, [resource_id, system], title=JOB_TITLE.format(id=resource_id))
     except Exception:  # noqa: BLE001 - Redis unreachable: logged, the upload stands
         log.exception("background check of resource %s not queued", resource_id)
-
-
-_local = threading.local()
-_listening: list[bool] = []
-
-
-def _waiting() -> list[tuple[str, bool]]:
-    if not hasattr(_local, "jobs"):
-        _local.jobs = []
-    return _local.jobs
-
-
-def _listen() -> None:
-    if not _listening:
-        _listening.append(True)
-        compat.listen_session("after_commit", _committed)
-        compat.listen_session("after_soft_rollback", _rolled_back)
-
-
-def _committed(session: Any) -> None:
-    jobs, _local.jobs = _waiting(), []
-    for resource_id, system in dict.fromkeys(jobs):
-        _enqueue(resource_id, system)
-
-
-def _rolled_back(session: Any, previous: Any) -> None:
-    if not getattr(previous, "nested", False):
-        _local.jobs = []
 
 
 def probe_job(resource_id: str, system: bool = False) -> None:
