@@ -135,9 +135,14 @@ def run_variant(
     import sqlalchemy as sa
 
     queries = [0]
+    by_table: dict[str, int] = {}
 
-    def _count(*_args: object) -> None:
+    def _count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         queries[0] += 1
+        m = STATEMENT.match(statement)
+        verb = (m.group(1) or m.group(2)).split()[0].upper() if m else statement.split(None, 1)[0].upper()
+        key = f"{verb} {m.group(3)}" if m else verb
+        by_table[key] = by_table.get(key, 0) + 1
 
     sa.event.listen(model.meta.engine, "before_cursor_execute", _count)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -151,6 +156,7 @@ def run_variant(
     job_id = runner.run_source(source["id"])
     first = time.perf_counter() - started
     first_queries = queries[0]
+    first_by_table = dict(by_table)
     if profiler is not None and profile:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -178,6 +184,7 @@ def run_variant(
         "first_s": first,
         "gather_s": gather_s,
         "sql_queries": first_queries,
+        "sql_by_table": first_by_table,
         "rss_mb_before": rss_before / 1024,
         "rss_mb_peak": peak / 1024,
         "again_s": again_s if again else None,
@@ -189,6 +196,11 @@ def run_variant(
     }
 
 
+# the verb and the table of a statement (for the SQL statements per dataset by table): a write's own table, a
+# read's first FROM
+STATEMENT = re.compile(
+    r"^\s*(?:(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+|(SELECT)\b.*?\bFROM\s+)\"?(\w+)", re.IGNORECASE | re.DOTALL
+)
 WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
 
@@ -350,6 +362,13 @@ def main() -> None:
                 f"(after start {r['rss_mb_before']:.0f} MB); gather {r['gather_s']:.1f} s, fetch+import+index "
                 f"{r['first_s'] - r['gather_s']:.1f} s, {r['sql_queries']} SQL queries "
                 f"({r['sql_queries'] / max(r['datasets'], 1):.0f} per dataset); stats {r['stats']}",
+                flush=True,
+            )
+            top = sorted(r["sql_by_table"].items(), key=lambda kv: -kv[1])[:15]
+            per = max(r["datasets"], 1)
+            print(
+                f"{variant:6} SQL statements per dataset by verb and first table: "
+                + ", ".join(f"{k} {v / per:.1f}" for k, v in top),
                 flush=True,
             )
             if r["again_s"] is not None:

@@ -258,3 +258,67 @@ class TestBatchGuards:
             s=source["id"],
         )
         assert [h[0].rsplit("/", 1)[1] for h in hashes] == good
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_a_batch_names_its_datasets_from_one_lookup_and_never_twice(site, org):
+    """A batch looks up the portal's names once (not once per new dataset, each a
+    scan of the package table) and gives out names from that lookup plus its own:
+    three records of one batch with the title of a dataset another source already
+    harvested get the next free names, each its own, all imported; without the
+    batch's own names the second and third would collide with the first, without
+    the lookup the first with the existing dataset."""
+    site.put(
+        "/alt",
+        ttl_catalog(["alt"], page_url=site.url("/alt")).replace("Datensatz alt", "Gleicher Titel"),
+        "text/turtle",
+    )
+    first = make_source(site.url("/alt"), "udp_dcat", org, {"import_batch_size": 1})
+    assert run_job(first).stats["added"] == 1
+    assert [d["name"] for d in harvested(first)] == ["gleicher-titel"]
+    body = ttl_catalog(["a", "b", "c"], page_url=site.url("/p1"))
+    for slug in "abc":
+        body = body.replace(f"Datensatz {slug}", "Gleicher Titel")
+    site.put("/p1", body, "text/turtle")
+    source = make_source(site.url("/p1"), "udp_dcat", org, {"import_batch_size": 6})
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "package.name ILIKE" in statement:
+            lookups.append(statement)
+
+    sa.event.listen(model.meta.engine, "before_cursor_execute", count)
+    try:
+        run = run_job(source)
+    finally:
+        sa.event.remove(model.meta.engine, "before_cursor_execute", count)
+    assert run.errors == [] and run.stats["added"] == 3, (run.stats, run.errors)
+    assert sorted(d["name"] for d in harvested(source)) == ["gleicher-titel1", "gleicher-titel2", "gleicher-titel3"]
+    assert len(lookups) == 1, lookups  # one batch, one lookup
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_updates_in_one_batch_leave_one_current_object_per_record(site, org):
+    """Two changed records updated in one batch: each keeps its dataset (found by
+    the batch's one lookup of the current objects), and the objects they replace
+    stop being current before the batch commits (one statement for the batch), so
+    each record has exactly one current harvest object and the next run finds
+    nothing changed."""
+    url = serve_pages(site, [["a", "b", "c"]])
+    source = make_source(url, "udp_dcat", org, {"import_batch_size": 6})
+    assert run_job(source).stats["added"] == 3
+    ids = {d["title"]: d["id"] for d in harvested(source)}
+    body = ttl_catalog(["a", "b", "c"], page_url=site.url("/p1"))
+    site.put("/p1", body.replace("Beschreibung von a", "Neu a").replace("Beschreibung von b", "Neu b"), "text/turtle")
+    run = run_job(source)
+    assert run.errors == [] and (run.stats["updated"], run.stats["not modified"]) == (2, 1), run.stats
+    assert {d["title"]: d["id"] for d in harvested(source)} == ids
+    assert {d["title"]: d["notes"] for d in harvested(source)}["Datensatz b"] == "Neu b"
+    current = _rows(
+        "SELECT guid, count(*) FROM harvest_object WHERE harvest_source_id = :s AND current "
+        "GROUP BY guid ORDER BY guid",
+        s=source["id"],
+    )
+    assert [(g.rsplit("/", 1)[1], n) for g, n in current] == [("a", 1), ("b", 1), ("c", 1)]
+    again = run_job(source)
+    assert again.errors == [] and again.stats["not modified"] == 3, again.stats

@@ -39,6 +39,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -181,6 +182,87 @@ class _Previous:
     package_id: str | None
     hash: str | None
     package_state: str | None
+
+
+class _BatchLookups:
+    """What each object of a batched import would look up alone, looked up once
+    for the batch: the dataset the current object of each guid points to (one
+    query instead of one per record), and the portal's dataset names starting
+    like a name one of the records would get (one query instead of one per new
+    dataset, each a scan of the package table). Names are then given out from
+    that set plus the names the batch gave out itself, by the rule of
+    ckanext-harvest's ``_ensure_name_is_unique`` (numbers appended, or random
+    hex when ``ckanext.harvest.default_dataset_name_append`` says so). A name
+    a concurrent writer takes after the lookup makes that record fail alone
+    (the database's unique name), as it does one by one; the next run retries."""
+
+    MAX_LENGTH = model.PACKAGE_NAME_MAX_LENGTH
+
+    def __init__(self, source_id: str, objs: list[Any]) -> None:
+        contents: dict[str, dict[str, Any]] = {}
+        for obj in objs:
+            try:
+                contents[obj.id] = json.loads(obj.content or "{}")
+            except ValueError:
+                contents[obj.id] = {}
+        guids = [obj.guid for obj in objs]
+        self.previous: dict[str, str] = {}
+        for guid, package_id in (
+            model.Session.query(HarvestObject.guid, HarvestObject.package_id)
+            .filter(
+                HarvestObject.harvest_source_id == source_id,
+                HarvestObject.guid.in_(guids),
+                HarvestObject.current.is_(True),
+                HarvestObject.package_id.isnot(None),
+            )
+            .order_by(HarvestObject.gathered)
+        ):
+            self.previous.setdefault(guid, package_id)
+        self.append = str(tk.config.get("ckanext.harvest.default_dataset_name_append") or "number-sequence")
+        prefixes = set()
+        for obj in objs:
+            if obj.guid in self.previous:
+                continue
+            content = contents[obj.id]
+            for ideal, _append in self._ideals(content.get("dataset") or {}, content.get("payload") or {}):
+                prefixes.add(ideal[: self.MAX_LENGTH - 3])
+        self.taken: set[str] = set()
+        if prefixes:
+            rows = model.Session.query(model.Package.name).filter(
+                sa.or_(*[model.Package.name.ilike(f"{prefix}%") for prefix in sorted(prefixes)])
+            )
+            self.taken = {row[0] for row in rows}
+
+    @staticmethod
+    def _ideals(dataset: dict[str, Any], payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """The names a new dataset would like, in order: the remote name, then one from the title."""
+        out = []
+        if payload.get("name"):
+            out.append((compat.munge_name(str(payload["name"]))[:90], "number-sequence"))
+        title = re.sub("-+", "-", compat.munge_title_to_name(str(dataset.get("title") or "datensatz")))
+        out.append((title[: _BatchLookups.MAX_LENGTH], ""))
+        return out
+
+    def _unique(self, ideal: str, append: str) -> str | None:
+        if ideal not in self.taken:
+            return ideal
+        if append == "random-hex":
+            return ideal[: self.MAX_LENGTH - 5] + str(uuid.uuid4())[:5]
+        for counter in range(1, 1000):
+            candidate = ideal[: self.MAX_LENGTH - len(str(counter))] + str(counter)
+            if candidate not in self.taken:
+                return candidate
+        return None
+
+    def name_for(self, dataset: dict[str, Any], payload: dict[str, Any]) -> str:
+        name = None
+        for ideal, append in self._ideals(dataset, payload):
+            name = self._unique(ideal, append or self.append)
+            if name:
+                break
+        name = name or f"harvest-{dataset['id'][:8]}"
+        self.taken.add(name)
+        return name
 
 
 class UdpHarvester(HarvesterBase):
@@ -395,7 +477,9 @@ class UdpHarvester(HarvesterBase):
                 )
             )
             return None
+        # the id given here: the objects are written together at the gather's next commit, not one by one
         obj = HarvestObject(
+            id=str(uuid.uuid4()),
             guid=record.guid,
             job=job,
             content=json.dumps(
@@ -404,8 +488,7 @@ class UdpHarvester(HarvesterBase):
             ),
         )
         model.Session.add(obj)
-        model.Session.flush()
-        return obj.id
+        return str(obj.id)
 
     # ---- vanished datasets -------------------------------------------------
 
@@ -572,6 +655,7 @@ class UdpHarvester(HarvesterBase):
         payloads: list[dict[str, Any]] = []
         try:
             self._share(objs[0].source, shared)
+            shared["batch"] = _BatchLookups(objs[0].harvest_source_id, objs)
             for obj in objs[1:]:
                 obj.state = "IMPORT"
                 obj.import_started = now
@@ -599,6 +683,12 @@ class UdpHarvester(HarvesterBase):
                     else:
                         results[obj.id] = True
                         written.append((obj, *out, payload))
+            if written:  # the objects these replace are no longer current (one statement for the batch)
+                model.Session.query(HarvestObject).filter(
+                    HarvestObject.harvest_source_id == objs[0].harvest_source_id,
+                    HarvestObject.guid.in_([w[0].guid for w in written]),
+                    HarvestObject.id.notin_([w[0].id for w in written]),
+                ).update({"current": False}, synchronize_session=False)
             for obj in objs[1:]:
                 model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(results[obj.id])))
             model.Session.commit()
@@ -607,10 +697,13 @@ class UdpHarvester(HarvesterBase):
             model.Session.rollback()
             for payload in payloads:
                 self.cleanup(payload)
+            fallback: dict[str, bool | str] = {}
             for obj in objs[1:]:
                 result = self._import_one(obj)
                 model.Session.add(HarvestObjectExtra(object=obj, key=BATCH_KEY, value=_mark(result)))
                 model.Session.commit()
+                fallback[obj.id] = _unmark(_mark(result))
+            _remember_batch(objs[0].harvest_job_id, fallback)
             return self._import_one(objs[0])
         # every dataset of the batch to Solr in one request (each document built by CKAN as always)
         unindexed = dict(compat.index_datasets_together([w[1] for w in written]))
@@ -631,6 +724,7 @@ class UdpHarvester(HarvesterBase):
             results[obj.id] = ok
         for payload in payloads:
             self.cleanup(payload)
+        _remember_batch(objs[0].harvest_job_id, {obj.id: _unmark(_mark(results[obj.id])) for obj in objs[1:]})
         return results[objs[0].id]
 
     # ---- one record ----------------------------------------------------------
@@ -666,17 +760,22 @@ class UdpHarvester(HarvesterBase):
         source = obj.source
         self._share(source, shared)
         config = shared["config"]
-        previous = (
-            model.Session.query(HarvestObject)
-            .filter(
-                HarvestObject.harvest_source_id == source.id,
-                HarvestObject.guid == obj.guid,
-                HarvestObject.current.is_(True),
-                HarvestObject.package_id.isnot(None),
+        batch: _BatchLookups | None = shared.get("batch")
+        if batch is not None:
+            previous_id = batch.previous.get(obj.guid)
+        else:
+            previous = (
+                model.Session.query(HarvestObject.package_id)
+                .filter(
+                    HarvestObject.harvest_source_id == source.id,
+                    HarvestObject.guid == obj.guid,
+                    HarvestObject.current.is_(True),
+                    HarvestObject.package_id.isnot(None),
+                )
+                .first()
             )
-            .first()
-        )
-        pkg = model.Package.get(previous.package_id) if previous is not None else None
+            previous_id = previous[0] if previous is not None else None
+        pkg = model.Package.get(previous_id) if previous_id is not None else None
         system = shared["context"]
         context = dict(system, defer_commit=True, return_id_only=True)
         existing = None
@@ -702,16 +801,20 @@ class UdpHarvester(HarvesterBase):
         else:
             dataset["id"] = str(uuid.uuid4())
             dataset["owner_org"] = shared["owner"]
-            dataset["name"] = self._new_name(dataset, payload)
+            dataset["name"] = self._new_name(dataset, payload, batch)
             for plugin in p.PluginImplementations(IUdpHarvest):
                 plugin.udp_harvest_before_create(config, dataset, source=source)
             self.before_write(obj, dataset, None, payload, config)
             package_id = tk.get_action("package_create")(dict(context), dataset)
         if isinstance(package_id, dict):
             package_id = package_id["id"]
-        model.Session.query(HarvestObject).filter(
-            HarvestObject.harvest_source_id == source.id, HarvestObject.guid == obj.guid, HarvestObject.id != obj.id
-        ).update({"current": False}, synchronize_session=False)
+        if batch is None:
+            model.Session.query(HarvestObject).filter(
+                HarvestObject.harvest_source_id == source.id,
+                HarvestObject.guid == obj.guid,
+                HarvestObject.id != obj.id,
+            ).update({"current": False}, synchronize_session=False)
+        # in a batch: the earlier objects of the guids written are made not current once, before its commit
         obj.current = True
         obj.package_id = package_id
         model.Session.add(obj)
@@ -769,9 +872,13 @@ class UdpHarvester(HarvesterBase):
             return False
         return True
 
-    def _new_name(self, dataset: dict[str, Any], payload: dict[str, Any]) -> str:
+    def _new_name(self, dataset: dict[str, Any], payload: dict[str, Any], batch: _BatchLookups | None = None) -> str:
         """The remote name if the source has one and it is free (or free with a
-        number), else one from the title."""
+        number), else one from the title. In a batch, from the names the batch
+        looked up once (every name of the portal starting like one of its
+        records' names) plus those it gave out itself."""
+        if batch is not None:
+            return batch.name_for(dataset, payload)
         name = None
         if payload.get("name"):
             name = self._ensure_name_is_unique(compat.munge_name(str(payload["name"]))[:90])
@@ -838,8 +945,24 @@ def _mark(result: bool | str) -> str:
     return result if isinstance(result, str) else ("ok" if result else "error")
 
 
+# the results a batch of this process stored on its other objects, for their own turn in this process's fetch
+# stage (each would otherwise read its ``udp_batch`` extra): {"job": job id, "results": {object id: result}}
+_BATCH_RESULTS: dict[str, Any] = {"job": None, "results": {}}
+
+
+def _remember_batch(job_id: str, results: dict[str, bool | str]) -> None:
+    """Remember the results of a batch's other objects (those of one job at a time)."""
+    if _BATCH_RESULTS["job"] != job_id:
+        _BATCH_RESULTS.update(job=job_id, results={})
+    _BATCH_RESULTS["results"].update(results)
+
+
 def _batched_result(obj: Any) -> bool | str | None:
-    """The result a batch stored on the object, or None."""
+    """The result a batch stored on the object, or None (from this process's
+    memory when this process imported its batch, else from its ``udp_batch``
+    extra: another fetch consumer may have)."""
+    if _BATCH_RESULTS["job"] == obj.harvest_job_id and obj.id in _BATCH_RESULTS["results"]:
+        return _BATCH_RESULTS["results"].pop(obj.id)
     row = (
         model.Session.query(HarvestObjectExtra.value)
         .filter(HarvestObjectExtra.harvest_object_id == obj.id, HarvestObjectExtra.key == BATCH_KEY)
@@ -847,7 +970,11 @@ def _batched_result(obj: Any) -> bool | str | None:
     )
     if row is None:
         return None
-    return {"ok": True, "error": False}.get(row[0], row[0])
+    return _unmark(row[0])
+
+
+def _unmark(mark: str) -> bool | str:
+    return {"ok": True, "error": False}.get(mark, mark)
 
 
 def source_owner(source: Any) -> str | None:
