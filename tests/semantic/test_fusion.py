@@ -51,3 +51,23 @@ def test_the_rule_needs_the_exact_title_on_bm25s_first_hit(monkeypatch: pytest.M
     assert ids(hybrid.blend(TITLE, [], KNN)) == ["c", "d", "a"]  # BM25 found nothing
     monkeypatch.setitem(tk.config, RULE, False)  # switched off: fusion
     assert ids(hybrid.blend(TITLE, BM25, KNN)) == fused
+
+
+@pytest.mark.parametrize(
+    ("q", "sentence"),
+    [
+        ("Bäume", False),
+        ("Fahrrad Parken", False),
+        ("air quality", False),
+        ("Bäume in der Stadt", True),
+        ("charging stations for electric cars", True),
+        ("wo parken", True),  # a question word first
+        ("Parkhaus?", True),
+        ("Wohin mit Altglas", True),
+        ("tags:Bäume", False),  # fielded: never blended
+        ("*:*", False),
+        ("", False),
+    ],
+)
+def test_what_counts_as_natural_language(q: str, sentence: bool) -> None:
+    assert hybrid.natural_language(q) is sentence

@@ -324,3 +324,97 @@ def test_similar_datasets_read_the_stored_vector_and_embed_nothing(
     embedded = [d["name"] for d in similar_datasets.similar(pkg, 5)]
     assert len(asked) == 1
     assert embedded == stored
+
+
+# --- when the kNN leg runs (ckanext.udp.semantic.blend = auto) ---------------------------
+
+
+@pytest.fixture
+def model_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """Every query the hybrid search embeds, and every kNN query it sends."""
+    calls: dict[str, list[Any]] = {"embedded": [], "knn": []}
+    real_query, real_knn = model.query, hybrid.knn_hits
+
+    def query(text: str) -> list[float]:
+        calls["embedded"].append(text)
+        return real_query(text)
+
+    def knn(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        calls["knn"].append(args[1])
+        return real_knn(*args, **kwargs)
+
+    monkeypatch.setattr(model, "query", query)
+    monkeypatch.setattr(hybrid, "knn_hits", knn)
+    return calls
+
+
+# a keyword BM25 finds three demo datasets for (the tag Umwelt: trees and air quality,
+# and a description); the twelve demo datasets are few, so "a full page" is lowered
+# to what BM25 finds here
+KEYWORD, KEYWORD_HITS = "Umwelt", 3
+
+
+def test_a_keyword_query_bm25_answers_fully_is_not_embedded(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, model_calls: dict[str, list[Any]]
+) -> None:
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.few_hits", str(KEYWORD_HITS))
+    got = search({"q": KEYWORD, "facet.field": '["organization"]'})
+    plain = search({"q": KEYWORD, "facet.field": '["organization"]', "extras": OFF})
+    assert plain["count"] == KEYWORD_HITS
+    assert model_calls == {"embedded": [], "knn": []}  # no model call, no second Solr query
+    assert names(got) == names(plain) and got["count"] == plain["count"] and got["facets"] == plain["facets"]
+    # the control: blending every free-text query (as before) embeds it and asks kNN
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.blend", "always")
+    search({"q": KEYWORD})
+    assert model_calls["embedded"] == [KEYWORD] and len(model_calls["knn"]) == 1
+
+
+def test_a_keyword_query_bm25_misses_is_blended(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, model_calls: dict[str, list[Any]]
+) -> None:
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.few_hits", str(KEYWORD_HITS))
+    assert names(search({"q": "trees", **OFF})) == []
+    assert "baumkataster" in names(search({"q": "trees"}))  # BM25 finds nothing: blended
+    assert model_calls["embedded"] == ["trees"] and len(model_calls["knn"]) == 1
+    # one BM25 hit, fewer than a page: blended too, and the kNN leg adds the neighbours
+    model_calls["embedded"].clear()
+    assert names(search({"q": "Baumkataster", **OFF})) == ["baumkataster"]
+    blended = names(search({"q": "Baumkataster"}))
+    assert model_calls["embedded"] == ["Baumkataster"]
+    assert blended[0] == "baumkataster" and len(blended) > 1
+    # the control: with no "few hits" threshold the same searches are BM25 alone
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.few_hits", "0")
+    model_calls["embedded"].clear()
+    assert names(search({"q": "trees"})) == [] and names(search({"q": "Baumkataster"})) == ["baumkataster"]
+    assert model_calls["embedded"] == []
+
+
+def test_a_natural_language_query_is_blended_however_many_bm25_finds(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, model_calls: dict[str, list[Any]]
+) -> None:
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.few_hits", "1")  # every BM25 answer is "a full page"
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.min_similarity", "0")
+    for q in ("Bäume in der Stadt", "Wo sind Parkhäuser", "Parkhaus?"):
+        model_calls["embedded"].clear()
+        assert search({"q": q, **OFF})["count"] >= 1, q
+        result = search({"q": q})
+        assert model_calls["embedded"] == [q], q
+        assert result["count"] > search({"q": q, **OFF})["count"], q  # kNN-only neighbours came in
+    model_calls["embedded"].clear()
+    search({"q": "Parkhaus"})  # the keyword alone: BM25 found it, nothing embedded
+    assert model_calls["embedded"] == []
+
+
+def test_an_exact_title_found_first_is_not_embedded(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, model_calls: dict[str, list[Any]]
+) -> None:
+    """Natural language, but BM25's first hit is the exact title and the page lies
+    inside BM25's list: the known-item rule would keep that page as it is."""
+    title = tk.get_action("package_show")({"ignore_auth": True}, {"id": "baumkataster"})["title"]
+    plain = search({"q": title, "rows": 1, **OFF})
+    got = search({"q": title, "rows": 1})
+    assert names(got) == names(plain) == ["baumkataster"]
+    assert model_calls["embedded"] == []
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.exact_title", "false")  # the control: fusion
+    search({"q": title, "rows": 1})
+    assert model_calls["embedded"] == [title]

@@ -1,15 +1,30 @@
 """Hybrid search: ``package_search`` keeps its BM25 ranking and blends in the
 nearest datasets by meaning (kNN over ``udp_vector``) by reciprocal rank fusion.
 
-- Only for natural-language queries: not for ``*:*``, empty, fielded
-  (``tags:x``) or local-parameter queries, not when the caller sorts by
-  something else than relevance or asks for fields (``fl``), and not with
-  ``extras: {"ext_udp_semantic": "off"}`` (BM25 exactly as without the plugin).
+- Never for ``*:*``, empty, fielded (``tags:x``) or local-parameter queries, not
+  when the caller sorts by something else than relevance or asks for fields
+  (``fl``), and not with ``extras: {"ext_udp_semantic": "off"}`` (BM25 exactly as
+  without the plugin).
+- When (``ckanext.udp.semantic.blend = auto``, the default): BM25 runs first; the
+  query is embedded and Solr asked for the kNN leg only if
+
+  * the query is natural language: at least ``ckanext.udp.semantic.sentence_words``
+    words (default 3), or a question (a ``?``, or a question word first:
+    "wo kann ich parken"), or
+  * BM25 alone finds fewer than ``ckanext.udp.semantic.few_hits`` datasets
+    (default 20, a search page): "trees", typos, synonyms the analysis does not know.
+
+  A keyword query BM25 answers with a full page is BM25 exactly as stock CKAN
+  runs it: no model call, no second Solr query, no deeper list. For a natural
+  language query whose BM25 first hit is its exact title (known-item rule below)
+  and whose page lies inside BM25's list, the page is BM25's without embedding:
+  blending would give the same page (only the count stays BM25's). ``blend = always``: every free-text query is
+  embedded and blended (the behaviour up to 01.12.2026).
 - Both lists are taken to the same depth (``ckanext.udp.semantic.depth``,
   default 40), and only pages inside that depth are blended; later pages are
   BM25 as before.
-- The kNN query runs in ``after_dataset_search``, where CKAN has left its
-  complete filter list in the search parameters: the caller's ``fq``, site,
+- The kNN leg runs under the filter list CKAN built for the BM25 query, which
+  ``after_dataset_search`` hands back to the wrapper: the caller's ``fq``, site,
   state, ``capacity:public`` and the caller's permission labels. So the kNN
   leg can never return a dataset the BM25 query would hide.
 - Reciprocal rank fusion: score(d) = sum over both lists of 1 / (k + rank),
@@ -47,10 +62,10 @@ from ckanext.udp.semantic.index import FIELD, enabled
 
 log = logging.getLogger(__name__)
 
-#: the key in the search extras that carries the query vector to after_dataset_search
+#: the mark in the search extras asking after_dataset_search for CKAN's filter list
 PLAN = "udp_semantic_knn"
-#: the key in the search results carrying the kNN hits back to the wrapper
-HITS = "_udp_semantic_hits"
+#: the key in the search results carrying that filter list (and q.op) back to the wrapper
+FILTERS = "_udp_semantic_filters"
 SWITCH = "ext_udp_semantic"
 
 #: a ranked item: a package dict, or a leg's hit whose dict is parsed only when needed
@@ -100,13 +115,44 @@ def known_item(q: str, bm25: Sequence[Ranked]) -> bool:
     return bool(wanted and bm25 and _normal(bm25[0].get("title")) == wanted)
 
 
-def natural_language(q: Any) -> bool:
+def free_text(q: Any) -> bool:
+    """A query a person typed: not empty, not ``*:*``, not fielded or local params."""
     if not isinstance(q, str):
         return False
     q = q.strip()
     if not q or q in ("*:*", '""', "''"):
         return False
     return not _FIELDED.search(q)
+
+
+#: words a question starts with (German and English)
+_QUESTION_WORDS = frozenset(
+    "wer wie wo was wann warum wieso weshalb welche welcher welches welchen welchem woher wohin womit "
+    "gibt kann darf muss who how where what when why which can is are does do".split()
+)
+
+
+def natural_language(q: Any) -> bool:
+    """A free-text query phrased as language rather than as keywords: several
+    words (``sentence_words``, default 3) or a question (a ``?`` or a question word first)."""
+    if not free_text(q):
+        return False
+    words = re.findall(r"\w+", q)
+    if "?" in q or (words and words[0].casefold() in _QUESTION_WORDS):
+        return True
+    return len(words) >= sentence_words()
+
+
+def sentence_words() -> int:
+    return max(1, int(tk.config.get("ckanext.udp.semantic.sentence_words") or 3))
+
+
+def few_hits() -> int:
+    return max(0, int(tk.config.get("ckanext.udp.semantic.few_hits") or 20))
+
+
+def always_blend() -> bool:
+    return str(tk.config.get("ckanext.udp.semantic.blend") or "auto").strip().lower() == "always"
 
 
 def switched_off(data_dict: dict[str, Any]) -> bool:
@@ -127,10 +173,10 @@ def _int(value: Any, default: int) -> int | None:
 
 
 def plan(data_dict: dict[str, Any]) -> tuple[int, int] | None:
-    """(start, rows) of the page to blend, or None to leave the search alone."""
+    """(start, rows) of the page that may be blended, or None to leave the search alone."""
     if not enabled() or switched_off(data_dict) or data_dict.get("fl"):
         return None
-    if not natural_language(data_dict.get("q")):
+    if not free_text(data_dict.get("q")):
         return None
     if str(data_dict.get("sort") or "").strip() not in _DEFAULT_SORTS:
         return None
@@ -140,34 +186,62 @@ def plan(data_dict: dict[str, Any]) -> tuple[int, int] | None:
     return start, rows
 
 
+def _asking_for_filters(data_dict: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The search with a mark in its extras: ``after_search`` hands CKAN's final filter list back."""
+    leg = {**data_dict, **changes}
+    extras = dict(leg.get("extras") or {}) if isinstance(leg.get("extras"), dict) else {}
+    extras[PLAN] = True
+    leg["extras"] = extras
+    return leg
+
+
 @tk.chained_action
 def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+    """BM25 first; the query is embedded and the kNN leg asked only when the query
+    is natural language or BM25 found fewer than ``few_hits`` datasets."""
     page = plan(data_dict)
     if page is None:
         return original(context, data_dict)
-    try:
-        vector = model.query(data_dict["q"].strip())
-    except Exception:  # no model, no blending; the search itself still answers
-        log.exception("udp_semantic: query not embedded")
-        return original(context, data_dict)
     start, rows = page
+    q = data_dict["q"].strip()
     source = "data_dict" if tk.asbool(data_dict.get("use_default_schema")) else "validated_data_dict"
-    leg = dict(data_dict)
-    leg["start"], leg["rows"] = 0, depth()
     # both legs go to the depth, but only the returned page is read: CKAN hands back the
     # stored dicts unparsed (fl), and only the page's are parsed and prepared for view below
-    leg["fl"] = f"id {source}"
-    extras = dict(leg.get("extras") or {}) if isinstance(leg.get("extras"), dict) else {}
-    extras[PLAN] = vector
-    leg["extras"] = extras
-    result = original(context, leg)
-    hits = result.pop(HITS, None)
-    bm25 = [_Hit(doc, source) for doc in result["results"]]
-    if hits is None:
+    depth_leg = {"start": 0, "rows": depth(), "fl": f"id {source}"}
+    bm25: list[Any]
+    if always_blend() or natural_language(q):
+        result = original(context, _asking_for_filters(data_dict, **depth_leg))
+        filters = result.pop(FILTERS, None)
+        bm25 = [_Hit(doc, source) for doc in result["results"]]
+        if filters is None or (exact_title_rule() and known_item(q, bm25) and start + rows <= len(bm25)):
+            # a known item BM25 found, and the page lies inside BM25's list: blending gives this page
+            result["results"] = _as_results(bm25[start : start + rows], context)
+            return result
+    else:
+        # keywords: BM25 exactly as asked; enough hits are the answer (no model, no kNN)
+        result = original(context, _asking_for_filters(data_dict))
+        filters = result.pop(FILTERS, None)
+        if filters is None or result["count"] >= few_hits():
+            return result
+        if start == 0 and len(result["results"]) >= result["count"]:
+            bm25 = [_Shown(pkg) for pkg in result["results"]]  # the whole BM25 list is this page
+        else:
+            result = original(context, _asking_for_filters(data_dict, **depth_leg))
+            result.pop(FILTERS, None)
+            bm25 = [_Hit(doc, source) for doc in result["results"]]
+    try:
+        vector = model.query(q)
+    except Exception:  # no model, no blending; the search itself still answers
+        log.exception("udp_semantic: query not embedded")
         result["results"] = _as_results(bm25[start : start + rows], context)
         return result
+    fq_list, q_op = filters
+    hits = similar_enough(
+        knn_hits(vector, fq_list, depth(), f"id {source}", q_op=q_op),
+        min_similarity(),
+    )
     knn = [_Hit(doc, source) for doc in hits]
-    fused = blend(data_dict["q"], bm25, knn)
+    fused = blend(q, bm25, knn)
     bm25_ids = {d.get("id") for d in bm25}
     only_knn = sum(1 for d in knn if d.get("id") not in bm25_ids)
     if result["count"] < depth():
@@ -176,6 +250,18 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
         result["count"] += only_knn
     result["results"] = _as_results(fused[start : start + rows], context)
     return result
+
+
+class _Shown:
+    """A BM25 hit CKAN has already parsed and prepared (the keyword search's own page)."""
+
+    __slots__ = ("pkg",)
+
+    def __init__(self, pkg: dict[str, Any]) -> None:
+        self.pkg = pkg
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.pkg.get(key, default)
 
 
 class _Hit:
@@ -204,11 +290,14 @@ class _Hit:
         return self._parsed
 
 
-def _as_results(hits: list[_Hit], context: Any) -> list[dict[str, Any]]:
+def _as_results(hits: list[Any], context: Any) -> list[dict[str, Any]]:
     """The page's hits as ``package_search`` returns them (as CKAN does: parsed, then
     ``before_dataset_view`` for a page; a hit without a stored dict is left out)."""
     out = []
     for hit in hits:
+        if isinstance(hit, _Shown):
+            out.append(hit.pkg)
+            continue
         if not hit.raw():
             log.error("No package_dict is coming from solr for package id %s", hit.get("id"))
             continue
@@ -252,24 +341,16 @@ def knn_query(vector: list[float], top_k: int) -> str:
 
 
 def after_search(search_results: dict[str, Any], search_params: dict[str, Any]) -> dict[str, Any]:
-    """Run the kNN leg under exactly the filters CKAN applied to the BM25 query."""
+    """Hand the filters CKAN applied to the BM25 query back to the wrapper, which
+    runs the kNN leg (if at all) under exactly these."""
     extras = search_params.get("extras")
     if not isinstance(extras, dict) or PLAN not in extras:
         return search_results
-    vector = extras.pop(PLAN)
+    extras.pop(PLAN)
     fq = search_params.get("fq")
     fq_list = list(fq) if isinstance(fq, list) else [fq] if fq else []
-    search_results[HITS] = similar_enough(
-        knn_hits(
-            vector,
-            fq_list,
-            depth(),
-            search_params.get("fl") or "id validated_data_dict",
-            # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
-            q_op=search_params.get("q.op") or "AND",
-        ),
-        min_similarity(),
-    )
+    # CKAN parses the filters with q.op=AND: an fq clause without "+" is required too
+    search_results[FILTERS] = (fq_list, search_params.get("q.op") or "AND")
     return search_results
 
 
