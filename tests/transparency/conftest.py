@@ -54,6 +54,17 @@ def client(remote: second.SecondCkan) -> Portal:
     return portal
 
 
+LICENCE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+
+
+def published(hub: World, **kw: Any) -> dict[str, Any]:
+    """A published open dataset of the hub with licence, attribution and a description."""
+    kw.setdefault("license_id", LICENCE)
+    kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Umwelt- und Arbeitsschutz")
+    kw.setdefault("notes", "Messwerte der Stadt Karlsruhe.")
+    return hub.published(**kw)
+
+
 def queued(package_id: str | None = None) -> int:
     query = sa.select(sa.func.count()).select_from(outbox)
     if package_id:
@@ -87,4 +98,4 @@ def on_portal(remote: second.SecondCkan, package_id: str) -> dict[str, Any] | No
         raise
 
 
-__all__ = ["World", "act", "drain", "on_portal", "queued"]
+__all__ = ["LICENCE", "World", "act", "drain", "on_portal", "published", "queued"]

@@ -67,6 +67,23 @@ def _unexpected(portal: Portal, package_id: str, err: BaseException) -> Unexpect
 FAILURES = (PortalError, Drift, Unexpected)
 
 
+def _outcome(portal: Portal, package_id: str, step: Callable[..., Any], *args: Any) -> Any:
+    """One dataset's step (its planning, the portal's lookup, its push): what the
+    step returns, or the failure to record for this dataset alone. A
+    ``PortalError`` or ``Drift`` is returned as it is; any other exception as
+    ``Unexpected`` (logged with its traceback, the token blanked out), so an
+    unexpected exception fails only this dataset and the pass goes on. A broken
+    database transaction (``DBAPIError``) ends the pass: the worker retries it."""
+    try:
+        return step(*args)
+    except sa.exc.DBAPIError:
+        raise
+    except (PortalError, Drift) as err:
+        return err
+    except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+        return _unexpected(portal, package_id, err)
+
+
 def may_leave(pkg: dict[str, Any]) -> bool:
     """Published + open, active, not private, of a synced type: nothing else leaves."""
     types = tk.aslist(tk.config.get("ckanext.udp.transparency.dataset_types") or "dataset")
@@ -433,12 +450,7 @@ def _deliver(portal: Portal, due: list[Any], claims: Claims, stats: Stats) -> No
         # every push has ended before anything is recorded or a claim given up
         concurrent.futures.wait(list(futures.values()))
     for package_id, future in futures.items():
-        try:
-            outcomes[package_id] = future.result()
-        except (PortalError, Drift) as err:
-            outcomes[package_id] = err
-        except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
-            outcomes[package_id] = _unexpected(portal, package_id, err)
+        outcomes[package_id] = future.result()
     _record_all(jobs, outcomes, stats)
 
 
@@ -465,13 +477,10 @@ def _plan_and_push(
             if not claims.take(package_id):
                 stats.skipped += 1
                 continue
-            try:
-                job = plan(package_id, site_user=site_user)
-            except sa.exc.DBAPIError:
-                raise  # the transaction is broken: the pass ends, the worker retries it
-            except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+            job = _outcome(portal, package_id, plan, package_id, False, site_user)
+            if not isinstance(job, Job):
                 jobs.append((Job(package_id, "failed"), upto, attempts))
-                outcomes[package_id] = _unexpected(portal, package_id, err)
+                outcomes[package_id] = job
                 continue
             mark_live(job)
             jobs.append((job, upto, attempts))
@@ -479,27 +488,22 @@ def _plan_and_push(
         model.Session.commit()
         moving = [j for j in chunk if j.action in ("push", "remove")]
         if down is None:
-            try:
-                lookup(portal, moving)
-            except PortalError as err:  # the portal is not reached: every job of this pass waits
-                down = err
-            except Exception as err:  # noqa: BLE001 (this chunk's datasets fail, the pass goes on)
-                failed = _unexpected(portal, "package_search", err)
-                outcomes.update({job.package_id: failed for job in moving})
+            looked = _outcome(portal, "package_search", lookup, portal, moving)
+            if isinstance(looked, PortalError):  # the portal is not reached: every job of this pass waits
+                down = looked
+            elif isinstance(looked, FAILURES):  # this chunk's datasets fail, the pass goes on
+                outcomes.update({job.package_id: looked for job in moving})
                 continue
         if down is not None:
             outcomes.update({job.package_id: down for job in moving})
             continue
         for job in moving:
             if workers == 1:
-                try:
-                    outcomes[job.package_id] = transfer(portal, job)
-                except (PortalError, Drift) as err:
-                    outcomes[job.package_id] = err
-                except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
-                    outcomes[job.package_id] = _unexpected(portal, job.package_id, err)
+                outcomes[job.package_id] = _outcome(portal, job.package_id, transfer, portal, job)
             else:
-                futures[job.package_id] = _executor(workers).submit(transfer, portal, job)
+                futures[job.package_id] = _executor(workers).submit(
+                    _outcome, portal, job.package_id, transfer, portal, job
+                )
 
 
 def _record_all(jobs: list[tuple[Job, int, int]], outcomes: dict[str, Any], stats: Stats) -> None:
