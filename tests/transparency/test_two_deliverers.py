@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from conftest import act, drain, on_portal, published, queued
 
 from ckanext.udp.transparency import sync
-from ckanext.udp.transparency.portal import Portal
+from ckanext.udp.transparency.portal import Portal, PortalError
 
 
 def advisory_locks() -> int:
@@ -110,3 +110,20 @@ def test_a_pass_plans_in_chunks_that_start_small_and_cover_every_dataset_once():
         assert [i for a, b in slices for i in range(a, b)] == list(range(n))
         assert all(b - a <= sync.PLAN_CHUNK for a, b in slices)
     assert len(sync._chunks(10000, 4)) <= 10000 // sync.PLAN_CHUNK + 4
+
+
+def test_an_organization_created_at_once_by_another_deliverer_is_taken(remote, client, monkeypatch):
+    """Two deliverers both miss the organization and create it at once: the
+    portal refuses the second insert with a 500 (its database's unique name, seen
+    in the portal's log); the loser takes the winner's organization."""
+    original = Portal.call
+
+    def racing(self, action, **data):
+        if action == "organization_create":
+            original(self, action, **data)  # the other deliverer's insert, committed first
+            raise PortalError(action, 500, {"message": "Internal Server Error"})
+        return original(self, action, **data)
+
+    monkeypatch.setattr(Portal, "call", racing)
+    assert client.organization("stadtkaemmerei", "Stadtkämmerei") == "stadtkaemmerei"
+    assert remote.action("organization_show", id="stadtkaemmerei")["title"] == "Stadtkämmerei"

@@ -139,10 +139,16 @@ class Portal:
                             "name"
                         ]
                     except PortalError as create_err:
-                        if create_err.status != 409:
+                        # created meanwhile by another deliverer: take that one. CKAN answers
+                        # 409 when the other one's organization was committed before the
+                        # check, 500 when both passed the check at once (the database's
+                        # unique name refused the second insert)
+                        if create_err.status != 409 and create_err.status < 500:
                             raise
-                        # created meanwhile by another worker process: take that one
-                        found = self.call("organization_show", id=name)["name"]
+                        try:
+                            found = self.call("organization_show", id=name)["name"]
+                        except PortalError:
+                            raise create_err from None
                 self._orgs[name] = found
             return self._orgs[name]
 
