@@ -88,6 +88,15 @@ def drain(portal: Portal, timeout: float = 60) -> sync.Stats:
     return total
 
 
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    """Until ``predicate()`` holds, at most ``timeout`` seconds (then fails naming ``what``)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
 def on_portal(remote: second.SecondCkan, package_id: str) -> dict[str, Any] | None:
     """The portal's copy as the public sees it (None: not visible)."""
     try:
@@ -98,4 +107,4 @@ def on_portal(remote: second.SecondCkan, package_id: str) -> dict[str, Any] | No
         raise
 
 
-__all__ = ["LICENCE", "World", "act", "drain", "on_portal", "published", "queued"]
+__all__ = ["LICENCE", "World", "act", "drain", "on_portal", "published", "queued", "wait_for"]

@@ -6,11 +6,10 @@ the order is kept (a dataset in flight is not pushed a second time at once)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
-from conftest import drain, on_portal, published, queued
+from conftest import drain, on_portal, published, queued, wait_for
 
 from ckanext.udp.transparency import sync
 
@@ -18,14 +17,6 @@ from ckanext.udp.transparency import sync
 def harvester_edit(pkg_id: str, **changes: object) -> None:
     site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
     tk.get_action("package_patch")({"user": site_user, "ignore_auth": True}, {"id": pkg_id, **changes})
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_a_change_is_delivered_while_another_datasets_push_is_in_flight(hub, remote, client, monkeypatch):
