@@ -1,25 +1,27 @@
 """Initial sync to the transparency portal, side by side with ``ckanapi load``.
 
 Against the stack's test databases (``make bench`` passes the test ini) and the
-second stock CKAN (``scripts/second_ckan.sh``) as the portal: creates N public
-datasets on the hub (udp_governance left out, so "active and not private" is
-public), then
+second stock CKAN (``scripts/second_ckan.sh``) as the portal: makes N published
+open datasets on the hub as the workflow leaves them (``hub_datasets``: the
+first through the real workflow, the others its copies in the hub's tables,
+written in bulk, one commit per 100; the hub's search index built once at the
+end, ``--no-index`` to leave it out), then
 
 1. ours: ``sync --all``'s enqueue plus the worker's delivery (``sync.deliver``:
    the hub read in one session, one ``package_create`` per new dataset, at most
    ``-p`` calls to the portal at once) until the outbox is empty, in this
    process: wall time, datasets/s, peak RSS of this process (it also holds the
    hub's CKAN app, so this is an upper bound for the worker);
-2. stock: the same N portal payloads written as JSON lines and pushed by the
-   ecosystem's bulk tool ``ckanapi load datasets -p <same>`` into the emptied
-   portal: wall time, datasets/s, peak RSS of its whole process tree (the
-   parent and its ``-p`` workers, sampled from /proc).
+2. stock: the same N payloads ours pushed (as the mapping table recorded them),
+   written as JSON lines and pushed by the ecosystem's bulk tool
+   ``ckanapi load datasets -p <same>`` into the emptied portal: wall time,
+   datasets/s, peak RSS of its whole process tree (the parent and its ``-p``
+   workers, sampled from /proc).
 
+The set-up's times (creating, indexing, removing the hub's datasets) are
+reported apart; they are not part of either side's figures.
 Prints one JSON line with both and the ratio ours/stock of the wall times.
-``make bench`` runs 10,000 datasets (the issue's size); ``-n`` for fewer. Hub
-datasets left by an earlier run are reused (``--keep`` keeps them for the next
-run); creating them is set-up, not measured (``package_create`` with
-``defer_commit``: 100 per commit, the hub's own search index left out).
+``make bench`` runs 10,000 datasets (the issue's size); ``-n`` for fewer.
 
     .venv/bin/python bench/transparency_sync.py --ini .udp/test.ini -n 1000
 """
@@ -27,6 +29,7 @@ run); creating them is set-up, not measured (``package_create`` with
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
@@ -35,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -110,12 +114,141 @@ class PeakRss:
         return round(self.peak / 2**20, 1)
 
 
+# --- the hub's datasets: published + open as the workflow leaves them, made in bulk
+
+# the rows a dataset the workflow published has in the tables the sync reads
+# (CKAN's package with its extras, resources, tags, organization membership, the
+# workflow's state row), with the column naming the dataset
+CLONED = (
+    ("package", "id"),
+    ("resource", "package_id"),
+    ("package_tag", "package_id"),
+    ("member", "table_id"),
+    ("udp_governance_dataset", "package_id"),
+)
+BATCH = 100  # datasets per commit
+
+
+def _tables(model: Any) -> list[tuple[Any, str]]:
+    import sqlalchemy as sa
+
+    meta = sa.MetaData()
+    bind = model.Session.get_bind()
+    return [(sa.Table(name, meta, autoload_with=bind), key) for name, key in CLONED]
+
+
+def hub_datasets(n: int, model: Any, tk: Any) -> tuple[dict[str, Any], list[str]]:
+    """``n`` published open datasets on the hub: the first one through the real
+    workflow (an editor creates it with CKAN's ``package_create``, submits it,
+    the organization's reviewer approves it), the others its copies, row by row
+    in the tables it has rows in (``CLONED``; each copy its own id, name, title
+    and resource URL), written in bulk with one commit per ``BATCH``. CKAN's
+    activity stream and the workflow's audit trail are not copied (neither side
+    reads them). Returns the first one (``package_show``) and every id."""
+    import uuid
+
+    import sqlalchemy as sa
+    from ckan.tests import factories
+
+    run = uuid.uuid4().hex[:6]
+    editor = factories.User(name=f"bench-transparenz-editor-{run}", email=f"editor-{run}@example.org")
+    reviewer = factories.User(name=f"bench-transparenz-reviewer-{run}", email=f"reviewer-{run}@example.org")
+    admin = factories.User(name=f"bench-transparenz-admin-{run}", email=f"admin-{run}@example.org")
+    org = factories.Organization(
+        name=f"bench-transparenz-{run}",
+        title="Stadtkämmerei (Bench)",
+        users=[
+            {"name": admin["name"], "capacity": "admin"},
+            {"name": editor["name"], "capacity": "editor"},
+            {"name": reviewer["name"], "capacity": "editor"},
+        ],
+    )
+
+    def act(user: dict[str, Any], action: str, /, **data: Any) -> Any:
+        return tk.get_action(action)({"user": user["name"], "ignore_auth": False}, data)
+
+    act(admin, "udp_reviewer_add", organization_id=org["id"], user=reviewer["name"])
+    first = act(
+        editor,
+        "package_create",
+        name=f"bench-transparenz-{run}-00000",
+        owner_org=org["id"],
+        title="Haushaltsplan 0",
+        notes="Bench-Datensatz.",
+        license_id="cc-by",
+        license_attribution_by_text="Stadt Karlsruhe, Stadtkämmerei",
+        tags=[{"name": "Haushalt"}],
+        frequency="http://publications.europa.eu/resource/authority/frequency/ANNUAL",
+        resources=[{"url": "https://www.karlsruhe.de/bench/0.csv", "name": "Daten", "format": "CSV"}],
+    )
+    act(editor, "udp_submit", id=first["id"])
+    act(reviewer, "udp_approve", id=first["id"])
+    template = tk.get_action("package_show")({"ignore_auth": True}, {"id": first["id"]})
+    assert template["udp_workflow_state"] == "published" and not template["private"], template
+    tid, tname = template["id"], template["name"]
+    tables = [
+        (table, key, [dict(r._mapping) for r in model.Session.execute(sa.select(table).where(table.c[key] == tid))])
+        for table, key in _tables(model)
+    ]
+    model.Session.commit()
+    ids = [tid]
+    now = datetime.datetime.utcnow()
+    for begin in range(1, n, BATCH):
+        for table, _key, rows in tables:
+            copies = []
+            for i in range(begin, min(begin + BATCH, n)):
+                pid, name = str(uuid.UUID(int=uuid.UUID(tid).int ^ i)), f"{tname[:-5]}{i:05d}"
+                for row in rows:
+                    copy = {}
+                    for col, value in row.items():
+                        if isinstance(value, str):
+                            value = value.replace(tid, pid).replace(tname, name)
+                        copy[col] = value
+                    if table.name == "package":
+                        copy.update(title=f"Haushaltsplan {i}", metadata_created=now, metadata_modified=now)
+                    elif table.name == "resource":
+                        copy.update(url=f"https://www.karlsruhe.de/bench/{i}.csv")
+                    if "id" in copy and table.name != "package":
+                        copy["id"] = str(uuid.uuid4())
+                    copies.append(copy)
+            if copies:
+                model.Session.execute(table.insert(), copies)
+        ids += [str(uuid.UUID(int=uuid.UUID(tid).int ^ i)) for i in range(begin, min(begin + BATCH, n))]
+        model.Session.commit()
+    return template, ids
+
+
+def remove_hub_datasets(template: dict[str, Any], ids: list[str], model: Any, tk: Any, indexed: bool) -> None:
+    """The copies deleted in bulk (the reverse of ``hub_datasets``), the first
+    one and its organization purged through CKAN, the hub's index emptied of them."""
+    from ckanext.udp.transparency.model import mapping
+
+    copies = [pid for pid in ids if pid != template["id"]]
+    for begin in range(0, len(copies), 1000):
+        chunk = copies[begin : begin + 1000]
+        for table, key in reversed(_tables(model)):
+            model.Session.execute(table.delete().where(table.c[key].in_(chunk)))
+        model.Session.execute(mapping.delete().where(mapping.c.package_id.in_(chunk)))
+        model.Session.commit()
+    if indexed:
+        from ckan.lib.search.common import make_connection
+
+        make_connection().delete(q=f'owner_org:"{template["owner_org"]}"', commit=True)
+    ctx = {"ignore_auth": True, "user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]}
+    tk.get_action("dataset_purge")(dict(ctx), {"id": template["id"]})
+    tk.get_action("organization_purge")(dict(ctx), {"id": template["owner_org"]})
+    model.Session.execute(mapping.delete())
+    model.Session.commit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ini", required=True)
     parser.add_argument("-n", type=int, default=10000)
     parser.add_argument("-p", "--parallel", type=int, default=4, help="concurrent portal calls, ours and ckanapi's")
-    parser.add_argument("--keep", action="store_true", help="keep the hub datasets for the next run")
+    parser.add_argument(
+        "--no-index", action="store_true", help="leave the hub's search index out of the set-up (neither side reads it)"
+    )
     parser.add_argument(
         "--portal-workers", type=int, default=4, help="gunicorn workers of the second CKAN (both sides alike)"
     )
@@ -133,8 +266,6 @@ def main() -> None:
     from ckan.config.middleware import make_app
 
     config = load_config(args.ini)
-    config["ckan.plugins"] = " ".join(p for p in config["ckan.plugins"].split() if p != "udp_governance")
-    config["ckan.search.solr_commit"] = "false"  # set-up speed: the hub's index is not what is measured
     config["ckanext.udp.transparency.concurrency"] = str(args.parallel)
     app = make_app(config)
     flask_app = app._wsgi_app if hasattr(app, "_wsgi_app") else app.apps["flask_app"]._wsgi_app
@@ -142,62 +273,29 @@ def main() -> None:
 
     import ckan.model as model
     import ckan.plugins.toolkit as tk
+    import sqlalchemy as sa
 
-    from ckanext.udp.transparency import outbox, payload, sync
+    from ckanext.udp.transparency import outbox, sync
     from ckanext.udp.transparency.model import mapping
     from ckanext.udp.transparency.model import outbox as outbox_table
     from ckanext.udp.transparency.portal import Portal
 
-    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
-    ctx = {"user": site_user, "ignore_auth": True}
     model.Session.execute(outbox_table.delete())
     model.Session.execute(mapping.delete())
     model.Session.commit()
-    org = (
-        tk.get_action("organization_show")(dict(ctx), {"id": "bench-transparenz"})
-        if model.Group.get("bench-transparenz")
-        else tk.get_action("organization_create")(dict(ctx), {"name": "bench-transparenz", "title": "Bench"})
-    )
-    have = {
-        name: pid
-        for pid, name in model.Session.query(model.Package.id, model.Package.name)
-        .filter_by(owner_org=org["id"], state="active")
-        .all()
-    }
-    ids = []
     start = time.perf_counter()
-    for i in range(args.n):
-        name = f"bench-transparenz-{i:05d}"
-        if name in have:
-            ids.append(have.pop(name))
-            continue
-        # set-up, not measured: CKAN's package_create with every check, in
-        # batches of 100 per commit and without the hub's own search index
-        # (``defer_commit``, as bulk loaders call it); neither the sync nor
-        # ckanapi reads the hub's index
-        pid = tk.get_action("package_create")(
-            dict(ctx, defer_commit=True, return_id_only=True),
-            {
-                "name": name,
-                "title": f"Haushaltsplan {i}",
-                "notes": "Bench-Datensatz.",
-                "owner_org": org["id"],
-                "license_id": "cc-by",
-                "license_attribution_by_text": "Stadt Karlsruhe, Stadtkämmerei",
-                "private": False,
-                "tags": [{"name": "Haushalt"}],
-                "frequency": "http://publications.europa.eu/resource/authority/frequency/ANNUAL",
-                "resources": [{"url": f"https://www.karlsruhe.de/bench/{i}.csv", "name": "Daten", "format": "CSV"}],
-            },
-        )
-        ids.append(pid)
-        if len(ids) % 100 == 0:
-            model.Session.commit()
-    model.Session.commit()
-    for pid in have.values():  # from a larger earlier run: not part of this one
-        tk.get_action("dataset_purge")(dict(ctx), {"id": pid})
+    template, ids = hub_datasets(args.n, model, tk)
     created_s = time.perf_counter() - start
-    payloads = [payload.to_portal(tk.get_action("package_show")(dict(ctx), {"id": pid})) for pid in ids]
+    start = time.perf_counter()
+    if not args.no_index:
+        from ckan.lib import search
+
+        search.rebuild(package_ids=ids, defer_commit=True, quiet=True)
+        search.commit()
+    indexed_s = time.perf_counter() - start
+    # the set-up's own writes left no outbox rows to deliver: the run queues its own
+    model.Session.execute(outbox_table.delete())
+    model.Session.commit()
 
     tk.config["ckanext.udp.transparency.url"] = remote.url
     tk.config["ckanext.udp.transparency.token"] = remote.token
@@ -212,10 +310,16 @@ def main() -> None:
         while outbox.pending():
             sync.deliver(portal, limit=500)
     ours_s = time.perf_counter() - start
-    arrived = remote.action("package_search", q="organization:bench-transparenz", rows=0)["count"]
+    org_name = template["organization"]["name"]
+    arrived = remote.action("package_search", q=f"organization:{org_name}", rows=0)["count"]
+    # ckanapi loads the very payloads ours pushed (the mapping records each copy as pushed)
+    payloads = [
+        row.pushed for row in model.Session.execute(sa.select(mapping.c.pushed).where(mapping.c.package_id.in_(ids)))
+    ]
+    model.Session.commit()
 
     remote.reset()
-    remote.action("organization_create", name="bench-transparenz", title="Bench")
+    remote.action("organization_create", name=org_name, title=template["organization"]["title"])
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for data in payloads:
             data = dict(data)
@@ -249,23 +353,25 @@ def main() -> None:
         err_out.seek(0)
         stderr = err_out.read()
     stock_s = time.perf_counter() - start
-    stock_arrived = remote.action("package_search", q="organization:bench-transparenz", rows=0)["count"]
+    stock_arrived = remote.action("package_search", q=f"organization:{org_name}", rows=0)["count"]
     pathlib.Path(f.name).unlink()
 
     remote.reset()
-    if not args.keep:
-        for pid in ids:
-            tk.get_action("dataset_purge")(dict(ctx), {"id": pid})
-        tk.get_action("organization_purge")(dict(ctx), {"id": org["id"]})
-    model.Session.execute(mapping.delete())
-    model.Session.commit()
+    start = time.perf_counter()
+    remove_hub_datasets(template, ids, model, tk, indexed=not args.no_index)
+    removed_s = time.perf_counter() - start
     print(
         json.dumps(
             {
                 "bench": "transparency_sync",
                 "n": args.n,
                 "parallel": args.parallel,
-                "hub_create_s": round(created_s, 1),
+                "setup": {
+                    "hub_create_s": round(created_s, 1),
+                    "hub_create_per_s": round(args.n / created_s, 1),
+                    "hub_index_s": None if args.no_index else round(indexed_s, 1),
+                    "hub_remove_s": round(removed_s, 1),
+                },
                 "other_public_on_hub": len(others),
                 "portal": f"second stock CKAN, gunicorn, {args.portal_workers} workers",
                 "load_before": load_before,

@@ -54,6 +54,17 @@ def client(remote: second.SecondCkan) -> Portal:
     return portal
 
 
+LICENCE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+
+
+def published(hub: World, **kw: Any) -> dict[str, Any]:
+    """A published open dataset of the hub with licence, attribution and a description."""
+    kw.setdefault("license_id", LICENCE)
+    kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Umwelt- und Arbeitsschutz")
+    kw.setdefault("notes", "Messwerte der Stadt Karlsruhe.")
+    return hub.published(**kw)
+
+
 def queued(package_id: str | None = None) -> int:
     query = sa.select(sa.func.count()).select_from(outbox)
     if package_id:
@@ -77,6 +88,15 @@ def drain(portal: Portal, timeout: float = 60) -> sync.Stats:
     return total
 
 
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    """Until ``predicate()`` holds, at most ``timeout`` seconds (then fails naming ``what``)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
 def on_portal(remote: second.SecondCkan, package_id: str) -> dict[str, Any] | None:
     """The portal's copy as the public sees it (None: not visible)."""
     try:
@@ -87,4 +107,4 @@ def on_portal(remote: second.SecondCkan, package_id: str) -> dict[str, Any] | No
         raise
 
 
-__all__ = ["World", "act", "drain", "on_portal", "queued"]
+__all__ = ["LICENCE", "World", "act", "drain", "on_portal", "published", "queued", "wait_for"]

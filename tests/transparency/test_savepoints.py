@@ -5,19 +5,10 @@ after it in the same transaction is noted and delivered once."""
 from __future__ import annotations
 
 import ckan.model as model
-from conftest import drain, on_portal, queued
+from conftest import drain, on_portal, published, queued
 
 from ckanext.udp.transparency import sync
 from ckanext.udp.transparency.portal import Portal
-
-LICENCE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
-
-
-def published(hub, **kw):
-    kw.setdefault("license_id", LICENCE)
-    kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Gartenbauamt")
-    kw.setdefault("notes", "Grünflächen der Stadt Karlsruhe.")
-    return hub.published(**kw)
 
 
 def test_a_rolled_back_savepoint_never_travels_and_the_committed_change_travels_once(hub, remote, client, monkeypatch):

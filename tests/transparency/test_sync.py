@@ -11,20 +11,11 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 import pytest
 from ckan.tests import factories
-from conftest import act, drain, on_portal, queued
+from conftest import LICENCE, act, drain, on_portal, published, queued
 
 from ckanext.udp.transparency import sync
 from ckanext.udp.transparency.outbox import enqueue
 from ckanext.udp.transparency.portal import Portal, PortalError
-
-LICENCE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
-
-
-def published(hub, **kw):
-    kw.setdefault("license_id", LICENCE)
-    kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Umwelt- und Arbeitsschutz")
-    kw.setdefault("notes", "Messwerte der Stadt Karlsruhe.")
-    return hub.published(**kw)
 
 
 def harvester_edit(pkg_id, **changes):

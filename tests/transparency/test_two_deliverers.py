@@ -8,19 +8,10 @@ import threading
 
 import ckan.model as model
 import sqlalchemy as sa
-from conftest import act, drain, on_portal, queued
+from conftest import act, drain, on_portal, published, queued
 
 from ckanext.udp.transparency import sync
 from ckanext.udp.transparency.portal import Portal, PortalError
-
-LICENCE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
-
-
-def published(hub, **kw):
-    kw.setdefault("license_id", LICENCE)
-    kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Stadtkämmerei")
-    kw.setdefault("notes", "Haushaltsdaten der Stadt Karlsruhe.")
-    return hub.published(**kw)
 
 
 def advisory_locks() -> int:

@@ -8,19 +8,10 @@ import logging
 
 import ckan.model as model
 import pytest
-from conftest import drain, on_portal
+from conftest import drain, on_portal, published
 
 from ckanext.udp.transparency import payload, sync
 from ckanext.udp.transparency.model import outbox
-
-LICENCE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
-
-
-def published(hub, **kw):
-    kw.setdefault("license_id", LICENCE)
-    kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Tiefbauamt")
-    kw.setdefault("notes", "Baustellen der Stadt Karlsruhe.")
-    return hub.published(**kw)
 
 
 @pytest.mark.parametrize("workers", ["1", "4"])

@@ -12,7 +12,7 @@ import sys
 import time
 
 import ckan.plugins.toolkit as tk
-from conftest import drain, queued
+from conftest import drain, queued, wait_for
 
 from ckanext.udp.transparency import sync
 
@@ -37,14 +37,6 @@ def start_worker(tmp_path: pathlib.Path, remote, interval: float = 0.1) -> subpr
         env=env,
         start_new_session=True,
     )
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_worker_killed_mid_delivery_loses_and_duplicates_nothing(hub, remote, tmp_path):

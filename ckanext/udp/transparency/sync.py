@@ -67,6 +67,23 @@ def _unexpected(portal: Portal, package_id: str, err: BaseException) -> Unexpect
 FAILURES = (PortalError, Drift, Unexpected)
 
 
+def _outcome(portal: Portal, package_id: str, step: Callable[..., Any], *args: Any) -> Any:
+    """One dataset's step (its planning, the portal's lookup, its push): what the
+    step returns, or the failure to record for this dataset alone. A
+    ``PortalError`` or ``Drift`` is returned as it is; any other exception as
+    ``Unexpected`` (logged with its traceback, the token blanked out), so an
+    unexpected exception fails only this dataset and the pass goes on. A broken
+    database transaction (``DBAPIError``) ends the pass: the worker retries it."""
+    try:
+        return step(*args)
+    except sa.exc.DBAPIError:
+        raise
+    except (PortalError, Drift) as err:
+        return err
+    except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+        return _unexpected(portal, package_id, err)
+
+
 def may_leave(pkg: dict[str, Any]) -> bool:
     """Published + open, active, not private, of a synced type: nothing else leaves."""
     types = tk.aslist(tk.config.get("ckanext.udp.transparency.dataset_types") or "dataset")
@@ -308,6 +325,18 @@ class Claims:
             time.sleep(0.1)
         return True
 
+    def give_up(self, package_id: str) -> None:
+        """Give one claim up (its result is recorded). Should the unlock fail, the
+        claim stays held (and is given up with the others by ``release``)."""
+        if package_id not in self.held or self._conn is None:
+            return
+        try:
+            self._conn.execute(sa.select(sa.func.pg_advisory_unlock(*self._key(package_id))))
+        except Exception:  # noqa: BLE001 (kept until release, which drops the connection if need be)
+            log.warning("transparency: claim on %s not given up yet", package_id, exc_info=True)
+            return
+        self.held.discard(package_id)
+
     def release(self) -> None:
         """Give every claim up (the connection goes back to the pool without locks)."""
         conn, self._conn = self._conn, None
@@ -433,12 +462,7 @@ def _deliver(portal: Portal, due: list[Any], claims: Claims, stats: Stats) -> No
         # every push has ended before anything is recorded or a claim given up
         concurrent.futures.wait(list(futures.values()))
     for package_id, future in futures.items():
-        try:
-            outcomes[package_id] = future.result()
-        except (PortalError, Drift) as err:
-            outcomes[package_id] = err
-        except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
-            outcomes[package_id] = _unexpected(portal, package_id, err)
+        outcomes[package_id] = future.result()
     _record_all(jobs, outcomes, stats)
 
 
@@ -465,13 +489,10 @@ def _plan_and_push(
             if not claims.take(package_id):
                 stats.skipped += 1
                 continue
-            try:
-                job = plan(package_id, site_user=site_user)
-            except sa.exc.DBAPIError:
-                raise  # the transaction is broken: the pass ends, the worker retries it
-            except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
+            job = _outcome(portal, package_id, plan, package_id, False, site_user)
+            if not isinstance(job, Job):
                 jobs.append((Job(package_id, "failed"), upto, attempts))
-                outcomes[package_id] = _unexpected(portal, package_id, err)
+                outcomes[package_id] = job
                 continue
             mark_live(job)
             jobs.append((job, upto, attempts))
@@ -479,27 +500,22 @@ def _plan_and_push(
         model.Session.commit()
         moving = [j for j in chunk if j.action in ("push", "remove")]
         if down is None:
-            try:
-                lookup(portal, moving)
-            except PortalError as err:  # the portal is not reached: every job of this pass waits
-                down = err
-            except Exception as err:  # noqa: BLE001 (this chunk's datasets fail, the pass goes on)
-                failed = _unexpected(portal, "package_search", err)
-                outcomes.update({job.package_id: failed for job in moving})
+            looked = _outcome(portal, "package_search", lookup, portal, moving)
+            if isinstance(looked, PortalError):  # the portal is not reached: every job of this pass waits
+                down = looked
+            elif isinstance(looked, FAILURES):  # this chunk's datasets fail, the pass goes on
+                outcomes.update({job.package_id: looked for job in moving})
                 continue
         if down is not None:
             outcomes.update({job.package_id: down for job in moving})
             continue
         for job in moving:
             if workers == 1:
-                try:
-                    outcomes[job.package_id] = transfer(portal, job)
-                except (PortalError, Drift) as err:
-                    outcomes[job.package_id] = err
-                except Exception as err:  # noqa: BLE001 (this dataset fails, the pass goes on)
-                    outcomes[job.package_id] = _unexpected(portal, job.package_id, err)
+                outcomes[job.package_id] = _outcome(portal, job.package_id, transfer, portal, job)
             else:
-                futures[job.package_id] = _executor(workers).submit(transfer, portal, job)
+                futures[job.package_id] = _executor(workers).submit(
+                    _outcome, portal, job.package_id, transfer, portal, job
+                )
 
 
 def _record_all(jobs: list[tuple[Job, int, int]], outcomes: dict[str, Any], stats: Stats) -> None:
@@ -609,30 +625,136 @@ class Wakeup:
             self._raw = None
 
 
+class Pipeline:
+    """The worker's deliveries without a barrier between passes: up to
+    ``concurrency`` datasets in flight, each claimed, planned and pushed as in
+    ``deliver``; a dataset's result is recorded (and its claim given up) as soon
+    as its push ends, and a free slot takes the next due dataset at once, so a
+    change waits for at most the push of its own dataset that is in flight, not
+    for the slowest push of a whole pass. Per dataset the order is kept: a dataset
+    in flight is not planned again until its result is recorded."""
+
+    def __init__(self, portal: Portal) -> None:
+        self.portal = portal
+        self.claims = Claims()
+        self.flying: dict[str, tuple[Job, int, int, concurrent.futures.Future[Any]]] = {}
+
+    def free(self) -> int:
+        return concurrency() - len(self.flying)
+
+    def top_up(self, stats: Stats) -> None:
+        """Plan and start due datasets that are not in flight, as many as there are free slots."""
+        free = self.free()
+        if free <= 0:
+            return
+        query = (
+            sa.select(outbox.c.package_id, sa.func.max(outbox.c.seq), sa.func.max(outbox.c.attempts))
+            .where(outbox.c.next_attempt <= utcnow())
+            .group_by(outbox.c.package_id)
+            .order_by(sa.func.min(outbox.c.seq))
+            .limit(free + 20)  # a few more than free: some may be claimed by another deliverer
+        )
+        if self.flying:
+            query = query.where(outbox.c.package_id.notin_(list(self.flying)))
+        due = model.Session.execute(query).all()
+        model.Session.expire_all()
+        site_user = _site_user() if due else None
+        started: list[tuple[Job, int, int]] = []
+        done: list[tuple[Job, int, int]] = []
+        outcomes: dict[str, Any] = {}
+        for package_id, upto, attempts in due:
+            if len(started) >= free:
+                break
+            if not self.claims.take(package_id):
+                stats.skipped += 1
+                continue
+            job = _outcome(self.portal, package_id, plan, package_id, False, site_user)
+            if not isinstance(job, Job):
+                outcomes[package_id] = job
+                done.append((Job(package_id, "failed"), upto, attempts))
+                continue
+            mark_live(job)
+            (started if job.action in ("push", "remove") else done).append((job, upto, attempts))
+        model.Session.commit()
+        looked = _outcome(self.portal, "package_search", lookup, self.portal, [j for j, _u, _a in started])
+        for job, upto, attempts in started:
+            if isinstance(looked, FAILURES):  # the portal not reached (or its answer broken): these wait
+                outcomes[job.package_id] = looked
+                done.append((job, upto, attempts))
+                continue
+            future = _executor(concurrency()).submit(_outcome, self.portal, job.package_id, transfer, self.portal, job)
+            self.flying[job.package_id] = (job, upto, attempts, future)
+        self._record(done, outcomes, stats)
+
+    def collect(self, stats: Stats, timeout: float = 0.0) -> None:
+        """Record the pushes that ended (waiting up to ``timeout`` for the first one)."""
+        if not self.flying:
+            return
+        futures = [entry[3] for entry in self.flying.values()]
+        if timeout > 0:
+            concurrent.futures.wait(futures, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED)
+        done = [pid for pid, entry in self.flying.items() if entry[3].done()]
+        outcomes = {pid: self.flying[pid][3].result() for pid in done}
+        jobs = [self.flying.pop(pid)[:3] for pid in done]
+        self._record(jobs, outcomes, stats)
+
+    def _record(self, jobs: list[tuple[Job, int, int]], outcomes: dict[str, Any], stats: Stats) -> None:
+        if not jobs:
+            return
+        try:
+            _record_all(jobs, outcomes, stats)
+        finally:
+            for job, _upto, _attempts in jobs:
+                self.claims.give_up(job.package_id)
+
+    def close(self, stats: Stats) -> None:
+        """Every push in flight ended and recorded, every claim given up."""
+        try:
+            if self.flying:
+                concurrent.futures.wait([entry[3] for entry in self.flying.values()])
+                self.collect(stats)
+        finally:
+            self.flying.clear()
+            self.claims.release()
+
+
 def run_worker(
     portal: Portal,
     interval: float = 5.0,
     stop: Callable[[], bool] = lambda: False,
     wakeup: Wakeup | None = None,
 ) -> None:
-    """Deliver until stopped. When nothing is due it waits for a NOTIFY from a
-    committed change (or the next retry, at most ``interval`` seconds); a stop
-    signal ends the wait at once through ``wakeup.interrupt()``."""
+    """Deliver until stopped, through a ``Pipeline`` (no barrier between
+    passes). While pushes are in flight it waits for the first to end or, with a
+    slot free, for a NOTIFY from a committed change (0.05 s at most); when
+    nothing is in flight, for a NOTIFY or the next retry, at most ``interval``
+    seconds. A stop signal ends a wait at once through ``wakeup.interrupt()``;
+    the pushes in flight end and are recorded before it returns."""
     wakeup = wakeup or Wakeup()
+    pipe = Pipeline(portal)
     try:
         while not stop():
+            stats = Stats()
             try:
-                stats = deliver(portal)
-                due = ob.next_due()
+                pipe.collect(stats)
+                pipe.top_up(stats)
+                due = None if pipe.flying else ob.next_due()
                 model.Session.commit()
             except sa.exc.OperationalError:
                 model.Session.rollback()
                 log.exception("transparency worker: database unavailable")
-                stats, due = Stats(failed=1), None
-            busy = stats.pushed + stats.removed + stats.unchanged + stats.absent
-            model.Session.remove()
+                stats.failed += 1
+                due = None
             if stop():
                 break
+            if pipe.flying:
+                if pipe.free() > 0:
+                    wakeup.wait(0.05)
+                else:
+                    pipe.collect(stats, timeout=0.2)
+                continue
+            model.Session.remove()
+            busy = stats.pushed + stats.removed + stats.unchanged + stats.absent
             if busy and due == 0:
                 continue
             # after a failure never spin on the next due row; a row another
@@ -640,7 +762,13 @@ def run_worker(
             floor = 0.5 if stats.failed else 0.2 if stats.skipped else 0.05
             wakeup.wait(interval if due is None else min(max(due, floor), interval))
     finally:
-        wakeup.close()
+        try:
+            pipe.close(Stats())
+        except Exception:  # noqa: BLE001 (unrecorded rows stay in the outbox and are delivered again)
+            model.Session.rollback()
+            log.exception("transparency worker: the last results were not recorded")
+        finally:
+            wakeup.close()
 
 
 # --- reconcile and drift report ------------------------------------------------

@@ -7,6 +7,8 @@ everyone else gets 403; the buttons are POST forms with CKAN's CSRF token."""
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -15,6 +17,8 @@ from flask import Blueprint
 
 from ckanext.udp.transparency import outbox, sync
 from ckanext.udp.transparency.portal import Portal, PortalError
+
+log = logging.getLogger(__name__)
 
 transparency = Blueprint("udp_transparency", __name__)
 
@@ -30,6 +34,12 @@ def _sysadmin_only() -> None:
         tk.check_access("sysadmin", _context())
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only system administrators may see the transparency portal's comparison."))
+
+
+def _log_unexpected(portal: Portal, what: str, err: BaseException) -> None:
+    """The traceback of an error nobody expected, for the log only (the token blanked out)."""
+    trace = portal.redact("".join(traceback.format_exception(err)))
+    log.error("transparency: %s failed unexpectedly:\n%s", what, trace)
 
 
 def headings() -> dict[str, str]:
@@ -79,6 +89,12 @@ def drift() -> Any:
             extra["error"] = tk._(
                 "The transparency portal could not be reached ({status}). Please try again later."
             ).format(status=f"HTTP {err.status}" if err.status else tk._("no answer"))
+        except Exception as err:  # noqa: BLE001 (a German message on the page, the traceback in the log)
+            sync.rollback()
+            _log_unexpected(portal, "the comparison", err)
+            extra["error"] = tk._(
+                "The comparison with the transparency portal failed unexpectedly; the details are in the log."
+            )
         else:
             extra["groups"] = _grouped(found)
             extra["count"] = len(found)
@@ -114,15 +130,23 @@ def reconcile() -> Any:
         return tk.redirect_to("udp_transparency.drift")
     try:
         sync.sync_dataset(portal, package_id, force=True, wait=15)
-    except PortalError as err:
+    except Exception as err:  # noqa: BLE001 (every failure: a German message, the change queued again)
         sync.rollback()
-        tk.h.flash_error(
-            tk._("The transfer failed ({status}); the change stays queued.").format(
+        if isinstance(err, PortalError):
+            message = tk._("The transfer failed ({status}); the change stays queued.").format(
                 status=f"HTTP {err.status}" if err.status else tk._("no answer")
             )
-        )
-        outbox.enqueue([package_id])
-        sync.commit()
+        else:
+            _log_unexpected(portal, f"bringing {package_id} in step", err)
+            message = tk._("The transfer failed unexpectedly; the change stays queued. The details are in the log.")
+        try:
+            outbox.enqueue([package_id])
+            sync.commit()
+        except Exception as queue_err:  # noqa: BLE001 (the database itself failed: say so, log it)
+            sync.rollback()
+            _log_unexpected(portal, f"queueing {package_id} again", queue_err)
+            message = tk._("The transfer failed and the change could not be queued again; the details are in the log.")
+        tk.h.flash_error(message)
     else:
         outbox.release(package_id)
         sync.commit()
