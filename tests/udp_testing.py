@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import pathlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -37,6 +39,37 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def records_of(*names: str) -> Iterator[list[logging.LogRecord]]:
+    """The records the loggers ``names`` (and their children) emit inside the block.
+
+    CKAN's test set-up may load a logging configuration that disables loggers created
+    before it (``disable_existing_loggers``), so pytest's ``caplog`` sees nothing from
+    them in some shard orders; this enables them for the block and collects directly."""
+    found: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = found.append  # type: ignore[method-assign]
+    loggers = [logging.getLogger(name) for name in names]
+    children = [
+        logging.getLogger(other)
+        for other in list(logging.root.manager.loggerDict)
+        if any(other.startswith(name + ".") for name in names)
+    ]
+    saved = [(lg, lg.disabled, lg.level) for lg in loggers + children]
+    for lg in loggers + children:
+        lg.disabled = False
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.addHandler(handler)
+    try:
+        yield found
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+        for lg, disabled, level in saved:
+            lg.disabled, lg.level = disabled, level
 
 
 def start_dcat_harvest(catalogue_url: str) -> Any:

@@ -13,6 +13,7 @@ import ckan.model as model
 import pytest
 from ckan.tests import factories
 from conftest import drain, published, queued
+from udp_testing import records_of
 
 from ckanext.udp.transparency import sync
 from ckanext.udp.transparency.portal import Portal
@@ -22,20 +23,9 @@ PASSWORD = "Correct-Horse-4711"
 
 @pytest.fixture
 def records() -> Iterator[list[logging.LogRecord]]:
-    """What the transparency plugin logs (CKAN's test logging may have it disabled)."""
-    found: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = found.append  # type: ignore[method-assign]
-    logger = logging.getLogger("ckanext.udp.transparency")
-    loggers = [logger, logging.getLogger("ckanext.udp.transparency.views")]
-    saved = [(lg, lg.disabled) for lg in loggers]
-    for lg in loggers:
-        lg.disabled = False
-    logger.addHandler(handler)
-    yield found
-    logger.removeHandler(handler)
-    for lg, disabled in saved:
-        lg.disabled = disabled
+    """What the transparency plugin logs."""
+    with records_of("ckanext.udp.transparency") as found:
+        yield found
 
 
 def _sysadmin_page(app) -> str:

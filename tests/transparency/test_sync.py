@@ -4,7 +4,6 @@ every non-public state, races, a portal that is down, drift."""
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import ckan.model as model
@@ -12,6 +11,7 @@ import ckan.plugins.toolkit as tk
 import pytest
 from ckan.tests import factories
 from conftest import LICENCE, act, drain, on_portal, published, queued
+from udp_testing import records_of
 
 from ckanext.udp.transparency import sync
 from ckanext.udp.transparency.outbox import enqueue
@@ -44,12 +44,34 @@ def test_publish_carries_identity_source_licence_resources_and_dcat_fields(hub, 
     res = copy["resources"]
     assert len(res) == 1
     assert res[0]["url"] == f"{hub_url}/dataset/{pkg['id']}/resource/{pkg['resources'][0]['id']}/download"
+    assert res[0]["id"] == pkg["resources"][0]["id"], "the same resource id on both sides"
     assert copy["organization"]["name"] == hub.org["name"], "the organization was created on the portal"
     # the mapping and the hub page's link
     row = sync.mapping_row(pkg["id"])
     assert row.live and row.portal_name == pkg["name"] and row.pushed_hash
     # nothing left to do: a second pass changes nothing
     assert sync.sync_dataset(client, pkg["id"]) == "unchanged"
+
+
+def test_a_resource_keeps_its_id_on_the_portal_through_updates(hub, remote, client):
+    """Each push replaces the copy's resources; with the hub's resource ids they are
+    updated in place, so a link to a resource page on the portal stays valid."""
+    pkg = published(hub, resources=[{"url": "https://www.karlsruhe.de/a.csv", "name": "Teil A", "format": "CSV"}])
+    drain(client)
+    first = pkg["resources"][0]["id"]
+    assert [r["id"] for r in on_portal(remote, pkg["id"])["resources"]] == [first]
+    harvester_edit(pkg["id"], title="Neuer Titel")
+    tk.get_action("resource_create")(
+        {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True},
+        {"package_id": pkg["id"], "url": "https://www.karlsruhe.de/b.csv", "name": "Teil B", "format": "CSV"},
+    )
+    drain(client)
+    hub_ids = [r["id"] for r in tk.get_action("package_show")({"ignore_auth": True}, {"id": pkg["id"]})["resources"]]
+    copy = on_portal(remote, pkg["id"])
+    assert copy["title"] == "Neuer Titel"
+    assert [r["id"] for r in copy["resources"]] == hub_ids and hub_ids[0] == first
+    res = remote.action("resource_show", id=first)
+    assert res["package_id"] == pkg["id"] and res["name"] == "Teil A"
 
 
 def test_round_trip_edit_pending_edit_withdraw_restore_archive_access_class_delete(hub, remote, client):
@@ -247,18 +269,8 @@ def test_backoff_grows_exponentially_and_a_change_is_retried(hub, remote, client
 def test_the_token_is_never_logged(hub, remote):
     published(hub)
     secret = "geheimes-token-0123456789"
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("ckanext.udp.transparency.sync")
-    logger.addHandler(handler)
-    # the test run's logging set-up may have switched loggers created before it off
-    disabled, logger.disabled = logger.disabled, False
-    try:
+    with records_of("ckanext.udp.transparency.sync") as records:
         assert sync.deliver(Portal("http://127.0.0.1:9", secret, timeout=2)).failed == 1
-    finally:
-        logger.removeHandler(handler)
-        logger.disabled = disabled
     bad = Portal(remote.url, secret, timeout=5)
     with pytest.raises(PortalError) as err:
         bad.call("organization_create", name="x")

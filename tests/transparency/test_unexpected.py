@@ -4,11 +4,10 @@ without the token; the other datasets of the pass are delivered."""
 
 from __future__ import annotations
 
-import logging
-
 import ckan.model as model
 import pytest
 from conftest import drain, on_portal, published
+from udp_testing import records_of
 
 from ckanext.udp.transparency import payload, sync
 from ckanext.udp.transparency.model import outbox
@@ -35,17 +34,8 @@ def test_an_unexpected_exception_fails_one_dataset_and_the_others_go_on(
 
     monkeypatch.setattr(sync, "_transfer", broken_transfer)
     monkeypatch.setattr(payload, "to_portal", broken_to_portal)
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("ckanext.udp.transparency.sync")
-    logger.addHandler(handler)
-    disabled, logger.disabled = logger.disabled, False
-    try:
+    with records_of("ckanext.udp.transparency.sync") as records:
         stats = sync.deliver(client)
-    finally:
-        logger.removeHandler(handler)
-        logger.disabled = disabled
     assert (stats.pushed, stats.failed) == (1, 2)
     assert on_portal(remote, fine["id"]) is not None
     assert on_portal(remote, push_breaks["id"]) is None and on_portal(remote, plan_breaks["id"]) is None

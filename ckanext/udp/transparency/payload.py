@@ -157,6 +157,7 @@ def to_portal(pkg: dict[str, Any]) -> dict[str, Any]:
 
 def _resource(pkg: dict[str, Any], res: dict[str, Any]) -> dict[str, Any]:
     out = {key: res[key] for key in RESOURCE_FIELDS if res.get(key) not in (None, "")}
+    out["id"] = res["id"]  # the same resource id on both sides: its page on the portal keeps its address
     out["url"] = f"{site_url()}/dataset/{pkg['id']}/resource/{res['id']}/download"
     out.setdefault("name", res.get("name") or res["id"])
     return out

@@ -5,6 +5,7 @@ error message."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import threading
@@ -35,6 +36,22 @@ class PortalError(Exception):
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:  # UnicodeDecodeError is one too
+        return None
+
+
+def _error_of(err: urllib.error.HTTPError) -> Any:
+    """The Action API's ``error`` object of a failed call (None when the answer has none)."""
+    try:
+        answer = _json(err.read())
+    except (OSError, http.client.HTTPException):
+        return None
+    return answer.get("error") if isinstance(answer, dict) else None
 
 
 class Portal:
@@ -69,15 +86,18 @@ class Portal:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as res:  # noqa: S310 (configured URL)
-                return json.loads(res.read())["result"]
+                body = res.read()
         except urllib.error.HTTPError as err:
-            try:
-                error = json.loads(err.read()).get("error")
-            except ValueError:
-                error = None
-            raise PortalError(action, err.code, error) from None
-        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise PortalError(action, err.code, _error_of(err)) from None
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            # not reached, or the answer broke off (URLError and the socket's errors are
+            # OSErrors; a cut answer is an http.client.IncompleteRead, a garbled one a BadStatusLine)
             raise PortalError(action, 0, type(err).__name__) from None
+        answer = _json(body)
+        if not isinstance(answer, dict) or "result" not in answer:
+            # a proxy's HTML page or a JSON that is no Action API answer: the portal answered, uselessly
+            raise PortalError(action, 502, "no Action API answer")
+        return answer["result"]
 
     def show(self, id_or_name: str) -> dict[str, Any] | None:
         """The portal's dataset (deleted ones too, for its sysadmin), or None."""
