@@ -31,6 +31,8 @@ import ckan.model as model
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from ckanext.udp import compat
+
 _PENDING = "udp_api_pending_changes"
 
 _TOUCH = sa.text("""
@@ -71,27 +73,30 @@ def public_now(package_id: str) -> bool:
 
 
 def record(package_id: str, public_now: bool, was_public: bool = False) -> None:
-    """Record a change now and once more after the session's next commit."""
+    """Record a change now and once more after the session's next commit (the
+    outermost one: a savepoint released inside a harvest batch is no commit; a
+    rolled-back savepoint drops what was noted in it)."""
     touch([(package_id, public_now, was_public)])
-    pending: dict[str, tuple[bool, bool]] = model.Session().info.setdefault(_PENDING, {})
-    old = pending.get(package_id, (False, False))
-    pending[package_id] = (public_now, was_public or old[1])
+    latest: dict[str, tuple[bool, bool]] = model.Session().info.setdefault(_PENDING, {})
+    old = latest.get(package_id, (False, False))
+    latest[package_id] = (public_now, was_public or old[1])
+    compat.after_commit((_PENDING, package_id), lambda: _touch_latest(latest, package_id))
 
 
-def _after_commit(session: Any) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        touch((package_id, now, was) for package_id, (now, was) in pending.items())
+def _touch_latest(latest: dict[str, tuple[bool, bool]], package_id: str) -> None:
+    values = latest.pop(package_id, None)
+    if values is not None:
+        touch([(package_id, *values)])
 
 
-def _after_rollback(session: Any, previous_transaction: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _ended(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction is over: its values are spent
+        session.info.pop(_PENDING, None)
 
 
 def listen() -> None:
-    if not event.contains(model.Session, "after_commit", _after_commit):
-        event.listen(model.Session, "after_commit", _after_commit)
-        event.listen(model.Session, "after_soft_rollback", _after_rollback)
+    if not event.contains(model.Session, "after_transaction_end", _ended):
+        event.listen(model.Session, "after_transaction_end", _ended)
 
 
 # --- reading -------------------------------------------------------------------
