@@ -66,6 +66,26 @@ class TestHarvestedDatasets:
         assert (pkg["udp_workflow_state"], pkg["udp_access_class"], pkg["private"]) == ("published", "internal", True)
         act(world.outsider, "package_show", id=pkg["id"])
 
+    def test_an_edit_of_a_harvested_dataset_is_approved_whichever_copy_package_show_reads(
+        self, world: World, rdf_server: str
+    ):
+        """ckanext-harvest adds its extras (``harvest_object_id`` ...) to the search index's
+        copy of a harvested dataset only; ``package_show`` answers from that copy while it is
+        current and from the database otherwise (a lagging index). The proposal's base and
+        the live dataset at the decision are both read from the database, so the lag alone
+        never looks like a change since the proposal."""
+        from ckan.lib import search
+
+        pkg = _harvest(world, f"{rdf_server}/fuenfter.ttl", {"udp_workflow_state": "published"})
+        assert "harvest_object_id" in {e["key"] for e in act(world.sysadmin, "package_show", id=pkg["id"])["extras"]}
+        act(world.editor, "package_patch", id=pkg["id"], notes="Geprüfte Beschreibung")
+        search.clear(pkg["id"])  # the index lags: package_show reads the database
+        assert "harvest_object_id" not in {
+            e["key"] for e in act(world.sysadmin, "package_show", id=pkg["id"])["extras"]
+        }
+        act(world.reviewer, "udp_approve", id=pkg["id"])
+        assert act(world.sysadmin, "package_show", id=pkg["id"])["notes"] == "Geprüfte Beschreibung"
+
     def test_the_harvest_source_itself_is_not_governed(self, world: World, rdf_server: str):
         source = HarvestSourceObj(url=f"{rdf_server}/vierter.ttl", source_type="dcat_rdf", owner_org=world.org["id"])
         shown = act(world.sysadmin, "package_show", id=source.id)

@@ -33,8 +33,10 @@ def propose_edit(up: Callable[..., Any], context: Context, pkg: model.Package, d
     """Called by the chained package_update, which holds the governance row's lock."""
     tk.check_access("package_update", context, data_dict)
     user = actor(context)
+    # from the database, not the search index's copy: ckanext-harvest adds its extras to the
+    # indexed copy only, so a base read from one and a live read from the other would differ
     live = tk.get_action("package_show")(
-        {"ignore_auth": True, wf.INTERNAL_CALL: True, "user": user.name}, {"id": pkg.id}
+        {"ignore_auth": True, wf.INTERNAL_CALL: True, "user": user.name, "use_cache": False}, {"id": pkg.id}
     )
     if system_only_change(live, data_dict):
         return up(context, data_dict)
@@ -90,7 +92,9 @@ def decide_pending(
 ) -> tuple[model.User | None, bool]:
     """Apply or drop the pending edit, inside the transition's transaction.
     Returns (author, approved) for the mail after the commit."""
-    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
+    live = tk.get_action("package_show")(
+        {"ignore_auth": True, wf.INTERNAL_CALL: True, "use_cache": False}, {"id": pkg.id}
+    )
     proposal = pending.proposed_dict
     changes = metadata_diff(live, proposal)
     if approve:
@@ -159,7 +163,9 @@ def udp_pending_edit_show(context: Context, data_dict: dict[str, Any]) -> dict[s
     pending = PendingEdit.get(pkg.id)
     if pending is None:
         raise tk.ObjectNotFound(tk._("This dataset has no pending edit."))
-    live = tk.get_action("package_show")({"ignore_auth": True, wf.INTERNAL_CALL: True}, {"id": pkg.id})
+    live = tk.get_action("package_show")(
+        {"ignore_auth": True, wf.INTERNAL_CALL: True, "use_cache": False}, {"id": pkg.id}
+    )
     proposer = user_or_none(pending.proposed_by)
     return {
         "package_id": pkg.id,
