@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import ckan.model as model
 import pytest
 import sqlalchemy as sa
+from plugin_loading import install as install_quick_plugin_loading
 from sharding import whole_files
 
 # Plugins with database migrations of their own (ckan db init does not run them).
@@ -34,6 +35,10 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 # udp_dcatde's reference-data options default to folders of UDP_SHARED_DIR
 # (scripts/stack.sh exports it; this covers pytest called directly)
 os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
+
+# CKAN loads every plugin again for each test; tests/plugin_loading.py drops the two
+# costs of that loading which only a test's deep stack makes heavy
+install_quick_plugin_loading()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -117,10 +122,18 @@ def shared_dir() -> pathlib.Path:
 def reset_db(reset_db, migrate_db_for):
     """CKAN's reset plus the plugins' own tables: migrated, then emptied."""
 
+    migrated: set[str] = set()
+
     def reset() -> None:
+        # CKAN's first reset of a session drops every table, the later ones only empty
+        # them: the plugins' migrations run after a drop only (each run costs ~0.1 s)
+        if not model.repo.tables_created_and_initialised:
+            migrated.clear()
         reset_db()
         for plugin in MIGRATED_PLUGINS:
-            migrate_db_for(plugin)
+            if plugin not in migrated:
+                migrate_db_for(plugin)
+                migrated.add(plugin)
         # CKAN's own tables (model.repo.metadata; model.meta.metadata may have
         # been replaced by a reflection of the whole database, plugin tables included)
         core = set(model.repo.metadata.tables)
