@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import ckan.model as model
+import ckan.plugins.toolkit as tk
 import pytest
 import sqlalchemy as sa
 
@@ -63,6 +64,16 @@ def published(hub: World, **kw: Any) -> dict[str, Any]:
     kw.setdefault("license_attribution_by_text", "Stadt Karlsruhe, Umwelt- und Arbeitsschutz")
     kw.setdefault("notes", "Messwerte der Stadt Karlsruhe.")
     return hub.published(**kw)
+
+
+def as_site_user() -> dict[str, Any]:
+    """The context of a change that applies at once, as a harvest run's does."""
+    return {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True}
+
+
+def harvester_edit(pkg_id: str, **changes: Any) -> dict[str, Any]:
+    """A change to a live dataset that applies at once (as a harvest run's does)."""
+    return tk.get_action("package_patch")(as_site_user(), {"id": pkg_id, **changes})
 
 
 def queued(package_id: str | None = None) -> int:

@@ -8,15 +8,9 @@ from __future__ import annotations
 import threading
 
 import ckan.model as model
-import ckan.plugins.toolkit as tk
-from conftest import drain, on_portal, published, queued, wait_for
+from conftest import drain, harvester_edit, on_portal, published, queued, wait_for
 
 from ckanext.udp.transparency import sync
-
-
-def harvester_edit(pkg_id: str, **changes: object) -> None:
-    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
-    tk.get_action("package_patch")({"user": site_user, "ignore_auth": True}, {"id": pkg_id, **changes})
 
 
 def test_a_change_is_delivered_while_another_datasets_push_is_in_flight(hub, remote, client, monkeypatch):

@@ -10,18 +10,12 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 import pytest
 from ckan.tests import factories
-from conftest import LICENCE, act, drain, on_portal, published, queued
+from conftest import LICENCE, act, as_site_user, drain, harvester_edit, on_portal, published, queued
 from udp_testing import records_of
 
 from ckanext.udp.transparency import sync
 from ckanext.udp.transparency.outbox import enqueue
 from ckanext.udp.transparency.portal import Portal, PortalError
-
-
-def harvester_edit(pkg_id, **changes):
-    """A change to a live dataset that applies at once (as a harvest run's does)."""
-    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
-    return tk.get_action("package_patch")({"user": site_user, "ignore_auth": True}, {"id": pkg_id, **changes})
 
 
 def test_publish_carries_identity_source_licence_resources_and_dcat_fields(hub, remote, client):
@@ -62,7 +56,7 @@ def test_a_resource_keeps_its_id_on_the_portal_through_updates(hub, remote, clie
     assert [r["id"] for r in on_portal(remote, pkg["id"])["resources"]] == [first]
     harvester_edit(pkg["id"], title="Neuer Titel")
     tk.get_action("resource_create")(
-        {"user": tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"], "ignore_auth": True},
+        as_site_user(),
         {"package_id": pkg["id"], "url": "https://www.karlsruhe.de/b.csv", "name": "Teil B", "format": "CSV"},
     )
     drain(client)

@@ -29,15 +29,21 @@ from ckanext.udp.governance.model import DatasetGovernance, PendingEdit, utcnow
 __all__ = ["udp_pending_edit_show"]
 
 
+def _live(pkg: model.Package, user: str | None = None) -> dict[str, Any]:
+    """The live dataset from the database, not the search index's copy: ckanext-harvest
+    adds its extras to the indexed copy only, so a base read from one and a live read
+    from the other would differ (and approvals of harvested datasets were refused)."""
+    context: dict[str, Any] = {"ignore_auth": True, wf.INTERNAL_CALL: True, "use_cache": False}
+    if user is not None:
+        context["user"] = user
+    return tk.get_action("package_show")(context, {"id": pkg.id})
+
+
 def propose_edit(up: Callable[..., Any], context: Context, pkg: model.Package, data_dict: dict[str, Any]) -> Any:
     """Called by the chained package_update, which holds the governance row's lock."""
     tk.check_access("package_update", context, data_dict)
     user = actor(context)
-    # from the database, not the search index's copy: ckanext-harvest adds its extras to the
-    # indexed copy only, so a base read from one and a live read from the other would differ
-    live = tk.get_action("package_show")(
-        {"ignore_auth": True, wf.INTERNAL_CALL: True, "user": user.name, "use_cache": False}, {"id": pkg.id}
-    )
+    live = _live(pkg, user.name)
     if system_only_change(live, data_dict):
         return up(context, data_dict)
     # a file cannot wait for review (it would be stored before anyone approved
@@ -92,9 +98,7 @@ def decide_pending(
 ) -> tuple[model.User | None, bool]:
     """Apply or drop the pending edit, inside the transition's transaction.
     Returns (author, approved) for the mail after the commit."""
-    live = tk.get_action("package_show")(
-        {"ignore_auth": True, wf.INTERNAL_CALL: True, "use_cache": False}, {"id": pkg.id}
-    )
+    live = _live(pkg)
     proposal = pending.proposed_dict
     changes = metadata_diff(live, proposal)
     if approve:
@@ -163,9 +167,7 @@ def udp_pending_edit_show(context: Context, data_dict: dict[str, Any]) -> dict[s
     pending = PendingEdit.get(pkg.id)
     if pending is None:
         raise tk.ObjectNotFound(tk._("This dataset has no pending edit."))
-    live = tk.get_action("package_show")(
-        {"ignore_auth": True, wf.INTERNAL_CALL: True, "use_cache": False}, {"id": pkg.id}
-    )
+    live = _live(pkg)
     proposer = user_or_none(pending.proposed_by)
     return {
         "package_id": pkg.id,
