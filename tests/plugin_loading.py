@@ -60,7 +60,7 @@ def add_resource(path: str, name: str) -> None:
     create_library(name, os.path.join(_caller_dir(1), path))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _entry_points(group: str, name: str) -> Any:
     return ORIGINAL["entry_points"](group=group, name=name)
 

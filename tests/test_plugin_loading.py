@@ -7,11 +7,10 @@ from typing import Any
 
 import ckan.lib.webassets_tools as webassets_tools
 import ckan.plugins.core as core
+import plugin_loading
 import pytest
 from ckan.common import config
 from ckan.config.environment import update_config
-
-import plugin_loading
 
 
 def _registered() -> dict[str, Any]:
@@ -43,9 +42,12 @@ def test_the_quick_loading_registers_what_ckans_loading_registers() -> None:
     assert any(name.startswith("udp") for name in quick["bundles"]), sorted(quick["bundles"])
 
 
-def test_the_callers_folder_is_the_one_inspect_names(tmp_path: Any) -> None:
+def test_the_callers_folder_is_the_one_inspect_names() -> None:
     seen: dict[str, list[str]] = {}
-    for name, fn in (("quick", plugin_loading._add_served_directory), ("ckan", plugin_loading.ORIGINAL["_add_served_directory"])):
+    for name, fn in (
+        ("quick", plugin_loading._add_served_directory),
+        ("ckan", plugin_loading.ORIGINAL["_add_served_directory"]),
+    ):
         conf: dict[str, list[str]] = {}
 
         def add_template_directory(config_: Any, relative_path: str, fn: Any = fn) -> None:
