@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import pathlib
+import uuid
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -134,6 +135,64 @@ def test_the_grid_image_and_its_data_follow_the_datasets_visibility(
     answer = app.get(f"/dataset/{public['id']}/resource/{bad['id']}/grid.json")
     assert answer.status_code == 422 and "beschädigt" in answer.json["error"]
     assert app.get(f"/dataset/{public['id']}/resource/{bad['id']}").status_code == 200
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+def test_a_file_one_worker_read_is_not_read_again_by_the_others(
+    netcdf: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each web worker has its own cache; the answers are shared through Redis,
+    so a second worker (an empty cache of its own) does not read the file again.
+    Failures are not shared, and a new version of the file is read afresh."""
+    from ckanext.udp.view3d import views
+
+    reads: list[str] = []
+    real_render, real_describe = grid.render_outside, grid.describe_outside
+
+    def render(*args: Any) -> Any:
+        reads.append("render")
+        return real_render(*args)
+
+    def describe(*args: Any) -> Any:
+        reads.append("describe")
+        return real_describe(*args)
+
+    monkeypatch.setattr(grid, "render_outside", render)
+    monkeypatch.setattr(grid, "describe_outside", describe)
+    resource = upload(public_dataset(owner_org=factories.Organization()["id"]), netcdf)
+    # a version of its own, so no earlier step (or run) has filled any cache for it
+    resource = dict(resource, last_modified=f"2026-12-02T08:00:00.{uuid.uuid4().int % 10**6:06d}")
+    grid.CACHE.items.clear()
+    first = views.grid_slice(resource, "hitzeindex", 2)
+    assert reads == ["describe", "render"] and first.time == 2
+    grid.CACHE.items.clear()  # the next worker
+    assert views.grid_slice(resource, "hitzeindex", 2) == first
+    assert reads == ["describe", "render"]  # nothing read again
+    # another time step is a slice of its own: read once
+    assert views.grid_slice(resource, "hitzeindex", 3).time == 3
+    assert reads == ["describe", "render", "render"]
+
+    # a failure stays with the worker that met it: the next one tries the file itself
+    failed = dict(resource, last_modified=resource["last_modified"] + "-failed")
+
+    def failing(*args: Any) -> Any:
+        reads.append("failed")
+        raise grid.GridError(grid.BROKEN, 422)
+
+    monkeypatch.setattr(grid, "render_outside", failing)
+    grid.CACHE.items.clear()
+    with pytest.raises(grid.GridError):
+        views.grid_slice(failed, "hitzeindex", 0)
+    monkeypatch.setattr(grid, "render_outside", render)
+    grid.CACHE.items.clear()
+    assert views.grid_slice(failed, "hitzeindex", 0).time == 0
+    assert reads[-2:] == ["failed", "render"]
+
+    # Redis out of reach: the file is read, the preview still answers
+    monkeypatch.setitem(tk.config, "ckan.redis.url", "redis://127.0.0.1:9/0")
+    grid.CACHE.items.clear()
+    assert views.grid_slice(resource, "hitzeindex", 1).time == 1
+    assert reads[-1] == "render"
 
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")

@@ -5,7 +5,8 @@ alternative.
 Bounded work per request: the file must be at most ``max_bytes`` large, a grid
 at most ``max_cells`` cells; one slice is read, thinned by a stride to at most
 ``MAX_SIDE`` pixels a side. Results are kept in a small in-process cache keyed
-by resource id, its last change, variable and time step. Every failure to read
+by resource id, its last change, variable and time step (and for the other
+workers in Redis: ``shared``). Every failure to read
 is a :class:`GridError`: an English message id with parameters (translated
 when it is shown, German by default) and an HTTP status (4xx).
 """

@@ -15,7 +15,7 @@ import ckan.plugins.toolkit as tk
 from flask import Blueprint, Response, jsonify
 
 from ckanext.udp import compat
-from ckanext.udp.view3d import grid, logic
+from ckanext.udp.view3d import grid, logic, shared
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ def find_resource(dataset_id: str, resource_id: str) -> dict[str, Any]:
 
 
 def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> grid.Slice:
-    """The rendered slice of ``resource`` (cached by id, last change, variable, time)."""
+    """The rendered slice of ``resource`` (cached by id, last change, variable, time:
+    in this worker, and for every worker in Redis, ``shared``)."""
     if not logic.is_grid(resource):
         raise grid.GridError("This resource is no NetCDF or GeoTIFF file.", 404)
     path = compat.resource_upload_path(resource)
@@ -80,10 +81,14 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
     key = (resource["id"], grid.version(resource), variable or "", time)
     cached = grid.CACHE.get(key)
     if cached is None:
-        try:
-            cached = grid.render_outside(path, variable, time, *limits(), sandbox_limits())
-        except grid.GridError as exc:
-            cached = exc
+        cached = shared.get_slice(key)  # another worker read the file already
+        if cached is None:
+            try:
+                cached = grid.render_outside(path, variable, time, *limits(), sandbox_limits())
+            except grid.GridError as exc:
+                cached = exc
+            else:
+                shared.put_slice(key, cached)
         _keep(key, cached)
     return _unless_failed(cached)
 
@@ -109,10 +114,14 @@ def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
     key = (resource["id"], grid.version(resource), "*variables*")
     cached = grid.CACHE.get(key)
     if cached is None:
-        try:
-            cached = grid.describe_outside(path, limits()[0], sandbox_limits())
-        except grid.GridError as exc:
-            cached = exc
+        cached = shared.get_variables(key)
+        if cached is None:
+            try:
+                cached = grid.describe_outside(path, limits()[0], sandbox_limits())
+            except grid.GridError as exc:
+                cached = exc
+            else:
+                shared.put_variables(key, cached)
         _keep(key, cached)
     return list(_unless_failed(cached))
 

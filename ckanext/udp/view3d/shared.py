@@ -1,0 +1,107 @@
+"""Rendered grid slices and variable lists shared by every web worker of a
+portal (Redis), behind each worker's own small cache (``grid.CACHE``).
+
+Reading a grid file happens in a sandboxed child process and takes about half a
+second for the demo's heat index; with one cache per worker, each worker (and
+each worker gunicorn starts after recycling one) read the file again for the
+first visitor it served. Here the first reader's answer is kept for every
+worker: under the same key as the worker's cache (resource id, its last change,
+variable, time step; a changed file has a new key), as the JSON the child
+process answers, for ``TTL`` seconds.
+
+Only answers are shared, never failures: a failure stays in the worker that
+met it. Access is checked before any cache is asked (``views.find_resource``).
+Redis being away only costs the shared layer: the file is read as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+import redis
+
+from ckanext.udp.view3d import grid
+
+log = logging.getLogger(__name__)
+
+#: seconds a shared answer is kept (a new version of the file has a new key anyway)
+TTL = 24 * 3600
+
+_CLIENTS: dict[str, redis.Redis] = {}
+
+
+def _redis() -> redis.Redis:
+    """CKAN's Redis with short time-outs: a slow cache must not hold up the page."""
+    url = tk.config["ckan.redis.url"]
+    client = _CLIENTS.get(url)
+    if client is None:
+        client = _CLIENTS[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    return client
+
+
+def key(parts: tuple[Any, ...]) -> str:
+    digest = hashlib.sha256(json.dumps(list(parts), default=str).encode()).hexdigest()
+    return f"{tk.config.get('ckan.site_id') or 'default'}:udp_grid:{digest}"
+
+
+def _get(parts: tuple[Any, ...]) -> Any:
+    try:
+        raw = _redis().get(key(parts))
+    except redis.RedisError as exc:  # a cache: Redis away means reading the file
+        log.warning("udp_grid: shared cache not read: %s", exc)
+        return None
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _put(parts: tuple[Any, ...], answer: Any) -> None:
+    try:
+        _redis().set(key(parts), json.dumps(answer), ex=TTL)
+    except redis.RedisError as exc:
+        log.warning("udp_grid: shared cache not written: %s", exc)
+
+
+def get_slice(parts: tuple[Any, ...]) -> grid.Slice | None:
+    answer = _get(parts)
+    if not isinstance(answer, dict):
+        return None
+    try:
+        return grid.Slice(
+            grid.Variable(**answer["variable"]), int(answer["time"]), base64.b64decode(answer["png"]), answer["stats"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def put_slice(parts: tuple[Any, ...], part: grid.Slice) -> None:
+    _put(
+        parts,
+        {
+            "variable": asdict(part.variable),
+            "time": part.time,
+            "png": base64.b64encode(part.png).decode("ascii"),
+            "stats": part.stats,
+        },
+    )
+
+
+def get_variables(parts: tuple[Any, ...]) -> list[grid.Variable] | None:
+    answer = _get(parts)
+    if not isinstance(answer, list):
+        return None
+    try:
+        return [grid.Variable(**v) for v in answer]
+    except TypeError:
+        return None
+
+
+def put_variables(parts: tuple[Any, ...], variables: list[grid.Variable]) -> None:
+    _put(parts, [asdict(v) for v in variables])
