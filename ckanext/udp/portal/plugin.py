@@ -13,7 +13,7 @@ from ckan.lib.plugins import DefaultTranslation
 from flask import Flask
 
 from ckanext.udp import compat
-from ckanext.udp.portal import cli, guard, helpers, replica, serving
+from ckanext.udp.portal import cli, guard, helpers, replica, serving, templatecache
 
 
 @tk.blanket.config_declarations
@@ -46,6 +46,8 @@ class UdpPlugin(p.SingletonPlugin, DefaultTranslation):
             guard.install(app)
             serving.install(app)
             replica.install(app)
+            # compiled templates shared by the workers (issue 13: a new worker's first pages)
+            templatecache.install(app, config.get("ckanext.udp.template_cache_dir"))
         # the asset bundles' URLs once per worker, not per page (issue 13: page cost)
         if not tk.asbool(config.get("debug")):
             compat.cache_asset_urls()
