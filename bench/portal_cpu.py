@@ -130,6 +130,8 @@ def measure(
         for url in urls_of(targets, profile, repeat, skip=0 if warm_queries else 2 * repeat):
             get(url)
         profiler.disable()
+        if os.environ.get("UDP_PROFILE_OUT"):  # the raw profile, for pstats or snakeviz
+            profiler.dump_stats(os.environ["UDP_PROFILE_OUT"])
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("cumulative").print_stats(45)
@@ -143,7 +145,7 @@ def main() -> None:
     parser.add_argument("--ini", default=str(HERE.parent / ".udp" / "ckan.ini"))
     parser.add_argument("--repeat", type=int, default=30, help="requests per page and portal")
     parser.add_argument("--datasets", type=int, default=0, help="at least this many public datasets first")
-    parser.add_argument("--profile", choices=PAGES, help="cProfile of ours for this page")
+    parser.add_argument("--profile", choices=PAGES, help="cProfile of ours (of stock with --only stock) for this page")
     parser.add_argument("--only", choices=["ours", "stock"])
     parser.add_argument(
         "--warm-queries",
@@ -166,7 +168,7 @@ def main() -> None:
         config = str(ini) if args.child == "ours" else str(stock_ini)
         if args.child == "stock":  # the resource page where stock lacks the view type (as portal_load.py)
             targets["previews"] = targets.get("previews_stock", targets["previews"])
-        profile = args.profile if args.child == "ours" else None
+        profile = args.profile  # ours, or stock when only stock runs (--only stock)
         print(json.dumps(measure(config, targets, args.repeat, profile, args.warm_queries)))
         return
 
@@ -183,14 +185,16 @@ def main() -> None:
     for label in ("ours", "stock"):
         if args.only and args.only != label:
             continue
-        extra = ["--profile", args.profile] if args.profile else []
+        extra = ["--profile", args.profile] if args.profile and (label == "ours" or args.only == "stock") else []
         extra += ["--warm-queries"] if args.warm_queries else []
         done = portal_load.run_child([*me, "--targets", str(path), *extra], label)
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
         if results[label]["errors"]:
             print(f"{label}: answers other than 200: {results[label]['errors']}")
-    if "profile" in results.get("ours", {}):
-        print(results["ours"]["profile"])
+    for label in ("ours", "stock"):
+        if "profile" in results.get(label, {}):
+            print(f"cProfile of {label}:")
+            print(results[label]["profile"])
     print(
         f"{targets['count']} public datasets, {args.repeat} requests per page, one at a time, "
         f"{'every query seen in the warm-up' if args.warm_queries else 'searches new to the process'} "
