@@ -1,7 +1,7 @@
 """Plugin loading at the speed of production, for the tests.
 
 CKAN's ``with_plugins`` and ``app`` fixtures load every plugin again for each test.
-Two costs of that loading are fine once at start-up but dominated the suite's set-up
+Three costs of that loading are fine once at start-up but dominated the suite's set-up
 times (about 60 % of a test's set-up in a profile of tests/security/test_channels.py):
 
 - ``toolkit.add_template_directory``, ``add_public_directory`` and ``add_resource``
