@@ -36,8 +36,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 # (scripts/stack.sh exports it; this covers pytest called directly)
 os.environ.setdefault("UDP_SHARED_DIR", str((REPO.parent / "shared").resolve()))
 
-# CKAN loads every plugin again for each test; tests/plugin_loading.py drops the two
-# costs of that loading which only a test's deep stack makes heavy
+# CKAN loads every plugin again for each test; tests/plugin_loading.py drops the three
+# costs of that loading which the tests' many loadings make heavy
 install_quick_plugin_loading()
 
 
