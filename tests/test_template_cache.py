@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 from typing import Any
 
 import jinja2
@@ -48,3 +49,35 @@ def test_a_configured_directory_is_private_and_off_switches_it_off(tmp_path: pat
     assert templatecache.bytecode_cache("off") is None
     default = templatecache.bytecode_cache("")
     assert default is not None and os.stat(default.directory).st_uid == os.getuid()
+
+
+def test_a_directory_others_may_write_or_own_is_refused(tmp_path: pathlib.Path) -> None:
+    """Compiled code is loaded from the directory: one that others could fill is not used."""
+    open_to_all = tmp_path / "offen"
+    open_to_all.mkdir(mode=0o777)
+    open_to_all.chmod(0o777)
+    assert templatecache.bytecode_cache(str(open_to_all)) is None
+    foreign = tmp_path / "fremd"
+    foreign.mkdir(mode=0o700)
+    if os.getuid() == 0:  # only root can give a directory away
+        os.chown(foreign, 65534, 65534)
+        assert templatecache.bytecode_cache(str(foreign)) is None
+    link = tmp_path / "verweis"
+    link.symlink_to(tmp_path / "templates-real", target_is_directory=True)
+    (tmp_path / "templates-real").mkdir(mode=0o700)
+    assert templatecache.bytecode_cache(str(link)) is None
+
+
+def test_a_cache_that_cannot_be_written_costs_only_the_cache(
+    app: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory removed under a running worker (a temp cleaner): pages still render."""
+    directory = tmp_path / "weg"
+    cache = templatecache.bytecode_cache(str(directory))
+    assert cache is not None
+    shutil.rmtree(directory)
+    env = app.flask_app.jinja_env
+    monkeypatch.setattr(env, "bytecode_cache", cache)
+    env.cache.clear()
+    page = app.get("/dataset/")
+    assert page.status_code == 200 and "Datensätze" in page.body

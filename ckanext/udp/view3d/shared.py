@@ -1,13 +1,20 @@
-"""Rendered grid slices and variable lists shared by every web worker of a
-portal (Redis), behind each worker's own small cache (``grid.CACHE``).
+"""The grid preview's first pictures and variable lists shared by every web
+worker of a portal (Redis), behind each worker's own small cache (``grid.CACHE``).
 
 Reading a grid file happens in a sandboxed child process and takes about half a
 second for the demo's heat index; with one cache per worker, each worker (and
 each worker gunicorn starts after recycling one) read the file again for the
 first visitor it served. Here the first reader's answer is kept for every
-worker: under the same key as the worker's cache (resource id, its last change,
-variable, time step; a changed file has a new key), as the JSON the child
-process answers, for ``TTL`` seconds.
+worker, for ``TTL`` seconds: the variable list and the first time step of each
+variable (what a resource page shows before anyone picks another step), keyed by
+resource id, its last change, variable and time step, the size limits and the
+drawing (``FORMAT``, ``grid.MAX_SIDE``, ``grid.ANCHORS``): a changed file or a
+changed drawing has new keys.
+
+Bounded: the keys are the uploaded grid files times their variables, never what
+visitors ask for (other time steps stay in the worker that drew them), and an
+answer larger than ``MAX_BYTES`` is not shared. The Redis is CKAN's (the queues'
+database), so the cache must stay small there.
 
 Only answers are shared, never failures: a failure stays in the worker that
 met it. Access is checked before any cache is asked (``views.find_resource``).
@@ -32,6 +39,10 @@ log = logging.getLogger(__name__)
 
 #: seconds a shared answer is kept (a new version of the file has a new key anyway)
 TTL = 24 * 3600
+#: answers larger than this (JSON, the picture in base64) stay in the worker that drew them
+MAX_BYTES = 2 * 1024 * 1024
+#: raise when the drawing changes in a way ``grid.MAX_SIDE`` and ``grid.ANCHORS`` do not show
+FORMAT = 1
 
 _CLIENTS: dict[str, redis.Redis] = {}
 
@@ -46,7 +57,8 @@ def _redis() -> redis.Redis:
 
 
 def key(parts: tuple[Any, ...]) -> str:
-    digest = hashlib.sha256(json.dumps(list(parts), default=str).encode()).hexdigest()
+    drawn = [FORMAT, grid.MAX_SIDE, grid.ANCHORS, *parts]
+    digest = hashlib.sha256(json.dumps(drawn, default=str).encode()).hexdigest()
     return f"{tk.config.get('ckan.site_id') or 'default'}:udp_grid:{digest}"
 
 
@@ -63,8 +75,11 @@ def _get(parts: tuple[Any, ...]) -> Any:
 
 
 def _put(parts: tuple[Any, ...], answer: Any) -> None:
+    text = json.dumps(answer)
+    if len(text) > MAX_BYTES:
+        return
     try:
-        _redis().set(key(parts), json.dumps(answer), ex=TTL)
+        _redis().set(key(parts), text, ex=TTL)
     except redis.RedisError as exc:
         log.warning("udp_grid: shared cache not written: %s", exc)
 

@@ -63,8 +63,8 @@ def find_resource(dataset_id: str, resource_id: str) -> dict[str, Any]:
 
 
 def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> grid.Slice:
-    """The rendered slice of ``resource`` (cached by id, last change, variable, time:
-    in this worker, and for every worker in Redis, ``shared``)."""
+    """The rendered slice of ``resource`` (cached by id, last change, variable, time
+    in this worker; the first time step also for every worker in Redis, ``shared``)."""
     if not logic.is_grid(resource):
         raise grid.GridError("This resource is no NetCDF or GeoTIFF file.", 404)
     path = compat.resource_upload_path(resource)
@@ -79,16 +79,20 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
         if not (chosen.times and 0 <= time < len(chosen.times)):
             time = 0
     key = (resource["id"], grid.version(resource), variable or "", time)
+    # the first time step of each variable (what the page shows first) is shared by the
+    # workers; other steps stay in the worker that drew them (a bounded cache)
+    share = (*key, *limits()) if time == 0 else None
     cached = grid.CACHE.get(key)
     if cached is None:
-        cached = shared.get_slice(key)  # another worker read the file already
+        cached = shared.get_slice(share) if share else None  # another worker read the file already
         if cached is None:
             try:
                 cached = grid.render_outside(path, variable, time, *limits(), sandbox_limits())
             except grid.GridError as exc:
                 cached = exc
             else:
-                shared.put_slice(key, cached)
+                if share:
+                    shared.put_slice(share, cached)
         _keep(key, cached)
     return _unless_failed(cached)
 
