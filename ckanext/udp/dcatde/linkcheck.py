@@ -15,15 +15,13 @@ synchronously or as background jobs (``--queue``): :func:`check_dataset_job`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 import ckan.plugins.toolkit as tk
-import redis
 
-from ckanext.udp import fetch
+from ckanext.udp import fetch, rediscache
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +31,6 @@ TTL = 14 * 24 * 3600
 OK, BROKEN, UNCHECKED = "ok", "broken", "unchecked"
 #: enough to know the address answers; the rest is not read
 PROBE_BYTES = 64 * 1024
-
-
-def _connection() -> redis.Redis:
-    return redis.Redis.from_url(tk.config["ckan.redis.url"], socket_timeout=2, socket_connect_timeout=2)
 
 
 def is_external(url: str) -> bool:
@@ -100,25 +94,15 @@ def check_dataset(pkg: dict[str, Any], fetcher: fetch.Fetcher | None = None) -> 
     finally:
         if own:
             fetcher.close()
-    try:
-        _connection().set(PREFIX + pkg["id"], json.dumps(results), ex=TTL)
-    except redis.RedisError:
-        log.warning("link check of %s not stored: Redis unavailable", pkg.get("name"), exc_info=True)
+    rediscache.put(PREFIX + pkg["id"], results, TTL, timeout=2)
     return results
 
 
 def results_for(pkg: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The stored results of ``pkg`` for addresses it still has (an address
     changed since the check is not reported)."""
-    try:
-        raw = _connection().get(PREFIX + pkg["id"])
-    except redis.RedisError:
-        return {}
-    if not raw:
-        return {}
-    try:
-        stored = json.loads(raw)
-    except ValueError:
+    stored = rediscache.get(PREFIX + pkg["id"], timeout=2)
+    if not isinstance(stored, dict):
         return {}
     urls = {r["id"]: r.get("url") for r in pkg.get("resources") or []}
     return {rid: r for rid, r in stored.items() if isinstance(r, dict) and urls.get(rid) == r.get("url")}

@@ -24,9 +24,7 @@ import json
 import logging
 from typing import Any
 
-import ckan.plugins.toolkit as tk
-import redis
-
+from ckanext.udp import rediscache
 from ckanext.udp.dcatde import cli, findings, validation
 from ckanext.udp.dcatde.validation import Report, Result
 
@@ -67,10 +65,6 @@ def _key(pkg: dict[str, Any], shapes_version: str) -> str:
     return f"{PREFIX}{FORMAT}:{shapes_version}:{pkg.get('id')}:{digest}"
 
 
-def _connection() -> redis.Redis:
-    return redis.Redis.from_url(tk.config["ckan.redis.url"], socket_timeout=1, socket_connect_timeout=1)
-
-
 def _dump(report: Report) -> dict[str, Any]:
     return dataclasses.asdict(report)
 
@@ -90,27 +84,18 @@ def _load(data: dict[str, Any]) -> Report:
 
 
 def _read(key: str) -> Check | None:
-    try:
-        raw = _connection().get(key)
-    except redis.RedisError:
-        log.warning("quality check cache unavailable", exc_info=True)
-        return None
-    if raw is None:
+    data = rediscache.get(key)
+    if data is None:
         return None
     try:
-        data = json.loads(raw)
         return Check(_load(data["report"]), _load(data["mine"]), _load(data["portal"]))
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         log.warning("quality check cache: unreadable entry %s", key)
         return None
 
 
 def _write(key: str, result: Check) -> None:
-    entry = {name: _dump(getattr(result, name)) for name in ("report", "mine", "portal")}
-    try:
-        _connection().set(key, json.dumps(entry), ex=TTL)
-    except redis.RedisError:
-        log.warning("quality check cache unavailable", exc_info=True)
+    rediscache.put(key, {name: _dump(getattr(result, name)) for name in ("report", "mine", "portal")}, TTL)
 
 
 __all__ = ["FORMAT", "PREFIX", "TTL", "Check", "check"]

@@ -299,7 +299,7 @@ def _error_json(exc: GridError) -> dict[str, Any]:
 def describe_json(path: str, max_bytes: int) -> dict[str, Any]:
     """:func:`describe` as JSON values: what the child process runs."""
     try:
-        return {"variables": [asdict(v) for v in describe(path, max_bytes)]}
+        return {"variables": variables_to_json(describe(path, max_bytes))}
     except GridError as exc:
         return _error_json(exc)
 
@@ -310,12 +310,31 @@ def render_json(path: str, variable: str | None, time: int, max_bytes: int, max_
         part = render(path, variable, time, max_bytes, max_cells)
     except GridError as exc:
         return _error_json(exc)
+    return slice_to_json(part)
+
+
+def slice_to_json(part: Slice) -> dict[str, Any]:
+    """A slice as JSON values (the PNG in base64), for the child process's answer and the shared cache."""
     return {
         "variable": asdict(part.variable),
         "time": part.time,
         "png": base64.b64encode(part.png).decode("ascii"),
         "stats": part.stats,
     }
+
+
+def slice_from_json(answer: dict[str, Any]) -> Slice:
+    """:func:`slice_to_json` read back (``KeyError``, ``TypeError`` or ``ValueError`` if it is no slice)."""
+    return Slice(Variable(**answer["variable"]), int(answer["time"]), base64.b64decode(answer["png"]), answer["stats"])
+
+
+def variables_to_json(variables: list[Variable]) -> list[dict[str, Any]]:
+    return [asdict(v) for v in variables]
+
+
+def variables_from_json(answer: list[dict[str, Any]]) -> list[Variable]:
+    """:func:`variables_to_json` read back (``TypeError`` if they are no variables)."""
+    return [Variable(**v) for v in answer]
 
 
 def _outside(call: str, kwargs: dict[str, Any], limits: Any) -> dict[str, Any]:
@@ -343,14 +362,13 @@ def _outside(call: str, kwargs: dict[str, Any], limits: Any) -> dict[str, Any]:
 def describe_outside(path: str, max_bytes: int, limits: Any) -> list[Variable]:
     """:func:`describe` in a child process with ``limits`` (``sandbox.Limits``)."""
     answer = _outside("describe_json", {"path": path, "max_bytes": max_bytes}, limits)
-    return [Variable(**v) for v in answer["variables"]]
+    return variables_from_json(answer["variables"])
 
 
 def render_outside(path: str, variable: str | None, time: int, max_bytes: int, max_cells: int, limits: Any) -> Slice:
     """:func:`render` in a child process with ``limits`` (``sandbox.Limits``)."""
     kwargs = {"path": path, "variable": variable, "time": time, "max_bytes": max_bytes, "max_cells": max_cells}
-    answer = _outside("render_json", kwargs, limits)
-    return Slice(Variable(**answer["variable"]), int(answer["time"]), base64.b64decode(answer["png"]), answer["stats"])
+    return slice_from_json(_outside("render_json", kwargs, limits))
 
 
 def statistics(data: np.ndarray, unit: str) -> dict[str, Any]:

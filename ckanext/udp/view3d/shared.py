@@ -23,19 +23,14 @@ Redis being away only costs the shared layer: the file is read as before.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import logging
-from dataclasses import asdict
 from typing import Any
 
 import ckan.plugins.toolkit as tk
-import redis
 
+from ckanext.udp import rediscache
 from ckanext.udp.view3d import grid
-
-log = logging.getLogger(__name__)
 
 #: seconds a shared answer is kept (a new version of the file has a new key anyway)
 TTL = 24 * 3600
@@ -44,17 +39,6 @@ MAX_BYTES = 2 * 1024 * 1024
 #: raise when the drawing changes in a way ``grid.MAX_SIDE`` and ``grid.ANCHORS`` do not show
 FORMAT = 1
 
-_CLIENTS: dict[str, redis.Redis] = {}
-
-
-def _redis() -> redis.Redis:
-    """CKAN's Redis with short time-outs: a slow cache must not hold up the page."""
-    url = tk.config["ckan.redis.url"]
-    client = _CLIENTS.get(url)
-    if client is None:
-        client = _CLIENTS[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    return client
-
 
 def key(parts: tuple[Any, ...]) -> str:
     drawn = [FORMAT, grid.MAX_SIDE, grid.ANCHORS, *parts]
@@ -62,61 +46,25 @@ def key(parts: tuple[Any, ...]) -> str:
     return f"{tk.config.get('ckan.site_id') or 'default'}:udp_grid:{digest}"
 
 
-def _get(parts: tuple[Any, ...]) -> Any:
-    try:
-        raw = _redis().get(key(parts))
-    except redis.RedisError as exc:  # a cache: Redis away means reading the file
-        log.warning("udp_grid: shared cache not read: %s", exc)
-        return None
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None
-
-
-def _put(parts: tuple[Any, ...], answer: Any) -> None:
-    text = json.dumps(answer)
-    if len(text) > MAX_BYTES:
-        return
-    try:
-        _redis().set(key(parts), text, ex=TTL)
-    except redis.RedisError as exc:
-        log.warning("udp_grid: shared cache not written: %s", exc)
-
-
 def get_slice(parts: tuple[Any, ...]) -> grid.Slice | None:
-    answer = _get(parts)
-    if not isinstance(answer, dict):
-        return None
+    answer = rediscache.get(key(parts))
     try:
-        return grid.Slice(
-            grid.Variable(**answer["variable"]), int(answer["time"]), base64.b64decode(answer["png"]), answer["stats"]
-        )
+        return grid.slice_from_json(answer) if isinstance(answer, dict) else None
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def put_slice(parts: tuple[Any, ...], part: grid.Slice) -> None:
-    _put(
-        parts,
-        {
-            "variable": asdict(part.variable),
-            "time": part.time,
-            "png": base64.b64encode(part.png).decode("ascii"),
-            "stats": part.stats,
-        },
-    )
+    rediscache.put(key(parts), grid.slice_to_json(part), TTL, MAX_BYTES)
 
 
 def get_variables(parts: tuple[Any, ...]) -> list[grid.Variable] | None:
-    answer = _get(parts)
-    if not isinstance(answer, list):
-        return None
+    answer = rediscache.get(key(parts))
     try:
-        return [grid.Variable(**v) for v in answer]
+        return grid.variables_from_json(answer) if isinstance(answer, list) else None
     except TypeError:
         return None
 
 
 def put_variables(parts: tuple[Any, ...], variables: list[grid.Variable]) -> None:
-    _put(parts, [asdict(v) for v in variables])
+    rediscache.put(key(parts), grid.variables_to_json(variables), TTL, MAX_BYTES)

@@ -9,6 +9,7 @@ gets a 4xx with a message in the reader's language (German by default), never a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -79,20 +80,39 @@ def grid_slice(resource: dict[str, Any], variable: str | None, time: int) -> gri
         if not (chosen.times and 0 <= time < len(chosen.times)):
             time = 0
     key = (resource["id"], grid.version(resource), variable or "", time)
+    max_bytes, max_cells = limits()
     # the first time step of each variable (what the page shows first) is shared by the
     # workers; other steps stay in the worker that drew them (a bounded cache)
-    share = (*key, *limits()) if time == 0 else None
+    return _cached(
+        key,
+        (*key, max_bytes, max_cells) if time == 0 else None,
+        lambda: grid.render_outside(path, variable, time, max_bytes, max_cells, sandbox_limits()),
+        shared.get_slice,
+        shared.put_slice,
+    )
+
+
+def _cached(
+    key: tuple[Any, ...],
+    share: tuple[Any, ...] | None,
+    read: Callable[[], Any],
+    get_shared: Callable[[tuple[Any, ...]], Any],
+    put_shared: Callable[[tuple[Any, ...], Any], None],
+) -> Any:
+    """The answer for ``key``: from this worker's cache, else (if ``share`` is given)
+    from the one all workers share, else ``read()`` from the file and kept in both
+    (a failure only in this worker's)."""
     cached = grid.CACHE.get(key)
     if cached is None:
-        cached = shared.get_slice(share) if share else None  # another worker read the file already
+        cached = get_shared(share) if share else None  # another worker read the file already
         if cached is None:
             try:
-                cached = grid.render_outside(path, variable, time, *limits(), sandbox_limits())
+                cached = read()
             except grid.GridError as exc:
                 cached = exc
             else:
                 if share:
-                    shared.put_slice(share, cached)
+                    put_shared(share, cached)
         _keep(key, cached)
     return _unless_failed(cached)
 
@@ -116,18 +136,15 @@ def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
     if not path:
         raise grid.GridError(ONLY_UPLOADS, 404)
     key = (resource["id"], grid.version(resource), "*variables*")
-    cached = grid.CACHE.get(key)
-    if cached is None:
-        cached = shared.get_variables(key)
-        if cached is None:
-            try:
-                cached = grid.describe_outside(path, limits()[0], sandbox_limits())
-            except grid.GridError as exc:
-                cached = exc
-            else:
-                shared.put_variables(key, cached)
-        _keep(key, cached)
-    return list(_unless_failed(cached))
+    max_bytes = limits()[0]
+    found = _cached(
+        key,
+        key,
+        lambda: grid.describe_outside(path, max_bytes, sandbox_limits()),
+        shared.get_variables,
+        shared.put_variables,
+    )
+    return list(found)
 
 
 def _error(message: str, status: int, as_json: bool) -> Response:
