@@ -91,6 +91,15 @@ def test_search_district_dataset_download(demo_world, viewport, new_page, steps)
     rows.filter(has_text="KA-00001").first.wait_for()
     assert rows.count() >= 10
     steps.shot(page, "Tabellenvorschau Baumkataster")
+    # on the screen, at every width: the title, then the preview, then the information
+    # table, then the dataset's other resources (CKAN turns the columns round on phones)
+    tops = page.evaluate(
+        """() => ['.module-resource h1', '.module-resource iframe', '.wrapper > .primary', '.wrapper > aside.secondary']
+            .map(s => document.querySelector(s).getBoundingClientRect().top)"""
+    )
+    assert tops == sorted(tops), tops
+    # no share links to third-party sites
+    assert not page.locator("a[href*='facebook.com'], a[href*='twitter.com'], a[href*='x.com/']").count()
     axe_check(page, "the table preview of the tree register")
     assert_fits(page)
     page.go_back()
