@@ -151,6 +151,33 @@ def test_paging_inside_the_depth_is_stable(world: dict[str, Any]) -> None:
     assert pages == whole
 
 
+@pytest.mark.parametrize("q", ["Daten der Stadt Karlsruhe", "trees"])
+def test_paging_through_every_page_gives_each_hit_once(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, q: str
+) -> None:
+    """An app paging through a blended search (as through any CKAN search) gets
+    every hit exactly once, and as many as the count says, on every page: the
+    blended head is followed by the rest of BM25's list without the datasets
+    the blend already showed. (Pages past the blend depth were plain BM25:
+    datasets BM25 ranked inside the depth but the blend pushed past it were on
+    no page, and kNN's there came twice.) A small depth, so the thirteen
+    datasets reach past it."""
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.depth", "3")
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.min_similarity", "0")
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.exact_title", "false")
+    bm25 = names(search({"q": q, "rows": 100, "extras": OFF}))
+    counts, seen = set(), []
+    for start in range(0, 20, 2):
+        page = search({"q": q, "rows": 2, "start": start})
+        counts.add(page["count"])
+        seen += names(page)
+    assert len(seen) == len(set(seen)), seen  # nothing twice
+    assert counts == {len(seen)}  # the count is what paging delivers, the same on every page
+    assert set(bm25) <= set(seen)  # nothing BM25 finds is lost
+    # the head is the blend; a page of two is the same as the longer page holding it
+    assert seen[:6] == names(search({"q": q, "rows": 6}))
+
+
 def _context(for_view: bool) -> dict[str, Any]:
     return {"user": "", "auth_user_obj": None, **({"for_view": True} if for_view else {})}
 
@@ -184,7 +211,10 @@ def test_the_blended_page_is_the_fusion_of_the_fully_parsed_lists(
             fused = hybrid.blend(q, bm25["results"], knn)
             assert got["results"] == fused[start : start + rows], (q, start, rows)
             assert got["results"], (q, start)  # not a page of nothing
-            assert got["count"] == (len(fused) if bm25["count"] < 10 else bm25["count"] + len(fused) - 10)
+            # each dataset once: the blend's and the rest of BM25's (a kNN hit BM25 ranks past the
+            # depth is counted once, not twice as before)
+            every = {d["id"] for d in action(_context(False), {"q": q, "rows": 1000, "extras": OFF})["results"]}
+            assert got["count"] == len(every | {d["id"] for d in fused}), (q, start, rows)
 
 
 def test_only_the_returned_page_is_parsed(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

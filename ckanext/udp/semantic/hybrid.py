@@ -21,17 +21,18 @@ nearest datasets by meaning (kNN over ``udp_vector``) by reciprocal rank fusion.
   blending would give the same page (only the count stays BM25's). ``blend = always``: every free-text query is
   embedded and blended (the behaviour up to 01.12.2026).
 - Both lists are taken to the same depth (``ckanext.udp.semantic.depth``,
-  default 40), and only pages inside that depth are blended; later pages are
-  BM25 as before.
+  default 40) and blended; BM25's hits past the depth follow the blend, less
+  the datasets kNN brought into it (one more BM25 query, excluding those).
+  Every page is a slice of that one list and carries its size as the count,
+  so paging through all pages gives every hit once.
 - The kNN leg runs under the filter list CKAN built for the BM25 query, which
   ``after_dataset_search`` hands back to the wrapper: the caller's ``fq``, site,
   state, ``capacity:public`` and the caller's permission labels. So the kNN
   leg can never return a dataset the BM25 query would hide.
 - Reciprocal rank fusion: score(d) = sum over both lists of 1 / (k + rank),
   ranks from 1, k = ``ckanext.udp.semantic.rrf_k`` (default 60); ties keep the
-  BM25 order. Facets and filters are BM25's; the count is the size of the
-  union where BM25 found fewer than the depth, else BM25's count plus the
-  datasets only kNN found.
+  BM25 order. Facets and filters are BM25's; the count is the number of
+  datasets BM25 or kNN found, each counted once.
 - Known-item rule (``ckanext.udp.semantic.exact_title``, default on): when
   BM25's first hit has exactly the query as its title (compared after Unicode
   NFKC, case folding and ignoring punctuation and spacing), the searcher asked
@@ -181,7 +182,7 @@ def plan(data_dict: dict[str, Any]) -> tuple[int, int] | None:
     if str(data_dict.get("sort") or "").strip() not in _DEFAULT_SORTS:
         return None
     start, rows = _int(data_dict.get("start"), 0), _int(data_dict.get("rows"), 10)
-    if start is None or rows is None or start < 0 or rows <= 0 or start + rows > depth():
+    if start is None or rows is None or start < 0 or rows <= 0:
         return None
     return start, rows
 
@@ -233,8 +234,7 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
         vector = model.query(q)
     except Exception:  # no model, no blending; the search itself still answers
         log.exception("udp_semantic: query not embedded")
-        result["results"] = _as_results(bm25[start : start + rows], context)
-        return result
+        return original(context, data_dict)
     fq_list, q_op = filters
     hits = similar_enough(
         knn_hits(vector, fq_list, depth(), f"id {source}", q_op=q_op),
@@ -242,14 +242,31 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
     )
     knn = [_Hit(doc, source) for doc in hits]
     fused = blend(q, bm25, knn)
-    bm25_ids = {d.get("id") for d in bm25}
-    only_knn = sum(1 for d in knn if d.get("id") not in bm25_ids)
-    if result["count"] < depth():
-        result["count"] = len(fused)
+    shown = fused[start : start + rows]
+    tail: list[Any] = []
+    if result["count"] > len(bm25):
+        # BM25 found more than the depth: its hits past the depth follow the blend, less the
+        # datasets kNN brought into it, so that every page (and the count) agrees
+        bm25_ids = {d.get("id") for d in bm25}
+        only_knn = [d.get("id") for d in knn if d.get("id") not in bm25_ids]
+        wanted = max(0, start + rows - max(start, len(fused)))
+        if only_knn or wanted:
+            rest = original(context, _beyond(data_dict, only_knn, len(bm25) + max(0, start - len(fused)), wanted))
+            result["count"] = rest["count"]
+            tail = rest["results"]
+        result["count"] += len(fused) - len(bm25)
     else:
-        result["count"] += only_knn
-    result["results"] = _as_results(fused[start : start + rows], context)
+        result["count"] = len(fused)
+    result["results"] = _as_results(shown, context) + tail
     return result
+
+
+def _beyond(data_dict: dict[str, Any], exclude: list[str], start: int, rows: int) -> dict[str, Any]:
+    """The BM25 search from ``start`` without the datasets ``exclude`` (their ids)."""
+    fq_list = list(data_dict.get("fq_list") or [])
+    if exclude:
+        fq_list.append("-id:(" + " OR ".join(f'"{pid}"' for pid in exclude) + ")")
+    return {**data_dict, "start": start, "rows": rows, "fq_list": fq_list}
 
 
 class _Shown:
