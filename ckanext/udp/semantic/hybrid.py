@@ -262,11 +262,12 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
 
 
 def _beyond(data_dict: dict[str, Any], exclude: list[str], start: int, rows: int) -> dict[str, Any]:
-    """The BM25 search from ``start`` without the datasets ``exclude`` (their ids)."""
+    """The BM25 search from ``start`` without the datasets ``exclude`` (their ids); no
+    facets (the page has the first query's)."""
     fq_list = list(data_dict.get("fq_list") or [])
     if exclude:
         fq_list.append("-id:(" + " OR ".join(f'"{pid}"' for pid in exclude) + ")")
-    return {**data_dict, "start": start, "rows": rows, "fq_list": fq_list}
+    return {**data_dict, "start": start, "rows": rows, "fq_list": fq_list, "facet": "false", "facet.field": []}
 
 
 class _Shown:
