@@ -6,6 +6,7 @@ import datetime as dt
 import email.utils
 import math
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import ckan.model as model
@@ -371,11 +372,27 @@ class TestFragmentCache:
         body = app.get("/catalog.ttl").body
         assert "Neu" in body and '"Alt"' not in body
 
-    def test_warm_job_is_queued_on_write(self, org):
+    def test_many_writes_queue_one_warm_job_that_serialises_them_all(self, org):
+        """One warm job serves every write until it starts (CKAN's worker loads the
+        whole application for each job: a job per dataset kept the worker busy for an
+        hour after 1,000 writes); a write after the job started queues the next one."""
         from ckan.lib.jobs import get_queue
+
+        from ckanext.udp.catalog import fragments
+
+        def warm_jobs() -> list[Any]:
+            return [job for job in queue.jobs if "udp catalog" in (job.meta.get("title") or "")]
 
         queue = get_queue()
         queue.empty()
-        public_dataset(owner_org=org["id"])
-        titles = [job.meta.get("title") for job in queue.jobs]
-        assert any("udp catalog" in (t or "") for t in titles)
+        fragments.connect_to_redis().delete(fragments._QUEUED.format(site=fragments._site()))  # an earlier test's
+        written = [public_dataset(owner_org=org["id"]) for _ in range(5)]
+        assert len(warm_jobs()) == 1
+        assert warm_jobs()[0].func is fragments.warm_pending
+        # the job as the worker runs it: every written dataset is serialised
+        assert fragments.warm_pending() >= 5
+        assert fragments.warm([pkg["id"] for pkg in written]) == 0  # all in the cache already
+        queue.empty()
+        written.append(public_dataset(owner_org=org["id"]))
+        assert len(warm_jobs()) == 1  # the next job, for the write that came after
+        assert fragments.warm_pending() == 1

@@ -110,6 +110,47 @@ def warm(dataset_ids: Sequence[str]) -> int:
     return built
 
 
+#: the datasets written since the warm job last ran (a set in the catalog's Redis) ...
+_PENDING = "udp:catalog:warm:pending:{site}"
+#: ... and the mark that a warm job is queued: a write finding it adds its id and queues nothing
+_QUEUED = "udp:catalog:warm:queued:{site}"
+#: a queued job lost with a killed worker: the next write queues one again after this
+QUEUED_SECONDS = 600
+#: datasets taken from the set at a time
+WARM_BATCH = 200
+
+
+def _site() -> str:
+    return tk.config.get("ckan.site_id") or "default"
+
+
+def schedule(dataset_id: str) -> bool:
+    """Have ``dataset_id`` serialised by the warm job; queue the job unless one is
+    waiting. One job serves every write until it starts: CKAN's worker loads the
+    whole application for each job (seconds), so a job per written dataset kept a
+    harvest's worker busy for hours. Returns whether a job was queued."""
+    redis = connect_to_redis()
+    site = _site()
+    redis.sadd(_PENDING.format(site=site), dataset_id)
+    if not redis.set(_QUEUED.format(site=site), "1", nx=True, ex=QUEUED_SECONDS):
+        return False
+    tk.enqueue_job(warm_pending, title="udp catalog: serialise datasets")
+    return True
+
+
+def warm_pending() -> int:
+    """The warm job: every dataset written since it was queued (and any left by a
+    job that died). The mark goes first, so a write from now on queues the next job
+    and no dataset waits for one that already ran. Returns how many were built."""
+    redis = connect_to_redis()
+    site = _site()
+    redis.delete(_QUEUED.format(site=site))
+    built = 0
+    while ids := redis.spop(_PENDING.format(site=site), WARM_BATCH):
+        built += warm([i.decode() if isinstance(i, bytes) else str(i) for i in ids])
+    return built
+
+
 def fragments_for(datasets: Sequence[dict[str, Any]], fmt: str) -> tuple[list[str], list[str]]:
     """(fragments in the requested format, dataset URIs), built or from the cache."""
     conf = config_key()

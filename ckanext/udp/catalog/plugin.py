@@ -5,13 +5,17 @@ endpoint. It replaces ckanext-dcat's endpoints: config/portal.ini sets
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+import redis
 from ckan.types import Context
 
 from . import changes, cli, fragments
+
+log = logging.getLogger(__name__)
 
 
 @tk.chained_helper
@@ -23,7 +27,10 @@ def dcat_get_endpoint(next_helper: Any, _type: str = "dataset") -> str:
 
 def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
     if pkg_dict.get("id") and tk.config.get("ckanext.udp.catalog.warm_on_write"):
-        tk.enqueue_job(fragments.warm, [[pkg_dict["id"]]], title="udp catalog: serialise dataset")
+        try:
+            fragments.schedule(pkg_dict["id"])
+        except redis.RedisError:  # a warm cache is never worth a failed dataset write
+            log.warning("catalog: %s not queued for serialising", pkg_dict["id"], exc_info=True)
 
 
 @tk.blanket.config_declarations
