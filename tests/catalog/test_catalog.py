@@ -396,3 +396,9 @@ class TestFragmentCache:
         written.append(public_dataset(owner_org=org["id"]))
         assert len(warm_jobs()) == 1  # the next job, for the write that came after
         assert fragments.warm_pending() == 1
+
+    def test_a_write_succeeds_with_the_catalog_cache_away(self, org, monkeypatch):
+        # the cache's Redis out of reach: the dataset is written, only not queued for serialising
+        monkeypatch.setitem(tk.config, "ckanext.udp.catalog.redis_url", "redis://127.0.0.1:9/0")
+        pkg = public_dataset(owner_org=org["id"])
+        assert tk.get_action("package_show")({"ignore_auth": True}, {"id": pkg["id"]})["id"] == pkg["id"]

@@ -33,6 +33,18 @@ def _enqueue_warm(pkg_dict: dict[str, Any]) -> None:
             log.warning("catalog: %s not queued for serialising", pkg_dict["id"], exc_info=True)
 
 
+def _bump() -> None:
+    """Record a change of the catalog; its Redis being away must not fail the write."""
+    try:
+        changes.bump()
+    except redis.RedisError:
+        log.error(
+            "catalog: change not recorded (its Redis is away); conditional requests may answer "
+            "304 Not Modified until the next write",
+            exc_info=True,
+        )
+
+
 @tk.blanket.config_declarations
 @tk.blanket.blueprints
 @tk.blanket.cli(cli.get_commands)
@@ -48,13 +60,16 @@ class UdpCatalogPlugin(p.SingletonPlugin):
     # workflow transitions and search-index rebuilds - may change what the
     # public catalog holds; deletions leave the index without an index hook.
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
-        changes.bump()
+        _bump()
         return pkg_dict
 
     def after_dataset_delete(self, context: Context, pkg_dict: dict[str, Any]) -> None:
-        changes.bump()
+        _bump()
         if pkg_dict.get("id"):
-            fragments.forget(pkg_dict["id"])
+            try:
+                fragments.forget(pkg_dict["id"])
+            except redis.RedisError:  # its entry is older than the dataset: never served
+                log.warning("catalog: fragment of %s not dropped", pkg_dict["id"], exc_info=True)
 
     # the job worker serialises the dataset ahead of the next catalog request
     def after_dataset_create(self, context: Context, pkg_dict: dict[str, Any]) -> None:
