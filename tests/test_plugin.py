@@ -206,6 +206,7 @@ SHARED = {
         "sandbox",
         "unavailable",
         "answers",
+        "rediscache",
     )
 }
 #: what a package may import beyond itself and SHARED: the harvesting library (not a plugin), its
