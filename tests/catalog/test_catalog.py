@@ -397,6 +397,35 @@ class TestFragmentCache:
         assert len(warm_jobs()) == 1  # the next job, for the write that came after
         assert fragments.warm_pending() == 1
 
+    def test_a_warm_job_that_could_not_be_queued_is_queued_by_the_next_write(self, org, monkeypatch):
+        """CKAN's job queue (its Redis) away while the catalog's cache is not: the
+        write's dataset waits, and the next write queues the job (the "queued" mark
+        is not left behind for its ten minutes)."""
+        import ckan.lib.jobs as jobs
+        import ckan.lib.redis as ckan_redis
+        import redis
+
+        from ckanext.udp.catalog import fragments
+
+        queued = fragments._QUEUED.format(site=fragments._site())
+        fragments.connect_to_redis().delete(queued)  # an earlier test's
+        jobs.get_queue().empty()
+        with monkeypatch.context() as away:  # nothing listens on port 9
+            away.setattr(ckan_redis, "_connection_pool", redis.ConnectionPool.from_url("redis://127.0.0.1:9/0"))
+            away.setattr(jobs, "_queues", {})
+            with pytest.raises(redis.RedisError):
+                fragments.schedule("waiting-dataset")
+        assert not fragments.connect_to_redis().exists(queued)
+        assert fragments.schedule("next-dataset") is True
+        assert [job.func for job in jobs.get_queue().jobs if job.func is fragments.warm_pending] == [
+            fragments.warm_pending
+        ]
+        jobs.get_queue().empty()
+        fragments.connect_to_redis().delete(queued)
+        fragments.connect_to_redis().srem(
+            fragments._PENDING.format(site=fragments._site()), "waiting-dataset", "next-dataset"
+        )
+
     def test_a_write_succeeds_with_the_catalog_cache_away(self, org, monkeypatch):
         # the cache's Redis out of reach: the dataset is written, only not queued for serialising
         monkeypatch.setitem(tk.config, "ckanext.udp.catalog.redis_url", "redis://127.0.0.1:9/0")

@@ -134,7 +134,13 @@ def schedule(dataset_id: str) -> bool:
     redis.sadd(_PENDING.format(site=site), dataset_id)
     if not redis.set(_QUEUED.format(site=site), "1", nx=True, ex=QUEUED_SECONDS):
         return False
-    tk.enqueue_job(warm_pending, title="udp catalog: serialise datasets")
+    try:
+        tk.enqueue_job(warm_pending, title="udp catalog: serialise datasets")
+    except Exception:
+        # no job queued: without the mark the next write tries again (with it, the
+        # written datasets would wait QUEUED_SECONDS for a job)
+        redis.delete(_QUEUED.format(site=site))
+        raise
     return True
 
 
