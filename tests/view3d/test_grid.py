@@ -175,6 +175,13 @@ def test_a_file_one_worker_read_is_not_read_again_by_the_others(
     grid.CACHE.items.clear()
     assert views.grid_slice(resource, "hitzeindex", 3).time == 3
     assert reads == ["describe", "render", "render", "render"]
+    # a portal with a smaller size limit sharing this Redis is not handed the variable
+    # list: the list is shared under the limit it was read with, so it reads the file itself
+    with monkeypatch.context() as smaller:
+        smaller.setitem(tk.config, "ckanext.udp.grid.max_bytes", str(views.limits()[0] // 2))
+        grid.CACHE.items.clear()
+        views.grid_variables(resource)
+    assert reads[-1] == "describe"
 
     # a failure stays with the worker that met it: the next one tries the file itself
     failed = dict(resource, last_modified=resource["last_modified"] + "-failed")

@@ -139,7 +139,7 @@ def grid_variables(resource: dict[str, Any]) -> list[grid.Variable]:
     max_bytes = limits()[0]
     found = _cached(
         key,
-        key,
+        (*key, max_bytes),  # a portal with a smaller limit sharing this Redis must not be handed this list
         lambda: grid.describe_outside(path, max_bytes, sandbox_limits()),
         shared.get_variables,
         shared.put_variables,
