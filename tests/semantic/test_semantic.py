@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from ckan.lib import search as ckan_search
 from ckan.tests import factories
 from udp_testing import public_dataset
 
-from ckanext.udp import compat
+from ckanext.udp import compat, rediscache
 from ckanext.udp.semantic import hybrid, model
 from ckanext.udp.semantic import similar as similar_datasets
 
@@ -290,6 +291,69 @@ def test_a_repeated_query_is_embedded_once(loaded: None, monkeypatch: Any) -> No
     assert model.query(q + " in Durlach") != first and len(calls) == 2
 
 
+def test_a_query_another_process_embedded_is_not_embedded_again(loaded: None, monkeypatch: Any) -> None:
+    """The vector is shared through CKAN's Redis: a process that did not embed the
+    query itself (another gunicorn worker, a restarted one; here: this process with
+    its own vectors forgotten) takes it from there instead of asking the model."""
+    real = model.get()
+    calls: list[str] = []
+
+    class Counting:
+        def query(self, text: str) -> Any:
+            calls.append(text)
+            return real.query(text)
+
+    monkeypatch.setattr(model, "get", Counting)
+    q = f"Radwege zur Arbeit {uuid.uuid4().hex[:8]}"
+    first = model.query(q)
+    model.forget()
+    assert model.query(q) == pytest.approx(first) and calls == [q]
+    # switched off, each process embeds for itself
+    monkeypatch.setitem(tk.config, "ckanext.udp.semantic.query_cache_ttl", "0")
+    model.forget()
+    assert model.query(q) == pytest.approx(first) and calls == [q, q]
+
+
+def test_the_model_answers_when_the_shared_vectors_are_away(loaded: None, monkeypatch: Any) -> None:
+    """Redis away, or holding something that is no vector: the model is asked."""
+    q = f"Hochwasser am Rhein {uuid.uuid4().hex[:8]}"
+    model.forget()
+    monkeypatch.setitem(tk.config, "ckan.redis.url", "redis://127.0.0.1:1/0")  # nothing listens there
+    away = model.query(q)
+    monkeypatch.undo()
+    model.forget()
+    rediscache.put(model._key(q), "kein Vektor", 60)
+    assert model.query(q) == pytest.approx(away)
+    model.forget()
+    assert model.cached(q) == pytest.approx(away)  # the model's vector replaced the rubbish
+
+
+def test_a_natural_language_query_is_embedded_while_bm25_runs(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model starts before BM25's Solr query has answered: BM25's hook (run
+    when Solr answered) sees the embedding started. Done one after the other, it
+    would wait for a start that comes only after it."""
+    started = threading.Event()
+    seen: list[bool] = []
+    real_query, real_after = model.query, hybrid.after_search
+
+    def query(text: str) -> list[float]:
+        started.set()
+        return real_query(text)
+
+    def after_search(results: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        if not seen:
+            seen.append(started.wait(3))
+        return real_after(results, params)
+
+    monkeypatch.setattr(model, "query", query)
+    monkeypatch.setattr(hybrid, "after_search", after_search)
+    got = search({"q": "wo stehen die Bäume"})
+    assert seen == [True]
+    assert "baumkataster" in names(got)
+
+
 def test_suggestions_propose_themes_and_keywords_and_change_nothing(world: dict[str, Any]) -> None:
     before = tk.get_action("package_show")({"ignore_auth": True}, {"id": "baumkataster"})
     # the keywords come from the public datasets' tags
@@ -435,16 +499,18 @@ def test_a_natural_language_query_is_blended_however_many_bm25_finds(
     assert model_calls["embedded"] == []
 
 
-def test_an_exact_title_found_first_is_not_embedded(
+def test_an_exact_title_found_first_asks_no_knn(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, model_calls: dict[str, list[Any]]
 ) -> None:
     """Natural language, but BM25's first hit is the exact title and the page lies
-    inside BM25's list: the known-item rule would keep that page as it is."""
+    inside BM25's list: the known-item rule would keep that page as it is, so no
+    kNN query is sent (the query is embedded beside BM25 all the same: that starts
+    before BM25 answers)."""
     title = tk.get_action("package_show")({"ignore_auth": True}, {"id": "baumkataster"})["title"]
     plain = search({"q": title, "rows": 1, **OFF})
     got = search({"q": title, "rows": 1})
     assert names(got) == names(plain) == ["baumkataster"]
-    assert model_calls["embedded"] == []
+    assert model_calls["knn"] == []
     monkeypatch.setitem(tk.config, "ckanext.udp.semantic.exact_title", "false")  # the control: fusion
     search({"q": title, "rows": 1})
-    assert model_calls["embedded"] == [title]
+    assert len(model_calls["knn"]) == 1

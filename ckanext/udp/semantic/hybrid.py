@@ -47,11 +47,15 @@ nearest datasets by meaning (kNN over ``udp_vector``) by reciprocal rank fusion.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import re
+import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import ckan.plugins as p
@@ -210,7 +214,11 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
     # stored dicts unparsed (fl), and only the page's are parsed and prepared for view below
     depth_leg = {"start": 0, "rows": depth(), "fl": f"id {source}"}
     bm25: list[Any]
+    embedding: Callable[[], list[float]]
     if always_blend() or natural_language(q):
+        # this query is embedded whatever BM25 finds (unless a known item): the model
+        # works in a thread while Solr answers the BM25 query
+        embedding = _beside(q)
         result = original(context, _asking_for_filters(data_dict, **depth_leg))
         filters = result.pop(FILTERS, None)
         bm25 = [_Hit(doc, source) for doc in result["results"]]
@@ -230,8 +238,9 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
             result = original(context, _asking_for_filters(data_dict, **depth_leg))
             result.pop(FILTERS, None)
             bm25 = [_Hit(doc, source) for doc in result["results"]]
+        embedding = functools.partial(model.query, q)
     try:
-        vector = model.query(q)
+        vector = embedding()
     except Exception:  # no model, no blending; the search itself still answers
         log.exception("udp_semantic: query not embedded")
         return original(context, data_dict)
@@ -259,6 +268,21 @@ def package_search(original: Any, context: Any, data_dict: dict[str, Any]) -> di
         result["count"] = len(fused)
     result["results"] = _as_results(shown, context) + tail
     return result
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _beside(q: str) -> Callable[[], list[float]]:
+    """Start embedding ``q`` in this process's embedding thread; the returned
+    call waits for the vector (or raises what the model raised)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():  # threads do not survive gunicorn's fork
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="udp-embed"))
+        pool = _pool[1]
+    return pool.submit(model.query, q).result
 
 
 def _beyond(data_dict: dict[str, Any], exclude: list[str], start: int, rows: int) -> dict[str, Any]:

