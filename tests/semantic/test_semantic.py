@@ -275,7 +275,9 @@ def test_similar_datasets_are_public_and_near(world: dict[str, Any]) -> None:
     assert "kindertageseinrichtungen" in [d["name"] for d in found]
 
 
-def test_a_repeated_query_is_embedded_once(loaded: None, monkeypatch: Any) -> None:
+@pytest.fixture
+def model_runs(loaded: None, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text the model itself embeds (not the ones a cache answers)."""
     real = model.get()
     calls: list[str] = []
 
@@ -285,25 +287,22 @@ def test_a_repeated_query_is_embedded_once(loaded: None, monkeypatch: Any) -> No
             return real.query(text)
 
     monkeypatch.setattr(model, "get", Counting)
+    return calls
+
+
+def test_a_repeated_query_is_embedded_once(model_runs: list[str]) -> None:
+    calls = model_runs
     q = f"Spielplätze mit Wasser {uuid.uuid4().hex[:8]}"
     first = model.query(q)
     assert model.query(q) == first and calls == [q]
     assert model.query(q + " in Durlach") != first and len(calls) == 2
 
 
-def test_a_query_another_process_embedded_is_not_embedded_again(loaded: None, monkeypatch: Any) -> None:
+def test_a_query_another_process_embedded_is_not_embedded_again(model_runs: list[str], monkeypatch: Any) -> None:
     """The vector is shared through CKAN's Redis: a process that did not embed the
     query itself (another gunicorn worker, a restarted one; here: this process with
     its own vectors forgotten) takes it from there instead of asking the model."""
-    real = model.get()
-    calls: list[str] = []
-
-    class Counting:
-        def query(self, text: str) -> Any:
-            calls.append(text)
-            return real.query(text)
-
-    monkeypatch.setattr(model, "get", Counting)
+    calls = model_runs
     q = f"Radwege zur Arbeit {uuid.uuid4().hex[:8]}"
     first = model.query(q)
     model.forget()
