@@ -175,6 +175,7 @@ def prepare(ini: str, datasets: int) -> dict[str, Any]:
                 # (fast errors, which flattered its figures); there the visitor opens the resource page
                 previews_stock.append(previews[-1] if not views or views[0]["view_type"] in stock_views else page)
         queries = query_list([f"{t.get('title') or ''} {t.get('notes') or ''}" for t in templates])
+        forgotten = forget_shared_query_vectors()
         rng = random.Random(13)  # the same addresses for ours and stock, and from run to run
         # half the word searches also filter by a tag (the facets beside them), half do not
         searches = [
@@ -194,7 +195,22 @@ def prepare(ini: str, datasets: int) -> dict[str, Any]:
             "queries": len(queries),
             "api_searches": [urllib.parse.urlencode({"q": q, "rows": 10}) for q in queries],
             "previews_with_views": sum("/view/" in p for p in previews),
+            "forgotten_query_vectors": forgotten,
         }
+
+
+def forget_shared_query_vectors() -> int:
+    """Drop the query vectors earlier runs left in CKAN's Redis (the AI search shares
+    them between workers for a day): each run starts as cold as the first, and the
+    workers' own caches are empty anyway (gunicorn is started for the run)."""
+    try:
+        from ckanext.udp import rediscache
+        from ckanext.udp.semantic.model import SHARED_PREFIX
+    except ImportError:
+        return 0
+    redis = rediscache.client(5.0)
+    keys = list(redis.scan_iter(match=f"{SHARED_PREFIX}*", count=1000))
+    return int(redis.delete(*keys)) if keys else 0
 
 
 #: what citizens type beside the words of the datasets (free phrases; the same for both portals)
@@ -401,7 +417,8 @@ def main() -> None:
     print(
         f"data: {targets['count']} public datasets ({targets['made']} made in {targets['seconds_to_make']} s); "
         f"{len(targets['previews'])} preview addresses, {targets['previews_with_views']} of them resource views; "
-        f"{targets['queries']} distinct search queries (the same for both portals)"
+        f"{targets['queries']} distinct search queries (the same for both portals); "
+        f"{targets.get('forgotten_query_vectors', 0)} query vectors of earlier runs dropped"
     )
     stock_ini = state / "stock.ini"
     stock_ini.write_text(

@@ -51,6 +51,9 @@ def passages(texts: list[str]) -> list[list[float]]:
 #: distinct queries whose vectors a process keeps (a vector is 1.5 kB as float32)
 QUERY_CACHE = 1024
 
+#: the keys of the query vectors shared in CKAN's Redis start with this
+SHARED_PREFIX = "udp:semantic:query:"
+
 _recent: OrderedDict[str, Any] = OrderedDict()
 _recent_lock = threading.Lock()
 
@@ -73,7 +76,7 @@ def shared_ttl() -> int:
 
 def _key(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return f"udp:semantic:query:{tk.config.get('ckan.site_id') or 'default'}:{_tag()}:{digest}"
+    return f"{SHARED_PREFIX}{tk.config.get('ckan.site_id') or 'default'}:{_tag()}:{digest}"
 
 
 def _remember(text: str, vec: Any) -> None:
