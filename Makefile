@@ -36,7 +36,7 @@ status:
 
 # Benchmarks against their stock anchors, every one of bench/ (needs the demo portal: make run first).
 # (TRANSPARENCY_N: datasets of the initial transparency sync; 10,000 as the issue asks, smaller for a quick run)
-# The portal load test runs 50 users x 5 minutes per portal; shorter: make bench PORTAL_LOAD_ARGS="--users 10 --duration 60"
+# The portal load test runs 50 users x 5 minutes per portal (ours, ours without the AI search, stock); shorter: make bench PORTAL_LOAD_ARGS="--users 10 --duration 60"
 TRANSPARENCY_N ?= 10000
 # (CLUSTER_N: datasets in the single core and in the 2x2 SolrCloud collection, same run)
 CLUSTER_N ?= 10000
