@@ -329,6 +329,8 @@ def main() -> None:
             (f"udp-b{b}" if b else "udp", "udp", b, site.url(f"/udp{k or ''}/p1.rdf")) for k, b in enumerate(batches)
         ]
         for label, variant, batch, url in [*runs, ("stock", "stock", None, site.url("/stock/p1.rdf"))]:
+            if args.profile:
+                pathlib.Path(args.profile).mkdir(parents=True, exist_ok=True)
             prof = str(pathlib.Path(args.profile) / f"{label}.prof") if args.profile else None
             print(f"{label:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
             done = subprocess.run(
