@@ -517,14 +517,12 @@ def _evaluate(
 
     if semantic:
         print(
-            f"\nqueries embedded (model called, kNN asked) of {len(queries)}: "
+            f"\nqueries embedded (model called; a natural-language query is embedded beside BM25 "
+            f"even when the known-item rule then asks no kNN) of {len(queries)}: "
             + ", ".join(f"{m} {embedded[m]}" for m in modes if m != "bm25")
         )
         once = {q for q in EMBEDDED.get("hybrid", [])}
-        print(
-            "  not embedded by hybrid (BM25 alone): "
-            + "; ".join(repr(qd["q"]) for qd in queries if qd["q"] not in once)
-        )
+        print("  not embedded by hybrid: " + "; ".join(repr(qd["q"]) for qd in queries if qd["q"] not in once))
         print("\nqueries where hybrid differs from always (nDCG@10, recall@20):")
         diffs = [qd for qd in queries if scores["hybrid"][qd["id"]] != scores["always"][qd["id"]]]
         for qd in diffs:
