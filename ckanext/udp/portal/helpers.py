@@ -24,6 +24,7 @@ __all__ = [
     "udp_footer_links",
     "udp_has_groups",
     "udp_local_image",
+    "udp_pager_symbol",
     "udp_portal_counts",
     "udp_request_id",
     "user_image",
@@ -197,3 +198,13 @@ def udp_error_text(code: int, content: str) -> tuple[str, str]:
     if not content or (default is not None and str(content).strip() == (default.description or "").strip()):
         content = texts.get(code, texts[400] if code < 500 else texts[500])
     return heading, str(content)
+
+
+def udp_pager_symbol(direction: str, label: str) -> Any:
+    """The content of the pager's previous/next link: CKAN's chevron, hidden
+    from screen readers, and the link's name for them (CKAN's own link is a bare
+    icon: axe ``link-name``). A dominate node, as CKAN's pager expects."""
+    from dominate import tags, util
+
+    icon = "fa-solid fa-chevron-left" if direction == "previous" else "fa-solid fa-chevron-right"
+    return util.container(tags.i(cls=icon, aria_hidden="true"), tags.span(label, cls="visually-hidden"))

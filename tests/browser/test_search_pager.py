@@ -1,0 +1,35 @@
+"""The pages of a long result list, as a citizen on a screen reader meets them:
+CKAN's pager draws "previous" and "next" as bare chevrons (links without a
+name, axe ``link-name``); the portal names them in German, inside a labelled
+navigation. The demo's twelve datasets fit on one page, so this test makes
+enough for three pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from browserlib import assert_fits
+from ckan.tests import factories
+from udp_testing import public_dataset
+
+
+@pytest.mark.parametrize("mobile", [False, True], ids=["desktop", "375px"])
+def test_the_pages_of_a_long_result_list_have_named_links(
+    new_page: Callable[..., Any], axe_check: Callable[..., None], mobile: bool
+) -> None:
+    org = factories.Organization()
+    for i in range(41):  # 20 a page: page 2 of 3 has both "previous" and "next"
+        public_dataset(title=f"Messstelle Pegel {i}", owner_org=org["id"])
+    page = new_page(mobile=mobile)
+    page.goto("/dataset/?q=Pegel&page=2")
+    pager = page.get_by_role("navigation", name="Seiten der Suchergebnisse")
+    assert pager.get_by_role("link", name="Vorherige Seite").count() == 1
+    assert pager.get_by_role("link", name="Nächste Seite").count() == 1
+    pager.get_by_role("link", name="Nächste Seite").click()
+    page.wait_for_url("**page=3**")
+    assert pager.get_by_role("link", name="Nächste Seite").count() == 0
+    axe_check(page)
+    if mobile:
+        assert_fits(page)
