@@ -14,6 +14,14 @@ Measured per variant: datasets/s of the first harvest, peak RSS, and a
 re-harvest with nothing changed: its time and the writes it makes (datasets
 whose ``metadata_modified`` changed, activities created, harvest objects).
 
+Then the floor (``--no-floor`` skips it): the datasets ours mapped, written
+once more through the portal's own ``package_create`` alone (batched commits
+and Solr requests, as ours writes them), nothing read, mapped or recorded. Its
+rate over stock's is the most any harvester that writes each dataset through
+``package_create`` (its validation, the plugins' hooks, CKAN's activity and
+index document) could reach on this portal; ours' time over the floor's is what
+the harvest itself costs on top of that.
+
 It writes into the *test* databases (``make test`` empties them anyway), so
 the demo portal stays as it is:
 
@@ -193,6 +201,66 @@ def run_variant(
         "again_activities": after["activities"] - before["activities"],
         "again_harvest_objects": after["objects"] - before["objects"],
         "again_counts": again_counts,
+        "source_id": source["id"],
+    }
+
+
+def run_floor(ini: str, source_id: str, batch: int = 50) -> dict:
+    """The portal's own write path alone, for the datasets ours harvested: each
+    mapped dataset dict of ``source_id``'s harvest objects written again, under
+    a new id and name into a new organisation, in the state the source names,
+    through ``package_create`` (``defer_commit``, as ours writes), committed and
+    sent to Solr in batches of ``batch`` (as ours does: one request per batch).
+    No reading, mapping, harvest objects or names to look up: what any harvester
+    that writes each dataset through the portal's ``package_create`` (its
+    validation, plugins, activity, index document) cannot do without."""
+    ctx = _app(ini)
+    import ckan.model as model
+    import ckan.plugins as p
+    import ckan.plugins.toolkit as tk
+    from ckanext.harvest.model import HarvestObject, HarvestSource
+
+    from ckanext.udp import compat
+    from ckanext.udp.harvest.interfaces import IUdpHarvest
+
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})
+    context = {"user": site_user["name"], "ignore_auth": True}
+    org = tk.get_action("organization_create")(dict(context), {"name": f"bench-floor-{uuid.uuid4().hex[:8]}"})
+    source = HarvestSource.get(source_id)
+    config = json.loads(source.config or "{}")
+    dicts = [
+        json.loads(row[0])["dataset"]
+        for row in model.Session.query(HarvestObject.content).filter(
+            HarvestObject.harvest_source_id == source_id,
+            HarvestObject.current.is_(True),
+            HarvestObject.content.isnot(None),
+        )
+    ]
+    model.Session.remove()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    failed = 0
+    started = time.perf_counter()
+    for first in range(0, len(dicts), batch):
+        written = []
+        for dataset in dicts[first : first + batch]:
+            dataset = dict(dataset, id=str(uuid.uuid4()), owner_org=org["id"])
+            dataset["name"] = f"floor-{dataset['id']}"
+            for plugin in p.PluginImplementations(IUdpHarvest):
+                plugin.udp_harvest_before_create(config, dataset, source=source)
+            written.append(
+                tk.get_action("package_create")(dict(context, defer_commit=True, return_id_only=True), dataset)
+            )
+        model.Session.commit()
+        failed += len(compat.index_datasets_together(written))
+    took = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ctx.pop()
+    return {
+        "variant": "floor",
+        "datasets": len(dicts) - failed,
+        "first_s": took,
+        "rss_mb_before": rss_before / 1024,
+        "rss_mb_peak": peak / 1024,
     }
 
 
@@ -277,9 +345,17 @@ def main() -> None:
         "(e.g. 1,50), run udp_dcat once with each against the same stock run",
     )
     parser.add_argument("--first-only", action="store_true", help="measure the first harvest only (no re-harvest)")
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor: ours' datasets written again through the portal's package_create alone",
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.variant == "floor":
+        print("RESULT " + json.dumps(run_floor(args.ini, args.url)))
+        return
     if args.variant:
         batch = int(args.batch) if args.batch else None
         print(
@@ -333,20 +409,13 @@ def main() -> None:
                 pathlib.Path(args.profile).mkdir(parents=True, exist_ok=True)
             prof = str(pathlib.Path(args.profile) / f"{label}.prof") if args.profile else None
             print(f"{label:6} starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
-            done = subprocess.run(
-                [sys.executable, __file__, "--ini", args.ini, "--variant", variant, "--url", url]
+            results[label] = _spawn(
+                label,
+                ["--ini", args.ini, "--variant", variant, "--url", url]
                 + (["--profile", prof] if prof else [])
                 + (["--batch", str(batch)] if batch else [])
                 + (["--first-only"] if args.first_only else []),
-                capture_output=True,
-                text=True,
-                cwd=REPO,
             )
-            line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if done.returncode != 0 or line is None:
-                print(done.stderr[-4000:], file=sys.stderr)
-                raise SystemExit(f"variant {label} failed ({done.returncode})")
-            results[label] = json.loads(line[len("RESULT ") :])
             if prof:
                 _print_profile(label, prof)
             r = results[label]
@@ -389,6 +458,19 @@ def main() -> None:
                 )
     stock = results.pop("stock")
     rate_s = stock["datasets"] / stock["first_s"]
+    floor = None
+    if not args.no_floor:
+        print(f"floor  starts; load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
+        floor = _spawn(
+            "floor", ["--ini", args.ini, "--variant", "floor", "--url", next(iter(results.values()))["source_id"]]
+        )
+        print(
+            f"floor  the same {floor['datasets']} datasets written again through the portal's package_create "
+            f"alone (batches of 50, one Solr request each): {floor['first_s']:.1f} s = "
+            f"{floor['first_s'] / max(floor['datasets'], 1) * 1000:.0f} ms per dataset, peak RSS "
+            f"{floor['rss_mb_peak']:.0f} MB; load average after: {os.getloadavg()}",
+            flush=True,
+        )
     print(f"\nload average at the end: {os.getloadavg()}")
     for label, udp in results.items():
         rate_u = udp["datasets"] / udp["first_s"]
@@ -407,6 +489,26 @@ def main() -> None:
             f"peak RSS: {label} {udp['rss_mb_peak']:.0f} MB ({udp['datasets']} datasets), stock "
             f"{stock['rss_mb_peak']:.0f} MB ({stock['datasets']} datasets)"
         )
+    if floor is not None and floor["datasets"]:
+        rate_f = floor["datasets"] / floor["first_s"]
+        print(
+            f"floor: package_create alone {rate_f:.2f} datasets/s; the most any harvester writing each dataset "
+            f"through it could reach is {rate_f / rate_s:.1f}x stock; "
+            + ", ".join(
+                f"{label} spends {r['first_s'] / r['datasets'] / (floor['first_s'] / floor['datasets']):.2f}x the floor"
+                for label, r in results.items()
+            )
+        )
+
+
+def _spawn(label: str, argv: list[str]) -> dict:
+    """Run one variant in a process of its own; its result."""
+    done = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, cwd=REPO)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        print(done.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"variant {label} failed ({done.returncode})")
+    return json.loads(line[len("RESULT ") :])
 
 
 if __name__ == "__main__":
