@@ -2,7 +2,8 @@
 CKAN's pager draws "previous" and "next" as bare chevrons (links without a
 name, axe ``link-name``); the portal names them in German, inside a labelled
 navigation. The demo's twelve datasets fit on one page, so this test makes
-enough for three pages."""
+enough for three pages. The lists of organisations, groups and (for
+sysadmins) users use CKAN's pager too, each with its own name."""
 
 from __future__ import annotations
 
@@ -25,6 +26,39 @@ def test_the_pages_of_a_long_result_list_have_named_links(
     page = new_page(mobile=mobile)
     page.goto("/dataset/?q=Pegel&page=2")
     pager = page.get_by_role("navigation", name="Seiten der Suchergebnisse")
+    assert pager.get_by_role("link", name="Vorherige Seite").count() == 1
+    assert pager.get_by_role("link", name="Nächste Seite").count() == 1
+    pager.get_by_role("link", name="Nächste Seite").click()
+    page.wait_for_url("**page=3**")
+    assert pager.get_by_role("link", name="Nächste Seite").count() == 0
+    axe_check(page)
+    if mobile:
+        assert_fits(page)
+
+
+@pytest.mark.parametrize(
+    ("kind", "mobile"),
+    [("organization", False), ("organization", True), ("group", True), ("user", False)],
+    ids=["organisations-desktop", "organisations-375px", "groups-375px", "users-desktop"],
+)
+def test_the_pages_of_long_lists_have_named_links(
+    new_page: Callable[..., Any],
+    axe_check: Callable[..., None],
+    make_user: Callable[..., dict[str, Any]],
+    kind: str,
+    mobile: bool,
+) -> None:
+    for i in range(41):  # 20 a page (42 users with the sysadmin): page 2 of 3 has both links
+        if kind == "user":
+            factories.User(name=f"person-{i:02d}")
+        else:
+            {"organization": factories.Organization, "group": factories.Group}[kind](
+                name=f"{kind}-{i:02d}", title=f"Eintrag {i:02d}"
+            )
+    label = {"organization": "Organisationsliste", "group": "Gruppenliste", "user": "Benutzerliste"}[kind]
+    page = new_page(user=make_user(sysadmin=True) if kind == "user" else None, mobile=mobile)
+    page.goto(f"/{kind}/?page=2")
+    pager = page.get_by_role("navigation", name=f"Seiten der {label}")
     assert pager.get_by_role("link", name="Vorherige Seite").count() == 1
     assert pager.get_by_role("link", name="Nächste Seite").count() == 1
     pager.get_by_role("link", name="Nächste Seite").click()
